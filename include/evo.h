@@ -1,0 +1,195 @@
+/*
+ * evo.h - the one public header of evo, the edge vision optimizer.
+ *
+ * Usage (this example is compiled by tests/unit/test_header_example.c):
+ *
+ *     evo_error err;
+ *     evo_model *model = NULL;
+ *     evo_session *sess = NULL;
+ *     evo_compile_options opts = evo_compile_options_default();
+ *     if (evo_model_load("yolov5s.onnx", &opts, &model, &err) != EVO_OK) {
+ *         fprintf(stderr, "%s\n", err.msg);
+ *         return 1;
+ *     }
+ *     evo_session_options sopts = evo_session_options_default();
+ *     sopts.n_threads = 2;
+ *     if (evo_session_create(model, &sopts, &sess, &err) != EVO_OK) {
+ *         evo_model_free(model);
+ *         return 1;
+ *     }
+ *     float *in = evo_session_input_data(sess, 0);    // write the frame here
+ *     in[0] = 0.5f;
+ *     if (evo_session_run(sess, &err) == EVO_OK) {
+ *         const float *out = evo_session_output_data(sess, 0);
+ *         printf("%g\n", out[0]);
+ *     }
+ *     evo_session_free(sess);
+ *     evo_model_free(model);
+ */
+#ifndef EVO_H
+#define EVO_H
+
+#define EVO_VERSION_MAJOR 0
+#define EVO_VERSION_MINOR 1
+#define EVO_VERSION_PATCH 0
+#define EVO_VERSION_STRING "0.1.0"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define EVO_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define EVO_API __attribute__((visibility("default")))
+#else
+#define EVO_API
+#endif
+
+/* Status codes: one list generates the enum and evo_status_name(). */
+#define EVO_STATUS_MAP(X)                                   \
+    X(OK, "ok")                                             \
+    X(ERR_IO, "i/o error")                                  \
+    X(ERR_PARSE, "parse error")                             \
+    X(ERR_UNSUPPORTED, "unsupported")                       \
+    X(ERR_SHAPE, "shape error")                             \
+    X(ERR_NOMEM, "out of memory")                           \
+    X(ERR_LIMIT, "limit exceeded")                          \
+    X(ERR_INVALID_ARG, "invalid argument")                  \
+    X(ERR_INTERNAL, "internal error")
+
+typedef enum evo_status {
+#define EVO_STATUS_ENUM_(name, text) EVO_##name,
+    EVO_STATUS_MAP(EVO_STATUS_ENUM_)
+#undef EVO_STATUS_ENUM_
+    EVO_STATUS_COUNT
+} evo_status;
+
+/* Caller-owned error detail; every fallible call takes one last (may be NULL). */
+typedef struct evo_error {
+    evo_status code;
+    char msg[512];
+} evo_error;
+
+/* Returns a static string such as "parse error"; never NULL. */
+EVO_API const char *evo_status_name(evo_status s);
+
+/* Tensor element types, numbered as ONNX TensorProto.DataType. */
+typedef enum evo_dtype {
+    EVO_DTYPE_UNDEFINED = 0,
+    EVO_DTYPE_FLOAT = 1,
+    EVO_DTYPE_UINT8 = 2,
+    EVO_DTYPE_INT8 = 3,
+    EVO_DTYPE_UINT16 = 4,
+    EVO_DTYPE_INT16 = 5,
+    EVO_DTYPE_INT32 = 6,
+    EVO_DTYPE_INT64 = 7,
+    EVO_DTYPE_STRING = 8,
+    EVO_DTYPE_BOOL = 9,
+    EVO_DTYPE_FLOAT16 = 10,
+    EVO_DTYPE_DOUBLE = 11,
+    EVO_DTYPE_UINT32 = 12,
+    EVO_DTYPE_UINT64 = 13,
+    EVO_DTYPE_BFLOAT16 = 16,
+} evo_dtype;
+
+/* Returns "float32", "int64", ...; "undefined" for unknown codes. */
+EVO_API const char *evo_dtype_name(evo_dtype t);
+/* Returns the element size in bytes, 0 for unsupported types. */
+EVO_API size_t evo_dtype_size(evo_dtype t);
+
+#define EVO_MAX_RANK 8
+
+/* Describes a model input or output. name is owned by the model. */
+typedef struct evo_tensor_desc {
+    const char *name;
+    evo_dtype dtype;
+    int rank;
+    int64_t dims[EVO_MAX_RANK];
+    size_t size_bytes;
+} evo_tensor_desc;
+
+typedef void (*evo_log_fn)(void *user, int level, const char *msg);
+
+/* One fixed input shape, e.g. {"images", 4, {1, 3, 640, 640}}. */
+typedef struct evo_input_shape {
+    const char *name;
+    int rank;
+    int64_t dims[EVO_MAX_RANK];
+} evo_input_shape;
+
+typedef struct evo_compile_options {
+    const evo_input_shape *input_shapes; /* fixes unknown dims; borrowed during load */
+    int n_input_shapes;
+    int64_t default_batch;               /* value for a symbolic leading dim; 1 */
+    evo_log_fn log;                      /* NULL: silent */
+    void *log_user;
+} evo_compile_options;
+
+EVO_API evo_compile_options evo_compile_options_default(void);
+
+typedef struct evo_model evo_model;
+
+/*
+ * Loads and compiles an ONNX model. On success *out owns the mapped file and
+ * all weights; free it with evo_model_free. On failure *out is untouched and
+ * err says what failed and where.
+ */
+EVO_API evo_status evo_model_load(const char *path, const evo_compile_options *opts,
+                                  evo_model **out, evo_error *err);
+/* Same as evo_model_load, from a caller buffer that must outlive the model. */
+EVO_API evo_status evo_model_load_buffer(const void *data, size_t size_bytes, const char *name,
+                                         const evo_compile_options *opts, evo_model **out,
+                                         evo_error *err);
+EVO_API void evo_model_free(evo_model *model);
+
+EVO_API int evo_model_n_inputs(const evo_model *model);
+EVO_API int evo_model_n_outputs(const evo_model *model);
+/* Writes the description of input/output i; returns EVO_ERR_INVALID_ARG if out of range. */
+EVO_API evo_status evo_model_input_desc(const evo_model *model, int i, evo_tensor_desc *out);
+EVO_API evo_status evo_model_output_desc(const evo_model *model, int i, evo_tensor_desc *out);
+
+typedef struct evo_session_options {
+    int n_threads;   /* 0 or 1: run on the calling thread only */
+    const char *isa; /* cap kernel choice: "ref", "avx2", "avx512", "vnni"; NULL: $EVO_ISA or best */
+    int profile;     /* non-zero: time every step (see evo_session_profile) */
+} evo_session_options;
+
+EVO_API evo_session_options evo_session_options_default(void);
+
+typedef struct evo_session evo_session;
+
+/* Creates a session (arena, scratch, threads) for a model that must outlive it. */
+EVO_API evo_status evo_session_create(const evo_model *model, const evo_session_options *opts,
+                                      evo_session **out, evo_error *err);
+EVO_API void evo_session_free(evo_session *sess);
+
+/* Input buffer i inside the session arena: write the input here, then run. NULL if out of range. */
+EVO_API void *evo_session_input_data(evo_session *sess, int i);
+/* Output i, valid until the next evo_session_run or evo_session_free. NULL if out of range. */
+EVO_API const void *evo_session_output_data(const evo_session *sess, int i);
+EVO_API evo_status evo_session_run(evo_session *sess, evo_error *err);
+
+/* One step of the last run when profiling: strings are owned by the model. */
+typedef struct evo_step_profile {
+    const char *node;   /* node name */
+    const char *op;     /* op type */
+    const char *kernel; /* kernel variant, e.g. "ref" */
+    double time_ms;
+    double flops;       /* floating-point operations (2 per MAC), 0 if not counted */
+} evo_step_profile;
+
+EVO_API int evo_session_n_steps(const evo_session *sess);
+/* Fills out for step i of the last run; EVO_ERR_INVALID_ARG if out of range. */
+EVO_API evo_status evo_session_profile(const evo_session *sess, int i, evo_step_profile *out);
+/* Arena bytes this session holds for activations and scratch. */
+EVO_API size_t evo_session_arena_bytes(const evo_session *sess);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVO_H */

@@ -1,0 +1,75 @@
+/*
+ * cpu.c - CPU feature detection through the compiler's cpuid helpers, run
+ * once under pthread_once.
+ */
+#include "core/cpu.h"
+
+#include <pthread.h>
+#include <string.h>
+
+static evo_cpu_info cpu_info;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void cpu_detect(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    cpu_info.avx2 = __builtin_cpu_supports("avx2");
+    cpu_info.fma = __builtin_cpu_supports("fma");
+    cpu_info.avx512f = __builtin_cpu_supports("avx512f");
+    cpu_info.avx512bw = __builtin_cpu_supports("avx512bw");
+    cpu_info.avx512vl = __builtin_cpu_supports("avx512vl");
+    cpu_info.avx512dq = __builtin_cpu_supports("avx512dq");
+    cpu_info.avx512vnni = __builtin_cpu_supports("avx512vnni");
+    {
+        unsigned a, b, c, d;
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+        cpu_info.f16c = (c >> 29) & 1;
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+        cpu_info.amx_tile = (d >> 24) & 1;
+        cpu_info.amx_int8 = (d >> 25) & 1;
+    }
+#elif defined(__aarch64__)
+    cpu_info.neon = true;
+#endif
+}
+
+const evo_cpu_info *evo_cpu_get(void)
+{
+    pthread_once(&cpu_once, cpu_detect);
+    return &cpu_info;
+}
+
+evo_isa evo_cpu_best_isa(void)
+{
+    const evo_cpu_info *c = evo_cpu_get();
+    if (c->neon)
+        return EVO_ISA_NEON;
+    bool avx512 = c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq;
+    if (avx512 && c->avx512vnni)
+        return EVO_ISA_VNNI;
+    if (avx512)
+        return EVO_ISA_AVX512;
+    if (c->avx2 && c->fma)
+        return EVO_ISA_AVX2;
+    return EVO_ISA_REF;
+}
+
+static const char *const isa_names[] = {"ref", "avx2", "avx512", "vnni", "amx", "neon"};
+
+const char *evo_isa_name(evo_isa isa)
+{
+    return (isa >= 0 && isa < (int)(sizeof(isa_names) / sizeof(isa_names[0]))) ? isa_names[isa]
+                                                                              : "unknown";
+}
+
+bool evo_isa_parse(const char *s, evo_isa *out)
+{
+    for (int i = 0; i < (int)(sizeof(isa_names) / sizeof(isa_names[0])); i++) {
+        if (strcmp(s, isa_names[i]) == 0) {
+            *out = (evo_isa)i;
+            return true;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,232 @@
+/*
+ * session.c - evo_session: the mutable half of inference. A session owns
+ * one arena (activations at planned offsets, then scratch), the thread pool
+ * and the per-step kernel arguments, all built at create time so that
+ * evo_session_run is only a loop of kernel calls.
+ */
+#include "core/cpu.h"
+#include "exec/model.h"
+#include "exec/pool.h"
+#include "plan/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct step_call {
+    const evo_kernel_def *kernel;
+    evo_kernel_args args;
+} step_call;
+
+struct evo_session {
+    const evo_model *model;
+    evo_plan plan;
+    evo_pool *pool;
+    uint8_t *arena;
+    step_call *calls;
+    evo_tensor *tensors; /* all steps' in/out descriptors, pointed to by calls[].args */
+    void **out_data;     /* per graph output */
+    void **in_data;      /* per graph input */
+    bool profile;
+    int64_t *step_ns;
+};
+
+evo_session_options evo_session_options_default(void)
+{
+    evo_session_options o;
+    memset(&o, 0, sizeof(o));
+    o.n_threads = 1;
+    return o;
+}
+
+static void *value_ptr(const evo_graph *g, const evo_plan *p, uint8_t *arena, int v)
+{
+    if (v < 0)
+        return NULL;
+    if (g->values[v].data)
+        return (void *)g->values[v].data;
+    return p->offsets[v] >= 0 ? arena + p->offsets[v] : NULL;
+}
+
+static void fill_tensor(const evo_graph *g, const evo_plan *p, uint8_t *arena, int v, evo_tensor *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (v < 0)
+        return;
+    const evo_value *val = &g->values[v];
+    t->dtype = val->dtype;
+    t->rank = val->rank;
+    for (int d = 0; d < val->rank; d++)
+        t->dims[d] = val->dims[d];
+    t->data = value_ptr(g, p, arena, v);
+}
+
+static evo_status resolve_isa(const evo_session_options *o, evo_isa *out, evo_error *err)
+{
+    const char *name = o->isa ? o->isa : getenv("EVO_ISA");
+    *out = EVO_ISA_AMX;
+    if (!name || !name[0])
+        return EVO_OK;
+    if (!evo_isa_parse(name, out))
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "unknown ISA \"%s\" (expected ref, avx2, avx512, vnni, amx)",
+                          name);
+    return EVO_OK;
+}
+
+static evo_status build_calls(evo_session *s, evo_error *err)
+{
+    const evo_graph *g = s->model->g;
+    const evo_plan *p = &s->plan;
+    size_t n_tensors = 0;
+    for (int i = 0; i < p->n_steps; i++) {
+        const evo_node *n = &g->nodes[p->steps[i].node];
+        n_tensors += (size_t)(n->n_in + n->n_out);
+    }
+    s->calls = calloc((size_t)p->n_steps + 1, sizeof(step_call));
+    s->tensors = calloc(n_tensors + 1, sizeof(evo_tensor));
+    s->step_ns = calloc((size_t)p->n_steps + 1, sizeof(int64_t));
+    if (!s->calls || !s->tensors || !s->step_ns)
+        return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the session");
+    evo_tensor *t = s->tensors;
+    uint8_t *scratch = s->arena + p->arena_bytes;
+    for (int i = 0; i < p->n_steps; i++) {
+        const evo_node *n = &g->nodes[p->steps[i].node];
+        step_call *c = &s->calls[i];
+        c->kernel = p->steps[i].kernel;
+        c->args.node = n;
+        c->args.in = t;
+        c->args.n_in = n->n_in;
+        for (int k = 0; k < n->n_in; k++)
+            fill_tensor(g, p, s->arena, n->in[k], t++);
+        c->args.out = t;
+        c->args.n_out = n->n_out;
+        for (int k = 0; k < n->n_out; k++)
+            fill_tensor(g, p, s->arena, n->out[k], t++);
+        c->args.scratch = p->steps[i].scratch_bytes ? scratch : NULL;
+        c->args.scratch_bytes = p->steps[i].scratch_bytes;
+    }
+    return EVO_OK;
+}
+
+evo_status evo_session_create(const evo_model *model, const evo_session_options *opts,
+                              evo_session **out, evo_error *err)
+{
+    if (!model || !out)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_create: model and out are required");
+    evo_session_options defaults = evo_session_options_default();
+    if (!opts)
+        opts = &defaults;
+    evo_isa isa;
+    evo_status st = resolve_isa(opts, &isa, err);
+    if (st)
+        return st;
+    int n_threads = opts->n_threads < 1 ? 1 : opts->n_threads;
+    evo_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the session");
+    s->model = model;
+    s->profile = opts->profile != 0;
+    const evo_graph *g = model->g;
+    st = evo_plan_build(g, isa, n_threads, &s->plan, err);
+    if (st)
+        goto fail;
+    size_t arena_bytes = s->plan.arena_bytes + s->plan.scratch_bytes;
+    s->arena = evo_aligned_alloc(arena_bytes);
+    if (!s->arena) {
+        st = evo_errorf(err, EVO_ERR_NOMEM, "out of memory: arena of %zu bytes", arena_bytes);
+        goto fail;
+    }
+    memset(s->arena, 0, arena_bytes);
+    st = evo_pool_create(n_threads, &s->pool, err);
+    if (st)
+        goto fail;
+    st = build_calls(s, err);
+    if (st)
+        goto fail;
+    s->in_data = calloc((size_t)g->n_inputs + 1, sizeof(void *));
+    s->out_data = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    if (!s->in_data || !s->out_data) {
+        st = evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the session");
+        goto fail;
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        s->in_data[i] = value_ptr(g, &s->plan, s->arena, g->inputs[i]);
+    for (int i = 0; i < g->n_outputs; i++)
+        s->out_data[i] = value_ptr(g, &s->plan, s->arena, g->outputs[i]);
+    *out = s;
+    return EVO_OK;
+fail:
+    evo_session_free(s);
+    return st;
+}
+
+void evo_session_free(evo_session *s)
+{
+    if (!s)
+        return;
+    evo_pool_free(s->pool);
+    evo_plan_free(&s->plan);
+    evo_aligned_free(s->arena);
+    free(s->calls);
+    free(s->tensors);
+    free(s->step_ns);
+    free(s->in_data);
+    free(s->out_data);
+    free(s);
+}
+
+void *evo_session_input_data(evo_session *s, int i)
+{
+    if (!s || i < 0 || i >= s->model->n_inputs)
+        return NULL;
+    return s->in_data[i];
+}
+
+const void *evo_session_output_data(const evo_session *s, int i)
+{
+    if (!s || i < 0 || i >= s->model->n_outputs)
+        return NULL;
+    return s->out_data[i];
+}
+
+static void run_call(void *ctx, int task, int n_tasks)
+{
+    const step_call *c = ctx;
+    c->kernel->run(&c->args, task, n_tasks);
+}
+
+evo_status evo_session_run(evo_session *s, evo_error *err)
+{
+    if (!s)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_run: no session");
+    for (int i = 0; i < s->plan.n_steps; i++) {
+        int64_t t0 = s->profile ? evo_now_ns() : 0;
+        evo_pool_run(s->pool, run_call, &s->calls[i]);
+        if (s->profile)
+            s->step_ns[i] = evo_now_ns() - t0;
+    }
+    return EVO_OK;
+}
+
+int evo_session_n_steps(const evo_session *s)
+{
+    return s ? s->plan.n_steps : 0;
+}
+
+evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *out)
+{
+    if (!s || i < 0 || i >= s->plan.n_steps || !out)
+        return EVO_ERR_INVALID_ARG;
+    const evo_graph *g = s->model->g;
+    const evo_node *n = &g->nodes[s->plan.steps[i].node];
+    out->node = n->name;
+    out->op = n->op_type;
+    out->kernel = s->plan.steps[i].kernel->name;
+    out->time_ms = (double)s->step_ns[i] / 1e6;
+    out->flops = evo_node_flops(g, n);
+    return EVO_OK;
+}
+
+size_t evo_session_arena_bytes(const evo_session *s)
+{
+    return s ? s->plan.arena_bytes + s->plan.scratch_bytes : 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * kernel.h - the kernel contract and the registry of variants.
+ *
+ * A kernel gets resolved descriptors and pointers and never allocates,
+ * fails or validates: shape inference and the plan builder did that. It is
+ * called as run(args, task, n_tasks) on n_tasks threads at once, and splits
+ * its own work by task (a kernel that does not split runs all work when
+ * task == 0 and returns for the others). scratch holds scratch_bytes(...,
+ * n_tasks) bytes shared by all tasks; each task uses its own slice.
+ */
+#ifndef EVO_KERNEL_H
+#define EVO_KERNEL_H
+
+#include "graph/graph.h"
+
+typedef struct evo_tensor {
+    evo_dtype dtype;
+    int rank;
+    int64_t dims[EVO_MAX_RANK];
+    void *data; /* NULL: absent optional input */
+} evo_tensor;
+
+typedef struct evo_kernel_args {
+    const evo_node *node; /* typed attributes in node->a */
+    const evo_tensor *in;
+    int n_in;
+    const evo_tensor *out;
+    int n_out;
+    void *scratch;
+    size_t scratch_bytes;
+} evo_kernel_args;
+
+typedef void (*evo_kernel_fn)(const evo_kernel_args *a, int task, int n_tasks);
+
+typedef enum evo_isa {
+    EVO_ISA_REF = 0,
+    EVO_ISA_AVX2,
+    EVO_ISA_AVX512,
+    EVO_ISA_VNNI,
+    EVO_ISA_AMX,
+    EVO_ISA_NEON,
+} evo_isa;
+
+typedef struct evo_kernel_def {
+    const char *name;
+    evo_isa isa;
+    /* NULL: supports every node its op's shape inference accepted */
+    bool (*supports)(const evo_graph *g, const evo_node *n);
+    /* NULL: needs no scratch */
+    size_t (*scratch_bytes)(const evo_graph *g, const evo_node *n, int n_tasks);
+    evo_kernel_fn run;
+} evo_kernel_def;
+
+/* The best kernel for n on this CPU capped at max_isa, or NULL if none. */
+const evo_kernel_def *evo_kernel_select(const evo_graph *g, const evo_node *n, evo_isa max_isa);
+/* The reference kernel for op, or NULL. */
+const evo_kernel_def *evo_kernel_ref(evo_op op);
+
+/* Element count of a tensor. */
+static inline int64_t evo_tensor_count(const evo_tensor *t)
+{
+    int64_t n = 1;
+    for (int i = 0; i < t->rank; i++)
+        n *= t->dims[i];
+    return n;
+}
+
+/* Splits [0, n) evenly among n_tasks; writes this task's [begin, end). */
+static inline void evo_task_range(int64_t n, int task, int n_tasks, int64_t *begin, int64_t *end)
+{
+    int64_t per = n / n_tasks, rem = n % n_tasks;
+    *begin = task * per + (task < rem ? task : rem);
+    *end = *begin + per + (task < rem ? 1 : 0);
+}
+
+#endif /* EVO_KERNEL_H */

@@ -1,0 +1,50 @@
+/*
+ * registry.c - kernel variants per op, in preference order. The plan builder
+ * takes the first variant that the CPU (capped by --isa) and the node allow.
+ * Reference kernels come from ops.def; fast variants are listed in
+ * fast_kernels[] ahead of them.
+ */
+#include "kernels/kernel.h"
+#include "core/cpu.h"
+
+#define X(e, name, family) extern const evo_kernel_def evo_kernel_##family##_ref __attribute__((weak));
+#include "graph/ops.def"
+#undef X
+
+const evo_kernel_def *evo_kernel_ref(evo_op op)
+{
+    switch (op) {
+#define X(e, name, family) \
+    case EVO_OP_##e:       \
+        return &evo_kernel_##family##_ref;
+#include "graph/ops.def"
+#undef X
+    default:
+        return NULL;
+    }
+}
+
+typedef struct fast_kernel {
+    evo_op op;
+    const evo_kernel_def *def;
+} fast_kernel;
+
+static const fast_kernel fast_kernels[] = {
+    {EVO_OP_COUNT, NULL}, /* sentinel; fast variants go before it */
+};
+
+const evo_kernel_def *evo_kernel_select(const evo_graph *g, const evo_node *n, evo_isa max_isa)
+{
+    evo_isa cpu = evo_cpu_best_isa();
+    for (size_t i = 0; fast_kernels[i].def; i++) {
+        const evo_kernel_def *k = fast_kernels[i].def;
+        if (fast_kernels[i].op != n->op || k->isa > max_isa || k->isa > cpu)
+            continue;
+        if (!k->supports || k->supports(g, n))
+            return k;
+    }
+    const evo_kernel_def *ref = evo_kernel_ref(n->op);
+    if (ref && ref->run && (!ref->supports || ref->supports(g, n)))
+        return ref;
+    return NULL;
+}

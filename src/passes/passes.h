@@ -1,0 +1,29 @@
+/*
+ * passes.h - the compile pipeline over the IR. Each pass is a standalone
+ * function with one signature; passes.c holds the ordered table.
+ */
+#ifndef EVO_PASSES_H
+#define EVO_PASSES_H
+
+#include "graph/graph.h"
+
+typedef struct evo_pass_ctx {
+    const evo_compile_options *opts;
+    evo_error *err;
+} evo_pass_ctx;
+
+typedef evo_status (*evo_pass_fn)(evo_graph *g, evo_pass_ctx *ctx);
+
+/*
+ * Checks the graph (names, cycles, missing inputs), imports typed attributes,
+ * infers every shape in topological order and folds constants (a node whose
+ * inputs are all constant is run by its reference kernel now), then removes
+ * dead nodes. On success every live value has a known dtype and static dims.
+ */
+evo_status evo_passes_run(evo_graph *g, evo_pass_ctx *ctx);
+
+evo_status evo_pass_check(evo_graph *g, evo_pass_ctx *ctx);
+evo_status evo_pass_infer_fold(evo_graph *g, evo_pass_ctx *ctx);
+evo_status evo_pass_dead_code(evo_graph *g, evo_pass_ctx *ctx);
+
+#endif /* EVO_PASSES_H */

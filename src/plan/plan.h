@@ -1,0 +1,33 @@
+/*
+ * plan.h - the lowered form a session executes: a flat list of kernel calls
+ * and one arena layout. Every non-constant value lives at a fixed offset in
+ * the arena, assigned by liveness so values that are never alive at the same
+ * time share bytes. Constants are used in place from the graph.
+ */
+#ifndef EVO_PLAN_H
+#define EVO_PLAN_H
+
+#include "kernels/kernel.h"
+
+typedef struct evo_step {
+    int node;                  /* node id in the graph */
+    const evo_kernel_def *kernel;
+    size_t scratch_bytes;      /* for the plan's n_tasks */
+} evo_step;
+
+typedef struct evo_plan {
+    evo_step *steps;
+    int n_steps;
+    int64_t *offsets;          /* per value id: arena offset, -1 when constant or unused */
+    size_t arena_bytes;        /* values */
+    size_t scratch_bytes;      /* largest step scratch, placed after the values */
+    size_t naive_bytes;        /* sum of all value sizes: what no sharing would take */
+    int n_tasks;               /* threads the scratch was sized for */
+} evo_plan;
+
+/* Builds the plan for a compiled graph. max_isa caps kernel selection. */
+evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_plan *out,
+                          evo_error *err);
+void evo_plan_free(evo_plan *p);
+
+#endif /* EVO_PLAN_H */
