@@ -1,0 +1,45 @@
+/*
+ * cli.h - shared pieces of the evo command-line tool: one entry point per
+ * subcommand (cmd_<name>.c), option helpers and tensor file I/O.
+ */
+#ifndef EVO_CLI_H
+#define EVO_CLI_H
+
+#include "evo.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+int evo_cmd_info(int argc, char **argv);
+int evo_cmd_run(int argc, char **argv);
+int evo_cmd_detect(int argc, char **argv);
+
+/* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME. */
+typedef struct cli_model_opts {
+    evo_input_shape shapes[16];
+    int n_shapes;
+    int n_threads;
+    const char *isa;
+} cli_model_opts;
+
+/*
+ * If argv[*i] is a common model option, consumes it (and its value) and
+ * returns 1; returns 0 if it is not one; -1 after printing an error.
+ */
+int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o);
+/* Parses a positive integer option value; false after printing an error. */
+bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
+/* Prints "evo: <msg>" to stderr; returns 1 (the exit code). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Reads a tensor file into buf (size_bytes exactly): .npy (dtype and shape
+ * checked against desc) or raw little-endian in the tensor's type.
+ */
+evo_status cli_read_tensor(const char *path, const evo_tensor_desc *desc, void *buf,
+                           evo_error *err);
+/* Writes a tensor as .npy when path ends in ".npy", raw otherwise. */
+evo_status cli_write_tensor(const char *path, const evo_tensor_desc *desc, const void *data,
+                            evo_error *err);
+
+#endif /* EVO_CLI_H */

@@ -1,0 +1,134 @@
+/*
+ * main.c - the evo command-line tool: dispatches to one cmd_<name>.c per
+ * subcommand.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Built only with the vision pipeline. */
+int evo_cmd_detect(int argc, char **argv) __attribute__((weak));
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"info", evo_cmd_info, "MODEL                 inputs, outputs, ops, params, MACs, unsupported ops"},
+    {"run", evo_cmd_run, "MODEL --input F --output F   run once on tensor files (.npy or raw)"},
+    {"detect", evo_cmd_detect, "MODEL IMAGE... [-o OUT]   detect objects in images"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "evo %s - edge vision optimizer\n\nusage: evo COMMAND [options]\n\ncommands:\n",
+            EVO_VERSION_STRING);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni\n");
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "evo: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 1;
+}
+
+bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        cli_fail("%s: expected an integer in %d..%d, got \"%s\"", opt, lo, hi, s);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_shape(const char *arg, evo_input_shape *sh)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg)
+        return false;
+    static char names[16][256];
+    static int next;
+    size_t len = (size_t)(eq - arg);
+    if (len >= sizeof(names[0]))
+        return false;
+    char *name = names[next++ % 16];
+    memcpy(name, arg, len);
+    name[len] = 0;
+    sh->name = name;
+    sh->rank = 0;
+    const char *p = eq + 1;
+    while (*p) {
+        char *end;
+        long long d = strtoll(p, &end, 10);
+        if (end == p || d <= 0 || d > (1LL << 30) || sh->rank >= EVO_MAX_RANK)
+            return false;
+        sh->dims[sh->rank++] = d;
+        if (*end == 'x' || *end == ',')
+            end++;
+        else if (*end)
+            return false;
+        p = end;
+    }
+    return sh->rank > 0;
+}
+
+int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--input-shape") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--isa") == 0) {
+        if (*i + 1 >= argc) {
+            cli_fail("%s needs a value", a);
+            return -1;
+        }
+        const char *v = argv[++*i];
+        if (strcmp(a, "--threads") == 0)
+            return cli_parse_int(a, v, 1, 256, &o->n_threads) ? 1 : -1;
+        if (strcmp(a, "--isa") == 0) {
+            o->isa = v;
+            return 1;
+        }
+        if (o->n_shapes >= 16 || !parse_shape(v, &o->shapes[o->n_shapes])) {
+            cli_fail("--input-shape: expected NAME=DxDxD (e.g. images=1x3x640x640), got \"%s\"", v);
+            return -1;
+        }
+        o->n_shapes++;
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("evo %s\n", EVO_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        if (!commands[i].fn)
+            return cli_fail("%s: this build has no %s command", argv[1], argv[1]);
+        return commands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "evo: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
