@@ -1,0 +1,293 @@
+/*
+ * letterbox.c - the fused preprocess: one pass from a raw frame to the
+ * model's float NCHW input, with no intermediate image.
+ *
+ * Each output pixel is either padding or a resample of the source; the
+ * resample converts the taps to RGB on the fly (so YUV frames cost no extra
+ * buffer), then scale, mean/std and the planar write follow. Geometry
+ * matches Ultralytics' LetterBox + cv2.resize(INTER_LINEAR): half-pixel
+ * centres, edge replication, and with round_u8 the same 11-bit fixed-point
+ * weights and rounding as OpenCV's uint8 path, so tensors agree with an
+ * OpenCV pipeline to within one 8-bit level (usually exactly).
+ */
+#include "vision/pixel.h"
+#include "vision/vision.h"
+
+#include <math.h>
+#include <string.h>
+
+#define COEF_BITS 11
+#define COEF_ONE (1 << COEF_BITS)
+
+evo_preprocess_options evo_preprocess_options_default(void)
+{
+    evo_preprocess_options o;
+    memset(&o, 0, sizeof o);
+    o.mode = EVO_RESIZE_LETTERBOX;
+    o.interp = EVO_INTERP_LINEAR;
+    o.bgr = false;
+    o.scale_up = true;
+    o.round_u8 = true;
+    o.pad_value = 114;
+    o.scale = 1.0f / 255.0f;
+    for (int c = 0; c < 3; c++) {
+        o.mean[c] = 0.0f;
+        o.std[c] = 1.0f;
+    }
+    return o;
+}
+
+evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
+                               const evo_preprocess_options *o, evo_transform *t, evo_error *err)
+{
+    if (src_w <= 0 || src_h <= 0 || src_w > EVO_IMAGE_MAX_SIDE || src_h > EVO_IMAGE_MAX_SIDE)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "preprocess: source size %dx%d", src_w, src_h);
+    if (dst_w <= 0 || dst_h <= 0 || dst_w > EVO_IMAGE_MAX_SIDE || dst_h > EVO_IMAGE_MAX_SIDE)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "preprocess: tensor size %dx%d", dst_w, dst_h);
+    for (int c = 0; c < 3; c++)
+        if (!(o->std[c] != 0.0f) || !isfinite(o->std[c]) || !isfinite(o->mean[c]))
+            return evo_errorf(err, EVO_ERR_INVALID_ARG,
+                              "preprocess: channel %d mean %g std %g, expected finite, std != 0",
+                              c, (double)o->mean[c], (double)o->std[c]);
+    evo_transform r;
+    memset(&r, 0, sizeof r);
+    r.src_w = src_w, r.src_h = src_h, r.dst_w = dst_w, r.dst_h = dst_h;
+    double gain = fmin((double)dst_h / src_h, (double)dst_w / src_w);
+    switch (o->mode) {
+    case EVO_RESIZE_STRETCH:
+        r.content_w = dst_w, r.content_h = dst_h;
+        r.scale_x = (double)dst_w / src_w, r.scale_y = (double)dst_h / src_h;
+        break;
+    case EVO_RESIZE_LETTERBOX_TOPLEFT:
+        // YOLOX preproc: int(w * r), image at the origin, boxes / r.
+        if (!o->scale_up && gain > 1.0)
+            gain = 1.0;
+        r.content_w = EVO_MAX(1, (int)(src_w * gain));
+        r.content_h = EVO_MAX(1, (int)(src_h * gain));
+        r.scale_x = r.scale_y = gain;
+        break;
+    case EVO_RESIZE_LETTERBOX: {
+        // Ultralytics LetterBox: round() is Python's (half to even, as rint),
+        // and the +-0.1 split puts an odd pixel of padding bottom/right.
+        if (!o->scale_up && gain > 1.0)
+            gain = 1.0;
+        r.content_w = EVO_MAX(1, EVO_MIN(dst_w, (int)rint(src_w * gain)));
+        r.content_h = EVO_MAX(1, EVO_MIN(dst_h, (int)rint(src_h * gain)));
+        double dw = (dst_w - r.content_w) / 2.0, dh = (dst_h - r.content_h) / 2.0;
+        r.content_x = (int)rint(dw - 0.1);
+        r.content_y = (int)rint(dh - 0.1);
+        // scale_boxes maps back with the unrounded gain and its own pad.
+        r.scale_x = r.scale_y = gain;
+        r.pad_x = rint((dst_w - src_w * gain) / 2.0 - 0.1);
+        r.pad_y = rint((dst_h - src_h * gain) / 2.0 - 0.1);
+        break;
+    }
+    default:
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "preprocess: unknown resize mode %d",
+                          (int)o->mode);
+    }
+    *t = r;
+    return EVO_OK;
+}
+
+/* Per-axis linear sample: taps i0, i1 and the weight of i1, as OpenCV computes them. */
+typedef struct lin_tap {
+    int i0, i1;
+    float w1;
+    int iw0, iw1; /* 11-bit fixed-point weights, each rounded on its own as OpenCV does */
+} lin_tap;
+
+static inline int clamp_int(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * OpenCV clamps differently per axis: a column outside the image gets the
+ * edge pixel at full weight, a row outside keeps its weights and reads the
+ * edge row twice. The fixed-point results differ, so both are kept.
+ */
+static lin_tap linear_tap(int d, double scale, int src_n, bool is_x)
+{
+    lin_tap t;
+    float f = (float)((d + 0.5) * scale - 0.5);
+    int s = (int)floorf(f);
+    f -= (float)s;
+    if (is_x && s < 0) {
+        s = 0;
+        f = 0.0f;
+    }
+    if (is_x && s >= src_n - 1) {
+        s = src_n - 1;
+        f = 0.0f;
+    }
+    t.i0 = clamp_int(s, 0, src_n - 1);
+    t.i1 = clamp_int(s + 1, 0, src_n - 1);
+    t.w1 = f;
+    t.iw0 = (int)lrintf((1.0f - f) * COEF_ONE);
+    t.iw1 = (int)lrintf(f * COEF_ONE);
+    return t;
+}
+
+static void task_rows(int n, int task, int n_tasks, int *begin, int *end)
+{
+    int per = n / n_tasks, rem = n % n_tasks;
+    *begin = task * per + (task < rem ? task : rem);
+    *end = *begin + per + (task < rem ? 1 : 0);
+}
+
+typedef struct pp_ctx {
+    evo_pixsrc src;
+    int src_w, src_h;
+    double scale_x, scale_y; /* source pixels per content pixel */
+    bool area, round_u8;
+    float mul[3], add[3];    /* per tensor channel: value * mul + add */
+    int order[3];            /* tensor channel c takes rgb[order[c]] */
+    float pad[3];
+    float *plane[3];
+    int dst_w;
+} pp_ctx;
+
+/* OpenCV's uint8 vertical pass: 16-bit high multiplies, then round by 2 bits. */
+static inline int vmix_u8(int h0, int h1, int b0, int b1)
+{
+    int v = (((h0 >> 4) * b0) >> 16) + (((h1 >> 4) * b1) >> 16);
+    v = (v + 2) >> 2;
+    return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+static void sample_linear(const pp_ctx *c, const lin_tap *ty, int cx, float out[3])
+{
+    lin_tap tx = linear_tap(cx, c->scale_x, c->src_w, true);
+    int p00[3], p01[3], p10[3], p11[3];
+    evo_pixsrc_rgb(&c->src, tx.i0, ty->i0, p00);
+    evo_pixsrc_rgb(&c->src, tx.i1, ty->i0, p01);
+    evo_pixsrc_rgb(&c->src, tx.i0, ty->i1, p10);
+    evo_pixsrc_rgb(&c->src, tx.i1, ty->i1, p11);
+    for (int k = 0; k < 3; k++) {
+        if (c->round_u8) {
+            int h0 = p00[k] * tx.iw0 + p01[k] * tx.iw1;
+            int h1 = p10[k] * tx.iw0 + p11[k] * tx.iw1;
+            out[k] = (float)vmix_u8(h0, h1, ty->iw0, ty->iw1);
+        } else {
+            float h0 = (float)p00[k] + tx.w1 * (float)(p01[k] - p00[k]);
+            float h1 = (float)p10[k] + tx.w1 * (float)(p11[k] - p10[k]);
+            out[k] = h0 + ty->w1 * (h1 - h0);
+        }
+    }
+}
+
+/* Area average over [d*scale, (d+1)*scale) on both axes, by exact coverage. */
+static void sample_area(const pp_ctx *c, int cy, int cx, float out[3])
+{
+    double x0 = cx * c->scale_x, x1 = EVO_MIN((cx + 1) * c->scale_x, (double)c->src_w);
+    double y0 = cy * c->scale_y, y1 = EVO_MIN((cy + 1) * c->scale_y, (double)c->src_h);
+    double acc[3] = {0, 0, 0}, total = 0;
+    for (int sy = (int)y0; sy < y1; sy++) {
+        double wy = fmin(y1, sy + 1.0) - fmax(y0, (double)sy);
+        if (wy <= 0)
+            continue;
+        for (int sx = (int)x0; sx < x1; sx++) {
+            double w = (fmin(x1, sx + 1.0) - fmax(x0, (double)sx)) * wy;
+            if (w <= 0)
+                continue;
+            int p[3];
+            evo_pixsrc_rgb(&c->src, sx, sy, p);
+            acc[0] += w * p[0], acc[1] += w * p[1], acc[2] += w * p[2];
+            total += w;
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        double v = total > 0 ? acc[k] / total : 0.0;
+        out[k] = c->round_u8 ? (float)rint(v) : (float)v;
+    }
+}
+
+static void pad_span(const pp_ctx *c, size_t at, int n)
+{
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < n; i++)
+            c->plane[k][at + (size_t)i] = c->pad[k];
+}
+
+static void content_row(const pp_ctx *c, int cy, size_t at, int cw)
+{
+    lin_tap ty = linear_tap(cy, c->scale_y, c->src_h, false);
+    for (int cx = 0; cx < cw; cx++) {
+        float rgb[3];
+        if (c->area)
+            sample_area(c, cy, cx, rgb);
+        else
+            sample_linear(c, &ty, cx, rgb);
+        for (int k = 0; k < 3; k++)
+            c->plane[k][at + (size_t)cx] = rgb[c->order[k]] * c->mul[k] + c->add[k];
+    }
+}
+
+void evo_preprocess_run(const evo_frame *f, const evo_transform *t,
+                        const evo_preprocess_options *o, float *dst, int task, int n_tasks)
+{
+    pp_ctx c;
+    c.src = evo_pixsrc_make(f);
+    c.src_w = f->width, c.src_h = f->height;
+    // OpenCV computes the inverse scale first; keep its rounding.
+    c.scale_x = 1.0 / ((double)t->content_w / f->width);
+    c.scale_y = 1.0 / ((double)t->content_h / f->height);
+    bool shrinks = c.scale_x >= 1.0 && c.scale_y >= 1.0;
+    c.area = (o->interp == EVO_INTERP_AREA && shrinks) ||
+             (o->interp == EVO_INTERP_AUTO && c.scale_x >= 2.0 && c.scale_y >= 2.0);
+    c.round_u8 = o->round_u8;
+    c.dst_w = t->dst_w;
+    size_t plane_size = (size_t)t->dst_w * (size_t)t->dst_h;
+    for (int k = 0; k < 3; k++) {
+        c.order[k] = o->bgr ? 2 - k : k;
+        c.mul[k] = o->scale / o->std[k];
+        c.add[k] = -o->mean[k] / o->std[k];
+        c.pad[k] = (float)o->pad_value * c.mul[k] + c.add[k];
+        c.plane[k] = dst + (size_t)k * plane_size;
+    }
+    int y_begin, y_end;
+    task_rows(t->dst_h, task, n_tasks < 1 ? 1 : n_tasks, &y_begin, &y_end);
+    for (int y = y_begin; y < y_end; y++) {
+        size_t row = (size_t)y * (size_t)t->dst_w;
+        int cy = y - t->content_y;
+        if (cy < 0 || cy >= t->content_h) {
+            pad_span(&c, row, t->dst_w);
+            continue;
+        }
+        int right = t->content_x + t->content_w;
+        pad_span(&c, row, t->content_x);
+        content_row(&c, cy, row + (size_t)t->content_x, t->content_w);
+        pad_span(&c, row + (size_t)right, t->dst_w - right);
+    }
+}
+
+evo_status evo_preprocess(const evo_frame *f, int dst_w, int dst_h,
+                          const evo_preprocess_options *o, float *dst, evo_transform *t,
+                          evo_error *err)
+{
+    evo_status st = evo_frame_check(f, err);
+    if (st != EVO_OK)
+        return st;
+    evo_transform tr;
+    st = evo_preprocess_plan(f->width, f->height, dst_w, dst_h, o, &tr, err);
+    if (st != EVO_OK)
+        return st;
+    evo_preprocess_run(f, &tr, o, dst, 0, 1);
+    if (t)
+        *t = tr;
+    return EVO_OK;
+}
+
+void evo_transform_boxes(const evo_transform *t, evo_detection *dets, int n)
+{
+    for (int i = 0; i < n; i++) {
+        evo_detection *d = &dets[i];
+        double x0 = (d->x0 - t->pad_x) / t->scale_x, x1 = (d->x1 - t->pad_x) / t->scale_x;
+        double y0 = (d->y0 - t->pad_y) / t->scale_y, y1 = (d->y1 - t->pad_y) / t->scale_y;
+        d->x0 = (float)fmin(fmax(x0, 0.0), (double)t->src_w);
+        d->x1 = (float)fmin(fmax(x1, 0.0), (double)t->src_w);
+        d->y0 = (float)fmin(fmax(y0, 0.0), (double)t->src_h);
+        d->y1 = (float)fmin(fmax(y1, 0.0), (double)t->src_h);
+    }
+}

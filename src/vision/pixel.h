@@ -1,0 +1,70 @@
+/*
+ * pixel.h - inline RGB fetch from a checked frame, shared by frame.c and
+ * the fused preprocess so the per-tap switch inlines into the hot loop.
+ */
+#ifndef EVO_VISION_PIXEL_H
+#define EVO_VISION_PIXEL_H
+
+#include "vision/vision.h"
+
+/* A checked frame with NV12's uv plane resolved. */
+typedef struct evo_pixsrc {
+    evo_pixel_format format;
+    const uint8_t *data;
+    size_t stride;
+    const uint8_t *uv;
+    size_t uv_stride;
+} evo_pixsrc;
+
+static inline evo_pixsrc evo_pixsrc_make(const evo_frame *f)
+{
+    evo_pixsrc s;
+    s.format = f->format;
+    s.data = f->data;
+    s.stride = f->stride_bytes;
+    s.uv = f->uv_data ? f->uv_data : f->data + (size_t)f->height * f->stride_bytes;
+    s.uv_stride = f->uv_stride_bytes ? f->uv_stride_bytes : f->stride_bytes;
+    return s;
+}
+
+static inline void evo_pixsrc_rgb(const evo_pixsrc *s, int x, int y, int rgb[3])
+{
+    const uint8_t *row = s->data + (size_t)y * s->stride;
+    const uint8_t *p;
+    uint8_t c[3];
+    switch (s->format) {
+    case EVO_PIXEL_RGB24:
+        p = row + 3 * (size_t)x;
+        rgb[0] = p[0], rgb[1] = p[1], rgb[2] = p[2];
+        return;
+    case EVO_PIXEL_BGR24:
+        p = row + 3 * (size_t)x;
+        rgb[0] = p[2], rgb[1] = p[1], rgb[2] = p[0];
+        return;
+    case EVO_PIXEL_RGBA32:
+        p = row + 4 * (size_t)x;
+        rgb[0] = p[0], rgb[1] = p[1], rgb[2] = p[2];
+        return;
+    case EVO_PIXEL_BGRA32:
+        p = row + 4 * (size_t)x;
+        rgb[0] = p[2], rgb[1] = p[1], rgb[2] = p[0];
+        return;
+    case EVO_PIXEL_GRAY8:
+        rgb[0] = rgb[1] = rgb[2] = row[x];
+        return;
+    case EVO_PIXEL_YUYV:
+        p = row + 4 * (size_t)(x >> 1);
+        evo_yuv_to_rgb(p[(x & 1) * 2], p[1], p[3], c);
+        break;
+    case EVO_PIXEL_NV12:
+        p = s->uv + (size_t)(y >> 1) * s->uv_stride + 2 * (size_t)(x >> 1);
+        evo_yuv_to_rgb(row[x], p[0], p[1], c);
+        break;
+    default:
+        c[0] = c[1] = c[2] = 0;
+        break;
+    }
+    rgb[0] = c[0], rgb[1] = c[1], rgb[2] = c[2];
+}
+
+#endif /* EVO_VISION_PIXEL_H */

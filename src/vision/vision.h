@@ -1,0 +1,318 @@
+/*
+ * vision.h - the image side of the detection pipeline: image decode/encode,
+ * raw camera frames, the fused letterbox preprocess, YOLO-family output
+ * decoders, NMS, drawing and JSON output.
+ *
+ * Nothing here depends on the runtime: the preprocess writes into any float
+ * NCHW buffer (normally evo_session_input_data) and the decoders read plain
+ * float tensors (normally evo_session_output_data). Fallible calls return an
+ * evo_status with the detail in a caller-owned evo_error (may be NULL).
+ */
+#ifndef EVO_VISION_H
+#define EVO_VISION_H
+
+#include "core/core.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- raw frames (borrowed pixels) ---- */
+
+typedef enum evo_pixel_format {
+    EVO_PIXEL_RGB24 = 0, /* R,G,B bytes */
+    EVO_PIXEL_BGR24,     /* B,G,R bytes (OpenCV's default) */
+    EVO_PIXEL_RGBA32,    /* R,G,B,A bytes; alpha ignored */
+    EVO_PIXEL_BGRA32,    /* B,G,R,A bytes; alpha ignored */
+    EVO_PIXEL_GRAY8,     /* one byte, replicated to R=G=B */
+    EVO_PIXEL_YUYV,      /* YUY2: Y0 U Y1 V per pixel pair, BT.601 limited range */
+    EVO_PIXEL_NV12,      /* Y plane, then interleaved U,V plane at half resolution */
+    EVO_PIXEL_FORMAT_COUNT
+} evo_pixel_format;
+
+/* Returns "rgb24", "nv12", ...; "unknown" for bad values. */
+const char *evo_pixel_format_name(evo_pixel_format f);
+
+/*
+ * A frame in caller memory. stride_bytes is the distance between rows (for
+ * NV12, between Y rows). NV12's UV plane is uv_data with uv_stride_bytes;
+ * uv_data NULL means right after the Y plane (data + height * stride_bytes)
+ * and uv_stride_bytes 0 means stride_bytes.
+ */
+typedef struct evo_frame {
+    evo_pixel_format format;
+    int width, height;
+    const uint8_t *data;
+    size_t stride_bytes;
+    const uint8_t *uv_data;
+    size_t uv_stride_bytes;
+} evo_frame;
+
+/* Builds a frame with the tightest stride for format (uv plane right after Y). */
+evo_frame evo_frame_make(evo_pixel_format format, int width, int height, const void *data);
+/* Checks format, sizes, strides and even dimensions where chroma is subsampled. */
+evo_status evo_frame_check(const evo_frame *f, evo_error *err);
+/* Bytes of one tightly packed frame, 0 on bad arguments or overflow. */
+size_t evo_frame_size_bytes(evo_pixel_format format, int width, int height);
+/* The RGB value of pixel (x, y) of a checked frame; YUV as OpenCV's COLOR_YUV2RGB_*. */
+void evo_frame_pixel_rgb(const evo_frame *f, int x, int y, uint8_t rgb[3]);
+/* BT.601 limited-range YUV -> RGB, the fixed-point formula of OpenCV's YUV2RGB. */
+void evo_yuv_to_rgb(int y, int u, int v, uint8_t rgb[3]);
+
+/* ---- decoded images (owned pixels) ---- */
+
+/* RGB24, rows packed (stride 3 * width). data is owned; free with evo_image_free. */
+typedef struct evo_image {
+    int width, height;
+    uint8_t *data;
+} evo_image;
+
+typedef enum evo_image_codec {
+    EVO_IMAGE_JPEG = 0,
+    EVO_IMAGE_PNG,
+} evo_image_codec;
+
+/* Default largest decoded image, in pixels (side limit 32768). */
+#define EVO_IMAGE_MAX_PIXELS ((int64_t)1 << 27)
+#define EVO_IMAGE_MAX_SIDE 32768
+
+/*
+ * Decodes a JPEG or PNG (sniffed from the first bytes) into RGB24. The
+ * header's dimensions are checked against max_pixels (0: the default)
+ * before anything is allocated. Truncated or corrupt data is an error. On
+ * success *out owns the pixels; on failure *out is untouched.
+ */
+evo_status evo_image_decode(const void *buf, size_t size_bytes, int64_t max_pixels,
+                            evo_image *out, evo_error *err);
+/* Reads a file and decodes it as evo_image_decode does; errors name the path. */
+evo_status evo_image_load(const char *path, evo_image *out, evo_error *err);
+/* Allocates a width x height image filled with zeros. */
+evo_status evo_image_alloc(int width, int height, evo_image *out, evo_error *err);
+/* Converts a checked frame to a new RGB24 image. */
+evo_status evo_image_from_frame(const evo_frame *f, evo_image *out, evo_error *err);
+void evo_image_free(evo_image *img);
+/* A borrowed RGB24 frame view of img. */
+evo_frame evo_image_frame(const evo_image *img);
+
+/*
+ * Encodes img as JPEG (quality 1..100, 0: 90) or PNG into *out_data, a
+ * malloc'd buffer the caller releases with free(). On failure nothing is owed.
+ */
+evo_status evo_image_encode(const evo_image *img, evo_image_codec codec, int quality,
+                            uint8_t **out_data, size_t *out_size, evo_error *err);
+/* Encodes by file extension (.jpg/.jpeg or .png) and writes the file. */
+evo_status evo_image_save(const evo_image *img, const char *path, int quality, evo_error *err);
+
+/* ---- fused preprocess: frame -> float NCHW input tensor ---- */
+
+typedef enum evo_resize_mode {
+    EVO_RESIZE_LETTERBOX = 0,  /* keep aspect, centre, pad (Ultralytics LetterBox) */
+    EVO_RESIZE_LETTERBOX_TOPLEFT, /* keep aspect, image at top-left, pad (YOLOX) */
+    EVO_RESIZE_STRETCH,        /* resize to the tensor size, aspect not kept */
+} evo_resize_mode;
+
+typedef enum evo_interp {
+    EVO_INTERP_LINEAR = 0, /* OpenCV INTER_LINEAR (half-pixel centres) */
+    EVO_INTERP_AUTO,       /* INTER_AREA when shrinking by 2x or more, else linear */
+    EVO_INTERP_AREA,       /* OpenCV INTER_AREA when shrinking; linear when enlarging */
+} evo_interp;
+
+typedef struct evo_preprocess_options {
+    evo_resize_mode mode;
+    evo_interp interp;
+    bool bgr;          /* tensor channel order B,G,R instead of R,G,B */
+    bool scale_up;     /* letterbox may enlarge small images (Ultralytics scaleup) */
+    bool round_u8;     /* round resized pixels to 8 bits like an OpenCV uint8 resize */
+    uint8_t pad_value; /* pad pixel value, before scale/mean/std */
+    float scale;       /* pixel multiplier: 1/255 or 1 */
+    float mean[3];     /* tensor channel order; value = (pixel * scale - mean) / std */
+    float std[3];
+} evo_preprocess_options;
+
+/* Ultralytics defaults: centred letterbox, linear, RGB, scale 1/255, pad 114. */
+evo_preprocess_options evo_preprocess_options_default(void);
+
+/*
+ * Where the source image lands in the tensor, and how to map back:
+ * src_x = (tensor_x - pad_x) / scale_x. content_* is the resized image's
+ * rectangle inside the tensor; everything else is padding.
+ */
+typedef struct evo_transform {
+    int src_w, src_h;
+    int dst_w, dst_h;
+    int content_x, content_y, content_w, content_h;
+    double scale_x, scale_y;
+    double pad_x, pad_y;
+} evo_transform;
+
+/* Computes the transform for a frame of src_w x src_h into dst_w x dst_h. */
+evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
+                               const evo_preprocess_options *o, evo_transform *t, evo_error *err);
+/*
+ * Writes the whole [3, dst_h, dst_w] planar float tensor in one pass: resize,
+ * colour conversion, pad, scale, mean/std. f must pass evo_frame_check and
+ * match t. Rows are split by task/n_tasks like a kernel; never fails.
+ */
+void evo_preprocess_run(const evo_frame *f, const evo_transform *t,
+                        const evo_preprocess_options *o, float *dst, int task, int n_tasks);
+/* plan + run on the calling thread. */
+evo_status evo_preprocess(const evo_frame *f, int dst_w, int dst_h,
+                          const evo_preprocess_options *o, float *dst, evo_transform *t,
+                          evo_error *err);
+
+/* ---- detections ---- */
+
+typedef struct evo_detection {
+    float x0, y0, x1, y1; /* box corners in pixels */
+    float score;
+    int class_id;
+} evo_detection;
+
+/* Maps boxes from tensor to source pixels and clips them to the source image. */
+void evo_transform_boxes(const evo_transform *t, evo_detection *dets, int n);
+
+/* ---- YOLO-family output decoders ---- */
+
+typedef enum evo_yolo_kind {
+    EVO_YOLO_AUTO = 0, /* from output shapes */
+    EVO_YOLO_V5,       /* [N, 5+C]: cx,cy,w,h, objectness, class scores (v5/v7) */
+    EVO_YOLO_V8,       /* [4+C, N]: cx,cy,w,h, class scores (v8/v11) */
+    EVO_YOLO_X,        /* [N, 5+C] per grid cell, raw box: grid + stride, exp w/h */
+    EVO_YOLO_GFL,      /* NanoDet/PicoDet: class scores + 4 x (reg_max+1) distances */
+    EVO_YOLO_KIND_COUNT
+} evo_yolo_kind;
+
+/* Returns "yolov5", "yolov8", "yolox", "gfl", "auto". */
+const char *evo_yolo_kind_name(evo_yolo_kind k);
+/* Parses a name as printed by evo_yolo_kind_name (also "v5", "v7", "v8", "v11", "nanodet", "picodet"). */
+bool evo_yolo_kind_parse(const char *s, evo_yolo_kind *out);
+
+/* A float output tensor (borrowed). */
+typedef struct evo_vision_tensor {
+    const float *data;
+    int rank;
+    int64_t dims[EVO_MAX_RANK];
+} evo_vision_tensor;
+
+#define EVO_YOLO_MAX_STRIDES 6
+
+typedef struct evo_decode_options {
+    evo_yolo_kind kind;
+    float conf_threshold;   /* keep scores > this */
+    float iou_threshold;    /* suppress IoU > this */
+    int max_candidates;     /* best candidates entering NMS */
+    int max_detections;     /* kept after NMS */
+    bool class_agnostic;    /* NMS across classes */
+    int n_classes;          /* 0: from shapes (GFL needs reg_max to split) */
+    int n_strides;          /* 0: 8,16,32 (GFL single tensor: 8,16,32,64) */
+    int strides[EVO_YOLO_MAX_STRIDES];
+    int reg_max;            /* GFL: bins - 1; 7 */
+    float cell_offset;      /* GFL/YOLOX: cell centre = (g + offset) * stride */
+    bool gfl_sigmoid;       /* GFL: class scores are logits, apply sigmoid */
+} evo_decode_options;
+
+/* Ultralytics defaults: auto kind, conf 0.25, IoU 0.45, 30000 candidates, 300 kept. */
+evo_decode_options evo_decode_options_default(void);
+
+/* A resolved output layout: which decoder, how many anchors and classes. */
+typedef struct evo_decode_layout {
+    evo_yolo_kind kind;
+    int n_classes;
+    int64_t n_anchors;
+    int in_w, in_h;
+    int n_strides;
+    int strides[EVO_YOLO_MAX_STRIDES];
+    int reg_max;
+    float cell_offset;
+    bool gfl_sigmoid;
+    bool gfl_split;         /* GFL: per-stride (scores, boxes) pairs instead of one tensor */
+    int box_output;         /* index of the (first) output used */
+} evo_decode_layout;
+
+/*
+ * Matches the outputs against each decoder by shape for a model input of
+ * in_w x in_h. With kind AUTO exactly one decoder must fit; otherwise the
+ * chosen one must. Errors say which shapes were expected.
+ */
+evo_status evo_decode_resolve(const evo_vision_tensor *outs, int n_outs, int in_w, int in_h,
+                              const evo_decode_options *o, evo_decode_layout *lay,
+                              evo_error *err);
+/*
+ * Writes candidates with score > conf_threshold (tensor coordinates, best
+ * class per anchor) into dets, at most cap of them (n_anchors always fits);
+ * returns the count.
+ */
+int64_t evo_decode_candidates(const evo_decode_layout *lay, const evo_vision_tensor *outs,
+                              float conf_threshold, evo_detection *dets, int64_t cap);
+
+/* Intersection over union of two boxes (0 when both are empty). */
+float evo_box_iou(const evo_detection *a, const evo_detection *b);
+/*
+ * Greedy NMS in place: sorts dets by score (descending), keeps at most
+ * max_candidates, suppresses boxes with IoU > iou_threshold against a kept
+ * box of the same class (any class when class_agnostic), and moves the kept
+ * ones to the front, at most max_detections. Returns how many were kept.
+ */
+int64_t evo_nms(evo_detection *dets, int64_t n, float iou_threshold, bool class_agnostic,
+                int64_t max_candidates, int64_t max_detections);
+
+/*
+ * The whole postprocess: decode, threshold, NMS, map back through t (may be
+ * NULL: tensor coordinates). *out is malloc'd (caller frees with free()) and
+ * holds *n_out detections, best first.
+ */
+evo_status evo_detect_postprocess(const evo_decode_layout *lay, const evo_vision_tensor *outs,
+                                  const evo_decode_options *o, const evo_transform *t,
+                                  evo_detection **out, int *n_out, evo_error *err);
+
+/* ---- class names, JSON, drawing ---- */
+
+#define EVO_COCO_CLASSES 80
+/* The 80 COCO class names in YOLO order. */
+extern const char *const evo_coco_names[EVO_COCO_CLASSES];
+
+/* Class names: a built-in table or lines read from a file. */
+typedef struct evo_names {
+    int count;
+    const char *const *names;
+    char *storage; /* owned text when read from a file */
+    char **owned;  /* owned pointer table when read from a file */
+} evo_names;
+
+/* The COCO-80 table (nothing to free, but evo_names_free is harmless). */
+evo_names evo_names_coco(void);
+/* One name per line (blank lines and trailing spaces dropped). */
+evo_status evo_names_load(const char *path, evo_names *out, evo_error *err);
+void evo_names_free(evo_names *n);
+/* names[id], or NULL when out of range. */
+const char *evo_names_get(const evo_names *n, int id);
+
+/*
+ * Writes {"image":..., "width":..., "height":..., "detections":[{"class_id",
+ * "name", "score", "box":[x0,y0,x1,y1]}...]} with strings escaped. names may be NULL.
+ */
+evo_status evo_json_write(FILE *fp, const char *image_name, int width, int height,
+                          const evo_detection *dets, int n, const evo_names *names,
+                          evo_error *err);
+
+/* The built-in bitmap font: glyph cells of EVO_FONT_W x EVO_FONT_H, printable ASCII. */
+#define EVO_FONT_W 5
+#define EVO_FONT_H 7
+/* Row bits of a glyph (bit 4 = leftmost column); '?' for characters it lacks. */
+const uint8_t *evo_font_glyph(int ch);
+
+/* A colour for class id, stable and distinct for neighbours. */
+void evo_class_color(int class_id, uint8_t rgb[3]);
+/* Rectangle outline, clipped to the image. */
+void evo_draw_rect(evo_image *img, int x0, int y0, int x1, int y1, int thickness,
+                   const uint8_t rgb[3]);
+/* Filled rectangle, clipped. */
+void evo_draw_fill(evo_image *img, int x0, int y0, int x1, int y1, const uint8_t rgb[3]);
+/* Text with the built-in font at integer scale; (x, y) is the top-left. Returns the width. */
+int evo_draw_text(evo_image *img, int x, int y, const char *text, int scale,
+                  const uint8_t rgb[3]);
+/* Boxes with "name 0.87" labels on a filled tab, colour by class. */
+void evo_draw_detections(evo_image *img, const evo_detection *dets, int n,
+                         const evo_names *names);
+
+#endif /* EVO_VISION_H */
