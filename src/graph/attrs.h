@@ -155,6 +155,7 @@ typedef struct evo_resize_attrs {
     float roi_start[EVO_MAX_RANK];  /* resolved, tf_crop_and_resize only */
     float roi_end[EVO_MAX_RANK];
 } evo_resize_attrs;
+    bool scale_is_ratio; /* resolved: sizes were given, so scale is out/in, taken in double */
 
 typedef struct evo_transpose_attrs {
     int perm[EVO_MAX_RANK]; /* resolved (default: reverse) */
@@ -205,6 +206,7 @@ typedef struct evo_fill_attrs {
     evo_dtype dtype;
     uint8_t value[8];
 } evo_fill_attrs;
+    const void *data; /* Constant: the value's bytes (graph memory), resolved */
 
 typedef union evo_attrs {
     evo_conv_attrs conv;
