@@ -154,8 +154,8 @@ typedef struct evo_resize_attrs {
     float scale[EVO_MAX_RANK];      /* resolved per axis (from scales, or out/in for sizes) */
     float roi_start[EVO_MAX_RANK];  /* resolved, tf_crop_and_resize only */
     float roi_end[EVO_MAX_RANK];
-} evo_resize_attrs;
     bool scale_is_ratio; /* resolved: sizes were given, so scale is out/in, taken in double */
+} evo_resize_attrs;
 
 typedef struct evo_transpose_attrs {
     int perm[EVO_MAX_RANK]; /* resolved (default: reverse) */
@@ -205,8 +205,8 @@ typedef struct evo_d2s_attrs {
 typedef struct evo_fill_attrs {
     evo_dtype dtype;
     uint8_t value[8];
-} evo_fill_attrs;
     const void *data; /* Constant: the value's bytes (graph memory), resolved */
+} evo_fill_attrs;
 
 typedef union evo_attrs {
     evo_conv_attrs conv;
