@@ -84,7 +84,8 @@ typedef struct evo_unary_attrs {
 
 /* Add, Sub, Mul, Div, Pow, Min, Max, Equal, Less, Greater, PRelu, Where, ... */
 typedef struct evo_binary_attrs {
-    int unused;
+    bool fmod;          /* Mod: C fmod semantics (sign of the dividend) */
+    bool prelu_channel; /* PRelu: legacy 1-D slope [C] applied along axis 1 */
 } evo_binary_attrs;
 
 /* Concat, Gather, Flatten, Softmax, LogSoftmax, Shape (start/end), ... */
