@@ -45,15 +45,18 @@ static inline void evo_copy_row(char *restrict dst, const char *restrict src, in
     }
 }
 
+/* Most axes evo_strided_copy takes: Tile views each axis as two (repeat, dim). */
+#define EVO_STRIDED_MAX_RANK (2 * EVO_MAX_RANK)
+
 /*
  * dst (contiguous, dims[rank]) = src read with src_strides (in elements, may
- * be negative or zero). Tasks split the output rows.
+ * be negative or zero); rank <= EVO_STRIDED_MAX_RANK. Tasks split the output rows.
  */
 static inline void evo_strided_copy(void *dst, const void *src, const int64_t *dims,
                                     const int64_t *src_strides, int rank, size_t esize, int task,
                                     int n_tasks)
 {
-    int64_t d_dims[EVO_MAX_RANK], d_str[EVO_MAX_RANK];
+    int64_t d_dims[EVO_STRIDED_MAX_RANK], d_str[EVO_STRIDED_MAX_RANK];
     int r = 0;
     for (int d = 0; d < rank; d++) {
         if (dims[d] == 0)
@@ -81,7 +84,7 @@ static inline void evo_strided_copy(void *dst, const void *src, const int64_t *d
     evo_task_range(rows, task, n_tasks, &r0, &r1);
     if (r0 >= r1)
         return;
-    int64_t coord[EVO_MAX_RANK] = {0}, off = 0, rem = r0;
+    int64_t coord[EVO_STRIDED_MAX_RANK] = {0}, off = 0, rem = r0;
     for (int d = r - 2; d >= 0; d--) {
         coord[d] = rem % d_dims[d];
         rem /= d_dims[d];
