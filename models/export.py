@@ -383,19 +383,36 @@ def atomic_save_npy(path, array):
     os.replace(tmp, path)
 
 
-def export_onnx(model, x, path, opset, input_name, output_name, dynamic_batch):
+def check_onnx(path, m, x_shape, out_shape, dynamic_batch):
+    """onnx.checker plus: input and output are float32 with the expected shapes."""
+    onnx.checker.check_model(m)
+    for vi, want in ((m.graph.input[0], tuple(x_shape)), (m.graph.output[0], tuple(out_shape))):
+        dims = tuple(d.dim_value if d.HasField("dim_value") else None
+                     for d in vi.type.tensor_type.shape.dim)
+        # with a symbolic batch the exporter may leave other output dims symbolic too
+        ok = len(dims) == len(want) and all(
+            d == w or (dynamic_batch and d is None) for d, w in zip(dims, want))
+        if vi.type.tensor_type.elem_type != onnx.TensorProto.FLOAT or not ok:
+            raise ValueError("%s: %s has shape %s, expected %s" % (path, vi.name, dims, want))
+
+
+def export_onnx(model, x, out_shape, path, opset, input_name, output_name, dynamic_batch):
     tmp = "%s.tmp%d" % (path, os.getpid())
     # A symbolic batch keeps the Shape -> ... -> Reshape subgraph in the file;
     # with fixed shapes the exporter folds it to a constant.
     dyn = {input_name: {0: "batch"}, output_name: {0: "batch"}} if dynamic_batch else None
-    with torch.no_grad():
-        torch.onnx.export(model, x, tmp, opset_version=opset, input_names=[input_name],
-                          output_names=[output_name], dynamic_axes=dyn)
-    m = onnx.load(tmp)
-    onnx.checker.check_model(m)
-    ops = sorted({n.op_type for n in m.graph.node})
-    os.replace(tmp, path)
-    return ops
+    try:
+        with torch.no_grad():
+            torch.onnx.export(model, x, tmp, opset_version=opset, input_names=[input_name],
+                              output_names=[output_name], dynamic_axes=dyn)
+        m = onnx.load(tmp)
+        check_onnx(path, m, x.shape, out_shape, dynamic_batch)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return sorted({n.op_type for n in m.graph.node})
 
 
 def check_output(name, y):
@@ -444,7 +461,7 @@ def export_model(name, out_dir):
             raise SystemExit("%s: decoded boxes do not vary" % name)
     for opset in opsets:
         path = os.path.join(out_dir, "%s_op%d.onnx" % (name, opset))
-        ops = export_onnx(model, x, path, opset, in_name, out_name, dynamic_batch)
+        ops = export_onnx(model, x, y.shape, path, opset, in_name, out_name, dynamic_batch)
         print("%-9s opset %d -> %s (%d bytes), ops: %s"
               % (name, opset, path, os.path.getsize(path), " ".join(ops)))
     atomic_save_npy(os.path.join(out_dir, name + ".input.npy"), x.numpy())
