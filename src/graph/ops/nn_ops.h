@@ -1,0 +1,41 @@
+/*
+ * nn_ops.h - helpers shared by the sliding-window op families (Conv,
+ * ConvTranspose, MaxPool, AveragePool): import of kernel_shape, strides,
+ * dilations, pads and auto_pad, and the ONNX output-size rules. Defined in
+ * conv.c.
+ */
+#ifndef EVO_NN_OPS_H
+#define EVO_NN_OPS_H
+
+#include "graph/op.h"
+
+/* The window attributes as imported; n_spatial is 0 when no attribute fixed it. */
+typedef struct evo_window {
+    int n_spatial;
+    bool has_kernel;
+    int64_t kernel[EVO_MAX_SPATIAL];
+    int64_t stride[EVO_MAX_SPATIAL];
+    int64_t dilation[EVO_MAX_SPATIAL];
+    int64_t pad_begin[EVO_MAX_SPATIAL];
+    int64_t pad_end[EVO_MAX_SPATIAL];
+    evo_auto_pad auto_pad;
+} evo_window;
+
+/* Reads and validates the window attributes of n (strides/dilations default to 1, pads to 0). */
+evo_status evo_window_import(evo_graph *g, evo_node *n, evo_window *w, evo_error *err);
+
+/*
+ * Resolves w for an input with spatial extents in[0..n_spatial): checks the
+ * attribute lengths against n_spatial, resolves auto_pad into the pads and
+ * writes the output extents (Conv/pool rules; ceil_mode for pools). The
+ * kernel must be known. Errors name n, e.g. a kernel bigger than the padded input.
+ */
+evo_status evo_window_resolve(const evo_graph *g, const evo_node *n, evo_window *w,
+                              int n_spatial, const int64_t *in, bool ceil_mode, int64_t *out,
+                              evo_error *err);
+
+/* Checks input i is present and a float32 tensor of known rank (rank_min..rank_max, -1: any). */
+evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_min,
+                              int rank_max, evo_error *err);
+
+#endif /* EVO_NN_OPS_H */
