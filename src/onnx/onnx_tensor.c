@@ -149,9 +149,12 @@ static bool parse_size(const char *s, uint64_t *out)
     if (!*s)
         return false;
     for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+        if (*s < '0' || *s > '9')
             return false;
-        v = v * 10 + (uint64_t)(*s - '0');
+        uint64_t digit = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return false;
+        v = v * 10 + digit;
     }
     *out = v;
     return true;
