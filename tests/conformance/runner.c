@@ -194,12 +194,12 @@ static result run_data_set(evo_model *model, evo_session *sess, const char *set_
     for (int pass = 0; pass < 2; pass++) {
         int n = pass == 0 ? n_in : n_out;
         for (int i = 0; i < n; i++) {
-            char path[1024];
+            char path[1200];
             snprintf(path, sizeof(path), "%s/%s_%d.pb", set_dir, pass == 0 ? "input" : "output", i);
             size_t size;
             unsigned char *buf = read_file(path, &size);
             if (!buf) {
-                snprintf(why, cap, "%s: missing", path);
+                snprintf(why, cap, "%.900s: missing", path);
                 goto done;
             }
             bufs[n_bufs++] = buf;

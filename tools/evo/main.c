@@ -20,6 +20,7 @@ typedef struct command {
 static const command commands[] = {
     {"info", evo_cmd_info, "MODEL                 inputs, outputs, ops, params, MACs, unsupported ops"},
     {"run", evo_cmd_run, "MODEL --input F --output F   run once on tensor files (.npy or raw)"},
+    {"bench", evo_cmd_bench, "MODEL [--threads N] [--runs R] [--profile]   latency statistics"},
     {"detect", evo_cmd_detect, "MODEL IMAGE... [-o OUT]   detect objects in images"},
 };
 

@@ -1,0 +1,195 @@
+/*
+ * cmd_bench.c - `evo bench MODEL`: warm-up plus N timed runs on a fixed
+ * pseudo-random input; prints latency statistics (mean, std, min, max,
+ * p50, p99), FPS, achieved GFLOP/s, and with --profile a per-layer table,
+ * slowest first. --json prints one machine-readable line instead.
+ */
+#include "cli.h"
+#include "core/core.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(const double *sorted, int n, double p)
+{
+    if (n == 1)
+        return sorted[0];
+    double pos = p * (n - 1);
+    int lo = (int)pos;
+    int hi = lo + 1 < n ? lo + 1 : lo;
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+static void fill_inputs(evo_model *model, evo_session *sess)
+{
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < evo_model_n_inputs(model); i++) {
+        evo_tensor_desc d;
+        evo_model_input_desc(model, i, &d);
+        unsigned char *p = evo_session_input_data(sess, i);
+        if (d.dtype == EVO_DTYPE_FLOAT) {
+            float *f = (float *)p;
+            for (size_t k = 0; k < d.size_bytes / 4; k++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                f[k] = (float)((s >> 40) & 0xffff) / 65536.0f;
+            }
+        } else {
+            memset(p, 0, d.size_bytes);
+        }
+    }
+}
+
+typedef struct layer_row {
+    evo_step_profile p;
+    double total_ms;
+} layer_row;
+
+static int cmp_row(const void *a, const void *b)
+{
+    double x = ((const layer_row *)a)->total_ms, y = ((const layer_row *)b)->total_ms;
+    return (x < y) - (x > y);
+}
+
+static void print_profile(evo_session *sess, const double *step_ms, int runs, double total_ms)
+{
+    int n = evo_session_n_steps(sess);
+    layer_row *rows = calloc((size_t)n + 1, sizeof(layer_row));
+    if (!rows)
+        return;
+    for (int i = 0; i < n; i++) {
+        evo_session_profile(sess, i, &rows[i].p);
+        rows[i].total_ms = step_ms[i] / runs;
+    }
+    qsort(rows, (size_t)n, sizeof(layer_row), cmp_row);
+    printf("\n%-4s %-36s %-18s %-10s %10s %7s %9s\n", "#", "node", "op", "kernel", "ms", "%", "GFLOP/s");
+    for (int i = 0; i < n; i++) {
+        double gf = rows[i].total_ms > 0 ? rows[i].p.flops / (rows[i].total_ms * 1e6) : 0;
+        printf("%-4d %-36.36s %-18.18s %-10s %10.3f %6.1f%% %9.2f\n", i, rows[i].p.node, rows[i].p.op,
+               rows[i].p.kernel, rows[i].total_ms, 100.0 * rows[i].total_ms / total_ms, gf);
+    }
+    free(rows);
+}
+
+int evo_cmd_bench(int argc, char **argv)
+{
+    cli_model_opts mo = {.n_threads = 1};
+    const char *path = NULL;
+    int warmup = 3, runs = 20, rc = 1;
+    bool profile = false, json = false;
+    for (int i = 1; i < argc; i++) {
+        int r = cli_parse_model_opt(argc, argv, &i, &mo);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) {
+            if (!cli_parse_int("--warmup", argv[++i], 0, 100000, &warmup))
+                return 1;
+        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            if (!cli_parse_int("--runs", argv[++i], 1, 1000000, &runs))
+                return 1;
+        } else if (strcmp(argv[i], "--profile") == 0) {
+            profile = true;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] == '-') {
+            return cli_fail("bench: unknown or incomplete option \"%s\"", argv[i]);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path)
+        return cli_fail("usage: evo bench MODEL [--threads N] [--warmup W] [--runs R] [--profile] [--json]");
+
+    evo_error err = {0};
+    evo_model *model = NULL;
+    evo_session *sess = NULL;
+    double *times = NULL, *step_ms = NULL;
+    evo_compile_options co = evo_compile_options_default();
+    co.input_shapes = mo.shapes;
+    co.n_input_shapes = mo.n_shapes;
+    int64_t t0 = evo_now_ns();
+    if (evo_model_load(path, &co, &model, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    double load_ms = (double)(evo_now_ns() - t0) / 1e6;
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = mo.n_threads;
+    so.isa = mo.isa;
+    so.profile = profile;
+    if (evo_session_create(model, &so, &sess, &err) != EVO_OK) {
+        cli_fail("%s", err.msg);
+        goto done;
+    }
+    fill_inputs(model, sess);
+    int n_steps = evo_session_n_steps(sess);
+    times = calloc((size_t)runs, sizeof(double));
+    step_ms = calloc((size_t)n_steps + 1, sizeof(double));
+    if (!times || !step_ms) {
+        cli_fail("out of memory");
+        goto done;
+    }
+    for (int i = 0; i < warmup; i++) {
+        if (evo_session_run(sess, &err) != EVO_OK) {
+            cli_fail("%s", err.msg);
+            goto done;
+        }
+    }
+    double flops = 0;
+    for (int r = 0; r < runs; r++) {
+        int64_t a = evo_now_ns();
+        if (evo_session_run(sess, &err) != EVO_OK) {
+            cli_fail("%s", err.msg);
+            goto done;
+        }
+        times[r] = (double)(evo_now_ns() - a) / 1e6;
+        for (int i = 0; i < n_steps; i++) {
+            evo_step_profile p;
+            evo_session_profile(sess, i, &p);
+            if (profile)
+                step_ms[i] += p.time_ms;
+            if (r == 0)
+                flops += p.flops;
+        }
+    }
+    double sum = 0, sq = 0;
+    for (int r = 0; r < runs; r++)
+        sum += times[r];
+    double mean = sum / runs;
+    for (int r = 0; r < runs; r++)
+        sq += (times[r] - mean) * (times[r] - mean);
+    double std = runs > 1 ? sqrt(sq / (runs - 1)) : 0;
+    qsort(times, (size_t)runs, sizeof(double), cmp_double);
+    double p50 = percentile(times, runs, 0.5), p99 = percentile(times, runs, 0.99);
+    double gflops = flops / (p50 * 1e6);
+    if (json) {
+        printf("{\"model\": \"%s\", \"threads\": %d, \"runs\": %d, \"mean_ms\": %.4f, \"std_ms\": %.4f, "
+               "\"min_ms\": %.4f, \"max_ms\": %.4f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, \"fps\": %.2f, "
+               "\"gflop\": %.4f, \"gflops\": %.2f, \"load_ms\": %.2f, \"arena_bytes\": %zu}\n",
+               path, mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50,
+               flops / 1e9, gflops, load_ms, evo_session_arena_bytes(sess));
+    } else {
+        printf("model:    %s (load+compile %.1f ms)\n", path, load_ms);
+        printf("threads:  %d, warm-up %d, runs %d\n", mo.n_threads, warmup, runs);
+        printf("latency:  mean %.3f ms, std %.3f, min %.3f, max %.3f, p50 %.3f, p99 %.3f\n", mean, std,
+               times[0], times[runs - 1], p50, p99);
+        printf("fps:      %.2f (p50)\n", 1000.0 / p50);
+        printf("compute:  %.3f GFLOP per run, %.2f GFLOP/s (p50)\n", flops / 1e9, gflops);
+        printf("memory:   arena %.2f MB\n", (double)evo_session_arena_bytes(sess) / 1e6);
+        if (profile)
+            print_profile(sess, step_ms, runs, sum / runs);
+    }
+    rc = 0;
+done:
+    free(times);
+    free(step_ms);
+    evo_session_free(sess);
+    evo_model_free(model);
+    return rc;
+}
