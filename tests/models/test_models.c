@@ -30,6 +30,7 @@ typedef struct model_case {
     const char *file;  /* ONNX file name */
     const char *data;  /* prefix of <data>.input.npy / <data>.output.npy */
     int channel_axis;  /* output axis holding per-box channels, -1: none */
+    int from_buffer;   /* load with evo_model_load_buffer instead of a path */
 } model_case;
 
 typedef struct compare_stats {
@@ -143,6 +144,26 @@ static void compare_and_report(const char *name, const char *what, const float *
               s.max_ref);
 }
 
+/* Reads a whole file into a malloc'ed buffer; NULL on failure. */
+static void *read_file(const char *path, size_t *size)
+{
+    void *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n > 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n);
+        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    *size = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
 static void run_case(const model_case *mc, int n_runs)
 {
     char path[1024], msg[1200];
@@ -150,6 +171,8 @@ static void run_case(const model_case *mc, int n_runs)
     evo_model *model = NULL;
     evo_session *sess = NULL;
     evo_error err = {0};
+    void *file_buf = NULL;
+    size_t file_size = 0;
     const char *dir = models_dir();
 
     snprintf(path, sizeof(path), "%s/%s.input.npy", dir, mc->data);
@@ -165,7 +188,16 @@ static void run_case(const model_case *mc, int n_runs)
     snprintf(path, sizeof(path), "%s/%s", dir, mc->file);
     evo_compile_options opts = evo_compile_options_default();
     double t0 = now_ms();
-    evo_status st = evo_model_load(path, &opts, &model, &err);
+    evo_status st;
+    if (mc->from_buffer) {
+        file_buf = read_file(path, &file_size);
+        CHECK_MSG(file_buf != NULL, "%s: cannot read", path);
+        if (!file_buf)
+            goto done;
+        st = evo_model_load_buffer(file_buf, file_size, mc->file, &opts, &model, &err);
+    } else {
+        st = evo_model_load(path, &opts, &model, &err);
+    }
     CHECK_MSG(st == EVO_OK, "%s: load: %s: %s", path, evo_status_name(st), err.msg);
     if (st != EVO_OK)
         goto done;
@@ -218,19 +250,22 @@ static void run_case(const model_case *mc, int n_runs)
 done:
     evo_session_free(sess);
     evo_model_free(model);
+    free(file_buf); // the buffer must outlive the model
     npy_free(&in);
     npy_free(&ref);
 }
 
-static const model_case TINY_CNN = {"tiny_cnn_op13.onnx", "tiny_cnn", -1};
-static const model_case RESNET18_OP12 = {"resnet18_op12.onnx", "resnet18", -1};
-static const model_case RESNET18_OP17 = {"resnet18_op17.onnx", "resnet18", -1};
-static const model_case YOLOV8N_OP12 = {"yolov8n_op12.onnx", "yolov8n", 1};
-static const model_case YOLOV8N_OP17 = {"yolov8n_op17.onnx", "yolov8n", 1};
-static const model_case YOLOV5S_OP12 = {"yolov5s_op12.onnx", "yolov5s", 2};
-static const model_case YOLOV5S_OP17 = {"yolov5s_op17.onnx", "yolov5s", 2};
+static const model_case TINY_CNN = {"tiny_cnn_op13.onnx", "tiny_cnn", -1, 0};
+static const model_case TINY_CNN_BUFFER = {"tiny_cnn_op13.onnx", "tiny_cnn", -1, 1};
+static const model_case RESNET18_OP12 = {"resnet18_op12.onnx", "resnet18", -1, 0};
+static const model_case RESNET18_OP17 = {"resnet18_op17.onnx", "resnet18", -1, 0};
+static const model_case YOLOV8N_OP12 = {"yolov8n_op12.onnx", "yolov8n", 1, 0};
+static const model_case YOLOV8N_OP17 = {"yolov8n_op17.onnx", "yolov8n", 1, 0};
+static const model_case YOLOV5S_OP12 = {"yolov5s_op12.onnx", "yolov5s", 2, 0};
+static const model_case YOLOV5S_OP17 = {"yolov5s_op17.onnx", "yolov5s", 2, 0};
 
 static void test_tiny_cnn_op13(void) { run_case(&TINY_CNN, 2); }
+static void test_tiny_cnn_op13_buffer(void) { run_case(&TINY_CNN_BUFFER, 1); }
 static void test_resnet18_op12(void) { run_case(&RESNET18_OP12, 1); }
 static void test_resnet18_op17(void) { run_case(&RESNET18_OP17, 1); }
 static void test_yolov8n_op12(void) { run_case(&YOLOV8N_OP12, 1); }
@@ -302,6 +337,7 @@ static void test_npy_reader(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_npy_reader), CHECK_TEST(test_tiny_cnn_op13),
+           CHECK_TEST(test_tiny_cnn_op13_buffer),
            CHECK_TEST(test_resnet18_op12), CHECK_TEST(test_resnet18_op17),
            CHECK_TEST(test_yolov8n_op12), CHECK_TEST(test_yolov8n_op17),
            CHECK_TEST(test_yolov5s_op12), CHECK_TEST(test_yolov5s_op17))
