@@ -198,7 +198,7 @@ static void run_case(const model_case *mc, int n_runs)
     } else {
         st = evo_model_load(path, &opts, &model, &err);
     }
-    CHECK_MSG(st == EVO_OK, "%s: load: %s: %s", path, evo_status_name(st), err.msg);
+    CHECK_MSG(st == EVO_OK, "load (%s): %s", evo_status_name(st), err.msg);
     if (st != EVO_OK)
         goto done;
     double t_load = now_ms() - t0;
