@@ -225,8 +225,11 @@ typedef struct evo_decode_layout {
     int reg_max;
     float cell_offset;
     bool gfl_sigmoid;
+    bool transposed;        /* V8 exported as [N, 4+C] instead of [4+C, N] */
     bool gfl_split;         /* GFL: per-stride (scores, boxes) pairs instead of one tensor */
-    int box_output;         /* index of the (first) output used */
+    int box_output;         /* index of the output used (single-tensor layouts) */
+    int gfl_cls_output[EVO_YOLO_MAX_STRIDES]; /* GFL split: scores output per stride */
+    int gfl_reg_output[EVO_YOLO_MAX_STRIDES]; /* GFL split: distributions output per stride */
 } evo_decode_layout;
 
 /*
