@@ -125,6 +125,7 @@ typedef struct evo_compile_options {
     const evo_input_shape *input_shapes; /* fixes unknown dims; borrowed during load */
     int n_input_shapes;
     int64_t default_batch;               /* value for a symbolic leading dim; 1 */
+    const char *disable_passes;          /* comma-separated optimisation passes to skip, e.g. "fuse_act" */
     evo_log_fn log;                      /* NULL: silent */
     void *log_user;
 } evo_compile_options;

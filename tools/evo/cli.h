@@ -15,12 +15,13 @@ int evo_cmd_run(int argc, char **argv);
 int evo_cmd_bench(int argc, char **argv);
 int evo_cmd_detect(int argc, char **argv);
 
-/* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME. */
+/* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME, --disable-pass LIST. */
 typedef struct cli_model_opts {
     evo_input_shape shapes[16];
     int n_shapes;
     int n_threads;
     const char *isa;
+    const char *disable_passes;
 } cli_model_opts;
 
 /*

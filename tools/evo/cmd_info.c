@@ -127,6 +127,7 @@ int evo_cmd_info(int argc, char **argv)
     evo_compile_options co = evo_compile_options_default();
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
+    co.disable_passes = mo.disable_passes;
     evo_pass_ctx ctx = {&co, &err};
     evo_status s = evo_passes_run(g, &ctx);
     printf("inputs:\n");

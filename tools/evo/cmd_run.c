@@ -74,6 +74,7 @@ int evo_cmd_run(int argc, char **argv)
     evo_compile_options co = evo_compile_options_default();
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
+    co.disable_passes = mo.disable_passes;
     int64_t t0 = evo_now_ns();
     if (evo_model_load(path, &co, &model, &err) != EVO_OK)
         return cli_fail("%s", err.msg);

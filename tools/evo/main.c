@@ -30,7 +30,8 @@ static void usage(FILE *f)
             EVO_VERSION_STRING);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni\n");
+    fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni\n"
+               "                --disable-pass fold_bn,fuse_act\n");
 }
 
 int cli_fail(const char *fmt, ...)
@@ -90,7 +91,8 @@ static bool parse_shape(const char *arg, evo_input_shape *sh)
 int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
 {
     const char *a = argv[*i];
-    if (strcmp(a, "--input-shape") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--isa") == 0) {
+    if (strcmp(a, "--input-shape") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--isa") == 0 ||
+        strcmp(a, "--disable-pass") == 0) {
         if (*i + 1 >= argc) {
             cli_fail("%s needs a value", a);
             return -1;
@@ -100,6 +102,10 @@ int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
             return cli_parse_int(a, v, 1, 256, &o->n_threads) ? 1 : -1;
         if (strcmp(a, "--isa") == 0) {
             o->isa = v;
+            return 1;
+        }
+        if (strcmp(a, "--disable-pass") == 0) {
+            o->disable_passes = v;
             return 1;
         }
         if (o->n_shapes >= 16 || !parse_shape(v, &o->shapes[o->n_shapes])) {
