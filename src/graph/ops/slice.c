@@ -1,10 +1,12 @@
 /*
  * slice.c - Slice: starts/ends/axes from attributes (opset < 10) or constant
  * inputs with optional axes and steps (opset >= 10). Clamping follows the
- * ONNX spec exactly: negative indices add the dim; for positive steps start
- * and end clamp to [0, dim], for negative steps start clamps to [0, dim-1]
- * and end to [-1, dim-1], so ends like INT64_MAX or -INT64_MAX mean "to the
- * edge". The kernel gets a start and step per input axis; the output dims
+ * ONNX definition: negative indices add the dim; for positive steps start
+ * and end clamp to [0, dim], for negative steps both clamp to [-1, dim-1],
+ * so ends like INT64_MAX or -INT64_MAX mean "to the edge". (The spec text
+ * says [0, dim-1] for a negative-step start, but its reference
+ * implementation and onnxruntime slice like numpy, where a start still
+ * negative after adding the dim selects nothing; we follow them.) The kernel gets a start and step per input axis; the output dims
  * give the counts.
  */
 #include "graph/ops/tensor_common.h"
@@ -43,12 +45,12 @@ static void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t *step_io
         end = EVO_MAX(0, EVO_MIN(end, dim));
         count = end > start ? (end - start - 1) / step + 1 : 0;
     } else {
-        start = EVO_MAX(0, EVO_MIN(start, dim - 1));
+        start = EVO_MAX(-1, EVO_MIN(start, dim - 1));
         end = EVO_MAX(-1, EVO_MIN(end, dim - 1));
         count = start > end ? (start - end - 1) / (-step) + 1 : 0;
     }
     *step_io = step;
-    *start_out = start;
+    *start_out = count ? start : 0;
     *count_out = count;
 }
 
