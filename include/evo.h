@@ -121,11 +121,26 @@ typedef struct evo_input_shape {
     int64_t dims[EVO_MAX_RANK];
 } evo_input_shape;
 
+/*
+ * An input bound to a fixed value at compile time (it becomes a constant and
+ * is no longer fed at run time), e.g. a Reshape target shape or Resize scales
+ * that a model takes as inputs. data is borrowed during load.
+ */
+typedef struct evo_const_input {
+    const char *name;
+    evo_dtype dtype;
+    int rank;
+    int64_t dims[EVO_MAX_RANK];
+    const void *data;
+} evo_const_input;
+
 typedef struct evo_compile_options {
     const evo_input_shape *input_shapes; /* fixes unknown dims; borrowed during load */
     int n_input_shapes;
     int64_t default_batch;               /* value for a symbolic leading dim; 1 */
     const char *disable_passes;          /* comma-separated optimisation passes to skip, e.g. "fuse_act" */
+    const evo_const_input *const_inputs; /* inputs frozen to constants; borrowed during load */
+    int n_const_inputs;
     evo_log_fn log;                      /* NULL: silent */
     void *log_user;
 } evo_compile_options;

@@ -201,6 +201,33 @@ static evo_status check_ops(evo_graph *g, evo_error *err)
                            n_unsupported);
 }
 
+/* Turns the inputs named in opts->const_inputs into constants and drops them from g->inputs. */
+static evo_status freeze_inputs(evo_graph *g, const evo_compile_options *opts, evo_error *err)
+{
+    for (int k = 0; opts && k < opts->n_const_inputs; k++) {
+        const evo_const_input *ci = &opts->const_inputs[k];
+        int id = evo_graph_find_value(g, ci->name);
+        if (id < 0 || !g->values[id].is_input)
+            return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: constant input \"%s\" is not a graph input", g->file,
+                              ci->name ? ci->name : "");
+        evo_value *v = &g->values[id];
+        if (v->dtype != ci->dtype)
+            return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: input \"%s\" is %s, the constant given is %s",
+                              g->file, v->name, evo_dtype_name(v->dtype), evo_dtype_name(ci->dtype));
+        evo_status s = evo_value_set_const(g, v, ci->dtype, ci->rank, ci->dims, ci->data, err);
+        if (s)
+            return s;
+        v->is_input = false;
+        int w = 0;
+        for (int i = 0; i < g->n_inputs; i++) {
+            if (g->inputs[i] != id)
+                g->inputs[w++] = g->inputs[i];
+        }
+        g->n_inputs = w;
+    }
+    return EVO_OK;
+}
+
 static evo_status fix_input_shapes(evo_graph *g, const evo_compile_options *opts, evo_error *err)
 {
     for (int k = 0; opts && k < opts->n_input_shapes; k++) {
@@ -250,7 +277,9 @@ static evo_status fix_input_shapes(evo_graph *g, const evo_compile_options *opts
 
 evo_status evo_pass_check(evo_graph *g, evo_pass_ctx *ctx)
 {
-    evo_status s = assign_producers(g, ctx->err);
+    evo_status s = freeze_inputs(g, ctx->opts, ctx->err);
+    if (!s)
+        s = assign_producers(g, ctx->err);
     if (!s)
         s = check_inputs(g, ctx->err);
     if (!s)

@@ -177,123 +177,203 @@ static bool compare(const evo_tensor_desc *d, const void *got, const onnx_tensor
     return true;
 }
 
-/* Runs one test_data_set against a session. */
-static result run_data_set(evo_model *model, evo_session *sess, const char *set_dir, char *why,
-                           size_t cap)
+/* The tensors of one test_data_set: inputs and expected outputs. */
+typedef struct data_set {
+    evo_graph *mem; /* owns decoded tensors */
+    unsigned char *bufs[2 * MAX_TENSORS];
+    int n_bufs;
+    onnx_tensor in[MAX_TENSORS], out[MAX_TENSORS];
+    int n_in, n_out;
+} data_set;
+
+static void data_set_free(data_set *ds)
 {
-    result r = R_FAIL;
+    for (int i = 0; i < ds->n_bufs; i++)
+        free(ds->bufs[i]);
+    evo_graph_free(ds->mem);
+}
+
+static bool data_set_load(const char *set_dir, data_set *ds, char *why, size_t cap)
+{
     evo_error err = {0};
-    evo_graph *mem = evo_graph_new(set_dir);
-    int n_in = evo_model_n_inputs(model), n_out = evo_model_n_outputs(model);
-    unsigned char *bufs[2 * MAX_TENSORS] = {0};
-    int n_bufs = 0;
-    if (!mem || n_in > MAX_TENSORS || n_out > MAX_TENSORS) {
-        snprintf(why, cap, "too many tensors");
-        goto done;
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        int n = pass == 0 ? n_in : n_out;
-        for (int i = 0; i < n; i++) {
+    memset(ds, 0, sizeof(*ds));
+    ds->mem = evo_graph_new(set_dir);
+    for (int pass = 0; ds->mem && pass < 2; pass++) {
+        for (int i = 0; i < MAX_TENSORS; i++) {
             char path[1200];
             snprintf(path, sizeof(path), "%s/%s_%d.pb", set_dir, pass == 0 ? "input" : "output", i);
             size_t size;
             unsigned char *buf = read_file(path, &size);
-            if (!buf) {
-                snprintf(why, cap, "%.900s: missing", path);
-                goto done;
-            }
-            bufs[n_bufs++] = buf;
-            onnx_tensor t;
-            if (read_pb_tensor(mem, buf, size, path, &t, &err) != EVO_OK) {
+            if (!buf)
+                break;
+            ds->bufs[ds->n_bufs++] = buf;
+            onnx_tensor *t = pass == 0 ? &ds->in[ds->n_in++] : &ds->out[ds->n_out++];
+            if (read_pb_tensor(ds->mem, buf, size, path, t, &err) != EVO_OK) {
                 snprintf(why, cap, "%s", err.msg);
-                goto done;
+                return false;
             }
-            evo_tensor_desc d;
-            if (pass == 0) {
-                evo_model_input_desc(model, i, &d);
-                if (t.size_bytes != d.size_bytes || t.dtype != d.dtype) {
-                    snprintf(why, cap, "input %d: data set has %zu bytes of %s, model wants %zu of %s", i,
-                             t.size_bytes, evo_dtype_name(t.dtype), d.size_bytes, evo_dtype_name(d.dtype));
-                    goto done;
-                }
-                memcpy(evo_session_input_data(sess, i), t.data, t.size_bytes);
-                continue;
-            }
-            if (i == 0 && evo_session_run(sess, &err) != EVO_OK) {
-                snprintf(why, cap, "run: %s", err.msg);
-                goto done;
-            }
-            evo_model_output_desc(model, i, &d);
-            if (!compare(&d, evo_session_output_data(sess, i), &t, why, cap))
-                goto done;
         }
+    }
+    return ds->mem != NULL;
+}
+
+/* Finds NAME in an error of the form ...("NAME") must be a constant...; false if none. */
+static bool needs_constant(const char *msg, char *name, size_t cap)
+{
+    const char *m = strstr(msg, "\") must be a constant");
+    if (!m)
+        return false;
+    const char *q = m;
+    while (q > msg + 1 && !(q[-1] == '"' && q[-2] == '('))
+        q--;
+    if (q <= msg + 1 || (size_t)(m - q) >= cap)
+        return false;
+    memcpy(name, q, (size_t)(m - q));
+    name[m - q] = 0;
+    return true;
+}
+
+static void add_frozen(evo_const_input *f, const onnx_tensor *t)
+{
+    f->name = t->name;
+    f->dtype = t->dtype;
+    f->rank = t->rank;
+    memcpy(f->dims, t->dims, sizeof(t->dims));
+    f->data = t->data;
+}
+
+/*
+ * Compiles the model for one data set. Inputs that the model uses as shapes
+ * or parameters (reported as "must be a constant") are frozen to the data
+ * set's values and the model is compiled again.
+ */
+static result compile_for(const char *model_path, const data_set *ds, evo_const_input *frozen,
+                          int *n_frozen, evo_model **model, char *why, size_t cap)
+{
+    evo_input_shape shapes[MAX_TENSORS];
+    evo_error err = {0};
+    for (int attempt = 0; attempt <= MAX_TENSORS; attempt++) {
+        evo_compile_options co = evo_compile_options_default();
+        int n_shapes = 0;
+        for (int i = 0; i < ds->n_in; i++) {
+            bool is_frozen = false;
+            for (int f = 0; f < *n_frozen; f++)
+                is_frozen |= strcmp(frozen[f].name, ds->in[i].name) == 0;
+            if (is_frozen || !ds->in[i].name[0] || ds->in[i].rank < 1)
+                continue;
+            shapes[n_shapes].name = ds->in[i].name;
+            shapes[n_shapes].rank = ds->in[i].rank;
+            memcpy(shapes[n_shapes].dims, ds->in[i].dims, sizeof(int64_t) * (size_t)ds->in[i].rank);
+            n_shapes++;
+        }
+        co.input_shapes = shapes;
+        co.n_input_shapes = n_shapes;
+        co.const_inputs = frozen;
+        co.n_const_inputs = *n_frozen;
+        evo_status s = evo_model_load(model_path, &co, model, &err);
+        if (s != EVO_OK && n_shapes) {
+            co.n_input_shapes = 0; /* data-set tensor names may not match the graph inputs */
+            evo_error err2 = {0};
+            if (evo_model_load(model_path, &co, model, &err2) == EVO_OK)
+                s = EVO_OK;
+        }
+        if (s == EVO_OK)
+            return R_PASS;
+        char name[256];
+        int found = -1;
+        if (needs_constant(err.msg, name, sizeof(name))) {
+            for (int i = 0; i < ds->n_in; i++) {
+                if (strcmp(ds->in[i].name, name) == 0)
+                    found = i;
+            }
+        }
+        if (found < 0 || *n_frozen == MAX_TENSORS) {
+            snprintf(why, cap, "%s", err.msg);
+            if (s == EVO_ERR_UNSUPPORTED &&
+                (strstr(err.msg, "unsupported op") || strstr(err.msg, "only tensor types") ||
+                 strstr(err.msg, "type string")))
+                return R_UNSUPPORTED;
+            return R_FAIL;
+        }
+        add_frozen(&frozen[(*n_frozen)++], &ds->in[found]);
+    }
+    snprintf(why, cap, "%s", err.msg);
+    return R_FAIL;
+}
+
+/* Compiles, binds inputs by name (or position), runs, and compares every output. */
+static result run_data_set(const char *model_path, const data_set *ds, char *why, size_t cap)
+{
+    evo_const_input frozen[MAX_TENSORS];
+    int n_frozen = 0;
+    evo_error err = {0};
+    evo_model *model = NULL;
+    evo_session *sess = NULL;
+    result r = compile_for(model_path, ds, frozen, &n_frozen, &model, why, cap);
+    if (r != R_PASS)
+        return r;
+    r = R_FAIL;
+    evo_session_options so = evo_session_options_default();
+    const char *threads = getenv("EVO_TEST_THREADS");
+    so.n_threads = threads ? atoi(threads) : 1;
+    if (evo_session_create(model, &so, &sess, &err) != EVO_OK) {
+        snprintf(why, cap, "%s", err.msg);
+        goto done;
+    }
+    int n_in = evo_model_n_inputs(model), n_out = evo_model_n_outputs(model);
+    if (n_out != ds->n_out) {
+        snprintf(why, cap, "model has %d outputs, data set %d", n_out, ds->n_out);
+        goto done;
+    }
+    for (int i = 0; i < n_in; i++) {
+        evo_tensor_desc d;
+        evo_model_input_desc(model, i, &d);
+        const onnx_tensor *t = NULL;
+        for (int k = 0; k < ds->n_in; k++) {
+            if (strcmp(ds->in[k].name, d.name) == 0)
+                t = &ds->in[k];
+        }
+        if (!t && n_frozen == 0 && i < ds->n_in)
+            t = &ds->in[i]; /* unnamed data-set tensors bind by position */
+        if (!t || t->size_bytes != d.size_bytes || t->dtype != d.dtype) {
+            snprintf(why, cap, "input %d \"%s\": data set has %zu bytes of %s, model wants %zu of %s", i,
+                     d.name, t ? t->size_bytes : 0, t ? evo_dtype_name(t->dtype) : "nothing", d.size_bytes,
+                     evo_dtype_name(d.dtype));
+            goto done;
+        }
+        memcpy(evo_session_input_data(sess, i), t->data, t->size_bytes);
+    }
+    if (evo_session_run(sess, &err) != EVO_OK) {
+        snprintf(why, cap, "run: %s", err.msg);
+        goto done;
+    }
+    for (int i = 0; i < n_out; i++) {
+        evo_tensor_desc d;
+        evo_model_output_desc(model, i, &d);
+        if (!compare(&d, evo_session_output_data(sess, i), &ds->out[i], why, cap))
+            goto done;
     }
     r = R_PASS;
 done:
-    for (int i = 0; i < n_bufs; i++)
-        free(bufs[i]);
-    evo_graph_free(mem);
+    evo_session_free(sess);
+    evo_model_free(model);
     return r;
 }
 
-/* Input shapes from the first data set, for models whose inputs have symbolic dims. */
-static int data_set_shapes(const char *case_dir, evo_input_shape *shapes, char names[][128])
+/* Does the model take or give sequences, maps or optionals (data sets that are not tensors)? */
+static bool non_tensor_model(const char *model_path)
 {
-    char dir[1024];
-    snprintf(dir, sizeof(dir), "%s/test_data_set_0", case_dir);
-    int n = 0;
-    evo_graph *mem = evo_graph_new(dir);
-    evo_error err;
-    for (int i = 0; mem && i < MAX_TENSORS; i++) {
-        char path[1100];
-        snprintf(path, sizeof(path), "%s/input_%d.pb", dir, i);
-        size_t size;
-        unsigned char *buf = read_file(path, &size);
-        if (!buf)
-            break;
-        onnx_tensor t;
-        if (read_pb_tensor(mem, buf, size, path, &t, &err) == EVO_OK && t.name[0] && t.rank > 0) {
-            snprintf(names[n], 128, "%s", t.name);
-            shapes[n].name = names[n];
-            shapes[n].rank = t.rank;
-            memcpy(shapes[n].dims, t.dims, sizeof(int64_t) * (size_t)t.rank);
-            n++;
-        }
-        free(buf);
-    }
-    evo_graph_free(mem);
-    return n;
+    evo_error err = {0};
+    evo_model *model = NULL;
+    evo_status s = evo_model_load(model_path, NULL, &model, &err);
+    evo_model_free(model);
+    return s == EVO_ERR_UNSUPPORTED && strstr(err.msg, "only tensor types") != NULL;
 }
 
 static result run_case(const char *case_dir, char *why, size_t cap)
 {
     char model_path[1024];
     snprintf(model_path, sizeof(model_path), "%s/model.onnx", case_dir);
-    evo_error err = {0};
-    evo_model *model = NULL;
-    evo_session *sess = NULL;
-    evo_input_shape shapes[MAX_TENSORS];
-    char names[MAX_TENSORS][128];
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = shapes;
-    co.n_input_shapes = data_set_shapes(case_dir, shapes, names);
-    evo_status s = evo_model_load(model_path, &co, &model, &err);
-    if (s == EVO_ERR_INVALID_ARG && co.n_input_shapes) {
-        co.n_input_shapes = 0; /* data-set tensor names may not match the graph inputs */
-        s = evo_model_load(model_path, &co, &model, &err);
-    }
-    if (s != EVO_OK) {
-        snprintf(why, cap, "%s", err.msg);
-        return (s == EVO_ERR_UNSUPPORTED && strstr(err.msg, "unsupported op")) ? R_UNSUPPORTED : R_FAIL;
-    }
-    evo_session_options so = evo_session_options_default();
-    const char *threads = getenv("EVO_TEST_THREADS");
-    so.n_threads = threads ? atoi(threads) : 1;
-    if (evo_session_create(model, &so, &sess, &err) != EVO_OK) {
-        snprintf(why, cap, "%s", err.msg);
-        evo_model_free(model);
-        return R_FAIL;
-    }
     int n_sets;
     char **sets = list_dir(case_dir, "test_data_set_", &n_sets);
     result r = n_sets ? R_PASS : R_FAIL;
@@ -302,11 +382,14 @@ static result run_case(const char *case_dir, char *why, size_t cap)
     for (int i = 0; i < n_sets && r == R_PASS; i++) {
         char set_dir[1100];
         snprintf(set_dir, sizeof(set_dir), "%s/%s", case_dir, sets[i]);
-        r = run_data_set(model, sess, set_dir, why, cap);
+        data_set ds;
+        if (!data_set_load(set_dir, &ds, why, cap))
+            r = non_tensor_model(model_path) ? R_UNSUPPORTED : R_FAIL;
+        else
+            r = run_data_set(model_path, &ds, why, cap);
+        data_set_free(&ds);
     }
     free_list(sets, n_sets);
-    evo_session_free(sess);
-    evo_model_free(model);
     return r;
 }
 
