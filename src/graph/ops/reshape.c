@@ -79,8 +79,14 @@ static evo_status flatten_dims(evo_graph *g, const evo_node *n, const evo_value 
 {
     int64_t axis;
     evo_status s = evo_attr_int(g, n, "axis", 1, &axis, err);
-    if (s || (s = evo_norm_axis(g, n, axis, x->rank, true, &axis, err)))
+    if (s)
         return s;
+    // Flatten's axis is in [-rank, rank]; a negative one counts from the back (-1 = rank - 1).
+    int64_t a = axis < 0 ? axis + x->rank : axis;
+    if (a < 0 || a > x->rank)
+        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "axis %lld out of range [-%d, %d]", (long long)axis,
+                               x->rank, x->rank);
+    axis = a;
     dims[0] = dims[1] = 1;
     for (int d = 0; d < x->rank; d++)
         dims[d < axis ? 0 : 1] *= x->dims[d];
