@@ -339,7 +339,9 @@ static evo_status attr_tensor(onnx_loader *L, int node_id, evo_attr *a, const ev
     char name[256];
     snprintf(name, sizeof(name), "%.160s:%.80s", g->nodes[node_id].name, a->name);
     size_t base_len = strlen(name);
-    for (int k = 2; evo_graph_find_value(g, name) >= 0; k++)
+    // Suffix with the value count, which no earlier generated name used, so
+    // repeated node names cost one probe rather than a scan.
+    for (int k = g->n_values; evo_graph_find_value(g, name) >= 0; k++)
         snprintf(name + base_len, sizeof(name) - base_len, "#%d", k);
     int id = evo_graph_add_value(g, name);
     if (id < 0)

@@ -124,7 +124,7 @@ static evo_status read_typed(onnx_loader *L, const evo_pb *msg, const char *what
         return onnx_fail_pb(L, what, why, offset);
     if ((uint64_t)n != (uint64_t)count)
         return onnx_fail(L, EVO_ERR_PARSE, what,
-                         "typed data field %u holds %zu elements, expected %lld for %s dims",
+                         "typed data field %u holds %zu elements, expected %lld (%s dims)",
                          number, n, (long long)count, evo_dtype_name(t->dtype));
     // n elements were each read from at least one input byte, so this is bounded by the input.
     size_t n_bytes = n * esize;

@@ -71,7 +71,7 @@ def yolo_like():
     starts = numpy_helper.from_array(np.array([0], dtype=np.int64), "starts")
     ends = numpy_helper.from_array(np.array([2], dtype=np.int64), "ends")
     axes = numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")
-    split = numpy_helper.from_array(np.array([1, 1], dtype=np.int64), "split")
+    split = numpy_helper.from_array(np.array([2, 2], dtype=np.int64), "split")
     nodes = [
         helper.make_node("Conv", ["images", "W"], ["c"], kernel_shape=[1, 1]),
         helper.make_node("Sigmoid", ["c"], ["s"]),
@@ -79,7 +79,7 @@ def yolo_like():
         helper.make_node("Resize", ["silu", "", "scales"], ["up"], mode="nearest"),
         helper.make_node("MaxPool", ["up"], ["down"], kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Concat", ["down", "silu"], ["cat"], axis=1),
-        helper.make_node("Split", ["cat", "split"], ["a", "b"], axis=0, name=""),
+        helper.make_node("Split", ["cat", "split"], ["a", "b"], axis=1, name=""),
         helper.make_node("Slice", ["a", "starts", "ends", "axes"], ["sl"]),
         helper.make_node("Transpose", ["sl"], ["443"], perm=[0, 2, 3, 1]),
     ]
@@ -104,7 +104,8 @@ def shape_chain():
         helper.make_node("Unsqueeze", ["n", "axes0"], ["n1"]),
         helper.make_node("Concat", ["n1", "k"], ["newshape"], axis=0),
         helper.make_node("Reshape", ["x", "newshape"], ["flat"]),
-        helper.make_node("ConstantOfShape", ["newshape"], ["zeros"],
+        helper.make_node("Reshape", ["zeros3", "newshape"], ["zeros"]),
+        helper.make_node("ConstantOfShape", ["shp"], ["zeros3"],
                          value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.5])),
         helper.make_node("Add", ["flat", "zeros"], ["y"]),
         helper.make_node("Cast", ["h"], ["hf"], to=TensorProto.FLOAT),
