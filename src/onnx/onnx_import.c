@@ -153,8 +153,16 @@ static bool is_constant(const evo_value *v)
 
 static evo_status load_initializer(onnx_loader *L, const evo_pb *msg, int index)
 {
-    char what[96];
+    char what[160];
     snprintf(what, sizeof(what), "initializer %d", index);
+    // Name it in messages when the name field is readable.
+    evo_pb r = *msg;
+    evo_pb_field f;
+    while (evo_pb_next(&r, &f)) {
+        if (f.number == 8 && f.wire == EVO_PB_LEN && f.len && !memchr(f.data, 0, f.len))
+            snprintf(what, sizeof(what), "initializer \"%.*s\"", (int)EVO_MIN(f.len, 120),
+                     (const char *)f.data);
+    }
     onnx_tensor t;
     evo_status s = onnx_read_tensor(L, msg, what, &t);
     if (s != EVO_OK)
@@ -527,7 +535,9 @@ typedef struct node_head {
     int n_in, n_out, n_attrs;
 } node_head;
 
-static evo_status node_scan(onnx_loader *L, const evo_pb *msg, const char *what, node_head *h)
+/* Reads the node's head; what (cap bytes) names the node once its name is read. */
+static evo_status node_scan(onnx_loader *L, const evo_pb *msg, char *what, size_t cap, int index,
+                            node_head *h)
 {
     evo_pb r = *msg;
     evo_pb_field f;
@@ -545,6 +555,8 @@ static evo_status node_scan(onnx_loader *L, const evo_pb *msg, const char *what,
             break;
         case NODE_NAME:
             s = onnx_string(L, what, &f, &h->name);
+            if (s == EVO_OK && h->name[0])
+                snprintf(what, cap, "node %d (\"%.100s\")", index, h->name);
             break;
         case NODE_OP_TYPE:
             s = onnx_string(L, what, &f, &h->op_type);
@@ -632,11 +644,11 @@ static evo_status node_fill(onnx_loader *L, int id, const evo_pb *msg)
 static evo_status load_node(onnx_loader *L, const evo_pb *msg, int index, bool *uses_default)
 {
     evo_graph *g = L->g;
-    char what[64];
+    char what[160];
     snprintf(what, sizeof(what), "node %d", index);
     node_head h;
     memset(&h, 0, sizeof(h));
-    evo_status s = node_scan(L, msg, what, &h);
+    evo_status s = node_scan(L, msg, what, sizeof(what), index, &h);
     if (s != EVO_OK)
         return s;
     int id = evo_graph_add_node(g, h.op_type, h.name, h.n_in, h.n_out);

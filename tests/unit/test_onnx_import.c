@@ -148,6 +148,7 @@ static void expect_fail(buf *m, evo_status code, const char *needle)
     CHECK_MSG(strstr(err.msg, needle) != NULL, "message \"%s\" lacks \"%s\"", err.msg, needle);
     CHECK_MSG(strncmp(err.msg, "t.onnx: ", 8) == 0, "message \"%s\" lacks the file", err.msg);
     CHECK(g == (evo_graph *)0x1); // out untouched on failure
+    CHECK(evo_onnx_load_buffer(m->p, m->n, "t.onnx", &g, NULL) == code); // err may be NULL
     if (s == EVO_OK && g != (evo_graph *)0x1)
         evo_graph_free(g);
     free(m->p);
@@ -442,7 +443,7 @@ static void test_bad_tensors(void)
 
     t = tensor("w", EVO_DTYPE_FLOAT, d23, 2, six, 20);
     m = one_initializer(&t);
-    expect_fail(&m, EVO_ERR_PARSE, "raw_data is 20 bytes, expected 24");
+    expect_fail(&m, EVO_ERR_PARSE, "initializer \"w\": raw_data is 20 bytes, expected 24");
 
     t = tensor("w", EVO_DTYPE_FLOAT, d23, 2, NULL, 0);
     put_bytes(&t, 4, six, 20);
@@ -552,11 +553,16 @@ static void test_bad_graphs(void)
     m = model(&g, 13);
     expect_fail(&m, EVO_ERR_PARSE, "already produced by a graph input");
 
-    // node without op_type
-    n = node_msg("a", NULL, "x", "y");
+    // node without op_type; a broken field after the node's name
+    n = node_msg(NULL, NULL, "x", "y");
     put_msg(&g, 1, &n);
     m = model(&g, 13);
     expect_fail(&m, EVO_ERR_PARSE, "node 0: node without an op_type");
+    n = node_msg("conv7", "Conv", "x", "y");
+    put_raw(&n, "\x0a\x05x", 3);
+    put_msg(&g, 1, &n);
+    m = model(&g, 13);
+    expect_fail(&m, EVO_ERR_PARSE, "node 0 (\"conv7\"): length runs past the end");
 
     // attribute of an unknown type, and a FLOAT attribute encoded as varint
     n = node_msg("a", "Relu", "x", "y");
