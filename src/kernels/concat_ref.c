@@ -47,4 +47,4 @@ static void concat_ref(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_concat_ref = {"ref", EVO_ISA_REF, NULL, NULL, concat_ref};
+const evo_kernel_def evo_kernel_concat_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = concat_ref};

@@ -25,4 +25,4 @@ static void constant_ref(const evo_kernel_args *a, int task, int n_tasks)
         memcpy(dst + (size_t)i * esize, fa->value, esize);
 }
 
-const evo_kernel_def evo_kernel_constant_ref = {"ref", EVO_ISA_REF, NULL, NULL, constant_ref};
+const evo_kernel_def evo_kernel_constant_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = constant_ref};

@@ -37,4 +37,4 @@ static void d2s_ref(const evo_kernel_args *a, int task, int n_tasks)
     evo_strided_copy(out->data, in->data, dims, strides, 6, evo_dtype_size(in->dtype), task, n_tasks);
 }
 
-const evo_kernel_def evo_kernel_d2s_ref = {"ref", EVO_ISA_REF, NULL, NULL, d2s_ref};
+const evo_kernel_def evo_kernel_d2s_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = d2s_ref};

@@ -35,4 +35,4 @@ static void expand_ref(const evo_kernel_args *a, int task, int n_tasks)
     evo_strided_copy(out->data, in->data, dims, strides, rank, evo_dtype_size(in->dtype), task, n_tasks);
 }
 
-const evo_kernel_def evo_kernel_expand_ref = {"ref", EVO_ISA_REF, NULL, NULL, expand_ref};
+const evo_kernel_def evo_kernel_expand_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = expand_ref};

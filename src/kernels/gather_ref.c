@@ -35,4 +35,4 @@ static void gather_ref(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_gather_ref = {"ref", EVO_ISA_REF, NULL, NULL, gather_ref};
+const evo_kernel_def evo_kernel_gather_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = gather_ref};

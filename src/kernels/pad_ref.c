@@ -148,4 +148,4 @@ static void pad_ref(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_pad_ref = {"ref", EVO_ISA_REF, NULL, NULL, pad_ref};
+const evo_kernel_def evo_kernel_pad_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = pad_ref};

@@ -36,4 +36,4 @@ static void range_ref(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_range_ref = {"ref", EVO_ISA_REF, NULL, NULL, range_ref};
+const evo_kernel_def evo_kernel_range_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = range_ref};

@@ -23,4 +23,4 @@ static void reshape_ref(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_reshape_ref = {"ref", EVO_ISA_REF, NULL, NULL, reshape_ref};
+const evo_kernel_def evo_kernel_reshape_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = reshape_ref};

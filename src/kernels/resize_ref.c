@@ -224,4 +224,4 @@ static void resize_ref(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_resize_ref = {"ref", EVO_ISA_REF, NULL, NULL, resize_ref};
+const evo_kernel_def evo_kernel_resize_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = resize_ref};

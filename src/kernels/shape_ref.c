@@ -21,4 +21,4 @@ static void shape_ref(const evo_kernel_args *a, int task, int n_tasks)
         y[i - aa->start] = x->dims[i];
 }
 
-const evo_kernel_def evo_kernel_shape_ref = {"ref", EVO_ISA_REF, NULL, NULL, shape_ref};
+const evo_kernel_def evo_kernel_shape_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = shape_ref};

@@ -20,4 +20,4 @@ static void slice_ref(const evo_kernel_args *a, int task, int n_tasks)
                      out->rank, esize, task, n_tasks);
 }
 
-const evo_kernel_def evo_kernel_slice_ref = {"ref", EVO_ISA_REF, NULL, NULL, slice_ref};
+const evo_kernel_def evo_kernel_slice_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = slice_ref};

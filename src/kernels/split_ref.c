@@ -42,4 +42,4 @@ static void split_ref(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_split_ref = {"ref", EVO_ISA_REF, NULL, NULL, split_ref};
+const evo_kernel_def evo_kernel_split_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = split_ref};

@@ -21,4 +21,4 @@ static void transpose_ref(const evo_kernel_args *a, int task, int n_tasks)
                      task, n_tasks);
 }
 
-const evo_kernel_def evo_kernel_transpose_ref = {"ref", EVO_ISA_REF, NULL, NULL, transpose_ref};
+const evo_kernel_def evo_kernel_transpose_ref = {.name = "ref", .isa = EVO_ISA_REF, .run = transpose_ref};

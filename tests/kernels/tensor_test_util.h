@@ -177,7 +177,8 @@ static inline void *tg_run(evo_graph *g, int node, int n_tasks, int which)
     }
     size_t scratch_bytes = k->scratch_bytes ? k->scratch_bytes(g, n, n_tasks) : 0;
     void *scratch = scratch_bytes ? malloc(scratch_bytes) : NULL;
-    evo_kernel_args args = {n, in, n->n_in, out, n->n_out, scratch, scratch_bytes};
+    evo_kernel_args args = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out,
+                            .scratch = scratch, .scratch_bytes = scratch_bytes};
     for (int t = 0; t < n_tasks; t++)
         k->run(&args, t, n_tasks);
     free(scratch);

@@ -186,7 +186,7 @@ static void test_shape_size(void)
         int64_t buf[3] = {-9, -9, -9};
         tg_tensor(&g->values[in], &tin, NULL);
         tg_tensor(y, &tout, buf);
-        evo_kernel_args args = {&g->nodes[n], &tin, 1, &tout, 1, NULL, 0};
+        evo_kernel_args args = {.node = &g->nodes[n], .in = &tin, .n_in = 1, .out = &tout, .n_out = 1};
         evo_kernel_ref(EVO_OP_SHAPE)->run(&args, 0, 1);
         CHECK(memcmp(buf, cases[i].want, sizeof(int64_t) * (size_t)cases[i].n) == 0);
         n = tg_node(g, "Size", &in, 1, 1);
