@@ -293,10 +293,12 @@ static void test_cast(void)
     CHECK(back[0] == 1.0f && back[1] == 0.0999755859375f && isinf(back[2]) && back[3] == 65504.0f);
     CHECK(back[4] == 5.9604645e-08f && back[6] == -2.0f && isnan(back[7]));
 
-    // double -> float16 rounds once: 1 + 2^-11 + 2^-40 is just above a tie
-    double d[2] = {1.0 + ldexp(1, -11) + ldexp(1, -40), 1.0 + ldexp(1, -11)};
-    CHECK(cast(EVO_DTYPE_DOUBLE, EVO_DTYPE_FLOAT16, d, h, 2) == EVO_OK);
-    CHECK(h[0] == 0x3c01 && h[1] == 0x3c00);
+    // double -> float16 rounds once: 1 + 2^-11 +- 2^-40 are just above / below a
+    // tie that rounding through float would create
+    double d[4] = {1.0 + ldexp(1, -11) + ldexp(1, -40), 1.0 + ldexp(1, -11),
+                   1.0 + ldexp(1, -11) - ldexp(1, -40), -1.0 - ldexp(1, -11) - ldexp(1, -40)};
+    CHECK(cast(EVO_DTYPE_DOUBLE, EVO_DTYPE_FLOAT16, d, h, 4) == EVO_OK);
+    CHECK(h[0] == 0x3c01 && h[1] == 0x3c00 && h[2] == 0x3c00 && h[3] == 0xbc01);
 
     // bfloat16 truncates (ONNX test_cast_FLOAT_to_BFLOAT16 data)
     float bf[4] = {0.47892547f, 0.48033667f, INFINITY, -INFINITY};
