@@ -26,6 +26,8 @@ struct evo_session {
     evo_tensor *tensors; /* all steps' in/out descriptors, pointed to by calls[].args */
     void **out_data;     /* per graph output */
     void **in_data;      /* per graph input */
+    uint8_t *packed;     /* all steps' packed weights */
+    size_t packed_bytes;
     bool profile;
     int64_t *step_ns;
 };
@@ -86,6 +88,19 @@ static evo_status build_calls(evo_session *s, evo_error *err)
     s->step_ns = calloc((size_t)p->n_steps + 1, sizeof(int64_t));
     if (!s->calls || !s->tensors || !s->step_ns)
         return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the session");
+    size_t packed_total = 0;
+    for (int i = 0; i < p->n_steps; i++) {
+        const evo_kernel_def *k = p->steps[i].kernel;
+        if (k->pack && k->packed_bytes)
+            packed_total += (k->packed_bytes(g, &g->nodes[p->steps[i].node]) + 63) & ~(size_t)63;
+    }
+    if (packed_total) {
+        s->packed = evo_aligned_alloc(packed_total);
+        if (!s->packed)
+            return evo_errorf(err, EVO_ERR_NOMEM, "out of memory: %zu bytes of packed weights", packed_total);
+        s->packed_bytes = packed_total;
+    }
+    size_t packed_at = 0;
     evo_tensor *t = s->tensors;
     uint8_t *scratch = s->arena + p->arena_bytes;
     for (int i = 0; i < p->n_steps; i++) {
@@ -103,6 +118,12 @@ static evo_status build_calls(evo_session *s, evo_error *err)
             fill_tensor(g, p, s->arena, n->out[k], t++);
         c->args.scratch = p->steps[i].scratch_bytes ? scratch : NULL;
         c->args.scratch_bytes = p->steps[i].scratch_bytes;
+        if (c->kernel->pack && c->kernel->packed_bytes) {
+            size_t bytes = c->kernel->packed_bytes(g, n);
+            c->kernel->pack(g, n, s->packed + packed_at);
+            c->args.packed = s->packed + packed_at;
+            packed_at += (bytes + 63) & ~(size_t)63;
+        }
     }
     return EVO_OK;
 }
@@ -166,6 +187,7 @@ void evo_session_free(evo_session *s)
     evo_pool_free(s->pool);
     evo_plan_free(&s->plan);
     evo_aligned_free(s->arena);
+    evo_aligned_free(s->packed);
     free(s->calls);
     free(s->tensors);
     free(s->step_ns);

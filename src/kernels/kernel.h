@@ -28,6 +28,7 @@ typedef struct evo_kernel_args {
     int n_out;
     void *scratch;
     size_t scratch_bytes;
+    const void *packed; /* the kernel's packed constants (see evo_kernel_def.pack), or NULL */
 } evo_kernel_args;
 
 typedef void (*evo_kernel_fn)(const evo_kernel_args *a, int task, int n_tasks);
@@ -49,6 +50,14 @@ typedef struct evo_kernel_def {
     /* NULL: needs no scratch */
     size_t (*scratch_bytes)(const evo_graph *g, const evo_node *n, int n_tasks);
     evo_kernel_fn run;
+    /*
+     * Optional weight packing, done once per session before any run: bytes
+     * needed for node n's packed constants, and the packing itself into dst
+     * (64-byte aligned, packed_bytes long). NULL: the kernel reads its
+     * constant inputs as they are.
+     */
+    size_t (*packed_bytes)(const evo_graph *g, const evo_node *n);
+    void (*pack)(const evo_graph *g, const evo_node *n, void *dst);
 } evo_kernel_def;
 
 /* The best kernel for n on this CPU capped at max_isa, or NULL if none. */
