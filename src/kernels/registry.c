@@ -29,8 +29,14 @@ typedef struct fast_kernel {
     const evo_kernel_def *def;
 } fast_kernel;
 
+/*
+ * Fast variants, best first within an op. Each family's variants are
+ * declared in its own header and listed in its own block below.
+ */
 static const fast_kernel fast_kernels[] = {
-    {EVO_OP_COUNT, NULL}, /* sentinel; fast variants go before it */
+    /* convolution and matrix products (conv_*.c, sgemm_*.c) */
+    /* pooling, elementwise, resize and other data movement */
+    {EVO_OP_COUNT, NULL}, /* sentinel */
 };
 
 const evo_kernel_def *evo_kernel_select(const evo_graph *g, const evo_node *n, evo_isa max_isa)
