@@ -156,24 +156,53 @@ static inline int vmix_u8(int h0, int h1, int b0, int b1)
     return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-static void sample_linear(const pp_ctx *c, const lin_tap *ty, int cx, float out[3])
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* Columns per block of precomputed horizontal taps (kept on the stack). */
+#define TAP_BLOCK 256
+
+/* Bilinear samples for n content columns of one row; fmt is a constant at each call. */
+static ALWAYS_INLINE void linear_block(const pp_ctx *c, evo_pixel_format fmt, const lin_tap *tx,
+                                       int n, const lin_tap *ty, size_t at)
 {
-    lin_tap tx = linear_tap(cx, c->scale_x, c->src_w, true);
-    int p00[3], p01[3], p10[3], p11[3];
-    evo_pixsrc_rgb(&c->src, tx.i0, ty->i0, p00);
-    evo_pixsrc_rgb(&c->src, tx.i1, ty->i0, p01);
-    evo_pixsrc_rgb(&c->src, tx.i0, ty->i1, p10);
-    evo_pixsrc_rgb(&c->src, tx.i1, ty->i1, p11);
-    for (int k = 0; k < 3; k++) {
-        if (c->round_u8) {
-            int h0 = p00[k] * tx.iw0 + p01[k] * tx.iw1;
-            int h1 = p10[k] * tx.iw0 + p11[k] * tx.iw1;
-            out[k] = (float)vmix_u8(h0, h1, ty->iw0, ty->iw1);
-        } else {
-            float h0 = (float)p00[k] + tx.w1 * (float)(p01[k] - p00[k]);
-            float h1 = (float)p10[k] + tx.w1 * (float)(p11[k] - p10[k]);
-            out[k] = h0 + ty->w1 * (h1 - h0);
+    for (int i = 0; i < n; i++) {
+        int p00[3], p01[3], p10[3], p11[3];
+        float out[3];
+        evo_pixsrc_rgb_fmt(&c->src, fmt, tx[i].i0, ty->i0, p00);
+        evo_pixsrc_rgb_fmt(&c->src, fmt, tx[i].i1, ty->i0, p01);
+        evo_pixsrc_rgb_fmt(&c->src, fmt, tx[i].i0, ty->i1, p10);
+        evo_pixsrc_rgb_fmt(&c->src, fmt, tx[i].i1, ty->i1, p11);
+        for (int k = 0; k < 3; k++) {
+            if (c->round_u8) {
+                int h0 = p00[k] * tx[i].iw0 + p01[k] * tx[i].iw1;
+                int h1 = p10[k] * tx[i].iw0 + p11[k] * tx[i].iw1;
+                out[k] = (float)vmix_u8(h0, h1, ty->iw0, ty->iw1);
+            } else {
+                float h0 = (float)p00[k] + tx[i].w1 * (float)(p01[k] - p00[k]);
+                float h1 = (float)p10[k] + tx[i].w1 * (float)(p11[k] - p10[k]);
+                out[k] = h0 + ty->w1 * (h1 - h0);
+            }
         }
+        for (int k = 0; k < 3; k++)
+            c->plane[k][at + (size_t)i] = out[c->order[k]] * c->mul[k] + c->add[k];
+    }
+}
+
+static void linear_block_any(const pp_ctx *c, const lin_tap *tx, int n, const lin_tap *ty,
+                             size_t at)
+{
+    switch (c->src.format) {
+    case EVO_PIXEL_RGB24: linear_block(c, EVO_PIXEL_RGB24, tx, n, ty, at); break;
+    case EVO_PIXEL_BGR24: linear_block(c, EVO_PIXEL_BGR24, tx, n, ty, at); break;
+    case EVO_PIXEL_RGBA32: linear_block(c, EVO_PIXEL_RGBA32, tx, n, ty, at); break;
+    case EVO_PIXEL_BGRA32: linear_block(c, EVO_PIXEL_BGRA32, tx, n, ty, at); break;
+    case EVO_PIXEL_GRAY8: linear_block(c, EVO_PIXEL_GRAY8, tx, n, ty, at); break;
+    case EVO_PIXEL_YUYV: linear_block(c, EVO_PIXEL_YUYV, tx, n, ty, at); break;
+    default: linear_block(c, EVO_PIXEL_NV12, tx, n, ty, at); break;
     }
 }
 
@@ -210,17 +239,35 @@ static void pad_span(const pp_ctx *c, size_t at, int n)
             c->plane[k][at + (size_t)i] = c->pad[k];
 }
 
-static void content_row(const pp_ctx *c, int cy, size_t at, int cw)
+static void area_row(const pp_ctx *c, int cy, size_t at, int cw)
 {
-    lin_tap ty = linear_tap(cy, c->scale_y, c->src_h, false);
     for (int cx = 0; cx < cw; cx++) {
         float rgb[3];
-        if (c->area)
-            sample_area(c, cy, cx, rgb);
-        else
-            sample_linear(c, &ty, cx, rgb);
+        sample_area(c, cy, cx, rgb);
         for (int k = 0; k < 3; k++)
             c->plane[k][at + (size_t)cx] = rgb[c->order[k]] * c->mul[k] + c->add[k];
+    }
+}
+
+/* Content rows [cy0, cy1) in column blocks, so horizontal taps are computed once per block. */
+static void content_rows(const pp_ctx *c, const evo_transform *t, int cy0, int cy1)
+{
+    if (c->area) {
+        for (int cy = cy0; cy < cy1; cy++)
+            area_row(c, cy, (size_t)(cy + t->content_y) * t->dst_w + (size_t)t->content_x,
+                     t->content_w);
+        return;
+    }
+    lin_tap tx[TAP_BLOCK];
+    for (int x0 = 0; x0 < t->content_w; x0 += TAP_BLOCK) {
+        int n = EVO_MIN(TAP_BLOCK, t->content_w - x0);
+        for (int i = 0; i < n; i++)
+            tx[i] = linear_tap(x0 + i, c->scale_x, c->src_w, true);
+        for (int cy = cy0; cy < cy1; cy++) {
+            lin_tap ty = linear_tap(cy, c->scale_y, c->src_h, false);
+            size_t at = (size_t)(cy + t->content_y) * t->dst_w + (size_t)(t->content_x + x0);
+            linear_block_any(c, tx, n, &ty, at);
+        }
     }
 }
 
@@ -248,18 +295,20 @@ void evo_preprocess_run(const evo_frame *f, const evo_transform *t,
     }
     int y_begin, y_end;
     task_rows(t->dst_h, task, n_tasks < 1 ? 1 : n_tasks, &y_begin, &y_end);
+    int right = t->content_x + t->content_w;
     for (int y = y_begin; y < y_end; y++) {
         size_t row = (size_t)y * (size_t)t->dst_w;
         int cy = y - t->content_y;
         if (cy < 0 || cy >= t->content_h) {
             pad_span(&c, row, t->dst_w);
-            continue;
+        } else {
+            pad_span(&c, row, t->content_x);
+            pad_span(&c, row + (size_t)right, t->dst_w - right);
         }
-        int right = t->content_x + t->content_w;
-        pad_span(&c, row, t->content_x);
-        content_row(&c, cy, row + (size_t)t->content_x, t->content_w);
-        pad_span(&c, row + (size_t)right, t->dst_w - right);
     }
+    int cy0 = EVO_MAX(y_begin - t->content_y, 0), cy1 = EVO_MIN(y_end - t->content_y, t->content_h);
+    if (cy0 < cy1)
+        content_rows(&c, t, cy0, cy1);
 }
 
 evo_status evo_preprocess(const evo_frame *f, int dst_w, int dst_h,

@@ -27,12 +27,14 @@ static inline evo_pixsrc evo_pixsrc_make(const evo_frame *f)
     return s;
 }
 
-static inline void evo_pixsrc_rgb(const evo_pixsrc *s, int x, int y, int rgb[3])
+/* fmt equals s->format; passing it as a constant lets callers specialise the switch away. */
+static inline void evo_pixsrc_rgb_fmt(const evo_pixsrc *s, evo_pixel_format fmt, int x, int y,
+                                      int rgb[3])
 {
     const uint8_t *row = s->data + (size_t)y * s->stride;
     const uint8_t *p;
     uint8_t c[3];
-    switch (s->format) {
+    switch (fmt) {
     case EVO_PIXEL_RGB24:
         p = row + 3 * (size_t)x;
         rgb[0] = p[0], rgb[1] = p[1], rgb[2] = p[2];
@@ -65,6 +67,11 @@ static inline void evo_pixsrc_rgb(const evo_pixsrc *s, int x, int y, int rgb[3])
         break;
     }
     rgb[0] = c[0], rgb[1] = c[1], rgb[2] = c[2];
+}
+
+static inline void evo_pixsrc_rgb(const evo_pixsrc *s, int x, int y, int rgb[3])
+{
+    evo_pixsrc_rgb_fmt(s, s->format, x, y, rgb);
 }
 
 #endif /* EVO_VISION_PIXEL_H */
