@@ -221,6 +221,8 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
     if (!s)
         return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_run: no session");
     for (int i = 0; i < s->plan.n_steps; i++) {
+        if (s->plan.steps[i].skip)
+            continue;
         int64_t t0 = s->profile ? evo_now_ns() : 0;
         evo_pool_run(s->pool, run_call, &s->calls[i]);
         if (s->profile)
@@ -242,7 +244,7 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
     const evo_node *n = &g->nodes[s->plan.steps[i].node];
     out->node = n->name;
     out->op = n->op_type;
-    out->kernel = s->plan.steps[i].kernel->name;
+    out->kernel = s->plan.steps[i].skip ? "view" : s->plan.steps[i].kernel->name;
     out->time_ms = (double)s->step_ns[i] / 1e6;
     out->flops = evo_node_flops(g, n);
     return EVO_OK;

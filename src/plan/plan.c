@@ -89,7 +89,8 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
     memset(&p, 0, sizeof(p));
     p.n_tasks = n_tasks < 1 ? 1 : n_tasks;
     evo_status s = EVO_OK;
-    int *first = NULL, *last = NULL;
+    int *first = NULL, *last = NULL, *parent = NULL;
+    int64_t *rel = NULL;
     live_range *lr = NULL;
     p.steps = malloc(sizeof(evo_step) * ((size_t)g->n_nodes + 1));
     p.offsets = malloc(sizeof(int64_t) * ((size_t)g->n_values + 1));
@@ -147,9 +148,27 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
             last[v] = p.n_steps;
         }
     }
+    /* views: every member of a view tree keeps its root alive */
+    parent = malloc(sizeof(int) * ((size_t)g->n_values + 1));
+    rel = malloc(sizeof(int64_t) * ((size_t)g->n_values + 1));
+    if (!parent || !rel) {
+        s = evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory building the plan", g->file);
+        goto fail;
+    }
+    evo_plan_views(g, &p, parent, rel);
+    for (int v = 0; v < g->n_values; v++) {
+        int64_t off;
+        int r = evo_view_root(parent, rel, v, &off);
+        if (r == v || first[v] < 0)
+            continue;
+        if (first[r] < 0 || first[v] < first[r])
+            first[r] = first[v];
+        if (last[v] > last[r])
+            last[r] = last[v];
+    }
     int n_lr = 0;
     for (int v = 0; v < g->n_values; v++) {
-        if (first[v] < 0)
+        if (first[v] < 0 || parent[v] >= 0)
             continue;
         lr[n_lr].value = v;
         lr[n_lr].first = first[v];
@@ -162,12 +181,22 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
     s = assign_offsets(lr, n_lr, p.offsets, &p.arena_bytes, err);
     if (s)
         goto fail;
+    for (int v = 0; v < g->n_values; v++) {
+        int64_t off;
+        int r = evo_view_root(parent, rel, v, &off);
+        if (r != v && first[v] >= 0)
+            p.offsets[v] = p.offsets[r] + off;
+    }
+    free(parent);
+    free(rel);
     free(first);
     free(last);
     free(lr);
     *out = p;
     return EVO_OK;
 fail:
+    free(parent);
+    free(rel);
     free(first);
     free(last);
     free(lr);

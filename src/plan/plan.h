@@ -13,6 +13,7 @@ typedef struct evo_step {
     int node;                  /* node id in the graph */
     const evo_kernel_def *kernel;
     size_t scratch_bytes;      /* for the plan's n_tasks */
+    bool skip;                 /* a view: its outputs already alias its inputs' bytes */
 } evo_step;
 
 typedef struct evo_plan {
@@ -29,5 +30,10 @@ typedef struct evo_plan {
 evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_plan *out,
                           evo_error *err);
 void evo_plan_free(evo_plan *p);
+
+/* Marks view steps and fills parent/rel (per value: parent value or -1, byte offset in it). */
+void evo_plan_views(const evo_graph *g, evo_plan *p, int *parent, int64_t *rel);
+/* The root of v's view chain and v's byte offset in it. */
+int evo_view_root(const int *parent, const int64_t *rel, int v, int64_t *offset);
 
 #endif /* EVO_PLAN_H */
