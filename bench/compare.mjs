@@ -1,0 +1,517 @@
+// compare.mjs - evo against ONNX Runtime (CPU execution provider) on this
+// machine: interleaved timing rounds plus an output agreement check.
+// Run through bench/compare, which installs onnxruntime-node first.
+// See bench/README.md for the method.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readNpy } from './npy.mjs';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH);
+
+const USAGE = `usage: bench/compare [options]
+  --models LIST     comma-separated model names or .onnx paths (default yolov5s,yolov8n,resnet18)
+  --threads LIST    thread counts (default 1,2)
+  --runs R          timed runs per engine per round (default 10)
+  --rounds K        interleaved rounds (default 5)
+  --warmup W        warm-up runs per engine per round (default 2)
+  --budget S        cap the timed runs of one engine in one round to about S seconds (default 30);
+                    a slow engine then gets fewer runs (at least 1) per round
+  --opset N         use models/out/<model>_op<N>.onnx (default 17; falls back to the only opset present)
+  --evo PATH        evo binary (default build/evo: configured by make, target evo_cli built)
+  --no-build        do not build evo
+  --no-numerics     skip the output agreement check
+  --out DIR         results directory (default bench/results)
+  --help`;
+
+function parseArgs(argv) {
+  const o = {
+    models: ['yolov5s', 'yolov8n', 'resnet18'], threads: [1, 2], runs: 10, rounds: 5, warmup: 2,
+    budget: 30, opset: 17, evo: path.join(ROOT, 'build', 'evo'), build: true, numerics: true,
+    out: path.join(BENCH, 'results'),
+  };
+  const int = (name, v, lo) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo) throw new Error(`${name}: expected an integer >= ${lo}, got "${v}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
+    else if (a === '--models') o.models = next().split(',').filter((s) => s);
+    else if (a === '--threads') o.threads = next().split(',').map((s) => int('--threads', s, 1));
+    else if (a === '--runs') o.runs = int(a, next(), 1);
+    else if (a === '--rounds') o.rounds = int(a, next(), 1);
+    else if (a === '--warmup') o.warmup = int(a, next(), 0);
+    else if (a === '--budget') {
+      o.budget = Number(next());
+      if (!(o.budget > 0)) throw new Error('--budget: expected seconds > 0');
+    } else if (a === '--opset') o.opset = int(a, next(), 1);
+    else if (a === '--evo') o.evo = path.resolve(next());
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--no-numerics') o.numerics = false;
+    else if (a === '--out') o.out = path.resolve(next());
+    else throw new Error(`unknown option "${a}"\n${USAGE}`);
+  }
+  if (!o.models.length || !o.threads.length) throw new Error('--models and --threads must not be empty');
+  return o;
+}
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  return { ok: r.status === 0 && !r.error, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (!n) return NaN;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+function lastLines(text, n = 3) {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}
+
+// ---------------------------------------------------------------- setup
+
+// Configures build/ through the Makefile's own rule (a Release build) and
+// builds only the evo binary, so a half-written test elsewhere in the tree
+// does not stop the benchmark.
+function buildEvo(o) {
+  if (!o.build) return null;
+  process.stdout.write('building evo ... ');
+  let r = sh('make', ['-C', ROOT, '--no-print-directory', 'build/CMakeCache.txt']);
+  if (r.ok) r = sh('cmake', ['--build', path.join(ROOT, 'build'), '--target', 'evo_cli', '-j', String(os.cpus().length)]);
+  if (r.ok) {
+    console.log('ok');
+    return null;
+  }
+  const why = lastLines(r.stderr || r.stdout, 4);
+  console.log('FAILED');
+  console.log(`  ${why}`);
+  if (existsSync(o.evo)) {
+    console.log(`  continuing with the existing ${path.relative(ROOT, o.evo)} (it may be stale)`);
+    return `build failed, used the existing binary: ${why}`;
+  }
+  throw new Error(`the build failed and there is no ${o.evo}`);
+}
+
+// CPU time (in seconds) used by the whole machine and by this process plus
+// its finished children, to estimate how busy the machine was with other work
+// while we timed.
+const USER_HZ = 100;
+function cpuSample() {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const busy = cpu.reduce((a, b) => a + b, 0) - cpu[3] - (cpu[4] ?? 0); // minus idle and iowait
+    const st = readFileSync('/proc/self/stat', 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number); // f[0] is field 3
+    const self = f[11] + f[12] + f[13] + f[14]; // utime stime cutime cstime
+    return { wall: Number(process.hrtime.bigint()) / 1e9, busy: busy / USER_HZ, self: self / USER_HZ };
+  } catch {
+    return null;
+  }
+}
+
+// Average number of CPUs kept busy by other processes between two samples.
+function otherLoad(a, b) {
+  if (!a || !b || b.wall <= a.wall) return NaN;
+  return Math.max(0, (b.busy - a.busy - (b.self - a.self)) / (b.wall - a.wall));
+}
+
+function modelFiles(name, opset) {
+  if (name.endsWith('.onnx')) {
+    const p = path.resolve(name);
+    const stem = path.basename(p).replace(/(_op\d+)?\.onnx$/, '');
+    const dir = path.dirname(p);
+    return { name: stem, onnx: p, input: path.join(dir, `${stem}.input.npy`), output: path.join(dir, `${stem}.output.npy`) };
+  }
+  const dir = path.join(ROOT, 'models', 'out');
+  let onnx = path.join(dir, `${name}_op${opset}.onnx`);
+  if (!existsSync(onnx) && existsSync(dir)) {
+    const re = new RegExp(`^${name.replace(/[^\w]/g, '\\$&')}_op(\\d+)\\.onnx$`);
+    const found = readdirSync(dir).filter((f) => re.test(f));
+    if (found.length === 1) onnx = path.join(dir, found[0]);
+  }
+  return { name, onnx, input: path.join(dir, `${name}.input.npy`), output: path.join(dir, `${name}.output.npy`) };
+}
+
+function ensureModels(o) {
+  const files = o.models.map((m) => modelFiles(m, o.opset));
+  const missing = files.filter((f) => !existsSync(f.onnx) || !existsSync(f.input));
+  if (missing.length) {
+    console.log(`exporting test models (missing: ${missing.map((f) => path.basename(f.onnx)).join(', ')}) ...`);
+    const r = sh('/usr/bin/python3', [path.join(ROOT, 'models', 'export.py'), '--out', path.join(ROOT, 'models', 'out')],
+      { stdio: ['ignore', 'inherit', 'pipe'] });
+    if (!r.ok) console.log(`  export failed: ${lastLines(r.stderr, 4)}`);
+    return o.models.map((m) => modelFiles(m, o.opset));
+  }
+  return files;
+}
+
+function machineInfo(ortVersion, evoPath, buildNote) {
+  let cpu = 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
+  } catch { /* not Linux */ }
+  let flags = '';
+  try {
+    const f = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
+    flags = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni', 'amx_tile'].filter((x) => f.includes(x)).join(' ');
+  } catch { /* not Linux */ }
+  const git = (args) => sh('git', ['-C', ROOT, ...args]).stdout.trim();
+  const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', 'src', 'include', 'tools', 'CMakeLists.txt', 'cmake']);
+  return {
+    date: new Date().toISOString(),
+    cpu,
+    cpu_flags: flags,
+    logical_cpus: os.cpus().length,
+    memory_gib: +(os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    ort_version: ortVersion,
+    evo_git: (git(['rev-parse', '--short', 'HEAD']) || 'unknown') + (dirty ? '+dirty' : ''),
+    evo_binary: path.relative(ROOT, evoPath) || evoPath,
+    build_note: buildNote,
+    loadavg_start: os.loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+// ---------------------------------------------------------------- engines
+
+// The same pseudo-random input `evo bench` fills (tools/evo/cmd_bench.c):
+// a 64-bit LCG, value = ((s >> 40) & 0xffff) / 65536, so both engines time
+// the same data.
+function benchInput(count) {
+  const out = new Float32Array(count);
+  let s = 0x9e3779b97f4a7c15n;
+  const M = 6364136223846793005n, C = 1442695040888963407n;
+  for (let k = 0; k < count; k++) {
+    s = BigInt.asUintN(64, s * M + C);
+    out[k] = Number((s >> 40n) & 0xffffn) / 65536;
+  }
+  return out;
+}
+
+function concreteShape(meta, saved) {
+  if (saved) return saved.shape;
+  return meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+}
+
+function zeroTensor(ort, type, shape) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const ctor = { float32: Float32Array, float64: Float64Array, int32: Int32Array, int64: BigInt64Array,
+    uint8: Uint8Array, int8: Int8Array, bool: Uint8Array }[type];
+  if (!ctor) throw new Error(`input type ${type} is not supported by the benchmark`);
+  return new ort.Tensor(type, new ctor(n), shape);
+}
+
+class OrtEngine {
+  constructor(ort, session, feedsTiming, feedsSaved) {
+    this.ort = ort;
+    this.session = session;
+    this.feedsTiming = feedsTiming;
+    this.feedsSaved = feedsSaved;
+  }
+
+  static async create(ort, file, threads) {
+    const session = await ort.InferenceSession.create(file.onnx, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      logSeverityLevel: 3,
+    });
+    const saved = existsSync(file.input) ? readNpy(file.input) : null;
+    const feedsTiming = {}, feedsSaved = {};
+    session.inputNames.forEach((name, i) => {
+      const meta = session.inputMetadata?.[i] ?? { type: 'float32', shape: [] };
+      const s = i === 0 ? saved : null;
+      const shape = concreteShape(meta, s);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (meta.type === 'float32') {
+        feedsTiming[name] = new ort.Tensor('float32', benchInput(n), shape);
+        if (s) feedsSaved[name] = new ort.Tensor('float32', Float32Array.from(s.data), s.shape);
+      } else {
+        feedsTiming[name] = zeroTensor(ort, meta.type, shape);
+      }
+      if (!feedsSaved[name]) feedsSaved[name] = feedsTiming[name];
+    });
+    return new OrtEngine(ort, session, feedsTiming, feedsSaved);
+  }
+
+  async runOnce() {
+    const t0 = process.hrtime.bigint();
+    const out = await this.session.run(this.feedsTiming);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    for (const v of Object.values(out)) v.dispose?.();
+    return ms;
+  }
+
+  // Warm-up, then `runs` timed runs (capped by the time budget).
+  async round(warmup, runs, budgetMs) {
+    let est = 0;
+    for (let i = 0; i < Math.max(1, warmup); i++) est = await this.runOnce();
+    const n = Math.max(1, Math.min(runs, Math.floor(budgetMs / Math.max(est, 1e-3))));
+    const times = [];
+    for (let i = 0; i < n; i++) times.push(await this.runOnce());
+    return { p50_ms: median(times), times };
+  }
+
+  async outputs() {
+    const out = await this.session.run(this.feedsSaved);
+    return this.session.outputNames.map((name) => ({ name, shape: out[name].dims.map(Number), data: Float32Array.from(out[name].data) }));
+  }
+
+  release() {
+    return this.session.release?.();
+  }
+}
+
+function evoBench(o, file, threads, warmup, runs) {
+  const args = ['bench', file.onnx, '--threads', String(threads), '--warmup', String(warmup), '--runs', String(runs), '--json'];
+  const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
+  if (!r.ok) {
+    const why = r.error?.code === 'ETIMEDOUT' ? 'timed out' : lastLines(r.stderr || r.stdout || `exit ${r.status}`);
+    return { error: why };
+  }
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { error: `unparsable output: ${lastLines(r.stdout)}` };
+  }
+}
+
+function evoOutputs(o, file, threads, nOutputs, tmp) {
+  const outs = Array.from({ length: nOutputs }, (_, i) => path.join(tmp, `out${i}.npy`));
+  const args = ['run', file.onnx, '--threads', String(threads), '--input', file.input];
+  for (const p of outs) args.push('--output', p);
+  const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
+  if (!r.ok) return { error: lastLines(r.stderr || r.stdout || `exit ${r.status}`) };
+  return { outputs: outs.map((p) => readNpy(p)) };
+}
+
+// max |a - b| and max |ref|; a NaN anywhere counts as an infinite error.
+function agreement(got, ref) {
+  const same = got.shape.length === ref.shape.length && got.shape.every((d, i) => d === ref.shape[i]);
+  if (!same || got.data.length !== ref.data.length)
+    return { ok: false, note: `shape ${JSON.stringify(got.shape)} vs ${JSON.stringify(ref.shape)}` };
+  let maxDiff = 0, maxRef = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    const a = Number(got.data[i]), b = Number(ref.data[i]);
+    const d = Math.abs(a - b);
+    if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
+    if (Math.abs(b) > maxRef) maxRef = Math.abs(b);
+  }
+  const rel = maxRef > 0 ? maxDiff / maxRef : maxDiff;
+  return { ok: maxDiff <= 1e-4 * maxRef, max_abs_diff: maxDiff, max_abs_ref: maxRef, rel };
+}
+
+function checkNumerics(o, file, threads, ortOut, tmp) {
+  const res = { threads };
+  const ev = evoOutputs(o, file, threads, ortOut.length, tmp);
+  if (ev.error) return { ...res, ok: false, error: `evo run: ${ev.error}` };
+  res.evo_vs_ort = ortOut.map((ref, i) => ({ output: ref.name, ...agreement(ev.outputs[i], ref) }));
+  if (existsSync(file.output)) {
+    const torch = readNpy(file.output);
+    res.evo_vs_torch = agreement(ev.outputs[0], torch);
+    res.ort_vs_torch = agreement(ortOut[0], torch);
+  }
+  res.ok = res.evo_vs_ort.every((a) => a.ok);
+  return res;
+}
+
+// ---------------------------------------------------------------- report
+
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const sci = (x) => (Number.isFinite(x) ? x.toExponential(1) : String(x));
+
+function agreeCell(num) {
+  if (!num) return 'not checked';
+  if (num.error) return `ERROR`;
+  const bad = num.evo_vs_ort.find((a) => !a.ok);
+  const worst = bad ?? num.evo_vs_ort.reduce((w, a) => (a.rel > w.rel ? a : w));
+  if (worst.note) return `NO (${worst.note})`;
+  return `${worst.ok ? 'ok' : 'NO'} ${sci(worst.max_abs_diff)} (${sci(worst.rel)} rel)`;
+}
+
+function table(rows) {
+  const head = ['model', 'threads', 'ORT p50 ms', 'evo p50 ms', 'evo/ORT', 'evo GFLOP/s', 'ORT GFLOP/s', 'agree (max err)'];
+  const body = rows.map((r) => [
+    r.model, String(r.threads), fmt(r.ort?.p50_ms), r.evo?.error ? 'ERROR' : fmt(r.evo?.p50_ms),
+    Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : '-', fmt(r.evo?.gflops, 1),
+    fmt(r.ort?.gflops, 1), agreeCell(r.numerics),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+  return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+function notes(rows) {
+  const out = [];
+  for (const r of rows) {
+    const tag = `${r.model} @${r.threads}t`;
+    if (Number.isFinite(r.other_load_cpus)) out.push(`- ${tag}: other processes kept ${r.other_load_cpus} of the machine's CPUs busy during this row`);
+    if (r.ort?.error) out.push(`- ${tag}: ORT error: ${r.ort.error}`);
+    else if (r.ort) out.push(`- ${tag}: ORT round p50s ${r.ort.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
+      `(${r.ort.runs_per_round} runs/round; median of all ${r.ort.n_runs} runs ${fmt(r.ort.all_runs_median_ms)} ms)`);
+    if (r.evo?.error) out.push(`- ${tag}: evo error: ${r.evo.error}`);
+    else if (r.evo) out.push(`- ${tag}: evo round p50s ${r.evo.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
+      `(${r.evo.runs_per_round} runs/round, ${fmt(r.evo.gflop, 3)} GFLOP/run)`);
+    if (r.numerics?.error) out.push(`- ${tag}: numerics: ${r.numerics.error}`);
+    else if (r.numerics?.evo_vs_torch) {
+      const t = r.numerics;
+      out.push(`- ${tag}: vs PyTorch: evo ${sci(t.evo_vs_torch.max_abs_diff)} (${sci(t.evo_vs_torch.rel)} rel), ` +
+        `ORT ${sci(t.ort_vs_torch.max_abs_diff)} (${sci(t.ort_vs_torch.rel)} rel), max|torch| ${fmt(t.evo_vs_torch.max_abs_ref ?? t.ort_vs_torch.max_abs_ref, 3)}`);
+    }
+  }
+  return out.join('\n');
+}
+
+function machineLines(m) {
+  return [
+    `CPU: ${m.cpu} (${m.logical_cpus} logical CPUs; ${m.cpu_flags || 'no AVX2'}), ${m.memory_gib} GiB, ${m.kernel}`,
+    `ONNX Runtime ${m.ort_version} (onnxruntime-node, CPU EP, graph optimization 'all'), Node ${m.node}`,
+    `evo ${m.evo_git} (${m.evo_binary})${m.build_note ? `; ${m.build_note}` : ''}`,
+    `load average at start ${m.loadavg_start.join(' ')}, at end ${m.loadavg_end.join(' ')}`,
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const ort = (await import('onnxruntime-node')).default;
+  const ortVersion = ort.env?.versions?.node ?? JSON.parse(readFileSync(path.join(BENCH, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version;
+  const buildNote = buildEvo(o);
+  if (!existsSync(o.evo)) throw new Error(`no evo binary at ${o.evo}`);
+  const files = ensureModels(o);
+  const machine = machineInfo(ortVersion, o.evo, buildNote);
+  console.log(`runs ${o.runs}/round, ${o.rounds} rounds, warm-up ${o.warmup}, budget ${o.budget} s/engine/round, threads ${o.threads.join(',')}`);
+
+  const rows = [];
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'evo-bench-'));
+  let flip = 0;
+  try {
+    for (const file of files) {
+      for (const threads of o.threads) {
+        const row = { model: file.name, file: path.relative(ROOT, file.onnx), threads };
+        rows.push(row);
+        console.log(`\n== ${row.file}, ${threads} thread(s)`);
+        if (!existsSync(file.onnx)) {
+          row.ort = { error: 'model file missing' };
+          row.evo = { error: 'model file missing' };
+          console.log('   model file missing');
+          continue;
+        }
+        const cpu0 = cpuSample();
+        let eng = null;
+        try {
+          eng = await OrtEngine.create(ort, file, threads);
+        } catch (e) {
+          row.ort = { error: String(e.message ?? e).split('\n')[0] };
+          console.log(`   ORT: ${row.ort.error}`);
+        }
+        // Numerics first: it also tells early whether evo runs the model.
+        if (o.numerics && eng && existsSync(file.input)) {
+          try {
+            row.numerics = checkNumerics(o, file, threads, await eng.outputs(), tmp);
+          } catch (e) {
+            row.numerics = { ok: false, error: String(e.message ?? e).split('\n')[0] };
+          }
+          console.log(`   agreement: ${row.numerics.error ? `ERROR ${row.numerics.error}` : agreeCell(row.numerics)}`);
+        }
+        // One untimed-for-the-result probe run of evo: fails fast on an
+        // unsupported model and sizes the per-round run count.
+        const probe = evoBench(o, file, threads, 0, 1);
+        let evoRuns = o.runs;
+        if (probe.error) {
+          row.evo = { error: probe.error };
+          console.log(`   evo: ${probe.error}`);
+        } else {
+          evoRuns = Math.max(1, Math.min(o.runs, Math.floor((o.budget * 1000) / Math.max(probe.p50_ms, 1e-3))));
+          row.evo = { round_p50_ms: [], runs_per_round: evoRuns, gflop: probe.gflop };
+        }
+        if (row.ort?.error === undefined && eng) row.ort = { round_p50_ms: [], times: [] };
+        for (let k = 0; k < o.rounds; k++) {
+          const order = (k + flip) % 2 === 0 ? ['ort', 'evo'] : ['evo', 'ort'];
+          const parts = [];
+          for (const which of order) {
+            if (which === 'ort' && eng && !row.ort.error) {
+              const r = await eng.round(o.warmup, o.runs, o.budget * 1000);
+              row.ort.round_p50_ms.push(r.p50_ms);
+              row.ort.times.push(...r.times);
+              row.ort.runs_per_round = r.times.length;
+              parts.push(`ORT ${fmt(r.p50_ms)}`);
+            } else if (which === 'evo' && !row.evo.error) {
+              const r = evoBench(o, file, threads, o.warmup, evoRuns);
+              if (r.error) {
+                row.evo = { error: `round ${k + 1}: ${r.error}` };
+                parts.push('evo ERROR');
+              } else {
+                row.evo.round_p50_ms.push(r.p50_ms);
+                row.evo.gflop = r.gflop;
+                parts.push(`evo ${fmt(r.p50_ms)}`);
+              }
+            }
+          }
+          console.log(`   round ${k + 1}/${o.rounds}: ${parts.join(', ')} ms`);
+        }
+        row.other_load_cpus = +otherLoad(cpu0, cpuSample()).toFixed(2);
+        if (row.other_load_cpus >= 0.25) console.log(`   warning: other processes kept ${row.other_load_cpus} CPUs busy meanwhile`);
+        flip++;
+        if (eng) await eng.release();
+        if (row.ort && !row.ort.error) {
+          row.ort.p50_ms = median(row.ort.round_p50_ms);
+          row.ort.all_runs_median_ms = median(row.ort.times);
+          row.ort.n_runs = row.ort.times.length;
+        }
+        if (row.evo && !row.evo.error) {
+          row.evo.p50_ms = median(row.evo.round_p50_ms);
+          row.evo.gflops = row.evo.gflop / (row.evo.p50_ms / 1e3);
+          if (row.ort?.p50_ms) row.ort.gflops = row.evo.gflop / (row.ort.p50_ms / 1e3);
+        }
+        row.ratio = row.evo?.p50_ms / row.ort?.p50_ms;
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  machine.loadavg_end = os.loadavg().map((x) => +x.toFixed(2));
+
+  const tbl = table(rows);
+  const nts = notes(rows);
+  const method = `p50 = median over ${o.rounds} interleaved rounds of each round's median run time ` +
+    `(up to ${o.runs} timed runs per engine per round after ${o.warmup} warm-up runs, capped at ~${o.budget} s per engine per round; ` +
+    'engine order alternates). evo is timed by `evo bench` (session run only, input pre-filled); ORT by session.run() ' +
+    'from Node (includes the binding overhead and the output copy). GFLOP/s use the FLOP count evo reports for the model. ' +
+    'agree: max |evo - ORT| on the saved input, ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|).';
+  console.log(`\n${machineLines(machine)}\n\n${tbl}\n\n${nts}\n\n${method}`);
+
+  mkdirSync(o.out, { recursive: true });
+  const stamp = machine.date.replace(/[:]/g, '').replace(/\..*/, '');
+  for (const r of rows) if (r.ort?.times) r.ort.times = r.ort.times.map((x) => +x.toFixed(4));
+  const json = JSON.stringify({ machine, options: { ...o, evo: path.relative(ROOT, o.evo) || o.evo, out: undefined }, method, rows }, null, 1);
+  const md = `# evo vs ONNX Runtime, ${machine.date}\n\n${machineLines(machine).split('\n').map((l) => `- ${l}`).join('\n')}\n\n` +
+    `${tbl}\n\n${nts}\n\n${method}\n`;
+  for (const name of [`compare-${stamp}`, 'latest']) {
+    writeFileSync(path.join(o.out, `${name}.json`), json + '\n');
+    writeFileSync(path.join(o.out, `${name}.md`), md);
+  }
+  console.log(`\nwrote ${path.relative(process.cwd(), path.join(o.out, `compare-${stamp}.{json,md}`))} (and latest.{json,md})`);
+}
+
+main().catch((e) => {
+  console.error(`bench/compare: ${e.message ?? e}`);
+  process.exit(1);
+});
