@@ -34,6 +34,7 @@
 #define EVO_VERSION_PATCH 0
 #define EVO_VERSION_STRING "0.1.0"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -203,6 +204,137 @@ EVO_API int evo_session_n_steps(const evo_session *sess);
 EVO_API evo_status evo_session_profile(const evo_session *sess, int i, evo_step_profile *out);
 /* Arena bytes this session holds for activations and scratch. */
 EVO_API size_t evo_session_arena_bytes(const evo_session *sess);
+
+/* ---- detection pipeline: a camera frame in, boxes out ---- */
+
+typedef enum evo_pixel_format {
+    EVO_PIXEL_RGB24 = 0, /* R,G,B bytes */
+    EVO_PIXEL_BGR24,     /* B,G,R bytes (OpenCV's default) */
+    EVO_PIXEL_RGBA32,    /* R,G,B,A bytes; alpha ignored */
+    EVO_PIXEL_BGRA32,    /* B,G,R,A bytes; alpha ignored */
+    EVO_PIXEL_GRAY8,     /* one byte, replicated to R=G=B */
+    EVO_PIXEL_YUYV,      /* YUY2: Y0 U Y1 V per pixel pair, BT.601 limited range */
+    EVO_PIXEL_NV12,      /* Y plane, then interleaved U,V plane at half resolution */
+    EVO_PIXEL_FORMAT_COUNT
+} evo_pixel_format;
+
+/* Returns "rgb24", "nv12", ...; "unknown" for bad values. */
+EVO_API const char *evo_pixel_format_name(evo_pixel_format f);
+
+/*
+ * A frame in caller memory. stride_bytes is the distance between rows (for
+ * NV12, between Y rows). NV12's UV plane is uv_data with uv_stride_bytes;
+ * uv_data NULL means right after the Y plane (data + height * stride_bytes)
+ * and uv_stride_bytes 0 means stride_bytes.
+ */
+typedef struct evo_frame {
+    evo_pixel_format format;
+    int width, height;
+    const uint8_t *data;
+    size_t stride_bytes;
+    const uint8_t *uv_data;
+    size_t uv_stride_bytes;
+} evo_frame;
+
+typedef enum evo_fit_mode {
+    EVO_FIT_LETTERBOX = 0,  /* keep aspect, centre, pad (Ultralytics LetterBox) */
+    EVO_FIT_LETTERBOX_TOPLEFT, /* keep aspect, image at top-left, pad (YOLOX) */
+    EVO_FIT_STRETCH,        /* resize to the tensor size, aspect not kept */
+} evo_fit_mode;
+
+typedef enum evo_interp {
+    EVO_INTERP_LINEAR = 0, /* OpenCV INTER_LINEAR (half-pixel centres) */
+    EVO_INTERP_AUTO,       /* INTER_AREA when shrinking by 2x or more, else linear */
+    EVO_INTERP_AREA,       /* OpenCV INTER_AREA when shrinking; linear when enlarging */
+} evo_interp;
+
+typedef struct evo_preprocess_options {
+    evo_fit_mode mode;
+    evo_interp interp;
+    bool bgr;          /* tensor channel order B,G,R instead of R,G,B */
+    bool scale_up;     /* letterbox may enlarge small images (Ultralytics scaleup) */
+    bool round_u8;     /* round resized pixels to 8 bits like an OpenCV uint8 resize */
+    uint8_t pad_value; /* pad pixel value, before scale/mean/std */
+    float scale;       /* pixel multiplier: 1/255 or 1 */
+    float mean[3];     /* tensor channel order; value = (pixel * scale - mean) / std */
+    float std[3];
+} evo_preprocess_options;
+
+/* Ultralytics defaults: centred letterbox, linear, RGB, scale 1/255, pad 114. */
+EVO_API evo_preprocess_options evo_preprocess_options_default(void);
+
+typedef struct evo_detection {
+    float x0, y0, x1, y1; /* box corners in pixels */
+    float score;
+    int class_id;
+} evo_detection;
+
+typedef enum evo_yolo_kind {
+    EVO_YOLO_AUTO = 0, /* from output shapes */
+    EVO_YOLO_V5,       /* [N, 5+C]: cx,cy,w,h, objectness, class scores (v5/v7) */
+    EVO_YOLO_V8,       /* [4+C, N]: cx,cy,w,h, class scores (v8/v11) */
+    EVO_YOLO_X,        /* [N, 5+C] per grid cell, raw box: grid + stride, exp w/h */
+    EVO_YOLO_GFL,      /* NanoDet/PicoDet: class scores + 4 x (reg_max+1) distances */
+    EVO_YOLO_KIND_COUNT
+} evo_yolo_kind;
+
+#define EVO_YOLO_MAX_STRIDES 6
+
+typedef struct evo_decode_options {
+    evo_yolo_kind kind;
+    float conf_threshold;   /* keep scores > this */
+    float iou_threshold;    /* suppress IoU > this */
+    int max_candidates;     /* best candidates entering NMS */
+    int max_detections;     /* kept after NMS */
+    bool class_agnostic;    /* NMS across classes */
+    int n_classes;          /* 0: from shapes (GFL needs reg_max to split) */
+    int n_strides;          /* 0: 8,16,32 (GFL single tensor: 8,16,32,64) */
+    int strides[EVO_YOLO_MAX_STRIDES];
+    int reg_max;            /* GFL: bins - 1; 7 */
+    float cell_offset;      /* GFL/YOLOX: cell centre = (g + offset) * stride */
+    bool gfl_sigmoid;       /* GFL: class scores are logits, apply sigmoid */
+} evo_decode_options;
+
+/* Ultralytics defaults: auto kind, conf 0.25, IoU 0.45, 30000 candidates, 300 kept. */
+EVO_API evo_decode_options evo_decode_options_default(void);
+
+typedef struct evo_detect_options {
+    evo_preprocess_options preprocess;
+    evo_decode_options decode;
+} evo_detect_options;
+
+/* Ultralytics defaults for both stages. */
+EVO_API evo_detect_options evo_detect_options_default(void);
+
+/* Milliseconds per stage of the last evo_detector_run. */
+typedef struct evo_detect_timing {
+    double preprocess_ms;  /* frame -> input tensor (fused resize, colour, normalise) */
+    double inference_ms;
+    double postprocess_ms; /* decode, threshold, NMS, map back to frame pixels */
+} evo_detect_timing;
+
+typedef struct evo_detector evo_detector;
+
+/*
+ * Creates a detector: its own session on model (which must outlive it) with
+ * a float [1,3,H,W] input. The output layout is matched to a decoder on the
+ * first run. On failure *out is untouched.
+ */
+EVO_API evo_status evo_detector_create(const evo_model *model, const evo_session_options *sopts,
+                                       const evo_detect_options *dopts, evo_detector **out,
+                                       evo_error *err);
+EVO_API void evo_detector_free(evo_detector *det);
+/*
+ * Runs the pipeline on one frame. The frame is read once, by the fused
+ * preprocess that writes straight into the input tensor; it is never copied
+ * or kept. *dets (best first, boxes in frame pixels) is owned by the detector
+ * and valid until the next run or free.
+ */
+EVO_API evo_status evo_detector_run(evo_detector *det, const evo_frame *frame,
+                                    const evo_detection **dets, int *n_dets, evo_error *err);
+EVO_API evo_detect_timing evo_detector_timing(const evo_detector *det);
+/* The detector's session, e.g. for the raw outputs of the last run. */
+EVO_API evo_session *evo_detector_session(evo_detector *det);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include "core/cpu.h"
 #include "exec/model.h"
 #include "exec/pool.h"
+#include "exec/session.h"
 #include "plan/plan.h"
 
 #include <stdlib.h>
@@ -253,4 +254,9 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
 size_t evo_session_arena_bytes(const evo_session *s)
 {
     return s ? s->plan.arena_bytes + s->plan.scratch_bytes : 0;
+}
+
+evo_pool *evo_session_pool(evo_session *s)
+{
+    return s->pool;
 }

@@ -207,7 +207,7 @@ static bool match_gfl_split(const evo_vision_tensor *outs, int n_outs, int in_w,
         }
         if (cls_i < 0 || reg_i < 0)
             return false;
-        int64_t rows, cols;
+        int64_t rows = 0, cols = 0;
         as_matrix(&outs[cls_i], &rows, &cols);
         if (classes > 0 && cols != classes)
             return false;

@@ -23,7 +23,7 @@ evo_preprocess_options evo_preprocess_options_default(void)
 {
     evo_preprocess_options o;
     memset(&o, 0, sizeof o);
-    o.mode = EVO_RESIZE_LETTERBOX;
+    o.mode = EVO_FIT_LETTERBOX;
     o.interp = EVO_INTERP_LINEAR;
     o.bgr = false;
     o.scale_up = true;
@@ -54,11 +54,11 @@ evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
     r.src_w = src_w, r.src_h = src_h, r.dst_w = dst_w, r.dst_h = dst_h;
     double gain = fmin((double)dst_h / src_h, (double)dst_w / src_w);
     switch (o->mode) {
-    case EVO_RESIZE_STRETCH:
+    case EVO_FIT_STRETCH:
         r.content_w = dst_w, r.content_h = dst_h;
         r.scale_x = (double)dst_w / src_w, r.scale_y = (double)dst_h / src_h;
         break;
-    case EVO_RESIZE_LETTERBOX_TOPLEFT:
+    case EVO_FIT_LETTERBOX_TOPLEFT:
         // YOLOX preproc: int(w * r), image at the origin, boxes / r.
         if (!o->scale_up && gain > 1.0)
             gain = 1.0;
@@ -66,7 +66,7 @@ evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
         r.content_h = EVO_MAX(1, (int)(src_h * gain));
         r.scale_x = r.scale_y = gain;
         break;
-    case EVO_RESIZE_LETTERBOX: {
+    case EVO_FIT_LETTERBOX: {
         // Ultralytics LetterBox: round() is Python's (half to even, as rint),
         // and the +-0.1 split puts an odd pixel of padding bottom/right.
         if (!o->scale_up && gain > 1.0)

@@ -62,23 +62,19 @@ int64_t evo_nms(evo_detection *dets, int64_t n, float iou_threshold, bool class_
 
 evo_status evo_detect_postprocess(const evo_decode_layout *lay, const evo_vision_tensor *outs,
                                   const evo_decode_options *o, const evo_transform *t,
-                                  evo_detection **out, int *n_out, evo_error *err)
+                                  evo_detection *dets, int64_t cap, int *n_out, evo_error *err)
 {
     if (lay->n_anchors <= 0 || lay->n_anchors > EVO_MAX_ELEMENTS)
         return evo_errorf(err, EVO_ERR_INVALID_ARG, "postprocess: %lld anchors",
                           (long long)lay->n_anchors);
-    evo_detection *dets = malloc((size_t)lay->n_anchors * sizeof *dets);
-    if (!dets)
-        return evo_errorf(err, EVO_ERR_NOMEM, "postprocess: %lld anchors: out of memory",
-                          (long long)lay->n_anchors);
+    if (cap < lay->n_anchors)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "postprocess: room for %lld detections, %lld anchors",
+                          (long long)cap, (long long)lay->n_anchors);
     int64_t n = evo_decode_candidates(lay, outs, o->conf_threshold, dets, lay->n_anchors);
     n = evo_nms(dets, n, o->iou_threshold, o->class_agnostic, o->max_candidates,
                 o->max_detections);
     if (t)
         evo_transform_boxes(t, dets, (int)n);
-    // keep the allocation non-empty so a NULL return always means failure
-    evo_detection *shrunk = realloc(dets, (size_t)(n > 0 ? n : 1) * sizeof *dets);
-    *out = shrunk ? shrunk : dets;
     *n_out = (int)n;
     return EVO_OK;
 }

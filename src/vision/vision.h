@@ -19,34 +19,8 @@
 
 /* ---- raw frames (borrowed pixels) ---- */
 
-typedef enum evo_pixel_format {
-    EVO_PIXEL_RGB24 = 0, /* R,G,B bytes */
-    EVO_PIXEL_BGR24,     /* B,G,R bytes (OpenCV's default) */
-    EVO_PIXEL_RGBA32,    /* R,G,B,A bytes; alpha ignored */
-    EVO_PIXEL_BGRA32,    /* B,G,R,A bytes; alpha ignored */
-    EVO_PIXEL_GRAY8,     /* one byte, replicated to R=G=B */
-    EVO_PIXEL_YUYV,      /* YUY2: Y0 U Y1 V per pixel pair, BT.601 limited range */
-    EVO_PIXEL_NV12,      /* Y plane, then interleaved U,V plane at half resolution */
-    EVO_PIXEL_FORMAT_COUNT
-} evo_pixel_format;
 
-/* Returns "rgb24", "nv12", ...; "unknown" for bad values. */
-const char *evo_pixel_format_name(evo_pixel_format f);
 
-/*
- * A frame in caller memory. stride_bytes is the distance between rows (for
- * NV12, between Y rows). NV12's UV plane is uv_data with uv_stride_bytes;
- * uv_data NULL means right after the Y plane (data + height * stride_bytes)
- * and uv_stride_bytes 0 means stride_bytes.
- */
-typedef struct evo_frame {
-    evo_pixel_format format;
-    int width, height;
-    const uint8_t *data;
-    size_t stride_bytes;
-    const uint8_t *uv_data;
-    size_t uv_stride_bytes;
-} evo_frame;
 
 /* Builds a frame with the tightest stride for format (uv plane right after Y). */
 evo_frame evo_frame_make(evo_pixel_format format, int width, int height, const void *data);
@@ -105,32 +79,9 @@ evo_status evo_image_save(const evo_image *img, const char *path, int quality, e
 
 /* ---- fused preprocess: frame -> float NCHW input tensor ---- */
 
-typedef enum evo_resize_mode {
-    EVO_RESIZE_LETTERBOX = 0,  /* keep aspect, centre, pad (Ultralytics LetterBox) */
-    EVO_RESIZE_LETTERBOX_TOPLEFT, /* keep aspect, image at top-left, pad (YOLOX) */
-    EVO_RESIZE_STRETCH,        /* resize to the tensor size, aspect not kept */
-} evo_resize_mode;
 
-typedef enum evo_interp {
-    EVO_INTERP_LINEAR = 0, /* OpenCV INTER_LINEAR (half-pixel centres) */
-    EVO_INTERP_AUTO,       /* INTER_AREA when shrinking by 2x or more, else linear */
-    EVO_INTERP_AREA,       /* OpenCV INTER_AREA when shrinking; linear when enlarging */
-} evo_interp;
 
-typedef struct evo_preprocess_options {
-    evo_resize_mode mode;
-    evo_interp interp;
-    bool bgr;          /* tensor channel order B,G,R instead of R,G,B */
-    bool scale_up;     /* letterbox may enlarge small images (Ultralytics scaleup) */
-    bool round_u8;     /* round resized pixels to 8 bits like an OpenCV uint8 resize */
-    uint8_t pad_value; /* pad pixel value, before scale/mean/std */
-    float scale;       /* pixel multiplier: 1/255 or 1 */
-    float mean[3];     /* tensor channel order; value = (pixel * scale - mean) / std */
-    float std[3];
-} evo_preprocess_options;
 
-/* Ultralytics defaults: centred letterbox, linear, RGB, scale 1/255, pad 114. */
-evo_preprocess_options evo_preprocess_options_default(void);
 
 /*
  * Where the source image lands in the tensor, and how to map back:
@@ -162,25 +113,12 @@ evo_status evo_preprocess(const evo_frame *f, int dst_w, int dst_h,
 
 /* ---- detections ---- */
 
-typedef struct evo_detection {
-    float x0, y0, x1, y1; /* box corners in pixels */
-    float score;
-    int class_id;
-} evo_detection;
 
 /* Maps boxes from tensor to source pixels and clips them to the source image. */
 void evo_transform_boxes(const evo_transform *t, evo_detection *dets, int n);
 
 /* ---- YOLO-family output decoders ---- */
 
-typedef enum evo_yolo_kind {
-    EVO_YOLO_AUTO = 0, /* from output shapes */
-    EVO_YOLO_V5,       /* [N, 5+C]: cx,cy,w,h, objectness, class scores (v5/v7) */
-    EVO_YOLO_V8,       /* [4+C, N]: cx,cy,w,h, class scores (v8/v11) */
-    EVO_YOLO_X,        /* [N, 5+C] per grid cell, raw box: grid + stride, exp w/h */
-    EVO_YOLO_GFL,      /* NanoDet/PicoDet: class scores + 4 x (reg_max+1) distances */
-    EVO_YOLO_KIND_COUNT
-} evo_yolo_kind;
 
 /* Returns "yolov5", "yolov8", "yolox", "gfl", "auto". */
 const char *evo_yolo_kind_name(evo_yolo_kind k);
@@ -194,25 +132,8 @@ typedef struct evo_vision_tensor {
     int64_t dims[EVO_MAX_RANK];
 } evo_vision_tensor;
 
-#define EVO_YOLO_MAX_STRIDES 6
 
-typedef struct evo_decode_options {
-    evo_yolo_kind kind;
-    float conf_threshold;   /* keep scores > this */
-    float iou_threshold;    /* suppress IoU > this */
-    int max_candidates;     /* best candidates entering NMS */
-    int max_detections;     /* kept after NMS */
-    bool class_agnostic;    /* NMS across classes */
-    int n_classes;          /* 0: from shapes (GFL needs reg_max to split) */
-    int n_strides;          /* 0: 8,16,32 (GFL single tensor: 8,16,32,64) */
-    int strides[EVO_YOLO_MAX_STRIDES];
-    int reg_max;            /* GFL: bins - 1; 7 */
-    float cell_offset;      /* GFL/YOLOX: cell centre = (g + offset) * stride */
-    bool gfl_sigmoid;       /* GFL: class scores are logits, apply sigmoid */
-} evo_decode_options;
 
-/* Ultralytics defaults: auto kind, conf 0.25, IoU 0.45, 30000 candidates, 300 kept. */
-evo_decode_options evo_decode_options_default(void);
 
 /* A resolved output layout: which decoder, how many anchors and classes. */
 typedef struct evo_decode_layout {
@@ -261,12 +182,13 @@ int64_t evo_nms(evo_detection *dets, int64_t n, float iou_threshold, bool class_
 
 /*
  * The whole postprocess: decode, threshold, NMS, map back through t (may be
- * NULL: tensor coordinates). *out is malloc'd (caller frees with free()) and
- * holds *n_out detections, best first.
+ * NULL: tensor coordinates). dets has room for cap >= lay->n_anchors
+ * detections (scratch for the candidates); the *n_out kept come first, best
+ * first.
  */
 evo_status evo_detect_postprocess(const evo_decode_layout *lay, const evo_vision_tensor *outs,
                                   const evo_decode_options *o, const evo_transform *t,
-                                  evo_detection **out, int *n_out, evo_error *err);
+                                  evo_detection *dets, int64_t cap, int *n_out, evo_error *err);
 
 /* ---- class names, JSON, drawing ---- */
 
@@ -317,5 +239,8 @@ int evo_draw_text(evo_image *img, int x, int y, const char *text, int scale,
 /* Boxes with "name 0.87" labels on a filled tab, colour by class. */
 void evo_draw_detections(evo_image *img, const evo_detection *dets, int n,
                          const evo_names *names);
+
+/* The decoder a detector resolved on its first run, or NULL before it. */
+const evo_decode_layout *evo_detector_layout(const evo_detector *det);
 
 #endif /* EVO_VISION_H */

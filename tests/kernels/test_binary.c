@@ -252,7 +252,7 @@ static void run_case(check_rng *r, const char *op, evo_dtype t, int n_in, bool f
             v[k] = get(data[k], g->values[ins[k]].dtype, naive_index(&s[k], c, out.rank));
         double want = naive_op(op, !is_flt(t) && t != EVO_DTYPE_BOOL, fmod_attr, v, n_in);
         if (!is_flt(out_t)) { // wrap like the output type
-            double tmp[1];
+            double tmp[1] = {0};
             set(tmp, out_t, 0, want);
             want = get(tmp, out_t, 0);
         }

@@ -44,7 +44,8 @@ static int run(const evo_vision_tensor *outs, int n_outs, evo_decode_options *o,
         return -1;
     CHECK(lay.kind == want_kind);
     int n = -1;
-    CHECK(evo_detect_postprocess(&lay, outs, o, NULL, dets, &n, &err) == EVO_OK);
+    *dets = malloc(sizeof(evo_detection) * (size_t)lay.n_anchors);
+    CHECK(evo_detect_postprocess(&lay, outs, o, NULL, *dets, lay.n_anchors, &n, &err) == EVO_OK);
     return n;
 }
 
@@ -259,9 +260,9 @@ static void test_postprocess_maps_back(void)
     evo_decode_options o = evo_decode_options_default();
     evo_decode_layout lay;
     CHECK(evo_decode_resolve(&t, 1, IN, IN, &o, &lay, NULL) == EVO_OK);
-    evo_detection *dets = NULL;
+    evo_detection *dets = malloc(sizeof(evo_detection) * (size_t)lay.n_anchors);
     int n = 0;
-    CHECK(evo_detect_postprocess(&lay, &t, &o, &tr, &dets, &n, NULL) == EVO_OK);
+    CHECK(evo_detect_postprocess(&lay, &t, &o, &tr, dets, lay.n_anchors, &n, NULL) == EVO_OK);
     CHECK(n == 1);
     // tensor box (22, 27)-(42, 37) -> ((22 - 0) / 0.5, (27 - 16) / 0.5) ...
     if (n == 1)

@@ -127,11 +127,11 @@ static int parse_detect_opt(int argc, char **argv, int *i, detect_opts *o)
             return cli_fail("detect: --decoder \"%s\", expected auto, yolov5, yolov8, yolox or gfl", v), -1;
     } else if (strcmp(a, "--mode") == 0) {
         if (strcmp(v, "letterbox") == 0)
-            o->pre.mode = EVO_RESIZE_LETTERBOX;
+            o->pre.mode = EVO_FIT_LETTERBOX;
         else if (strcmp(v, "topleft") == 0)
-            o->pre.mode = EVO_RESIZE_LETTERBOX_TOPLEFT;
+            o->pre.mode = EVO_FIT_LETTERBOX_TOPLEFT;
         else if (strcmp(v, "stretch") == 0)
-            o->pre.mode = EVO_RESIZE_STRETCH;
+            o->pre.mode = EVO_FIT_STRETCH;
         else
             return cli_fail("detect: --mode \"%s\", expected letterbox, topleft or stretch", v), -1;
     } else if (strcmp(a, "--interp") == 0) {
@@ -198,27 +198,21 @@ static double ms_since(int64_t *t)
 }
 
 typedef struct detect_ctx {
-    evo_session *sess;
-    int in_w, in_h;
-    evo_vision_tensor outs[MAX_OUTPUTS];
-    int n_outs;
-    evo_decode_layout lay;
-    bool resolved;
+    evo_detector *det;
     evo_names names;
     FILE *json;
-    int n_json; /* objects written so far */
+    int n_json;      /* objects written so far */
+    stage_ms *times; /* per image, for the summary */
+    int n_times;
 } detect_ctx;
 
-static int bind_outputs(detect_ctx *c, const evo_model *model);
-
 /* One image through the pipeline; returns 0 or 1 after printing the error. */
-static int detect_one(detect_ctx *c, const evo_model *model, const detect_opts *o,
-                      const char *image)
+static int detect_one(detect_ctx *c, const detect_opts *o, const char *image)
 {
     evo_error err = {0};
     stage_ms ms = {0};
     evo_image img = {0, 0, NULL};
-    evo_detection *dets = NULL;
+    const evo_detection *dets = NULL;
     int n = 0, rc = 1;
     int64_t t = evo_now_ns();
     if (evo_image_load(image, &img, &err) != EVO_OK) {
@@ -227,35 +221,21 @@ static int detect_one(detect_ctx *c, const evo_model *model, const detect_opts *
     }
     ms.decode = ms_since(&t);
     evo_frame frame = evo_image_frame(&img);
-    evo_transform tr;
-    if (evo_preprocess(&frame, c->in_w, c->in_h, &o->pre, evo_session_input_data(c->sess, 0), &tr,
-                       &err) != EVO_OK) {
+    bool first = evo_detector_layout(c->det) == NULL;
+    if (evo_detector_run(c->det, &frame, &dets, &n, &err) != EVO_OK) {
         cli_fail("%s: %s", image, err.msg);
         goto done;
     }
-    ms.preprocess = ms_since(&t);
-    if (evo_session_run(c->sess, &err) != EVO_OK) {
-        cli_fail("%s", err.msg);
-        goto done;
+    evo_detect_timing dt = evo_detector_timing(c->det);
+    ms.preprocess = dt.preprocess_ms;
+    ms.inference = dt.inference_ms;
+    ms.postprocess = dt.postprocess_ms;
+    t = evo_now_ns();
+    if (first) {
+        const evo_decode_layout *lay = evo_detector_layout(c->det);
+        fprintf(stderr, "evo: decoder %s, %d classes, %lld anchors\n", evo_yolo_kind_name(lay->kind),
+                lay->n_classes, (long long)lay->n_anchors);
     }
-    ms.inference = ms_since(&t);
-    if (bind_outputs(c, model)) // output pointers are valid until the next run
-        goto done;
-    if (!c->resolved) {
-        if (evo_decode_resolve(c->outs, c->n_outs, c->in_w, c->in_h, &o->dec, &c->lay, &err) !=
-            EVO_OK) {
-            cli_fail("%s", err.msg);
-            goto done;
-        }
-        c->resolved = true;
-        fprintf(stderr, "evo: decoder %s, %d classes, %lld anchors\n",
-                evo_yolo_kind_name(c->lay.kind), c->lay.n_classes, (long long)c->lay.n_anchors);
-    }
-    if (evo_detect_postprocess(&c->lay, c->outs, &o->dec, &tr, &dets, &n, &err) != EVO_OK) {
-        cli_fail("%s", err.msg);
-        goto done;
-    }
-    ms.postprocess = ms_since(&t);
     if (c->json) {
         if (o->n_images > 1)
             fputs(c->n_json ? ",\n" : "[\n", c->json);
@@ -281,11 +261,48 @@ static int detect_one(detect_ctx *c, const evo_model *model, const detect_opts *
     ms.draw = ms_since(&t);
     if (o->timing)
         print_timing(image, &ms);
+    c->times[c->n_times++] = ms;
     rc = 0;
 done:
-    free(dets);
     evo_image_free(&img);
     return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Mean, median and share of each stage over all images. */
+static void print_summary(const detect_ctx *c)
+{
+    static const char *names[5] = {"decode", "preprocess", "inference", "postprocess", "draw+encode"};
+    int n = c->n_times;
+    if (n == 0)
+        return;
+    double *v = malloc(sizeof(double) * (size_t)n), mean[5], p50[5], total = 0;
+    if (!v)
+        return;
+    for (int k = 0; k < 5; k++) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            const double *f = &c->times[i].decode;
+            v[i] = f[k];
+            sum += v[i];
+        }
+        qsort(v, (size_t)n, sizeof(double), cmp_double);
+        mean[k] = sum / n;
+        p50[k] = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        total += mean[k];
+    }
+    free(v);
+    fprintf(stderr, "evo: timing over %d image%s\n  %-12s %10s %10s %7s\n", n, n == 1 ? "" : "s", "stage",
+            "mean ms", "p50 ms", "share");
+    for (int k = 0; k < 5; k++)
+        fprintf(stderr, "  %-12s %10.2f %10.2f %6.1f%%\n", names[k], mean[k], p50[k],
+                total > 0 ? 100.0 * mean[k] / total : 0.0);
+    fprintf(stderr, "  %-12s %10.2f\n", "total", total);
 }
 
 static const char usage[] =
@@ -295,25 +312,6 @@ static const char usage[] =
     "  [--cell-offset 0] [--sigmoid] [--mode letterbox|topleft|stretch] [--interp linear|area|auto]\n"
     "  [--bgr] [--no-scale] [--pad 114] [--mean R,G,B] [--std R,G,B] [--quality 90]\n"
     "  [--threads N] [--isa NAME] [--input-shape NAME=1x3xHxW]";
-
-/* Binds the session's outputs as float tensors (others are left empty). */
-static int bind_outputs(detect_ctx *c, const evo_model *model)
-{
-    c->n_outs = evo_model_n_outputs(model);
-    if (c->n_outs > MAX_OUTPUTS)
-        return cli_fail("detect: the model has %d outputs, at most %d supported", c->n_outs,
-                        MAX_OUTPUTS);
-    for (int i = 0; i < c->n_outs; i++) {
-        evo_tensor_desc d;
-        evo_model_output_desc(model, i, &d);
-        memset(&c->outs[i], 0, sizeof c->outs[i]);
-        c->outs[i].rank = d.rank;
-        memcpy(c->outs[i].dims, d.dims, sizeof d.dims);
-        if (d.dtype == EVO_DTYPE_FLOAT)
-            c->outs[i].data = evo_session_output_data(c->sess, i);
-    }
-    return 0;
-}
 
 int evo_cmd_detect(int argc, char **argv)
 {
@@ -371,12 +369,17 @@ int evo_cmd_detect(int argc, char **argv)
                  model_path);
         goto done;
     }
-    c.in_h = (int)in.dims[2], c.in_w = (int)in.dims[3];
     evo_session_options so = evo_session_options_default();
     so.n_threads = mo.n_threads;
     so.isa = mo.isa;
-    if (evo_session_create(model, &so, &c.sess, &err) != EVO_OK) {
+    evo_detect_options dopts = {o.pre, o.dec};
+    if (evo_detector_create(model, &so, &dopts, &c.det, &err) != EVO_OK) {
         cli_fail("%s", err.msg);
+        goto done;
+    }
+    c.times = calloc((size_t)o.n_images, sizeof(stage_ms));
+    if (!c.times) {
+        cli_fail("out of memory");
         goto done;
     }
     if (o.json_path) {
@@ -388,14 +391,17 @@ int evo_cmd_detect(int argc, char **argv)
     }
     rc = 0;
     for (int i = 0; i < o.n_images; i++)
-        if (detect_one(&c, model, &o, o.images[i]))
+        if (detect_one(&c, &o, o.images[i]))
             rc = 1;
+    if (o.timing)
+        print_summary(&c);
     if (c.json && o.n_images > 1)
         fputs(c.n_json ? "]\n" : "[]\n", c.json);
 done:
     if (c.json && c.json != stdout && fclose(c.json) != 0 && rc == 0)
         rc = cli_fail("%s: write error", o.json_path);
-    evo_session_free(c.sess);
+    evo_detector_free(c.det);
+    free(c.times);
     evo_model_free(model);
     evo_names_free(&c.names);
     return rc;

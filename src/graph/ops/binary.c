@@ -157,7 +157,7 @@ static evo_status binary_infer(evo_graph *g, evo_node *n, evo_error *err)
         if (n->in[i] < 0)
             return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "input %d is empty", i);
     }
-    evo_dtype out_type;
+    evo_dtype out_type = EVO_DTYPE_UNDEFINED;
     if ((s = check_types(g, n, &out_type, err)))
         return s;
     const evo_value *x = evo_node_input(g, n, 0);
