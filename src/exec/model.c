@@ -6,6 +6,7 @@
 #include "exec/model.h"
 #include "onnx/onnx.h"
 #include "passes/passes.h"
+#include "plan/evo_file.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,16 @@ evo_status evo_graph_load_compiled(const char *path, const void *data, size_t si
 {
     evo_compile_options defaults = evo_compile_options_default();
     evo_graph *g = NULL;
+    if (data ? evo_file_has_magic(data, size_bytes) : evo_file_path_has_magic(path)) {
+        /* a compiled .evo file: already through every pass */
+        evo_status s = data ? evo_file_load_buffer(data, size_bytes, path, 0, &g, err)
+                            : evo_file_load(path, &g, err);
+        if (!s && (s = evo_file_check_options(g, opts, err)))
+            evo_graph_free(g);
+        if (!s)
+            *out = g;
+        return s;
+    }
     evo_status s = data ? evo_onnx_load_buffer(data, size_bytes, path, &g, err)
                         : evo_onnx_load_file(path, &g, err);
     if (s)

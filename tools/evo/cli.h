@@ -14,6 +14,7 @@ int evo_cmd_info(int argc, char **argv);
 int evo_cmd_run(int argc, char **argv);
 int evo_cmd_bench(int argc, char **argv);
 int evo_cmd_detect(int argc, char **argv);
+int evo_cmd_compile(int argc, char **argv);
 
 /* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME, --disable-pass LIST. */
 typedef struct cli_model_opts {

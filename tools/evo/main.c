@@ -18,6 +18,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"compile", evo_cmd_compile, "MODEL [-o OUT.evo]     save the compiled model as one mmap-able .evo file"},
     {"info", evo_cmd_info, "MODEL                 inputs, outputs, ops, params, MACs, unsupported ops"},
     {"run", evo_cmd_run, "MODEL --input F --output F   run once on tensor files (.npy or raw)"},
     {"bench", evo_cmd_bench, "MODEL [--threads N] [--runs R] [--profile]   latency statistics"},
