@@ -8,6 +8,7 @@
 #include "graph/op.h"
 #include "onnx/onnx.h"
 #include "passes/passes.h"
+#include "plan/evo_file.h"
 #include "plan/plan.h"
 
 #include <stdlib.h>
@@ -120,7 +121,8 @@ int evo_cmd_info(int argc, char **argv)
         return cli_fail("usage: evo info MODEL [--brief] [--input-shape NAME=DIMS]");
     evo_error err = {0};
     evo_graph *g = NULL;
-    if (evo_onnx_load_file(path, &g, &err) != EVO_OK)
+    bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
+    if ((compiled ? evo_file_load(path, &g, &err) : evo_onnx_load_file(path, &g, &err)) != EVO_OK)
         return cli_fail("%s", err.msg);
     printf("model: %s\n  ir_version %lld, opset %lld, producer %s\n", path, (long long)g->ir_version,
            (long long)g->opset, g->producer_name ? g->producer_name : "?");
@@ -129,7 +131,7 @@ int evo_cmd_info(int argc, char **argv)
     co.n_input_shapes = mo.n_shapes;
     co.disable_passes = mo.disable_passes;
     evo_pass_ctx ctx = {&co, &err};
-    evo_status s = evo_passes_run(g, &ctx);
+    evo_status s = compiled ? evo_file_check_options(g, &co, &err) : evo_passes_run(g, &ctx);
     printf("inputs:\n");
     for (int i = 0; i < g->n_inputs; i++)
         print_value("  ", &g->values[g->inputs[i]]);
