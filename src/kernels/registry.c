@@ -6,6 +6,7 @@
  */
 #include "kernels/kernel.h"
 #include "core/cpu.h"
+#include "kernels/fastops.h"
 
 #define X(e, name, family) extern const evo_kernel_def evo_kernel_##family##_ref __attribute__((weak));
 #include "graph/ops.def"
@@ -35,7 +36,26 @@ typedef struct fast_kernel {
  */
 static const fast_kernel fast_kernels[] = {
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
-    /* pooling, elementwise, resize and other data movement */
+    /* pooling, elementwise, resize and other data movement (fastops.h) */
+    EVO_FASTOPS_ENTRIES(MAX_POOL, pool),
+    EVO_FASTOPS_ENTRIES(AVERAGE_POOL, pool),
+    EVO_FASTOPS_ENTRIES(GLOBAL_AVERAGE_POOL, global_pool),
+    EVO_FASTOPS_ENTRIES(GLOBAL_MAX_POOL, global_pool),
+    EVO_FASTOPS_ENTRIES(ADD, binary),
+    EVO_FASTOPS_ENTRIES(SUB, binary),
+    EVO_FASTOPS_ENTRIES(MUL, binary),
+    EVO_FASTOPS_ENTRIES(DIV, binary),
+    EVO_FASTOPS_ENTRIES(RELU, unary),
+    EVO_FASTOPS_ENTRIES(LEAKY_RELU, unary),
+    EVO_FASTOPS_ENTRIES(SIGMOID, unary),
+    EVO_FASTOPS_ENTRIES(EXP, unary),
+    EVO_FASTOPS_ENTRIES(CLIP, unary),
+    EVO_FASTOPS_ENTRIES(HARD_SIGMOID, unary),
+    EVO_FASTOPS_ENTRIES(HARD_SWISH, unary),
+    EVO_FASTOPS_ENTRIES(NEG, unary),
+    EVO_FASTOPS_ENTRIES(ABS, unary),
+    EVO_FASTOPS_ENTRIES(SQRT, unary),
+    EVO_FASTOPS_ENTRIES(RECIPROCAL, unary),
     {EVO_OP_COUNT, NULL}, /* sentinel */
 };
 

@@ -1,0 +1,149 @@
+/*
+ * vec_avx2.h - float32 vector helpers for AVX2+FMA kernel files (8 lanes).
+ *
+ * The same names as vec_avx512.h, so an elementwise body (*_body.inc)
+ * compiles once per ISA. Tails use maskload/maskstore: lanes past n are
+ * neither read nor written. v_exp matches the AVX-512 one (about 2 ulp,
+ * subnormal results rounded, overflow to inf, NaN kept); 2^n is applied in
+ * two exactly representable halves because AVX2 has no scalef.
+ * Include only from *_avx2.c files.
+ */
+#ifndef EVO_VEC_AVX2_H
+#define EVO_VEC_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define V_LANES 8
+
+typedef __m256 vf;
+typedef __m256i vmask;
+
+static inline vmask v_mask_n(int64_t n)
+{
+    int k = n >= V_LANES ? V_LANES : n > 0 ? (int)n : 0;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline vf v_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void v_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+/* The first n lanes from p, fill in the others. */
+static inline vf v_load_n(const float *p, int64_t n, vf fill)
+{
+    vmask m = v_mask_n(n);
+    return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+static inline void v_store_n(float *p, vf v, int64_t n) { _mm256_maskstore_ps(p, v_mask_n(n), v); }
+
+static inline vf v_set1(float x) { return _mm256_set1_ps(x); }
+static inline vf v_zero(void) { return _mm256_setzero_ps(); }
+static inline vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static inline vf v_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+/* a * b + c with one rounding */
+static inline vf v_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+/* Max/min return b where either is NaN (the x86 rule). */
+static inline vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+static inline vf v_min(vf a, vf b) { return _mm256_min_ps(a, b); }
+static inline vf v_sqrt(vf a) { return _mm256_sqrt_ps(a); }
+static inline vf v_abs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+static inline vf v_neg(vf a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+/* a < b ? t : f, lane by lane (false where either is NaN) */
+static inline vf v_select_lt(vf a, vf b, vf t, vf f)
+{
+    return _mm256_blendv_ps(f, t, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+}
+
+static inline float v_hmax(vf a)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+static inline float v_hsum(vf a)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Even lanes of the 2 * V_LANES floats at p: p[0], p[2], ..., p[2 * V_LANES - 2]. */
+static inline vf v_load_even(const float *p)
+{
+    // within 128-bit halves: a0 a2 b0 b2 | a4 a6 b4 b6; then put the 64-bit pairs in order
+    vf e = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + V_LANES), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* Each lane twice: lo = a0 a0 a1 a1 ... (first half of a), hi = the second half. */
+static inline void v_dup2(vf a, vf *lo, vf *hi)
+{
+    *lo = _mm256_permutevar8x32_ps(a, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    *hi = _mm256_permutevar8x32_ps(a, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+}
+
+/* A float sum kept in double lanes. */
+typedef struct vdacc {
+    __m256d lo, hi;
+} vdacc;
+
+static inline vdacc v_dacc_zero(void)
+{
+    vdacc d = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+    return d;
+}
+static inline vdacc v_dacc_add(vdacc d, vf a)
+{
+    d.lo = _mm256_add_pd(d.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(a)));
+    d.hi = _mm256_add_pd(d.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+    return d;
+}
+static inline double v_dacc_sum(vdacc d)
+{
+    __m256d s = _mm256_add_pd(d.lo, d.hi);
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+}
+
+/* 2^n for integral n in [-126, 127], built in the exponent field. */
+static inline vf v_pow2i(__m256i n)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+}
+
+/* e^x: see the file comment. */
+static inline vf v_exp(vf x)
+{
+    // clamp with the constant first so that a NaN x passes through
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
+    vf n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // ln2 split so that n * ln2_hi is exact for |n| <= 2^9
+    vf r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    vf p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    // n in [-150, 129]: p * 2^(n/2) is exact, the second factor rounds once
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    p = _mm256_mul_ps(p, v_pow2i(n1));
+    return _mm256_mul_ps(p, v_pow2i(_mm256_sub_epi32(ni, n1)));
+}
+
+/* 1 / (1 + e^-x) */
+static inline vf v_sigmoid(vf x)
+{
+    vf one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, v_exp(v_neg(x))));
+}
+
+#endif /* EVO_VEC_AVX2_H */

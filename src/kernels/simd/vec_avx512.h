@@ -1,0 +1,125 @@
+/*
+ * vec_avx512.h - float32 vector helpers for AVX-512 kernel files (16 lanes).
+ *
+ * vec_avx2.h defines the same names for 8 lanes, so an elementwise body
+ * (*_body.inc) compiles once per ISA. Tails use masked loads and stores:
+ * lanes past n are neither read nor written. v_exp is accurate to about
+ * 2 ulp over the whole float range (Cody-Waite reduction to |r| <= ln2/2,
+ * degree-7 Taylor polynomial, scalef for 2^n so overflow gives inf and the
+ * subnormal range is rounded, not flushed); NaN stays NaN.
+ * Include only from *_avx512.c files.
+ */
+#ifndef EVO_VEC_AVX512_H
+#define EVO_VEC_AVX512_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define V_LANES 16
+
+typedef __m512 vf;
+typedef __mmask16 vmask;
+
+static inline vmask v_mask_n(int64_t n)
+{
+    return n >= V_LANES ? (vmask)0xffff : (vmask)((1u << (n > 0 ? n : 0)) - 1u);
+}
+
+static inline vf v_load(const float *p) { return _mm512_loadu_ps(p); }
+static inline void v_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+/* The first n lanes from p, fill in the others. */
+static inline vf v_load_n(const float *p, int64_t n, vf fill)
+{
+    return _mm512_mask_loadu_ps(fill, v_mask_n(n), p);
+}
+static inline void v_store_n(float *p, vf v, int64_t n) { _mm512_mask_storeu_ps(p, v_mask_n(n), v); }
+
+static inline vf v_set1(float x) { return _mm512_set1_ps(x); }
+static inline vf v_zero(void) { return _mm512_setzero_ps(); }
+static inline vf v_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+static inline vf v_div(vf a, vf b) { return _mm512_div_ps(a, b); }
+/* a * b + c with one rounding */
+static inline vf v_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+/* Max/min return b where either is NaN (the x86 rule). */
+static inline vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline vf v_min(vf a, vf b) { return _mm512_min_ps(a, b); }
+static inline vf v_sqrt(vf a) { return _mm512_sqrt_ps(a); }
+static inline vf v_abs(vf a) { return _mm512_abs_ps(a); }
+static inline vf v_neg(vf a)
+{
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32((int)0x80000000u)));
+}
+/* a < b ? t : f, lane by lane (false where either is NaN) */
+static inline vf v_select_lt(vf a, vf b, vf t, vf f)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), f, t);
+}
+
+static inline float v_hmax(vf a) { return _mm512_reduce_max_ps(a); }
+static inline float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
+
+/* Even lanes of the 2 * V_LANES floats at p: p[0], p[2], ..., p[2 * V_LANES - 2]. */
+static inline vf v_load_even(const float *p)
+{
+    const __m512i idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p + V_LANES));
+}
+
+/* Each lane twice: lo = a0 a0 a1 a1 ... (first half of a), hi = the second half. */
+static inline void v_dup2(vf a, vf *lo, vf *hi)
+{
+    const __m512i il = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512i ih = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+    *lo = _mm512_permutexvar_ps(il, a);
+    *hi = _mm512_permutexvar_ps(ih, a);
+}
+
+/* A float sum kept in double lanes. */
+typedef struct vdacc {
+    __m512d lo, hi;
+} vdacc;
+
+static inline vdacc v_dacc_zero(void)
+{
+    vdacc d = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    return d;
+}
+static inline vdacc v_dacc_add(vdacc d, vf a)
+{
+    d.lo = _mm512_add_pd(d.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
+    d.hi = _mm512_add_pd(d.hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)));
+    return d;
+}
+static inline double v_dacc_sum(vdacc d) { return _mm512_reduce_add_pd(_mm512_add_pd(d.lo, d.hi)); }
+
+/* e^x: see the file comment. */
+static inline vf v_exp(vf x)
+{
+    // clamp with the constant first so that a NaN x passes through
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    vf n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // ln2 split so that n * ln2_hi is exact for |n| <= 2^9
+    vf r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    vf p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* 1 / (1 + e^-x) */
+static inline vf v_sigmoid(vf x)
+{
+    vf one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, v_exp(v_neg(x))));
+}
+
+#endif /* EVO_VEC_AVX512_H */

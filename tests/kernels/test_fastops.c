@@ -1,0 +1,453 @@
+/*
+ * test_fastops.c - the vectorised non-conv kernels (kernels/fastops.h)
+ * against the reference kernels, for every variant this CPU can run:
+ * random shapes with odd and prime sizes, every supported attribute
+ * combination, 1, 2 and 3 tasks. Outputs carry a guard zone after the end
+ * that must stay untouched. Max, elementwise arithmetic and data movement
+ * must match bit for bit; sums in another order and exp-based ops get a
+ * tight tolerance. v_exp itself is checked against double exp over the
+ * float range. Also: supports() refuses what the variants do not handle.
+ */
+#include "nn_util.h"
+
+#include "core/cpu.h"
+#include "kernels/fastops.h"
+
+#include <float.h>
+#include <stdlib.h>
+
+#define GUARD 67
+#define CANARY 12345.678f
+
+typedef struct variant {
+    const evo_kernel_def *def;
+    const char *what;
+} variant;
+
+/* The variants of one family that the host can run, best first; returns the count. */
+static int host_variants(const evo_kernel_def *avx512, const evo_kernel_def *avx2, variant *out)
+{
+    int n = 0;
+    evo_isa best = evo_cpu_best_isa();
+    if (best >= EVO_ISA_AVX512)
+        out[n++] = (variant){avx512, "avx512"};
+    if (best >= EVO_ISA_AVX2)
+        out[n++] = (variant){avx2, "avx2"};
+    return n;
+}
+
+/* Runs kernel k on node as n_tasks tasks (in reverse order) over the given buffers. */
+static void run_kernel(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data,
+                       void *const *out_data, int n_tasks)
+{
+    evo_node *n = &g->nodes[node];
+    evo_tensor in[8], out[8];
+    for (int i = 0; i < n->n_in; i++) {
+        if (n->in[i] >= 0)
+            nn_tensor(&g->values[n->in[i]], in_data[i], &in[i]);
+        else
+            memset(&in[i], 0, sizeof(in[i]));
+    }
+    for (int i = 0; i < n->n_out; i++)
+        nn_tensor(&g->values[n->out[i]], out_data[i], &out[i]);
+    size_t bytes = k->scratch_bytes ? k->scratch_bytes(g, n, n_tasks) : 0;
+    void *scratch = bytes ? evo_aligned_alloc(bytes) : NULL;
+    if (scratch)
+        memset(scratch, 0x7f, bytes); // garbage a kernel must not rely on
+    evo_kernel_args args = {n, in, n->n_in, out, n->n_out, scratch, bytes, NULL};
+    for (int t = n_tasks - 1; t >= 0; t--)
+        k->run(&args, t, n_tasks);
+    evo_aligned_free(scratch);
+}
+
+static float *alloc_out(int64_t n)
+{
+    float *p = malloc(sizeof(float) * (size_t)(n + GUARD));
+    for (int64_t i = 0; i < n + GUARD; i++)
+        p[i] = CANARY;
+    return p;
+}
+
+static int64_t value_count(const evo_graph *g, int id)
+{
+    int64_t n = 1;
+    for (int i = 0; i < g->values[id].rank; i++)
+        n *= g->values[id].dims[i];
+    return n;
+}
+
+/*
+ * got vs want (n floats): bit-exact when rel_tol == 0, else |d| <= rel_tol *
+ * max(|want|, floor). The guard after got must hold the canary.
+ */
+static bool same_floats(const float *got, const float *want, int64_t n, double rel_tol, double floor_,
+                        const char *what)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        bool ok;
+        if (rel_tol == 0)
+            ok = memcmp(&got[i], &want[i], sizeof(float)) == 0;
+        else
+            ok = got[i] == want[i] || fabs((double)got[i] - want[i]) <= rel_tol * fmax(fabs((double)want[i]), floor_) ||
+                 (isnan(got[i]) && isnan(want[i]));
+        if (!ok && bad++ < 3)
+            fprintf(stderr, "%s: element %lld = %.9g, want %.9g\n", what, (long long)i, got[i],
+                    want[i]);
+    }
+    for (int64_t i = n; i < n + GUARD; i++) {
+        if (got[i] != CANARY && bad++ < 3)
+            fprintf(stderr, "%s: wrote past the end at %lld\n", what, (long long)i);
+    }
+    return bad == 0;
+}
+
+static const int task_counts[] = {1, 2, 3};
+
+/* Runs the reference and every host variant of node with 1/2/3 tasks; compares output 0. */
+static void compare_variants(evo_graph *g, int node, void *const *in_data, const evo_kernel_def *avx512,
+                             const evo_kernel_def *avx2, bool expect_support, double rel_tol,
+                             double floor_, const char *what)
+{
+    int y = g->nodes[node].out[0];
+    int64_t n = value_count(g, y);
+    float *want = alloc_out(n);
+    void *want_out[1] = {want};
+    nn_run(g, node, in_data, want_out, 1);
+    variant vs[2];
+    int nv = host_variants(avx512, avx2, vs);
+    for (int v = 0; v < nv; v++) {
+        bool sup = !vs[v].def->supports || vs[v].def->supports(g, &g->nodes[node]);
+        CHECK_MSG(sup == expect_support, "%s %s: supports() = %d", what, vs[v].what, sup);
+        if (!sup)
+            continue;
+        for (int t = 0; t < 3; t++) {
+            float *got = alloc_out(n);
+            void *got_out[1] = {got};
+            run_kernel(vs[v].def, g, node, in_data, got_out, task_counts[t]);
+            char msg[256];
+            snprintf(msg, sizeof(msg), "%s %s tasks=%d", what, vs[v].what, task_counts[t]);
+            CHECK_MSG(same_floats(got, want, n, rel_tol, floor_, msg), "%s", msg);
+            free(got);
+        }
+    }
+    free(want);
+}
+
+static float *random_floats(check_rng *r, int64_t n, float lo, float hi)
+{
+    float *x = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++)
+        x[i] = check_rng_float(r, lo, hi);
+    return x;
+}
+
+/* ---- pooling ---- */
+
+typedef struct pool2d {
+    bool is_max;
+    int64_t n, c, h, w, kh, kw, sh, sw, pt, pl, pb, pr;
+    int ceil_mode, count_include_pad;
+} pool2d;
+
+static void check_pool2d(check_rng *r, const pool2d *pc)
+{
+    evo_graph *g = evo_graph_new("test");
+    int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w};
+    int x = nn_value(g, "X", EVO_DTYPE_FLOAT, 4, xd);
+    int node = nn_node(g, pc->is_max ? "MaxPool" : "AveragePool", 1, &x, 1);
+    int64_t k[2] = {pc->kh, pc->kw}, s[2] = {pc->sh, pc->sw}, pads[4] = {pc->pt, pc->pl, pc->pb, pc->pr};
+    nn_attr_ints(g, node, "kernel_shape", k, 2);
+    nn_attr_ints(g, node, "strides", s, 2);
+    nn_attr_ints(g, node, "pads", pads, 4);
+    nn_attr_int(g, node, "ceil_mode", pc->ceil_mode);
+    if (!pc->is_max)
+        nn_attr_int(g, node, "count_include_pad", pc->count_include_pad);
+    evo_error err;
+    if (nn_infer(g, node, &err) == EVO_OK) {
+        float *xs = random_floats(r, pc->n * pc->c * pc->h * pc->w, -3.0f, 1.0f);
+        void *ins[1] = {xs};
+        char what[200];
+        snprintf(what, sizeof(what), "%s %lldx%lldx%lldx%lld k%lldx%lld s%lldx%lld p%lld,%lld,%lld,%lld ceil%d cip%d",
+                 pc->is_max ? "MaxPool" : "AveragePool", (long long)pc->n, (long long)pc->c,
+                 (long long)pc->h, (long long)pc->w, (long long)pc->kh, (long long)pc->kw,
+                 (long long)pc->sh, (long long)pc->sw, (long long)pc->pt, (long long)pc->pl,
+                 (long long)pc->pb, (long long)pc->pr, pc->ceil_mode, pc->count_include_pad);
+        compare_variants(g, node, ins, &evo_kernel_pool_avx512, &evo_kernel_pool_avx2, true,
+                         pc->is_max ? 0 : 2e-6, 1.0, what);
+        free(xs);
+    }
+    evo_graph_free(g);
+}
+
+static void test_pool_yolo_resnet_shapes(void)
+{
+    check_rng r = {11};
+    static const pool2d cases[] = {
+        {true, 1, 7, 20, 20, 5, 5, 1, 1, 2, 2, 2, 2, 0, 0},   // SPPF
+        {true, 1, 5, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0}, // ResNet stem
+        {true, 2, 3, 17, 33, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0},
+        {false, 1, 4, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0},
+        {false, 1, 3, 13, 29, 3, 3, 1, 1, 1, 1, 1, 1, 0, 1},
+        {false, 1, 3, 13, 29, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0},
+        {true, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
+        {true, 1, 2, 3, 3, 3, 3, 1, 1, 2, 2, 2, 2, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_pool2d(&r, &cases[i]);
+}
+
+static void test_pool_random(void)
+{
+    check_rng r = {0x5eed};
+    static const int64_t sizes[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 37, 41};
+    for (int it = 0; it < 300; it++) {
+        pool2d pc;
+        pc.is_max = check_rng_int(&r, 0, 1);
+        pc.n = check_rng_int(&r, 1, 2);
+        pc.c = check_rng_int(&r, 1, 5);
+        pc.h = sizes[check_rng_int(&r, 0, 11)];
+        pc.w = sizes[check_rng_int(&r, 0, 11)];
+        pc.kh = check_rng_int(&r, 1, 6);
+        pc.kw = check_rng_int(&r, 1, 6);
+        pc.sh = check_rng_int(&r, 1, 4);
+        pc.sw = check_rng_int(&r, 1, 4);
+        pc.pt = check_rng_int(&r, 0, (int)pc.kh - 1);
+        pc.pb = check_rng_int(&r, 0, (int)pc.kh - 1);
+        pc.pl = check_rng_int(&r, 0, (int)pc.kw - 1);
+        pc.pr = check_rng_int(&r, 0, (int)pc.kw - 1);
+        pc.ceil_mode = check_rng_int(&r, 0, 1);
+        pc.count_include_pad = check_rng_int(&r, 0, 1);
+        if (pc.kh > pc.h + pc.pt + pc.pb || pc.kw > pc.w + pc.pl + pc.pr)
+            continue;
+        check_pool2d(&r, &pc);
+    }
+}
+
+static void test_global_pool(void)
+{
+    check_rng r = {77};
+    static const int64_t shapes[][4] = {{1, 512, 7, 7}, {2, 3, 1, 1}, {1, 5, 13, 17}, {1, 2, 100, 101}, {3, 1, 4, 4}};
+    for (int op = 0; op < 2; op++) {
+        for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+            evo_graph *g = evo_graph_new("test");
+            int x = nn_value(g, "X", EVO_DTYPE_FLOAT, 4, shapes[i]);
+            int node = nn_node(g, op ? "GlobalMaxPool" : "GlobalAveragePool", 1, &x, 1);
+            evo_error err;
+            CHECK(nn_infer(g, node, &err) == EVO_OK);
+            float *xs = random_floats(&r, value_count(g, x), -2.0f, 3.0f);
+            void *ins[1] = {xs};
+            compare_variants(g, node, ins, &evo_kernel_global_pool_avx512, &evo_kernel_global_pool_avx2,
+                             true, op ? 0 : 1e-6, 1e-3, op ? "GlobalMaxPool" : "GlobalAveragePool");
+            free(xs);
+            evo_graph_free(g);
+        }
+    }
+}
+
+/* Pooling forms the variants leave to the reference: 3-D, Indices, dilation, int8. */
+static void test_pool_refused(void)
+{
+    variant vs[2];
+    int nv = host_variants(&evo_kernel_pool_avx512, &evo_kernel_pool_avx2, vs);
+    for (int form = 0; form < 4; form++) {
+        evo_graph *g = evo_graph_new("test");
+        int64_t xd[5] = {1, 2, 6, 6, 6};
+        int x = nn_value(g, "X", form == 3 ? EVO_DTYPE_INT8 : EVO_DTYPE_FLOAT, form == 0 ? 5 : 4, xd);
+        int node = nn_node(g, "MaxPool", 1, &x, form == 1 ? 2 : 1);
+        int64_t k[3] = {2, 2, 2}, d[2] = {2, 2};
+        nn_attr_ints(g, node, "kernel_shape", k, form == 0 ? 3 : 2);
+        if (form == 2)
+            nn_attr_ints(g, node, "dilations", d, 2);
+        evo_error err;
+        CHECK(nn_infer(g, node, &err) == EVO_OK);
+        for (int v = 0; v < nv; v++)
+            CHECK_MSG(!vs[v].def->supports(g, &g->nodes[node]), "form %d %s", form, vs[v].what);
+        evo_graph_free(g);
+    }
+}
+
+/* ---- elementwise binary ---- */
+
+static void check_binary(check_rng *r, const char *op, int ra, const int64_t *da, int rb, const int64_t *db)
+{
+    evo_graph *g = evo_graph_new("test");
+    int ins[2] = {nn_value(g, "A", EVO_DTYPE_FLOAT, ra, da), nn_value(g, "B", EVO_DTYPE_FLOAT, rb, db)};
+    int node = nn_node(g, op, 2, ins, 1);
+    evo_error err;
+    CHECK(nn_infer(g, node, &err) == EVO_OK);
+    float *a = random_floats(r, value_count(g, ins[0]), -2.0f, 2.0f);
+    float *b = random_floats(r, value_count(g, ins[1]), -2.0f, 2.0f);
+    void *in_data[2] = {a, b};
+    char what[200];
+    snprintf(what, sizeof(what), "%s rank %d [%lld..] op rank %d [%lld..]", op, ra,
+             (long long)(ra ? da[0] : 1), rb, (long long)(rb ? db[0] : 1));
+    compare_variants(g, node, in_data, &evo_kernel_binary_avx512, &evo_kernel_binary_avx2, true, 0, 0, what);
+    free(a);
+    free(b);
+    evo_graph_free(g);
+}
+
+static void test_binary_shapes(void)
+{
+    check_rng r = {99};
+    static const char *ops[] = {"Add", "Sub", "Mul", "Div"};
+    int64_t same[4] = {1, 3, 17, 29}, chan[4] = {1, 3, 1, 1}, chan3[3] = {3, 1, 1};
+    int64_t one[1] = {1}, yolo[5] = {1, 3, 8, 7, 2}, anchor[5] = {1, 3, 1, 1, 2};
+    int64_t mid_a[3] = {2, 1, 5}, mid_b[3] = {2, 3, 5}, row[2] = {1, 37}, col[2] = {13, 1};
+    int64_t big[2] = {5, 1031};
+    for (int o = 0; o < 4; o++) {
+        check_binary(&r, ops[o], 4, same, 4, same);
+        check_binary(&r, ops[o], 4, same, 0, one);
+        check_binary(&r, ops[o], 0, one, 4, same);
+        check_binary(&r, ops[o], 1, one, 4, same);
+        check_binary(&r, ops[o], 4, same, 4, chan);
+        check_binary(&r, ops[o], 4, chan, 4, same);
+        check_binary(&r, ops[o], 4, same, 3, chan3);
+        check_binary(&r, ops[o], 5, yolo, 5, anchor);
+        check_binary(&r, ops[o], 3, mid_a, 3, mid_b);
+        check_binary(&r, ops[o], 2, row, 2, col);
+        check_binary(&r, ops[o], 2, big, 2, big);
+        check_binary(&r, ops[o], 0, one, 0, one);
+    }
+}
+
+static void test_binary_random(void)
+{
+    check_rng r = {1234};
+    static const char *ops[] = {"Add", "Sub", "Mul", "Div"};
+    for (int it = 0; it < 200; it++) {
+        int rank = check_rng_int(&r, 1, 5);
+        int64_t da[5], db[5];
+        for (int d = 0; d < rank; d++) {
+            int64_t dim = check_rng_int(&r, 1, 19);
+            int form = check_rng_int(&r, 0, 3); // both, a broadcast, b broadcast, both 1
+            da[d] = form == 1 || form == 3 ? 1 : dim;
+            db[d] = form == 2 || form == 3 ? 1 : dim;
+        }
+        int rb = check_rng_int(&r, 0, rank); // b may have fewer (leading) axes
+        check_binary(&r, ops[it % 4], rank, da, rb, db + (rank - rb));
+    }
+}
+
+/* ---- elementwise unary ---- */
+
+static const float special[] = {0.0f, -0.0f, 1.0f, -1.0f, 88.7f, 88.8f, -87.4f, -103.0f, -110.0f,
+                                200.0f, -200.0f, 1e-30f, -1e-30f, 3.4e38f, -3.4e38f};
+
+static float *unary_input(check_rng *r, int64_t n, bool with_nan)
+{
+    float *x = random_floats(r, n, -12.0f, 12.0f);
+    int n_special = (int)(sizeof(special) / sizeof(special[0]));
+    for (int64_t i = 0; i < n; i += 3)
+        x[i] = special[(i / 3) % n_special];
+    if (with_nan && n > 4) {
+        x[4] = NAN;
+        x[n - 1] = INFINITY;
+        x[n / 2] = -INFINITY;
+    }
+    return x;
+}
+
+static void test_unary_ops(void)
+{
+    check_rng r = {4242};
+    static const char *ops[] = {"Relu", "LeakyRelu", "Sigmoid", "Exp", "Clip", "HardSigmoid",
+                                "HardSwish", "Neg", "Abs", "Sqrt", "Reciprocal"};
+    static const int64_t lens[] = {1, 5, 8, 15, 16, 17, 33, 1000, 4099};
+    for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
+        bool approx = strcmp(ops[o], "Sigmoid") == 0 || strcmp(ops[o], "Exp") == 0;
+        for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+            for (int clip_form = 0; clip_form < (strcmp(ops[o], "Clip") == 0 ? 3 : 1); clip_form++) {
+                evo_graph *g = evo_graph_new("test");
+                g->opset = clip_form == 0 ? 6 : 13;
+                float lo = -1.5f, hi = 2.25f;
+                int ins[3] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 1, &lens[l]), -1, -1};
+                int n_in = 1;
+                if (clip_form > 0) {
+                    int64_t none[1] = {1};
+                    ins[1] = nn_value(g, "lo", EVO_DTYPE_FLOAT, 0, none);
+                    ins[2] = nn_value(g, "hi", EVO_DTYPE_FLOAT, 0, none);
+                    n_in = 3;
+                    if (clip_form == 2) { // constant bounds
+                        g->values[ins[1]].data = &lo;
+                        g->values[ins[2]].data = &hi;
+                        g->values[ins[1]].size_bytes = g->values[ins[2]].size_bytes = 4;
+                    }
+                }
+                int node = nn_node(g, ops[o], n_in, ins, 1);
+                if (strcmp(ops[o], "LeakyRelu") == 0 || strcmp(ops[o], "HardSigmoid") == 0)
+                    nn_attr_float(g, node, "alpha", 0.37f);
+                if (strcmp(ops[o], "HardSigmoid") == 0)
+                    nn_attr_float(g, node, "beta", 0.41f);
+                if (clip_form == 0 && strcmp(ops[o], "Clip") == 0) {
+                    nn_attr_float(g, node, "min", lo);
+                    nn_attr_float(g, node, "max", hi);
+                }
+                evo_error err = {0};
+                CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s: %s", ops[o], err.msg);
+                float *x = unary_input(&r, lens[l], true);
+                void *in_data[3] = {x, &lo, &hi};
+                char what[120];
+                snprintf(what, sizeof(what), "%s n=%lld clip_form %d", ops[o], (long long)lens[l], clip_form);
+                // 3 ulp; tiny results (below ~1e-38, subnormal) in absolute terms
+                compare_variants(g, node, in_data, &evo_kernel_unary_avx512, &evo_kernel_unary_avx2, true,
+                                 approx ? 3.6e-7 : 0, 1e-38, what);
+                free(x);
+                evo_graph_free(g);
+            }
+        }
+    }
+}
+
+/* Exp and Sigmoid against double precision over the whole float range, 3 ulp. */
+static void test_exp_accuracy(void)
+{
+    check_rng r = {31337};
+    int64_t n = 200003;
+    for (int op = 0; op < 2; op++) {
+        evo_graph *g = evo_graph_new("test");
+        int x_id = nn_value(g, "X", EVO_DTYPE_FLOAT, 1, &n);
+        int node = nn_node(g, op ? "Sigmoid" : "Exp", 1, &x_id, 1);
+        evo_error err;
+        CHECK(nn_infer(g, node, &err) == EVO_OK);
+        float *x = random_floats(&r, n, -104.0f, 89.0f);
+        for (int64_t i = 0; i < n; i += 2)
+            x[i] = check_rng_float(&r, -1.0f, 1.0f) * (i % 4 ? 1.0f : 1e-3f);
+        float *y = alloc_out(n);
+        void *in_data[1] = {x}, *out_data[1] = {y};
+        variant vs[2];
+        int nv = host_variants(&evo_kernel_unary_avx512, &evo_kernel_unary_avx2, vs);
+        for (int v = 0; v < nv; v++) {
+            run_kernel(vs[v].def, g, node, in_data, out_data, 2);
+            double worst = 0;
+            int64_t worst_at = 0;
+            for (int64_t i = 0; i < n; i++) {
+                double xd = x[i], want = op ? 1.0 / (1.0 + exp(-xd)) : exp(xd);
+                if (want > FLT_MAX) {
+                    CHECK(isinf(y[i]));
+                    continue;
+                }
+                if (op && -xd > log(FLT_MAX)) { // e^-x overflows: 0, as with expf
+                    CHECK(y[i] == 0.0f);
+                    continue;
+                }
+                // relative; absolute below 1e-37, where e^x is subnormal
+                double err_rel = fabs(y[i] - want) / fmax(want, 1e-37);
+                if (err_rel > worst) {
+                    worst = err_rel;
+                    worst_at = i;
+                }
+            }
+            CHECK_MSG(worst < 3.6e-7, "%s %s: worst rel err %.3g at x = %.9g", op ? "Sigmoid" : "Exp",
+                      vs[v].what, worst, x[worst_at]);
+        }
+        free(x);
+        free(y);
+        evo_graph_free(g);
+    }
+}
+
+CHECK_MAIN(CHECK_TEST(test_pool_yolo_resnet_shapes), CHECK_TEST(test_pool_random),
+           CHECK_TEST(test_global_pool), CHECK_TEST(test_pool_refused), CHECK_TEST(test_binary_shapes),
+           CHECK_TEST(test_binary_random), CHECK_TEST(test_unary_ops), CHECK_TEST(test_exp_accuracy))
