@@ -7,6 +7,7 @@
 #include "kernels/kernel.h"
 #include "core/cpu.h"
 #include "kernels/fastops.h"
+#include "kernels/conv_fast.h"
 
 #define X(e, name, family) extern const evo_kernel_def evo_kernel_##family##_ref __attribute__((weak));
 #include "graph/ops.def"
@@ -36,6 +37,7 @@ typedef struct fast_kernel {
  */
 static const fast_kernel fast_kernels[] = {
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
+    {EVO_OP_CONV, &evo_kernel_conv_avx512},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
     EVO_FASTOPS_ENTRIES(MAX_POOL, pool),
     EVO_FASTOPS_ENTRIES(AVERAGE_POOL, pool),

@@ -1,0 +1,143 @@
+/*
+ * conv_fast.h - what the SIMD Conv variants (conv_avx512.c, conv_avx2.c)
+ * share: the variants' symbols, which nodes they take, the packed weight
+ * layout and the blocking/threading plan. Plain C: no intrinsics here.
+ *
+ * A 2-D Conv is the GEMM Y[M=c_out, N=oh*ow] = W[M, K=c_in*kh*kw] x
+ * cols[K, N], written straight into the NCHW output (row stride N), so no
+ * layout change happens between layers. The weights are packed once per
+ * session into MR-row panels ([panel][K][MR], zero rows past c_out); the
+ * im2col matrix is never built: each task packs a KC x (chunk of NR-wide
+ * column panels) block of it straight from the NCHW input ("fused im2col"),
+ * keeps it in L2 and runs every weight panel over it, so the packing cost
+ * is shared by all output channels. The micro-kernel owns an MR x NR tile
+ * in registers over a KC slice and applies bias, residual and the fused
+ * activation when it stores the last slice.
+ */
+#ifndef EVO_CONV_FAST_H
+#define EVO_CONV_FAST_H
+
+#include "kernels/kernel.h"
+
+extern const evo_kernel_def evo_kernel_conv_avx512;
+extern const evo_kernel_def evo_kernel_conv_avx2;
+
+/* K per packed B block: a KC x NR micro-panel stays in L1 (256 * 48 floats = 48 KB). */
+#define EVO_CONVF_KC_MAX 256
+/* Floats of packed B per task: the block stays in L2. */
+#define EVO_CONVF_BBLOCK_FLOATS ((int64_t)1 << 17)
+
+typedef struct evo_convf_plan {
+    int64_t batch, c_in, c_out;
+    /* geometry; a 1x1/stride-1/unpadded conv is flattened to one row of N */
+    int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
+    int64_t m, n, k; /* GEMM sizes */
+    int mr, nr;
+    int64_t kc, n_kb;          /* K blocks of kc rows (the last may be shorter) */
+    int64_t m_panels, n_panels;
+    int64_t chunk_panels;      /* column panels per packed B block */
+    bool split_m;              /* tasks split the output channels, not the columns */
+    size_t slice_bytes;        /* scratch per task */
+} evo_convf_plan;
+
+/* Which nodes the fast variants take: 2-D float Conv, group 1, constant weights. */
+static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
+{
+    const evo_conv_attrs *c = &n->a.conv;
+    if (n->op != EVO_OP_CONV || c->n_spatial != 2 || c->group != 1 || n->n_in < 2)
+        return false;
+    const evo_value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
+    const evo_value *y = &g->values[n->out[0]];
+    if (x->dtype != EVO_DTYPE_FLOAT || w->dtype != EVO_DTYPE_FLOAT || !w->data || x->rank != 4 ||
+        w->rank != 4 || y->rank != 4)
+        return false;
+    if (n->n_in > 2 && n->in[2] >= 0 && g->values[n->in[2]].dtype != EVO_DTYPE_FLOAT)
+        return false;
+    if (c->has_residual) {
+        if (n->n_in < 4 || n->in[3] < 0)
+            return false;
+        const evo_value *r = &g->values[n->in[3]];
+        if (r->dtype != EVO_DTYPE_FLOAT || r->rank != 4)
+            return false;
+        for (int i = 0; i < 4; i++)
+            if (r->dims[i] != y->dims[i])
+                return false;
+    }
+    return true;
+}
+
+static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *c,
+                                       const int64_t *x_dims, const int64_t *w_dims,
+                                       const int64_t *y_dims, int mr, int nr, int n_tasks)
+{
+    p->batch = x_dims[0];
+    p->c_in = x_dims[1];
+    p->c_out = w_dims[0];
+    p->ih = x_dims[2], p->iw = x_dims[3];
+    p->oh = y_dims[2], p->ow = y_dims[3];
+    p->kh = w_dims[2], p->kw = w_dims[3];
+    p->sh = c->stride[0], p->sw = c->stride[1];
+    p->dh = c->dilation[0], p->dw = c->dilation[1];
+    p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
+    p->m = p->c_out;
+    p->n = p->oh * p->ow;
+    p->k = p->c_in * p->kh * p->kw;
+    if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 &&
+        p->ih == p->oh && p->iw == p->ow) {
+        p->ih = p->oh = 1;
+        p->iw = p->ow = p->n;
+    }
+    p->mr = mr;
+    p->nr = nr;
+    p->n_kb = (p->k + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
+    p->kc = (p->k + p->n_kb - 1) / p->n_kb;
+    p->m_panels = (p->m + mr - 1) / mr;
+    p->n_panels = (p->n + nr - 1) / nr;
+    int64_t cp = EVO_CONVF_BBLOCK_FLOATS / (p->kc * nr);
+    p->chunk_panels = EVO_MAX(EVO_MIN(cp, (int64_t)16), (int64_t)1);
+    /* Few columns: every task packs the same B and takes a share of the channels. */
+    p->split_m = n_tasks > 1 && p->n_panels < 12 * n_tasks && p->m_panels >= 2 * n_tasks;
+    p->slice_bytes = ((size_t)(p->kc * p->chunk_panels * nr) * sizeof(float) + 63) & ~(size_t)63;
+}
+
+static inline void evo_convf_plan_node(evo_convf_plan *p, const evo_graph *g, const evo_node *n,
+                                       int mr, int nr, int n_tasks)
+{
+    evo_convf_plan_make(p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
+                        g->values[n->out[0]].dims, mr, nr, n_tasks);
+}
+
+static inline size_t evo_convf_packed_bytes(const evo_graph *g, const evo_node *n, int mr)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    int64_t k = wd[1] * wd[2] * wd[3], panels = (wd[0] + mr - 1) / mr;
+    return (size_t)(panels * k * mr) * sizeof(float);
+}
+
+/* W[c_out][K] into [panel][K][mr], zero rows past c_out. */
+static inline void evo_convf_pack_weights(const evo_graph *g, const evo_node *n, int mr, float *dst)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    const float *w = g->values[n->in[1]].data;
+    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3];
+    for (int64_t i0 = 0; i0 < m; i0 += mr)
+        for (int64_t p = 0; p < k; p++)
+            for (int i = 0; i < mr; i++)
+                *dst++ = i0 + i < m ? w[(i0 + i) * k + p] : 0.0f;
+}
+
+/*
+ * This task's share: output channel panels [*mp0, *mp1) x column panels
+ * [*np0, *np1) of the current image.
+ */
+static inline void evo_convf_task_share(const evo_convf_plan *p, int task, int n_tasks,
+                                        int64_t *mp0, int64_t *mp1, int64_t *np0, int64_t *np1)
+{
+    *mp0 = 0, *mp1 = p->m_panels, *np0 = 0, *np1 = p->n_panels;
+    if (p->split_m)
+        evo_task_range(p->m_panels, task, n_tasks, mp0, mp1);
+    else
+        evo_task_range(p->n_panels, task, n_tasks, np0, np1);
+}
+
+#endif /* EVO_CONV_FAST_H */
