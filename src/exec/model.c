@@ -60,7 +60,7 @@ static void fill_desc(const evo_value *v, evo_tensor_desc *d)
     d->size_bytes = (size_t)evo_value_count(v) * evo_dtype_size(v->dtype);
 }
 
-static evo_status model_from_graph(evo_graph *g, evo_model **out, evo_error *err)
+evo_status evo_model_from_graph(evo_graph *g, evo_model **out, evo_error *err)
 {
     evo_model *m = calloc(1, sizeof(*m));
     if (!m)
@@ -93,7 +93,7 @@ evo_status evo_model_load(const char *path, const evo_compile_options *opts, evo
     evo_status s = evo_graph_load_compiled(path, NULL, 0, opts, &g, err);
     if (s)
         return s;
-    s = model_from_graph(g, out, err);
+    s = evo_model_from_graph(g, out, err);
     if (s)
         evo_graph_free(g);
     return s;
@@ -108,7 +108,7 @@ evo_status evo_model_load_buffer(const void *data, size_t size_bytes, const char
     evo_status s = evo_graph_load_compiled(name ? name : "<memory>", data, size_bytes, opts, &g, err);
     if (s)
         return s;
-    s = model_from_graph(g, out, err);
+    s = evo_model_from_graph(g, out, err);
     if (s)
         evo_graph_free(g);
     return s;

@@ -13,6 +13,7 @@
 int evo_cmd_info(int argc, char **argv);
 int evo_cmd_run(int argc, char **argv);
 int evo_cmd_bench(int argc, char **argv);
+int evo_cmd_verify(int argc, char **argv);
 int evo_cmd_detect(int argc, char **argv);
 int evo_cmd_compile(int argc, char **argv);
 

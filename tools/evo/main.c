@@ -22,6 +22,7 @@ static const command commands[] = {
     {"info", evo_cmd_info, "MODEL                 inputs, outputs, ops, params, MACs, unsupported ops"},
     {"run", evo_cmd_run, "MODEL --input F --output F   run once on tensor files (.npy or raw)"},
     {"bench", evo_cmd_bench, "MODEL [--threads N] [--runs R] [--profile]   latency statistics"},
+    {"verify", evo_cmd_verify, "[--threads N]          this machine: ISA, FMA peak, kernels vs reference"},
     {"detect", evo_cmd_detect, "MODEL IMAGE... [-o OUT]   detect objects in images"},
 };
 

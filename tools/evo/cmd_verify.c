@@ -1,0 +1,425 @@
+/*
+ * cmd_verify.c - `evo verify`: a self-check of this machine. Prints the CPU
+ * and the ISA evo will use, measures the FMA peak per core and for all
+ * cores, runs a set of small graphs (the layer shapes detection models are
+ * made of) with every kernel tier the CPU allows and compares each against
+ * the portable reference kernels, and measures a large convolution's
+ * GFLOP/s as a share of the peak. Exit 1 if any check fails.
+ */
+#include "cli.h"
+#include "core/cpu.h"
+#include "exec/model.h"
+#include "kernels/peak.h"
+#include "passes/passes.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- building small graphs ---- */
+
+typedef struct builder {
+    evo_graph *g;
+    uint64_t seed;
+    bool ok;
+} builder;
+
+static float rnd(builder *b)
+{
+    b->seed = b->seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((b->seed >> 40) & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
+}
+
+static int value(builder *b, const char *name)
+{
+    int v = evo_graph_find_value(b->g, name);
+    if (v < 0)
+        v = evo_graph_add_value(b->g, name);
+    if (v < 0)
+        b->ok = false;
+    return v;
+}
+
+static void input(builder *b, const char *name, int rank, const int64_t *dims)
+{
+    int v = value(b, name);
+    evo_value *val = &b->g->values[v];
+    val->is_input = true;
+    val->dtype = EVO_DTYPE_FLOAT;
+    val->rank = rank;
+    memcpy(val->dims, dims, sizeof(int64_t) * (size_t)rank);
+    b->g->inputs[b->g->n_inputs++] = v;
+}
+
+static void weight(builder *b, const char *name, int rank, const int64_t *dims, float scale)
+{
+    int v = value(b, name);
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    float *data = malloc(sizeof(float) * (size_t)n);
+    if (!data) {
+        b->ok = false;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        data[i] = rnd(b) * scale;
+    if (evo_value_set_const(b->g, &b->g->values[v], EVO_DTYPE_FLOAT, rank, dims, data, NULL) != EVO_OK)
+        b->ok = false;
+    free(data);
+}
+
+/* Inputs/outputs: names separated by spaces. attrs: "name=i,j,k" (ints) or "name:f" (float). */
+static void node(builder *b, const char *op, const char *ins, const char *outs, const char *attrs)
+{
+    char names[2][8][32];
+    int count[2] = {0, 0};
+    const char *lists[2] = {ins, outs};
+    for (int k = 0; k < 2; k++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", lists[k]);
+        for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && count[k] < 8; t = strtok_r(NULL, " ", &save))
+            snprintf(names[k][count[k]++], 32, "%s", t);
+    }
+    int id = evo_graph_add_node(b->g, op, NULL, count[0], count[1]);
+    if (id < 0) {
+        b->ok = false;
+        return;
+    }
+    for (int i = 0; i < count[0]; i++) /* "_" marks an empty optional input */
+        b->g->nodes[id].in[i] = strcmp(names[0][i], "_") == 0 ? -1 : value(b, names[0][i]);
+    for (int i = 0; i < count[1]; i++)
+        b->g->nodes[id].out[i] = value(b, names[1][i]);
+    evo_attr *a = evo_mem_alloc(&b->g->mem, sizeof(evo_attr) * 8);
+    int n_attrs = 0;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", attrs ? attrs : "");
+    for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && n_attrs < 8; t = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(t, '='), *colon = strchr(t, ':');
+        evo_attr *at = &a[n_attrs++];
+        at->tensor = -1;
+        if (colon) {
+            *colon = 0;
+            at->name = evo_mem_strdup(&b->g->mem, t);
+            at->type = EVO_ATTR_FLOAT;
+            at->f = strtof(colon + 1, NULL);
+            continue;
+        }
+        *eq = 0;
+        at->name = evo_mem_strdup(&b->g->mem, t);
+        int64_t *ints = evo_mem_alloc(&b->g->mem, sizeof(int64_t) * 8);
+        int n = 0;
+        for (char *s2 = NULL, *x = strtok_r(eq + 1, ",", &s2); x && n < 8; x = strtok_r(NULL, ",", &s2))
+            ints[n++] = strtoll(x, NULL, 10);
+        bool list = strcmp(at->name, "group") != 0 && strcmp(at->name, "axis") != 0 &&
+                    strcmp(at->name, "transB") != 0;
+        at->type = list ? EVO_ATTR_INTS : EVO_ATTR_INT;
+        at->ints = ints;
+        at->n = n;
+        at->i = ints[0];
+    }
+    b->g->nodes[id].attrs = a;
+    b->g->nodes[id].n_attrs = n_attrs;
+}
+
+static void output(builder *b, const char *name)
+{
+    int v = value(b, name);
+    b->g->values[v].is_output = true;
+    b->g->outputs[b->g->n_outputs++] = v;
+}
+
+typedef struct check {
+    const char *name;
+    void (*build)(builder *b);
+} check;
+
+static void build_conv3x3_silu(builder *b)
+{
+    input(b, "x", 4, (int64_t[]){1, 37, 29, 31});
+    weight(b, "w", 4, (int64_t[]){53, 37, 3, 3}, 0.1f);
+    weight(b, "bias", 1, (int64_t[]){53}, 0.5f);
+    node(b, "Conv", "x w bias", "c", "kernel_shape=3,3 pads=1,1,1,1");
+    node(b, "Sigmoid", "c", "s", NULL);
+    node(b, "Mul", "c s", "y", NULL);
+    output(b, "y");
+}
+
+static void build_conv1x1_residual(builder *b)
+{
+    input(b, "x", 4, (int64_t[]){1, 64, 40, 40});
+    weight(b, "w", 4, (int64_t[]){64, 64, 1, 1}, 0.1f);
+    node(b, "Conv", "x w", "c", NULL);
+    node(b, "Relu", "c", "r", NULL);
+    node(b, "Add", "r x", "y", NULL);
+    output(b, "y");
+}
+
+static void build_conv3x3_s2(builder *b)
+{
+    input(b, "x", 4, (int64_t[]){1, 32, 47, 45});
+    weight(b, "w", 4, (int64_t[]){48, 32, 3, 3}, 0.1f);
+    node(b, "Conv", "x w", "y", "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
+    output(b, "y");
+}
+
+static void build_stem6x6(builder *b)
+{
+    input(b, "x", 4, (int64_t[]){1, 3, 64, 96});
+    weight(b, "w", 4, (int64_t[]){16, 3, 6, 6}, 0.2f);
+    node(b, "Conv", "x w", "y", "kernel_shape=6,6 strides=2,2 pads=2,2,2,2");
+    output(b, "y");
+}
+
+static void build_sppf(builder *b)
+{
+    input(b, "x", 4, (int64_t[]){1, 24, 20, 20});
+    node(b, "MaxPool", "x", "p1", "kernel_shape=5,5 pads=2,2,2,2");
+    node(b, "MaxPool", "p1", "p2", "kernel_shape=5,5 pads=2,2,2,2");
+    node(b, "Concat", "x p1 p2", "y", "axis=1");
+    output(b, "y");
+}
+
+static void build_upsample_concat(builder *b)
+{
+    input(b, "x", 4, (int64_t[]){1, 16, 10, 12});
+    input(b, "skip", 4, (int64_t[]){1, 8, 20, 24});
+    weight(b, "scales", 1, (int64_t[]){4}, 0.0f);
+    float *sc = (float *)b->g->values[evo_graph_find_value(b->g, "scales")].data;
+    sc[0] = 1, sc[1] = 1, sc[2] = 2, sc[3] = 2;
+    node(b, "Resize", "x _ scales", "u", NULL);
+    node(b, "Concat", "u skip", "y", "axis=1");
+    output(b, "y");
+}
+
+static void build_gemm(builder *b)
+{
+    input(b, "x", 2, (int64_t[]){3, 200});
+    weight(b, "w", 2, (int64_t[]){100, 200}, 0.1f);
+    weight(b, "c", 1, (int64_t[]){100}, 1.0f);
+    node(b, "Gemm", "x w c", "y", "transB=1");
+    output(b, "y");
+}
+
+static void build_elementwise(builder *b)
+{
+    input(b, "x", 4, (int64_t[]){1, 13, 17, 19});
+    weight(b, "s", 4, (int64_t[]){1, 13, 1, 1}, 1.0f);
+    node(b, "Mul", "x s", "m", NULL);
+    node(b, "Sigmoid", "m", "g", NULL);
+    node(b, "Sub", "g x", "y", NULL);
+    output(b, "y");
+}
+
+static const check checks[] = {
+    {"conv 3x3 + SiLU", build_conv3x3_silu},      {"conv 1x1 + relu + add", build_conv1x1_residual},
+    {"conv 3x3 stride 2", build_conv3x3_s2},      {"conv 6x6 stride 2 (stem)", build_stem6x6},
+    {"maxpool 5x5 + concat", build_sppf},         {"resize 2x + concat", build_upsample_concat},
+    {"gemm", build_gemm},                          {"broadcast mul/sigmoid/sub", build_elementwise},
+};
+
+static evo_status build_model(const check *c, evo_model **out, evo_error *err)
+{
+    builder b = {evo_graph_new(c->name), 0x12345678u, true};
+    if (!b.g)
+        return evo_errorf(err, EVO_ERR_NOMEM, "out of memory");
+    b.g->opset = 17;
+    b.g->inputs = evo_mem_alloc(&b.g->mem, sizeof(int) * 8);
+    b.g->outputs = evo_mem_alloc(&b.g->mem, sizeof(int) * 8);
+    c->build(&b);
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, err};
+    evo_status s = b.ok ? evo_passes_run(b.g, &ctx) : evo_errorf(err, EVO_ERR_INTERNAL, "cannot build");
+    if (!s)
+        s = evo_model_from_graph(b.g, out, err);
+    if (s)
+        evo_graph_free(b.g);
+    return s;
+}
+
+/* Runs model once with isa on a fixed input; copies output 0 into out (n floats). */
+static evo_status run_isa(const evo_model *m, const char *isa, int n_threads, float *out, int64_t n,
+                          char *kernels, size_t cap, evo_error *err)
+{
+    evo_session_options so = evo_session_options_default();
+    so.isa = isa;
+    so.n_threads = n_threads;
+    so.profile = 1;
+    evo_session *s;
+    evo_status st = evo_session_create(m, &so, &s, err);
+    if (st)
+        return st;
+    uint64_t seed = 99;
+    for (int i = 0; i < evo_model_n_inputs(m); i++) {
+        evo_tensor_desc d;
+        evo_model_input_desc(m, i, &d);
+        float *p = evo_session_input_data(s, i);
+        for (size_t k = 0; k < d.size_bytes / 4; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            p[k] = (float)((seed >> 40) & 0xffff) / 32768.0f - 1.0f;
+        }
+    }
+    st = evo_session_run(s, err);
+    if (!st) {
+        memcpy(out, evo_session_output_data(s, 0), sizeof(float) * (size_t)n);
+        size_t len = 0;
+        kernels[0] = 0;
+        for (int i = 0; i < evo_session_n_steps(s) && len < cap; i++) {
+            evo_step_profile p;
+            evo_session_profile(s, i, &p);
+            len += (size_t)snprintf(kernels + len, cap - len, "%s%s:%s", i ? " " : "", p.op, p.kernel);
+        }
+    }
+    evo_session_free(s);
+    return st;
+}
+
+static int run_checks(int n_threads, int *passed)
+{
+    static const char *tiers[] = {"avx2", "avx512", "vnni"};
+    evo_isa best = evo_cpu_best_isa();
+    int failures = 0;
+    printf("\nkernel checks (every tier this CPU runs vs the reference kernels, %d thread%s):\n", n_threads,
+           n_threads == 1 ? "" : "s");
+    for (size_t c = 0; c < sizeof(checks) / sizeof(checks[0]); c++) {
+        evo_error err = {0};
+        evo_model *m = NULL;
+        if (build_model(&checks[c], &m, &err) != EVO_OK) {
+            printf("  FAIL %-28s %s\n", checks[c].name, err.msg);
+            failures++;
+            continue;
+        }
+        evo_tensor_desc d;
+        evo_model_output_desc(m, 0, &d);
+        int64_t n = (int64_t)(d.size_bytes / 4);
+        float *ref = malloc(d.size_bytes), *got = malloc(d.size_bytes);
+        char kernels[512];
+        if (!ref || !got || run_isa(m, "ref", 1, ref, n, kernels, sizeof(kernels), &err) != EVO_OK) {
+            printf("  FAIL %-28s ref: %s\n", checks[c].name, err.msg);
+            failures++;
+        }
+        double scale = 0;
+        for (int64_t i = 0; i < n; i++)
+            scale = fmax(scale, fabs(ref[i]));
+        for (size_t t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++) {
+            evo_isa isa;
+            evo_isa_parse(tiers[t], &isa);
+            if (isa > best)
+                continue;
+            if (run_isa(m, tiers[t], n_threads, got, n, kernels, sizeof(kernels), &err) != EVO_OK) {
+                printf("  FAIL %-28s %-7s %s\n", checks[c].name, tiers[t], err.msg);
+                failures++;
+                continue;
+            }
+            double max_err = 0;
+            for (int64_t i = 0; i < n; i++)
+                max_err = fmax(max_err, fabs((double)got[i] - ref[i]));
+            bool ok = max_err <= 1e-5 * fmax(scale, 1.0);
+            failures += !ok;
+            *passed += ok;
+            printf("  %s %-28s %-7s max err %.2e (scale %.2f)  %s\n", ok ? "ok  " : "FAIL", checks[c].name,
+                   tiers[t], max_err, scale, kernels);
+        }
+        free(ref);
+        free(got);
+        evo_model_free(m);
+    }
+    return failures;
+}
+
+typedef struct peak_job {
+    evo_isa isa;
+    int64_t iters;
+    double flops, seconds;
+} peak_job;
+
+static void *peak_thread(void *arg)
+{
+    peak_job *j = arg;
+    int64_t t0 = evo_now_ns();
+#if defined(__x86_64__)
+    j->flops = j->isa >= EVO_ISA_AVX512 ? evo_peak_fma_avx512(j->iters) : evo_peak_fma_avx2(j->iters);
+#endif
+    j->seconds = (double)(evo_now_ns() - t0) / 1e9;
+    return NULL;
+}
+
+/* GFLOP/s of n_threads running the FMA loop at once (best of 3). */
+static double measure_peak(evo_isa isa, int n_threads)
+{
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        pthread_t th[64];
+        peak_job jobs[64];
+        for (int t = 0; t < n_threads; t++) {
+            jobs[t] = (peak_job){isa, 4000000, 0, 0};
+            pthread_create(&th[t], NULL, peak_thread, &jobs[t]);
+        }
+        double flops = 0, secs = 0;
+        for (int t = 0; t < n_threads; t++) {
+            pthread_join(th[t], NULL);
+            flops += jobs[t].flops;
+            secs = fmax(secs, jobs[t].seconds);
+        }
+        best = fmax(best, flops / secs / 1e9);
+    }
+    return best;
+}
+
+static void print_cpu(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512], model[256] = "unknown";
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            if (c) {
+                snprintf(model, sizeof(model), "%s", c + 2);
+                model[strcspn(model, "\n")] = 0;
+            }
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    const evo_cpu_info *ci = evo_cpu_get();
+    printf("cpu:      %s, %ld logical cores\n", model, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("features: avx2 %d, fma %d, avx512f %d, avx512bw %d, avx512vl %d, avx512dq %d, avx512vnni %d, "
+           "amx-tile %d, amx-int8 %d, neon %d\n",
+           ci->avx2, ci->fma, ci->avx512f, ci->avx512bw, ci->avx512vl, ci->avx512dq, ci->avx512vnni, ci->amx_tile,
+           ci->amx_int8, ci->neon);
+    printf("isa:      %s (kernels capped by --isa or EVO_ISA)\n", evo_isa_name(evo_cpu_best_isa()));
+}
+
+int evo_cmd_verify(int argc, char **argv)
+{
+    int n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            if (!cli_parse_int("--threads", argv[++i], 1, 64, &n_threads))
+                return 1;
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else {
+            return cli_fail("usage: evo verify [--threads N] [--quick]");
+        }
+    }
+    if (n_threads < 1 || n_threads > 64)
+        n_threads = 1;
+    print_cpu();
+    evo_isa best = evo_cpu_best_isa();
+    if (!quick && best >= EVO_ISA_AVX2 && best <= EVO_ISA_AMX) {
+        evo_isa top = best >= EVO_ISA_AVX512 ? EVO_ISA_AVX512 : EVO_ISA_AVX2;
+        double one = measure_peak(top, 1), all = measure_peak(top, n_threads);
+        printf("peak:     %s fp32 FMA %.1f GFLOP/s per core, %.1f GFLOP/s on %d threads\n",
+               top == EVO_ISA_AVX512 ? "avx512" : "avx2", one, all, n_threads);
+    }
+    int passed = 0, failures = run_checks(1, &passed);
+    if (n_threads > 1)
+        failures += run_checks(n_threads, &passed);
+    printf("\nverify: %d passed, %d failed\n", passed, failures);
+    return failures ? 1 : 0;
+}
