@@ -4,8 +4,8 @@
  * The same names as vec_avx512.h, so an elementwise body (*_body.inc)
  * compiles once per ISA. Tails use maskload/maskstore: lanes past n are
  * neither read nor written. v_exp matches the AVX-512 one (about 2 ulp,
- * subnormal results rounded, overflow to inf, NaN kept); 2^n is applied in
- * two exactly representable halves because AVX2 has no scalef.
+ * overflow to inf, NaN kept, 0 instead of subnormal results); 2^n is
+ * applied in two exactly representable halves because AVX2 has no scalef.
  * Include only from *_avx2.c files.
  */
 #ifndef EVO_VEC_AVX2_H
@@ -118,7 +118,8 @@ static inline vf v_pow2i(__m256i n)
 static inline vf v_exp(vf x)
 {
     // clamp with the constant first so that a NaN x passes through
-    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
+    vf tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-87.33f), x));
     vf n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     // ln2 split so that n * ln2_hi is exact for |n| <= 2^9
@@ -132,18 +133,20 @@ static inline vf v_exp(vf x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    // n in [-150, 129]: p * 2^(n/2) is exact, the second factor rounds once
+    // n in [-126, 129]: p * 2^(n/2) is exact, the second factor rounds once
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i n1 = _mm256_srai_epi32(ni, 1);
     p = _mm256_mul_ps(p, v_pow2i(n1));
-    return _mm256_mul_ps(p, v_pow2i(_mm256_sub_epi32(ni, n1)));
+    p = _mm256_mul_ps(p, v_pow2i(_mm256_sub_epi32(ni, n1)));
+    return _mm256_andnot_ps(tiny, p);
 }
 
-/* 1 / (1 + e^-x) */
+/* 1 / (1 + e^-x); 0 where that is subnormal (x < -87.33), like v_exp */
 static inline vf v_sigmoid(vf x)
 {
-    vf one = _mm256_set1_ps(1.0f);
-    return _mm256_div_ps(one, _mm256_add_ps(one, v_exp(v_neg(x))));
+    vf one = _mm256_set1_ps(1.0f), lo = _mm256_set1_ps(-87.33f);
+    vf r = _mm256_div_ps(one, _mm256_add_ps(one, v_exp(v_neg(_mm256_max_ps(lo, x)))));
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), r);
 }
 
 #endif /* EVO_VEC_AVX2_H */

@@ -4,9 +4,11 @@
  * vec_avx2.h defines the same names for 8 lanes, so an elementwise body
  * (*_body.inc) compiles once per ISA. Tails use masked loads and stores:
  * lanes past n are neither read nor written. v_exp is accurate to about
- * 2 ulp over the whole float range (Cody-Waite reduction to |r| <= ln2/2,
- * degree-7 Taylor polynomial, scalef for 2^n so overflow gives inf and the
- * subnormal range is rounded, not flushed); NaN stays NaN.
+ * 2 ulp (Cody-Waite reduction to |r| <= ln2/2, degree-7 Taylor polynomial,
+ * scalef for 2^n); it overflows to inf, keeps NaN, and returns 0 where the
+ * result would be subnormal (x < -87.33, an error below 1.2e-38): producing
+ * subnormals costs a microcode assist per lane, which made Sigmoid on
+ * large logits ten times slower.
  * Include only from *_avx512.c files.
  */
 #ifndef EVO_VEC_AVX512_H
@@ -98,7 +100,8 @@ static inline double v_dacc_sum(vdacc d) { return _mm512_reduce_add_pd(_mm512_ad
 static inline vf v_exp(vf x)
 {
     // clamp with the constant first so that a NaN x passes through
-    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-87.33f), x));
     vf n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     // ln2 split so that n * ln2_hi is exact for |n| <= 2^9
@@ -112,14 +115,15 @@ static inline vf v_exp(vf x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_mask_mov_ps(_mm512_scalef_ps(p, n), tiny, _mm512_setzero_ps());
 }
 
-/* 1 / (1 + e^-x) */
+/* 1 / (1 + e^-x); 0 where that is subnormal (x < -87.33), like v_exp */
 static inline vf v_sigmoid(vf x)
 {
-    vf one = _mm512_set1_ps(1.0f);
-    return _mm512_div_ps(one, _mm512_add_ps(one, v_exp(v_neg(x))));
+    vf one = _mm512_set1_ps(1.0f), lo = _mm512_set1_ps(-87.33f);
+    vf r = _mm512_div_ps(one, _mm512_add_ps(one, v_exp(v_neg(_mm512_max_ps(lo, x)))));
+    return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), _mm512_setzero_ps());
 }
 
 #endif /* EVO_VEC_AVX512_H */
