@@ -7,9 +7,11 @@
  * attributes, shapes and constant inputs, it is re-run as the check: its
  * outputs must equal the stored dtypes and dims, and the attributes it
  * resolves must equal the stored ones (they are restored either way, so a
- * loaded graph is exactly what was written). Ops whose inference reads raw
- * ONNX attributes, which the file does not keep (Split, Slice, Pad, Resize,
- * TopK, Transpose, Constant), are checked here directly.
+ * loaded graph is exactly what was written). Attribute ranges that only
+ * the importers check (strides, dilations, group, blocksize, Cast type) are
+ * checked first. Ops whose inference reads raw ONNX attributes, which the
+ * file does not keep (Split, Slice, Pad, Resize, TopK, Transpose, the
+ * reductions, the reshape family, Constant), are checked here directly.
  */
 #include "graph/op.h"
 #include "plan/evo_file.h"
@@ -165,6 +167,71 @@ static evo_status check_constant(const evo_graph *g, const evo_node *n, const ev
     return EVO_OK;
 }
 
+static evo_status check_reduce(const evo_graph *g, const evo_node *n, const evo_value *x, const evo_value *y,
+                               evo_error *err)
+{
+    const evo_reduce_attrs *ra = &n->a.reduce;
+    if (ra->axes_mask >> x->rank || y->dtype != x->dtype)
+        return BAD("reduce axes or output dtype disagree with the input");
+    int rank = 0;
+    bool ok = true;
+    for (int d = 0; d < x->rank && ok; d++) {
+        bool reduced = (ra->axes_mask >> d) & 1;
+        if (!reduced || ra->keepdims) {
+            ok = rank < y->rank && y->dims[rank] == (reduced ? 1 : x->dims[d]);
+            rank++;
+        }
+    }
+    return ok && rank == y->rank ? EVO_OK : BAD("reduce output shape disagrees with the axes");
+}
+
+/* Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: a copy of the elements. */
+static evo_status check_reshape(const evo_graph *g, const evo_node *n, const evo_value *x, const evo_value *y,
+                                evo_error *err)
+{
+    if (y->dtype != x->dtype || evo_value_count(y) != evo_value_count(x))
+        return BAD("output element count or dtype differs from the input");
+    return EVO_OK;
+}
+
+static bool in_range(const int64_t *v, int n, int64_t lo)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] < lo || v[i] > EVO_MAX_ELEMENTS)
+            return false;
+    return true;
+}
+
+/* Attribute ranges the importers guarantee and shape inference relies on. */
+static evo_status check_ranges(const evo_graph *g, const evo_node *n, evo_error *err)
+{
+    switch (evo_file_attr_kind(n->op)) {
+    case EVO_AK_CONV: {
+        const evo_conv_attrs *c = &n->a.conv;
+        int ns = c->n_spatial;
+        if (ns < 1 || c->group < 1 || c->group > EVO_MAX_ELEMENTS || !in_range(c->kernel, ns, 1) ||
+            !in_range(c->stride, ns, 1) || !in_range(c->dilation, ns, 1) || !in_range(c->pad_begin, ns, 0) ||
+            !in_range(c->pad_end, ns, 0) || !in_range(c->output_padding, ns, 0) || !in_range(c->output_shape, ns, 0))
+            return BAD("window attributes out of range");
+        return EVO_OK;
+    }
+    case EVO_AK_POOL: {
+        const evo_pool_attrs *p = &n->a.pool;
+        int ns = p->n_spatial;
+        if (n->op != EVO_OP_GLOBAL_AVERAGE_POOL && n->op != EVO_OP_GLOBAL_MAX_POOL &&
+            (ns < 1 || !in_range(p->kernel, ns, 1) || !in_range(p->stride, ns, 1) || !in_range(p->dilation, ns, 1) ||
+             !in_range(p->pad_begin, ns, 0) || !in_range(p->pad_end, ns, 0)))
+            return BAD("window attributes out of range");
+        return EVO_OK;
+    }
+    case EVO_AK_D2S:
+        return n->a.d2s.blocksize >= 1 && n->a.d2s.blocksize <= 4096 ? EVO_OK : BAD("blocksize out of range");
+    case EVO_AK_UNARY:
+        return n->op != EVO_OP_CAST || evo_dtype_size(n->a.unary.to) > 0 ? EVO_OK : BAD("Cast to an unknown type");
+    default: return EVO_OK;
+    }
+}
+
 /* Re-runs shape inference on n and compares; restores attributes and outputs. */
 static evo_status check_by_infer(evo_graph *g, evo_node *n, evo_error *err)
 {
@@ -228,8 +295,18 @@ static evo_status check_node(evo_graph *g, evo_node *n, evo_error *err)
     case EVO_OP_TRANSPOSE: return check_transpose(g, n, x, y, err);
     case EVO_OP_CONSTANT:
     case EVO_OP_CONSTANT_OF_SHAPE: return check_constant(g, n, y, err);
-    default: return check_by_infer(g, n, err);
+    case EVO_OP_RESHAPE:
+    case EVO_OP_FLATTEN:
+    case EVO_OP_SQUEEZE:
+    case EVO_OP_UNSQUEEZE:
+    case EVO_OP_IDENTITY:
+    case EVO_OP_DROPOUT: return check_reshape(g, n, x, y, err);
+    default: break;
     }
+    if (evo_file_attr_kind(n->op) == EVO_AK_REDUCE)
+        return check_reduce(g, n, x, y, err);
+    evo_status s = check_ranges(g, n, err);
+    return s ? s : check_by_infer(g, n, err);
 }
 
 evo_status evo_file_check_nodes(evo_graph *g, evo_error *err)
