@@ -53,6 +53,23 @@ static inline __m512 exp_ps(__m512 x)
     return _mm512_scalef_ps(p, n);
 }
 
+/*
+ * 1 / d for finite d >= 1: 14-bit estimate and one Newton step, within
+ * about 1 ulp, at a fraction of the cost of a divide.
+ */
+static inline __m512 recip_ps(__m512 d)
+{
+    __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+}
+
+/* 1 / (1 + e^-v); e^-v is capped at e^88 so that 1 + e^-v stays finite for recip_ps. */
+static inline __m512 sigmoid_ps(__m512 v)
+{
+    __m512 e = exp_ps(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), v), _mm512_set1_ps(88.0f)));
+    return recip_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
 static inline __m512 act_ps(__m512 v, const epilogue *e)
 {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
@@ -66,9 +83,9 @@ static inline __m512 act_ps(__m512 v, const epilogue *e)
         return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(e->alpha));
     }
     case EVO_ACT_SIGMOID:
-        return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(zero, v))));
+        return sigmoid_ps(v);
     case EVO_ACT_SILU:
-        return _mm512_div_ps(v, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(zero, v))));
+        return _mm512_mul_ps(v, sigmoid_ps(v));
     case EVO_ACT_HARD_SIGMOID: {
         __m512 h = _mm512_fmadd_ps(v, _mm512_set1_ps(e->alpha), _mm512_set1_ps(e->beta));
         return _mm512_min_ps(_mm512_max_ps(h, zero), one);

@@ -38,6 +38,7 @@ typedef struct fast_kernel {
 static const fast_kernel fast_kernels[] = {
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_avx512},
+    {EVO_OP_CONV, &evo_kernel_conv_avx2},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
     EVO_FASTOPS_ENTRIES(MAX_POOL, pool),
     EVO_FASTOPS_ENTRIES(AVERAGE_POOL, pool),

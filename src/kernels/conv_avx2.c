@@ -1,0 +1,338 @@
+/*
+ * conv_avx2.c - 2-D Conv as a packed-weight GEMM with fused im2col
+ * packing, AVX2 + FMA (see conv_fast.h for the scheme; conv_avx512.c is the
+ * same design with wider vectors).
+ *
+ * Register tile: MR = 4 output channels x NR = 24 output positions (three
+ * ymm per row, 12 accumulators, three B loads and one broadcast: all 16
+ * registers). Tail panels use one or two vectors and a lane mask. Input
+ * padding is applied by masked loads while packing (maskload never faults
+ * on masked-off lanes), stride 2 by an even-lane shuffle.
+ */
+#include "kernels/conv_fast.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR 4 /* the micro-kernel spells out four rows */
+#define NR 24
+#define VL 8
+
+typedef struct epilogue {
+    const float *bias; /* NULL or per output channel */
+    const float *res;  /* NULL or the image's residual, laid out like the output */
+    evo_act act;
+    float alpha, beta;
+} epilogue;
+
+/* Lanes [lo, hi) of 8 set. */
+static inline __m256i range_mask(int64_t lo, int64_t hi)
+{
+    lo = lo < 0 ? 0 : (lo > VL ? VL : lo);
+    hi = hi < 0 ? 0 : (hi > VL ? VL : hi);
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), idx),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), idx));
+}
+
+/*
+ * e^x for x in [-87, 88] (clamped there: the callers only need e^x to
+ * vanish or stay finite beyond): Cody-Waite reduction, degree-7 Taylor,
+ * 2^n built in the exponent field.
+ */
+static inline __m256 exp_ps(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* 1 / d for finite d >= 1: 12-bit estimate and one Newton step (about 2 ulp). */
+static inline __m256 recip_ps(__m256 d)
+{
+    __m256 r = _mm256_rcp_ps(d);
+    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(1.0f)), r);
+}
+
+static inline __m256 sigmoid_ps(__m256 v)
+{
+    __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    return recip_ps(_mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+static inline __m256 act_ps(__m256 v, const epilogue *e)
+{
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    switch (e->act) {
+    case EVO_ACT_NONE:
+        return v;
+    case EVO_ACT_RELU:
+        return _mm256_max_ps(v, zero);
+    case EVO_ACT_LEAKY_RELU:
+        return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(e->alpha)),
+                                _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    case EVO_ACT_SIGMOID:
+        return sigmoid_ps(v);
+    case EVO_ACT_SILU:
+        return _mm256_mul_ps(v, sigmoid_ps(v));
+    case EVO_ACT_HARD_SIGMOID: {
+        __m256 h = _mm256_fmadd_ps(v, _mm256_set1_ps(e->alpha), _mm256_set1_ps(e->beta));
+        return _mm256_min_ps(_mm256_max_ps(h, zero), one);
+    }
+    case EVO_ACT_HARD_SWISH: {
+        __m256 h = _mm256_add_ps(_mm256_div_ps(v, _mm256_set1_ps(6.0f)), _mm256_set1_ps(0.5f));
+        return _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(h, zero), one));
+    }
+    case EVO_ACT_CLIP:
+        return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->alpha)), _mm256_set1_ps(e->beta));
+    case EVO_ACT_TANH: {
+        // 1 - 2 / (e^2x + 1): saturates cleanly at both ends
+        __m256 t = exp_ps(_mm256_add_ps(v, v));
+        return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(t, one)));
+    }
+    }
+    return v;
+}
+
+/* Copies one run of len columns of a packed row from an input row (see pack_b). */
+static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64_t sw, int64_t iw)
+{
+    if (sw == 1) {
+        for (int64_t t = 0; t < len; t += VL) {
+            int64_t base = iw0 + t;
+            __m256i m = range_mask(-base, EVO_MIN(len - t, iw - base));
+            _mm256_maskstore_ps(d + t, range_mask(0, len - t), _mm256_maskload_ps(src + base, m));
+        }
+    } else if (sw == 2) {
+        for (int64_t t = 0; t < len; t += VL) {
+            int64_t base = iw0 + 2 * t, hi = EVO_MIN(2 * (len - t), iw - base);
+            __m256 lo = _mm256_maskload_ps(src + base, range_mask(-base, hi));
+            __m256 up = _mm256_maskload_ps(src + base + VL, range_mask(-base - VL, hi - VL));
+            // even lanes: [lo0 lo2 up0 up2 | lo4 lo6 up4 up6] -> [lo0 lo2 lo4 lo6 up0 ...]
+            __m256 ev = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(lo, up, 0x88)), 0xd8));
+            _mm256_maskstore_ps(d + t, range_mask(0, len - t), ev);
+        }
+    } else {
+        for (int64_t t = 0; t < len; t++) {
+            int64_t x = iw0 + t * sw;
+            d[t] = x >= 0 && x < iw ? src[x] : 0.0f;
+        }
+    }
+}
+
+/*
+ * Packs rows [k0, k0 + kc) x column panels [q0, q1) of the image's im2col
+ * matrix into dst: panel q at (q - q0) * kc * NR, row r at r * NR; lanes past
+ * N in a tail panel's last vector are zero.
+ */
+static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc, int64_t q0,
+                   int64_t q1, float *dst)
+{
+    const int64_t khw = p->kh * p->kw;
+    for (int64_t q = q0; q < q1; q++) {
+        float *panel = dst + (q - q0) * kc * NR;
+        int64_t j0 = q * NR, width = EVO_MIN((int64_t)NR, p->n - j0);
+        int64_t padded = (width + VL - 1) / VL * VL;
+        /* runs of columns within one output row */
+        int64_t seg_off[NR], seg_len[NR], seg_oh[NR], seg_ow[NR];
+        int n_seg = 0;
+        for (int64_t j = j0; j < j0 + width;) {
+            int64_t oh = j / p->ow, ow = j % p->ow, len = EVO_MIN(p->ow - ow, j0 + width - j);
+            seg_off[n_seg] = j - j0, seg_len[n_seg] = len, seg_oh[n_seg] = oh, seg_ow[n_seg] = ow;
+            n_seg++;
+            j += len;
+        }
+        int64_t c = k0 / khw, kr = k0 % khw, ky = kr / p->kw, kx = kr % p->kw;
+        for (int64_t r = 0; r < kc; r++) {
+            float *row = panel + r * NR;
+            if (padded != width)
+                _mm256_storeu_ps(row + padded - VL, _mm256_setzero_ps());
+            const float *xc = x + c * p->ih * p->iw;
+            for (int s = 0; s < n_seg; s++) {
+                float *d = row + seg_off[s];
+                int64_t ih = seg_oh[s] * p->sh - p->ph + ky * p->dh;
+                if (ih < 0 || ih >= p->ih)
+                    memset(d, 0, sizeof(float) * (size_t)seg_len[s]);
+                else
+                    pack_run(d, seg_len[s], xc + ih * p->iw, seg_ow[s] * p->sw - p->pw + kx * p->dw,
+                             p->sw, p->iw);
+            }
+            if (++kx == p->kw) {
+                kx = 0;
+                if (++ky == p->kh) {
+                    ky = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}
+
+/*
+ * One MR x (nv * VL) tile over kc: acc = A panel x B panel, then the tile
+ * is stored to c (row stride ldc; rows < n_rows, lanes of the last vector
+ * in tail_mask). first: overwrite c, else add to it. e non-NULL: this is
+ * the last K block, apply bias, residual and activation.
+ */
+static inline __attribute__((always_inline)) void
+tile(const int nv, int64_t kc, const float *restrict a, const float *restrict b, float *c,
+     int64_t ldc, int n_rows, __m256i tail_mask, bool first, const epilogue *e,
+     const float *bias, const float *res)
+{
+    __m256 acc[MR][3];
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < kc; p++) {
+        __m256 bv[3];
+        for (int v = 0; v < nv; v++)
+            bv[v] = _mm256_loadu_ps(b + v * VL);
+        for (int i = 0; i < MR; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+            for (int v = 0; v < nv; v++)
+                acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+        a += MR;
+        b += NR;
+    }
+    const __m256i all = _mm256_set1_epi32(-1);
+    for (int i = 0; i < MR; i++) {
+        if (i >= n_rows)
+            break;
+        float *crow = c + i * ldc;
+        for (int v = 0; v < nv; v++) {
+            __m256i m = v == nv - 1 ? tail_mask : all;
+            __m256 s = acc[i][v];
+            if (!first)
+                s = _mm256_add_ps(s, _mm256_maskload_ps(crow + v * VL, m));
+            if (e) {
+                if (bias)
+                    s = _mm256_add_ps(s, _mm256_set1_ps(bias[i]));
+                if (res)
+                    s = _mm256_add_ps(s, _mm256_maskload_ps(res + i * ldc + v * VL, m));
+                s = act_ps(s, e);
+            }
+            _mm256_maskstore_ps(crow + v * VL, m, s);
+        }
+    }
+}
+
+static void tile1(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int n_rows,
+                  __m256i tm, bool first, const epilogue *e, const float *bias, const float *res)
+{
+    tile(1, kc, a, b, c, ldc, n_rows, tm, first, e, bias, res);
+}
+static void tile2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int n_rows,
+                  __m256i tm, bool first, const epilogue *e, const float *bias, const float *res)
+{
+    tile(2, kc, a, b, c, ldc, n_rows, tm, first, e, bias, res);
+}
+static void tile3(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int n_rows,
+                  __m256i tm, bool first, const epilogue *e, const float *bias, const float *res)
+{
+    tile(3, kc, a, b, c, ldc, n_rows, tm, first, e, bias, res);
+}
+
+static bool conv_supports(const evo_graph *g, const evo_node *n)
+{
+    return evo_convf_supports(g, n);
+}
+
+static size_t conv_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    evo_convf_plan p;
+    evo_convf_plan_node(&p, g, n, MR, NR, n_tasks);
+    return p.slice_bytes * (size_t)n_tasks;
+}
+
+static size_t conv_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    return evo_convf_packed_bytes(g, n, MR);
+}
+
+static void conv_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    evo_convf_pack_weights(g, n, MR, dst);
+}
+
+/* Column panels [q0, q1) x channel panels [mp0, mp1) of one image. */
+static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y,
+                       const epilogue *e, const float *res, int64_t q0, int64_t q1, int64_t mp0,
+                       int64_t mp1, float *bblock)
+{
+    for (int64_t kb = 0; kb < p->n_kb; kb++) {
+        int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->k - k0);
+        bool first = kb == 0, last = kb == p->n_kb - 1;
+        pack_b(p, x, k0, kc, q0, q1, bblock);
+        for (int64_t q = q0; q < q1; q++) {
+            const float *b = bblock + (q - q0) * kc * NR;
+            int64_t j0 = q * NR, width = EVO_MIN((int64_t)NR, p->n - j0);
+            int nv = (int)((width + VL - 1) / VL);
+            __m256i tm = range_mask(0, width - (nv - 1) * VL);
+            for (int64_t mp = mp0; mp < mp1; mp++) {
+                const float *a = wp + (mp * p->k + k0) * MR;
+                int64_t i0 = mp * MR;
+                int n_rows = (int)EVO_MIN((int64_t)MR, p->m - i0);
+                float *c = y + i0 * p->n + j0;
+                const float *bias = last && e->bias ? e->bias + i0 : NULL;
+                const float *r = last && res ? res + i0 * p->n + j0 : NULL;
+                const epilogue *el = last ? e : NULL;
+                if (nv == 3)
+                    tile3(kc, a, b, c, p->n, n_rows, tm, first, el, bias, r);
+                else if (nv == 2)
+                    tile2(kc, a, b, c, p->n, n_rows, tm, first, el, bias, r);
+                else
+                    tile1(kc, a, b, c, p->n, n_rows, tm, first, el, bias, r);
+            }
+        }
+    }
+}
+
+static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    const evo_conv_attrs *c = &a->node->a.conv;
+    evo_convf_plan p;
+    evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, n_tasks);
+    const float *x = a->in[0].data, *res = NULL;
+    float *y = a->out[0].data;
+    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
+    if (a->n_in > 2 && a->in[2].data)
+        e.bias = a->in[2].data;
+    if (c->has_residual && a->n_in > 3)
+        res = a->in[3].data;
+    float *bblock = (float *)((unsigned char *)a->scratch + p.slice_bytes * (size_t)task);
+    int64_t mp0, mp1, np0, np1;
+    evo_convf_task_share(&p, task, n_tasks, &mp0, &mp1, &np0, &np1);
+    if (mp0 >= mp1 || np0 >= np1)
+        return;
+    int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.m * p.n;
+    for (int64_t b = 0; b < p.batch; b++) {
+        const float *rb = res ? res + b * out_size : NULL;
+        for (int64_t q0 = np0; q0 < np1; q0 += p.chunk_panels)
+            conv_block(&p, a->packed, x + b * in_size, y + b * out_size, &e, rb, q0,
+                       EVO_MIN(q0 + p.chunk_panels, np1), mp0, mp1, bblock);
+    }
+}
+
+const evo_kernel_def evo_kernel_conv_avx2 = {
+    .name = "avx2",
+    .isa = EVO_ISA_AVX2,
+    .supports = conv_supports,
+    .scratch_bytes = conv_scratch,
+    .run = conv_run,
+    .packed_bytes = conv_packed_bytes,
+    .pack = conv_pack,
+};

@@ -1,0 +1,287 @@
+/*
+ * test_conv_fast.c - every SIMD Conv variant the host supports against the
+ * reference Conv kernel: random 2-D shapes with odd and prime channel
+ * counts and sizes, strides 1-3, asymmetric pads, dilation, K past one
+ * packed block, column tails, batch 2, with and without bias, every fused
+ * activation, a fused residual, and 1/2/3 tasks; plus what supports()
+ * must refuse.
+ */
+#include "nn_util.h"
+#include "core/cpu.h"
+#include "kernels/conv_fast.h"
+
+typedef struct variant {
+    const evo_kernel_def *def;
+    bool (*host_ok)(const evo_cpu_info *c);
+} variant;
+
+static bool has_avx512(const evo_cpu_info *c)
+{
+    return c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq && c->fma;
+}
+static bool has_avx2(const evo_cpu_info *c)
+{
+    return c->avx2 && c->fma;
+}
+
+static const variant variants[] = {
+    {&evo_kernel_conv_avx512, has_avx512},
+    {&evo_kernel_conv_avx2, has_avx2},
+};
+
+typedef struct fast_case {
+    int64_t batch, c_in, c_out, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+    int has_bias, has_residual;
+    evo_act act;
+    int n_tasks;
+} fast_case;
+
+static const char *act_name(evo_act a)
+{
+    static const char *names[] = {"none", "relu", "leaky", "sigmoid", "silu",
+                                  "hardsigmoid", "hardswish", "clip", "tanh"};
+    return (unsigned)a < EVO_ARRAY_LEN(names) ? names[a] : "?";
+}
+
+/* A one-node Conv graph for tc with constant weights w and bias b; returns the node. */
+static int build_conv(evo_graph *g, const fast_case *tc, const float *w, const float *b)
+{
+    int64_t xd[4] = {tc->batch, tc->c_in, tc->h, tc->w};
+    int64_t wd[4] = {tc->c_out, tc->c_in, tc->kh, tc->kw}, bd[1] = {tc->c_out};
+    int ins[3] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 4, xd), nn_value(g, "W", EVO_DTYPE_FLOAT, 4, wd),
+                  tc->has_bias ? nn_value(g, "B", EVO_DTYPE_FLOAT, 1, bd) : -1};
+    g->values[ins[1]].data = w;
+    if (tc->has_bias)
+        g->values[ins[2]].data = b;
+    int node = nn_node(g, "Conv", tc->has_bias ? 3 : 2, ins, 1);
+    int64_t strides[2] = {tc->sh, tc->sw}, dil[2] = {tc->dh, tc->dw};
+    int64_t pads[4] = {tc->pt, tc->pl, tc->pb, tc->pr};
+    nn_attr_ints(g, node, "strides", strides, 2);
+    nn_attr_ints(g, node, "dilations", dil, 2);
+    nn_attr_ints(g, node, "pads", pads, 4);
+    evo_error err = {0};
+    evo_status s = nn_infer(g, node, &err);
+    CHECK_MSG(s == EVO_OK, "%s", err.msg);
+    if (s)
+        return -1;
+    evo_node *n = &g->nodes[node];
+    n->a.conv.act = tc->act;
+    n->a.conv.act_alpha = tc->act == EVO_ACT_CLIP ? -0.5f : (tc->act == EVO_ACT_LEAKY_RELU ? 0.1f : 0.2f);
+    n->a.conv.act_beta = tc->act == EVO_ACT_CLIP ? 0.7f : 0.5f;
+    if (tc->has_residual) {
+        /* the fused Add's addend becomes input 3 (bias slot may stay empty) */
+        int *in4 = evo_mem_alloc(&g->mem, sizeof(int) * 4);
+        in4[0] = n->in[0], in4[1] = n->in[1], in4[2] = n->n_in > 2 ? n->in[2] : -1;
+        in4[3] = nn_value(g, "R", EVO_DTYPE_FLOAT, 4, g->values[n->out[0]].dims);
+        n->in = in4;
+        n->n_in = 4;
+        n->a.conv.has_residual = true;
+    }
+    return node;
+}
+
+/* Runs kernel k on node as n_tasks tasks (reverse order), with its packed weights. */
+static void run_kernel(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data,
+                       float *out, int n_tasks)
+{
+    evo_node *n = &g->nodes[node];
+    evo_tensor in[4], y;
+    for (int i = 0; i < n->n_in; i++) {
+        if (n->in[i] >= 0)
+            nn_tensor(&g->values[n->in[i]], in_data[i], &in[i]);
+        else
+            memset(&in[i], 0, sizeof(in[i]));
+    }
+    nn_tensor(&g->values[n->out[0]], out, &y);
+    size_t sb = k->scratch_bytes ? k->scratch_bytes(g, n, n_tasks) : 0;
+    size_t pb = k->packed_bytes ? k->packed_bytes(g, n) : 0;
+    void *scratch = sb ? evo_aligned_alloc(sb) : NULL;
+    void *packed = pb ? evo_aligned_alloc(pb) : NULL;
+    if (pb)
+        k->pack(g, n, packed);
+    evo_kernel_args args = {n, in, n->n_in, &y, 1, scratch, sb, packed};
+    for (int t = n_tasks - 1; t >= 0; t--)
+        k->run(&args, t, n_tasks);
+    evo_aligned_free(scratch);
+    evo_aligned_free(packed);
+}
+
+static void run_case(check_rng *r, const fast_case *tc)
+{
+    char desc[300];
+    snprintf(desc, sizeof(desc),
+             "N=%lld Cin=%lld Cout=%lld HxW=%lldx%lld k=%lldx%lld s=%lld,%lld d=%lld,%lld "
+             "pads=%lld,%lld,%lld,%lld bias=%d res=%d act=%s tasks=%d",
+             (long long)tc->batch, (long long)tc->c_in, (long long)tc->c_out, (long long)tc->h,
+             (long long)tc->w, (long long)tc->kh, (long long)tc->kw, (long long)tc->sh,
+             (long long)tc->sw, (long long)tc->dh, (long long)tc->dw, (long long)tc->pt,
+             (long long)tc->pl, (long long)tc->pb, (long long)tc->pr, tc->has_bias,
+             tc->has_residual, act_name(tc->act), tc->n_tasks);
+    float *w = nn_random(r, tc->c_out * tc->c_in * tc->kh * tc->kw);
+    float *b = nn_random(r, tc->c_out);
+    evo_graph *g = evo_graph_new("test");
+    int node = build_conv(g, tc, w, b);
+    if (node < 0)
+        goto done;
+    const evo_node *n = &g->nodes[node];
+    int64_t x_count = tc->batch * tc->c_in * tc->h * tc->w;
+    int64_t y_count = 1;
+    for (int i = 0; i < 4; i++)
+        y_count *= g->values[n->out[0]].dims[i];
+    float *x = nn_random(r, x_count), *res = nn_random(r, y_count);
+    float *want = nn_random(r, y_count), *got = malloc(sizeof(float) * (size_t)y_count);
+    void *in_data[4] = {x, w, tc->has_bias ? b : NULL, res};
+    run_kernel(evo_kernel_ref(EVO_OP_CONV), g, node, in_data, want, 1);
+    double scale = 0.0;
+    for (int64_t i = 0; i < y_count; i++)
+        scale = fmax(scale, fabs(want[i]));
+    const evo_cpu_info *cpu = evo_cpu_get();
+    for (size_t v = 0; v < EVO_ARRAY_LEN(variants); v++) {
+        const evo_kernel_def *k = variants[v].def;
+        if (!variants[v].host_ok(cpu))
+            continue;
+        CHECK_MSG(k->supports(g, n), "%s: %s refused", k->name, desc);
+        for (int64_t i = 0; i < y_count; i++)
+            got[i] = NAN; /* every element must be written */
+        run_kernel(k, g, node, in_data, got, tc->n_tasks);
+        int bad = 0;
+        for (int64_t i = 0; i < y_count && bad < 3; i++) {
+            if (!(fabs(got[i] - want[i]) <= 1e-5 * (scale + 1.0))) {
+                fprintf(stderr, "%s: %s: y[%lld] = %.9g, ref %.9g\n", k->name, desc, (long long)i,
+                        got[i], want[i]);
+                bad++;
+            }
+        }
+        CHECK_MSG(bad == 0, "%s: %s", k->name, desc);
+    }
+    free(x);
+    free(res);
+    free(want);
+    free(got);
+done:
+    evo_graph_free(g);
+    free(w);
+    free(b);
+}
+
+static void test_random_shapes(void)
+{
+    check_rng r = {0xc0f7a57};
+    for (int it = 0; it < 300; it++) {
+        fast_case tc = {0};
+        tc.batch = check_rng_int(&r, 1, 4) == 1 ? 2 : 1;
+        tc.c_in = check_rng_int(&r, 1, 23);
+        tc.c_out = check_rng_int(&r, 1, 41);
+        tc.h = check_rng_int(&r, 1, 29);
+        tc.w = check_rng_int(&r, 1, 29);
+        tc.kh = check_rng_int(&r, 1, 5);
+        tc.kw = check_rng_int(&r, 1, 5);
+        tc.sh = check_rng_int(&r, 1, 3);
+        tc.sw = check_rng_int(&r, 1, 3);
+        tc.dh = check_rng_int(&r, 1, 4) == 1 ? 2 : 1;
+        tc.dw = check_rng_int(&r, 1, 4) == 1 ? 2 : 1;
+        tc.pt = check_rng_int(&r, 0, 3);
+        tc.pl = check_rng_int(&r, 0, 3);
+        tc.pb = check_rng_int(&r, 0, 3);
+        tc.pr = check_rng_int(&r, 0, 3);
+        /* keep the output non-empty */
+        if (tc.h + tc.pt + tc.pb < (tc.kh - 1) * tc.dh + 1)
+            tc.h = (tc.kh - 1) * tc.dh + 1;
+        if (tc.w + tc.pl + tc.pr < (tc.kw - 1) * tc.dw + 1)
+            tc.w = (tc.kw - 1) * tc.dw + 1;
+        tc.has_bias = check_rng_int(&r, 0, 1);
+        tc.has_residual = check_rng_int(&r, 0, 3) == 0;
+        tc.act = (evo_act)check_rng_int(&r, 0, EVO_ACT_TANH);
+        tc.n_tasks = check_rng_int(&r, 1, 3);
+        run_case(&r, &tc);
+    }
+}
+
+/* Shapes of the real models: 1x1, 3x3 s1/s2, the 6x6 and 7x7 stems, K past one block. */
+static void test_model_shapes(void)
+{
+    check_rng r = {0x5eed};
+    static const fast_case cases[] = {
+        {1, 64, 32, 24, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, EVO_ACT_SILU, 2},
+        {1, 67, 37, 19, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_SILU, 3},
+        {1, 40, 24, 33, 31, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_RELU, 2},
+        {1, 3, 16, 64, 62, 6, 6, 2, 2, 1, 1, 2, 2, 2, 2, 1, 0, EVO_ACT_SILU, 2},
+        {1, 3, 16, 45, 47, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 0, EVO_ACT_RELU, 1},
+        {1, 130, 72, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_RELU, 2},
+        {1, 300, 255, 5, 4, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, EVO_ACT_NONE, 2},
+        {1, 8, 8, 130, 131, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, EVO_ACT_SIGMOID, 2},
+        {2, 5, 9, 71, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_HARD_SWISH, 3},
+        {1, 16, 16, 40, 40, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, EVO_ACT_NONE, 2},
+        {1, 600, 16, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, EVO_ACT_TANH, 3},
+    };
+    for (size_t i = 0; i < EVO_ARRAY_LEN(cases); i++)
+        run_case(&r, &cases[i]);
+}
+
+static void test_refuses(void)
+{
+    check_rng r = {0x4ef};
+    float *w = nn_random(&r, 8 * 4 * 3 * 3);
+    const evo_cpu_info *cpu = evo_cpu_get();
+    for (int form = 0; form < 3; form++) {
+        evo_graph *g = evo_graph_new("test");
+        int64_t xd2[4] = {1, 8, 9, 9}, wd2[4] = {8, 4, 3, 3};
+        int64_t xd1[3] = {1, 4, 9}, wd1[3] = {8, 4, 3};
+        int ins[2];
+        if (form == 1) {
+            ins[0] = nn_value(g, "X", EVO_DTYPE_FLOAT, 3, xd1);
+            ins[1] = nn_value(g, "W", EVO_DTYPE_FLOAT, 3, wd1);
+        } else {
+            ins[0] = nn_value(g, "X", EVO_DTYPE_FLOAT, 4, xd2);
+            ins[1] = nn_value(g, "W", EVO_DTYPE_FLOAT, 4, wd2);
+        }
+        if (form != 2) /* form 2: weights not constant */
+            g->values[ins[1]].data = w;
+        if (form == 2)
+            xd2[1] = 4, g->values[ins[0]].dims[1] = 4;
+        int node = nn_node(g, "Conv", 2, ins, 1);
+        if (form == 0)
+            nn_attr_int(g, node, "group", 2);
+        evo_error err = {0};
+        CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+        for (size_t v = 0; v < EVO_ARRAY_LEN(variants); v++)
+            if (variants[v].host_ok(cpu))
+                CHECK_MSG(!variants[v].def->supports(g, &g->nodes[node]), "%s form %d",
+                          variants[v].def->name, form);
+        evo_graph_free(g);
+    }
+    free(w);
+}
+
+static void test_variants_selected(void)
+{
+    /* the registry picks each variant when capped at its ISA */
+    check_rng r = {0x5e1};
+    float *w = nn_random(&r, 8 * 4 * 9);
+    evo_graph *g = evo_graph_new("test");
+    int64_t xd[4] = {1, 4, 9, 9}, wd[4] = {8, 4, 3, 3};
+    int ins[2] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 4, xd), nn_value(g, "W", EVO_DTYPE_FLOAT, 4, wd)};
+    g->values[ins[1]].data = w;
+    int node = nn_node(g, "Conv", 2, ins, 1);
+    evo_error err = {0};
+    CHECK(nn_infer(g, node, &err) == EVO_OK);
+    const evo_cpu_info *cpu = evo_cpu_get();
+    if (has_avx512(cpu))
+        CHECK(evo_kernel_select(g, &g->nodes[node], EVO_ISA_AVX512) == &evo_kernel_conv_avx512);
+    if (has_avx2(cpu))
+        CHECK(evo_kernel_select(g, &g->nodes[node], EVO_ISA_AVX2) == &evo_kernel_conv_avx2);
+    CHECK(evo_kernel_select(g, &g->nodes[node], EVO_ISA_REF) == evo_kernel_ref(EVO_OP_CONV));
+    evo_graph_free(g);
+    free(w);
+}
+
+int main(int argc, char **argv)
+{
+    static const check_test tests[] = {
+        {"random_shapes", test_random_shapes},
+        {"model_shapes", test_model_shapes},
+        {"refuses", test_refuses},
+        {"variants_selected", test_variants_selected},
+    };
+    return check_run(tests, (int)EVO_ARRAY_LEN(tests), argc, argv);
+}
