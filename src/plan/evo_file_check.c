@@ -245,19 +245,7 @@ static evo_status check_by_infer(evo_graph *g, evo_node *n, evo_error *err)
         if (n->out[o] >= 0)
             saved[o] = g->values[n->out[o]];
     evo_attrs attrs = n->a;
-    int n_in = n->n_in;
-    evo_status s = EVO_OK;
-    bool residual = n->op == EVO_OP_CONV && n->a.conv.has_residual;
-    if (residual) {
-        /* the fused Add's other operand has exactly the output's shape */
-        const evo_value *r = n_in == 4 && n->in[3] >= 0 ? &g->values[n->in[3]] : NULL;
-        if (!r || !same_dims(r, &saved[0]) || r->dtype != saved[0].dtype)
-            s = BAD("fused residual input does not match the output");
-        n->n_in = 3;
-    }
-    if (!s)
-        s = def->infer(g, n, err);
-    n->n_in = n_in;
+    evo_status s = def->infer(g, n, err);
     for (int o = 0; o < n->n_out; o++) {
         if (n->out[o] < 0)
             continue;
