@@ -3,7 +3,8 @@
 // Run through bench/compare, which installs onnxruntime-node first.
 // See bench/README.md for the method.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ const USAGE = `usage: bench/compare [options]
   --evo PATH        evo binary (default build/evo: configured by make, target evo_cli built)
   --no-build        do not build evo
   --no-numerics     skip the output agreement check
+  --ort-only        time ONNX Runtime alone (no evo build, runs or agreement check)
   --out DIR         results directory (default bench/results)
   --help`;
 
@@ -57,6 +59,7 @@ function parseArgs(argv) {
     else if (a === '--evo') o.evo = path.resolve(next());
     else if (a === '--no-build') o.build = false;
     else if (a === '--no-numerics') o.numerics = false;
+    else if (a === '--ort-only') o.ortOnly = true;
     else if (a === '--out') o.out = path.resolve(next());
     else throw new Error(`unknown option "${a}"\n${USAGE}`);
   }
@@ -77,7 +80,7 @@ function median(xs) {
 }
 
 function lastLines(text, n = 3) {
-  return text.trim().split('\n').slice(-n).join(' | ');
+  return text.trim().split('\n').slice(-n).join(' | ').replace(/^evo: /, '');
 }
 
 // ---------------------------------------------------------------- setup
@@ -94,7 +97,8 @@ function buildEvo(o) {
     console.log('ok');
     return null;
   }
-  const why = lastLines(r.stderr || r.stdout, 4);
+  const text = `${r.stdout}\n${r.stderr}`;
+  const why = /^.*\berror\b.*$/m.exec(text.replace(/^g?make.*$/gm, ''))?.[0]?.trim() ?? lastLines(text, 3);
   console.log('FAILED');
   console.log(`  ${why}`);
   if (existsSync(o.evo)) {
@@ -130,7 +134,8 @@ function otherLoad(a, b) {
 function modelFiles(name, opset) {
   if (name.endsWith('.onnx')) {
     const p = path.resolve(name);
-    const stem = path.basename(p).replace(/(_op\d+)?\.onnx$/, '');
+    let stem = path.basename(p).replace(/(_op\d+)?\.onnx$/, '');
+    if (stem === 'model') stem = path.basename(path.dirname(p)); // ONNX test-case layout
     const dir = path.dirname(p);
     return { name: stem, onnx: p, input: path.join(dir, `${stem}.input.npy`), output: path.join(dir, `${stem}.output.npy`) };
   }
@@ -144,17 +149,29 @@ function modelFiles(name, opset) {
   return { name, onnx, input: path.join(dir, `${name}.input.npy`), output: path.join(dir, `${name}.output.npy`) };
 }
 
+// The model names models/export.py knows (keys of its MODELS table).
+function exportableModels() {
+  try {
+    const src = readFileSync(path.join(ROOT, 'models', 'export.py'), 'utf8');
+    const block = /^MODELS = \{([\s\S]*?)^\}/m.exec(src)?.[1] ?? '';
+    return [...block.matchAll(/^\s+"(\w+)":/gm)].map((m) => m[1]);
+  } catch {
+    return [];
+  }
+}
+
 function ensureModels(o) {
   const files = o.models.map((m) => modelFiles(m, o.opset));
-  const missing = files.filter((f) => !existsSync(f.onnx) || !existsSync(f.input));
-  if (missing.length) {
-    console.log(`exporting test models (missing: ${missing.map((f) => path.basename(f.onnx)).join(', ')}) ...`);
-    const r = sh('/usr/bin/python3', [path.join(ROOT, 'models', 'export.py'), '--out', path.join(ROOT, 'models', 'out')],
-      { stdio: ['ignore', 'inherit', 'pipe'] });
-    if (!r.ok) console.log(`  export failed: ${lastLines(r.stderr, 4)}`);
-    return o.models.map((m) => modelFiles(m, o.opset));
-  }
-  return files;
+  const known = exportableModels();
+  const missing = files.filter((f, i) => !o.models[i].endsWith('.onnx') && known.includes(f.name) &&
+    (!existsSync(f.onnx) || !existsSync(f.input)));
+  if (!missing.length) return files;
+  const names = missing.map((f) => f.name);
+  console.log(`exporting test models ${names.join(', ')} (models/export.py) ...`);
+  const r = sh('/usr/bin/python3', [path.join(ROOT, 'models', 'export.py'), '--out', path.join(ROOT, 'models', 'out'),
+    '--only', names.join(',')], { stdio: ['ignore', 'inherit', 'pipe'] });
+  if (!r.ok) console.log(`  export failed: ${lastLines(r.stderr, 4)}`);
+  return o.models.map((m) => modelFiles(m, o.opset));
 }
 
 function machineInfo(ortVersion, evoPath, buildNote) {
@@ -382,7 +399,7 @@ function machineLines(m) {
   return [
     `CPU: ${m.cpu} (${m.logical_cpus} logical CPUs; ${m.cpu_flags || 'no AVX2'}), ${m.memory_gib} GiB, ${m.kernel}`,
     `ONNX Runtime ${m.ort_version} (onnxruntime-node, CPU EP, graph optimization 'all'), Node ${m.node}`,
-    `evo ${m.evo_git} (${m.evo_binary})${m.build_note ? `; ${m.build_note}` : ''}`,
+    `evo ${m.evo_git} (${m.evo_binary}${m.evo_sha256 ? `, sha256 ${m.evo_sha256}` : ''})${m.build_note ? `; ${m.build_note}` : ''}`,
     `load average at start ${m.loadavg_start.join(' ')}, at end ${m.loadavg_end.join(' ')}`,
   ].join('\n');
 }
@@ -393,19 +410,27 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const ort = (await import('onnxruntime-node')).default;
   const ortVersion = ort.env?.versions?.node ?? JSON.parse(readFileSync(path.join(BENCH, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version;
-  const buildNote = buildEvo(o);
-  if (!existsSync(o.evo)) throw new Error(`no evo binary at ${o.evo}`);
+  const buildNote = o.ortOnly ? 'evo not run' : buildEvo(o);
+  if (!o.ortOnly && !existsSync(o.evo)) throw new Error(`no evo binary at ${o.evo}`);
   const files = ensureModels(o);
   const machine = machineInfo(ortVersion, o.evo, buildNote);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'evo-bench-'));
+  if (!o.ortOnly) {
+    // Time one fixed binary: build/evo may be rebuilt by someone else while we run.
+    const copy = path.join(tmp, 'evo');
+    copyFileSync(o.evo, copy);
+    machine.evo_sha256 = createHash('sha256').update(readFileSync(copy)).digest('hex').slice(0, 12);
+    o.evo = copy;
+  }
   console.log(`runs ${o.runs}/round, ${o.rounds} rounds, warm-up ${o.warmup}, budget ${o.budget} s/engine/round, threads ${o.threads.join(',')}`);
 
   const rows = [];
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'evo-bench-'));
   let flip = 0;
   try {
     for (const file of files) {
       for (const threads of o.threads) {
-        const row = { model: file.name, file: path.relative(ROOT, file.onnx), threads };
+        const rel = path.relative(ROOT, file.onnx);
+        const row = { model: file.name, file: rel.startsWith('..') ? file.onnx : rel, threads };
         rows.push(row);
         console.log(`\n== ${row.file}, ${threads} thread(s)`);
         if (!existsSync(file.onnx)) {
@@ -423,7 +448,7 @@ async function main() {
           console.log(`   ORT: ${row.ort.error}`);
         }
         // Numerics first: it also tells early whether evo runs the model.
-        if (o.numerics && eng && existsSync(file.input)) {
+        if (o.numerics && !o.ortOnly && eng && existsSync(file.input)) {
           try {
             row.numerics = checkNumerics(o, file, threads, await eng.outputs(), tmp);
           } catch (e) {
@@ -433,7 +458,7 @@ async function main() {
         }
         // One untimed-for-the-result probe run of evo: fails fast on an
         // unsupported model and sizes the per-round run count.
-        const probe = evoBench(o, file, threads, 0, 1);
+        const probe = o.ortOnly ? { error: 'not run (--ort-only)' } : evoBench(o, file, threads, 0, 1);
         let evoRuns = o.runs;
         if (probe.error) {
           row.evo = { error: probe.error };
@@ -501,7 +526,7 @@ async function main() {
   mkdirSync(o.out, { recursive: true });
   const stamp = machine.date.replace(/[:]/g, '').replace(/\..*/, '');
   for (const r of rows) if (r.ort?.times) r.ort.times = r.ort.times.map((x) => +x.toFixed(4));
-  const json = JSON.stringify({ machine, options: { ...o, evo: path.relative(ROOT, o.evo) || o.evo, out: undefined }, method, rows }, null, 1);
+  const json = JSON.stringify({ machine, options: { ...o, evo: machine.evo_binary, out: undefined }, method, rows }, null, 1);
   const md = `# evo vs ONNX Runtime, ${machine.date}\n\n${machineLines(machine).split('\n').map((l) => `- ${l}`).join('\n')}\n\n` +
     `${tbl}\n\n${nts}\n\n${method}\n`;
   for (const name of [`compare-${stamp}`, 'latest']) {
