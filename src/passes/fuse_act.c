@@ -12,7 +12,7 @@
 
 static evo_act *act_slot(evo_node *n, float **alpha, float **beta)
 {
-    if (n->op == EVO_OP_CONV && !n->a.conv.has_residual) {
+    if (n->op == EVO_OP_CONV) { /* a fused residual is added before the activation */
         *alpha = &n->a.conv.act_alpha;
         *beta = &n->a.conv.act_beta;
         return &n->a.conv.act;

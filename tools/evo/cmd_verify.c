@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "core/cpu.h"
 #include "exec/model.h"
+#include "graph/builder.h"
 #include "kernels/peak.h"
 #include "passes/passes.h"
 
@@ -18,216 +19,113 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- building small graphs ---- */
-
-typedef struct builder {
-    evo_graph *g;
-    uint64_t seed;
-    bool ok;
-} builder;
-
-static float rnd(builder *b)
-{
-    b->seed = b->seed * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((b->seed >> 40) & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
-}
-
-static int value(builder *b, const char *name)
-{
-    int v = evo_graph_find_value(b->g, name);
-    if (v < 0)
-        v = evo_graph_add_value(b->g, name);
-    if (v < 0)
-        b->ok = false;
-    return v;
-}
-
-static void input(builder *b, const char *name, int rank, const int64_t *dims)
-{
-    int v = value(b, name);
-    evo_value *val = &b->g->values[v];
-    val->is_input = true;
-    val->dtype = EVO_DTYPE_FLOAT;
-    val->rank = rank;
-    memcpy(val->dims, dims, sizeof(int64_t) * (size_t)rank);
-    b->g->inputs[b->g->n_inputs++] = v;
-}
-
-static void weight(builder *b, const char *name, int rank, const int64_t *dims, float scale)
-{
-    int v = value(b, name);
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= dims[i];
-    float *data = malloc(sizeof(float) * (size_t)n);
-    if (!data) {
-        b->ok = false;
-        return;
-    }
-    for (int64_t i = 0; i < n; i++)
-        data[i] = rnd(b) * scale;
-    if (evo_value_set_const(b->g, &b->g->values[v], EVO_DTYPE_FLOAT, rank, dims, data, NULL) != EVO_OK)
-        b->ok = false;
-    free(data);
-}
-
-/* Inputs/outputs: names separated by spaces. attrs: "name=i,j,k" (ints) or "name:f" (float). */
-static void node(builder *b, const char *op, const char *ins, const char *outs, const char *attrs)
-{
-    char names[2][8][32];
-    int count[2] = {0, 0};
-    const char *lists[2] = {ins, outs};
-    for (int k = 0; k < 2; k++) {
-        char buf[256];
-        snprintf(buf, sizeof(buf), "%s", lists[k]);
-        for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && count[k] < 8; t = strtok_r(NULL, " ", &save))
-            snprintf(names[k][count[k]++], 32, "%s", t);
-    }
-    int id = evo_graph_add_node(b->g, op, NULL, count[0], count[1]);
-    if (id < 0) {
-        b->ok = false;
-        return;
-    }
-    for (int i = 0; i < count[0]; i++) /* "_" marks an empty optional input */
-        b->g->nodes[id].in[i] = strcmp(names[0][i], "_") == 0 ? -1 : value(b, names[0][i]);
-    for (int i = 0; i < count[1]; i++)
-        b->g->nodes[id].out[i] = value(b, names[1][i]);
-    evo_attr *a = evo_mem_alloc(&b->g->mem, sizeof(evo_attr) * 8);
-    int n_attrs = 0;
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", attrs ? attrs : "");
-    for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && n_attrs < 8; t = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(t, '='), *colon = strchr(t, ':');
-        evo_attr *at = &a[n_attrs++];
-        at->tensor = -1;
-        if (colon) {
-            *colon = 0;
-            at->name = evo_mem_strdup(&b->g->mem, t);
-            at->type = EVO_ATTR_FLOAT;
-            at->f = strtof(colon + 1, NULL);
-            continue;
-        }
-        *eq = 0;
-        at->name = evo_mem_strdup(&b->g->mem, t);
-        int64_t *ints = evo_mem_alloc(&b->g->mem, sizeof(int64_t) * 8);
-        int n = 0;
-        for (char *s2 = NULL, *x = strtok_r(eq + 1, ",", &s2); x && n < 8; x = strtok_r(NULL, ",", &s2))
-            ints[n++] = strtoll(x, NULL, 10);
-        bool list = strcmp(at->name, "group") != 0 && strcmp(at->name, "axis") != 0 &&
-                    strcmp(at->name, "transB") != 0;
-        at->type = list ? EVO_ATTR_INTS : EVO_ATTR_INT;
-        at->ints = ints;
-        at->n = n;
-        at->i = ints[0];
-    }
-    b->g->nodes[id].attrs = a;
-    b->g->nodes[id].n_attrs = n_attrs;
-}
-
-static void output(builder *b, const char *name)
-{
-    int v = value(b, name);
-    b->g->values[v].is_output = true;
-    b->g->outputs[b->g->n_outputs++] = v;
-}
-
 typedef struct check {
     const char *name;
-    void (*build)(builder *b);
+    void (*build)(evo_builder *b);
 } check;
 
-static void build_conv3x3_silu(builder *b)
+static void build_conv3x3_silu(evo_builder *b)
 {
-    input(b, "x", 4, (int64_t[]){1, 37, 29, 31});
-    weight(b, "w", 4, (int64_t[]){53, 37, 3, 3}, 0.1f);
-    weight(b, "bias", 1, (int64_t[]){53}, 0.5f);
-    node(b, "Conv", "x w bias", "c", "kernel_shape=3,3 pads=1,1,1,1");
-    node(b, "Sigmoid", "c", "s", NULL);
-    node(b, "Mul", "c s", "y", NULL);
-    output(b, "y");
+    evo_build_input(b, "x", 4, (int64_t[]){1, 37, 29, 31});
+    evo_build_weight(b, "w", 4, (int64_t[]){53, 37, 3, 3}, 0.1f);
+    evo_build_weight(b, "bias", 1, (int64_t[]){53}, 0.5f);
+    evo_build_node(b, "Conv", "x w bias", "c", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(b, "Sigmoid", "c", "s", NULL);
+    evo_build_node(b, "Mul", "c s", "y", NULL);
+    evo_build_output(b, "y");
 }
 
-static void build_conv1x1_residual(builder *b)
+static void build_conv1x1_residual(evo_builder *b)
 {
-    input(b, "x", 4, (int64_t[]){1, 64, 40, 40});
-    weight(b, "w", 4, (int64_t[]){64, 64, 1, 1}, 0.1f);
-    node(b, "Conv", "x w", "c", NULL);
-    node(b, "Relu", "c", "r", NULL);
-    node(b, "Add", "r x", "y", NULL);
-    output(b, "y");
+    evo_build_input(b, "x", 4, (int64_t[]){1, 64, 40, 40});
+    evo_build_weight(b, "w", 4, (int64_t[]){64, 64, 1, 1}, 0.1f);
+    evo_build_node(b, "Conv", "x w", "c", NULL);
+    evo_build_node(b, "Relu", "c", "r", NULL);
+    evo_build_node(b, "Add", "r x", "y", NULL);
+    evo_build_output(b, "y");
 }
 
-static void build_conv3x3_s2(builder *b)
+static void build_conv_add_relu(evo_builder *b)
 {
-    input(b, "x", 4, (int64_t[]){1, 32, 47, 45});
-    weight(b, "w", 4, (int64_t[]){48, 32, 3, 3}, 0.1f);
-    node(b, "Conv", "x w", "y", "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
-    output(b, "y");
+    evo_build_input(b, "x", 4, (int64_t[]){1, 24, 14, 14});
+    evo_build_weight(b, "w", 4, (int64_t[]){24, 24, 3, 3}, 0.1f);
+    evo_build_weight(b, "bias", 1, (int64_t[]){24}, 0.5f);
+    evo_build_node(b, "Conv", "x w bias", "c", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(b, "Add", "c x", "a", NULL);
+    evo_build_node(b, "Relu", "a", "y", NULL);
+    evo_build_output(b, "y");
 }
 
-static void build_stem6x6(builder *b)
+static void build_conv3x3_s2(evo_builder *b)
 {
-    input(b, "x", 4, (int64_t[]){1, 3, 64, 96});
-    weight(b, "w", 4, (int64_t[]){16, 3, 6, 6}, 0.2f);
-    node(b, "Conv", "x w", "y", "kernel_shape=6,6 strides=2,2 pads=2,2,2,2");
-    output(b, "y");
+    evo_build_input(b, "x", 4, (int64_t[]){1, 32, 47, 45});
+    evo_build_weight(b, "w", 4, (int64_t[]){48, 32, 3, 3}, 0.1f);
+    evo_build_node(b, "Conv", "x w", "y", "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
+    evo_build_output(b, "y");
 }
 
-static void build_sppf(builder *b)
+static void build_stem6x6(evo_builder *b)
 {
-    input(b, "x", 4, (int64_t[]){1, 24, 20, 20});
-    node(b, "MaxPool", "x", "p1", "kernel_shape=5,5 pads=2,2,2,2");
-    node(b, "MaxPool", "p1", "p2", "kernel_shape=5,5 pads=2,2,2,2");
-    node(b, "Concat", "x p1 p2", "y", "axis=1");
-    output(b, "y");
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, 64, 96});
+    evo_build_weight(b, "w", 4, (int64_t[]){16, 3, 6, 6}, 0.2f);
+    evo_build_node(b, "Conv", "x w", "y", "kernel_shape=6,6 strides=2,2 pads=2,2,2,2");
+    evo_build_output(b, "y");
 }
 
-static void build_upsample_concat(builder *b)
+static void build_sppf(evo_builder *b)
 {
-    input(b, "x", 4, (int64_t[]){1, 16, 10, 12});
-    input(b, "skip", 4, (int64_t[]){1, 8, 20, 24});
-    weight(b, "scales", 1, (int64_t[]){4}, 0.0f);
+    evo_build_input(b, "x", 4, (int64_t[]){1, 24, 20, 20});
+    evo_build_node(b, "MaxPool", "x", "p1", "kernel_shape=5,5 pads=2,2,2,2");
+    evo_build_node(b, "MaxPool", "p1", "p2", "kernel_shape=5,5 pads=2,2,2,2");
+    evo_build_node(b, "Concat", "x p1 p2", "y", "axis=1");
+    evo_build_output(b, "y");
+}
+
+static void build_upsample_concat(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 16, 10, 12});
+    evo_build_input(b, "skip", 4, (int64_t[]){1, 8, 20, 24});
+    evo_build_weight(b, "scales", 1, (int64_t[]){4}, 0.0f);
     float *sc = (float *)b->g->values[evo_graph_find_value(b->g, "scales")].data;
     sc[0] = 1, sc[1] = 1, sc[2] = 2, sc[3] = 2;
-    node(b, "Resize", "x _ scales", "u", NULL);
-    node(b, "Concat", "u skip", "y", "axis=1");
-    output(b, "y");
+    evo_build_node(b, "Resize", "x _ scales", "u", NULL);
+    evo_build_node(b, "Concat", "u skip", "y", "axis=1");
+    evo_build_output(b, "y");
 }
 
-static void build_gemm(builder *b)
+static void build_gemm(evo_builder *b)
 {
-    input(b, "x", 2, (int64_t[]){3, 200});
-    weight(b, "w", 2, (int64_t[]){100, 200}, 0.1f);
-    weight(b, "c", 1, (int64_t[]){100}, 1.0f);
-    node(b, "Gemm", "x w c", "y", "transB=1");
-    output(b, "y");
+    evo_build_input(b, "x", 2, (int64_t[]){3, 200});
+    evo_build_weight(b, "w", 2, (int64_t[]){100, 200}, 0.1f);
+    evo_build_weight(b, "c", 1, (int64_t[]){100}, 1.0f);
+    evo_build_node(b, "Gemm", "x w c", "y", "transB=1");
+    evo_build_output(b, "y");
 }
 
-static void build_elementwise(builder *b)
+static void build_elementwise(evo_builder *b)
 {
-    input(b, "x", 4, (int64_t[]){1, 13, 17, 19});
-    weight(b, "s", 4, (int64_t[]){1, 13, 1, 1}, 1.0f);
-    node(b, "Mul", "x s", "m", NULL);
-    node(b, "Sigmoid", "m", "g", NULL);
-    node(b, "Sub", "g x", "y", NULL);
-    output(b, "y");
+    evo_build_input(b, "x", 4, (int64_t[]){1, 13, 17, 19});
+    evo_build_weight(b, "s", 4, (int64_t[]){1, 13, 1, 1}, 1.0f);
+    evo_build_node(b, "Mul", "x s", "m", NULL);
+    evo_build_node(b, "Sigmoid", "m", "g", NULL);
+    evo_build_node(b, "Sub", "g x", "y", NULL);
+    evo_build_output(b, "y");
 }
 
 static const check checks[] = {
     {"conv 3x3 + SiLU", build_conv3x3_silu},      {"conv 1x1 + relu + add", build_conv1x1_residual},
-    {"conv 3x3 stride 2", build_conv3x3_s2},      {"conv 6x6 stride 2 (stem)", build_stem6x6},
+    {"conv 3x3 + add + relu", build_conv_add_relu}, {"conv 3x3 stride 2", build_conv3x3_s2},      {"conv 6x6 stride 2 (stem)", build_stem6x6},
     {"maxpool 5x5 + concat", build_sppf},         {"resize 2x + concat", build_upsample_concat},
     {"gemm", build_gemm},                          {"broadcast mul/sigmoid/sub", build_elementwise},
 };
 
 static evo_status build_model(const check *c, evo_model **out, evo_error *err)
 {
-    builder b = {evo_graph_new(c->name), 0x12345678u, true};
-    if (!b.g)
+    evo_builder b;
+    if (evo_builder_init(&b, c->name, 0x12345678u) != EVO_OK) {
+        evo_graph_free(b.g);
         return evo_errorf(err, EVO_ERR_NOMEM, "out of memory");
-    b.g->opset = 17;
-    b.g->inputs = evo_mem_alloc(&b.g->mem, sizeof(int) * 8);
-    b.g->outputs = evo_mem_alloc(&b.g->mem, sizeof(int) * 8);
+    }
     c->build(&b);
     evo_compile_options co = evo_compile_options_default();
     evo_pass_ctx ctx = {&co, err};

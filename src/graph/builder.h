@@ -1,0 +1,41 @@
+/*
+ * builder.h - small graphs built in code (for `evo verify` and tests).
+ *
+ *     evo_builder b;
+ *     evo_builder_init(&b, "check", 42);
+ *     evo_build_input(&b, "x", 4, (int64_t[]){1, 8, 16, 16});
+ *     evo_build_weight(&b, "w", 4, (int64_t[]){8, 8, 3, 3}, 0.1f);
+ *     evo_build_node(&b, "Conv", "x w", "y", "kernel_shape=3,3 pads=1,1,1,1");
+ *     evo_build_output(&b, "y");
+ *     // then evo_passes_run(b.g, ...) and evo_model_from_graph(b.g, ...)
+ */
+#ifndef EVO_BUILDER_H
+#define EVO_BUILDER_H
+
+#include "graph/graph.h"
+
+#define EVO_BUILDER_MAX_IO 8
+
+typedef struct evo_builder {
+    evo_graph *g;
+    uint64_t seed;
+    bool ok; /* false once anything failed */
+} evo_builder;
+
+/* A new empty graph (opset 17) named name; weights drawn from seed. */
+evo_status evo_builder_init(evo_builder *b, const char *name, uint64_t seed);
+/* The value named name, created when new. */
+int evo_build_value(evo_builder *b, const char *name);
+/* A float32 graph input. */
+void evo_build_input(evo_builder *b, const char *name, int rank, const int64_t *dims);
+/* A float32 constant with uniform values in [-scale, scale). */
+void evo_build_weight(evo_builder *b, const char *name, int rank, const int64_t *dims, float scale);
+/*
+ * A node: inputs and outputs are value names separated by spaces ("_" is an
+ * empty optional input); attrs are "name=i,j,k" (ints; group, axis and
+ * transA/transB are single ints) or "name:f" (a float), separated by spaces.
+ */
+void evo_build_node(evo_builder *b, const char *op, const char *ins, const char *outs, const char *attrs);
+void evo_build_output(evo_builder *b, const char *name);
+
+#endif /* EVO_BUILDER_H */

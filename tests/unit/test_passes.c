@@ -1,0 +1,185 @@
+/*
+ * test_passes.c - every optimisation pass is checked for equivalence: the
+ * same graph compiled with and without the passes must give the same
+ * outputs on random inputs, and the passes must actually have fired
+ * (fewer steps). Graphs are the patterns real exports contain: Conv+BN,
+ * Conv+BN+SiLU (x*Sigmoid(x)), ResNet's Relu(Conv + identity), Conv +
+ * HardSwish/Clip/LeakyRelu, and cases that must not fuse (a pre-activation
+ * value read twice, a residual produced after the conv).
+ */
+#include "check.h"
+#include "exec/model.h"
+#include "graph/builder.h"
+#include "passes/passes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const all_opt = "fold_bn,fuse_residual,fuse_act";
+
+/* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
+static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
+                       size_t *n_out)
+{
+    evo_builder b;
+    evo_error err = {0};
+    evo_model *m = NULL;
+    evo_session *s = NULL;
+    int steps = -1;
+    CHECK(evo_builder_init(&b, "passes", 7) == EVO_OK);
+    build(&b);
+    CHECK(b.ok);
+    evo_compile_options co = evo_compile_options_default();
+    co.disable_passes = disable;
+    evo_pass_ctx ctx = {&co, &err};
+    if (evo_passes_run(b.g, &ctx) != EVO_OK || evo_model_from_graph(b.g, &m, &err) != EVO_OK) {
+        CHECK_MSG(false, "%s", err.msg);
+        evo_graph_free(b.g);
+        return -1;
+    }
+    CHECK_MSG(evo_session_create(m, NULL, &s, &err) == EVO_OK, "%s", err.msg);
+    evo_tensor_desc d;
+    for (int i = 0; s && i < evo_model_n_inputs(m); i++) {
+        evo_model_input_desc(m, i, &d);
+        float *p = evo_session_input_data(s, i);
+        uint64_t seed = 1234 + (uint64_t)i;
+        for (size_t k = 0; k < d.size_bytes / 4; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            p[k] = (float)((seed >> 40) & 0xffff) / 16384.0f - 2.0f;
+        }
+    }
+    if (s && evo_session_run(s, &err) == EVO_OK) {
+        evo_model_output_desc(m, 0, &d);
+        *n_out = d.size_bytes / 4;
+        CHECK(*n_out <= cap_floats);
+        memcpy(out, evo_session_output_data(s, 0), EVO_MIN(d.size_bytes, cap_floats * 4));
+        steps = evo_session_n_steps(s);
+    }
+    evo_session_free(s);
+    evo_model_free(m);
+    return steps;
+}
+
+/* Compares fused and unfused; returns steps (fused, unfused). */
+static void check_equivalent(void (*build)(evo_builder *), const char *name, int *fused, int *unfused)
+{
+    static float a[1 << 16], b[1 << 16];
+    size_t na = 0, nb = 0;
+    *fused = compile_run(build, NULL, a, 1 << 16, &na);
+    *unfused = compile_run(build, all_opt, b, 1 << 16, &nb);
+    CHECK(na == nb && na > 0);
+    double max_err = 0, scale = 0;
+    for (size_t i = 0; i < na && i < nb; i++) {
+        max_err = fmax(max_err, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs(b[i]));
+    }
+    CHECK_MSG(max_err <= 1e-5 * fmax(scale, 1.0), "%s: max err %g, scale %g", name, max_err, scale);
+}
+
+static void bn(evo_builder *b, const char *x, const char *y, int c)
+{
+    char names[400];
+    int64_t dims[1] = {c};
+    const char *parts[4] = {"gamma", "beta", "mean", "var"};
+    char full[4][64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(full[i], sizeof(full[i]), "%s_%s", y, parts[i]);
+        evo_build_weight(b, full[i], 1, dims, 0.5f);
+    }
+    /* variance must be positive */
+    float *var = (float *)b->g->values[evo_graph_find_value(b->g, full[3])].data;
+    for (int i = 0; i < c; i++)
+        var[i] = fabsf(var[i]) + 0.5f;
+    snprintf(names, sizeof(names), "%s %s %s %s %s", x, full[0], full[1], full[2], full[3]);
+    evo_build_node(b, "BatchNormalization", names, y, "epsilon:0.001");
+}
+
+static void build_conv_bn_silu(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 6, 11, 13});
+    evo_build_weight(b, "w", 4, (int64_t[]){10, 6, 3, 3}, 0.3f);
+    evo_build_node(b, "Conv", "x w", "c", "kernel_shape=3,3 pads=1,1,1,1");
+    bn(b, "c", "n", 10);
+    evo_build_node(b, "Sigmoid", "n", "s", NULL);
+    evo_build_node(b, "Mul", "s n", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+static void test_conv_bn_silu(void)
+{
+    int f, u;
+    check_equivalent(build_conv_bn_silu, "conv+bn+silu", &f, &u);
+    CHECK_MSG(f == 1 && u == 4, "steps fused %d, unfused %d", f, u);
+}
+
+static void build_resnet_block(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 8, 9, 9});
+    evo_build_weight(b, "w1", 4, (int64_t[]){8, 8, 3, 3}, 0.3f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){8, 8, 3, 3}, 0.3f);
+    evo_build_node(b, "Conv", "x w1", "c1", "kernel_shape=3,3 pads=1,1,1,1");
+    bn(b, "c1", "n1", 8);
+    evo_build_node(b, "Relu", "n1", "r1", NULL);
+    evo_build_node(b, "Conv", "r1 w2", "c2", "kernel_shape=3,3 pads=1,1,1,1");
+    bn(b, "c2", "n2", 8);
+    evo_build_node(b, "Add", "n2 x", "a", NULL);
+    evo_build_node(b, "Relu", "a", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+static void test_resnet_block(void)
+{
+    int f, u;
+    check_equivalent(build_resnet_block, "resnet block", &f, &u);
+    CHECK_MSG(f == 2 && u == 7, "steps fused %d, unfused %d", f, u);
+}
+
+static void build_acts(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 4, 7, 5});
+    evo_build_weight(b, "w", 4, (int64_t[]){5, 4, 1, 1}, 1.0f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){5, 5, 1, 1}, 1.0f);
+    evo_build_weight(b, "w3", 4, (int64_t[]){5, 5, 1, 1}, 1.0f);
+    evo_build_node(b, "Conv", "x w", "c1", NULL);
+    evo_build_node(b, "HardSwish", "c1", "h", NULL);
+    evo_build_node(b, "Conv", "h w2", "c2", NULL);
+    evo_build_node(b, "LeakyRelu", "c2", "l", "alpha:0.2");
+    evo_build_node(b, "Conv", "l w3", "c3", NULL);
+    evo_build_node(b, "Clip", "c3", "y", "min:-0.5 max:0.75");
+    evo_build_output(b, "y");
+}
+
+static void test_activations(void)
+{
+    int f, u;
+    check_equivalent(build_acts, "activations", &f, &u);
+    CHECK_MSG(f == 3 && u == 6, "steps fused %d, unfused %d", f, u);
+}
+
+/*
+ * c is also a graph output, so its Relu must stay separate; Add(r, late)
+ * fuses into the later conv only (for it, r exists already).
+ */
+static void build_no_fuse(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, 6, 6});
+    evo_build_weight(b, "w", 4, (int64_t[]){3, 3, 1, 1}, 1.0f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){3, 3, 1, 1}, 1.0f);
+    evo_build_node(b, "Conv", "x w", "c", NULL);
+    evo_build_node(b, "Relu", "c", "r", NULL);
+    evo_build_node(b, "Conv", "x w2", "late", NULL);
+    evo_build_node(b, "Add", "r late", "y", NULL);
+    evo_build_output(b, "y");
+    evo_build_output(b, "c");
+}
+
+static void test_no_fuse(void)
+{
+    int f, u;
+    check_equivalent(build_no_fuse, "no fuse", &f, &u);
+    CHECK_MSG(f == 3 && u == 4, "steps fused %d, unfused %d", f, u);
+}
+
+CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_activations),
+           CHECK_TEST(test_no_fuse))
