@@ -96,10 +96,10 @@ static void test_letterbox_geometry(void)
     CHECK(evo_preprocess_plan(5, 8, 8, 4, &o, &t, NULL) == EVO_OK);
     CHECK(t.content_w == 2 && t.content_h == 4 && t.content_x == 3);
     // YOLOX top-left: int(w * r), no offset
-    o.mode = EVO_RESIZE_LETTERBOX_TOPLEFT;
+    o.mode = EVO_FIT_LETTERBOX_TOPLEFT;
     CHECK(evo_preprocess_plan(1000, 667, 640, 640, &o, &t, NULL) == EVO_OK);
     CHECK(t.content_w == 640 && t.content_h == 426 && t.content_x == 0 && t.content_y == 0);
-    o.mode = EVO_RESIZE_STRETCH;
+    o.mode = EVO_FIT_STRETCH;
     CHECK(evo_preprocess_plan(1000, 667, 640, 320, &o, &t, NULL) == EVO_OK);
     CHECK(t.content_w == 640 && t.content_h == 320);
     CHECK_NEAR(t.scale_y, 320.0 / 667.0, 1e-12);
@@ -117,7 +117,7 @@ static void test_modes_vs_reference(void)
         for (size_t i = 0; i < EVO_ARRAY_LEN(sizes); i++) {
             for (int variant = 0; variant < 2; variant++) {
                 evo_preprocess_options o = evo_preprocess_options_default();
-                o.mode = (evo_resize_mode)m;
+                o.mode = (evo_fit_mode)m;
                 if (variant) {
                     o.bgr = true;
                     o.scale = 1.0f;
@@ -300,7 +300,7 @@ static void test_area_downscale(void)
                 rgb[(y * sw + x) * 3 + c] = (uint8_t)((x * 7 + y * 13 + c * 50) % 256);
     evo_frame f = evo_frame_make(EVO_PIXEL_RGB24, sw, sh, rgb);
     evo_preprocess_options o = evo_preprocess_options_default();
-    o.mode = EVO_RESIZE_STRETCH;
+    o.mode = EVO_FIT_STRETCH;
     o.interp = EVO_INTERP_AREA;
     o.round_u8 = false;
     o.scale = 1.0f;
