@@ -8,7 +8,9 @@
 #include "core/core.h"
 #include "vision/vision.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -164,6 +166,47 @@ static bool is_directory(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int add_image(detect_opts *o, const char *path)
+{
+    if (o->n_images == MAX_IMAGES)
+        return cli_fail("detect: more than %d images", MAX_IMAGES);
+    o->images[o->n_images++] = path;
+    return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds every .jpg/.jpeg/.png file of dir, in name order. The paths live until exit. */
+static int add_directory(detect_opts *o, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return cli_fail("detect: %s: cannot open directory: %s", dir, strerror(errno));
+    int first = o->n_images, rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        const char *ext = strrchr(e->d_name, '.');
+        if (!ext || (strcasecmp(ext, ".jpg") && strcasecmp(ext, ".jpeg") && strcasecmp(ext, ".png")))
+            continue;
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        char *path = malloc(len);
+        if (!path) {
+            rc = cli_fail("out of memory");
+            break;
+        }
+        snprintf(path, len, "%s/%s", dir, e->d_name);
+        rc = add_image(o, path);
+    }
+    closedir(d);
+    qsort(&o->images[first], (size_t)(o->n_images - first), sizeof(o->images[0]), cmp_name);
+    if (rc == 0 && o->n_images == first)
+        rc = cli_fail("detect: %s: no .jpg, .jpeg or .png files", dir);
+    return rc;
 }
 
 /* Where the annotated copy of image goes, or false if none. */
@@ -333,14 +376,12 @@ int evo_cmd_detect(int argc, char **argv)
             return cli_fail("detect: unknown or incomplete option \"%s\"\n%s", argv[i], usage);
         if (!model_path)
             model_path = argv[i];
-        else if (o.n_images < MAX_IMAGES)
-            o.images[o.n_images++] = argv[i];
-        else
-            return cli_fail("detect: more than %d images", MAX_IMAGES);
+        else if (is_directory(argv[i]) ? add_directory(&o, argv[i]) : add_image(&o, argv[i]))
+            return 1;
     }
     if (!model_path || o.n_images == 0)
         return cli_fail("%s", usage);
-    if (o.out_path && o.n_images > 1 && !is_directory(o.out_path))
+    if (o.out_path && (o.n_images > 1 || is_directory(o.images[0])) && !is_directory(o.out_path))
         return cli_fail("detect: -o \"%s\" must be a directory for %d images", o.out_path,
                         o.n_images);
 
