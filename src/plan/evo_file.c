@@ -1127,7 +1127,7 @@ evo_status evo_file_load(const char *path, evo_graph **out, evo_error *err)
         return evo_errorf(err, EVO_ERR_PARSE, "%s: header: file is %zu bytes, too short for an .evo file", path,
                           size);
     }
-    void *addr = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *addr = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (addr == MAP_FAILED)
         return evo_errorf(err, EVO_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
