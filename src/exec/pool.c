@@ -3,7 +3,9 @@
  * (fn, ctx) and bumps a generation counter; each worker runs its task and
  * decrements a pending count; the caller runs task 0 and then waits for
  * pending to reach zero. Workers spin for a bounded number of polls before
- * blocking on a condition variable.
+ * blocking on a condition variable. Worker t is pinned to CPU t (modulo the
+ * CPUs this process may use), so a layer's tasks do not migrate mid-layer
+ * and each keeps its caches; the caller's thread is left where it is.
  */
 #include "exec/pool.h"
 
@@ -32,10 +34,33 @@ struct evo_pool {
     void *ctx;
 };
 
+/* Pins the calling thread to the index-th CPU of the process's affinity mask. */
+static void pin_to_cpu(int index)
+{
+    cpu_set_t allowed, one;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+        return;
+    int n = CPU_COUNT(&allowed);
+    if (n <= 1)
+        return;
+    int want = index % n;
+    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed))
+            continue;
+        if (seen++ == want) {
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+            return;
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     evo_pool *p = w->pool;
+    pin_to_cpu(w->task);
     unsigned seen = 0;
     for (;;) {
         unsigned gen;
