@@ -451,6 +451,236 @@ static void test_exp_accuracy(void)
     }
 }
 
+/* ---- softmax ---- */
+
+static void check_softmax(check_rng *r, int opset, int rank, const int64_t *dims, int64_t axis, float spread)
+{
+    evo_graph *g = evo_graph_new("test");
+    g->opset = opset;
+    int x = nn_value(g, "X", EVO_DTYPE_FLOAT, rank, dims);
+    int node = nn_node(g, "Softmax", 1, &x, 1);
+    nn_attr_int(g, node, "axis", axis);
+    evo_error err = {0};
+    CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+    float *xs = random_floats(r, value_count(g, x), -spread, spread);
+    void *ins[1] = {xs};
+    char what[120];
+    snprintf(what, sizeof(what), "Softmax opset %d rank %d axis %lld spread %g", opset, rank, (long long)axis,
+             spread);
+    // 1e-5: along a row of 1000 the reference adds in float one term at a time
+    compare_variants(g, node, ins, &evo_kernel_softmax_avx512, &evo_kernel_softmax_avx2, true,
+                     dims[rank - 1] >= 1000 ? 1e-5 : 1e-6, 1e-30, what);
+    free(xs);
+    evo_graph_free(g);
+}
+
+static void test_softmax(void)
+{
+    check_rng r = {555};
+    int64_t dfl[4] = {1, 16, 4, 37}, rows[2] = {3, 17}, wide[3] = {2, 5, 1000}, four[4] = {2, 3, 4, 5};
+    int64_t one[2] = {7, 1}, cls[2] = {1, 1000}, odd[3] = {3, 7, 23};
+    check_softmax(&r, 13, 4, dfl, 1, 4.0f);
+    check_softmax(&r, 13, 2, rows, 1, 4.0f);
+    check_softmax(&r, 13, 2, rows, 0, 4.0f);
+    check_softmax(&r, 13, 3, wide, -1, 4.0f);
+    check_softmax(&r, 13, 3, wide, 1, 4.0f);
+    check_softmax(&r, 13, 4, four, 2, 4.0f);
+    check_softmax(&r, 13, 4, four, 0, 4.0f);
+    check_softmax(&r, 13, 2, one, 1, 4.0f);
+    check_softmax(&r, 13, 2, cls, 1, 100.0f); // outputs down to 0 (flushed) next to 1
+    check_softmax(&r, 13, 3, odd, 1, 100.0f);
+    check_softmax(&r, 11, 3, odd, 1, 4.0f); // legacy: coerced to [3, 7 * 23]
+    check_softmax(&r, 11, 4, four, 2, 4.0f);
+}
+
+/* ---- resize ---- */
+
+static int64_t check_resize(check_rng *r, const int64_t *dims, const float *scales, const char *coord,
+                            const char *nearest, bool expect_support)
+{
+    evo_graph *g = evo_graph_new("test");
+    g->opset = 13;
+    int64_t four = 4;
+    int ins[3] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 4, dims), -1, evo_graph_add_value(g, "scales")};
+    CHECK(evo_value_set_const(g, &g->values[ins[2]], EVO_DTYPE_FLOAT, 1, &four, scales, NULL) == EVO_OK);
+    int node = nn_node(g, "Resize", 3, ins, 1);
+    nn_attr_string(g, node, "mode", "nearest");
+    nn_attr_string(g, node, "coordinate_transformation_mode", coord);
+    nn_attr_string(g, node, "nearest_mode", nearest);
+    evo_error err = {0};
+    CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+    float *xs = random_floats(r, value_count(g, ins[0]), -5.0f, 5.0f);
+    void *in_data[3] = {xs, NULL, NULL};
+    char what[160];
+    snprintf(what, sizeof(what), "Resize %lldx%lldx%lldx%lld scale %gx%g %s %s", (long long)dims[0],
+             (long long)dims[1], (long long)dims[2], (long long)dims[3], scales[2], scales[3], coord, nearest);
+    compare_variants(g, node, in_data, &evo_kernel_resize_avx512, &evo_kernel_resize_avx2, expect_support,
+                     0, 0, what);
+    free(xs);
+    evo_graph_free(g);
+    return 0;
+}
+
+static void test_resize_2x(void)
+{
+    check_rng r = {2};
+    float x2[4] = {1, 1, 2, 2}, x3[4] = {1, 1, 3, 3}, x21[4] = {1, 1, 2, 1};
+    static const int64_t shapes[][4] = {{1, 3, 20, 20}, {1, 2, 40, 40}, {2, 3, 5, 7}, {1, 1, 1, 1}, {1, 2, 3, 8},
+                                        {1, 1, 2, 17}, {1, 1, 4, 33}};
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        check_resize(&r, shapes[i], x2, "asymmetric", "floor", true);
+        check_resize(&r, shapes[i], x2, "asymmetric", "round_prefer_floor", true);
+        check_resize(&r, shapes[i], x2, "half_pixel", "round_prefer_floor", true);
+        check_resize(&r, shapes[i], x2, "pytorch_half_pixel", "round_prefer_ceil", true);
+        check_resize(&r, shapes[i], x2, "tf_half_pixel_for_nn", "floor", true);
+    }
+    int64_t s[4] = {1, 2, 6, 6};
+    check_resize(&r, s, x2, "asymmetric", "round_prefer_ceil", false); // 0.5 rounds up: not o / 2
+    check_resize(&r, s, x2, "half_pixel", "floor", false);
+    check_resize(&r, s, x3, "asymmetric", "floor", false);
+    check_resize(&r, s, x21, "asymmetric", "floor", false);
+}
+
+/* ---- transpose ---- */
+
+static void check_transpose(check_rng *r, evo_dtype t, int rank, const int64_t *dims, const int64_t *perm,
+                            bool expect_support)
+{
+    evo_graph *g = evo_graph_new("test");
+    int x = nn_value(g, "X", t, rank, dims);
+    int node = nn_node(g, "Transpose", 1, &x, 1);
+    nn_attr_ints(g, node, "perm", perm, rank);
+    evo_error err = {0};
+    CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+    int64_t n = value_count(g, x);
+    float *xs = random_floats(r, n, -5.0f, 5.0f);
+    if (t == EVO_DTYPE_INT32)
+        for (int64_t i = 0; i < n; i++)
+            ((int32_t *)xs)[i] = (int32_t)check_rng_u64(r);
+    void *ins[1] = {xs};
+    char what[160];
+    int len = snprintf(what, sizeof(what), "Transpose dims");
+    for (int i = 0; i < rank; i++)
+        len += snprintf(what + len, sizeof(what) - (size_t)len, " %lld", (long long)dims[i]);
+    len += snprintf(what + len, sizeof(what) - (size_t)len, " perm");
+    for (int i = 0; i < rank; i++)
+        len += snprintf(what + len, sizeof(what) - (size_t)len, " %lld", (long long)perm[i]);
+    compare_variants(g, node, ins, &evo_kernel_transpose_avx512, &evo_kernel_transpose_avx2, expect_support,
+                     0, 0, what);
+    free(xs);
+    evo_graph_free(g);
+}
+
+static void test_transpose(void)
+{
+    check_rng r = {3};
+    int64_t yolo[5] = {1, 3, 85, 13, 11}, yp[5] = {0, 1, 3, 4, 2};
+    int64_t m[2] = {37, 29}, mp[2] = {1, 0}, m8[2] = {64, 16};
+    int64_t b3[3] = {5, 9, 17}, bp[3] = {0, 2, 1};
+    int64_t u[4] = {2, 1, 19, 8}, up[4] = {0, 3, 1, 2}; // the size-1 axis moves along
+    int64_t nchw[4] = {1, 24, 7, 9}, to_nhwc[4] = {0, 2, 3, 1}, to_nchw[4] = {0, 3, 1, 2};
+    int64_t dfl[4] = {1, 4, 16, 37}, dflp[4] = {0, 2, 1, 3}, rev[3] = {2, 1, 0};
+    check_transpose(&r, EVO_DTYPE_FLOAT, 5, yolo, yp, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 2, m, mp, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 2, m8, mp, true);
+    check_transpose(&r, EVO_DTYPE_INT32, 3, b3, bp, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 4, u, up, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 4, nchw, to_nhwc, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 4, nchw, to_nchw, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 4, dfl, dflp, false); // rows stay rows: the reference copies them
+    check_transpose(&r, EVO_DTYPE_FLOAT, 3, b3, rev, false);
+    int64_t ident[3] = {0, 1, 2};
+    check_transpose(&r, EVO_DTYPE_FLOAT, 3, b3, ident, false);
+}
+
+/* ---- concat / split ---- */
+
+static void test_concat(void)
+{
+    check_rng r = {4};
+    static const int64_t chunks[][3] = {{2, 2, 81}, {1, 7, 3}, {64, 64, 128}, {300, 5, 17}, {16, 1, 33}};
+    for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        for (int axis = 1; axis <= 3; axis += 2) {
+            evo_graph *g = evo_graph_new("test");
+            int ins[3];
+            float *xs[3];
+            for (int i = 0; i < 3; i++) {
+                int64_t d[4] = {1, 3, 11, 5};
+                d[axis] = chunks[c][i];
+                char name[8];
+                snprintf(name, sizeof(name), "x%d", i);
+                ins[i] = nn_value(g, name, EVO_DTYPE_FLOAT, 4, d);
+                xs[i] = random_floats(&r, value_count(g, ins[i]), -1.0f, 1.0f);
+            }
+            int node = nn_node(g, "Concat", 3, ins, 1);
+            nn_attr_int(g, node, "axis", axis);
+            evo_error err = {0};
+            CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+            void *in_data[3] = {xs[0], xs[1], xs[2]};
+            char what[80];
+            snprintf(what, sizeof(what), "Concat axis %d chunks %lld %lld %lld", axis, (long long)chunks[c][0],
+                     (long long)chunks[c][1], (long long)chunks[c][2]);
+            compare_variants(g, node, in_data, &evo_kernel_concat_avx512, &evo_kernel_concat_avx2, true, 0, 0,
+                             what);
+            for (int i = 0; i < 3; i++)
+                free(xs[i]);
+            evo_graph_free(g);
+        }
+    }
+}
+
+/* Split: every output of every variant vs the reference. */
+static void test_split(void)
+{
+    check_rng r = {5};
+    static const int64_t parts[][3] = {{2, 2, 81}, {1, 7, 3}, {64, 64, 128}, {16, 1, 33}};
+    variant vs[2];
+    int nv = host_variants(&evo_kernel_split_avx512, &evo_kernel_split_avx2, vs);
+    for (size_t c = 0; c < sizeof(parts) / sizeof(parts[0]); c++) {
+        for (int axis = 0; axis < 3; axis += 2) {
+            evo_graph *g = evo_graph_new("test");
+            g->opset = 13;
+            int64_t d[3] = {3, 7, 5}, three = 3;
+            d[axis] = parts[c][0] + parts[c][1] + parts[c][2];
+            int ins[2] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 3, d), evo_graph_add_value(g, "sizes")};
+            CHECK(evo_value_set_const(g, &g->values[ins[1]], EVO_DTYPE_INT64, 1, &three, parts[c], NULL) == EVO_OK);
+            int node = nn_node(g, "Split", 2, ins, 3);
+            nn_attr_int(g, node, "axis", axis);
+            evo_error err = {0};
+            CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+            int64_t total = value_count(g, ins[0]), cnt[3];
+            float *x = random_floats(&r, total, -1.0f, 1.0f), *want[3];
+            for (int i = 0; i < 3; i++) {
+                cnt[i] = value_count(g, g->nodes[node].out[i]);
+                want[i] = alloc_out(cnt[i]);
+            }
+            void *in_data[2] = {x, NULL}, *want_out[3] = {want[0], want[1], want[2]};
+            nn_run(g, node, in_data, want_out, 1);
+            for (int v = 0; v < nv; v++) {
+                CHECK(vs[v].def->supports(g, &g->nodes[node]));
+                for (int t = 1; t <= 3; t++) {
+                    float *got[3];
+                    for (int i = 0; i < 3; i++)
+                        got[i] = alloc_out(cnt[i]);
+                    void *got_out[3] = {got[0], got[1], got[2]};
+                    run_kernel(vs[v].def, g, node, in_data, got_out, t);
+                    for (int i = 0; i < 3; i++) {
+                        CHECK_MSG(same_floats(got[i], want[i], cnt[i], 0, 0, "Split"),
+                                  "%s axis %d parts %zu output %d tasks %d", vs[v].what, axis, c, i, t);
+                        free(got[i]);
+                    }
+                }
+            }
+            for (int i = 0; i < 3; i++)
+                free(want[i]);
+            free(x);
+            evo_graph_free(g);
+        }
+    }
+}
+
 CHECK_MAIN(CHECK_TEST(test_pool_yolo_resnet_shapes), CHECK_TEST(test_pool_random),
            CHECK_TEST(test_global_pool), CHECK_TEST(test_pool_refused), CHECK_TEST(test_binary_shapes),
-           CHECK_TEST(test_binary_random), CHECK_TEST(test_unary_ops), CHECK_TEST(test_exp_accuracy))
+           CHECK_TEST(test_binary_random), CHECK_TEST(test_unary_ops), CHECK_TEST(test_exp_accuracy),
+           CHECK_TEST(test_softmax), CHECK_TEST(test_resize_2x), CHECK_TEST(test_transpose), CHECK_TEST(test_concat),
+           CHECK_TEST(test_split))

@@ -1,0 +1,7 @@
+/* concat_avx2.c - concat_body.inc (Concat and Split) compiled for AVX2. */
+#include "kernels/simd/vec_avx2.h"
+
+#define FAST_NAME(x) x##_avx2
+#define FAST_ISA EVO_ISA_AVX2
+#define FAST_ISA_NAME "avx2"
+#include "kernels/concat_body.inc"

@@ -1,0 +1,7 @@
+/* concat_avx512.c - concat_body.inc (Concat and Split) compiled for AVX512. */
+#include "kernels/simd/vec_avx512.h"
+
+#define FAST_NAME(x) x##_avx512
+#define FAST_ISA EVO_ISA_AVX512
+#define FAST_ISA_NAME "avx512"
+#include "kernels/concat_body.inc"
