@@ -5,12 +5,13 @@
 #   make fuzz       build the libFuzzer targets with clang and fuzz for FUZZ_SECONDS each
 #   make deps       install the Debian packages evo and its tests need
 #   make demo       deps + build + export the test models + evo info/run on YOLOv5s
+#   make bench      evo vs ONNX Runtime on the test models (slow; see bench/README.md)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all test asan fuzz deps demo models format clean
+.PHONY: all test asan fuzz deps demo models bench format clean
 
 all: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -40,6 +41,9 @@ demo: deps all
 	./$(BUILD)/evo info --brief models/out/yolov5s_op17.onnx
 	./$(BUILD)/evo run models/out/yolov5s_op17.onnx --input models/out/yolov5s.input.npy \
 	    --output $(BUILD)/yolov5s.output.npy --threads 2
+
+bench: all
+	./bench/compare
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
