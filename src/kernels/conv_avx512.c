@@ -183,12 +183,13 @@ static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t 
 /*
  * One MR x (nv * VL) tile over kc: acc += A panel x B panel, then the tile
  * is stored to c (row stride ldc; rows < n_rows, lanes of the last vector
- * in tail_mask). first: overwrite c, else add to it. e non-NULL: this is
+ * in tail_mask; B rows ldb apart, its last vector read under tail_mask). first: overwrite c, else add to it. e non-NULL: this is
  * the last K block, apply bias, residual (res at the same offsets as c)
  * and activation.
  */
 static inline __attribute__((always_inline)) void
-tile(const int nv, int64_t kc, const float *restrict a, const float *restrict b, float *c,
+tile(const int nv, int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
+     float *c,
      int64_t ldc, int n_rows, __mmask16 tail_mask, bool first, const epilogue *e,
      const float *bias, const float *res)
 {
@@ -199,14 +200,14 @@ tile(const int nv, int64_t kc, const float *restrict a, const float *restrict b,
     for (int64_t p = 0; p < kc; p++) {
         __m512 bv[3];
         for (int v = 0; v < nv; v++)
-            bv[v] = _mm512_loadu_ps(b + v * VL);
+            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(tail_mask, b + v * VL) : _mm512_loadu_ps(b + v * VL);
         for (int i = 0; i < MR; i++) {
             __m512 av = _mm512_set1_ps(a[i]);
             for (int v = 0; v < nv; v++)
                 acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
         a += MR;
-        b += NR;
+        b += ldb;
     }
     for (int i = 0; i < MR; i++) {
         if (i >= n_rows)
@@ -229,20 +230,20 @@ tile(const int nv, int64_t kc, const float *restrict a, const float *restrict b,
     }
 }
 
-static void tile1(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int n_rows,
+static void tile1(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int n_rows,
                   __mmask16 tm, bool first, const epilogue *e, const float *bias, const float *res)
 {
-    tile(1, kc, a, b, c, ldc, n_rows, tm, first, e, bias, res);
+    tile(1, kc, a, b, ldb, c, ldc, n_rows, tm, first, e, bias, res);
 }
-static void tile2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int n_rows,
+static void tile2(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int n_rows,
                   __mmask16 tm, bool first, const epilogue *e, const float *bias, const float *res)
 {
-    tile(2, kc, a, b, c, ldc, n_rows, tm, first, e, bias, res);
+    tile(2, kc, a, b, ldb, c, ldc, n_rows, tm, first, e, bias, res);
 }
-static void tile3(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int n_rows,
+static void tile3(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int n_rows,
                   __mmask16 tm, bool first, const epilogue *e, const float *bias, const float *res)
 {
-    tile(3, kc, a, b, c, ldc, n_rows, tm, first, e, bias, res);
+    tile(3, kc, a, b, ldb, c, ldc, n_rows, tm, first, e, bias, res);
 }
 
 static bool conv_supports(const evo_graph *g, const evo_node *n)
@@ -275,10 +276,21 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
     for (int64_t kb = 0; kb < p->n_kb; kb++) {
         int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->k - k0);
         bool first = kb == 0, last = kb == p->n_kb - 1;
-        pack_b(p, x, k0, kc, q0, q1, bblock);
+        if (!p->direct)
+            pack_b(p, x, k0, kc, q0, q1, bblock);
         for (int64_t q = q0; q < q1; q++) {
-            const float *b = bblock + (q - q0) * kc * NR;
             int64_t j0 = q * NR, width = EVO_MIN((int64_t)NR, p->n - j0);
+            const float *b = bblock + (q - q0) * kc * NR;
+            int64_t ldb = NR;
+            if (p->direct) {
+                /* 1x1: B is the input itself; fetch the next panel's rows while this one runs */
+                b = x + k0 * p->n + j0;
+                ldb = p->n;
+                if (q + 1 < q1)
+                    for (int64_t r = 0; r < kc; r++)
+                        for (int l = 0; l < NR; l += 16)
+                            _mm_prefetch((const char *)(b + r * p->n + NR + l), _MM_HINT_T0);
+            }
             int nv = (int)((width + VL - 1) / VL);
             __mmask16 tm = range_mask(0, width - (nv - 1) * VL);
             for (int64_t mp = mp0; mp < mp1; mp++) {
@@ -290,11 +302,11 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                 const float *r = last && res ? res + i0 * p->n + j0 : NULL;
                 const epilogue *el = last ? e : NULL;
                 if (nv == 3)
-                    tile3(kc, a, b, c, p->n, n_rows, tm, first, el, bias, r);
+                    tile3(kc, a, b, ldb, c, p->n, n_rows, tm, first, el, bias, r);
                 else if (nv == 2)
-                    tile2(kc, a, b, c, p->n, n_rows, tm, first, el, bias, r);
+                    tile2(kc, a, b, ldb, c, p->n, n_rows, tm, first, el, bias, r);
                 else
-                    tile1(kc, a, b, c, p->n, n_rows, tm, first, el, bias, r);
+                    tile1(kc, a, b, ldb, c, p->n, n_rows, tm, first, el, bias, r);
             }
         }
     }

@@ -37,6 +37,7 @@ typedef struct evo_convf_plan {
     int64_t m_panels, n_panels;
     int64_t chunk_panels;      /* column panels per packed B block */
     bool split_m;              /* tasks split the output channels, not the columns */
+    bool direct;               /* 1x1 stride 1 unpadded: B is read from the input, unpacked */
     size_t slice_bytes;        /* scratch per task */
 } evo_convf_plan;
 
@@ -86,6 +87,9 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
         p->ih == p->oh && p->iw == p->ow) {
         p->ih = p->oh = 1;
         p->iw = p->ow = p->n;
+        p->direct = true;
+    } else {
+        p->direct = false;
     }
     p->mr = mr;
     p->nr = nr;
