@@ -1,13 +1,12 @@
 /*
  * ops.c - the op table generated from ops.def: names, lookup, and the
- * per-op definitions. A family is referenced weakly, so a build without one
- * reports its ops as unsupported instead of failing to link.
+ * per-op definitions (every family must exist: tests/unit/test_ops_table.c).
  */
 #include "graph/op.h"
 
 #include <string.h>
 
-#define X(e, name, family) extern const evo_op_def evo_opdef_##family __attribute__((weak));
+#define X(e, name, family) extern const evo_op_def evo_opdef_##family;
 #include "graph/ops.def"
 #undef X
 

@@ -9,7 +9,7 @@
 #include "kernels/fastops.h"
 #include "kernels/conv_fast.h"
 
-#define X(e, name, family) extern const evo_kernel_def evo_kernel_##family##_ref __attribute__((weak));
+#define X(e, name, family) extern const evo_kernel_def evo_kernel_##family##_ref;
 #include "graph/ops.def"
 #undef X
 
