@@ -394,10 +394,10 @@ function notes(rows) {
     const tag = `${r.model} @${r.threads}t`;
     if (Number.isFinite(r.other_load_cpus)) out.push(`- ${tag}: other processes kept ${r.other_load_cpus} of the machine's CPUs busy during this row`);
     if (r.ort?.error) out.push(`- ${tag}: ORT error: ${r.ort.error}`);
-    else if (r.ort) out.push(`- ${tag}: ORT round p50s ${r.ort.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
+    else if (r.ort?.round_p50_ms) out.push(`- ${tag}: ORT round p50s ${r.ort.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
       `(${r.ort.runs_per_round} runs/round; median of all ${r.ort.n_runs} runs ${fmt(r.ort.all_runs_median_ms)} ms)`);
     if (r.evo?.error) out.push(`- ${tag}: evo error: ${r.evo.error}`);
-    else if (r.evo) out.push(`- ${tag}: evo round p50s ${r.evo.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
+    else if (r.evo?.round_p50_ms) out.push(`- ${tag}: evo round p50s ${r.evo.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
       `(${r.evo.runs_per_round} runs/round, ${fmt(r.evo.gflop, 3)} GFLOP/run)`);
     if (r.numerics?.error) out.push(`- ${tag}: numerics: ${r.numerics.error}`);
     else if (r.numerics?.evo_vs_torch) {
@@ -472,9 +472,11 @@ async function main() {
         }
         // One untimed-for-the-result probe run of evo: fails fast on an
         // unsupported model and sizes the per-round run count.
-        const probe = o.ortOnly ? { error: 'not run (--ort-only)' } : evoBench(o, file, threads, 0, 1);
+        const probe = o.ortOnly ? null : evoBench(o, file, threads, 0, 1);
         let evoRuns = o.runs;
-        if (probe.error) {
+        if (!probe) {
+          row.evo = null;
+        } else if (probe.error) {
           row.evo = { error: probe.error };
           console.log(`   evo: ${probe.error}`);
         } else {
@@ -492,7 +494,7 @@ async function main() {
               row.ort.times.push(...r.times);
               row.ort.runs_per_round = r.times.length;
               parts.push(`ORT ${fmt(r.p50_ms)}`);
-            } else if (which === 'evo' && !row.evo.error) {
+            } else if (which === 'evo' && row.evo && !row.evo.error) {
               const r = evoBench(o, file, threads, o.warmup, evoRuns);
               if (r.error) {
                 row.evo = { error: `round ${k + 1}: ${r.error}` };
