@@ -182,41 +182,75 @@ static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t 
 }
 
 /*
- * One MR x (nv * VL) tile over kc: acc = A panel x B panel, then the tile
- * is stored to c (row stride ldc; rows < n_rows, lanes of the last vector
- * in tail_mask; B rows ldb apart, its last vector read under tail_mask). first: overwrite c, else add to it. e non-NULL: this is
- * the last K block, apply bias, residual and activation.
+ * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
+ * the first NV vectors (with MASKED, the last read under tail_mask; B rows ldb apart).
+ * The 12 accumulators are named variables: GCC keeps an array of them in
+ * memory inside the loop.
  */
-static inline __attribute__((always_inline)) void
-tile(const int nv, int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,
-     float *c,
-     int64_t ldc, int n_rows, __m256i tail_mask, bool first, const epilogue *e,
-     const float *bias, const float *res)
-{
-    __m256 acc[MR][3];
-    for (int i = 0; i < MR; i++)
-        for (int v = 0; v < nv; v++)
-            acc[i][v] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < kc; p++) {
-        __m256 bv[3];
-        for (int v = 0; v < nv; v++)
-            bv[v] = v == nv - 1 ? _mm256_maskload_ps(b + v * VL, tail_mask) : _mm256_loadu_ps(b + v * VL);
-        for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_broadcast_ss(a + i);
-            for (int v = 0; v < nv; v++)
-                acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
-        }
-        a += MR;
-        b += ldb;
+#define ROW_FMA(i, NV)                                          \
+    do {                                                        \
+        __m256 av = _mm256_broadcast_ss(a + i);                 \
+        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);             \
+        if (NV > 1)                                             \
+            c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);         \
+        if (NV > 2)                                             \
+            c##i##2 = _mm256_fmadd_ps(av, b2, c##i##2);         \
+    } while (0)
+#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
+#define KERNEL(NAME, NV, MASKED)                                                                      \
+    static void NAME(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, \
+                     __m256i tail_mask, __m256 *restrict acc)                                   \
+    {                                                                                           \
+        __m256 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                      \
+        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 =                 \
+            _mm256_setzero_ps();                                                                \
+        for (int64_t p = 0; p < kc; p++) {                                                      \
+            __m256 b0, b1 = c00, b2 = c00;                                                      \
+            if (NV == 1 && MASKED)                                                              \
+                b0 = _mm256_maskload_ps(b, tail_mask);                                          \
+            else                                                                                \
+                b0 = _mm256_loadu_ps(b);                                                        \
+            if (NV == 2 && MASKED)                                                                  \
+                b1 = _mm256_maskload_ps(b + VL, tail_mask);                                     \
+            else if (NV > 1)                                                                    \
+                b1 = _mm256_loadu_ps(b + VL);                                                   \
+            if (NV == 3 && MASKED)                                                              \
+                b2 = _mm256_maskload_ps(b + 2 * VL, tail_mask);                                 \
+            else if (NV == 3)                                                                   \
+                b2 = _mm256_loadu_ps(b + 2 * VL);                                               \
+            ROW_FMA(0, NV);                                                                     \
+            ROW_FMA(1, NV);                                                                     \
+            ROW_FMA(2, NV);                                                                     \
+            ROW_FMA(3, NV);                                                                     \
+            a += MR;                                                                            \
+            b += ldb;                                                                           \
+        }                                                                                       \
+        ROW_OUT(0);                                                                             \
+        ROW_OUT(1);                                                                             \
+        ROW_OUT(2);                                                                             \
+        ROW_OUT(3);                                                                             \
     }
+KERNEL(kernel1, 1, 1)
+KERNEL(kernel2, 2, 1)
+KERNEL(kernel3, 3, 1)
+KERNEL(kernel3_full, 3, 0) /* no tail: maskload costs more than a plain load */
+
+/*
+ * Stores an MR x (nv * VL) tile of acc to c (row stride ldc; rows <
+ * n_rows, lanes of the last vector in tail_mask). first: overwrite c, else
+ * add to it. e non-NULL: this is the last K block, apply bias, residual
+ * (res at the same offsets as c) and activation.
+ */
+static void store_tile(const __m256 *acc, int nv, float *c, int64_t ldc, int n_rows,
+                       __m256i tail_mask, bool first, const epilogue *e, const float *bias,
+                       const float *res)
+{
     const __m256i all = _mm256_set1_epi32(-1);
-    for (int i = 0; i < MR; i++) {
-        if (i >= n_rows)
-            break;
+    for (int i = 0; i < n_rows; i++) {
         float *crow = c + i * ldc;
         for (int v = 0; v < nv; v++) {
             __m256i m = v == nv - 1 ? tail_mask : all;
-            __m256 s = acc[i][v];
+            __m256 s = acc[i * 3 + v];
             if (!first)
                 s = _mm256_add_ps(s, _mm256_maskload_ps(crow + v * VL, m));
             if (e) {
@@ -229,22 +263,6 @@ tile(const int nv, int64_t kc, const float *restrict a, const float *restrict b,
             _mm256_maskstore_ps(crow + v * VL, m, s);
         }
     }
-}
-
-static void tile1(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int n_rows,
-                  __m256i tm, bool first, const epilogue *e, const float *bias, const float *res)
-{
-    tile(1, kc, a, b, ldb, c, ldc, n_rows, tm, first, e, bias, res);
-}
-static void tile2(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int n_rows,
-                  __m256i tm, bool first, const epilogue *e, const float *bias, const float *res)
-{
-    tile(2, kc, a, b, ldb, c, ldc, n_rows, tm, first, e, bias, res);
-}
-static void tile3(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int n_rows,
-                  __m256i tm, bool first, const epilogue *e, const float *bias, const float *res)
-{
-    tile(3, kc, a, b, ldb, c, ldc, n_rows, tm, first, e, bias, res);
 }
 
 static bool conv_supports(const evo_graph *g, const evo_node *n)
@@ -274,6 +292,7 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                        const epilogue *e, const float *res, int64_t q0, int64_t q1, int64_t mp0,
                        int64_t mp1, float *bblock)
 {
+    __m256 acc[MR * 3];
     for (int64_t kb = 0; kb < p->n_kb; kb++) {
         int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->k - k0);
         bool first = kb == 0, last = kb == p->n_kb - 1;
@@ -302,12 +321,15 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                 const float *bias = last && e->bias ? e->bias + i0 : NULL;
                 const float *r = last && res ? res + i0 * p->n + j0 : NULL;
                 const epilogue *el = last ? e : NULL;
-                if (nv == 3)
-                    tile3(kc, a, b, ldb, c, p->n, n_rows, tm, first, el, bias, r);
+                if (width == NR)
+                    kernel3_full(kc, a, b, ldb, tm, acc);
+                else if (nv == 3)
+                    kernel3(kc, a, b, ldb, tm, acc);
                 else if (nv == 2)
-                    tile2(kc, a, b, ldb, c, p->n, n_rows, tm, first, el, bias, r);
+                    kernel2(kc, a, b, ldb, tm, acc);
                 else
-                    tile1(kc, a, b, ldb, c, p->n, n_rows, tm, first, el, bias, r);
+                    kernel1(kc, a, b, ldb, tm, acc);
+                store_tile(acc, nv, c, p->n, n_rows, tm, first, el, bias, r);
             }
         }
     }
