@@ -356,12 +356,20 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
     if (mp0 >= mp1 || np0 >= np1)
         return;
     int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.m * p.n;
+    /*
+     * Flush denormals (FTZ + DAZ) while this kernel runs: tiny weights and
+     * activations in real models otherwise cost a microcode assist per
+     * operation (YOLOv5s ran 2x slower); values below 1.2e-38 do not matter.
+     */
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);
     for (int64_t b = 0; b < p.batch; b++) {
         const float *rb = res ? res + b * out_size : NULL;
         for (int64_t q0 = np0; q0 < np1; q0 += p.chunk_panels)
             conv_block(&p, a->packed, x + b * in_size, y + b * out_size, &e, rb, q0,
                        EVO_MIN(q0 + p.chunk_panels, np1), mp0, mp1, bblock);
     }
+    _mm_setcsr(csr);
 }
 
 const evo_kernel_def evo_kernel_conv_avx512 = {
