@@ -1,6 +1,8 @@
 /*
  * fastops.h - vectorised variants of the non-convolution ops (pooling,
- * elementwise, resize, softmax, transpose, concat/split), one per ISA.
+ * elementwise, softmax, transpose, concat/split), one per ISA. (Nearest 2x
+ * Resize is left to the reference: its replication path is already bound
+ * by memory bandwidth.)
  *
  * Each family's body is written once in <family>_body.inc against the
  * per-ISA helpers of simd/vec_<isa>.h and compiled by <family>_<isa>.c.
@@ -20,7 +22,6 @@
     extern const evo_kernel_def evo_kernel_global_pool_##isa; \
     extern const evo_kernel_def evo_kernel_binary_##isa;    \
     extern const evo_kernel_def evo_kernel_unary_##isa;     \
-    extern const evo_kernel_def evo_kernel_resize_##isa;    \
     extern const evo_kernel_def evo_kernel_softmax_##isa;   \
     extern const evo_kernel_def evo_kernel_transpose_##isa; \
     extern const evo_kernel_def evo_kernel_concat_##isa;    \

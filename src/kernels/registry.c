@@ -60,8 +60,6 @@ static const fast_kernel fast_kernels[] = {
     EVO_FASTOPS_ENTRIES(SQRT, unary),
     EVO_FASTOPS_ENTRIES(RECIPROCAL, unary),
     EVO_FASTOPS_ENTRIES(SOFTMAX, softmax),
-    EVO_FASTOPS_ENTRIES(RESIZE, resize),
-    EVO_FASTOPS_ENTRIES(UPSAMPLE, resize),
     EVO_FASTOPS_ENTRIES(TRANSPOSE, transpose),
     EVO_FASTOPS_ENTRIES(CONCAT, concat),
     EVO_FASTOPS_ENTRIES(SPLIT, split),

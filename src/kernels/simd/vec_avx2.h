@@ -78,13 +78,6 @@ static inline vf v_load_even(const float *p)
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-/* Each lane twice: lo = a0 a0 a1 a1 ... (first half of a), hi = the second half. */
-static inline void v_dup2(vf a, vf *lo, vf *hi)
-{
-    *lo = _mm256_permutevar8x32_ps(a, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-    *hi = _mm256_permutevar8x32_ps(a, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
-}
-
 /*
  * dst[j * ds + i] = src[i * ss + j] for an 8x8 block of 4-byte elements
  * (unpack pairs, then quads, then swap 128-bit halves).

@@ -69,15 +69,6 @@ static inline vf v_load_even(const float *p)
     return _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p + V_LANES));
 }
 
-/* Each lane twice: lo = a0 a0 a1 a1 ... (first half of a), hi = the second half. */
-static inline void v_dup2(vf a, vf *lo, vf *hi)
-{
-    const __m512i il = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
-    const __m512i ih = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
-    *lo = _mm512_permutexvar_ps(il, a);
-    *hi = _mm512_permutexvar_ps(ih, a);
-}
-
 /*
  * dst[j * ds + i] = src[i * ss + j] for an 8x8 block of 4-byte elements
  * (unpack pairs, then quads, then swap 128-bit halves).
