@@ -134,6 +134,17 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
 }
 
 /*
+ * Fetches the input the next panel reads from this input row (it follows
+ * the current run): the rows of all input channels advance together, too
+ * many streams for the hardware prefetcher.
+ */
+static inline void prefetch_next(const float *p, int64_t sw)
+{
+    for (int64_t l = 0; l < NR * sw; l += 16)
+        _mm_prefetch((const char *)(p + l), _MM_HINT_T0);
+}
+
+/*
  * Packs rows [k0, k0 + kc) x column panels [q0, q1) of the image's im2col
  * matrix into dst: panel q at (q - q0) * kc * NR, row r at r * NR; lanes past
  * N in a tail panel's last vector are zero.
@@ -164,11 +175,15 @@ static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t 
             for (int s = 0; s < n_seg; s++) {
                 float *d = row + seg_off[s];
                 int64_t ih = seg_oh[s] * p->sh - p->ph + ky * p->dh;
-                if (ih < 0 || ih >= p->ih)
+                int64_t iw0 = seg_ow[s] * p->sw - p->pw + kx * p->dw;
+                if (ih < 0 || ih >= p->ih) {
                     memset(d, 0, sizeof(float) * (size_t)seg_len[s]);
-                else
-                    pack_run(d, seg_len[s], xc + ih * p->iw, seg_ow[s] * p->sw - p->pw + kx * p->dw,
-                             p->sw, p->iw);
+                    continue;
+                }
+                const float *src = xc + ih * p->iw;
+                if (kx == 0 && s == n_seg - 1)
+                    prefetch_next(src + iw0 + seg_len[s] * p->sw, p->sw);
+                pack_run(d, seg_len[s], src, iw0, p->sw, p->iw);
             }
             if (++kx == p->kw) {
                 kx = 0;

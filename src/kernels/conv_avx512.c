@@ -106,11 +106,22 @@ static inline __m512 act_ps(__m512 v, const epilogue *e)
 }
 
 /*
+ * Fetches the input the next panel reads from this input row (it follows
+ * the current run): the rows of all input channels advance together, too
+ * many streams for the hardware prefetcher.
+ */
+static inline void prefetch_next(const float *p, int64_t sw)
+{
+    for (int64_t l = 0; l < NR * sw; l += 16)
+        _mm_prefetch((const char *)(p + l), _MM_HINT_T0);
+}
+
+/*
  * Packs rows [k0, k0 + kc) x column panels [q0, q1) of the image's im2col
  * matrix into dst: panel q at (q - q0) * kc * NR, row r at r * NR; lanes past
  * N in a tail panel's last vector are zero.
  */
-static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc, int64_t q0,
+__attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc, int64_t q0,
                    int64_t q1, float *dst)
 {
     const int64_t khw = p->kh * p->kw;
@@ -144,6 +155,8 @@ static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t 
                     continue;
                 }
                 const float *src = xc + ih * p->iw;
+                if (kx == 0 && s == n_seg - 1)
+                    prefetch_next(src + iw0 + len * p->sw, p->sw);
                 if (p->sw == 1) {
                     for (int64_t t = 0; t < len; t += VL) {
                         int64_t base = iw0 + t;
@@ -197,7 +210,7 @@ static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t 
     } while (0)
 #define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
 #define KERNEL(NAME, NV)                                                                        \
-    static void NAME(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, \
+    __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, \
                      __mmask16 tail_mask, __m512 *restrict acc)                                 \
     {                                                                                           \
         __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                      \
@@ -247,7 +260,7 @@ KERNEL(kernel3, 3)
  * add to it. e non-NULL: this is the last K block, apply bias, residual
  * (res at the same offsets as c) and activation.
  */
-static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows,
+__attribute__((noinline)) static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows,
                        __mmask16 tail_mask, bool first, const epilogue *e, const float *bias,
                        const float *res)
 {
