@@ -145,17 +145,18 @@ static inline void prefetch_next(const float *p, int64_t sw)
 }
 
 /*
- * Packs rows [k0, k0 + kc) x column panels [q0, q1) of the image's im2col
- * matrix into dst: panel q at (q - q0) * kc * NR, row r at r * NR; lanes past
- * N in a tail panel's last vector are zero.
+ * Packs rows [k0, k0 + kc) x columns [c0, c1) of the image's im2col matrix
+ * into NR-wide panels in dst: panel q (columns from c0 + q * NR) at
+ * q * kc * NR, row r at r * NR; lanes past c1 in the last panel's last
+ * vector are zero.
  */
-static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc, int64_t q0,
-                   int64_t q1, float *dst)
+static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc,
+                   int64_t c0, int64_t c1, float *dst)
 {
     const int64_t khw = p->kh * p->kw;
-    for (int64_t q = q0; q < q1; q++) {
-        float *panel = dst + (q - q0) * kc * NR;
-        int64_t j0 = q * NR, width = EVO_MIN((int64_t)NR, p->n - j0);
+    for (int64_t q = 0; c0 + q * NR < c1; q++) {
+        float *panel = dst + q * kc * NR;
+        int64_t j0 = c0 + q * NR, width = EVO_MIN((int64_t)NR, c1 - j0);
         int64_t padded = (width + VL - 1) / VL * VL;
         /* runs of columns within one output row */
         int64_t seg_off[NR], seg_len[NR], seg_oh[NR], seg_ow[NR];
@@ -302,9 +303,9 @@ static void conv_pack(const evo_graph *g, const evo_node *n, void *dst)
     evo_convf_pack_weights(g, n, MR, dst);
 }
 
-/* Column panels [q0, q1) x channel panels [mp0, mp1) of one image. */
+/* Columns [c0, c1) x channel panels [mp0, mp1) of one image. */
 static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y,
-                       const epilogue *e, const float *res, int64_t q0, int64_t q1, int64_t mp0,
+                       const epilogue *e, const float *res, int64_t c0, int64_t c1, int64_t mp0,
                        int64_t mp1, float *bblock)
 {
     __m256 acc[MR * 3];
@@ -312,16 +313,16 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
         int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->k - k0);
         bool first = kb == 0, last = kb == p->n_kb - 1;
         if (!p->direct)
-            pack_b(p, x, k0, kc, q0, q1, bblock);
-        for (int64_t q = q0; q < q1; q++) {
-            int64_t j0 = q * NR, width = EVO_MIN((int64_t)NR, p->n - j0);
-            const float *b = bblock + (q - q0) * kc * NR;
+            pack_b(p, x, k0, kc, c0, c1, bblock);
+        for (int64_t q = 0; c0 + q * NR < c1; q++) {
+            int64_t j0 = c0 + q * NR, width = EVO_MIN((int64_t)NR, c1 - j0);
+            const float *b = bblock + q * kc * NR;
             int64_t ldb = NR;
             if (p->direct) {
                 /* 1x1: B is the input itself; fetch the next panel's rows while this one runs */
                 b = x + k0 * p->n + j0;
                 ldb = p->n;
-                if (q + 1 < q1)
+                if (j0 + NR < c1)
                     for (int64_t r = 0; r < kc; r++)
                         for (int l = 0; l < NR; l += 16)
                             _mm_prefetch((const char *)(b + r * p->n + NR + l), _MM_HINT_T0);
@@ -363,9 +364,9 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
     if (c->has_residual && a->n_in > 3)
         res = a->in[3].data;
     float *bblock = (float *)((unsigned char *)a->scratch + p.slice_bytes * (size_t)task);
-    int64_t mp0, mp1, np0, np1;
-    evo_convf_task_share(&p, task, n_tasks, &mp0, &mp1, &np0, &np1);
-    if (mp0 >= mp1 || np0 >= np1)
+    int64_t mp0, mp1, j0, j1;
+    evo_convf_task_share(&p, task, n_tasks, &mp0, &mp1, &j0, &j1);
+    if (mp0 >= mp1 || j0 >= j1)
         return;
     int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.m * p.n;
     /* flush denormals while this kernel runs (see conv_avx512.c) */
@@ -373,9 +374,9 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
     _mm_setcsr(csr | 0x8040);
     for (int64_t b = 0; b < p.batch; b++) {
         const float *rb = res ? res + b * out_size : NULL;
-        for (int64_t q0 = np0; q0 < np1; q0 += p.chunk_panels)
-            conv_block(&p, a->packed, x + b * in_size, y + b * out_size, &e, rb, q0,
-                       EVO_MIN(q0 + p.chunk_panels, np1), mp0, mp1, bblock);
+        for (int64_t c0 = j0; c0 < j1; c0 += p.chunk_panels * NR)
+            conv_block(&p, a->packed, x + b * in_size, y + b * out_size, &e, rb, c0,
+                       EVO_MIN(c0 + p.chunk_panels * NR, j1), mp0, mp1, bblock);
     }
     _mm_setcsr(csr);
 }

@@ -32,7 +32,7 @@ typedef struct evo_convf_plan {
     /* geometry; a 1x1/stride-1/unpadded conv is flattened to one row of N */
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
     int64_t m, n, k; /* GEMM sizes */
-    int mr, nr;
+    int mr, nr;                /* register tile; nr is three vectors */
     int64_t kc, n_kb;          /* K blocks of kc rows (the last may be shorter) */
     int64_t m_panels, n_panels;
     int64_t chunk_panels;      /* column panels per packed B block */
@@ -100,7 +100,15 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     int64_t cp = EVO_CONVF_BBLOCK_FLOATS / (p->kc * nr);
     p->chunk_panels = EVO_MAX(EVO_MIN(cp, (int64_t)16), (int64_t)1);
     /* Few columns: every task packs the same B and takes a share of the channels. */
-    p->split_m = n_tasks > 1 && p->n_panels < 12 * n_tasks && p->m_panels >= 2 * n_tasks;
+    /*
+     * Tasks split the columns in vector-wide units, each packing only its
+     * own; when the weights outweigh the columns (late layers: M > 2N) or
+     * the columns are too few, they split the channels instead and each
+     * packs the same B.
+     */
+    int64_t unit = nr / 3, n_units = (p->n + unit - 1) / unit;
+    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks &&
+                 (2 * p->n < p->m || n_units < 2 * n_tasks);
     p->slice_bytes = ((size_t)(p->kc * p->chunk_panels * nr) * sizeof(float) + 63) & ~(size_t)63;
 }
 
@@ -131,17 +139,21 @@ static inline void evo_convf_pack_weights(const evo_graph *g, const evo_node *n,
 }
 
 /*
- * This task's share: output channel panels [*mp0, *mp1) x column panels
- * [*np0, *np1) of the current image.
+ * This task's share of each image: output channel panels [*mp0, *mp1) x
+ * columns [*j0, *j1) (a multiple of the vector width apart from the end).
  */
 static inline void evo_convf_task_share(const evo_convf_plan *p, int task, int n_tasks,
-                                        int64_t *mp0, int64_t *mp1, int64_t *np0, int64_t *np1)
+                                        int64_t *mp0, int64_t *mp1, int64_t *j0, int64_t *j1)
 {
-    *mp0 = 0, *mp1 = p->m_panels, *np0 = 0, *np1 = p->n_panels;
-    if (p->split_m)
+    *mp0 = 0, *mp1 = p->m_panels, *j0 = 0, *j1 = p->n;
+    if (p->split_m) {
         evo_task_range(p->m_panels, task, n_tasks, mp0, mp1);
-    else
-        evo_task_range(p->n_panels, task, n_tasks, np0, np1);
+    } else {
+        int64_t unit = p->nr / 3, u0, u1;
+        evo_task_range((p->n + unit - 1) / unit, task, n_tasks, &u0, &u1);
+        *j0 = u0 * unit;
+        *j1 = EVO_MIN(u1 * unit, p->n);
+    }
 }
 
 #endif /* EVO_CONV_FAST_H */

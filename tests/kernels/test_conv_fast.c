@@ -197,7 +197,10 @@ static void test_random_shapes(void)
     }
 }
 
-/* Shapes of the real models: 1x1, 3x3 s1/s2, the 6x6 and 7x7 stems, K past one block. */
+/*
+ * Shapes of the real models: 1x1, 3x3 s1/s2, the 6x6 and 7x7 stems, K past
+ * one block, column and channel splits across tasks.
+ */
 static void test_model_shapes(void)
 {
     check_rng r = {0x5eed};
@@ -213,6 +216,9 @@ static void test_model_shapes(void)
         {2, 5, 9, 71, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_HARD_SWISH, 3},
         {1, 16, 16, 40, 40, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, EVO_ACT_NONE, 2},
         {1, 600, 16, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, EVO_ACT_TANH, 3},
+        /* tasks split the channels (few columns), K in many blocks */
+        {1, 300, 100, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 3},
+        {1, 96, 200, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_LEAKY_RELU, 2},
     };
     for (size_t i = 0; i < EVO_ARRAY_LEN(cases); i++)
         run_case(&r, &cases[i]);
