@@ -13,6 +13,7 @@
 typedef struct variant {
     const evo_kernel_def *def;
     bool (*host_ok)(const evo_cpu_info *c);
+    bool general; /* takes every 2-D group-1 Conv with constant weights */
 } variant;
 
 static bool has_avx512(const evo_cpu_info *c)
@@ -25,9 +26,11 @@ static bool has_avx2(const evo_cpu_info *c)
 }
 
 static const variant variants[] = {
-    {&evo_kernel_conv_avx512, has_avx512},
-    {&evo_kernel_conv_avx2, has_avx2},
+    {&evo_kernel_conv_wino_avx512, has_avx512, false},
+    {&evo_kernel_conv_avx512, has_avx512, true},
+    {&evo_kernel_conv_avx2, has_avx2, true},
 };
+
 
 typedef struct fast_case {
     int64_t batch, c_in, c_out, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
@@ -35,6 +38,15 @@ typedef struct fast_case {
     evo_act act;
     int n_tasks;
 } fast_case;
+
+/* 3x3 stride 1, >= 16 channels each way, >= 16 output tiles: Winograd must take it. */
+static bool wino_expected(const fast_case *tc, const evo_node *n, const evo_graph *g)
+{
+    const int64_t *yd = g->values[n->out[0]].dims;
+    return tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 &&
+           tc->dw == 1 && tc->c_in >= 16 && tc->c_out >= 16 &&
+           (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= 16;
+}
 
 static const char *act_name(evo_act a)
 {
@@ -140,7 +152,12 @@ static void run_case(check_rng *r, const fast_case *tc)
         const evo_kernel_def *k = variants[v].def;
         if (!variants[v].host_ok(cpu))
             continue;
-        CHECK_MSG(k->supports(g, n), "%s: %s refused", k->name, desc);
+        bool want_support = variants[v].general ||
+                            (k == &evo_kernel_conv_wino_avx512 && wino_expected(tc, n, g));
+        CHECK_MSG(k->supports(g, n) == want_support, "%s: %s: supports() = %d", k->name, desc,
+                  !want_support);
+        if (!k->supports(g, n))
+            continue;
         for (int64_t i = 0; i < y_count; i++)
             got[i] = NAN; /* every element must be written */
         run_kernel(k, g, node, in_data, got, tc->n_tasks);
@@ -224,6 +241,23 @@ static void test_model_shapes(void)
         run_case(&r, &cases[i]);
 }
 
+/* Winograd F(2x2, 3x3): odd sizes, asymmetric pads, channel blocks and splits, fusions. */
+static void test_winograd(void)
+{
+    check_rng r = {0x3a3};
+    static const fast_case cases[] = {
+        {1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_NONE, 1},
+        {1, 17, 23, 15, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_SILU, 2},
+        {2, 32, 19, 21, 30, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 0, 1, EVO_ACT_RELU, 3},
+        {1, 300, 40, 12, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 2},
+        {1, 40, 200, 13, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_SIGMOID, 2},
+        {1, 64, 64, 80, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 2},
+        {1, 24, 48, 9, 41, 3, 3, 1, 1, 1, 1, 2, 0, 0, 2, 1, 0, EVO_ACT_HARD_SWISH, 3},
+    };
+    for (size_t i = 0; i < EVO_ARRAY_LEN(cases); i++)
+        run_case(&r, &cases[i]);
+}
+
 static void test_refuses(void)
 {
     check_rng r = {0x4ef};
@@ -286,6 +320,7 @@ int main(int argc, char **argv)
     static const check_test tests[] = {
         {"random_shapes", test_random_shapes},
         {"model_shapes", test_model_shapes},
+        {"winograd", test_winograd},
         {"refuses", test_refuses},
         {"variants_selected", test_variants_selected},
     };
