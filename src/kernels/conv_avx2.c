@@ -110,13 +110,24 @@ static inline __m256 act_ps(__m256 v, const epilogue *e)
 static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64_t sw, int64_t iw)
 {
     if (sw == 1) {
-        for (int64_t t = 0; t < len; t += VL) {
+        int64_t t = 0;
+        if (iw0 >= 0) /* interior full vectors: no masks */
+            for (; t + VL <= len && iw0 + t + VL <= iw; t += VL)
+                _mm256_storeu_ps(d + t, _mm256_loadu_ps(src + iw0 + t));
+        for (; t < len; t += VL) {
             int64_t base = iw0 + t;
             __m256i m = range_mask(-base, EVO_MIN(len - t, iw - base));
             _mm256_maskstore_ps(d + t, range_mask(0, len - t), _mm256_maskload_ps(src + base, m));
         }
     } else if (sw == 2) {
-        for (int64_t t = 0; t < len; t += VL) {
+        int64_t t = 0;
+        if (iw0 >= 0) /* interior full vectors: no masks */
+            for (; t + VL <= len && iw0 + 2 * (t + VL) <= iw; t += VL) {
+                __m256 lo = _mm256_loadu_ps(src + iw0 + 2 * t), up = _mm256_loadu_ps(src + iw0 + 2 * t + VL);
+                _mm256_storeu_ps(d + t, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                            _mm256_castps_pd(_mm256_shuffle_ps(lo, up, 0x88)), 0xd8)));
+            }
+        for (; t < len; t += VL) {
             int64_t base = iw0 + 2 * t, hi = EVO_MIN(2 * (len - t), iw - base);
             __m256 lo = _mm256_maskload_ps(src + base, range_mask(-base, hi));
             __m256 up = _mm256_maskload_ps(src + base + VL, range_mask(-base - VL, hi - VL));

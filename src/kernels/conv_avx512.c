@@ -159,7 +159,11 @@ __attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const floa
                 if (kx == 0 && s == n_seg - 1)
                     prefetch_next(src + iw0 + len * p->sw, p->sw);
                 if (p->sw == 1) {
-                    for (int64_t t = 0; t < len; t += VL) {
+                    int64_t t = 0;
+                    if (iw0 >= 0) /* interior full vectors: no masks */
+                        for (; t + VL <= len && iw0 + t + VL <= p->iw; t += VL)
+                            _mm512_storeu_ps(d + t, _mm512_loadu_ps(src + iw0 + t));
+                    for (; t < len; t += VL) {
                         int64_t base = iw0 + t;
                         __mmask16 m = range_mask(-base, EVO_MIN(len - t, p->iw - base));
                         __m512 v = _mm512_maskz_loadu_ps(m, src + base);
@@ -168,7 +172,13 @@ __attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const floa
                 } else if (p->sw == 2) {
                     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12,
                                                           10, 8, 6, 4, 2, 0);
-                    for (int64_t t = 0; t < len; t += VL) {
+                    int64_t t = 0;
+                    if (iw0 >= 0) /* interior full vectors: no masks */
+                        for (; t + VL <= len && iw0 + 2 * (t + VL) <= p->iw; t += VL)
+                            _mm512_storeu_ps(d + t, _mm512_permutex2var_ps(
+                                                        _mm512_loadu_ps(src + iw0 + 2 * t), even,
+                                                        _mm512_loadu_ps(src + iw0 + 2 * t + VL)));
+                    for (; t < len; t += VL) {
                         int64_t base = iw0 + 2 * t, hi = EVO_MIN(2 * (len - t), p->iw - base);
                         __mmask16 m0 = range_mask(-base, hi), m1 = range_mask(-base - VL, hi - VL);
                         __m512 lo = _mm512_maskz_loadu_ps(m0, src + base);
