@@ -70,10 +70,11 @@ static inline __m512 sigmoid_ps(__m512 v)
     return recip_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
-static inline __m512 act_ps(__m512 v, const epilogue *e)
+/* act is e->act, passed apart so that callers can specialise on a constant */
+static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
 {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
-    switch (e->act) {
+    switch (act) {
     case EVO_ACT_NONE:
         return v;
     case EVO_ACT_RELU:
@@ -269,11 +270,12 @@ KERNEL(kernel3, 3)
  * Stores an MR x (nv * VL) tile of acc to c (row stride ldc; rows <
  * n_rows, lanes of the last vector in tail_mask). first: overwrite c, else
  * add to it. e non-NULL: this is the last K block, apply bias, residual
- * (res at the same offsets as c) and activation.
+ * (res at the same offsets as c) and activation act (= e->act; store_tile
+ * passes the common ones as constants).
  */
-__attribute__((noinline)) static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows,
-                       __mmask16 tail_mask, bool first, const epilogue *e, const float *bias,
-                       const float *res)
+static inline __attribute__((always_inline)) void
+store_rows(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows, __mmask16 tail_mask, bool first,
+           const epilogue *e, const float *bias, const float *res, const evo_act act)
 {
     for (int i = 0; i < n_rows; i++) {
         float *crow = c + i * ldc;
@@ -287,11 +289,28 @@ __attribute__((noinline)) static void store_tile(const __m512 *acc, int nv, floa
                     s = _mm512_add_ps(s, _mm512_set1_ps(bias[i]));
                 if (res)
                     s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, res + i * ldc + v * VL));
-                s = act_ps(s, e);
+                s = act_ps(s, act, e);
             }
             _mm512_mask_storeu_ps(crow + v * VL, m, s);
         }
     }
+}
+
+static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows,
+                       __mmask16 tail_mask, bool first, const epilogue *e, const float *bias,
+                       const float *res)
+{
+    /* one copy of the loops per common activation: no per-vector switch */
+    if (!e)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, NULL, NULL, NULL, EVO_ACT_NONE);
+    else if (e->act == EVO_ACT_SILU)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_SILU);
+    else if (e->act == EVO_ACT_RELU)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_RELU);
+    else if (e->act == EVO_ACT_NONE)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_NONE);
+    else
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, e->act);
 }
 
 static bool conv_supports(const evo_graph *g, const evo_node *n)
@@ -604,7 +623,7 @@ static void wino_output(const wino_plan *p, const float *mb, int64_t ms, int64_t
                 __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
                 if (rc)
                     o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(km[h], rc + off));
-                _mm512_mask_storeu_ps(yc + off, km[h], act_ps(o, e));
+                _mm512_mask_storeu_ps(yc + off, km[h], act_ps(o, e->act, e));
             }
         }
         t += len;
