@@ -77,17 +77,13 @@ static inline __m256 act_ps(__m256 v, evo_act act, const epilogue *e)
 {
     const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
     switch (act) {
-    case EVO_ACT_NONE:
-        return v;
-    case EVO_ACT_RELU:
-        return _mm256_max_ps(v, zero);
+    case EVO_ACT_NONE: return v;
+    case EVO_ACT_RELU: return _mm256_max_ps(v, zero);
     case EVO_ACT_LEAKY_RELU:
         return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(e->alpha)),
                                 _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-    case EVO_ACT_SIGMOID:
-        return sigmoid_ps(v);
-    case EVO_ACT_SILU:
-        return _mm256_mul_ps(v, sigmoid_ps(v));
+    case EVO_ACT_SIGMOID: return sigmoid_ps(v);
+    case EVO_ACT_SILU: return _mm256_mul_ps(v, sigmoid_ps(v));
     case EVO_ACT_HARD_SIGMOID: {
         __m256 h = _mm256_fmadd_ps(v, _mm256_set1_ps(e->alpha), _mm256_set1_ps(e->beta));
         return _mm256_min_ps(_mm256_max_ps(h, zero), one);
@@ -133,8 +129,8 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
             __m256 lo = _mm256_maskload_ps(src + base, range_mask(-base, hi));
             __m256 up = _mm256_maskload_ps(src + base + VL, range_mask(-base - VL, hi - VL));
             // even lanes: [lo0 lo2 up0 up2 | lo4 lo6 up4 up6] -> [lo0 lo2 lo4 lo6 up0 ...]
-            __m256 ev = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                _mm256_castps_pd(_mm256_shuffle_ps(lo, up, 0x88)), 0xd8));
+            __m256 ev = _mm256_castpd_ps(
+                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, up, 0x88)), 0xd8));
             _mm256_maskstore_ps(d + t, range_mask(0, len - t), ev);
         }
     } else {
@@ -162,8 +158,8 @@ static inline void prefetch_next(const float *p, int64_t sw)
  * q * kc * NR, row r at r * NR; lanes past c1 in the last panel's last
  * vector are zero.
  */
-static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc,
-                   int64_t c0, int64_t c1, float *dst)
+static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc, int64_t c0, int64_t c1,
+                   float *dst)
 {
     const int64_t khw = p->kh * p->kw;
     for (int64_t q = 0; c0 + q * NR < c1; q++) {
@@ -215,48 +211,47 @@ static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t 
  * The 12 accumulators are named variables: GCC keeps an array of them in
  * memory inside the loop.
  */
-#define ROW_FMA(i, NV)                                          \
-    do {                                                        \
-        __m256 av = _mm256_broadcast_ss(a + i);                 \
-        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);             \
-        if (NV > 1)                                             \
-            c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);         \
-        if (NV > 2)                                             \
-            c##i##2 = _mm256_fmadd_ps(av, b2, c##i##2);         \
+#define ROW_FMA(i, NV)                                                                                       \
+    do {                                                                                                     \
+        __m256 av = _mm256_broadcast_ss(a + i);                                                              \
+        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);                                                          \
+        if (NV > 1)                                                                                          \
+            c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);                                                      \
+        if (NV > 2)                                                                                          \
+            c##i##2 = _mm256_fmadd_ps(av, b2, c##i##2);                                                      \
     } while (0)
 #define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
-#define KERNEL(NAME, NV, MASKED)                                                                      \
-    static void NAME(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, \
-                     __m256i tail_mask, __m256 *restrict acc)                                   \
-    {                                                                                           \
-        __m256 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                      \
-        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 =                 \
-            _mm256_setzero_ps();                                                                \
-        for (int64_t p = 0; p < kc; p++) {                                                      \
-            __m256 b0, b1 = c00, b2 = c00;                                                      \
-            if (NV == 1 && MASKED)                                                              \
-                b0 = _mm256_maskload_ps(b, tail_mask);                                          \
-            else                                                                                \
-                b0 = _mm256_loadu_ps(b);                                                        \
-            if (NV == 2 && MASKED)                                                                  \
-                b1 = _mm256_maskload_ps(b + VL, tail_mask);                                     \
-            else if (NV > 1)                                                                    \
-                b1 = _mm256_loadu_ps(b + VL);                                                   \
-            if (NV == 3 && MASKED)                                                              \
-                b2 = _mm256_maskload_ps(b + 2 * VL, tail_mask);                                 \
-            else if (NV == 3)                                                                   \
-                b2 = _mm256_loadu_ps(b + 2 * VL);                                               \
-            ROW_FMA(0, NV);                                                                     \
-            ROW_FMA(1, NV);                                                                     \
-            ROW_FMA(2, NV);                                                                     \
-            ROW_FMA(3, NV);                                                                     \
-            a += MR;                                                                            \
-            b += ldb;                                                                           \
-        }                                                                                       \
-        ROW_OUT(0);                                                                             \
-        ROW_OUT(1);                                                                             \
-        ROW_OUT(2);                                                                             \
-        ROW_OUT(3);                                                                             \
+#define KERNEL(NAME, NV, MASKED)                                                                             \
+    static void NAME(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb,              \
+                     __m256i tail_mask, __m256 *restrict acc)                                                \
+    {                                                                                                        \
+        __m256 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                   \
+        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm256_setzero_ps();         \
+        for (int64_t p = 0; p < kc; p++) {                                                                   \
+            __m256 b0, b1 = c00, b2 = c00;                                                                   \
+            if (NV == 1 && MASKED)                                                                           \
+                b0 = _mm256_maskload_ps(b, tail_mask);                                                       \
+            else                                                                                             \
+                b0 = _mm256_loadu_ps(b);                                                                     \
+            if (NV == 2 && MASKED)                                                                           \
+                b1 = _mm256_maskload_ps(b + VL, tail_mask);                                                  \
+            else if (NV > 1)                                                                                 \
+                b1 = _mm256_loadu_ps(b + VL);                                                                \
+            if (NV == 3 && MASKED)                                                                           \
+                b2 = _mm256_maskload_ps(b + 2 * VL, tail_mask);                                              \
+            else if (NV == 3)                                                                                \
+                b2 = _mm256_loadu_ps(b + 2 * VL);                                                            \
+            ROW_FMA(0, NV);                                                                                  \
+            ROW_FMA(1, NV);                                                                                  \
+            ROW_FMA(2, NV);                                                                                  \
+            ROW_FMA(3, NV);                                                                                  \
+            a += MR;                                                                                         \
+            b += ldb;                                                                                        \
+        }                                                                                                    \
+        ROW_OUT(0);                                                                                          \
+        ROW_OUT(1);                                                                                          \
+        ROW_OUT(2);                                                                                          \
+        ROW_OUT(3);                                                                                          \
     }
 KERNEL(kernel1, 1, 1)
 KERNEL(kernel2, 2, 1)
@@ -270,9 +265,10 @@ KERNEL(kernel3_full, 3, 0) /* no tail: maskload costs more than a plain load */
  * (res at the same offsets as c) and activation act (= e->act; store_tile
  * passes the common ones as constants).
  */
-static inline __attribute__((always_inline)) void
-store_rows(const __m256 *acc, int nv, float *c, int64_t ldc, int n_rows, __m256i tail_mask, bool first,
-           const epilogue *e, const float *bias, const float *res, const evo_act act)
+static inline __attribute__((always_inline)) void store_rows(const __m256 *acc, int nv, float *c, int64_t ldc,
+                                                             int n_rows, __m256i tail_mask, bool first,
+                                                             const epilogue *e, const float *bias,
+                                                             const float *res, const evo_act act)
 {
     const __m256i all = _mm256_set1_epi32(-1);
     for (int i = 0; i < n_rows; i++) {
@@ -294,9 +290,8 @@ store_rows(const __m256 *acc, int nv, float *c, int64_t ldc, int n_rows, __m256i
     }
 }
 
-static void store_tile(const __m256 *acc, int nv, float *c, int64_t ldc, int n_rows,
-                       __m256i tail_mask, bool first, const epilogue *e, const float *bias,
-                       const float *res)
+static void store_tile(const __m256 *acc, int nv, float *c, int64_t ldc, int n_rows, __m256i tail_mask,
+                       bool first, const epilogue *e, const float *bias, const float *res)
 {
     /* one copy of the loops per common activation: no per-vector switch */
     if (!e)
@@ -334,9 +329,8 @@ static void conv_pack(const evo_graph *g, const evo_node *n, void *dst)
 }
 
 /* Columns [c0, c1) x channel panels [mp0, mp1) of one image. */
-static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y,
-                       const epilogue *e, const float *res, int64_t c0, int64_t c1, int64_t mp0,
-                       int64_t mp1, float *bblock)
+static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y, const epilogue *e,
+                       const float *res, int64_t c0, int64_t c1, int64_t mp0, int64_t mp1, float *bblock)
 {
     __m256 acc[MR * 3];
     for (int64_t kb = 0; kb < p->n_kb; kb++) {

@@ -7,7 +7,11 @@
  * and broadcasts eight weights from the packed panel. Tail panels use one
  * or two vectors and a lane mask, so at most 15 columns are wasted.
  * Input padding is applied by masked loads while packing (masked-off lanes
- * never fault), stride 2 by an even-lane permute.
+ * never fault), stride 2 by an even-lane permute. Packing, micro-kernels
+ * and the store/epilogue are kept out of line so that profiles split them.
+ *
+ * The second variant in this file, Winograd F(2x2, 3x3) for 3x3 stride-1
+ * convs (end of file), reuses the same micro-kernels for its 16 GEMMs.
  */
 #include "kernels/conv_fast.h"
 
@@ -75,18 +79,14 @@ static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
 {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     switch (act) {
-    case EVO_ACT_NONE:
-        return v;
-    case EVO_ACT_RELU:
-        return _mm512_max_ps(v, zero);
+    case EVO_ACT_NONE: return v;
+    case EVO_ACT_RELU: return _mm512_max_ps(v, zero);
     case EVO_ACT_LEAKY_RELU: {
         __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
         return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(e->alpha));
     }
-    case EVO_ACT_SIGMOID:
-        return sigmoid_ps(v);
-    case EVO_ACT_SILU:
-        return _mm512_mul_ps(v, sigmoid_ps(v));
+    case EVO_ACT_SIGMOID: return sigmoid_ps(v);
+    case EVO_ACT_SILU: return _mm512_mul_ps(v, sigmoid_ps(v));
     case EVO_ACT_HARD_SIGMOID: {
         __m512 h = _mm512_fmadd_ps(v, _mm512_set1_ps(e->alpha), _mm512_set1_ps(e->beta));
         return _mm512_min_ps(_mm512_max_ps(h, zero), one);
@@ -124,7 +124,7 @@ static inline void prefetch_next(const float *p, int64_t sw)
  * vector are zero.
  */
 __attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc,
-                   int64_t c0, int64_t c1, float *dst)
+                                             int64_t c0, int64_t c1, float *dst)
 {
     const int64_t khw = p->kh * p->kw;
     for (int64_t q = 0; c0 + q * NR < c1; q++) {
@@ -171,14 +171,14 @@ __attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const floa
                         _mm512_mask_storeu_ps(d + t, range_mask(0, len - t), v);
                     }
                 } else if (p->sw == 2) {
-                    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12,
-                                                          10, 8, 6, 4, 2, 0);
+                    const __m512i even =
+                        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
                     int64_t t = 0;
                     if (iw0 >= 0) /* interior full vectors: no masks */
                         for (; t + VL <= len && iw0 + 2 * (t + VL) <= p->iw; t += VL)
-                            _mm512_storeu_ps(d + t, _mm512_permutex2var_ps(
-                                                        _mm512_loadu_ps(src + iw0 + 2 * t), even,
-                                                        _mm512_loadu_ps(src + iw0 + 2 * t + VL)));
+                            _mm512_storeu_ps(d + t,
+                                             _mm512_permutex2var_ps(_mm512_loadu_ps(src + iw0 + 2 * t), even,
+                                                                    _mm512_loadu_ps(src + iw0 + 2 * t + VL)));
                     for (; t < len; t += VL) {
                         int64_t base = iw0 + 2 * t, hi = EVO_MIN(2 * (len - t), p->iw - base);
                         __mmask16 m0 = range_mask(-base, hi), m1 = range_mask(-base - VL, hi - VL);
@@ -211,56 +211,55 @@ __attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const floa
  * The 24 accumulators are named variables: GCC keeps an array of them in
  * memory inside the loop.
  */
-#define ROW_FMA(i, NV)                                            \
-    do {                                                        \
-        __m512 av = _mm512_set1_ps(a[i]);                       \
-        c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);             \
-        if (NV > 1)                                             \
-            c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);         \
-        if (NV > 2)                                             \
-            c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);         \
+#define ROW_FMA(i, NV)                                                                                       \
+    do {                                                                                                     \
+        __m512 av = _mm512_set1_ps(a[i]);                                                                    \
+        c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);                                                          \
+        if (NV > 1)                                                                                          \
+            c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);                                                      \
+        if (NV > 2)                                                                                          \
+            c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                                                      \
     } while (0)
 #define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
-#define KERNEL(NAME, NV)                                                                        \
-    __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldb, \
-                     __mmask16 tail_mask, __m512 *restrict acc)                                 \
-    {                                                                                           \
-        __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                      \
-        __m512 c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                      \
-        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 =                 \
-            _mm512_setzero_ps();                                                                \
-        c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;            \
-        for (int64_t p = 0; p < kc; p++) {                                                      \
-            __m512 b0, b1 = c00, b2 = c00;                                                      \
-            if (NV == 1)                                                                        \
-                b0 = _mm512_maskz_loadu_ps(tail_mask, b);                                       \
-            else                                                                                \
-                b0 = _mm512_loadu_ps(b);                                                        \
-            if (NV == 2)                                                                        \
-                b1 = _mm512_maskz_loadu_ps(tail_mask, b + VL);                                  \
-            else if (NV > 2)                                                                    \
-                b1 = _mm512_loadu_ps(b + VL);                                                   \
-            if (NV == 3)                                                                        \
-                b2 = _mm512_maskz_loadu_ps(tail_mask, b + 2 * VL);                              \
-            ROW_FMA(0, NV);                                                                        \
-            ROW_FMA(1, NV);                                                                        \
-            ROW_FMA(2, NV);                                                                        \
-            ROW_FMA(3, NV);                                                                        \
-            ROW_FMA(4, NV);                                                                        \
-            ROW_FMA(5, NV);                                                                        \
-            ROW_FMA(6, NV);                                                                        \
-            ROW_FMA(7, NV);                                                                        \
-            a += MR;                                                                            \
-            b += ldb;                                                                           \
-        }                                                                                       \
-        ROW_OUT(0);                                                                             \
-        ROW_OUT(1);                                                                             \
-        ROW_OUT(2);                                                                             \
-        ROW_OUT(3);                                                                             \
-        ROW_OUT(4);                                                                             \
-        ROW_OUT(5);                                                                             \
-        ROW_OUT(6);                                                                             \
-        ROW_OUT(7);                                                                             \
+#define KERNEL(NAME, NV)                                                                                     \
+    __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, \
+                                               int64_t ldb, __mmask16 tail_mask, __m512 *restrict acc)       \
+    {                                                                                                        \
+        __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                   \
+        __m512 c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                                   \
+        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_ps();         \
+        c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;                         \
+        for (int64_t p = 0; p < kc; p++) {                                                                   \
+            __m512 b0, b1 = c00, b2 = c00;                                                                   \
+            if (NV == 1)                                                                                     \
+                b0 = _mm512_maskz_loadu_ps(tail_mask, b);                                                    \
+            else                                                                                             \
+                b0 = _mm512_loadu_ps(b);                                                                     \
+            if (NV == 2)                                                                                     \
+                b1 = _mm512_maskz_loadu_ps(tail_mask, b + VL);                                               \
+            else if (NV > 2)                                                                                 \
+                b1 = _mm512_loadu_ps(b + VL);                                                                \
+            if (NV == 3)                                                                                     \
+                b2 = _mm512_maskz_loadu_ps(tail_mask, b + 2 * VL);                                           \
+            ROW_FMA(0, NV);                                                                                  \
+            ROW_FMA(1, NV);                                                                                  \
+            ROW_FMA(2, NV);                                                                                  \
+            ROW_FMA(3, NV);                                                                                  \
+            ROW_FMA(4, NV);                                                                                  \
+            ROW_FMA(5, NV);                                                                                  \
+            ROW_FMA(6, NV);                                                                                  \
+            ROW_FMA(7, NV);                                                                                  \
+            a += MR;                                                                                         \
+            b += ldb;                                                                                        \
+        }                                                                                                    \
+        ROW_OUT(0);                                                                                          \
+        ROW_OUT(1);                                                                                          \
+        ROW_OUT(2);                                                                                          \
+        ROW_OUT(3);                                                                                          \
+        ROW_OUT(4);                                                                                          \
+        ROW_OUT(5);                                                                                          \
+        ROW_OUT(6);                                                                                          \
+        ROW_OUT(7);                                                                                          \
     }
 KERNEL(kernel1, 1)
 KERNEL(kernel2, 2)
@@ -273,9 +272,10 @@ KERNEL(kernel3, 3)
  * (res at the same offsets as c) and activation act (= e->act; store_tile
  * passes the common ones as constants).
  */
-static inline __attribute__((always_inline)) void
-store_rows(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows, __mmask16 tail_mask, bool first,
-           const epilogue *e, const float *bias, const float *res, const evo_act act)
+static inline __attribute__((always_inline)) void store_rows(const __m512 *acc, int nv, float *c, int64_t ldc,
+                                                             int n_rows, __mmask16 tail_mask, bool first,
+                                                             const epilogue *e, const float *bias,
+                                                             const float *res, const evo_act act)
 {
     for (int i = 0; i < n_rows; i++) {
         float *crow = c + i * ldc;
@@ -296,9 +296,8 @@ store_rows(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows, __mmask
     }
 }
 
-static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows,
-                       __mmask16 tail_mask, bool first, const epilogue *e, const float *bias,
-                       const float *res)
+static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows, __mmask16 tail_mask,
+                       bool first, const epilogue *e, const float *bias, const float *res)
 {
     /* one copy of the loops per common activation: no per-vector switch */
     if (!e)
@@ -336,9 +335,8 @@ static void conv_pack(const evo_graph *g, const evo_node *n, void *dst)
 }
 
 /* Columns [c0, c1) x channel panels [mp0, mp1) of one image. */
-static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y,
-                       const epilogue *e, const float *res, int64_t c0, int64_t c1, int64_t mp0,
-                       int64_t mp1, float *bblock)
+static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y, const epilogue *e,
+                       const float *res, int64_t c0, int64_t c1, int64_t mp0, int64_t mp1, float *bblock)
 {
     __m512 acc[MR * 3];
     for (int64_t kb = 0; kb < p->n_kb; kb++) {
@@ -465,8 +463,7 @@ static void wino_plan_make(wino_plan *p, const evo_conv_attrs *c, const int64_t 
     p->chunk = EVO_MIN(chunk, (p->tiles + VL - 1) / VL * VL);
     int64_t units = (p->tiles + VL - 1) / VL;
     p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && units < 4 * n_tasks;
-    p->slice_bytes = ((size_t)(16 * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) &
-                     ~(size_t)63;
+    p->slice_bytes = ((size_t)(16 * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) & ~(size_t)63;
 }
 
 static bool wino_supports(const evo_graph *g, const evo_node *n)
@@ -476,9 +473,8 @@ static bool wino_supports(const evo_graph *g, const evo_node *n)
     const evo_conv_attrs *c = &n->a.conv;
     const int64_t *wd = g->values[n->in[1]].dims, *yd = g->values[n->out[0]].dims;
     /* worth it with enough channels to amortise the transforms and enough tiles */
-    return wd[2] == 3 && wd[3] == 3 && c->stride[0] == 1 && c->stride[1] == 1 &&
-           c->dilation[0] == 1 && c->dilation[1] == 1 && wd[0] >= 16 && wd[1] >= 16 &&
-           (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= VL;
+    return wd[2] == 3 && wd[3] == 3 && c->stride[0] == 1 && c->stride[1] == 1 && c->dilation[0] == 1 &&
+           c->dilation[1] == 1 && wd[0] >= 16 && wd[1] >= 16 && (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= VL;
 }
 
 static size_t wino_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
@@ -533,8 +529,8 @@ static inline int64_t tile_run(const wino_plan *p, int64_t t, int64_t t1, int64_
 }
 
 /* V = B^T d B of channel ci for tiles [t0, t1) into v[xi][ci][t - t0] (row stride ldv). */
-static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1,
-                       float *v, int64_t ldv)
+static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
+                       int64_t ldv)
 {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
@@ -591,12 +587,11 @@ static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t 
  * Y = A^T M A of channel co for tiles [t0, t1) from mb[xi][co][t - t0]
  * (xi stride ms), plus bias, residual and activation, into the NCHW output.
  */
-static void wino_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1,
-                        float *yc, const float *rc, float bias, const epilogue *e)
+static void wino_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1, float *yc,
+                        const float *rc, float bias, const epilogue *e)
 {
     const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
-                                            24, 8);
+    const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     for (int64_t t = t0; t < t1;) {
         int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
         __mmask16 m = range_mask(0, len);
@@ -631,9 +626,8 @@ static void wino_output(const wino_plan *p, const float *mb, int64_t ms, int64_t
 }
 
 /* Tiles [t0, t1) x channel panels [mp0, mp1) of one image; buf is this task's slice. */
-static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y,
-                       const epilogue *e, const float *res, int64_t t0, int64_t t1, int64_t mp0,
-                       int64_t mp1, float *buf)
+static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y, const epilogue *e,
+                       const float *res, int64_t t0, int64_t t1, int64_t mp0, int64_t mp1, float *buf)
 {
     int64_t n = t1 - t0, ldv = (n + VL - 1) / VL * VL;
     float *v = buf, *mb = buf + 16 * p->c_in * ldv;
@@ -656,8 +650,8 @@ static void wino_chunk(const wino_plan *p, const float *u, const float *x, float
                         kernel2(kc, a, b + j0, ldv, tm, acc);
                     else
                         kernel1(kc, a, b + j0, ldv, tm, acc);
-                    store_tile(acc, nv, mb + (xi * p->m_pad + mp * MR) * ldv + j0, ldv, MR, tm,
-                               kb == 0, NULL, NULL, NULL);
+                    store_tile(acc, nv, mb + (xi * p->m_pad + mp * MR) * ldv + j0, ldv, MR, tm, kb == 0, NULL,
+                               NULL, NULL);
                 }
             }
         }
@@ -694,8 +688,8 @@ static void wino_run(const evo_kernel_args *a, int task, int n_tasks)
     for (int64_t b = 0; b < a->in[0].dims[0]; b++)
         for (int64_t t0 = t_lo; t0 < t_hi; t0 += p.chunk)
             wino_chunk(&p, a->packed, (const float *)a->in[0].data + b * in_size,
-                       (float *)a->out[0].data + b * out_size, &e, res ? res + b * out_size : NULL,
-                       t0, EVO_MIN(t0 + p.chunk, t_hi), mp0, mp1, buf);
+                       (float *)a->out[0].data + b * out_size, &e, res ? res + b * out_size : NULL, t0,
+                       EVO_MIN(t0 + p.chunk, t_hi), mp0, mp1, buf);
     _mm_setcsr(csr);
 }
 

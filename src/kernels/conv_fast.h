@@ -32,14 +32,14 @@ typedef struct evo_convf_plan {
     int64_t batch, c_in, c_out;
     /* geometry; a 1x1/stride-1/unpadded conv is flattened to one row of N */
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
-    int64_t m, n, k; /* GEMM sizes */
-    int mr, nr;                /* register tile; nr is three vectors */
-    int64_t kc, n_kb;          /* K blocks of kc rows (the last may be shorter) */
+    int64_t m, n, k;  /* GEMM sizes */
+    int mr, nr;       /* register tile; nr is three vectors */
+    int64_t kc, n_kb; /* K blocks of kc rows (the last may be shorter) */
     int64_t m_panels, n_panels;
-    int64_t chunk_panels;      /* column panels per packed B block */
-    bool split_m;              /* tasks split the output channels, not the columns */
-    bool direct;               /* 1x1 stride 1 unpadded: B is read from the input, unpacked */
-    size_t slice_bytes;        /* scratch per task */
+    int64_t chunk_panels; /* column panels per packed B block */
+    bool split_m;         /* tasks split the output channels, not the columns */
+    bool direct;          /* 1x1 stride 1 unpadded: B is read from the input, unpacked */
+    size_t slice_bytes;   /* scratch per task */
 } evo_convf_plan;
 
 /* Which nodes the fast variants take: 2-D float Conv, group 1, constant weights. */
@@ -68,9 +68,9 @@ static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
     return true;
 }
 
-static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *c,
-                                       const int64_t *x_dims, const int64_t *w_dims,
-                                       const int64_t *y_dims, int mr, int nr, int n_tasks)
+static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *c, const int64_t *x_dims,
+                                       const int64_t *w_dims, const int64_t *y_dims, int mr, int nr,
+                                       int n_tasks)
 {
     p->batch = x_dims[0];
     p->c_in = x_dims[1];
@@ -84,8 +84,8 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     p->m = p->c_out;
     p->n = p->oh * p->ow;
     p->k = p->c_in * p->kh * p->kw;
-    if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 &&
-        p->ih == p->oh && p->iw == p->ow) {
+    if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0 && p->ih == p->oh &&
+        p->iw == p->ow) {
         p->ih = p->oh = 1;
         p->iw = p->ow = p->n;
         p->direct = true;
@@ -108,13 +108,12 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
      * packs the same B.
      */
     int64_t unit = nr / 3, n_units = (p->n + unit - 1) / unit;
-    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks &&
-                 (2 * p->n < p->m || n_units < 2 * n_tasks);
+    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && (2 * p->n < p->m || n_units < 2 * n_tasks);
     p->slice_bytes = ((size_t)(p->kc * p->chunk_panels * nr) * sizeof(float) + 63) & ~(size_t)63;
 }
 
-static inline void evo_convf_plan_node(evo_convf_plan *p, const evo_graph *g, const evo_node *n,
-                                       int mr, int nr, int n_tasks)
+static inline void evo_convf_plan_node(evo_convf_plan *p, const evo_graph *g, const evo_node *n, int mr,
+                                       int nr, int n_tasks)
 {
     evo_convf_plan_make(p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
                         g->values[n->out[0]].dims, mr, nr, n_tasks);
@@ -143,8 +142,8 @@ static inline void evo_convf_pack_weights(const evo_graph *g, const evo_node *n,
  * This task's share of each image: output channel panels [*mp0, *mp1) x
  * columns [*j0, *j1) (a multiple of the vector width apart from the end).
  */
-static inline void evo_convf_task_share(const evo_convf_plan *p, int task, int n_tasks,
-                                        int64_t *mp0, int64_t *mp1, int64_t *j0, int64_t *j1)
+static inline void evo_convf_task_share(const evo_convf_plan *p, int task, int n_tasks, int64_t *mp0,
+                                        int64_t *mp1, int64_t *j0, int64_t *j1)
 {
     *mp0 = 0, *mp1 = p->m_panels, *j0 = 0, *j1 = p->n;
     if (p->split_m) {

@@ -31,7 +31,6 @@ static const variant variants[] = {
     {&evo_kernel_conv_avx2, has_avx2, true},
 };
 
-
 typedef struct fast_case {
     int64_t batch, c_in, c_out, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
     int has_bias, has_residual;
@@ -43,15 +42,14 @@ typedef struct fast_case {
 static bool wino_expected(const fast_case *tc, const evo_node *n, const evo_graph *g)
 {
     const int64_t *yd = g->values[n->out[0]].dims;
-    return tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 &&
-           tc->dw == 1 && tc->c_in >= 16 && tc->c_out >= 16 &&
-           (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= 16;
+    return tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 && tc->dw == 1 &&
+           tc->c_in >= 16 && tc->c_out >= 16 && (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= 16;
 }
 
 static const char *act_name(evo_act a)
 {
-    static const char *names[] = {"none", "relu", "leaky", "sigmoid", "silu",
-                                  "hardsigmoid", "hardswish", "clip", "tanh"};
+    static const char *names[] = {"none",        "relu",      "leaky", "sigmoid", "silu",
+                                  "hardsigmoid", "hardswish", "clip",  "tanh"};
     return (unsigned)a < EVO_ARRAY_LEN(names) ? names[a] : "?";
 }
 
@@ -93,8 +91,8 @@ static int build_conv(evo_graph *g, const fast_case *tc, const float *w, const f
 }
 
 /* Runs kernel k on node as n_tasks tasks (reverse order), with its packed weights. */
-static void run_kernel(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data,
-                       float *out, int n_tasks)
+static void run_kernel(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data, float *out,
+                       int n_tasks)
 {
     evo_node *n = &g->nodes[node];
     evo_tensor in[4], y;
@@ -125,10 +123,9 @@ static void run_case(check_rng *r, const fast_case *tc)
              "N=%lld Cin=%lld Cout=%lld HxW=%lldx%lld k=%lldx%lld s=%lld,%lld d=%lld,%lld "
              "pads=%lld,%lld,%lld,%lld bias=%d res=%d act=%s tasks=%d",
              (long long)tc->batch, (long long)tc->c_in, (long long)tc->c_out, (long long)tc->h,
-             (long long)tc->w, (long long)tc->kh, (long long)tc->kw, (long long)tc->sh,
-             (long long)tc->sw, (long long)tc->dh, (long long)tc->dw, (long long)tc->pt,
-             (long long)tc->pl, (long long)tc->pb, (long long)tc->pr, tc->has_bias,
-             tc->has_residual, act_name(tc->act), tc->n_tasks);
+             (long long)tc->w, (long long)tc->kh, (long long)tc->kw, (long long)tc->sh, (long long)tc->sw,
+             (long long)tc->dh, (long long)tc->dw, (long long)tc->pt, (long long)tc->pl, (long long)tc->pb,
+             (long long)tc->pr, tc->has_bias, tc->has_residual, act_name(tc->act), tc->n_tasks);
     float *w = nn_random(r, tc->c_out * tc->c_in * tc->kh * tc->kw);
     float *b = nn_random(r, tc->c_out);
     evo_graph *g = evo_graph_new("test");
@@ -152,10 +149,9 @@ static void run_case(check_rng *r, const fast_case *tc)
         const evo_kernel_def *k = variants[v].def;
         if (!variants[v].host_ok(cpu))
             continue;
-        bool want_support = variants[v].general ||
-                            (k == &evo_kernel_conv_wino_avx512 && wino_expected(tc, n, g));
-        CHECK_MSG(k->supports(g, n) == want_support, "%s: %s: supports() = %d", k->name, desc,
-                  !want_support);
+        bool want_support =
+            variants[v].general || (k == &evo_kernel_conv_wino_avx512 && wino_expected(tc, n, g));
+        CHECK_MSG(k->supports(g, n) == want_support, "%s: %s: supports() = %d", k->name, desc, !want_support);
         if (!k->supports(g, n))
             continue;
         for (int64_t i = 0; i < y_count; i++)
@@ -164,8 +160,8 @@ static void run_case(check_rng *r, const fast_case *tc)
         int bad = 0;
         for (int64_t i = 0; i < y_count && bad < 3; i++) {
             if (!(fabs(got[i] - want[i]) <= 1e-5 * (scale + 1.0))) {
-                fprintf(stderr, "%s: %s: y[%lld] = %.9g, ref %.9g\n", k->name, desc, (long long)i,
-                        got[i], want[i]);
+                fprintf(stderr, "%s: %s: y[%lld] = %.9g, ref %.9g\n", k->name, desc, (long long)i, got[i],
+                        want[i]);
                 bad++;
             }
         }
@@ -286,8 +282,8 @@ static void test_refuses(void)
         CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
         for (size_t v = 0; v < EVO_ARRAY_LEN(variants); v++)
             if (variants[v].host_ok(cpu))
-                CHECK_MSG(!variants[v].def->supports(g, &g->nodes[node]), "%s form %d",
-                          variants[v].def->name, form);
+                CHECK_MSG(!variants[v].def->supports(g, &g->nodes[node]), "%s form %d", variants[v].def->name,
+                          form);
         evo_graph_free(g);
     }
     free(w);
