@@ -354,7 +354,7 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
             int nv = (int)((width + VL - 1) / VL);
             __m256i tm = range_mask(0, width - (nv - 1) * VL);
             for (int64_t mp = mp0; mp < mp1; mp++) {
-                const float *a = wp + (mp * p->k + k0) * MR;
+                const float *a = wp + (k0 * p->m_panels + mp * kc) * MR;
                 int64_t i0 = mp * MR;
                 int n_rows = (int)EVO_MIN((int64_t)MR, p->m - i0);
                 float *c = y + i0 * p->n + j0;

@@ -68,6 +68,13 @@ static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
     return true;
 }
 
+/* K rows per block for a GEMM of depth k: blocks of equal size, at most EVO_CONVF_KC_MAX. */
+static inline int64_t evo_convf_kc(int64_t k)
+{
+    int64_t n_kb = (k + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
+    return (k + n_kb - 1) / n_kb;
+}
+
 static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *c, const int64_t *x_dims,
                                        const int64_t *w_dims, const int64_t *y_dims, int mr, int nr,
                                        int n_tasks)
@@ -94,8 +101,8 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     }
     p->mr = mr;
     p->nr = nr;
-    p->n_kb = (p->k + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
-    p->kc = (p->k + p->n_kb - 1) / p->n_kb;
+    p->kc = evo_convf_kc(p->k);
+    p->n_kb = (p->k + p->kc - 1) / p->kc;
     p->m_panels = (p->m + mr - 1) / mr;
     p->n_panels = (p->n + nr - 1) / nr;
     int64_t cp = EVO_CONVF_BBLOCK_FLOATS / (p->kc * nr);
@@ -126,16 +133,25 @@ static inline size_t evo_convf_packed_bytes(const evo_graph *g, const evo_node *
     return (size_t)(panels * k * mr) * sizeof(float);
 }
 
-/* W[c_out][K] into [panel][K][mr], zero rows past c_out. */
+/*
+ * W[c_out][K] into K blocks of evo_convf_kc(K) rows, each holding every
+ * mr-row panel in turn: [block][panel][row][mr], zero rows past c_out.
+ * A sweep over all channel panels for one K block then reads one
+ * contiguous run of memory (the panel of (block at k0, panel mp, kc rows)
+ * starts at (k0 * panels + mp * kc) * mr), which the prefetchers follow.
+ */
 static inline void evo_convf_pack_weights(const evo_graph *g, const evo_node *n, int mr, float *dst)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
     const float *w = g->values[n->in[1]].data;
-    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3];
-    for (int64_t i0 = 0; i0 < m; i0 += mr)
-        for (int64_t p = 0; p < k; p++)
-            for (int i = 0; i < mr; i++)
-                *dst++ = i0 + i < m ? w[(i0 + i) * k + p] : 0.0f;
+    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3], kc_max = evo_convf_kc(k);
+    for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
+        int64_t kc = EVO_MIN(kc_max, k - k0);
+        for (int64_t i0 = 0; i0 < m; i0 += mr)
+            for (int64_t p = k0; p < k0 + kc; p++)
+                for (int i = 0; i < mr; i++)
+                    *dst++ = i0 + i < m ? w[(i0 + i) * k + p] : 0.0f;
+    }
 }
 
 /*
