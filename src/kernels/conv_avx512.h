@@ -1,0 +1,222 @@
+/*
+ * conv_avx512.h - what the AVX-512 Conv variants (conv_avx512.c im2col,
+ * conv_wino_avx512.c Winograd, conv_direct_avx512.c direct) share: the
+ * register tile, the vector activation functions, the micro-kernel macro
+ * and the store/epilogue. Included only by files compiled for AVX-512;
+ * every function is static, each file instantiates the micro-kernels it
+ * uses with KERNEL(name, vectors).
+ */
+#ifndef EVO_CONV_AVX512_H
+#define EVO_CONV_AVX512_H
+
+#include "kernels/conv_fast.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR 8 /* the micro-kernel spells out eight rows */
+#define NR 48
+#define VL 16
+
+typedef struct epilogue {
+    const float *bias; /* NULL or per output channel */
+    const float *res;  /* NULL or the image's residual, laid out like the output */
+    evo_act act;
+    float alpha, beta;
+} epilogue;
+
+static inline __mmask16 range_mask(int64_t lo, int64_t hi)
+{
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > VL ? VL : hi;
+    if (hi <= lo)
+        return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* e^x, about 2 ulp: Cody-Waite reduction, degree-7 Taylor, scalef for 2^n. */
+static inline __m512 exp_ps(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/*
+ * 1 / d for finite d >= 1: 14-bit estimate and one Newton step, within
+ * about 1 ulp, at a fraction of the cost of a divide.
+ */
+static inline __m512 recip_ps(__m512 d)
+{
+    __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+}
+
+/* 1 / (1 + e^-v); e^-v is capped at e^88 so that 1 + e^-v stays finite for recip_ps. */
+static inline __m512 sigmoid_ps(__m512 v)
+{
+    __m512 e = exp_ps(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), v), _mm512_set1_ps(88.0f)));
+    return recip_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+/* act is e->act, passed apart so that callers can specialise on a constant */
+static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
+{
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    switch (act) {
+    case EVO_ACT_NONE: return v;
+    case EVO_ACT_RELU: return _mm512_max_ps(v, zero);
+    case EVO_ACT_LEAKY_RELU: {
+        __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
+        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(e->alpha));
+    }
+    case EVO_ACT_SIGMOID: return sigmoid_ps(v);
+    case EVO_ACT_SILU: return _mm512_mul_ps(v, sigmoid_ps(v));
+    case EVO_ACT_HARD_SIGMOID: {
+        __m512 h = _mm512_fmadd_ps(v, _mm512_set1_ps(e->alpha), _mm512_set1_ps(e->beta));
+        return _mm512_min_ps(_mm512_max_ps(h, zero), one);
+    }
+    case EVO_ACT_HARD_SWISH: {
+        __m512 h = _mm512_add_ps(_mm512_div_ps(v, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f));
+        return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(h, zero), one));
+    }
+    case EVO_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(e->alpha)), _mm512_set1_ps(e->beta));
+    case EVO_ACT_TANH: {
+        // 1 - 2 / (e^2x + 1): saturates cleanly at both ends
+        __m512 t = exp_ps(_mm512_add_ps(v, v));
+        return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(t, one)));
+    }
+    }
+    return v;
+}
+
+/*
+ * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
+ * the first NV vectors (the last read under tail_mask; B rows ldb apart).
+ * The 24 accumulators are named variables: GCC keeps an array of them in
+ * memory inside the loop.
+ */
+#define ROW_FMA(i, NV)                                                                                       \
+    do {                                                                                                     \
+        __m512 av = _mm512_set1_ps(a[i]);                                                                    \
+        c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);                                                          \
+        if (NV > 1)                                                                                          \
+            c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);                                                      \
+        if (NV > 2)                                                                                          \
+            c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                                                      \
+    } while (0)
+#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
+#define KERNEL(NAME, NV)                                                                                     \
+    __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, \
+                                               int64_t ldb, __mmask16 tail_mask, __m512 *restrict acc)       \
+    {                                                                                                        \
+        __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                   \
+        __m512 c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                                   \
+        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_ps();         \
+        c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;                         \
+        for (int64_t p = 0; p < kc; p++) {                                                                   \
+            __m512 b0, b1 = c00, b2 = c00;                                                                   \
+            if (NV == 1)                                                                                     \
+                b0 = _mm512_maskz_loadu_ps(tail_mask, b);                                                    \
+            else                                                                                             \
+                b0 = _mm512_loadu_ps(b);                                                                     \
+            if (NV == 2)                                                                                     \
+                b1 = _mm512_maskz_loadu_ps(tail_mask, b + VL);                                               \
+            else if (NV > 2)                                                                                 \
+                b1 = _mm512_loadu_ps(b + VL);                                                                \
+            if (NV == 3)                                                                                     \
+                b2 = _mm512_maskz_loadu_ps(tail_mask, b + 2 * VL);                                           \
+            ROW_FMA(0, NV);                                                                                  \
+            ROW_FMA(1, NV);                                                                                  \
+            ROW_FMA(2, NV);                                                                                  \
+            ROW_FMA(3, NV);                                                                                  \
+            ROW_FMA(4, NV);                                                                                  \
+            ROW_FMA(5, NV);                                                                                  \
+            ROW_FMA(6, NV);                                                                                  \
+            ROW_FMA(7, NV);                                                                                  \
+            a += MR;                                                                                         \
+            b += ldb;                                                                                        \
+        }                                                                                                    \
+        ROW_OUT(0);                                                                                          \
+        ROW_OUT(1);                                                                                          \
+        ROW_OUT(2);                                                                                          \
+        ROW_OUT(3);                                                                                          \
+        ROW_OUT(4);                                                                                          \
+        ROW_OUT(5);                                                                                          \
+        ROW_OUT(6);                                                                                          \
+        ROW_OUT(7);                                                                                          \
+    }
+
+/*
+ * Stores an MR x (nv * VL) tile of acc to c (row stride ldc; rows <
+ * n_rows, lanes of the last vector in tail_mask). first: overwrite c, else
+ * add to it. e non-NULL: this is the last K block, apply bias, residual
+ * (res at the same offsets as c) and activation act (= e->act; store_tile
+ * passes the common ones as constants).
+ */
+static inline __attribute__((always_inline)) void store_rows(const __m512 *acc, int nv, float *c, int64_t ldc,
+                                                             int n_rows, __mmask16 tail_mask, bool first,
+                                                             const epilogue *e, const float *bias,
+                                                             const float *res, const evo_act act)
+{
+    for (int i = 0; i < n_rows; i++) {
+        float *crow = c + i * ldc;
+        for (int v = 0; v < nv; v++) {
+            __mmask16 m = v == nv - 1 ? tail_mask : (__mmask16)0xffff;
+            __m512 s = acc[i * 3 + v];
+            if (!first)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, crow + v * VL));
+            if (e) {
+                if (bias)
+                    s = _mm512_add_ps(s, _mm512_set1_ps(bias[i]));
+                if (res)
+                    s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, res + i * ldc + v * VL));
+                s = act_ps(s, act, e);
+            }
+            _mm512_mask_storeu_ps(crow + v * VL, m, s);
+        }
+    }
+}
+
+static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows, __mmask16 tail_mask,
+                       bool first, const epilogue *e, const float *bias, const float *res)
+{
+    /* one copy of the loops per common activation: no per-vector switch */
+    if (!e)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, NULL, NULL, NULL, EVO_ACT_NONE);
+    else if (e->act == EVO_ACT_SILU)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_SILU);
+    else if (e->act == EVO_ACT_RELU)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_RELU);
+    else if (e->act == EVO_ACT_NONE)
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_NONE);
+    else
+        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, e->act);
+}
+
+/*
+ * Sets flush-to-zero and denormals-are-zero for the caller's thread and
+ * returns the previous MXCSR, to restore when the kernel returns (FTZ + DAZ): tiny weights and activations
+ * in real models otherwise cost a microcode assist per operation (YOLOv5s
+ * ran 2x slower); values below 1.2e-38 do not matter.
+ */
+static inline unsigned conv_flush_denormals(void)
+{
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);
+    return csr;
+}
+
+#endif /* EVO_CONV_AVX512_H */

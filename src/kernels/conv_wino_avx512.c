@@ -1,0 +1,288 @@
+/*
+ * conv_wino_avx512.c - Winograd F(2x2, 3x3) Conv for 3x3 stride-1 layers,
+ * AVX-512, on the micro-kernels of conv_avx512.h.
+ */
+#include "kernels/conv_avx512.h"
+
+KERNEL(kernel1, 1)
+KERNEL(kernel2, 2)
+KERNEL(kernel3, 3)
+
+/*
+ * Winograd F(2x2, 3x3) for 3x3 stride-1 convs: each 2x2 output tile comes
+ * from a 4x4 input patch d as Y = A^T [U . V] A with V = B^T d B and the
+ * weights pre-transformed as U = G g G^T, so the 16 products per tile and
+ * channel pair replace 36 multiply-adds (2.25x fewer). The 16 elementwise
+ * products summed over input channels are 16 GEMMs U[xi] (c_out x c_in) x
+ * V[xi] (c_in x tiles) run by the micro-kernels above; the transforms use
+ * only adds and halves, so the error stays at the im2col path's level.
+ * Tiles are numbered row-major (t = ty * tw + tx); a task takes a range of
+ * them (or of channels when there are few tiles) in chunks whose V and M
+ * buffers stay in L2.
+ */
+typedef struct wino_plan {
+    int64_t c_in, c_out, ih, iw, oh, ow, ph, pw;
+    int64_t tw, tiles;       /* 2x2 output tiles per row, in all */
+    int64_t m_panels, m_pad; /* c_out in MR panels */
+    int64_t kc, n_kb;        /* c_in blocks */
+    int64_t chunk;           /* tiles per chunk, a multiple of VL */
+    bool split_m;
+    size_t slice_bytes;
+} wino_plan;
+
+static void wino_plan_make(wino_plan *p, const evo_conv_attrs *c, const int64_t *x_dims,
+                           const int64_t *w_dims, const int64_t *y_dims, int n_tasks)
+{
+    p->c_in = x_dims[1], p->c_out = w_dims[0];
+    p->ih = x_dims[2], p->iw = x_dims[3], p->oh = y_dims[2], p->ow = y_dims[3];
+    p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
+    p->tw = (p->ow + 1) / 2;
+    p->tiles = (p->oh + 1) / 2 * p->tw;
+    p->m_panels = (p->c_out + MR - 1) / MR;
+    p->m_pad = p->m_panels * MR;
+    p->n_kb = (p->c_in + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
+    p->kc = (p->c_in + p->n_kb - 1) / p->n_kb;
+    /* V and M of a chunk: 16 * (c_in + m_pad) * chunk floats, about 1.5 MB */
+    int64_t fit = ((int64_t)3 << 17) / (16 * (p->c_in + p->m_pad));
+    int64_t chunk = fit >= NR ? EVO_MIN(fit / NR * NR, (int64_t)5 * NR) : EVO_MAX(fit / VL * VL, (int64_t)VL);
+    p->chunk = EVO_MIN(chunk, (p->tiles + VL - 1) / VL * VL);
+    int64_t units = (p->tiles + VL - 1) / VL;
+    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && units < 4 * n_tasks;
+    p->slice_bytes = ((size_t)(16 * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) & ~(size_t)63;
+}
+
+static bool wino_supports(const evo_graph *g, const evo_node *n)
+{
+    if (!evo_convf_supports(g, n))
+        return false;
+    const evo_conv_attrs *c = &n->a.conv;
+    const int64_t *wd = g->values[n->in[1]].dims, *yd = g->values[n->out[0]].dims;
+    /* worth it with enough channels to amortise the transforms and enough tiles */
+    return wd[2] == 3 && wd[3] == 3 && c->stride[0] == 1 && c->stride[1] == 1 && c->dilation[0] == 1 &&
+           c->dilation[1] == 1 && wd[0] >= 16 && wd[1] >= 16 && (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= VL;
+}
+
+static size_t wino_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    wino_plan p;
+    wino_plan_make(&p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
+                   g->values[n->out[0]].dims, n_tasks);
+    return p.slice_bytes * (size_t)n_tasks;
+}
+
+static size_t wino_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    return (size_t)(16 * (wd[0] + MR - 1) / MR * MR * wd[1]) * sizeof(float);
+}
+
+/* U[xi] = G g G^T for every (c_out, c_in), into [xi][m panel][c_in][MR], zero rows past c_out. */
+static void wino_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    const float *w = g->values[n->in[1]].data;
+    int64_t c_out = wd[0], c_in = wd[1], m_panels = (c_out + MR - 1) / MR;
+    float *u = dst;
+    memset(u, 0, wino_packed_bytes(g, n));
+    for (int64_t co = 0; co < c_out; co++)
+        for (int64_t ci = 0; ci < c_in; ci++) {
+            const float *k = w + (co * c_in + ci) * 9;
+            float t[4][3], v[4][4];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = k[j];
+                t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
+                t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
+                t[3][j] = k[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                v[i][0] = t[i][0];
+                v[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                v[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                v[i][3] = t[i][2];
+            }
+            for (int xi = 0; xi < 16; xi++)
+                u[((xi * m_panels + co / MR) * c_in + ci) * MR + co % MR] = v[xi / 4][xi % 4];
+        }
+}
+
+/* Lanes past a run of tiles within one tile row: [t, t + len) with len <= VL. */
+static inline int64_t tile_run(const wino_plan *p, int64_t t, int64_t t1, int64_t *ty, int64_t *tx)
+{
+    *ty = t / p->tw;
+    *tx = t % p->tw;
+    return EVO_MIN(EVO_MIN((int64_t)VL, p->tw - *tx), t1 - t);
+}
+
+/* V = B^T d B of channel ci for tiles [t0, t1) into v[xi][ci][t - t0] (row stride ldv). */
+static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
+                       int64_t ldv)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t t = t0; t < t1;) {
+        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
+        int64_t base = 2 * tx - p->pw, lim = EVO_MIN(p->iw - base, 2 * len + 2);
+        __m512 d[4][4];
+        for (int r = 0; r < 4; r++) {
+            int64_t ih = 2 * ty - p->ph + r;
+            if (ih < 0 || ih >= p->ih) {
+                d[r][0] = d[r][1] = d[r][2] = d[r][3] = _mm512_setzero_ps();
+                continue;
+            }
+            const float *row = xc + ih * p->iw + base;
+            __m512 w0 = _mm512_maskz_loadu_ps(range_mask(-base, lim), row);
+            __m512 w1 = _mm512_maskz_loadu_ps(range_mask(-base - VL, lim - VL), row + VL);
+            __m512 u0 = _mm512_maskz_loadu_ps(range_mask(-base - 2, lim - 2), row + 2);
+            __m512 u1 = _mm512_maskz_loadu_ps(range_mask(-base - 2 - VL, lim - 2 - VL), row + 2 + VL);
+            d[r][0] = _mm512_permutex2var_ps(w0, even, w1);
+            d[r][1] = _mm512_permutex2var_ps(w0, odd, w1);
+            d[r][2] = _mm512_permutex2var_ps(u0, even, u1);
+            d[r][3] = _mm512_permutex2var_ps(u0, odd, u1);
+        }
+        __mmask16 m = range_mask(0, len);
+        float *dst = v + ci * ldv + (t - t0);
+        int64_t xs = p->c_in * ldv; /* between consecutive xi */
+        for (int i = 0; i < 4; i++) {
+            __m512 r0, r1, r2, r3; /* row i of B^T d, per column */
+            __m512 s[4];
+            for (int c = 0; c < 4; c++) {
+                if (i == 0)
+                    s[c] = _mm512_sub_ps(d[0][c], d[2][c]);
+                else if (i == 1)
+                    s[c] = _mm512_add_ps(d[1][c], d[2][c]);
+                else if (i == 2)
+                    s[c] = _mm512_sub_ps(d[2][c], d[1][c]);
+                else
+                    s[c] = _mm512_sub_ps(d[1][c], d[3][c]);
+            }
+            r0 = _mm512_sub_ps(s[0], s[2]);
+            r1 = _mm512_add_ps(s[1], s[2]);
+            r2 = _mm512_sub_ps(s[2], s[1]);
+            r3 = _mm512_sub_ps(s[1], s[3]);
+            _mm512_mask_storeu_ps(dst + (i * 4 + 0) * xs, m, r0);
+            _mm512_mask_storeu_ps(dst + (i * 4 + 1) * xs, m, r1);
+            _mm512_mask_storeu_ps(dst + (i * 4 + 2) * xs, m, r2);
+            _mm512_mask_storeu_ps(dst + (i * 4 + 3) * xs, m, r3);
+        }
+        t += len;
+    }
+}
+
+/*
+ * Y = A^T M A of channel co for tiles [t0, t1) from mb[xi][co][t - t0]
+ * (xi stride ms), plus bias, residual and activation, into the NCHW output.
+ */
+static void wino_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1, float *yc,
+                        const float *rc, float bias, const epilogue *e)
+{
+    const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    for (int64_t t = t0; t < t1;) {
+        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
+        __mmask16 m = range_mask(0, len);
+        __m512 s[2][4]; /* A^T M */
+        for (int j = 0; j < 4; j++) {
+            const float *src = mb + (t - t0) + j * ms;
+            __m512 m0 = _mm512_maskz_loadu_ps(m, src), m1 = _mm512_maskz_loadu_ps(m, src + 4 * ms);
+            __m512 m2 = _mm512_maskz_loadu_ps(m, src + 8 * ms), m3 = _mm512_maskz_loadu_ps(m, src + 12 * ms);
+            s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+            s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        int64_t ox = 2 * tx, count = EVO_MIN(2 * len, p->ow - ox);
+        __mmask16 k0 = range_mask(0, count), k1 = range_mask(0, count - VL);
+        for (int dy = 0; dy < 2; dy++) {
+            int64_t oy = 2 * ty + dy;
+            if (oy >= p->oh)
+                break;
+            __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[dy][0], s[dy][1]), s[dy][2]);
+            __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[dy][1], s[dy][2]), s[dy][3]);
+            __m512 z[2] = {_mm512_permutex2var_ps(y0, lo_idx, y1), _mm512_permutex2var_ps(y0, hi_idx, y1)};
+            __mmask16 km[2] = {k0, k1};
+            for (int h = 0; h < 2; h++) {
+                int64_t off = oy * p->ow + ox + h * VL;
+                __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
+                if (rc)
+                    o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(km[h], rc + off));
+                _mm512_mask_storeu_ps(yc + off, km[h], act_ps(o, e->act, e));
+            }
+        }
+        t += len;
+    }
+}
+
+/* Tiles [t0, t1) x channel panels [mp0, mp1) of one image; buf is this task's slice. */
+static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y, const epilogue *e,
+                       const float *res, int64_t t0, int64_t t1, int64_t mp0, int64_t mp1, float *buf)
+{
+    int64_t n = t1 - t0, ldv = (n + VL - 1) / VL * VL;
+    float *v = buf, *mb = buf + 16 * p->c_in * ldv;
+    for (int64_t ci = 0; ci < p->c_in; ci++)
+        wino_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
+    __m512 acc[MR * 3];
+    for (int xi = 0; xi < 16; xi++)
+        for (int64_t kb = 0; kb < p->n_kb; kb++) {
+            int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->c_in - k0);
+            const float *b = v + (xi * p->c_in + k0) * ldv;
+            for (int64_t j0 = 0; j0 < n; j0 += NR) {
+                int64_t width = EVO_MIN((int64_t)NR, n - j0);
+                int nv = (int)((width + VL - 1) / VL);
+                __mmask16 tm = range_mask(0, width - (nv - 1) * VL);
+                for (int64_t mp = mp0; mp < mp1; mp++) {
+                    const float *a = u + ((xi * p->m_panels + mp) * p->c_in + k0) * MR;
+                    if (nv == 3)
+                        kernel3(kc, a, b + j0, ldv, tm, acc);
+                    else if (nv == 2)
+                        kernel2(kc, a, b + j0, ldv, tm, acc);
+                    else
+                        kernel1(kc, a, b + j0, ldv, tm, acc);
+                    store_tile(acc, nv, mb + (xi * p->m_pad + mp * MR) * ldv + j0, ldv, MR, tm, kb == 0, NULL,
+                               NULL, NULL);
+                }
+            }
+        }
+    int64_t out_size = p->oh * p->ow;
+    for (int64_t co = mp0 * MR; co < EVO_MIN(mp1 * MR, p->c_out); co++)
+        wino_output(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size,
+                    res ? res + co * out_size : NULL, e->bias ? e->bias[co] : 0.0f, e);
+}
+
+static void wino_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    const evo_conv_attrs *c = &a->node->a.conv;
+    wino_plan p;
+    wino_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
+    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
+    if (a->n_in > 2 && a->in[2].data)
+        e.bias = a->in[2].data;
+    const float *res = c->has_residual && a->n_in > 3 ? a->in[3].data : NULL;
+    float *buf = (float *)((unsigned char *)a->scratch + p.slice_bytes * (size_t)task);
+    int64_t mp0 = 0, mp1 = p.m_panels, t_lo = 0, t_hi = p.tiles;
+    if (p.split_m) {
+        evo_task_range(p.m_panels, task, n_tasks, &mp0, &mp1);
+    } else {
+        int64_t u0, u1;
+        evo_task_range((p.tiles + VL - 1) / VL, task, n_tasks, &u0, &u1);
+        t_lo = u0 * VL;
+        t_hi = EVO_MIN(u1 * VL, p.tiles);
+    }
+    if (mp0 >= mp1 || t_lo >= t_hi)
+        return;
+    unsigned csr = conv_flush_denormals();
+    int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.c_out * p.oh * p.ow;
+    for (int64_t b = 0; b < a->in[0].dims[0]; b++)
+        for (int64_t t0 = t_lo; t0 < t_hi; t0 += p.chunk)
+            wino_chunk(&p, a->packed, (const float *)a->in[0].data + b * in_size,
+                       (float *)a->out[0].data + b * out_size, &e, res ? res + b * out_size : NULL, t0,
+                       EVO_MIN(t0 + p.chunk, t_hi), mp0, mp1, buf);
+    _mm_setcsr(csr);
+}
+
+const evo_kernel_def evo_kernel_conv_wino_avx512 = {
+    .name = "wino_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = wino_supports,
+    .scratch_bytes = wino_scratch,
+    .run = wino_run,
+    .packed_bytes = wino_packed_bytes,
+    .pack = wino_pack,
+};
