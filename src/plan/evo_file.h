@@ -14,7 +14,7 @@
  *    20  u32 section count
  *    24  u64 file bytes
  *    32  u64 attribute schema fingerprint (hash of the typed-attribute
- *            field tables in evo_file.c and of the op -> family map)
+ *            field tables in evo_file_format.c and of the op -> family map)
  *    40  u64 section table offset
  *    48  u64 reserved (0), 56 u64 reserved (0)
  *   section table: per section {u32 id, u32 reserved, u64 offset, u64 bytes}
@@ -66,8 +66,7 @@ bool evo_file_path_has_magic(const char *path);
  * dropped and the rest renumbered. *bytes_out (may be NULL) receives the
  * file size.
  */
-evo_status evo_file_write(const evo_graph *g, const char *path, size_t *bytes_out,
-                          evo_error *err);
+evo_status evo_file_write(const evo_graph *g, const char *path, size_t *bytes_out, evo_error *err);
 
 /*
  * Maps path read-only and reads it. The graph owns the mapping; constants
@@ -81,16 +80,15 @@ evo_status evo_file_load(const char *path, evo_graph **out, evo_error *err);
  * point into it when it is 64-byte aligned, else they are copied). name is
  * used in messages (NULL: "<memory>"). flags: EVO_FILE_* reader flags.
  */
-evo_status evo_file_load_buffer(const void *data, size_t size_bytes, const char *name,
-                                unsigned flags, evo_graph **out, evo_error *err);
+evo_status evo_file_load_buffer(const void *data, size_t size_bytes, const char *name, unsigned flags,
+                                evo_graph **out, evo_error *err);
 
 /*
  * Checks compile options against a loaded .evo graph: input shapes must
  * match what it was compiled for, and constant inputs cannot be bound any
  * more. Passes to disable are ignored (they already ran).
  */
-evo_status evo_file_check_options(const evo_graph *g, const evo_compile_options *opts,
-                                  evo_error *err);
+evo_status evo_file_check_options(const evo_graph *g, const evo_compile_options *opts, evo_error *err);
 
 /* ---- internal: shared with evo_file_check.c and the tests ---- */
 
