@@ -104,7 +104,8 @@ static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
 
 /*
  * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
- * the first NV vectors (the last read under tail_mask; B rows ldb apart).
+ * the first NV vectors (the last read under tail_mask; B row p at BROW, an
+ * expression of b, p and step).
  * The 24 accumulators are named variables: GCC keeps an array of them in
  * memory inside the loop.
  */
@@ -118,26 +119,34 @@ static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
             c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                                                      \
     } while (0)
 #define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
-#define KERNEL(NAME, NV)                                                                                     \
+/*
+ * Floats ahead of the current A row that the micro-kernel prefetches: the
+ * weights of big late layers stream from memory once per image, and a
+ * panel sweep reads them in one contiguous run (conv_fast.h).
+ */
+#define A_PREFETCH 512
+#define KERNEL_GEN(NAME, NV, STEP_T, BROW)                                                                   \
     __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, \
-                                               int64_t ldb, __mmask16 tail_mask, __m512 *restrict acc)       \
+                                               STEP_T step, __mmask16 tail_mask, __m512 *restrict acc)       \
     {                                                                                                        \
         __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                   \
         __m512 c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                                   \
         c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_ps();         \
         c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;                         \
         for (int64_t p = 0; p < kc; p++) {                                                                   \
+            const float *restrict bp = BROW;                                                                 \
             __m512 b0, b1 = c00, b2 = c00;                                                                   \
             if (NV == 1)                                                                                     \
-                b0 = _mm512_maskz_loadu_ps(tail_mask, b);                                                    \
+                b0 = _mm512_maskz_loadu_ps(tail_mask, bp);                                                   \
             else                                                                                             \
-                b0 = _mm512_loadu_ps(b);                                                                     \
+                b0 = _mm512_loadu_ps(bp);                                                                    \
             if (NV == 2)                                                                                     \
-                b1 = _mm512_maskz_loadu_ps(tail_mask, b + VL);                                               \
+                b1 = _mm512_maskz_loadu_ps(tail_mask, bp + VL);                                              \
             else if (NV > 2)                                                                                 \
-                b1 = _mm512_loadu_ps(b + VL);                                                                \
+                b1 = _mm512_loadu_ps(bp + VL);                                                               \
             if (NV == 3)                                                                                     \
-                b2 = _mm512_maskz_loadu_ps(tail_mask, b + 2 * VL);                                           \
+                b2 = _mm512_maskz_loadu_ps(tail_mask, bp + 2 * VL);                                          \
+            _mm_prefetch((const char *)(a + A_PREFETCH), _MM_HINT_T0);                                       \
             ROW_FMA(0, NV);                                                                                  \
             ROW_FMA(1, NV);                                                                                  \
             ROW_FMA(2, NV);                                                                                  \
@@ -147,7 +156,6 @@ static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
             ROW_FMA(6, NV);                                                                                  \
             ROW_FMA(7, NV);                                                                                  \
             a += MR;                                                                                         \
-            b += ldb;                                                                                        \
         }                                                                                                    \
         ROW_OUT(0);                                                                                          \
         ROW_OUT(1);                                                                                          \
@@ -158,6 +166,10 @@ static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
         ROW_OUT(6);                                                                                          \
         ROW_OUT(7);                                                                                          \
     }
+/* B rows step floats apart from b */
+#define KERNEL(NAME, NV) KERNEL_GEN(NAME, NV, int64_t, b + p * step)
+/* B row p at b + off[p] */
+#define KERNEL_OFF(NAME, NV) KERNEL_GEN(NAME, NV, const int64_t *, b + step[p])
 
 /*
  * Stores an MR x (nv * VL) tile of acc to c (row stride ldc; rows <
@@ -190,8 +202,9 @@ static inline __attribute__((always_inline)) void store_rows(const __m512 *acc, 
     }
 }
 
-static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows, __mmask16 tail_mask,
-                       bool first, const epilogue *e, const float *bias, const float *res)
+__attribute__((unused)) static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows,
+                                               __mmask16 tail_mask, bool first, const epilogue *e,
+                                               const float *bias, const float *res)
 {
     /* one copy of the loops per common activation: no per-vector switch */
     if (!e)

@@ -9,6 +9,9 @@
 #include "kernels/fastops.h"
 #include "kernels/conv_fast.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #define X(e, name, family) extern const evo_kernel_def evo_kernel_##family##_ref;
 #include "graph/ops.def"
 #undef X
@@ -16,13 +19,12 @@
 const evo_kernel_def *evo_kernel_ref(evo_op op)
 {
     switch (op) {
-#define X(e, name, family) \
-    case EVO_OP_##e:       \
+#define X(e, name, family)                                                                                   \
+    case EVO_OP_##e:                                                                                         \
         return &evo_kernel_##family##_ref;
 #include "graph/ops.def"
 #undef X
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -38,6 +40,7 @@ typedef struct fast_kernel {
 static const fast_kernel fast_kernels[] = {
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_wino_avx512},
+    {EVO_OP_CONV, &evo_kernel_conv_direct_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx2},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
@@ -67,12 +70,28 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_COUNT, NULL}, /* sentinel */
 };
 
+/*
+ * Whether $EVO_SKIP_KERNELS (variant names separated by commas, e.g.
+ * "wino_avx512,direct_avx512") names variant name: a tuning aid that times
+ * the next variant in line on the same layers.
+ */
+static bool skipped(const char *name)
+{
+    const char *list = getenv("EVO_SKIP_KERNELS");
+    size_t len = strlen(name);
+    for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',') {
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == 0))
+            return true;
+    }
+    return false;
+}
+
 const evo_kernel_def *evo_kernel_select(const evo_graph *g, const evo_node *n, evo_isa max_isa)
 {
     evo_isa cpu = evo_cpu_best_isa();
     for (size_t i = 0; fast_kernels[i].def; i++) {
         const evo_kernel_def *k = fast_kernels[i].def;
-        if (fast_kernels[i].op != n->op || k->isa > max_isa || k->isa > cpu)
+        if (fast_kernels[i].op != n->op || k->isa > max_isa || k->isa > cpu || skipped(k->name))
             continue;
         if (!k->supports || k->supports(g, n))
             return k;

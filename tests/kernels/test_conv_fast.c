@@ -10,10 +10,17 @@
 #include "core/cpu.h"
 #include "kernels/conv_fast.h"
 
+typedef struct fast_case fast_case;
+
 typedef struct variant {
     const evo_kernel_def *def;
     bool (*host_ok)(const evo_cpu_info *c);
     bool general; /* takes every 2-D group-1 Conv with constant weights */
+    /*
+     * Not general: the cases it computes correctly, run whether or not
+     * supports() (a speed choice) takes them; supports() must imply it.
+     */
+    bool (*correct_for)(const fast_case *tc);
 } variant;
 
 static bool has_avx512(const evo_cpu_info *c)
@@ -25,25 +32,32 @@ static bool has_avx2(const evo_cpu_info *c)
     return c->avx2 && c->fma;
 }
 
+static bool wino_correct_for(const fast_case *tc);
+static bool direct_correct_for(const fast_case *tc);
+
 static const variant variants[] = {
-    {&evo_kernel_conv_wino_avx512, has_avx512, false},
-    {&evo_kernel_conv_avx512, has_avx512, true},
-    {&evo_kernel_conv_avx2, has_avx2, true},
+    {&evo_kernel_conv_wino_avx512, has_avx512, false, wino_correct_for},
+    {&evo_kernel_conv_direct_avx512, has_avx512, false, direct_correct_for},
+    {&evo_kernel_conv_avx512, has_avx512, true, NULL},
+    {&evo_kernel_conv_avx2, has_avx2, true, NULL},
 };
 
-typedef struct fast_case {
+struct fast_case {
     int64_t batch, c_in, c_out, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
     int has_bias, has_residual;
     evo_act act;
     int n_tasks;
-} fast_case;
+};
 
-/* 3x3 stride 1, >= 16 channels each way, >= 16 output tiles: Winograd must take it. */
-static bool wino_expected(const fast_case *tc, const evo_node *n, const evo_graph *g)
+static bool wino_correct_for(const fast_case *tc)
 {
-    const int64_t *yd = g->values[n->out[0]].dims;
-    return tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 && tc->dw == 1 &&
-           tc->c_in >= 16 && tc->c_out >= 16 && (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= 16;
+    return tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 && tc->dw == 1;
+}
+
+/* any kernel size and stride, no dilation */
+static bool direct_correct_for(const fast_case *tc)
+{
+    return tc->dh == 1 && tc->dw == 1;
 }
 
 static const char *act_name(evo_act a)
@@ -149,10 +163,14 @@ static void run_case(check_rng *r, const fast_case *tc)
         const evo_kernel_def *k = variants[v].def;
         if (!variants[v].host_ok(cpu))
             continue;
-        bool want_support =
-            variants[v].general || (k == &evo_kernel_conv_wino_avx512 && wino_expected(tc, n, g));
-        CHECK_MSG(k->supports(g, n) == want_support, "%s: %s: supports() = %d", k->name, desc, !want_support);
-        if (!k->supports(g, n))
+        bool supported = k->supports(g, n);
+        if (variants[v].general)
+            CHECK_MSG(supported, "%s: %s: not supported", k->name, desc);
+        if (variants[v].correct_for) {
+            CHECK_MSG(!supported || variants[v].correct_for(tc), "%s: %s: supported", k->name, desc);
+            supported = variants[v].correct_for(tc);
+        }
+        if (!supported)
             continue;
         for (int64_t i = 0; i < y_count; i++)
             got[i] = NAN; /* every element must be written */
@@ -311,6 +329,43 @@ static void test_variants_selected(void)
     free(w);
 }
 
+/* The model layers each specialised variant is for pick it. */
+static void test_layer_picks(void)
+{
+    if (!has_avx512(evo_cpu_get()))
+        return;
+    evo_error err = {0};
+    static const struct {
+        int64_t c_in, c_out, hw, k, s;
+        const evo_kernel_def *want;
+    } picks[] = {
+        {64, 64, 80, 3, 1, &evo_kernel_conv_wino_avx512},   /* 3x3 stride 1, many tiles */
+        {3, 32, 640, 6, 2, &evo_kernel_conv_direct_avx512}, /* YOLOv5 stem */
+        {3, 64, 224, 7, 2, &evo_kernel_conv_direct_avx512}, /* ResNet stem */
+        {64, 128, 160, 3, 2, &evo_kernel_conv_avx512},      /* 3x3 stride 2 */
+        {512, 512, 7, 3, 1, &evo_kernel_conv_avx512},       /* 3x3 on 7x7: Winograd weights too big */
+    };
+    for (size_t i = 0; i < EVO_ARRAY_LEN(picks); i++) {
+        evo_graph *g = evo_graph_new("test");
+        int64_t px[4] = {1, picks[i].c_in, picks[i].hw, picks[i].hw};
+        int64_t pw[4] = {picks[i].c_out, picks[i].c_in, picks[i].k, picks[i].k};
+        int pins[2] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 4, px), nn_value(g, "W", EVO_DTYPE_FLOAT, 4, pw)};
+        float *pwd = calloc((size_t)(pw[0] * pw[1] * pw[2] * pw[3]), sizeof(float));
+        g->values[pins[1]].data = pwd;
+        int pn = nn_node(g, "Conv", 2, pins, 1);
+        int64_t st[2] = {picks[i].s, picks[i].s}, pad = (picks[i].k - 1) / 2, pe = picks[i].k / 2;
+        int64_t pads[4] = {pad, pad, pe, pe};
+        nn_attr_ints(g, pn, "strides", st, 2);
+        nn_attr_ints(g, pn, "pads", pads, 4);
+        CHECK(nn_infer(g, pn, &err) == EVO_OK);
+        const evo_kernel_def *got = evo_kernel_select(g, &g->nodes[pn], EVO_ISA_AVX512);
+        CHECK_MSG(got == picks[i].want, "case %zu: %s, want %s", i, got ? got->name : "none",
+                  picks[i].want->name);
+        evo_graph_free(g);
+        free(pwd);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const check_test tests[] = {
@@ -319,6 +374,7 @@ int main(int argc, char **argv)
         {"winograd", test_winograd},
         {"refuses", test_refuses},
         {"variants_selected", test_variants_selected},
+        {"layer_picks", test_layer_picks},
     };
     return check_run(tests, (int)EVO_ARRAY_LEN(tests), argc, argv);
 }
