@@ -11,33 +11,31 @@
 
 #include <string.h>
 
-static evo_status window_len(const evo_graph *g, const evo_node *n, const char *name, int len,
-                             int *n_spatial, evo_error *err)
+static evo_status window_len(const evo_graph *g, const evo_node *n, const char *name, int len, int *n_spatial,
+                             evo_error *err)
 {
     if (len == 0)
         return EVO_OK;
     if (*n_spatial && len != *n_spatial)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
-                               "attribute \"%s\" has %d values, other attributes say %d spatial dims",
-                               name, len, *n_spatial);
+                               "attribute \"%s\" has %d values, other attributes say %d spatial dims", name,
+                               len, *n_spatial);
     *n_spatial = len;
     return EVO_OK;
 }
 
-static evo_status window_positive(const evo_graph *g, const evo_node *n, const char *name,
-                                  const int64_t *v, int len, int64_t min, evo_error *err)
+static evo_status window_positive(const evo_graph *g, const evo_node *n, const char *name, const int64_t *v,
+                                  int len, int64_t min, evo_error *err)
 {
     for (int i = 0; i < len; i++) {
         if (v[i] < min)
-            return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
-                                   "attribute \"%s\"[%d] = %lld, expected >= %lld", name, i,
-                                   (long long)v[i], (long long)min);
+            return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "attribute \"%s\"[%d] = %lld, expected >= %lld",
+                                   name, i, (long long)v[i], (long long)min);
     }
     return EVO_OK;
 }
 
-static evo_status read_auto_pad(const evo_graph *g, const evo_node *n, evo_auto_pad *out,
-                                evo_error *err)
+static evo_status read_auto_pad(const evo_graph *g, const evo_node *n, evo_auto_pad *out, evo_error *err)
 {
     const char *s;
     evo_status st = evo_attr_string(g, n, "auto_pad", "NOTSET", &s, err);
@@ -54,7 +52,8 @@ static evo_status read_auto_pad(const evo_graph *g, const evo_node *n, evo_auto_
     else
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
                                "attribute \"auto_pad\" is \"%s\", expected NOTSET, SAME_UPPER, "
-                               "SAME_LOWER or VALID", s);
+                               "SAME_LOWER or VALID",
+                               s);
     return EVO_OK;
 }
 
@@ -73,8 +72,7 @@ evo_status evo_window_import(evo_graph *g, evo_node *n, evo_window *w, evo_error
         return s;
     if (n_pads % 2)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
-                               "attribute \"pads\" has %d values, expected 2 per spatial dim",
-                               n_pads);
+                               "attribute \"pads\" has %d values, expected 2 per spatial dim", n_pads);
     if ((s = window_len(g, n, "kernel_shape", n_kernel, &w->n_spatial, err)) ||
         (s = window_len(g, n, "strides", n_stride, &w->n_spatial, err)) ||
         (s = window_len(g, n, "dilations", n_dilation, &w->n_spatial, err)) ||
@@ -93,29 +91,27 @@ evo_status evo_window_import(evo_graph *g, evo_node *n, evo_window *w, evo_error
     return read_auto_pad(g, n, &w->auto_pad, err);
 }
 
-evo_status evo_window_resolve(const evo_graph *g, const evo_node *n, evo_window *w,
-                              int n_spatial, const int64_t *in, bool ceil_mode, int64_t *out,
-                              evo_error *err)
+evo_status evo_window_resolve(const evo_graph *g, const evo_node *n, evo_window *w, int n_spatial,
+                              const int64_t *in, bool ceil_mode, int64_t *out, evo_error *err)
 {
     if (w->n_spatial && w->n_spatial != n_spatial)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
                                "attributes describe %d spatial dims, input X has %d", w->n_spatial,
                                n_spatial);
     w->n_spatial = n_spatial;
+    bool same = evo_auto_pad_is_same(w->auto_pad);
     for (int i = 0; i < n_spatial; i++) {
         int64_t k = w->kernel[i], s = w->stride[i];
         int64_t extent = (k - 1) * w->dilation[i] + 1; /* dilated kernel */
-        if (w->auto_pad == EVO_AUTO_PAD_SAME_UPPER || w->auto_pad == EVO_AUTO_PAD_SAME_LOWER) {
-            /* out = ceil(in / stride); the odd pad goes to the end for SAME_UPPER */
+        int64_t total = 0;
+        if (same) {
+            /* out = ceil(in / stride), with just the padding that needs */
             out[i] = (in[i] + s - 1) / s;
-            int64_t total = EVO_MAX((int64_t)0, (out[i] - 1) * s + extent - in[i]);
-            int64_t small = total / 2;
-            w->pad_begin[i] = w->auto_pad == EVO_AUTO_PAD_SAME_UPPER ? small : total - small;
-            w->pad_end[i] = total - w->pad_begin[i];
-            continue;
+            total = EVO_MAX((int64_t)0, (out[i] - 1) * s + extent - in[i]);
         }
-        if (w->auto_pad == EVO_AUTO_PAD_VALID)
-            w->pad_begin[i] = w->pad_end[i] = 0;
+        evo_pads_resolve(w->auto_pad, same, total, &w->pad_begin[i], &w->pad_end[i]);
+        if (same)
+            continue;
         int64_t padded = in[i] + w->pad_begin[i] + w->pad_end[i];
         if (padded < extent)
             return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
@@ -131,8 +127,20 @@ evo_status evo_window_resolve(const evo_graph *g, const evo_node *n, evo_window 
     return EVO_OK;
 }
 
-evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_min,
-                              int rank_max, evo_error *err)
+void evo_pads_resolve(evo_auto_pad auto_pad, bool from_total, int64_t total, int64_t *pad_begin,
+                      int64_t *pad_end)
+{
+    if (from_total) {
+        int64_t small = total / 2;
+        *pad_begin = auto_pad == EVO_AUTO_PAD_SAME_UPPER ? small : total - small;
+        *pad_end = total - *pad_begin;
+    } else if (auto_pad == EVO_AUTO_PAD_VALID) {
+        *pad_begin = *pad_end = 0;
+    }
+}
+
+evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_min, int rank_max,
+                              evo_error *err)
 {
     static const char *const names[] = {"X", "W", "B", "input 3", "input 4"};
     const char *name = i < 5 ? names[i] : "input";
@@ -147,8 +155,8 @@ evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_m
         char buf[128];
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
                                "input %d shape %s has rank %d, expected rank %d..%d", i,
-                               evo_dims_str(v->dims, v->rank, buf, sizeof(buf)), v->rank,
-                               rank_min, rank_max < 0 ? EVO_MAX_RANK : rank_max);
+                               evo_dims_str(v->dims, v->rank, buf, sizeof(buf)), v->rank, rank_min,
+                               rank_max < 0 ? EVO_MAX_RANK : rank_max);
     }
     return EVO_OK;
 }
@@ -178,8 +186,8 @@ static evo_status conv_import(evo_graph *g, evo_node *n, evo_error *err)
 }
 
 /* Checks W = [M, C/group, k...] and B = [M]; fills the kernel from W when absent. */
-static evo_status conv_check_weights(evo_graph *g, evo_node *n, const evo_value *x,
-                                     const evo_value *wv, evo_error *err)
+static evo_status conv_check_weights(evo_graph *g, evo_node *n, const evo_value *x, const evo_value *wv,
+                                     evo_error *err)
 {
     evo_conv_attrs *c = &n->a.conv;
     int n_spatial = x->rank - 2;
@@ -187,10 +195,10 @@ static evo_status conv_check_weights(evo_graph *g, evo_node *n, const evo_value 
     evo_dims_str(wv->dims, wv->rank, sw, sizeof(sw));
     if (wv->rank != x->rank)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
-                               "input W shape %s has rank %d, expected rank %d like X", sw,
-                               wv->rank, x->rank);
-    if (x->dims[1] % c->group != 0 || wv->dims[1] * c->group != x->dims[1] ||
-        wv->dims[0] % c->group != 0 || wv->dims[0] < 1)
+                               "input W shape %s has rank %d, expected rank %d like X", sw, wv->rank,
+                               x->rank);
+    if (x->dims[1] % c->group != 0 || wv->dims[1] * c->group != x->dims[1] || wv->dims[0] % c->group != 0 ||
+        wv->dims[0] < 1)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
                                "input W shape %s, expected [M, C/group=%lld/%lld, k...] with M a "
                                "multiple of group",
@@ -202,15 +210,13 @@ static evo_status conv_check_weights(evo_graph *g, evo_node *n, const evo_value 
                                    "attribute kernel_shape[%d] = %lld but W shape is %s", i,
                                    (long long)c->kernel[i], sw);
         if (wv->dims[2 + i] < 1)
-            return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input W shape %s has an empty kernel",
-                                   sw);
+            return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input W shape %s has an empty kernel", sw);
     }
     const evo_value *b = evo_node_input(g, n, 2);
     if (b && (b->rank != 1 || b->dims[0] != wv->dims[0])) {
         char sb[128];
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input B shape %s, expected [%lld]",
-                               evo_dims_str(b->dims, b->rank, sb, sizeof(sb)),
-                               (long long)wv->dims[0]);
+                               evo_dims_str(b->dims, b->rank, sb, sizeof(sb)), (long long)wv->dims[0]);
     }
     return EVO_OK;
 }

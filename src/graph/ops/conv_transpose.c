@@ -23,8 +23,7 @@ static evo_status conv_transpose_import(evo_graph *g, evo_node *n, evo_error *er
     memset(c, 0, sizeof(*c));
     if ((s = evo_attr_int(g, n, "group", 1, &c->group, err)) ||
         (s = evo_attr_ints(g, n, "output_padding", out_pad, EVO_MAX_SPATIAL, &n_out_pad, err)) ||
-        (s = evo_attr_ints(g, n, "output_shape", out_shape, EVO_MAX_SPATIAL + 2, &n_out_shape,
-                           err)))
+        (s = evo_attr_ints(g, n, "output_shape", out_shape, EVO_MAX_SPATIAL + 2, &n_out_shape, err)))
         return s;
     if (c->group < 1)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "attribute \"group\" = %lld, expected >= 1",
@@ -55,8 +54,8 @@ static evo_status conv_transpose_import(evo_graph *g, evo_node *n, evo_error *er
         c->has_output_shape = true;
         if (c->n_spatial && ns != c->n_spatial)
             return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
-                                   "attribute \"output_shape\" has %d spatial values, expected %d",
-                                   ns, c->n_spatial);
+                                   "attribute \"output_shape\" has %d spatial values, expected %d", ns,
+                                   c->n_spatial);
         c->n_spatial = ns;
     }
     memcpy(c->kernel, w.kernel, sizeof(c->kernel));
@@ -77,8 +76,7 @@ static evo_status check_weights(evo_graph *g, evo_node *n, const evo_value *x, c
     evo_dims_str(w->dims, w->rank, sw, sizeof(sw));
     if (w->rank != x->rank)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
-                               "input W shape %s has rank %d, expected rank %d like X", sw, w->rank,
-                               x->rank);
+                               "input W shape %s has rank %d, expected rank %d like X", sw, w->rank, x->rank);
     if (w->dims[0] != x->dims[1] || x->dims[1] % c->group != 0 || w->dims[1] < 1)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
                                "input W shape %s, expected [C=%lld, M/group, k...] with C a "
@@ -102,30 +100,26 @@ static evo_status check_weights(evo_graph *g, evo_node *n, const evo_value *x, c
 }
 
 /* Resolves pads and the output extent of spatial dim i. */
-static evo_status resolve_dim(evo_graph *g, evo_node *n, int i, int64_t in, int64_t *out,
-                              evo_error *err)
+static evo_status resolve_dim(evo_graph *g, evo_node *n, int i, int64_t in, int64_t *out, evo_error *err)
 {
     evo_conv_attrs *c = &n->a.conv;
     int64_t s = c->stride[i], ext = (c->kernel[i] - 1) * c->dilation[i] + 1;
     int64_t full = s * (in - 1) + c->output_padding[i] + ext;
-    bool same = c->auto_pad == EVO_AUTO_PAD_SAME_UPPER || c->auto_pad == EVO_AUTO_PAD_SAME_LOWER;
-    if (c->has_output_shape || same) {
+    bool from_total = c->has_output_shape || evo_auto_pad_is_same(c->auto_pad);
+    int64_t total = 0;
+    if (from_total) {
         *out = c->has_output_shape ? c->output_shape[i] : in * s;
         /* A requested size beyond the full extent is bias-only there (as ONNX Runtime does). */
-        int64_t total = EVO_MAX(full - *out, (int64_t)0);
-        int64_t half = total / 2;
-        c->pad_begin[i] = c->auto_pad == EVO_AUTO_PAD_SAME_UPPER ? half : total - half;
-        c->pad_end[i] = total - c->pad_begin[i];
-        return EVO_OK;
+        total = EVO_MAX(full - *out, (int64_t)0);
     }
-    if (c->auto_pad == EVO_AUTO_PAD_VALID)
-        c->pad_begin[i] = c->pad_end[i] = 0;
+    evo_pads_resolve(c->auto_pad, from_total, total, &c->pad_begin[i], &c->pad_end[i]);
+    if (from_total)
+        return EVO_OK;
     *out = full - c->pad_begin[i] - c->pad_end[i];
     if (*out < 1)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
                                "spatial dim %d: pads %lld+%lld leave no output of extent %lld", i,
-                               (long long)c->pad_begin[i], (long long)c->pad_end[i],
-                               (long long)full);
+                               (long long)c->pad_begin[i], (long long)c->pad_end[i], (long long)full);
     return EVO_OK;
 }
 
@@ -142,8 +136,7 @@ static evo_status conv_transpose_infer(evo_graph *g, evo_node *n, evo_error *err
     int ns = x->rank - 2;
     if (c->n_spatial && c->n_spatial != ns)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
-                               "attributes describe %d spatial dims, input X has %d", c->n_spatial,
-                               ns);
+                               "attributes describe %d spatial dims, input X has %d", c->n_spatial, ns);
     if ((s = check_weights(g, n, x, w, err)))
         return s;
     c->n_spatial = ns;
@@ -156,8 +149,7 @@ static evo_status conv_transpose_infer(evo_graph *g, evo_node *n, evo_error *err
     }
     if (c->has_residual) {
         const evo_value *r = evo_node_input(g, n, 3);
-        if (!r || r->rank != x->rank ||
-            memcmp(r->dims, dims, sizeof(int64_t) * (size_t)x->rank) != 0)
+        if (!r || r->rank != x->rank || memcmp(r->dims, dims, sizeof(int64_t) * (size_t)x->rank) != 0)
             return evo_node_errorf(err, g, n, EVO_ERR_INTERNAL,
                                    "fused residual input 3 does not match the output shape");
     }

@@ -1,8 +1,8 @@
 /*
  * nn_ops.h - helpers shared by the sliding-window op families (Conv,
  * ConvTranspose, MaxPool, AveragePool): import of kernel_shape, strides,
- * dilations, pads and auto_pad, and the ONNX output-size rules. Defined in
- * conv.c.
+ * dilations, pads and auto_pad, pad resolution and the ONNX output-size
+ * rules. Defined in conv.c.
  */
 #ifndef EVO_NN_OPS_H
 #define EVO_NN_OPS_H
@@ -30,12 +30,27 @@ evo_status evo_window_import(evo_graph *g, evo_node *n, evo_window *w, evo_error
  * writes the output extents (Conv/pool rules; ceil_mode for pools). The
  * kernel must be known. Errors name n, e.g. a kernel bigger than the padded input.
  */
-evo_status evo_window_resolve(const evo_graph *g, const evo_node *n, evo_window *w,
-                              int n_spatial, const int64_t *in, bool ceil_mode, int64_t *out,
-                              evo_error *err);
+evo_status evo_window_resolve(const evo_graph *g, const evo_node *n, evo_window *w, int n_spatial,
+                              const int64_t *in, bool ceil_mode, int64_t *out, evo_error *err);
+
+/* Is auto_pad SAME_UPPER or SAME_LOWER (pads derived from the output size)? */
+static inline bool evo_auto_pad_is_same(evo_auto_pad auto_pad)
+{
+    return auto_pad == EVO_AUTO_PAD_SAME_UPPER || auto_pad == EVO_AUTO_PAD_SAME_LOWER;
+}
+
+/*
+ * Resolves the pads of one spatial dim. With from_total (auto_pad SAME_*,
+ * or a ConvTranspose output_shape) they split total, the padding the output
+ * size needs: SAME_UPPER puts the smaller half first, any other auto_pad the
+ * larger half (ONNX). Otherwise VALID clears them and NOTSET keeps the
+ * explicit pads.
+ */
+void evo_pads_resolve(evo_auto_pad auto_pad, bool from_total, int64_t total, int64_t *pad_begin,
+                      int64_t *pad_end);
 
 /* Checks input i is present and a float32 tensor of known rank (rank_min..rank_max, -1: any). */
-evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_min,
-                              int rank_max, evo_error *err);
+evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_min, int rank_max,
+                              evo_error *err);
 
 #endif /* EVO_NN_OPS_H */
