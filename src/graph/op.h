@@ -32,15 +32,25 @@ void evo_node_set_output(evo_graph *g, const evo_node *n, int i, evo_dtype dtype
  * EVO_ERR_SHAPE with a message naming n when they are incompatible.
  */
 evo_status evo_broadcast_dims(const evo_graph *g, const evo_node *n, const int64_t *a, int rank_a,
-                              const int64_t *b, int rank_b, int64_t *out, int *rank_out,
-                              evo_error *err);
+                              const int64_t *b, int rank_b, int64_t *out, int *rank_out, evo_error *err);
 
 /* Normalises axis in [-rank, rank) (or [-rank-1, rank] when inclusive_end). */
-evo_status evo_norm_axis(const evo_graph *g, const evo_node *n, int64_t axis, int rank,
-                         bool inclusive_end, int64_t *out, evo_error *err);
+evo_status evo_norm_axis(const evo_graph *g, const evo_node *n, int64_t axis, int rank, bool inclusive_end,
+                         int64_t *out, evo_error *err);
+
+/*
+ * Normalises *axis in place for an op working along one axis of an input
+ * of rank rank, which must be at least 1 (what names that input in the
+ * error, e.g. "input" or "data").
+ */
+evo_status evo_norm_input_axis(const evo_graph *g, const evo_node *n, const char *what, int rank,
+                               int64_t *axis, evo_error *err);
+
+/* Checks x has a numeric element type (not string, bool or undefined). */
+evo_status evo_check_numeric_input(const evo_graph *g, const evo_node *n, const evo_value *x, evo_error *err);
 
 /* Checks n has between min_in and max_in inputs, and at least min_out outputs. */
-evo_status evo_check_arity(const evo_graph *g, const evo_node *n, int min_in, int max_in,
-                           int min_out, evo_error *err);
+evo_status evo_check_arity(const evo_graph *g, const evo_node *n, int min_in, int max_in, int min_out,
+                           evo_error *err);
 
 #endif /* EVO_OP_H */

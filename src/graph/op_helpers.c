@@ -1,6 +1,6 @@
 /*
  * op_helpers.c - small checks shared by the shape inference of every op
- * family: arity, axis normalisation, numpy broadcasting, output setting.
+ * family: arity, dtype and axis checks, numpy broadcasting, output setting.
  */
 #include "graph/op.h"
 
@@ -17,8 +17,7 @@ void evo_node_set_output(evo_graph *g, const evo_node *n, int i, evo_dtype dtype
 }
 
 evo_status evo_broadcast_dims(const evo_graph *g, const evo_node *n, const int64_t *a, int rank_a,
-                              const int64_t *b, int rank_b, int64_t *out, int *rank_out,
-                              evo_error *err)
+                              const int64_t *b, int rank_b, int64_t *out, int *rank_out, evo_error *err)
 {
     int rank = rank_a > rank_b ? rank_a : rank_b;
     for (int i = 0; i < rank; i++) {
@@ -33,16 +32,15 @@ evo_status evo_broadcast_dims(const evo_graph *g, const evo_node *n, const int64
             return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
                                    "shapes %s and %s cannot be broadcast (axis %d: %lld vs %lld)",
                                    evo_dims_str(a, rank_a, sa, sizeof(sa)),
-                                   evo_dims_str(b, rank_b, sb, sizeof(sb)), i, (long long)da,
-                                   (long long)db);
+                                   evo_dims_str(b, rank_b, sb, sizeof(sb)), i, (long long)da, (long long)db);
         }
     }
     *rank_out = rank;
     return EVO_OK;
 }
 
-evo_status evo_norm_axis(const evo_graph *g, const evo_node *n, int64_t axis, int rank,
-                         bool inclusive_end, int64_t *out, evo_error *err)
+evo_status evo_norm_axis(const evo_graph *g, const evo_node *n, int64_t axis, int rank, bool inclusive_end,
+                         int64_t *out, evo_error *err)
 {
     int64_t hi = inclusive_end ? rank + 1 : rank;
     int64_t a = axis < 0 ? axis + hi : axis;
@@ -53,19 +51,40 @@ evo_status evo_norm_axis(const evo_graph *g, const evo_node *n, int64_t axis, in
     return EVO_OK;
 }
 
-evo_status evo_check_arity(const evo_graph *g, const evo_node *n, int min_in, int max_in,
-                           int min_out, evo_error *err)
+evo_status evo_norm_input_axis(const evo_graph *g, const evo_node *n, const char *what, int rank,
+                               int64_t *axis, evo_error *err)
+{
+    if (rank == 0)
+        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "%s must have rank >= 1, got a scalar", what);
+    return evo_norm_axis(g, n, *axis, rank, false, axis, err);
+}
+
+evo_status evo_check_numeric_input(const evo_graph *g, const evo_node *n, const evo_value *x, evo_error *err)
+{
+    switch (x->dtype) {
+    case EVO_DTYPE_STRING:
+    case EVO_DTYPE_BOOL:
+    case EVO_DTYPE_UNDEFINED:
+        return evo_node_errorf(err, g, n, EVO_ERR_UNSUPPORTED,
+                               "input type %s is not supported, expected a numeric type",
+                               evo_dtype_name(x->dtype));
+    default: return EVO_OK;
+    }
+}
+
+evo_status evo_check_arity(const evo_graph *g, const evo_node *n, int min_in, int max_in, int min_out,
+                           evo_error *err)
 {
     int present = n->n_in;
     if (present < min_in || (max_in >= 0 && present > max_in))
-        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "expected %d..%d inputs, got %d", min_in,
-                               max_in, present);
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "expected %d..%d inputs, got %d", min_in, max_in,
+                               present);
     for (int i = 0; i < min_in; i++) {
         if (n->in[i] < 0)
             return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "required input %d is empty", i);
     }
     if (n->n_out < min_out)
-        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "expected at least %d outputs, got %d",
-                               min_out, n->n_out);
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "expected at least %d outputs, got %d", min_out,
+                               n->n_out);
     return EVO_OK;
 }

@@ -25,21 +25,10 @@ static evo_status argmax_infer(evo_graph *g, evo_node *n, evo_error *err)
     if (s)
         return s;
     const evo_value *x = evo_node_input(g, n, 0);
-    switch (x->dtype) {
-    case EVO_DTYPE_STRING:
-    case EVO_DTYPE_BOOL:
-    case EVO_DTYPE_UNDEFINED:
-        return evo_node_errorf(err, g, n, EVO_ERR_UNSUPPORTED,
-                               "input type %s is not supported, expected a numeric type",
-                               evo_dtype_name(x->dtype));
-    default: break;
-    }
-    if (x->rank == 0)
-        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input must have rank >= 1, got a scalar");
-    int64_t axis;
-    if ((s = evo_norm_axis(g, n, n->a.arg.axis, x->rank, false, &axis, err)))
+    if ((s = evo_check_numeric_input(g, n, x, err)) ||
+        (s = evo_norm_input_axis(g, n, "input", x->rank, &n->a.arg.axis, err)))
         return s;
-    n->a.arg.axis = axis;
+    int64_t axis = n->a.arg.axis;
     if (x->dims[axis] == 0)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "axis %lld has size 0: no element to select",
                                (long long)axis);

@@ -23,12 +23,9 @@ static evo_status concat_infer(evo_graph *g, evo_node *n, evo_error *err)
     }
     const evo_value *first = evo_node_input(g, n, 0);
     int rank = first->rank;
-    if (rank == 0)
-        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "inputs must have rank >= 1, got a scalar");
-    int64_t axis;
-    if ((s = evo_norm_axis(g, n, n->a.axis.axis, rank, false, &axis, err)))
+    if ((s = evo_norm_input_axis(g, n, "inputs", rank, &n->a.axis.axis, err)))
         return s;
-    n->a.axis.axis = axis;
+    int64_t axis = n->a.axis.axis;
     int64_t dims[EVO_MAX_RANK];
     for (int d = 0; d < rank; d++)
         dims[d] = first->dims[d];
@@ -39,8 +36,8 @@ static evo_status concat_infer(evo_graph *g, evo_node *n, evo_error *err)
             return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input %d has type %s, expected %s", i,
                                    evo_dtype_name(v->dtype), evo_dtype_name(first->dtype));
         if (v->rank != rank)
-            return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input %d has rank %d, expected %d", i,
-                                   v->rank, rank);
+            return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input %d has rank %d, expected %d", i, v->rank,
+                                   rank);
         for (int d = 0; d < rank; d++) {
             if (d != axis && v->dims[d] != first->dims[d])
                 return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,

@@ -21,12 +21,9 @@ static evo_status gather_infer(evo_graph *g, evo_node *n, evo_error *err)
     if (idx->dtype != EVO_DTYPE_INT64 && idx->dtype != EVO_DTYPE_INT32)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "indices must be int32 or int64, got %s",
                                evo_dtype_name(idx->dtype));
-    if (x->rank == 0)
-        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "data must have rank >= 1, got a scalar");
-    int64_t axis;
-    if ((s = evo_norm_axis(g, n, n->a.axis.axis, x->rank, false, &axis, err)))
+    if ((s = evo_norm_input_axis(g, n, "data", x->rank, &n->a.axis.axis, err)))
         return s;
-    n->a.axis.axis = axis;
+    int64_t axis = n->a.axis.axis;
     int rank = x->rank - 1 + idx->rank;
     if (rank > EVO_MAX_RANK)
         return evo_node_errorf(err, g, n, EVO_ERR_LIMIT, "output rank %d exceeds %d", rank, EVO_MAX_RANK);
@@ -38,8 +35,8 @@ static evo_status gather_infer(evo_graph *g, evo_node *n, evo_error *err)
                                                       : ((const int32_t *)idx->data)[i];
             if (v < -dim || v >= dim)
                 return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
-                                       "index %lld is out of range for axis %lld of size %lld",
-                                       (long long)v, (long long)axis, (long long)dim);
+                                       "index %lld is out of range for axis %lld of size %lld", (long long)v,
+                                       (long long)axis, (long long)dim);
         }
     }
     int64_t dims[EVO_MAX_RANK];

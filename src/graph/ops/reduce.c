@@ -48,15 +48,8 @@ static evo_status reduce_infer(evo_graph *g, evo_node *n, evo_error *err)
     if (s)
         return s;
     const evo_value *x = evo_node_input(g, n, 0);
-    switch (x->dtype) {
-    case EVO_DTYPE_STRING:
-    case EVO_DTYPE_BOOL:
-    case EVO_DTYPE_UNDEFINED:
-        return evo_node_errorf(err, g, n, EVO_ERR_UNSUPPORTED,
-                               "input type %s is not supported, expected a numeric type",
-                               evo_dtype_name(x->dtype));
-    default: break;
-    }
+    if ((s = evo_check_numeric_input(g, n, x, err)))
+        return s;
     int64_t axes[MAX_AXES];
     int n_axes;
     if ((s = read_axes(g, n, axes, &n_axes, err)))

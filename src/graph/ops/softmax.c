@@ -24,12 +24,8 @@ static evo_status softmax_infer(evo_graph *g, evo_node *n, evo_error *err)
         return evo_node_errorf(err, g, n, EVO_ERR_UNSUPPORTED,
                                "input type %s is not supported, expected float32 or float64",
                                evo_dtype_name(x->dtype));
-    if (x->rank == 0)
-        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input must have rank >= 1, got a scalar");
-    int64_t axis;
-    if ((s = evo_norm_axis(g, n, n->a.axis.axis, x->rank, false, &axis, err)))
+    if ((s = evo_norm_input_axis(g, n, "input", x->rank, &n->a.axis.axis, err)))
         return s;
-    n->a.axis.axis = axis;
     evo_node_set_output(g, n, 0, x->dtype, x->rank, x->dims);
     return EVO_OK;
 }

@@ -13,8 +13,7 @@ static evo_status topk_import(evo_graph *g, evo_node *n, evo_error *err)
     evo_status s;
     if ((s = evo_attr_int(g, n, "axis", -1, &at->axis, err)) ||
         (s = evo_attr_int(g, n, "largest", 1, &largest, err)) ||
-        (s = evo_attr_int(g, n, "sorted", 1, &sorted, err)) ||
-        (s = evo_attr_int(g, n, "k", -1, &at->k, err)))
+        (s = evo_attr_int(g, n, "sorted", 1, &sorted, err)) || (s = evo_attr_int(g, n, "k", -1, &at->k, err)))
         return s;
     at->largest = largest != 0;
     at->sorted = sorted != 0;
@@ -28,21 +27,10 @@ static evo_status topk_infer(evo_graph *g, evo_node *n, evo_error *err)
     if (s)
         return s;
     const evo_value *x = evo_node_input(g, n, 0);
-    switch (x->dtype) {
-    case EVO_DTYPE_STRING:
-    case EVO_DTYPE_BOOL:
-    case EVO_DTYPE_UNDEFINED:
-        return evo_node_errorf(err, g, n, EVO_ERR_UNSUPPORTED,
-                               "input type %s is not supported, expected a numeric type",
-                               evo_dtype_name(x->dtype));
-    default: break;
-    }
-    if (x->rank == 0)
-        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input must have rank >= 1, got a scalar");
-    int64_t axis;
-    if ((s = evo_norm_axis(g, n, at->axis, x->rank, false, &axis, err)))
+    if ((s = evo_check_numeric_input(g, n, x, err)) ||
+        (s = evo_norm_input_axis(g, n, "input", x->rank, &at->axis, err)))
         return s;
-    at->axis = axis;
+    int64_t axis = at->axis;
     if (evo_node_input(g, n, 1)) {
         int64_t k[1];
         int count;
@@ -55,8 +43,9 @@ static evo_status topk_infer(evo_graph *g, evo_node *n, evo_error *err)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "k is missing: expected input K or attribute \"k\"");
     }
     if (at->k < 0 || at->k > x->dims[axis])
-        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "k = %lld is out of range for axis %lld of size %lld",
-                               (long long)at->k, (long long)axis, (long long)x->dims[axis]);
+        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
+                               "k = %lld is out of range for axis %lld of size %lld", (long long)at->k,
+                               (long long)axis, (long long)x->dims[axis]);
     int64_t dims[EVO_MAX_RANK];
     for (int d = 0; d < x->rank; d++)
         dims[d] = d == axis ? at->k : x->dims[d];
