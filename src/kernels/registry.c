@@ -39,6 +39,7 @@ typedef struct fast_kernel {
  */
 static const fast_kernel fast_kernels[] = {
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
+    {EVO_OP_CONV, &evo_kernel_conv_wino4_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_wino_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_direct_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx512},
