@@ -41,7 +41,7 @@ static const fast_kernel fast_kernels[] = {
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_wino4_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_wino_avx512},
-    {EVO_OP_CONV, &evo_kernel_conv_direct_avx512},
+    {EVO_OP_CONV, &evo_kernel_conv_bcast_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx2},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
@@ -73,7 +73,7 @@ static const fast_kernel fast_kernels[] = {
 
 /*
  * Whether $EVO_SKIP_KERNELS (variant names separated by commas, e.g.
- * "wino_avx512,direct_avx512") names variant name: a tuning aid that times
+ * "wino4_avx512,bcast_avx512") names variant name: a tuning aid that times
  * the next variant in line on the same layers.
  */
 static bool skipped(const char *name)

@@ -35,13 +35,13 @@ static bool has_avx2(const evo_cpu_info *c)
 }
 
 static bool wino_correct_for(const fast_case *tc);
-static bool direct_correct_for(const fast_case *tc);
+static bool bcast_correct_for(const fast_case *tc);
 
 static const variant variants[] = {
     /* F(4x4, 3x3) interpolates at +-2 and divides by 24: about one digit less */
     {&evo_kernel_conv_wino4_avx512, has_avx512, false, wino_correct_for, 1e-4},
     {&evo_kernel_conv_wino_avx512, has_avx512, false, wino_correct_for, 1e-5},
-    {&evo_kernel_conv_direct_avx512, has_avx512, false, direct_correct_for, 1e-5},
+    {&evo_kernel_conv_bcast_avx512, has_avx512, false, bcast_correct_for, 1e-5},
     {&evo_kernel_conv_avx512, has_avx512, true, NULL, 1e-5},
     {&evo_kernel_conv_avx2, has_avx2, true, NULL, 1e-5},
 };
@@ -58,10 +58,10 @@ static bool wino_correct_for(const fast_case *tc)
     return tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 && tc->dw == 1;
 }
 
-/* any kernel size and stride, no dilation */
-static bool direct_correct_for(const fast_case *tc)
+/* any kernel size, strides 1 and 2 across, no dilation */
+static bool bcast_correct_for(const fast_case *tc)
 {
-    return tc->dh == 1 && tc->dw == 1;
+    return tc->dh == 1 && tc->dw == 1 && tc->sw <= 2;
 }
 
 static const char *act_name(evo_act a)
@@ -343,11 +343,12 @@ static void test_layer_picks(void)
         int64_t c_in, c_out, hw, k, s;
         const evo_kernel_def *want;
     } picks[] = {
-        {64, 64, 80, 3, 1, &evo_kernel_conv_wino4_avx512},  /* 3x3 stride 1, many tiles */
-        {3, 32, 640, 6, 2, &evo_kernel_conv_direct_avx512}, /* YOLOv5 stem */
-        {3, 64, 224, 7, 2, &evo_kernel_conv_direct_avx512}, /* ResNet stem */
-        {64, 128, 160, 3, 2, &evo_kernel_conv_avx512},      /* 3x3 stride 2 */
-        {512, 512, 7, 3, 1, &evo_kernel_conv_avx512},       /* 3x3 on 7x7: Winograd weights too big */
+        {64, 64, 80, 3, 1, &evo_kernel_conv_wino4_avx512},   /* 3x3 stride 1, many tiles */
+        {3, 32, 640, 6, 2, &evo_kernel_conv_bcast_avx512},   /* YOLOv5 stem */
+        {3, 64, 224, 7, 2, &evo_kernel_conv_bcast_avx512},   /* ResNet stem */
+        {64, 128, 160, 3, 2, &evo_kernel_conv_bcast_avx512}, /* 3x3 stride 2, wide rows */
+        {128, 256, 80, 3, 2, &evo_kernel_conv_avx512},       /* 3x3 stride 2, 40-pixel rows */
+        {512, 512, 7, 3, 1, &evo_kernel_conv_avx512},        /* 3x3 on 7x7: Winograd weights too big */
     };
     for (size_t i = 0; i < EVO_ARRAY_LEN(picks); i++) {
         evo_graph *g = evo_graph_new("test");

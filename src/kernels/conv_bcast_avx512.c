@@ -1,0 +1,331 @@
+/*
+ * conv_bcast_avx512.c - 2-D Conv with vectors over output channels and
+ * input pixels broadcast straight from the (zero-padded) input, AVX-512:
+ * no im2col packing, whatever the stride.
+ *
+ * Register tile: 32 output channels (two zmm) x BJ = 12 consecutive output
+ * pixels of one row; for each tap k = (c, ky, kx) the micro-kernel loads
+ * the 32 weights of k as two vectors and broadcasts the 12 input pixels
+ * under the tile, sw apart, then multiplies-adds (24 accumulators). The
+ * tile covers all of K in registers, so the epilogue (bias, residual,
+ * activation) runs once, after a 16 x 16 register transpose turns the
+ * accumulators (16 channels of one pixel each) into runs of NCHW rows.
+ *
+ * A task takes a range of output rows in bands: it copies the input rows a
+ * band reads, padded with zeros, into its scratch (one pass over the input,
+ * against kh * kw / (sh * sw) for im2col packing), then runs every weight
+ * panel over the band; a weight panel ([K][32], K = c_in * kh * kw) and
+ * the band stay in L2.
+ */
+#include "kernels/conv_avx512.h"
+
+#define BV 32 /* output channels per tile */
+#define BJ 12 /* output pixels per tile */
+/* Floats of the padded band copy: stays in L2 with a weight panel. */
+#define BAND_FLOATS_MAX ((int64_t)3 << 17)
+
+typedef struct bcast_plan {
+    int64_t c_in, c_out, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw;
+    int64_t k, m_panels;
+    int64_t rs;      /* floats per padded input row: (ow - 1) * sw + kw */
+    int64_t band;    /* output rows per band */
+    int64_t rows_in; /* input rows per band: (band - 1) * sh + kh */
+    size_t copy_bytes, slice_bytes;
+} bcast_plan;
+
+static void bcast_plan_make(bcast_plan *p, const evo_conv_attrs *c, const int64_t *x_dims,
+                            const int64_t *w_dims, const int64_t *y_dims, int n_tasks)
+{
+    p->c_in = x_dims[1], p->c_out = w_dims[0];
+    p->ih = x_dims[2], p->iw = x_dims[3], p->oh = y_dims[2], p->ow = y_dims[3];
+    p->kh = w_dims[2], p->kw = w_dims[3];
+    p->sh = c->stride[0], p->sw = c->stride[1];
+    p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
+    p->k = p->c_in * p->kh * p->kw;
+    p->m_panels = (p->c_out + BV - 1) / BV;
+    p->rs = (p->ow - 1) * p->sw + p->kw;
+    int64_t rows_task = (p->oh + n_tasks - 1) / n_tasks;
+    int64_t fit_rows = BAND_FLOATS_MAX / (p->c_in * p->rs);
+    int64_t band = fit_rows >= p->kh ? (fit_rows - p->kh) / p->sh + 1 : 1;
+    p->band = EVO_MAX(EVO_MIN(band, rows_task), (int64_t)1);
+    p->rows_in = (p->band - 1) * p->sh + p->kh;
+    p->copy_bytes = ((size_t)(p->c_in * p->rows_in * p->rs) * sizeof(float) + 63) & ~(size_t)63;
+    p->slice_bytes = p->copy_bytes + (((size_t)p->k * sizeof(int64_t) + 63) & ~(size_t)63);
+}
+
+static bool bcast_supports(const evo_graph *g, const evo_node *n)
+{
+    if (!evo_convf_supports(g, n))
+        return false;
+    const evo_conv_attrs *c = &n->a.conv;
+    const int64_t *wd = g->values[n->in[1]].dims;
+    const int64_t *yd = g->values[n->out[0]].dims;
+    if (c->dilation[0] != 1 || c->dilation[1] != 1 || c->stride[1] > 2 || wd[2] * wd[3] == 1)
+        return false;
+    /*
+     * Measured against im2col packing inside YOLOv5s and ResNet18 (bench/
+     * conv_layer, EVO_SKIP_KERNELS): faster on wide stride-2 layers (output
+     * rows of 64+ pixels, where packing costs most per channel) and on the
+     * few-channel stems; slower on small maps, where tasks splitting rows
+     * each read all the weights.
+     */
+    return yd[3] >= 64 && (c->stride[1] == 2 || wd[1] <= 4);
+}
+
+static size_t bcast_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    bcast_plan p;
+    bcast_plan_make(&p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
+                    g->values[n->out[0]].dims, n_tasks);
+    return p.slice_bytes * (size_t)n_tasks;
+}
+
+static size_t bcast_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    return (size_t)((wd[0] + BV - 1) / BV * BV * wd[1] * wd[2] * wd[3]) * sizeof(float);
+}
+
+/* W[c_out][K] into [panel][K][32], zero channels past c_out. */
+static void bcast_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    const float *w = g->values[n->in[1]].data;
+    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3];
+    float *d = dst;
+    for (int64_t i0 = 0; i0 < m; i0 += BV)
+        for (int64_t p = 0; p < k; p++)
+            for (int i = 0; i < BV; i++)
+                *d++ = i0 + i < m ? w[(i0 + i) * k + p] : 0.0f;
+}
+
+/* Input rows of the band starting at output row oh0 (rows of them), zero-padded, into q. */
+static void bcast_copy(const bcast_plan *p, const float *x, int64_t oh0, int64_t rows, float *q)
+{
+    for (int64_t c = 0; c < p->c_in; c++)
+        for (int64_t r = 0; r < rows; r++) {
+            float *dst = q + (c * p->rows_in + r) * p->rs;
+            int64_t ih = oh0 * p->sh - p->ph + r;
+            if (ih < 0 || ih >= p->ih) {
+                for (int64_t j = 0; j < p->rs; j += VL)
+                    _mm512_mask_storeu_ps(dst + j, range_mask(0, p->rs - j), _mm512_setzero_ps());
+                continue;
+            }
+            const float *src = x + (c * p->ih + ih) * p->iw - p->pw;
+            for (int64_t j = 0; j < p->rs; j += VL) {
+                __m512 v = _mm512_maskz_loadu_ps(range_mask(p->pw - j, p->pw + p->iw - j), src + j);
+                _mm512_mask_storeu_ps(dst + j, range_mask(0, p->rs - j), v);
+            }
+        }
+}
+
+#define BC_FMA(j, NJ, S)                                                                                     \
+    do {                                                                                                     \
+        if (NJ > j) {                                                                                        \
+            __m512 bj = _mm512_set1_ps(bp[j * S]);                                                           \
+            c##j##0 = _mm512_fmadd_ps(a0, bj, c##j##0);                                                      \
+            c##j##1 = _mm512_fmadd_ps(a1, bj, c##j##1);                                                      \
+        }                                                                                                    \
+    } while (0)
+#define BC_OUT(j, NJ)                                                                                        \
+    do {                                                                                                     \
+        if (NJ > j) {                                                                                        \
+            acc[2 * j] = c##j##0;                                                                            \
+            acc[2 * j + 1] = c##j##1;                                                                        \
+        }                                                                                                    \
+    } while (0)
+#define BC_ALL(OP, ...)                                                                                      \
+    OP(0, __VA_ARGS__);                                                                                      \
+    OP(1, __VA_ARGS__);                                                                                      \
+    OP(2, __VA_ARGS__);                                                                                      \
+    OP(3, __VA_ARGS__);                                                                                      \
+    OP(4, __VA_ARGS__);                                                                                      \
+    OP(5, __VA_ARGS__);                                                                                      \
+    OP(6, __VA_ARGS__);                                                                                      \
+    OP(7, __VA_ARGS__);                                                                                      \
+    OP(8, __VA_ARGS__);                                                                                      \
+    OP(9, __VA_ARGS__);                                                                                      \
+    OP(10, __VA_ARGS__);                                                                                     \
+    OP(11, __VA_ARGS__)
+/*
+ * acc[2 j + v] = sum over the k taps of weight vector v of tap p times the
+ * input at xb + off[p] + j * S, for pixels j < NJ.
+ */
+#define BC_KERNEL(NAME, NJ, S)                                                                               \
+    __attribute__((noinline)) static void NAME(int64_t k, const float *restrict a, const float *restrict xb, \
+                                               const int64_t *restrict off, __m512 *restrict acc)            \
+    {                                                                                                        \
+        __m512 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;                                   \
+        __m512 c60, c61, c70, c71, c80, c81, c90, c91, c100, c101, c110, c111;                               \
+        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm512_setzero_ps();         \
+        c60 = c61 = c70 = c71 = c80 = c81 = c90 = c91 = c100 = c101 = c110 = c111 = c00;                     \
+        for (int64_t p = 0; p < k; p++) {                                                                    \
+            const float *restrict bp = xb + off[p];                                                          \
+            __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + VL);                                      \
+            _mm_prefetch((const char *)(a + A_PREFETCH), _MM_HINT_T0);                                       \
+            BC_ALL(BC_FMA, NJ, S);                                                                           \
+            a += BV;                                                                                         \
+        }                                                                                                    \
+        BC_ALL(BC_OUT, NJ);                                                                                  \
+    }
+#define BC_KERNELS(S)                                                                                        \
+    BC_KERNEL(bc##S##_1, 1, S)                                                                               \
+    BC_KERNEL(bc##S##_2, 2, S)                                                                               \
+    BC_KERNEL(bc##S##_3, 3, S)                                                                               \
+    BC_KERNEL(bc##S##_4, 4, S)                                                                               \
+    BC_KERNEL(bc##S##_5, 5, S)                                                                               \
+    BC_KERNEL(bc##S##_6, 6, S)                                                                               \
+    BC_KERNEL(bc##S##_7, 7, S)                                                                               \
+    BC_KERNEL(bc##S##_8, 8, S)                                                                               \
+    BC_KERNEL(bc##S##_9, 9, S)                                                                               \
+    BC_KERNEL(bc##S##_10, 10, S)                                                                             \
+    BC_KERNEL(bc##S##_11, 11, S)                                                                             \
+    BC_KERNEL(bc##S##_12, 12, S)
+BC_KERNELS(1)
+BC_KERNELS(2)
+
+typedef void (*bc_kernel_fn)(int64_t k, const float *a, const float *xb, const int64_t *off, __m512 *acc);
+static const bc_kernel_fn bc_kernels[2][BJ + 1] = {
+    {NULL, bc1_1, bc1_2, bc1_3, bc1_4, bc1_5, bc1_6, bc1_7, bc1_8, bc1_9, bc1_10, bc1_11, bc1_12},
+    {NULL, bc2_1, bc2_2, bc2_3, bc2_4, bc2_5, bc2_6, bc2_7, bc2_8, bc2_9, bc2_10, bc2_11, bc2_12},
+};
+
+/* Transposes 16 x 16 floats in registers: lane j of r[i] goes to lane i of r[j]. */
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        u[i + 2] =
+            _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        u[i + 3] =
+            _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    /* u[4 q + c], 128-bit lane L: column 4 L + c of rows 4 q .. 4 q + 3 */
+    for (int c = 0; c < 4; c++) {
+        __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44),
+               x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xee);
+        __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xee);
+        r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(x0, y0, 0xdd);
+        r[8 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(x1, y1, 0xdd);
+    }
+}
+
+/*
+ * Bias, residual and activation on the tile's accumulators (pixels
+ * [0, nj) from output offset pix, channels from c0, channel stride cs):
+ * each 16-channel half is transposed in registers into one vector of
+ * pixels per channel, stored as a run of the NCHW row.
+ */
+static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *acc, int nj, int64_t c0,
+                                                                  int64_t m, float *y, const float *res,
+                                                                  int64_t cs, int64_t pix, const epilogue *e,
+                                                                  evo_act act)
+{
+    __mmask16 lanes = range_mask(0, nj);
+    for (int v = 0; v < 2; v++) {
+        int64_t cv = c0 + v * VL;
+        if (cv >= m)
+            break;
+        __m512 r[16];
+        for (int j = 0; j < BJ; j++)
+            r[j] = j < nj ? acc[2 * j + v] : _mm512_setzero_ps();
+        for (int j = BJ; j < 16; j++)
+            r[j] = _mm512_setzero_ps();
+        transpose16(r);
+        int n_ch = (int)EVO_MIN((int64_t)VL, m - cv);
+        for (int i = 0; i < n_ch; i++) {
+            int64_t o = (cv + i) * cs + pix;
+            __m512 s = r[i];
+            if (e->bias)
+                s = _mm512_add_ps(s, _mm512_set1_ps(e->bias[cv + i]));
+            if (res)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(lanes, res + o));
+            _mm512_mask_storeu_ps(y + o, lanes, act_ps(s, act, e));
+        }
+    }
+}
+
+static void bcast_store(const __m512 *acc, int nj, int64_t c0, int64_t m, float *y, const float *res,
+                        int64_t cs, int64_t pix, const epilogue *e)
+{
+    if (e->act == EVO_ACT_SILU)
+        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, EVO_ACT_SILU);
+    else if (e->act == EVO_ACT_RELU)
+        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, EVO_ACT_RELU);
+    else if (e->act == EVO_ACT_NONE)
+        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, EVO_ACT_NONE);
+    else
+        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, e->act);
+}
+
+/* Output rows [oh0, oh0 + rows) of one image from its band copy q. */
+static void bcast_band(const bcast_plan *p, const float *wp, const float *q, const int64_t *off, float *y,
+                       const float *res, const epilogue *e, int64_t oh0, int64_t rows)
+{
+    const bc_kernel_fn *kern = bc_kernels[p->sw - 1];
+    int64_t cs = p->oh * p->ow;
+    __m512 acc[2 * BJ];
+    for (int64_t mp = 0; mp < p->m_panels; mp++) {
+        const float *a = wp + mp * p->k * BV;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t ow0 = 0; ow0 < p->ow; ow0 += BJ) {
+                int nj = (int)EVO_MIN((int64_t)BJ, p->ow - ow0);
+                kern[nj](p->k, a, q + r * p->sh * p->rs + ow0 * p->sw, off, acc);
+                bcast_store(acc, nj, mp * BV, p->c_out, y, res, cs, (oh0 + r) * p->ow + ow0, e);
+            }
+    }
+}
+
+static void bcast_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    const evo_conv_attrs *c = &a->node->a.conv;
+    bcast_plan p;
+    bcast_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
+    int64_t oh0, oh1;
+    evo_task_range(p.oh, task, n_tasks, &oh0, &oh1);
+    if (oh0 >= oh1)
+        return;
+    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
+    if (a->n_in > 2 && a->in[2].data)
+        e.bias = a->in[2].data;
+    const float *res = c->has_residual && a->n_in > 3 ? a->in[3].data : NULL;
+    unsigned char *slice = (unsigned char *)a->scratch + p.slice_bytes * (size_t)task;
+    float *q = (float *)slice;
+    int64_t *off = (int64_t *)(slice + p.copy_bytes);
+    for (int64_t ci = 0, k = 0; ci < p.c_in; ci++)
+        for (int64_t ky = 0; ky < p.kh; ky++)
+            for (int64_t kx = 0; kx < p.kw; kx++, k++)
+                off[k] = (ci * p.rows_in + ky) * p.rs + kx;
+    unsigned csr = conv_flush_denormals();
+    int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.c_out * p.oh * p.ow;
+    for (int64_t b = 0; b < a->in[0].dims[0]; b++) {
+        const float *x = (const float *)a->in[0].data + b * in_size;
+        float *y = (float *)a->out[0].data + b * out_size;
+        const float *rb = res ? res + b * out_size : NULL;
+        for (int64_t r0 = oh0; r0 < oh1; r0 += p.band) {
+            int64_t rows = EVO_MIN(p.band, oh1 - r0);
+            bcast_copy(&p, x, r0, (rows - 1) * p.sh + p.kh, q);
+            bcast_band(&p, a->packed, q, off, y, rb, &e, r0, rows);
+        }
+    }
+    _mm_setcsr(csr);
+}
+
+const evo_kernel_def evo_kernel_conv_bcast_avx512 = {
+    .name = "bcast_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = bcast_supports,
+    .scratch_bytes = bcast_scratch,
+    .run = bcast_run,
+    .packed_bytes = bcast_packed_bytes,
+    .pack = bcast_pack,
+};
