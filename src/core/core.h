@@ -61,6 +61,14 @@ void evo_mem_free(evo_mem *m);
 
 /* 64-byte aligned heap allocation for arenas and packed weights. */
 void *evo_aligned_alloc(size_t size_bytes);
+/*
+ * A large buffer (session arena, packed weights) on 2 MB boundaries, with
+ * transparent huge pages asked for: the kernels walk NCHW planes with
+ * strides of whole rows, and 4 KB pages cost a TLB miss per row. Freed
+ * with evo_aligned_free.
+ */
+#define EVO_HUGE_PAGE ((size_t)2 << 20)
+void *evo_large_alloc(size_t size_bytes);
 void evo_aligned_free(void *p);
 
 /* Monotonic clock in nanoseconds. */

@@ -6,6 +6,7 @@
 #include "core.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <time.h>
 
@@ -96,6 +97,21 @@ void *evo_aligned_alloc(size_t size_bytes)
 void evo_aligned_free(void *p)
 {
     free(p);
+}
+
+void *evo_large_alloc(size_t size_bytes)
+{
+    /* below a huge page, the kernel could not use one anyway */
+    if (size_bytes < EVO_HUGE_PAGE)
+        return evo_aligned_alloc(size_bytes);
+    void *p = NULL;
+    size_t rounded = (size_bytes + EVO_HUGE_PAGE - 1) & ~(size_t)(EVO_HUGE_PAGE - 1);
+    if (posix_memalign(&p, EVO_HUGE_PAGE, rounded) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, rounded, MADV_HUGEPAGE); /* a hint: without it the pages are just small */
+#endif
+    return p;
 }
 
 int64_t evo_now_ns(void)

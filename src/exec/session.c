@@ -96,7 +96,7 @@ static evo_status build_calls(evo_session *s, evo_error *err)
             packed_total += (k->packed_bytes(g, &g->nodes[p->steps[i].node]) + 63) & ~(size_t)63;
     }
     if (packed_total) {
-        s->packed = evo_aligned_alloc(packed_total);
+        s->packed = evo_large_alloc(packed_total);
         if (!s->packed)
             return evo_errorf(err, EVO_ERR_NOMEM, "out of memory: %zu bytes of packed weights", packed_total);
         s->packed_bytes = packed_total;
@@ -152,7 +152,7 @@ evo_status evo_session_create(const evo_model *model, const evo_session_options 
     if (st)
         goto fail;
     size_t arena_bytes = s->plan.arena_bytes + s->plan.scratch_bytes;
-    s->arena = evo_aligned_alloc(arena_bytes);
+    s->arena = evo_large_alloc(arena_bytes);
     if (!s->arena) {
         st = evo_errorf(err, EVO_ERR_NOMEM, "out of memory: arena of %zu bytes", arena_bytes);
         goto fail;
