@@ -43,7 +43,7 @@ demo: deps all
 	    --output $(BUILD)/yolov5s.output.npy --threads 2
 
 bench: all
-	./bench/compare
+	./bench/compare $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
