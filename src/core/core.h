@@ -69,6 +69,9 @@ void *evo_aligned_alloc(size_t size_bytes);
  */
 #define EVO_HUGE_PAGE ((size_t)2 << 20)
 void *evo_large_alloc(size_t size_bytes);
+
+/* Whether name is one of the comma-separated entries of list (NULL: none). */
+bool evo_name_listed(const char *list, const char *name);
 void evo_aligned_free(void *p);
 
 /* Monotonic clock in nanoseconds. */

@@ -50,7 +50,8 @@ typedef struct evo_conv_attrs {
     evo_auto_pad auto_pad;
     evo_act act; /* fused activation */
     float act_alpha, act_beta;
-    bool has_residual; /* fused Add: input 3 is added before the activation */
+    bool has_residual;       /* fused Add: input 3 is added before the activation, */
+    bool residual_after_act; /* or after it (YOLO bottlenecks: x + SiLU(conv)) */
 } evo_conv_attrs;
 
 /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */

@@ -23,6 +23,7 @@ typedef struct epilogue {
     const float *res;  /* NULL or the image's residual, laid out like the output */
     evo_act act;
     float alpha, beta;
+    bool res_after_act; /* add res after the activation (YOLO), not before (ResNet) */
 } epilogue;
 
 /* Lanes [lo, hi) of 8 set. */
@@ -281,9 +282,11 @@ static inline __attribute__((always_inline)) void store_rows(const __m256 *acc, 
             if (e) {
                 if (bias)
                     s = _mm256_add_ps(s, _mm256_set1_ps(bias[i]));
-                if (res)
+                if (res && !e->res_after_act)
                     s = _mm256_add_ps(s, _mm256_maskload_ps(res + i * ldc + v * VL, m));
                 s = act_ps(s, act, e);
+                if (res && e->res_after_act)
+                    s = _mm256_add_ps(s, _mm256_maskload_ps(res + i * ldc + v * VL, m));
             }
             _mm256_maskstore_ps(crow + v * VL, m, s);
         }
@@ -382,7 +385,7 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
     evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, n_tasks);
     const float *x = a->in[0].data, *res = NULL;
     float *y = a->out[0].data;
-    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
+    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
     if (a->n_in > 2 && a->in[2].data)
         e.bias = a->in[2].data;
     if (c->has_residual && a->n_in > 3)

@@ -169,10 +169,12 @@ static void store_column(__m256 xacc, float *c, int64_t ldc, int n_rows, bool fi
         if (e) {
             if (bias)
                 s += bias[i];
-            if (res)
+            if (res && !e->res_after_act)
                 s += res[i * ldc];
             /* act_ps on one lane keeps the epilogue's arithmetic identical */
             s = _mm512_cvtss_f32(act_ps(_mm512_set1_ps(s), e->act, e));
+            if (res && e->res_after_act)
+                s += res[i * ldc];
         }
         c[i * ldc] = s;
     }
@@ -262,7 +264,7 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
     evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, n_tasks);
     const float *x = a->in[0].data, *res = NULL;
     float *y = a->out[0].data;
-    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
+    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
     if (a->n_in > 2 && a->in[2].data)
         e.bias = a->in[2].data;
     if (c->has_residual && a->n_in > 3)

@@ -23,6 +23,7 @@ typedef struct epilogue {
     const float *res;  /* NULL or the image's residual, laid out like the output */
     evo_act act;
     float alpha, beta;
+    bool res_after_act; /* add res after the activation (YOLO), not before (ResNet) */
 } epilogue;
 
 static inline __mmask16 range_mask(int64_t lo, int64_t hi)
@@ -100,6 +101,20 @@ static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
     }
     }
     return v;
+}
+
+/*
+ * act_ps with the residual at r (NULL: none; lanes outside m read as 0)
+ * added before the activation, or after it when e->res_after_act.
+ */
+static inline __m512 act_res_ps(__m512 s, const float *r, __mmask16 m, evo_act act, const epilogue *e)
+{
+    if (r && !e->res_after_act)
+        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, r));
+    s = act_ps(s, act, e);
+    if (r && e->res_after_act)
+        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, r));
+    return s;
 }
 
 /*
@@ -193,9 +208,7 @@ static inline __attribute__((always_inline)) void store_rows(const __m512 *acc, 
             if (e) {
                 if (bias)
                     s = _mm512_add_ps(s, _mm512_set1_ps(bias[i]));
-                if (res)
-                    s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, res + i * ldc + v * VL));
-                s = act_ps(s, act, e);
+                s = act_res_ps(s, res ? res + i * ldc + v * VL : NULL, m, act, e);
             }
             _mm512_mask_storeu_ps(crow + v * VL, m, s);
         }

@@ -247,9 +247,7 @@ static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *
             __m512 s = r[i];
             if (e->bias)
                 s = _mm512_add_ps(s, _mm512_set1_ps(e->bias[cv + i]));
-            if (res)
-                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(lanes, res + o));
-            _mm512_mask_storeu_ps(y + o, lanes, act_ps(s, act, e));
+            _mm512_mask_storeu_ps(y + o, lanes, act_res_ps(s, res ? res + o : NULL, lanes, act, e));
         }
     }
 }
@@ -294,7 +292,7 @@ static void bcast_run(const evo_kernel_args *a, int task, int n_tasks)
     evo_task_range(p.oh, task, n_tasks, &oh0, &oh1);
     if (oh0 >= oh1)
         return;
-    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
+    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
     if (a->n_in > 2 && a->in[2].data)
         e.bias = a->in[2].data;
     const float *res = c->has_residual && a->n_in > 3 ? a->in[3].data : NULL;

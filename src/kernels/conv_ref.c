@@ -73,8 +73,7 @@ static void conv_plan_make(conv_plan *pl, const evo_conv_attrs *c, const int64_t
     pl->n_chunks = (pl->out_size + chunk - 1) / chunk;
     pl->n_items = pl->batch * pl->group * pl->n_chunks;
     pl->im2col_bytes = pl->pointwise ? 0 : align64((size_t)(pl->kdim * chunk) * sizeof(float));
-    pl->slice_bytes = pl->im2col_bytes + align64(evo_sgemm_scratch_bytes(pl->c_out_g, chunk,
-                                                                          pl->kdim));
+    pl->slice_bytes = pl->im2col_bytes + align64(evo_sgemm_scratch_bytes(pl->c_out_g, chunk, pl->kdim));
 }
 
 /*
@@ -143,9 +142,9 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
         const float *xg = x + (b * pl.c_in + grp * pl.c_in_g) * pl.in_size;
         int64_t y_off = (b * pl.c_out + grp * pl.c_out_g) * pl.out_size + p0;
 
-        evo_sgemm_args ga = {pl.c_out_g, p1 - p0, pl.kdim, 1.0f, 0.0f,
-                             w + grp * pl.c_out_g * pl.kdim, pl.kdim, 1,
-                             NULL, 0, 1, y + y_off, pl.out_size, NULL};
+        evo_sgemm_args ga = {pl.c_out_g,  p1 - p0, pl.kdim, 1.0f, 0.0f, w + grp * pl.c_out_g * pl.kdim,
+                             pl.kdim,     1,       NULL,    0,    1,    y + y_off,
+                             pl.out_size, NULL};
         if (pl.pointwise) {
             ga.b = xg + p0;
             ga.b_rs = pl.in_size;
@@ -155,8 +154,14 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
             ga.b_rs = p1 - p0;
         }
         evo_sgemm_epilogue epi = {bias ? bias + grp * pl.c_out_g : NULL,
-                                  res ? res + y_off : NULL, pl.out_size, 1, 1.0f,
-                                  c->act, c->act_alpha, c->act_beta};
+                                  res ? res + y_off : NULL,
+                                  pl.out_size,
+                                  1,
+                                  1.0f,
+                                  c->act,
+                                  c->act_alpha,
+                                  c->act_beta,
+                                  c->residual_after_act};
         if (epi.bias_m || epi.add || epi.act != EVO_ACT_NONE)
             ga.epi = &epi;
         evo_sgemm_ref(&ga, gemm_scratch);

@@ -277,9 +277,7 @@ static void wino2_output(const wino_plan *p, const float *mb, int64_t ms, int64_
             for (int h = 0; h < 2; h++) {
                 int64_t off = oy * p->ow + ox + h * VL;
                 __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
-                if (rc)
-                    o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(km[h], rc + off));
-                _mm512_mask_storeu_ps(yc + off, km[h], act_ps(o, e->act, e));
+                _mm512_mask_storeu_ps(yc + off, km[h], act_res_ps(o, rc ? rc + off : NULL, km[h], e->act, e));
             }
         }
         t += len;
@@ -432,9 +430,7 @@ static void wino4_output(const wino_plan *p, const float *mb, int64_t ms, int64_
                     break;
                 int64_t off = oy * p->ow + ox + h * VL;
                 __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
-                if (rc)
-                    o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(km, rc + off));
-                _mm512_mask_storeu_ps(yc + off, km, act_ps(o, e->act, e));
+                _mm512_mask_storeu_ps(yc + off, km, act_res_ps(o, rc ? rc + off : NULL, km, e->act, e));
             }
         }
         t += len;
@@ -491,7 +487,7 @@ static void wino_run(const evo_kernel_args *a, int m, int task, int n_tasks)
     const evo_conv_attrs *c = &a->node->a.conv;
     wino_plan p;
     wino_plan_make(&p, m, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
-    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta};
+    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
     if (a->n_in > 2 && a->in[2].data)
         e.bias = a->in[2].data;
     const float *res = c->has_residual && a->n_in > 3 ? a->in[3].data : NULL;

@@ -1,6 +1,9 @@
 /*
  * registry.c - kernel variants per op, in preference order. The plan builder
- * takes the first variant that the CPU (capped by --isa) and the node allow.
+ * takes the first variant that the CPU (capped by --isa) and the node allow,
+ * passing over those $EVO_SKIP_KERNELS names (comma-separated, e.g.
+ * "wino4_avx512,bcast_avx512"): a tuning aid that times the next variant in
+ * line on the same layers.
  * Reference kernels come from ops.def; fast variants are listed in
  * fast_kernels[] ahead of them.
  */
@@ -10,7 +13,6 @@
 #include "kernels/conv_fast.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #define X(e, name, family) extern const evo_kernel_def evo_kernel_##family##_ref;
 #include "graph/ops.def"
@@ -71,28 +73,13 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_COUNT, NULL}, /* sentinel */
 };
 
-/*
- * Whether $EVO_SKIP_KERNELS (variant names separated by commas, e.g.
- * "wino4_avx512,bcast_avx512") names variant name: a tuning aid that times
- * the next variant in line on the same layers.
- */
-static bool skipped(const char *name)
-{
-    const char *list = getenv("EVO_SKIP_KERNELS");
-    size_t len = strlen(name);
-    for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',') {
-        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == 0))
-            return true;
-    }
-    return false;
-}
-
 const evo_kernel_def *evo_kernel_select(const evo_graph *g, const evo_node *n, evo_isa max_isa)
 {
     evo_isa cpu = evo_cpu_best_isa();
     for (size_t i = 0; fast_kernels[i].def; i++) {
         const evo_kernel_def *k = fast_kernels[i].def;
-        if (fast_kernels[i].op != n->op || k->isa > max_isa || k->isa > cpu || skipped(k->name))
+        if (fast_kernels[i].op != n->op || k->isa > max_isa || k->isa > cpu ||
+            evo_name_listed(getenv("EVO_SKIP_KERNELS"), k->name))
             continue;
         if (!k->supports || k->supports(g, n))
             return k;

@@ -26,6 +26,7 @@ typedef struct evo_sgemm_epilogue {
     float add_scale;
     evo_act act;
     float act_alpha, act_beta;
+    bool add_after_act; /* add applied after the activation instead of before */
 } evo_sgemm_epilogue;
 
 /* C[i,j] = epilogue(alpha * sum_p A[i,p] B[p,j] + beta * C[i,j]). */

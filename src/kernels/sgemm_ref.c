@@ -128,13 +128,18 @@ static void apply_epilogue(const evo_sgemm_args *g, int64_t i0, int64_t j0, int6
             for (int64_t j = 0; j < nr; j++)
                 crow[j] += bias;
         }
-        if (e->add) {
+        if (e->add && !e->add_after_act) {
             const float *arow = e->add + (i0 + i) * e->add_rs + j0 * e->add_cs;
             for (int64_t j = 0; j < nr; j++)
                 crow[j] += e->add_scale * arow[j * e->add_cs];
         }
         if (e->act != EVO_ACT_NONE)
             evo_act_apply_n(crow, nr, e->act, e->act_alpha, e->act_beta);
+        if (e->add && e->add_after_act) {
+            const float *arow = e->add + (i0 + i) * e->add_rs + j0 * e->add_cs;
+            for (int64_t j = 0; j < nr; j++)
+                crow[j] += e->add_scale * arow[j * e->add_cs];
+        }
     }
 }
 

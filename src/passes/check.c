@@ -25,9 +25,8 @@ static evo_status assign_producers(evo_graph *g, evo_error *err)
                 continue;
             evo_value *v = &g->values[n->out[o]];
             if (v->producer >= 0 || v->is_input)
-                return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
-                                       "output \"%s\" is already produced by %s", v->name,
-                                       v->is_input ? "a graph input" : g->nodes[v->producer].name);
+                return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "output \"%s\" is already produced by %s",
+                                       v->name, v->is_input ? "a graph input" : g->nodes[v->producer].name);
             if (v->data)
                 return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
                                        "output \"%s\" has the same name as an initializer", v->name);
@@ -55,8 +54,8 @@ static evo_status check_inputs(evo_graph *g, evo_error *err)
     for (int k = 0; k < g->n_outputs; k++) {
         const evo_value *v = &g->values[g->outputs[k]];
         if (v->producer < 0 && !v->is_input && !v->data)
-            return evo_errorf(err, EVO_ERR_PARSE,
-                              "%s: graph output \"%s\" is not produced by any node", g->file, v->name);
+            return evo_errorf(err, EVO_ERR_PARSE, "%s: graph output \"%s\" is not produced by any node",
+                              g->file, v->name);
     }
     return EVO_OK;
 }
@@ -208,8 +207,8 @@ static evo_status freeze_inputs(evo_graph *g, const evo_compile_options *opts, e
         const evo_const_input *ci = &opts->const_inputs[k];
         int id = evo_graph_find_value(g, ci->name);
         if (id < 0 || !g->values[id].is_input)
-            return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: constant input \"%s\" is not a graph input", g->file,
-                              ci->name ? ci->name : "");
+            return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: constant input \"%s\" is not a graph input",
+                              g->file, ci->name ? ci->name : "");
         evo_value *v = &g->values[id];
         if (v->dtype != ci->dtype)
             return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: input \"%s\" is %s, the constant given is %s",
@@ -234,15 +233,17 @@ static evo_status fix_input_shapes(evo_graph *g, const evo_compile_options *opts
         const evo_input_shape *is = &opts->input_shapes[k];
         int id = evo_graph_find_value(g, is->name);
         if (id < 0 || !g->values[id].is_input)
-            return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: --input-shape names \"%s\", which is not a graph input",
-                              g->file, is->name);
+            return evo_errorf(err, EVO_ERR_INVALID_ARG,
+                              "%s: --input-shape names \"%s\", which is not a graph input", g->file,
+                              is->name);
         evo_value *v = &g->values[id];
         if (v->rank >= 0 && v->rank != is->rank)
             return evo_errorf(err, EVO_ERR_SHAPE, "%s: input \"%s\" has rank %d, --input-shape gives rank %d",
                               g->file, v->name, v->rank, is->rank);
         for (int d = 0; d < is->rank; d++) {
             if (v->rank >= 0 && v->dims[d] >= 0 && v->dims[d] != is->dims[d])
-                return evo_errorf(err, EVO_ERR_SHAPE, "%s: input \"%s\" dim %d is fixed to %lld in the model, "
+                return evo_errorf(err, EVO_ERR_SHAPE,
+                                  "%s: input \"%s\" dim %d is fixed to %lld in the model, "
                                   "--input-shape gives %lld",
                                   g->file, v->name, d, (long long)v->dims[d], (long long)is->dims[d]);
             v->dims[d] = is->dims[d];
@@ -252,7 +253,8 @@ static evo_status fix_input_shapes(evo_graph *g, const evo_compile_options *opts
     for (int k = 0; k < g->n_inputs; k++) {
         evo_value *v = &g->values[g->inputs[k]];
         if (v->rank < 0)
-            return evo_errorf(err, EVO_ERR_SHAPE, "%s: input \"%s\" has no shape; give one with --input-shape %s=1x3x640x640",
+            return evo_errorf(err, EVO_ERR_SHAPE,
+                              "%s: input \"%s\" has no shape; give one with --input-shape %s=1x3x640x640",
                               g->file, v->name, v->name);
         if (evo_dtype_size(v->dtype) == 0)
             return evo_errorf(err, EVO_ERR_UNSUPPORTED, "%s: input \"%s\" has unsupported type %s", g->file,

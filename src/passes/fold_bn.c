@@ -85,8 +85,9 @@ evo_status evo_pass_fold_bn(evo_graph *g, evo_pass_ctx *ctx)
         if (prod < 0 || g->values[x].data || evo_consumers(g, x, users, 2) != 1)
             continue;
         const evo_node *conv = &g->nodes[prod];
-        if (conv->is_dead || conv->op != EVO_OP_CONV || conv->n_out != 1 || conv->a.conv.act != EVO_ACT_NONE ||
-            conv->a.conv.has_residual || conv->in[1] < 0 || !g->values[conv->in[1]].data)
+        if (conv->is_dead || conv->op != EVO_OP_CONV || conv->n_out != 1 ||
+            conv->a.conv.act != EVO_ACT_NONE || conv->a.conv.has_residual || conv->in[1] < 0 ||
+            !g->values[conv->in[1]].data)
             continue;
         evo_status s = fold_one(g, prod, i, ctx->err);
         if (s)

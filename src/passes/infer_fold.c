@@ -102,11 +102,11 @@ static evo_status infer_node(evo_graph *g, int id, evo_error *err)
             continue;
         int64_t count;
         if (v->rank < 0 || v->dtype == EVO_DTYPE_UNDEFINED)
-            return evo_node_errorf(err, g, n, EVO_ERR_INTERNAL, "output %d \"%s\" was not inferred",
-                                   o, v->name);
-        if (!evo_dims_count(v->dims, v->rank, EVO_MAX_ELEMENTS, &count))
-            return evo_node_errorf(err, g, n, EVO_ERR_LIMIT, "output \"%s\" is too large or has a negative dim",
+            return evo_node_errorf(err, g, n, EVO_ERR_INTERNAL, "output %d \"%s\" was not inferred", o,
                                    v->name);
+        if (!evo_dims_count(v->dims, v->rank, EVO_MAX_ELEMENTS, &count))
+            return evo_node_errorf(err, g, n, EVO_ERR_LIMIT,
+                                   "output \"%s\" is too large or has a negative dim", v->name);
         if (!v->data)
             outputs_const = false;
     }

@@ -18,27 +18,14 @@ static const pass_entry passes[] = {
     {"fold_bn", evo_pass_fold_bn, true},
     {"fuse_residual", evo_pass_fuse_residual, true},
     {"fuse_act", evo_pass_fuse_act, true},
+    {"fuse_residual_act", evo_pass_fuse_residual_act, true},
 };
-
-/* Is name one of the comma-separated entries of list? */
-static bool listed(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == len && strncmp(p, name, len) == 0)
-            return true;
-        p = end ? end + 1 : NULL;
-    }
-    return false;
-}
 
 evo_status evo_passes_run(evo_graph *g, evo_pass_ctx *ctx)
 {
     const char *disabled = ctx->opts ? ctx->opts->disable_passes : NULL;
     for (size_t i = 0; i < sizeof(passes) / sizeof(passes[0]); i++) {
-        if (passes[i].optional && listed(disabled, passes[i].name))
+        if (passes[i].optional && evo_name_listed(disabled, passes[i].name))
             continue;
         evo_status s = passes[i].fn(g, ctx);
         if (s)

@@ -37,8 +37,7 @@ void evo_redirect_output(evo_graph *g, int keep, int v)
     g->values[v].producer = keep;
 }
 
-int evo_new_const_f32(evo_graph *g, const char *base, int rank, const int64_t *dims,
-                      const float *data)
+int evo_new_const_f32(evo_graph *g, const char *base, int rank, const int64_t *dims, const float *data)
 {
     char name[300];
     snprintf(name, sizeof(name), "%s:folded%d", base, g->n_values);

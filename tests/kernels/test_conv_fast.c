@@ -51,6 +51,7 @@ struct fast_case {
     int has_bias, has_residual;
     evo_act act;
     int n_tasks;
+    bool residual_after_act; /* with has_residual: added after the activation */
 };
 
 static bool wino_correct_for(const fast_case *tc)
@@ -104,6 +105,7 @@ static int build_conv(evo_graph *g, const fast_case *tc, const float *w, const f
         n->in = in4;
         n->n_in = 4;
         n->a.conv.has_residual = true;
+        n->a.conv.residual_after_act = tc->residual_after_act;
     }
     return node;
 }
@@ -139,11 +141,12 @@ static void run_case(check_rng *r, const fast_case *tc)
     char desc[300];
     snprintf(desc, sizeof(desc),
              "N=%lld Cin=%lld Cout=%lld HxW=%lldx%lld k=%lldx%lld s=%lld,%lld d=%lld,%lld "
-             "pads=%lld,%lld,%lld,%lld bias=%d res=%d act=%s tasks=%d",
+             "pads=%lld,%lld,%lld,%lld bias=%d res=%d%s act=%s tasks=%d",
              (long long)tc->batch, (long long)tc->c_in, (long long)tc->c_out, (long long)tc->h,
              (long long)tc->w, (long long)tc->kh, (long long)tc->kw, (long long)tc->sh, (long long)tc->sw,
              (long long)tc->dh, (long long)tc->dw, (long long)tc->pt, (long long)tc->pl, (long long)tc->pb,
-             (long long)tc->pr, tc->has_bias, tc->has_residual, act_name(tc->act), tc->n_tasks);
+             (long long)tc->pr, tc->has_bias, tc->has_residual, tc->residual_after_act ? " (after act)" : "",
+             act_name(tc->act), tc->n_tasks);
     float *w = nn_random(r, tc->c_out * tc->c_in * tc->kh * tc->kw);
     float *b = nn_random(r, tc->c_out);
     evo_graph *g = evo_graph_new("test");
@@ -226,6 +229,7 @@ static void test_random_shapes(void)
             tc.w = (tc.kw - 1) * tc.dw + 1;
         tc.has_bias = check_rng_int(&r, 0, 1);
         tc.has_residual = check_rng_int(&r, 0, 3) == 0;
+        tc.residual_after_act = tc.has_residual && check_rng_int(&r, 0, 1);
         tc.act = (evo_act)check_rng_int(&r, 0, EVO_ACT_TANH);
         tc.n_tasks = check_rng_int(&r, 1, 3);
         run_case(&r, &tc);
@@ -254,6 +258,12 @@ static void test_model_shapes(void)
         /* tasks split the channels (few columns), K in many blocks */
         {1, 300, 100, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 3},
         {1, 96, 200, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_LEAKY_RELU, 2},
+        /* YOLO's residual, added after the SiLU, through every variant */
+        {1, 64, 64, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 2, true},
+        {1, 32, 32, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 3, true},
+        {1, 16, 24, 70, 70, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, EVO_ACT_SILU, 2, true},
+        {1, 3, 32, 130, 130, 6, 6, 2, 2, 1, 1, 2, 2, 2, 2, 1, 1, EVO_ACT_SILU, 2, true},
+        {1, 130, 72, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, EVO_ACT_RELU, 1, true},
     };
     for (size_t i = 0; i < EVO_ARRAY_LEN(cases); i++)
         run_case(&r, &cases[i]);

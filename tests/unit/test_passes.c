@@ -3,7 +3,8 @@
  * same graph compiled with and without the passes must give the same
  * outputs on random inputs, and the passes must actually have fired
  * (fewer steps). Graphs are the patterns real exports contain: Conv+BN,
- * Conv+BN+SiLU (x*Sigmoid(x)), ResNet's Relu(Conv + identity), Conv +
+ * Conv+BN+SiLU (x*Sigmoid(x)), ResNet's Relu(Conv + identity), YOLO's
+ * bottleneck x + SiLU(Conv(SiLU(Conv(x)))), Conv +
  * HardSwish/Clip/LeakyRelu, and cases that must not fuse (a pre-activation
  * value read twice, a residual produced after the conv).
  */
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_opt = "fold_bn,fuse_residual,fuse_act";
+static const char *const all_opt = "fold_bn,fuse_residual,fuse_act,fuse_residual_act";
 
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
@@ -135,6 +136,38 @@ static void test_resnet_block(void)
     CHECK_MSG(f == 2 && u == 7, "steps fused %d, unfused %d", f, u);
 }
 
+static void silu(evo_builder *b, const char *x, const char *y)
+{
+    char s[64], ins[140];
+    snprintf(s, sizeof(s), "%s_sig", y);
+    evo_build_node(b, "Sigmoid", x, s, NULL);
+    snprintf(ins, sizeof(ins), "%s %s", x, s);
+    evo_build_node(b, "Mul", ins, y, NULL);
+}
+
+static void build_yolo_bottleneck(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 8, 10, 7});
+    evo_build_weight(b, "w1", 4, (int64_t[]){8, 8, 1, 1}, 0.4f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){8, 8, 3, 3}, 0.3f);
+    evo_build_node(b, "Conv", "x w1", "c1", NULL);
+    bn(b, "c1", "n1", 8);
+    silu(b, "n1", "s1");
+    evo_build_node(b, "Conv", "s1 w2", "c2", "kernel_shape=3,3 pads=1,1,1,1");
+    bn(b, "c2", "n2", 8);
+    silu(b, "n2", "s2");
+    evo_build_node(b, "Add", "x s2", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+/* the Add comes after the activation: fused as a residual added after it */
+static void test_yolo_bottleneck(void)
+{
+    int f, u;
+    check_equivalent(build_yolo_bottleneck, "yolo bottleneck", &f, &u);
+    CHECK_MSG(f == 2 && u == 9, "steps fused %d, unfused %d", f, u);
+}
+
 static void build_acts(evo_builder *b)
 {
     evo_build_input(b, "x", 4, (int64_t[]){1, 4, 7, 5});
@@ -181,5 +214,5 @@ static void test_no_fuse(void)
     CHECK_MSG(f == 3 && u == 4, "steps fused %d, unfused %d", f, u);
 }
 
-CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_activations),
-           CHECK_TEST(test_no_fuse))
+CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
+           CHECK_TEST(test_activations), CHECK_TEST(test_no_fuse))
