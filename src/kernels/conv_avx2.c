@@ -10,6 +10,7 @@
  * on masked-off lanes), stride 2 by an even-lane shuffle.
  */
 #include "kernels/conv_fast.h"
+#include "kernels/simd/vec_avx2.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -36,30 +37,6 @@ static inline __m256i range_mask(int64_t lo, int64_t hi)
                                _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), idx));
 }
 
-/*
- * e^x for x in [-87, 88] (clamped there: the callers only need e^x to
- * vanish or stay finite beyond): Cody-Waite reduction, degree-7 Taylor,
- * 2^n built in the exponent field.
- */
-static inline __m256 exp_ps(__m256 x)
-{
-    x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 /* 1 / d for finite d >= 1: 12-bit estimate and one Newton step (about 2 ulp). */
 static inline __m256 recip_ps(__m256 d)
 {
@@ -67,9 +44,10 @@ static inline __m256 recip_ps(__m256 d)
     return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(1.0f)), r);
 }
 
+/* 1 / (1 + e^-v); e^-v is capped at e^88 so that 1 + e^-v stays finite for recip_ps. */
 static inline __m256 sigmoid_ps(__m256 v)
 {
-    __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    __m256 e = v_exp(_mm256_min_ps(_mm256_sub_ps(_mm256_setzero_ps(), v), _mm256_set1_ps(88.0f)));
     return recip_ps(_mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
@@ -97,7 +75,7 @@ static inline __m256 act_ps(__m256 v, evo_act act, const epilogue *e)
         return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->alpha)), _mm256_set1_ps(e->beta));
     case EVO_ACT_TANH: {
         // 1 - 2 / (e^2x + 1): saturates cleanly at both ends
-        __m256 t = exp_ps(_mm256_add_ps(v, v));
+        __m256 t = v_exp(_mm256_add_ps(v, v));
         return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(t, one)));
     }
     }

@@ -1,6 +1,6 @@
 /*
  * conv_avx512.h - what the AVX-512 Conv variants (conv_avx512.c im2col,
- * conv_wino_avx512.c Winograd, conv_direct_avx512.c direct) share: the
+ * conv_wino_avx512.c Winograd, conv_bcast_avx512.c input broadcast) share: the
  * register tile, the vector activation functions, the micro-kernel macro
  * and the store/epilogue. Included only by files compiled for AVX-512;
  * every function is static, each file instantiates the micro-kernels it
@@ -10,6 +10,7 @@
 #define EVO_CONV_AVX512_H
 
 #include "kernels/conv_fast.h"
+#include "kernels/simd/vec_avx512.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -35,25 +36,6 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
     return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
-/* e^x, about 2 ulp: Cody-Waite reduction, degree-7 Taylor, scalef for 2^n. */
-static inline __m512 exp_ps(__m512 x)
-{
-    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
-
 /*
  * 1 / d for finite d >= 1: 14-bit estimate and one Newton step, within
  * about 1 ulp, at a fraction of the cost of a divide.
@@ -67,7 +49,7 @@ static inline __m512 recip_ps(__m512 d)
 /* 1 / (1 + e^-v); e^-v is capped at e^88 so that 1 + e^-v stays finite for recip_ps. */
 static inline __m512 sigmoid_ps(__m512 v)
 {
-    __m512 e = exp_ps(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), v), _mm512_set1_ps(88.0f)));
+    __m512 e = v_exp(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), v), _mm512_set1_ps(88.0f)));
     return recip_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 
@@ -96,7 +78,7 @@ static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
         return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(e->alpha)), _mm512_set1_ps(e->beta));
     case EVO_ACT_TANH: {
         // 1 - 2 / (e^2x + 1): saturates cleanly at both ends
-        __m512 t = exp_ps(_mm512_add_ps(v, v));
+        __m512 t = v_exp(_mm512_add_ps(v, v));
         return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(t, one)));
     }
     }

@@ -1,12 +1,16 @@
 /*
- * conv_fast.h - what the SIMD Conv variants (conv_avx512.c, conv_avx2.c)
- * share: the variants' symbols, which nodes they take, the packed weight
- * layout and the blocking/threading plan. Plain C: no intrinsics here.
+ * conv_fast.h - what the SIMD Conv variants share: the variants' symbols,
+ * which nodes they take, and for the im2col GEMM variants (conv_avx512.c,
+ * conv_avx2.c) the packed weight layout and the blocking/threading plan.
+ * Plain C: no intrinsics here. The registry tries Winograd F(4x4, 3x3)
+ * and F(2x2, 3x3) first, then the input-broadcast variant (stems, wide
+ * stride-2 layers), then im2col.
  *
  * A 2-D Conv is the GEMM Y[M=c_out, N=oh*ow] = W[M, K=c_in*kh*kw] x
  * cols[K, N], written straight into the NCHW output (row stride N), so no
  * layout change happens between layers. The weights are packed once per
- * session into MR-row panels ([panel][K][MR], zero rows past c_out); the
+ * session into MR-row panels, K block by K block ([block][panel][kc][MR],
+ * zero rows past c_out); the
  * im2col matrix is never built: each task packs a KC x (chunk of NR-wide
  * column panels) block of it straight from the NCHW input ("fused im2col"),
  * keeps it in L2 and runs every weight panel over it, so the packing cost
