@@ -14,8 +14,7 @@
 #include <stdlib.h>
 
 /* Adds a float value of the given shape (no data). */
-static inline int nn_value(evo_graph *g, const char *name, evo_dtype dtype, int rank,
-                           const int64_t *dims)
+static inline int nn_value(evo_graph *g, const char *name, evo_dtype dtype, int rank, const int64_t *dims)
 {
     int id = evo_graph_add_value(g, name);
     evo_value *v = &g->values[id];
@@ -105,12 +104,11 @@ static inline void nn_tensor(const evo_value *v, void *data, evo_tensor *t)
     t->data = data;
 }
 
-/* Runs the reference kernel of node as n_tasks tasks over in_data/out_data (by input/output). */
-static inline void nn_run(evo_graph *g, int node, void *const *in_data, void *const *out_data,
-                          int n_tasks)
+/* Runs kernel k on node as n_tasks tasks over in_data/out_data (by input/output). */
+static inline void nn_run_kernel(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data,
+                                 void *const *out_data, int n_tasks)
 {
     evo_node *n = &g->nodes[node];
-    const evo_kernel_def *k = evo_kernel_ref(n->op);
     CHECK(k && k->run);
     if (!k || !k->run)
         return;
@@ -125,11 +123,22 @@ static inline void nn_run(evo_graph *g, int node, void *const *in_data, void *co
         nn_tensor(&g->values[n->out[i]], out_data[i], &out[i]);
     size_t bytes = k->scratch_bytes ? k->scratch_bytes(g, n, n_tasks) : 0;
     void *scratch = bytes ? evo_aligned_alloc(bytes) : NULL;
-    evo_kernel_args args = {n, in, n->n_in, out, n->n_out, scratch, bytes};
+    size_t packed_bytes = k->packed_bytes ? k->packed_bytes(g, n) : 0;
+    void *packed = packed_bytes ? evo_aligned_alloc(packed_bytes) : NULL;
+    if (packed)
+        k->pack(g, n, packed);
+    evo_kernel_args args = {n, in, n->n_in, out, n->n_out, scratch, bytes, packed};
     /* Reverse order: a task must not depend on another having run first. */
     for (int t = n_tasks - 1; t >= 0; t--)
         k->run(&args, t, n_tasks);
     evo_aligned_free(scratch);
+    evo_aligned_free(packed);
+}
+
+/* Runs the reference kernel of node as n_tasks tasks over in_data/out_data (by input/output). */
+static inline void nn_run(evo_graph *g, int node, void *const *in_data, void *const *out_data, int n_tasks)
+{
+    nn_run_kernel(evo_kernel_ref(g->nodes[node].op), g, node, in_data, out_data, n_tasks);
 }
 
 static inline float *nn_random(check_rng *r, int64_t n)
@@ -141,15 +150,13 @@ static inline float *nn_random(check_rng *r, int64_t n)
 }
 
 /* Compares got vs want with relative tolerance tol * (1 + |want|); prints the first misses. */
-static inline int nn_compare(const float *got, const double *want, int64_t n, double tol,
-                             const char *what)
+static inline int nn_compare(const float *got, const double *want, int64_t n, double tol, const char *what)
 {
     int bad = 0;
     for (int64_t i = 0; i < n; i++) {
         if (!(fabs(got[i] - want[i]) <= tol * (1.0 + fabs(want[i])))) {
             if (bad < 3)
-                fprintf(stderr, "%s: element %lld = %.7g, want %.7g\n", what, (long long)i,
-                        got[i], want[i]);
+                fprintf(stderr, "%s: element %lld = %.7g, want %.7g\n", what, (long long)i, got[i], want[i]);
             bad++;
         }
     }

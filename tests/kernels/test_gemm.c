@@ -5,23 +5,30 @@
  * a hand-computed case; bad inputs.
  */
 #include "nn_util.h"
+#include "core/cpu.h"
+#include "kernels/conv_fast.h"
+
+#include <math.h>
 
 typedef struct gemm_case {
     int64_t m, n, k;
     int trans_a, trans_b;
     float alpha, beta;
-    int c_rank;           /* -1: no C */
+    int c_rank; /* -1: no C */
     int64_t c_dims[2];
     int n_tasks;
 } gemm_case;
 
+static int gemm_fast_runs; /* cases the AVX-512 variant ran */
+
 static void run_gemm_case(check_rng *r, const gemm_case *tc, evo_act act)
 {
     char desc[200];
-    snprintf(desc, sizeof(desc), "M=%lld N=%lld K=%lld tA=%d tB=%d alpha=%g beta=%g C rank %d "
-             "[%lld,%lld] tasks=%d act=%d", (long long)tc->m, (long long)tc->n, (long long)tc->k,
-             tc->trans_a, tc->trans_b, tc->alpha, tc->beta, tc->c_rank, (long long)tc->c_dims[0],
-             (long long)tc->c_dims[1], tc->n_tasks, (int)act);
+    snprintf(desc, sizeof(desc),
+             "M=%lld N=%lld K=%lld tA=%d tB=%d alpha=%g beta=%g C rank %d "
+             "[%lld,%lld] tasks=%d act=%d",
+             (long long)tc->m, (long long)tc->n, (long long)tc->k, tc->trans_a, tc->trans_b, tc->alpha,
+             tc->beta, tc->c_rank, (long long)tc->c_dims[0], (long long)tc->c_dims[1], tc->n_tasks, (int)act);
     evo_graph *g = evo_graph_new("test");
     int64_t ad[2] = {tc->trans_a ? tc->k : tc->m, tc->trans_a ? tc->m : tc->k};
     int64_t bd[2] = {tc->trans_b ? tc->n : tc->k, tc->trans_b ? tc->k : tc->n};
@@ -71,6 +78,16 @@ static void run_gemm_case(check_rng *r, const gemm_case *tc, evo_act act)
     void *in_data[3] = {a, b, c}, *out_data[1] = {got};
     nn_run(g, node, in_data, out_data, tc->n_tasks);
     CHECK_MSG(nn_compare(got, want, tc->m * tc->n, 1e-4, desc) == 0, "%s", desc);
+    /* the AVX-512 variant, on the shapes it takes */
+    const evo_kernel_def *fast = evo_kernel_select(g, &g->nodes[node], EVO_ISA_AVX512);
+    if (fast && fast != evo_kernel_ref(EVO_OP_GEMM)) {
+        CHECK(fast == &evo_kernel_gemm_avx512);
+        for (int64_t i = 0; i < tc->m * tc->n; i++)
+            got[i] = NAN;
+        nn_run_kernel(fast, g, node, in_data, out_data, tc->n_tasks);
+        CHECK_MSG(nn_compare(got, want, tc->m * tc->n, 1e-4, desc) == 0, "avx512: %s", desc);
+        gemm_fast_runs++;
+    }
     free(a);
     free(b);
     free(c);
@@ -82,25 +99,28 @@ static void run_gemm_case(check_rng *r, const gemm_case *tc, evo_act act)
 static void test_gemm_forms(void)
 {
     check_rng r = {0x6e01};
-    static const int64_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {1, 1000, 64}, {13, 1, 17},
-                                       {37, 29, 300}, {130, 70, 9}};
+    static const int64_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},     {1, 1000, 64},
+                                       {13, 1, 17}, {37, 29, 300}, {130, 70, 9}};
     for (size_t si = 0; si < EVO_ARRAY_LEN(sizes); si++) {
         int64_t m = sizes[si][0], n = sizes[si][1], k = sizes[si][2];
         gemm_case forms[] = {
-            {m, n, k, 0, 0, 1.0f, 1.0f, -1, {0, 0}, 1},
-            {m, n, k, 1, 0, 0.5f, 2.0f, 0, {0, 0}, 3},
-            {m, n, k, 0, 1, 1.0f, 1.0f, 1, {1, 0}, 3},
-            {m, n, k, 1, 1, 0.25f, 0.35f, 1, {n, 0}, 1},
-            {m, n, k, 0, 0, 1.0f, -1.0f, 2, {1, n}, 3},
-            {m, n, k, 0, 1, 2.0f, 1.0f, 2, {m, 1}, 3},
-            {m, n, k, 1, 0, 1.0f, 0.5f, 2, {m, n}, 1},
-            {m, n, k, 0, 0, 1.0f, 0.0f, 2, {m, n}, 3},
+            {m, n, k, 0, 0, 1.0f, 1.0f, -1, {0, 0}, 1}, {m, n, k, 1, 0, 0.5f, 2.0f, 0, {0, 0}, 3},
+            {m, n, k, 0, 1, 1.0f, 1.0f, 1, {1, 0}, 3},  {m, n, k, 1, 1, 0.25f, 0.35f, 1, {n, 0}, 1},
+            {m, n, k, 0, 0, 1.0f, -1.0f, 2, {1, n}, 3}, {m, n, k, 0, 1, 2.0f, 1.0f, 2, {m, 1}, 3},
+            {m, n, k, 1, 0, 1.0f, 0.5f, 2, {m, n}, 1},  {m, n, k, 0, 0, 1.0f, 0.0f, 2, {m, n}, 3},
         };
         for (size_t f = 0; f < EVO_ARRAY_LEN(forms); f++)
             run_gemm_case(&r, &forms[f], EVO_ACT_NONE);
     }
     gemm_case fused = {19, 23, 31, 0, 1, 1.0f, 1.0f, 1, {23, 0}, 3};
     run_gemm_case(&r, &fused, EVO_ACT_CLIP);
+    /* a ResNet head (M = 1, B as [N][K]) and a batch of 16 with B as [K][N], both fused */
+    gemm_case head = {1, 1000, 512, 0, 1, 1.0f, 1.0f, 1, {1000, 0}, 2};
+    run_gemm_case(&r, &head, EVO_ACT_CLIP);
+    gemm_case batch = {16, 131, 67, 0, 0, 0.5f, 2.0f, 2, {16, 131}, 3};
+    run_gemm_case(&r, &batch, EVO_ACT_CLIP);
+    if (evo_cpu_best_isa() >= EVO_ISA_AVX512)
+        CHECK_MSG(gemm_fast_runs >= 20, "AVX-512 Gemm ran %d cases", gemm_fast_runs);
 }
 
 static void test_gemm_hand_computed(void)
@@ -124,8 +144,8 @@ static void test_gemm_hand_computed(void)
     evo_graph_free(g);
 }
 
-static evo_status infer_dims(const int64_t *ad, const int64_t *bd, int c_rank, const int64_t *cd,
-                             int trans_b, evo_error *err)
+static evo_status infer_dims(const int64_t *ad, const int64_t *bd, int c_rank, const int64_t *cd, int trans_b,
+                             evo_error *err)
 {
     evo_graph *g = evo_graph_new("test");
     int ins[3] = {nn_value(g, "A", EVO_DTYPE_FLOAT, 2, ad), nn_value(g, "B", EVO_DTYPE_FLOAT, 2, bd),
@@ -150,5 +170,4 @@ static void test_gemm_bad_inputs(void)
     CHECK_MSG(nn_names_node(&err) && strstr(err.msg, "broadcast"), "%s", err.msg);
 }
 
-CHECK_MAIN(CHECK_TEST(test_gemm_forms), CHECK_TEST(test_gemm_hand_computed),
-           CHECK_TEST(test_gemm_bad_inputs))
+CHECK_MAIN(CHECK_TEST(test_gemm_forms), CHECK_TEST(test_gemm_hand_computed), CHECK_TEST(test_gemm_bad_inputs))
