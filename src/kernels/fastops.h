@@ -32,6 +32,9 @@ EVO_FASTOPS_DECLARE(avx2)
 
 #undef EVO_FASTOPS_DECLARE
 
+/* Gemm with at most 16 rows of A, as in classifier heads (gemm_avx512.c). */
+extern const evo_kernel_def evo_kernel_gemm_avx512;
+
 /* registry.c entries for op: the family's AVX-512 variant, then its AVX2 one. */
 #define EVO_FASTOPS_ENTRIES(op, family) \
     {EVO_OP_##op, &evo_kernel_##family##_avx512}, {EVO_OP_##op, &evo_kernel_##family##_avx2}

@@ -6,7 +6,7 @@
  */
 #include "nn_util.h"
 #include "core/cpu.h"
-#include "kernels/conv_fast.h"
+#include "kernels/fastops.h"
 
 #include <math.h>
 
