@@ -6,6 +6,7 @@
 #define EVO_CLI_H
 
 #include "evo.h"
+#include "kernels/kernel.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +34,13 @@ typedef struct cli_model_opts {
 int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o);
 /* Parses a positive integer option value; false after printing an error. */
 bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
+/*
+ * GFLOP/s of n_threads running the vector FMA loop of kernels/peak.h at
+ * once (iters iterations each; best of 3) for isa (AVX2 or AVX-512); 0 on
+ * other machines. CLI_PEAK_ITERS takes about 20 ms.
+ */
+#define CLI_PEAK_ITERS 4000000
+double cli_measure_peak(evo_isa isa, int n_threads, int64_t iters);
 /* Prints "evo: <msg>" to stderr; returns 1 (the exit code). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -40,10 +48,8 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Reads a tensor file into buf (size_bytes exactly): .npy (dtype and shape
  * checked against desc) or raw little-endian in the tensor's type.
  */
-evo_status cli_read_tensor(const char *path, const evo_tensor_desc *desc, void *buf,
-                           evo_error *err);
+evo_status cli_read_tensor(const char *path, const evo_tensor_desc *desc, void *buf, evo_error *err);
 /* Writes a tensor as .npy when path ends in ".npy", raw otherwise. */
-evo_status cli_write_tensor(const char *path, const evo_tensor_desc *desc, const void *data,
-                            evo_error *err);
+evo_status cli_write_tensor(const char *path, const evo_tensor_desc *desc, const void *data, evo_error *err);
 
 #endif /* EVO_CLI_H */

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "core/core.h"
+#include "core/cpu.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -169,19 +170,35 @@ int evo_cmd_bench(int argc, char **argv)
     qsort(times, (size_t)runs, sizeof(double), cmp_double);
     double p50 = percentile(times, runs, 0.5), p99 = percentile(times, runs, 0.99);
     double gflops = flops / (p50 * 1e6);
+    /* this machine's FMA peak for the ISA the kernels ran at, on as many threads */
+    evo_isa isa = evo_cpu_best_isa();
+    const char *isa_name = mo.isa ? mo.isa : getenv("EVO_ISA");
+    evo_isa cap;
+    if (isa_name && isa_name[0] && evo_isa_parse(isa_name, &cap) && cap < isa)
+        isa = cap;
+    double peak = 0;
+    if (isa >= EVO_ISA_AVX2 && isa <= EVO_ISA_AMX)
+        peak = cli_measure_peak(isa >= EVO_ISA_AVX512 ? EVO_ISA_AVX512 : EVO_ISA_AVX2, mo.n_threads,
+                                CLI_PEAK_ITERS / 4);
+    double pct = peak > 0 ? 100.0 * gflops / peak : 0;
     if (json) {
         printf("{\"model\": \"%s\", \"threads\": %d, \"runs\": %d, \"mean_ms\": %.4f, \"std_ms\": %.4f, "
                "\"min_ms\": %.4f, \"max_ms\": %.4f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, \"fps\": %.2f, "
-               "\"gflop\": %.4f, \"gflops\": %.2f, \"load_ms\": %.2f, \"arena_bytes\": %zu}\n",
+               "\"gflop\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.2f, \"peak_pct\": %.1f, "
+               "\"load_ms\": %.2f, \"arena_bytes\": %zu}\n",
                path, mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50,
-               flops / 1e9, gflops, load_ms, evo_session_arena_bytes(sess));
+               flops / 1e9, gflops, peak, pct, load_ms, evo_session_arena_bytes(sess));
     } else {
         printf("model:    %s (load+compile %.1f ms)\n", path, load_ms);
         printf("threads:  %d, warm-up %d, runs %d\n", mo.n_threads, warmup, runs);
         printf("latency:  mean %.3f ms, std %.3f, min %.3f, max %.3f, p50 %.3f, p99 %.3f\n", mean, std,
                times[0], times[runs - 1], p50, p99);
         printf("fps:      %.2f (p50)\n", 1000.0 / p50);
-        printf("compute:  %.3f GFLOP per run, %.2f GFLOP/s (p50)\n", flops / 1e9, gflops);
+        printf("compute:  %.3f GFLOP per run, %.2f GFLOP/s (p50)", flops / 1e9, gflops);
+        if (peak > 0)
+            printf(", %.0f %% of this machine's FMA peak (%.1f GFLOP/s on %d thread%s)", pct, peak,
+                   mo.n_threads, mo.n_threads == 1 ? "" : "s");
+        printf("\n");
         printf("memory:   arena %.2f MB\n", (double)evo_session_arena_bytes(sess) / 1e6);
         if (profile)
             print_profile(sess, step_ms, runs, sum / runs);

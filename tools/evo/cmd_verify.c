@@ -113,10 +113,11 @@ static void build_elementwise(evo_builder *b)
 }
 
 static const check checks[] = {
-    {"conv 3x3 + SiLU", build_conv3x3_silu},      {"conv 1x1 + relu + add", build_conv1x1_residual},
-    {"conv 3x3 + add + relu", build_conv_add_relu}, {"conv 3x3 stride 2", build_conv3x3_s2},      {"conv 6x6 stride 2 (stem)", build_stem6x6},
-    {"maxpool 5x5 + concat", build_sppf},         {"resize 2x + concat", build_upsample_concat},
-    {"gemm", build_gemm},                          {"broadcast mul/sigmoid/sub", build_elementwise},
+    {"conv 3x3 + SiLU", build_conv3x3_silu},          {"conv 1x1 + relu + add", build_conv1x1_residual},
+    {"conv 3x3 + add + relu", build_conv_add_relu},   {"conv 3x3 stride 2", build_conv3x3_s2},
+    {"conv 6x6 stride 2 (stem)", build_stem6x6},      {"maxpool 5x5 + concat", build_sppf},
+    {"resize 2x + concat", build_upsample_concat},    {"gemm", build_gemm},
+    {"broadcast mul/sigmoid/sub", build_elementwise},
 };
 
 static evo_status build_model(const check *c, evo_model **out, evo_error *err)
@@ -227,45 +228,6 @@ static int run_checks(int n_threads, int *passed)
     return failures;
 }
 
-typedef struct peak_job {
-    evo_isa isa;
-    int64_t iters;
-    double flops, seconds;
-} peak_job;
-
-static void *peak_thread(void *arg)
-{
-    peak_job *j = arg;
-    int64_t t0 = evo_now_ns();
-#if defined(__x86_64__)
-    j->flops = j->isa >= EVO_ISA_AVX512 ? evo_peak_fma_avx512(j->iters) : evo_peak_fma_avx2(j->iters);
-#endif
-    j->seconds = (double)(evo_now_ns() - t0) / 1e9;
-    return NULL;
-}
-
-/* GFLOP/s of n_threads running the FMA loop at once (best of 3). */
-static double measure_peak(evo_isa isa, int n_threads)
-{
-    double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        pthread_t th[64];
-        peak_job jobs[64];
-        for (int t = 0; t < n_threads; t++) {
-            jobs[t] = (peak_job){isa, 4000000, 0, 0};
-            pthread_create(&th[t], NULL, peak_thread, &jobs[t]);
-        }
-        double flops = 0, secs = 0;
-        for (int t = 0; t < n_threads; t++) {
-            pthread_join(th[t], NULL);
-            flops += jobs[t].flops;
-            secs = fmax(secs, jobs[t].seconds);
-        }
-        best = fmax(best, flops / secs / 1e9);
-    }
-    return best;
-}
-
 static void print_cpu(void)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -286,8 +248,8 @@ static void print_cpu(void)
     printf("cpu:      %s, %ld logical cores\n", model, sysconf(_SC_NPROCESSORS_ONLN));
     printf("features: avx2 %d, fma %d, avx512f %d, avx512bw %d, avx512vl %d, avx512dq %d, avx512vnni %d, "
            "amx-tile %d, amx-int8 %d, neon %d\n",
-           ci->avx2, ci->fma, ci->avx512f, ci->avx512bw, ci->avx512vl, ci->avx512dq, ci->avx512vnni, ci->amx_tile,
-           ci->amx_int8, ci->neon);
+           ci->avx2, ci->fma, ci->avx512f, ci->avx512bw, ci->avx512vl, ci->avx512dq, ci->avx512vnni,
+           ci->amx_tile, ci->amx_int8, ci->neon);
     printf("isa:      %s (kernels capped by --isa or EVO_ISA)\n", evo_isa_name(evo_cpu_best_isa()));
 }
 
@@ -311,7 +273,8 @@ int evo_cmd_verify(int argc, char **argv)
     evo_isa best = evo_cpu_best_isa();
     if (!quick && best >= EVO_ISA_AVX2 && best <= EVO_ISA_AMX) {
         evo_isa top = best >= EVO_ISA_AVX512 ? EVO_ISA_AVX512 : EVO_ISA_AVX2;
-        double one = measure_peak(top, 1), all = measure_peak(top, n_threads);
+        double one = cli_measure_peak(top, 1, CLI_PEAK_ITERS),
+               all = cli_measure_peak(top, n_threads, CLI_PEAK_ITERS);
         printf("peak:     %s fp32 FMA %.1f GFLOP/s per core, %.1f GFLOP/s on %d threads\n",
                top == EVO_ISA_AVX512 ? "avx512" : "avx2", one, all, n_threads);
     }

@@ -1,0 +1,54 @@
+/*
+ * peak.c - this machine's FMA peak, as `evo verify` prints it and `evo
+ * bench` measures achieved GFLOP/s against: n threads each run the loop of
+ * independent vector FMAs of kernels/peak.h at once.
+ */
+#include "cli.h"
+#include "core/core.h"
+#include "kernels/peak.h"
+
+#include <math.h>
+#include <pthread.h>
+
+typedef struct peak_job {
+    evo_isa isa;
+    int64_t iters;
+    double flops, seconds;
+} peak_job;
+
+static void *peak_thread(void *arg)
+{
+    peak_job *j = arg;
+    int64_t t0 = evo_now_ns();
+#if defined(__x86_64__)
+    j->flops = j->isa >= EVO_ISA_AVX512 ? evo_peak_fma_avx512(j->iters) : evo_peak_fma_avx2(j->iters);
+#endif
+    j->seconds = (double)(evo_now_ns() - t0) / 1e9;
+    return NULL;
+}
+
+double cli_measure_peak(evo_isa isa, int n_threads, int64_t iters)
+{
+    double best = 0;
+    n_threads = n_threads < 1 ? 1 : (n_threads > 64 ? 64 : n_threads);
+    for (int rep = 0; rep < 3; rep++) {
+        pthread_t th[64];
+        peak_job jobs[64];
+        int started = 0;
+        for (int t = 0; t < n_threads; t++) {
+            jobs[t] = (peak_job){isa, iters, 0, 0};
+            if (pthread_create(&th[t], NULL, peak_thread, &jobs[t]) != 0)
+                break;
+            started++;
+        }
+        double flops = 0, secs = 0;
+        for (int t = 0; t < started; t++) {
+            pthread_join(th[t], NULL);
+            flops += jobs[t].flops;
+            secs = fmax(secs, jobs[t].seconds);
+        }
+        if (secs > 0)
+            best = fmax(best, flops / secs / 1e9);
+    }
+    return best;
+}
