@@ -2,11 +2,12 @@
  * conv_layer.c - times one Conv layer per kernel variant, for tuning the
  * conv kernels (not part of the tests):
  *
- *     build/evo_conv_layer C_IN C_OUT H W K STRIDE [ACT] [--threads N] [--isa ISA] [--runs R]
+ *     build/evo_conv_layer C_IN C_OUT H W K STRIDE [ACT] [--threads N] [--isa ISA] [--runs R] [--dw]
  *
  * builds Conv(K x K, stride, "same" padding) + optional activation (silu,
  * relu), compiles it like any model and prints the median time and GFLOP/s
- * with the kernel the session chose.
+ * with the kernel the session chose. --dw makes it depthwise (group =
+ * C_IN, which C_OUT must equal).
  */
 #include "evo.h"
 #include "exec/model.h"
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
     int64_t k = atoll(argv[5]), s = atoll(argv[6]);
     const char *act = NULL, *isa = NULL;
     int threads = 1, runs = 50;
+    bool dw = false;
     for (int i = 7; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -49,24 +51,26 @@ int main(int argc, char **argv)
             isa = argv[++i];
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--dw"))
+            dw = true;
         else
             act = argv[i];
     }
-    if (ci < 1 || co < 1 || h < 1 || w < 1 || k < 1 || s < 1 || runs < 1 || runs > 100000) {
-        fprintf(stderr, "conv_layer: sizes must be positive\n");
+    if (ci < 1 || co < 1 || h < 1 || w < 1 || k < 1 || s < 1 || runs < 1 || runs > 100000 || (dw && ci != co)) {
+        fprintf(stderr, "conv_layer: sizes must be positive (and C_IN = C_OUT with --dw)\n");
         return 2;
     }
     evo_builder b;
     if (evo_builder_init(&b, "conv_layer", 7) != EVO_OK)
         return 1;
     evo_build_input(&b, "x", 4, (int64_t[]){1, ci, h, w});
-    evo_build_weight(&b, "w", 4, (int64_t[]){co, ci, k, k}, 0.1f);
+    evo_build_weight(&b, "w", 4, (int64_t[]){co, dw ? 1 : ci, k, k}, 0.1f);
     evo_build_weight(&b, "bias", 1, (int64_t[]){co}, 0.1f);
     char attrs[256];
     int64_t p0 = (k - 1) / 2, p1 = k / 2;
-    snprintf(attrs, sizeof(attrs), "kernel_shape=%lld,%lld strides=%lld,%lld pads=%lld,%lld,%lld,%lld",
+    snprintf(attrs, sizeof(attrs), "kernel_shape=%lld,%lld strides=%lld,%lld pads=%lld,%lld,%lld,%lld group=%lld",
              (long long)k, (long long)k, (long long)s, (long long)s, (long long)p0, (long long)p0,
-             (long long)p1, (long long)p1);
+             (long long)p1, (long long)p1, (long long)(dw ? ci : 1));
     const char *out = act ? "c" : "y";
     evo_build_node(&b, "Conv", "x w bias", out, attrs);
     if (act && !strcmp(act, "silu")) {
@@ -113,7 +117,7 @@ int main(int argc, char **argv)
     evo_step_profile p;
     evo_session_profile(sess, 0, &p);
     int64_t oh = (h - 1) / s + 1, ow = (w - 1) / s + 1;
-    double gflop = 2.0 * (double)(co * ci * k * k) * (double)(oh * ow) * 1e-9;
+    double gflop = 2.0 * (double)(co * (dw ? 1 : ci) * k * k) * (double)(oh * ow) * 1e-9;
     printf("conv %lldx%lld %lld->%lld s%lld out %lldx%lld %-4s  %-12s %8.3f ms  %7.1f GFLOP/s\n", (long long)k,
            (long long)k, (long long)ci, (long long)co, (long long)s, (long long)oh, (long long)ow, act ? act : "",
            p.kernel, t[runs / 2], gflop / t[runs / 2] * 1e3);

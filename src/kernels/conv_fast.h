@@ -28,6 +28,7 @@ extern const evo_kernel_def evo_kernel_conv_wino_avx512;  /* 3x3 stride 1: Winog
 extern const evo_kernel_def evo_kernel_conv_bcast_avx512; /* k x k stride 1-2: input broadcast, no packing */
 extern const evo_kernel_def evo_kernel_conv_avx512;
 extern const evo_kernel_def evo_kernel_conv_avx2;
+extern const evo_kernel_def evo_kernel_conv_dw_avx512; /* depthwise: group = channels */
 
 /* K per packed B block: a KC x NR micro-panel stays in L1 (256 * 48 floats = 48 KB). */
 #define EVO_CONVF_KC_MAX 256

@@ -46,6 +46,7 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_CONV, &evo_kernel_conv_bcast_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx2},
+    {EVO_OP_CONV, &evo_kernel_conv_dw_avx512},
     {EVO_OP_GEMM, &evo_kernel_gemm_avx512},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
     EVO_FASTOPS_ENTRIES(MAX_POOL, pool),

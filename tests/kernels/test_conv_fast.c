@@ -286,6 +286,94 @@ static void test_winograd(void)
         run_case(&r, &cases[i]);
 }
 
+/*
+ * Depthwise convs (group = channels) through the depthwise variant against
+ * the reference: odd widths past one vector row segment, kernels 1-7,
+ * strides 1-2, asymmetric pads, bias, residual before and after the
+ * activation, 1-3 tasks; a channel multiplier or stride 3 is refused.
+ */
+static void test_depthwise(void)
+{
+    if (!has_avx512(evo_cpu_get()))
+        return;
+    check_rng r = {0xd3e};
+    for (int it = 0; it < 120; it++) {
+        int64_t ch = check_rng_int(&r, 2, 40), h = check_rng_int(&r, 1, 23), w = check_rng_int(&r, 1, 90);
+        int64_t k = 1 + 2 * check_rng_int(&r, 0, 3), s = check_rng_int(&r, 1, it % 10 == 0 ? 3 : 2);
+        int64_t pads[4] = {check_rng_int(&r, 0, 3), check_rng_int(&r, 0, 3), check_rng_int(&r, 0, 3),
+                           check_rng_int(&r, 0, 3)};
+        if (h + pads[0] + pads[2] < k)
+            h = k;
+        if (w + pads[1] + pads[3] < k)
+            w = k;
+        int batch = check_rng_int(&r, 1, 4) == 1 ? 2 : 1, n_tasks = check_rng_int(&r, 1, 3);
+        bool has_res = check_rng_int(&r, 0, 2) == 0, after = check_rng_int(&r, 0, 1);
+        evo_act act = (evo_act)check_rng_int(&r, 0, EVO_ACT_TANH);
+        float *wt = nn_random(&r, ch * k * k), *b = nn_random(&r, ch);
+        evo_graph *g = evo_graph_new("test");
+        int64_t xd[4] = {batch, ch, h, w}, wd[4] = {ch, 1, k, k}, bd[1] = {ch};
+        int ins[3] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 4, xd), nn_value(g, "W", EVO_DTYPE_FLOAT, 4, wd),
+                      nn_value(g, "B", EVO_DTYPE_FLOAT, 1, bd)};
+        g->values[ins[1]].data = wt;
+        g->values[ins[2]].data = b;
+        int node = nn_node(g, "Conv", 3, ins, 1);
+        int64_t st[2] = {s, s};
+        nn_attr_ints(g, node, "strides", st, 2);
+        nn_attr_ints(g, node, "pads", pads, 4);
+        nn_attr_int(g, node, "group", ch);
+        evo_error err = {0};
+        CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+        evo_node *n = &g->nodes[node];
+        n->a.conv.act = act;
+        n->a.conv.act_alpha = act == EVO_ACT_CLIP ? -0.5f : (act == EVO_ACT_LEAKY_RELU ? 0.1f : 0.2f);
+        n->a.conv.act_beta = act == EVO_ACT_CLIP ? 0.7f : 0.5f;
+        const int64_t *yd = g->values[n->out[0]].dims;
+        int64_t y_count = yd[0] * yd[1] * yd[2] * yd[3];
+        if (has_res) {
+            int *in4 = evo_mem_alloc(&g->mem, sizeof(int) * 4);
+            in4[0] = n->in[0], in4[1] = n->in[1], in4[2] = n->in[2];
+            in4[3] = nn_value(g, "R", EVO_DTYPE_FLOAT, 4, yd);
+            n->in = in4;
+            n->n_in = 4;
+            n->a.conv.has_residual = true;
+            n->a.conv.residual_after_act = after;
+        }
+        bool supported = evo_kernel_conv_dw_avx512.supports(g, n);
+        CHECK_MSG(supported == (s <= 2), "ch %lld k %lld s %lld: supports() = %d", (long long)ch,
+                  (long long)k, (long long)s, supported);
+        float *x = nn_random(&r, batch * ch * h * w), *res = nn_random(&r, y_count);
+        float *want = malloc(sizeof(float) * (size_t)y_count), *got = malloc(sizeof(float) * (size_t)y_count);
+        void *in_data[4] = {x, wt, b, res};
+        run_kernel(evo_kernel_ref(EVO_OP_CONV), g, node, in_data, want, 1);
+        if (supported) {
+            for (int64_t i = 0; i < y_count; i++)
+                got[i] = NAN;
+            run_kernel(&evo_kernel_conv_dw_avx512, g, node, in_data, got, n_tasks);
+            double scale = 0.0;
+            for (int64_t i = 0; i < y_count; i++)
+                scale = fmax(scale, fabs(want[i]));
+            int bad = 0;
+            for (int64_t i = 0; i < y_count && bad < 3; i++)
+                if (!(fabs(got[i] - want[i]) <= 1e-5 * (scale + 1.0))) {
+                    fprintf(
+                        stderr,
+                        "dw: N=%d C=%lld %lldx%lld k=%lld s=%lld res=%d/%d act=%s: y[%lld] = %g, ref %g\n",
+                        batch, (long long)ch, (long long)h, (long long)w, (long long)k, (long long)s, has_res,
+                        after, act_name(act), (long long)i, got[i], want[i]);
+                    bad++;
+                }
+            CHECK(bad == 0);
+        }
+        free(x);
+        free(res);
+        free(want);
+        free(got);
+        evo_graph_free(g);
+        free(wt);
+        free(b);
+    }
+}
+
 static void test_refuses(void)
 {
     check_rng r = {0x4ef};
@@ -390,6 +478,7 @@ int main(int argc, char **argv)
         {"refuses", test_refuses},
         {"variants_selected", test_variants_selected},
         {"layer_picks", test_layer_picks},
+        {"depthwise", test_depthwise},
     };
     return check_run(tests, (int)EVO_ARRAY_LEN(tests), argc, argv);
 }

@@ -72,6 +72,17 @@ static void build_stem6x6(evo_builder *b)
     evo_build_output(b, "y");
 }
 
+static void build_depthwise(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 24, 37, 53});
+    evo_build_weight(b, "w", 4, (int64_t[]){24, 1, 3, 3}, 0.3f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){24, 1, 5, 5}, 0.2f);
+    evo_build_node(b, "Conv", "x w", "c", "kernel_shape=3,3 pads=1,1,1,1 group=24");
+    evo_build_node(b, "Relu", "c", "r", NULL);
+    evo_build_node(b, "Conv", "r w2", "y", "kernel_shape=5,5 strides=2,2 pads=2,2,2,2 group=24");
+    evo_build_output(b, "y");
+}
+
 static void build_sppf(evo_builder *b)
 {
     evo_build_input(b, "x", 4, (int64_t[]){1, 24, 20, 20});
@@ -113,10 +124,15 @@ static void build_elementwise(evo_builder *b)
 }
 
 static const check checks[] = {
-    {"conv 3x3 + SiLU", build_conv3x3_silu},          {"conv 1x1 + relu + add", build_conv1x1_residual},
-    {"conv 3x3 + add + relu", build_conv_add_relu},   {"conv 3x3 stride 2", build_conv3x3_s2},
-    {"conv 6x6 stride 2 (stem)", build_stem6x6},      {"maxpool 5x5 + concat", build_sppf},
-    {"resize 2x + concat", build_upsample_concat},    {"gemm", build_gemm},
+    {"conv 3x3 + SiLU", build_conv3x3_silu},
+    {"conv 1x1 + relu + add", build_conv1x1_residual},
+    {"conv 3x3 + add + relu", build_conv_add_relu},
+    {"conv 3x3 stride 2", build_conv3x3_s2},
+    {"conv 6x6 stride 2 (stem)", build_stem6x6},
+    {"depthwise 3x3 + 5x5 s2", build_depthwise},
+    {"maxpool 5x5 + concat", build_sppf},
+    {"resize 2x + concat", build_upsample_concat},
+    {"gemm", build_gemm},
     {"broadcast mul/sigmoid/sub", build_elementwise},
 };
 
