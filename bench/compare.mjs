@@ -27,7 +27,8 @@ const USAGE = `usage: bench/compare [options]
   --no-numerics     skip the output agreement check
   --ort-only        time ONNX Runtime alone (no evo build, runs or agreement check)
   --out DIR         results directory (default bench/results)
-  --help`;
+  --help
+bench/compare --layers MODEL [--threads N] [--runs R]: per-layer times of both engines`;
 
 function parseArgs(argv) {
   const o = {

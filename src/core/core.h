@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if defined(__GNUC__)
 #define EVO_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -69,6 +70,9 @@ void *evo_aligned_alloc(size_t size_bytes);
  */
 #define EVO_HUGE_PAGE ((size_t)2 << 20)
 void *evo_large_alloc(size_t size_bytes);
+
+/* Writes s to fp as a JSON string: quoted, with quotes, backslashes and control characters escaped. */
+void evo_json_put_string(FILE *fp, const char *s);
 
 /* Whether name is one of the comma-separated entries of list (NULL: none). */
 bool evo_name_listed(const char *list, const char *name);

@@ -4,6 +4,7 @@
  * printed with fixed precision so output diffs cleanly between runs.
  */
 #include "vision/vision.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,22 +12,33 @@
 #include <string.h>
 
 const char *const evo_coco_names[EVO_COCO_CLASSES] = {
-    "person",        "bicycle",      "car",           "motorcycle",    "airplane",
-    "bus",           "train",        "truck",         "boat",          "traffic light",
-    "fire hydrant",  "stop sign",    "parking meter", "bench",         "bird",
-    "cat",           "dog",          "horse",         "sheep",         "cow",
-    "elephant",      "bear",         "zebra",         "giraffe",       "backpack",
-    "umbrella",      "handbag",      "tie",           "suitcase",      "frisbee",
-    "skis",          "snowboard",    "sports ball",   "kite",          "baseball bat",
-    "baseball glove", "skateboard",  "surfboard",     "tennis racket", "bottle",
-    "wine glass",    "cup",          "fork",          "knife",         "spoon",
-    "bowl",          "banana",       "apple",         "sandwich",      "orange",
-    "broccoli",      "carrot",       "hot dog",       "pizza",         "donut",
-    "cake",          "chair",        "couch",         "potted plant",  "bed",
-    "dining table",  "toilet",       "tv",            "laptop",        "mouse",
-    "remote",        "keyboard",     "cell phone",    "microwave",     "oven",
-    "toaster",       "sink",         "refrigerator",  "book",          "clock",
-    "vase",          "scissors",     "teddy bear",    "hair drier",    "toothbrush",
+    "person",        "bicycle",      "car",
+    "motorcycle",    "airplane",     "bus",
+    "train",         "truck",        "boat",
+    "traffic light", "fire hydrant", "stop sign",
+    "parking meter", "bench",        "bird",
+    "cat",           "dog",          "horse",
+    "sheep",         "cow",          "elephant",
+    "bear",          "zebra",        "giraffe",
+    "backpack",      "umbrella",     "handbag",
+    "tie",           "suitcase",     "frisbee",
+    "skis",          "snowboard",    "sports ball",
+    "kite",          "baseball bat", "baseball glove",
+    "skateboard",    "surfboard",    "tennis racket",
+    "bottle",        "wine glass",   "cup",
+    "fork",          "knife",        "spoon",
+    "bowl",          "banana",       "apple",
+    "sandwich",      "orange",       "broccoli",
+    "carrot",        "hot dog",      "pizza",
+    "donut",         "cake",         "chair",
+    "couch",         "potted plant", "bed",
+    "dining table",  "toilet",       "tv",
+    "laptop",        "mouse",        "remote",
+    "keyboard",      "cell phone",   "microwave",
+    "oven",          "toaster",      "sink",
+    "refrigerator",  "book",         "clock",
+    "vase",          "scissors",     "teddy bear",
+    "hair drier",    "toothbrush",
 };
 
 evo_names evo_names_coco(void)
@@ -113,26 +125,6 @@ fail:
     return st;
 }
 
-static void put_string(FILE *fp, const char *s)
-{
-    fputc('"', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(fp, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", fp);
-        else if (*p == '\t')
-            fputs("\\t", fp);
-        else if (*p == '\r')
-            fputs("\\r", fp);
-        else if (*p < 0x20)
-            fprintf(fp, "\\u%04x", *p);
-        else
-            fputc(*p, fp);
-    }
-    fputc('"', fp);
-}
-
 /* JSON has no NaN or infinity: print null for them. */
 static void put_number(FILE *fp, const char *fmt, float v)
 {
@@ -142,19 +134,18 @@ static void put_number(FILE *fp, const char *fmt, float v)
         fputs("null", fp);
 }
 
-evo_status evo_json_write(FILE *fp, const char *image_name, int width, int height,
-                          const evo_detection *dets, int n, const evo_names *names,
-                          evo_error *err)
+evo_status evo_json_write(FILE *fp, const char *image_name, int width, int height, const evo_detection *dets,
+                          int n, const evo_names *names, evo_error *err)
 {
     fputs("{\"image\": ", fp);
-    put_string(fp, image_name ? image_name : "");
+    evo_json_put_string(fp, image_name ? image_name : "");
     fprintf(fp, ", \"width\": %d, \"height\": %d, \"detections\": [", width, height);
     for (int i = 0; i < n; i++) {
         const evo_detection *d = &dets[i];
         const char *name = evo_names_get(names, d->class_id);
         fprintf(fp, "%s\n  {\"class_id\": %d, \"name\": ", i ? "," : "", d->class_id);
         if (name)
-            put_string(fp, name);
+            evo_json_put_string(fp, name);
         else
             fputs("null", fp);
         fputs(", \"score\": ", fp);

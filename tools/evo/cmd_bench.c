@@ -58,6 +58,26 @@ static int cmp_row(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
+/* , "layers": [...]: every step in plan order with its mean time over the runs. */
+static void print_profile_json(evo_session *sess, const double *step_ms, int runs)
+{
+    printf(", \"layers\": [");
+    for (int i = 0; i < evo_session_n_steps(sess); i++) {
+        evo_step_profile p;
+        evo_session_profile(sess, i, &p);
+        printf("%s{\"node\": ", i ? ", " : "");
+        evo_json_put_string(stdout, p.node);
+        printf(", \"output\": ");
+        evo_json_put_string(stdout, p.output);
+        printf(", \"op\": ");
+        evo_json_put_string(stdout, p.op);
+        printf(", \"kernel\": ");
+        evo_json_put_string(stdout, p.kernel);
+        printf(", \"ms\": %.4f, \"gflop\": %.6f}", step_ms[i] / runs, p.flops / 1e9);
+    }
+    printf("]");
+}
+
 static void print_profile(evo_session *sess, const double *step_ms, int runs, double total_ms)
 {
     int n = evo_session_n_steps(sess);
@@ -182,12 +202,17 @@ int evo_cmd_bench(int argc, char **argv)
                                 CLI_PEAK_ITERS / 4);
     double pct = peak > 0 ? 100.0 * gflops / peak : 0;
     if (json) {
-        printf("{\"model\": \"%s\", \"threads\": %d, \"runs\": %d, \"mean_ms\": %.4f, \"std_ms\": %.4f, "
+        printf("{\"model\": ");
+        evo_json_put_string(stdout, path);
+        printf(", \"threads\": %d, \"runs\": %d, \"mean_ms\": %.4f, \"std_ms\": %.4f, "
                "\"min_ms\": %.4f, \"max_ms\": %.4f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, \"fps\": %.2f, "
                "\"gflop\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.2f, \"peak_pct\": %.1f, "
-               "\"load_ms\": %.2f, \"arena_bytes\": %zu}\n",
-               path, mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50,
-               flops / 1e9, gflops, peak, pct, load_ms, evo_session_arena_bytes(sess));
+               "\"load_ms\": %.2f, \"arena_bytes\": %zu",
+               mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50, flops / 1e9,
+               gflops, peak, pct, load_ms, evo_session_arena_bytes(sess));
+        if (profile)
+            print_profile_json(sess, step_ms, runs);
+        printf("}\n");
     } else {
         printf("model:    %s (load+compile %.1f ms)\n", path, load_ms);
         printf("threads:  %d, warm-up %d, runs %d\n", mo.n_threads, warmup, runs);
