@@ -51,22 +51,22 @@ extern "C" {
 #endif
 
 /* Status codes: one list generates the enum and evo_status_name(). */
-#define EVO_STATUS_MAP(X)                                                                                    \
-    X(OK, "ok")                                                                                              \
-    X(ERR_IO, "i/o error")                                                                                   \
-    X(ERR_PARSE, "parse error")                                                                              \
-    X(ERR_UNSUPPORTED, "unsupported")                                                                        \
-    X(ERR_SHAPE, "shape error")                                                                              \
-    X(ERR_NOMEM, "out of memory")                                                                            \
-    X(ERR_LIMIT, "limit exceeded")                                                                           \
-    X(ERR_INVALID_ARG, "invalid argument")                                                                   \
+#define EVO_STATUS_MAP(X)                                   \
+    X(OK, "ok")                                             \
+    X(ERR_IO, "i/o error")                                  \
+    X(ERR_PARSE, "parse error")                             \
+    X(ERR_UNSUPPORTED, "unsupported")                       \
+    X(ERR_SHAPE, "shape error")                             \
+    X(ERR_NOMEM, "out of memory")                           \
+    X(ERR_LIMIT, "limit exceeded")                          \
+    X(ERR_INVALID_ARG, "invalid argument")                  \
     X(ERR_INTERNAL, "internal error")
 
 typedef enum evo_status {
 #define EVO_STATUS_ENUM_(name, text) EVO_##name,
     EVO_STATUS_MAP(EVO_STATUS_ENUM_)
 #undef EVO_STATUS_ENUM_
-        EVO_STATUS_COUNT
+    EVO_STATUS_COUNT
 } evo_status;
 
 /* Caller-owned error detail; every fallible call takes one last (may be NULL). */
@@ -142,7 +142,7 @@ typedef struct evo_compile_options {
     const char *disable_passes;          /* comma-separated optimisation passes to skip, e.g. "fuse_act" */
     const evo_const_input *const_inputs; /* inputs frozen to constants; borrowed during load */
     int n_const_inputs;
-    evo_log_fn log; /* NULL: silent */
+    evo_log_fn log;                      /* NULL: silent */
     void *log_user;
 } evo_compile_options;
 
@@ -155,11 +155,12 @@ typedef struct evo_model evo_model;
  * all weights; free it with evo_model_free. On failure *out is untouched and
  * err says what failed and where.
  */
-EVO_API evo_status evo_model_load(const char *path, const evo_compile_options *opts, evo_model **out,
-                                  evo_error *err);
+EVO_API evo_status evo_model_load(const char *path, const evo_compile_options *opts,
+                                  evo_model **out, evo_error *err);
 /* Same as evo_model_load, from a caller buffer that must outlive the model. */
 EVO_API evo_status evo_model_load_buffer(const void *data, size_t size_bytes, const char *name,
-                                         const evo_compile_options *opts, evo_model **out, evo_error *err);
+                                         const evo_compile_options *opts, evo_model **out,
+                                         evo_error *err);
 EVO_API void evo_model_free(evo_model *model);
 
 EVO_API int evo_model_n_inputs(const evo_model *model);
@@ -237,9 +238,9 @@ typedef struct evo_frame {
 } evo_frame;
 
 typedef enum evo_fit_mode {
-    EVO_FIT_LETTERBOX = 0,     /* keep aspect, centre, pad (Ultralytics LetterBox) */
+    EVO_FIT_LETTERBOX = 0,  /* keep aspect, centre, pad (Ultralytics LetterBox) */
     EVO_FIT_LETTERBOX_TOPLEFT, /* keep aspect, image at top-left, pad (YOLOX) */
-    EVO_FIT_STRETCH,           /* resize to the tensor size, aspect not kept */
+    EVO_FIT_STRETCH,        /* resize to the tensor size, aspect not kept */
 } evo_fit_mode;
 
 typedef enum evo_interp {
@@ -282,17 +283,17 @@ typedef enum evo_yolo_kind {
 
 typedef struct evo_decode_options {
     evo_yolo_kind kind;
-    float conf_threshold; /* keep scores > this */
-    float iou_threshold;  /* suppress IoU > this */
-    int max_candidates;   /* best candidates entering NMS */
-    int max_detections;   /* kept after NMS */
-    bool class_agnostic;  /* NMS across classes */
-    int n_classes;        /* 0: from shapes (GFL needs reg_max to split) */
-    int n_strides;        /* 0: 8,16,32 (GFL single tensor: 8,16,32,64) */
+    float conf_threshold;   /* keep scores > this */
+    float iou_threshold;    /* suppress IoU > this */
+    int max_candidates;     /* best candidates entering NMS */
+    int max_detections;     /* kept after NMS */
+    bool class_agnostic;    /* NMS across classes */
+    int n_classes;          /* 0: from shapes (GFL needs reg_max to split) */
+    int n_strides;          /* 0: 8,16,32 (GFL single tensor: 8,16,32,64) */
     int strides[EVO_YOLO_MAX_STRIDES];
-    int reg_max;       /* GFL: bins - 1; 7 */
-    float cell_offset; /* GFL/YOLOX: cell centre = (g + offset) * stride */
-    bool gfl_sigmoid;  /* GFL: class scores are logits, apply sigmoid */
+    int reg_max;            /* GFL: bins - 1; 7 */
+    float cell_offset;      /* GFL/YOLOX: cell centre = (g + offset) * stride */
+    bool gfl_sigmoid;       /* GFL: class scores are logits, apply sigmoid */
 } evo_decode_options;
 
 /* Ultralytics defaults: auto kind, conf 0.25, IoU 0.45, 30000 candidates, 300 kept. */
@@ -308,7 +309,7 @@ EVO_API evo_detect_options evo_detect_options_default(void);
 
 /* Milliseconds per stage of the last evo_detector_run. */
 typedef struct evo_detect_timing {
-    double preprocess_ms; /* frame -> input tensor (fused resize, colour, normalise) */
+    double preprocess_ms;  /* frame -> input tensor (fused resize, colour, normalise) */
     double inference_ms;
     double postprocess_ms; /* decode, threshold, NMS, map back to frame pixels */
 } evo_detect_timing;
@@ -321,7 +322,8 @@ typedef struct evo_detector evo_detector;
  * first run. On failure *out is untouched.
  */
 EVO_API evo_status evo_detector_create(const evo_model *model, const evo_session_options *sopts,
-                                       const evo_detect_options *dopts, evo_detector **out, evo_error *err);
+                                       const evo_detect_options *dopts, evo_detector **out,
+                                       evo_error *err);
 EVO_API void evo_detector_free(evo_detector *det);
 /*
  * Runs the pipeline on one frame. The frame is read once, by the fused
@@ -329,8 +331,8 @@ EVO_API void evo_detector_free(evo_detector *det);
  * or kept. *dets (best first, boxes in frame pixels) is owned by the detector
  * and valid until the next run or free.
  */
-EVO_API evo_status evo_detector_run(evo_detector *det, const evo_frame *frame, const evo_detection **dets,
-                                    int *n_dets, evo_error *err);
+EVO_API evo_status evo_detector_run(evo_detector *det, const evo_frame *frame,
+                                    const evo_detection **dets, int *n_dets, evo_error *err);
 EVO_API evo_detect_timing evo_detector_timing(const evo_detector *det);
 /* The detector's session, e.g. for the raw outputs of the last run. */
 EVO_API evo_session *evo_detector_session(evo_detector *det);
