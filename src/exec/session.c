@@ -70,8 +70,8 @@ static evo_status resolve_isa(const evo_session_options *o, evo_isa *out, evo_er
     if (!name || !name[0])
         return EVO_OK;
     if (!evo_isa_parse(name, out))
-        return evo_errorf(err, EVO_ERR_INVALID_ARG,
-                          "unknown ISA \"%s\" (expected ref, avx2, avx512, vnni, amx)", name);
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "unknown ISA \"%s\" (expected ref, avx2, avx512, vnni, amx)",
+                          name);
     return EVO_OK;
 }
 
@@ -129,8 +129,8 @@ static evo_status build_calls(evo_session *s, evo_error *err)
     return EVO_OK;
 }
 
-evo_status evo_session_create(const evo_model *model, const evo_session_options *opts, evo_session **out,
-                              evo_error *err)
+evo_status evo_session_create(const evo_model *model, const evo_session_options *opts,
+                              evo_session **out, evo_error *err)
 {
     if (!model || !out)
         return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_create: model and out are required");
@@ -248,8 +248,7 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
     out->kernel = s->plan.steps[i].skip ? "view" : s->plan.steps[i].kernel->name;
     out->time_ms = (double)s->step_ns[i] / 1e6;
     out->flops = evo_node_flops(g, n);
-    out->output =
-        n->n_out > 0 && n->out[0] >= 0 && g->values[n->out[0]].name ? g->values[n->out[0]].name : "";
+    out->output = n->n_out > 0 && n->out[0] >= 0 && g->values[n->out[0]].name ? g->values[n->out[0]].name : "";
     return EVO_OK;
 }
 

@@ -12,33 +12,22 @@
 #include <string.h>
 
 const char *const evo_coco_names[EVO_COCO_CLASSES] = {
-    "person",        "bicycle",      "car",
-    "motorcycle",    "airplane",     "bus",
-    "train",         "truck",        "boat",
-    "traffic light", "fire hydrant", "stop sign",
-    "parking meter", "bench",        "bird",
-    "cat",           "dog",          "horse",
-    "sheep",         "cow",          "elephant",
-    "bear",          "zebra",        "giraffe",
-    "backpack",      "umbrella",     "handbag",
-    "tie",           "suitcase",     "frisbee",
-    "skis",          "snowboard",    "sports ball",
-    "kite",          "baseball bat", "baseball glove",
-    "skateboard",    "surfboard",    "tennis racket",
-    "bottle",        "wine glass",   "cup",
-    "fork",          "knife",        "spoon",
-    "bowl",          "banana",       "apple",
-    "sandwich",      "orange",       "broccoli",
-    "carrot",        "hot dog",      "pizza",
-    "donut",         "cake",         "chair",
-    "couch",         "potted plant", "bed",
-    "dining table",  "toilet",       "tv",
-    "laptop",        "mouse",        "remote",
-    "keyboard",      "cell phone",   "microwave",
-    "oven",          "toaster",      "sink",
-    "refrigerator",  "book",         "clock",
-    "vase",          "scissors",     "teddy bear",
-    "hair drier",    "toothbrush",
+    "person",        "bicycle",      "car",           "motorcycle",    "airplane",
+    "bus",           "train",        "truck",         "boat",          "traffic light",
+    "fire hydrant",  "stop sign",    "parking meter", "bench",         "bird",
+    "cat",           "dog",          "horse",         "sheep",         "cow",
+    "elephant",      "bear",         "zebra",         "giraffe",       "backpack",
+    "umbrella",      "handbag",      "tie",           "suitcase",      "frisbee",
+    "skis",          "snowboard",    "sports ball",   "kite",          "baseball bat",
+    "baseball glove", "skateboard",  "surfboard",     "tennis racket", "bottle",
+    "wine glass",    "cup",          "fork",          "knife",         "spoon",
+    "bowl",          "banana",       "apple",         "sandwich",      "orange",
+    "broccoli",      "carrot",       "hot dog",       "pizza",         "donut",
+    "cake",          "chair",        "couch",         "potted plant",  "bed",
+    "dining table",  "toilet",       "tv",            "laptop",        "mouse",
+    "remote",        "keyboard",     "cell phone",    "microwave",     "oven",
+    "toaster",       "sink",         "refrigerator",  "book",          "clock",
+    "vase",          "scissors",     "teddy bear",    "hair drier",    "toothbrush",
 };
 
 evo_names evo_names_coco(void)
@@ -134,8 +123,9 @@ static void put_number(FILE *fp, const char *fmt, float v)
         fputs("null", fp);
 }
 
-evo_status evo_json_write(FILE *fp, const char *image_name, int width, int height, const evo_detection *dets,
-                          int n, const evo_names *names, evo_error *err)
+evo_status evo_json_write(FILE *fp, const char *image_name, int width, int height,
+                          const evo_detection *dets, int n, const evo_names *names,
+                          evo_error *err)
 {
     fputs("{\"image\": ", fp);
     evo_json_put_string(fp, image_name ? image_name : "");
