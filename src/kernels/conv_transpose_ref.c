@@ -54,12 +54,13 @@ static void convt_plan_make(convt_plan *pl, const evo_conv_attrs *c, const int64
     int64_t chunk = EVO_MAX(COLS_BUDGET_FLOATS / rows / 16 * 16, (int64_t)16);
     pl->chunk = EVO_MAX(EVO_MIN(chunk, pl->in_size), (int64_t)1);
     pl->cols_bytes = ((size_t)(rows * pl->chunk) * sizeof(float) + 63) & ~(size_t)63;
-    pl->slice_bytes =
-        pl->cols_bytes + ((evo_sgemm_scratch_bytes(rows, pl->chunk, pl->c_in_g) + 63) & ~(size_t)63);
+    pl->slice_bytes = pl->cols_bytes +
+                      ((evo_sgemm_scratch_bytes(rows, pl->chunk, pl->c_in_g) + 63) & ~(size_t)63);
 }
 
 /* Adds cols rows [(m, k)] for input positions [p0, p1) into channels y[0..n_ch). */
-static void col2im(const convt_plan *pl, const float *cols, int64_t n_ch, int64_t p0, int64_t p1, float *y)
+static void col2im(const convt_plan *pl, const float *cols, int64_t n_ch, int64_t p0, int64_t p1,
+                   float *y)
 {
     const int64_t len = p1 - p0, plane_in = pl->in[1] * pl->in[2];
     int64_t row = 0;
@@ -93,8 +94,8 @@ static size_t convt_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 }
 
 /* Output channels [oc0, oc0+n_ch) of group grp in image b. */
-static void convt_run_channels(const evo_kernel_args *a, const convt_plan *pl, int64_t b, int64_t grp,
-                               int64_t oc0, int64_t n_ch, unsigned char *slice)
+static void convt_run_channels(const evo_kernel_args *a, const convt_plan *pl, int64_t b,
+                               int64_t grp, int64_t oc0, int64_t n_ch, unsigned char *slice)
 {
     const evo_conv_attrs *c = &a->node->a.conv;
     const float *x = a->in[0].data, *w = a->in[1].data;
@@ -112,26 +113,16 @@ static void convt_run_channels(const evo_kernel_args *a, const convt_plan *pl, i
     for (int64_t p0 = 0; p0 < pl->in_size; p0 += pl->chunk) {
         int64_t p1 = EVO_MIN(p0 + pl->chunk, pl->in_size);
         /* A[(m,k), ci] = W[grp*c_in_g + ci, oc0 + m, k]: transposed via strides */
-        evo_sgemm_args ga = {n_ch * pl->kprod,
-                             p1 - p0,
-                             pl->c_in_g,
-                             1.0f,
-                             0.0f,
-                             w + (grp * pl->c_in_g * pl->c_out_g + oc0) * pl->kprod,
-                             1,
-                             pl->c_out_g * pl->kprod,
-                             xg + p0,
-                             pl->in_size,
-                             1,
-                             cols,
-                             p1 - p0,
-                             NULL};
+        evo_sgemm_args ga = {n_ch * pl->kprod, p1 - p0, pl->c_in_g, 1.0f, 0.0f,
+                             w + (grp * pl->c_in_g * pl->c_out_g + oc0) * pl->kprod, 1,
+                             pl->c_out_g * pl->kprod, xg + p0, pl->in_size, 1,
+                             cols, p1 - p0, NULL};
         evo_sgemm_ref(&ga, slice + pl->cols_bytes);
         col2im(pl, cols, n_ch, p0, p1, y);
     }
     if (res || c->act != EVO_ACT_NONE) {
         const float *r = res ? res + y_off : NULL;
-        bool post = c->residual_after_act;
+        bool post = c->residual_after_act; /* add r after the activation, not before */
         for (int64_t i = 0; i < n_ch * pl->out_size; i++) {
             float add = r ? r[i] : 0.0f;
             y[i] = evo_act_apply(y[i] + (post ? 0.0f : add), c->act, c->act_alpha, c->act_beta) +
@@ -143,7 +134,8 @@ static void convt_run_channels(const evo_kernel_args *a, const convt_plan *pl, i
 static void convt_run(const evo_kernel_args *a, int task, int n_tasks)
 {
     convt_plan pl;
-    convt_plan_make(&pl, &a->node->a.conv, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
+    convt_plan_make(&pl, &a->node->a.conv, a->in[0].dims, a->in[1].dims, a->out[0].dims,
+                    n_tasks);
     unsigned char *slice = (unsigned char *)a->scratch + pl.slice_bytes * (size_t)task;
     int64_t begin, end;
     evo_task_range(pl.n_items, task, n_tasks, &begin, &end);
@@ -158,4 +150,5 @@ static void convt_run(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
-const evo_kernel_def evo_kernel_conv_transpose_ref = {"ref", EVO_ISA_REF, NULL, convt_scratch, convt_run};
+const evo_kernel_def evo_kernel_conv_transpose_ref = {"ref", EVO_ISA_REF, NULL, convt_scratch,
+                                                      convt_run};
