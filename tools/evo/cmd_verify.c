@@ -10,11 +10,9 @@
 #include "core/cpu.h"
 #include "exec/model.h"
 #include "graph/builder.h"
-#include "kernels/peak.h"
 #include "passes/passes.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
