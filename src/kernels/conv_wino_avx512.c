@@ -392,9 +392,6 @@ static void wino4_output(const wino_plan *p, const float *mb, int64_t ms, int64_
     /* (a0 b0 a1 b1 ...) from lanes 0-7 and 8-15 of two vectors */
     const __m512i zip_lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i zip_hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-    /* pairs of lanes: (a0 a1 b0 b1 a2 a3 b2 b3 ...) */
-    const __m512i zip2_lo = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
-    const __m512i zip2_hi = _mm512_set_epi32(31, 30, 15, 14, 29, 28, 13, 12, 27, 26, 11, 10, 25, 24, 9, 8);
     for (int64_t t = t0; t < t1;) {
         int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
         __mmask16 m = range_mask(0, len);
@@ -422,8 +419,6 @@ static void wino4_output(const wino_plan *p, const float *mb, int64_t ms, int64_
             __m512 z[4] = {
                 _mm512_permutex2var_ps(a_lo, zip_lo, b_lo), _mm512_permutex2var_ps(a_lo, zip_hi, b_lo),
                 _mm512_permutex2var_ps(a_hi, zip_lo, b_hi), _mm512_permutex2var_ps(a_hi, zip_hi, b_hi)};
-            (void)zip2_lo;
-            (void)zip2_hi;
             for (int h = 0; h < 4; h++) {
                 __mmask16 km = range_mask(0, count - h * VL);
                 if (!km)
