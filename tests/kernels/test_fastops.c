@@ -543,6 +543,10 @@ static void test_transpose(void)
     check_transpose(&r, EVO_DTYPE_FLOAT, 3, b3, rev, false);
     int64_t ident[3] = {0, 1, 2};
     check_transpose(&r, EVO_DTYPE_FLOAT, 3, b3, ident, false);
+    /* output blocks with 16-, 8- and 1-column tails, rows past a multiple of 8 */
+    int64_t head[5] = {1, 3, 85, 40, 41}, wide[3] = {2, 70, 1029};
+    check_transpose(&r, EVO_DTYPE_FLOAT, 5, head, yp, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 3, wide, bp, true);
 }
 
 /* ---- concat / split ---- */
