@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_opt = "fold_bn,fuse_residual,fuse_act,fuse_residual_act";
+static const char *const all_opt = "simplify,fold_bn,fuse_residual,fuse_act,fuse_residual_act";
 
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
@@ -168,6 +168,40 @@ static void test_yolo_bottleneck(void)
     CHECK_MSG(f == 2 && u == 9, "steps fused %d, unfused %d", f, u);
 }
 
+/* Pow(x, 2) becomes Mul(x, x) (bit-identical); Pow(x, 3) stays. */
+static void build_pow(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, 5, 17});
+    evo_build_weight(b, "two", 0, (int64_t[]){1}, 1.0f);
+    evo_build_weight(b, "three", 1, (int64_t[]){1}, 1.0f);
+    *(float *)b->g->values[evo_graph_find_value(b->g, "two")].data = 2.0f;
+    *(float *)b->g->values[evo_graph_find_value(b->g, "three")].data = 3.0f;
+    evo_build_node(b, "Pow", "x two", "sq", NULL);
+    evo_build_node(b, "Pow", "sq three", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+static void test_pow(void)
+{
+    int f, u;
+    check_equivalent(build_pow, "pow", &f, &u);
+    CHECK_MSG(f == 2 && u == 2, "steps fused %d, unfused %d", f, u);
+    evo_builder b;
+    evo_error err = {0};
+    CHECK(evo_builder_init(&b, "pow", 7) == EVO_OK);
+    build_pow(&b);
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, &err};
+    CHECK(b.ok && evo_passes_run(b.g, &ctx) == EVO_OK);
+    int muls = 0, pows = 0;
+    for (int i = 0; i < b.g->n_nodes; i++) {
+        muls += !b.g->nodes[i].is_dead && b.g->nodes[i].op == EVO_OP_MUL;
+        pows += !b.g->nodes[i].is_dead && b.g->nodes[i].op == EVO_OP_POW;
+    }
+    CHECK_MSG(muls == 1 && pows == 1, "Mul %d, Pow %d", muls, pows);
+    evo_graph_free(b.g);
+}
+
 static void build_acts(evo_builder *b)
 {
     evo_build_input(b, "x", 4, (int64_t[]){1, 4, 7, 5});
@@ -215,4 +249,4 @@ static void test_no_fuse(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
-           CHECK_TEST(test_activations), CHECK_TEST(test_no_fuse))
+           CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse))
