@@ -5,12 +5,12 @@
  * Register tile: MR = 8 output channels x NR = 48 output positions (three
  * zmm per channel row, 24 accumulators); each k step loads three B vectors
  * and broadcasts eight weights from the packed panel. Tail panels use one
- * or two vectors and a lane mask, so at most 15 columns are wasted.
- * Input padding is applied by masked loads while packing (masked-off lanes
- * never fault), stride 2 by an even-lane permute. Packing, micro-kernels
- * and the store/epilogue are kept out of line so that profiles split them.
- * Micro-kernels and epilogue: conv_avx512.h.
- *
+ * or two vectors and a lane mask, so at most 15 columns are wasted; one
+ * column past a multiple of NR (7x7 maps) rides along the last full tile
+ * (kernel3x). Input padding is applied by masked loads while packing
+ * (masked-off lanes never fault), stride 2 by an even-lane permute.
+ * Packing, micro-kernels and the store/epilogue are kept out of line so
+ * that profiles split them. Micro-kernels and epilogue: conv_avx512.h.
  */
 #include "kernels/conv_avx512.h"
 
