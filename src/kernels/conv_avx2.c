@@ -37,49 +37,12 @@ static inline __m256i range_mask(int64_t lo, int64_t hi)
                                _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), idx));
 }
 
-/* 1 / d for finite d >= 1: 12-bit estimate and one Newton step (about 2 ulp). */
-static inline __m256 recip_ps(__m256 d)
-{
-    __m256 r = _mm256_rcp_ps(d);
-    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(1.0f)), r);
-}
-
-/* 1 / (1 + e^-v); e^-v is capped at e^88 so that 1 + e^-v stays finite for recip_ps. */
-static inline __m256 sigmoid_ps(__m256 v)
-{
-    __m256 e = v_exp(_mm256_min_ps(_mm256_sub_ps(_mm256_setzero_ps(), v), _mm256_set1_ps(88.0f)));
-    return recip_ps(_mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
+#include "kernels/conv_act.inc"
 
 /* act is e->act, passed apart so that callers can specialise on a constant */
 static inline __m256 act_ps(__m256 v, evo_act act, const epilogue *e)
 {
-    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
-    switch (act) {
-    case EVO_ACT_NONE: return v;
-    case EVO_ACT_RELU: return _mm256_max_ps(v, zero);
-    case EVO_ACT_LEAKY_RELU:
-        return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(e->alpha)),
-                                _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
-    case EVO_ACT_SIGMOID: return sigmoid_ps(v);
-    case EVO_ACT_SILU: return _mm256_mul_ps(v, sigmoid_ps(v));
-    case EVO_ACT_HARD_SIGMOID: {
-        __m256 h = _mm256_fmadd_ps(v, _mm256_set1_ps(e->alpha), _mm256_set1_ps(e->beta));
-        return _mm256_min_ps(_mm256_max_ps(h, zero), one);
-    }
-    case EVO_ACT_HARD_SWISH: {
-        __m256 h = _mm256_add_ps(_mm256_div_ps(v, _mm256_set1_ps(6.0f)), _mm256_set1_ps(0.5f));
-        return _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(h, zero), one));
-    }
-    case EVO_ACT_CLIP:
-        return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->alpha)), _mm256_set1_ps(e->beta));
-    case EVO_ACT_TANH: {
-        // 1 - 2 / (e^2x + 1): saturates cleanly at both ends
-        __m256 t = v_exp(_mm256_add_ps(v, v));
-        return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(t, one)));
-    }
-    }
-    return v;
+    return conv_act(v, act, e->alpha, e->beta);
 }
 
 /* Copies one run of len columns of a packed row from an input row (see pack_b). */

@@ -36,53 +36,12 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
     return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
-/*
- * 1 / d for finite d >= 1: 14-bit estimate and one Newton step, within
- * about 1 ulp, at a fraction of the cost of a divide.
- */
-static inline __m512 recip_ps(__m512 d)
-{
-    __m512 r = _mm512_rcp14_ps(d);
-    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
-}
-
-/* 1 / (1 + e^-v); e^-v is capped at e^88 so that 1 + e^-v stays finite for recip_ps. */
-static inline __m512 sigmoid_ps(__m512 v)
-{
-    __m512 e = v_exp(_mm512_min_ps(_mm512_sub_ps(_mm512_setzero_ps(), v), _mm512_set1_ps(88.0f)));
-    return recip_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
-}
+#include "kernels/conv_act.inc"
 
 /* act is e->act, passed apart so that callers can specialise on a constant */
 static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
 {
-    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
-    switch (act) {
-    case EVO_ACT_NONE: return v;
-    case EVO_ACT_RELU: return _mm512_max_ps(v, zero);
-    case EVO_ACT_LEAKY_RELU: {
-        __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
-        return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(e->alpha));
-    }
-    case EVO_ACT_SIGMOID: return sigmoid_ps(v);
-    case EVO_ACT_SILU: return _mm512_mul_ps(v, sigmoid_ps(v));
-    case EVO_ACT_HARD_SIGMOID: {
-        __m512 h = _mm512_fmadd_ps(v, _mm512_set1_ps(e->alpha), _mm512_set1_ps(e->beta));
-        return _mm512_min_ps(_mm512_max_ps(h, zero), one);
-    }
-    case EVO_ACT_HARD_SWISH: {
-        __m512 h = _mm512_add_ps(_mm512_div_ps(v, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f));
-        return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(h, zero), one));
-    }
-    case EVO_ACT_CLIP:
-        return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(e->alpha)), _mm512_set1_ps(e->beta));
-    case EVO_ACT_TANH: {
-        // 1 - 2 / (e^2x + 1): saturates cleanly at both ends
-        __m512 t = v_exp(_mm512_add_ps(v, v));
-        return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(t, one)));
-    }
-    }
-    return v;
+    return conv_act(v, act, e->alpha, e->beta);
 }
 
 /*

@@ -43,6 +43,10 @@ static inline vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 static inline vf v_div(vf a, vf b) { return _mm256_div_ps(a, b); }
 /* a * b + c with one rounding */
 static inline vf v_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+/* c - a * b, rounded once */
+static inline vf v_fnma(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
+/* 1 / a to about 12 bits (one Newton step makes it about 2 ulp) */
+static inline vf v_rcp_est(vf a) { return _mm256_rcp_ps(a); }
 /* Max/min return b where either is NaN (the x86 rule). */
 static inline vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
 static inline vf v_min(vf a, vf b) { return _mm256_min_ps(a, b); }

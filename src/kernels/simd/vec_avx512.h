@@ -44,6 +44,10 @@ static inline vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 static inline vf v_div(vf a, vf b) { return _mm512_div_ps(a, b); }
 /* a * b + c with one rounding */
 static inline vf v_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+/* c - a * b, rounded once */
+static inline vf v_fnma(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
+/* 1 / a to about 14 bits (one Newton step makes it about 1 ulp) */
+static inline vf v_rcp_est(vf a) { return _mm512_rcp14_ps(a); }
 /* Max/min return b where either is NaN (the x86 rule). */
 static inline vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
 static inline vf v_min(vf a, vf b) { return _mm512_min_ps(a, b); }
