@@ -19,13 +19,7 @@
 #define NR 24
 #define VL 8
 
-typedef struct epilogue {
-    const float *bias; /* NULL or per output channel */
-    const float *res;  /* NULL or the image's residual, laid out like the output */
-    evo_act act;
-    float alpha, beta;
-    bool res_after_act; /* add res after the activation (YOLO), not before (ResNet) */
-} epilogue;
+typedef evo_conv_epilogue epilogue;
 
 /* Lanes [lo, hi) of 8 set. */
 static inline __m256i range_mask(int64_t lo, int64_t hi)
@@ -324,13 +318,10 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
     const evo_conv_attrs *c = &a->node->a.conv;
     evo_convf_plan p;
     evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, n_tasks);
-    const float *x = a->in[0].data, *res = NULL;
+    const float *x = a->in[0].data;
     float *y = a->out[0].data;
-    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
-    if (a->n_in > 2 && a->in[2].data)
-        e.bias = a->in[2].data;
-    if (c->has_residual && a->n_in > 3)
-        res = a->in[3].data;
+    epilogue e = evo_conv_epilogue_of(a);
+    const float *res = e.res;
     float *bblock = (float *)((unsigned char *)a->scratch + p.slice_bytes * (size_t)task);
     int64_t mp0, mp1, j0, j1;
     evo_convf_task_share(&p, task, n_tasks, &mp0, &mp1, &j0, &j1);

@@ -19,13 +19,7 @@
 #define NR 48
 #define VL 16
 
-typedef struct epilogue {
-    const float *bias; /* NULL or per output channel */
-    const float *res;  /* NULL or the image's residual, laid out like the output */
-    evo_act act;
-    float alpha, beta;
-    bool res_after_act; /* add res after the activation (YOLO), not before (ResNet) */
-} epilogue;
+typedef evo_conv_epilogue epilogue;
 
 static inline __mmask16 range_mask(int64_t lo, int64_t hi)
 {

@@ -292,10 +292,8 @@ static void bcast_run(const evo_kernel_args *a, int task, int n_tasks)
     evo_task_range(p.oh, task, n_tasks, &oh0, &oh1);
     if (oh0 >= oh1)
         return;
-    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
-    if (a->n_in > 2 && a->in[2].data)
-        e.bias = a->in[2].data;
-    const float *res = c->has_residual && a->n_in > 3 ? a->in[3].data : NULL;
+    epilogue e = evo_conv_epilogue_of(a);
+    const float *res = e.res;
     unsigned char *slice = (unsigned char *)a->scratch + p.slice_bytes * (size_t)task;
     float *q = (float *)slice;
     int64_t *off = (int64_t *)(slice + p.copy_bytes);

@@ -88,9 +88,8 @@ static void dw_run(const evo_kernel_args *a, int task, int n_tasks)
 {
     const evo_conv_attrs *c = &a->node->a.conv;
     const int64_t *xd = a->in[0].dims, *wd = a->in[1].dims, *yd = a->out[0].dims;
-    const float *bias = a->n_in > 2 && a->in[2].data ? a->in[2].data : NULL;
-    const float *res = c->has_residual && a->n_in > 3 ? a->in[3].data : NULL;
-    epilogue e = {bias, res, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
+    epilogue e = evo_conv_epilogue_of(a);
+    const float *bias = e.bias, *res = e.res;
     int64_t ch = xd[1], in_plane = xd[2] * xd[3], out_plane = yd[2] * yd[3], p0, p1;
     evo_task_range(xd[0] * ch, task, n_tasks, &p0, &p1);
     unsigned csr = conv_flush_denormals();

@@ -75,6 +75,33 @@ static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
     return true;
 }
 
+/*
+ * What a conv variant applies as it stores the last K block: bias (NULL or
+ * one per output channel), the fused residual (NULL or the whole tensor,
+ * laid out like the output) added before the activation or after it, and
+ * the activation.
+ */
+typedef struct evo_conv_epilogue {
+    const float *bias;
+    const float *res;
+    evo_act act;
+    float alpha, beta;
+    bool res_after_act; /* YOLO: x + SiLU(conv); else ResNet: Relu(conv + x) */
+} evo_conv_epilogue;
+
+/* The epilogue a Conv node's kernel arguments describe. */
+static inline evo_conv_epilogue evo_conv_epilogue_of(const evo_kernel_args *a)
+{
+    const evo_conv_attrs *c = &a->node->a.conv;
+    evo_conv_epilogue e = {a->n_in > 2 && a->in[2].data ? a->in[2].data : NULL,
+                           c->has_residual && a->n_in > 3 ? a->in[3].data : NULL,
+                           c->act,
+                           c->act_alpha,
+                           c->act_beta,
+                           c->residual_after_act};
+    return e;
+}
+
 /* K rows per block for a GEMM of depth k: blocks of equal size, at most EVO_CONVF_KC_MAX. */
 static inline int64_t evo_convf_kc(int64_t k)
 {

@@ -482,10 +482,8 @@ static void wino_run(const evo_kernel_args *a, int m, int task, int n_tasks)
     const evo_conv_attrs *c = &a->node->a.conv;
     wino_plan p;
     wino_plan_make(&p, m, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
-    epilogue e = {NULL, NULL, c->act, c->act_alpha, c->act_beta, c->residual_after_act};
-    if (a->n_in > 2 && a->in[2].data)
-        e.bias = a->in[2].data;
-    const float *res = c->has_residual && a->n_in > 3 ? a->in[3].data : NULL;
+    epilogue e = evo_conv_epilogue_of(a);
+    const float *res = e.res;
     float *buf = (float *)((unsigned char *)a->scratch + p.slice_bytes * (size_t)task);
     int64_t mp0 = 0, mp1 = p.m_panels, t_lo = 0, t_hi = p.tiles;
     if (p.split_m) {
