@@ -223,7 +223,10 @@ static inline void transpose16(__m512 r[16])
  * Bias, residual and activation on the tile's accumulators (pixels
  * [0, nj) from output offset pix, channels from c0, channel stride cs):
  * each 16-channel half is transposed in registers into one vector of
- * pixels per channel, stored as a run of the NCHW row.
+ * pixels per channel, stored as a run of the NCHW row. Without a residual
+ * (laid out like the output, so only addable after the transpose) bias
+ * and activation run on the accumulators themselves: nj full vectors
+ * instead of 16 vectors of nj lanes.
  */
 static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *acc, int nj, int64_t c0,
                                                                   int64_t m, float *y, const float *res,
@@ -235,19 +238,28 @@ static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *
         int64_t cv = c0 + v * VL;
         if (cv >= m)
             break;
+        int n_ch = (int)EVO_MIN((int64_t)VL, m - cv);
         __m512 r[16];
-        for (int j = 0; j < BJ; j++)
-            r[j] = j < nj ? acc[2 * j + v] : _mm512_setzero_ps();
+        if (res) {
+            for (int j = 0; j < BJ; j++)
+                r[j] = j < nj ? acc[2 * j + v] : _mm512_setzero_ps();
+        } else {
+            __m512 bias = e->bias ? _mm512_maskz_loadu_ps(range_mask(0, n_ch), e->bias + cv) : _mm512_setzero_ps();
+            for (int j = 0; j < BJ; j++)
+                r[j] = j < nj ? act_ps(_mm512_add_ps(acc[2 * j + v], bias), act, e) : _mm512_setzero_ps();
+        }
         for (int j = BJ; j < 16; j++)
             r[j] = _mm512_setzero_ps();
         transpose16(r);
-        int n_ch = (int)EVO_MIN((int64_t)VL, m - cv);
         for (int i = 0; i < n_ch; i++) {
             int64_t o = (cv + i) * cs + pix;
             __m512 s = r[i];
-            if (e->bias)
-                s = _mm512_add_ps(s, _mm512_set1_ps(e->bias[cv + i]));
-            _mm512_mask_storeu_ps(y + o, lanes, act_res_ps(s, res ? res + o : NULL, lanes, act, e));
+            if (res) {
+                if (e->bias)
+                    s = _mm512_add_ps(s, _mm512_set1_ps(e->bias[cv + i]));
+                s = act_res_ps(s, res + o, lanes, act, e);
+            }
+            _mm512_mask_storeu_ps(y + o, lanes, s);
         }
     }
 }
