@@ -116,6 +116,19 @@ __attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const floa
 KERNEL(kernel1, 1)
 KERNEL(kernel2, 2)
 KERNEL(kernel3, 3)
+/*
+ * kernel3 that also fetches the same B row of the next NR columns (the
+ * 1x1 path's next panel, read straight from the input) one row per k step:
+ * the K rows are as many streams, too many for the hardware prefetcher,
+ * and a burst of prefetches ahead of the panel stalls on fill buffers.
+ */
+#define PREFETCH_NEXT_PANEL                                                                                  \
+    do {                                                                                                     \
+        _mm_prefetch((const char *)(bp + NR), _MM_HINT_T0);                                                  \
+        _mm_prefetch((const char *)(bp + NR + VL), _MM_HINT_T0);                                             \
+        _mm_prefetch((const char *)(bp + NR + 2 * VL), _MM_HINT_T0);                                         \
+    } while (0)
+KERNEL_GEN(kernel3_next, 3, int64_t, b + p * step, PREFETCH_NEXT_PANEL)
 
 /*
  * kernel3 plus one more column: xacc[i] += A panel column i times bx[p *
@@ -223,11 +236,9 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                 b = x + k0 * p->n + j0;
                 bx = b + NR;
                 ldb = p->n;
-                if (j0 + NR < c1)
-                    for (int64_t r = 0; r < kc; r++)
-                        for (int l = 0; l < NR; l += 16)
-                            _mm_prefetch((const char *)(b + r * p->n + NR + l), _MM_HINT_T0);
             }
+            /* 1x1: the first channel panel fetches the next column panel's rows as it goes */
+            bool fetch_next = p->direct && j0 + NR < c1;
             int nv = (int)((width + VL - 1) / VL);
             __mmask16 tm = range_mask(0, width - (nv - 1) * VL);
             for (int64_t mp = mp0; mp < mp1; mp++) {
@@ -242,6 +253,8 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                     __m256 xacc;
                     kernel3x(kc, a, b, ldb, bx, acc, &xacc);
                     store_column(xacc, c + NR, p->n, n_rows, first, el, bias, r ? r + NR : NULL);
+                } else if (nv == 3 && fetch_next && mp == mp0) {
+                    kernel3_next(kc, a, b, ldb, tm, acc);
                 } else if (nv == 3) {
                     kernel3(kc, a, b, ldb, tm, acc);
                 } else if (nv == 2) {

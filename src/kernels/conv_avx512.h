@@ -75,7 +75,7 @@ static inline __m512 act_res_ps(__m512 s, const float *r, __mmask16 m, evo_act a
  * panel sweep reads them in one contiguous run (conv_fast.h).
  */
 #define A_PREFETCH 512
-#define KERNEL_GEN(NAME, NV, STEP_T, BROW)                                                                   \
+#define KERNEL_GEN(NAME, NV, STEP_T, BROW, EXTRA)                                                            \
     __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, \
                                                STEP_T step, __mmask16 tail_mask, __m512 *restrict acc)       \
     {                                                                                                        \
@@ -97,6 +97,7 @@ static inline __m512 act_res_ps(__m512 s, const float *r, __mmask16 m, evo_act a
             if (NV == 3)                                                                                     \
                 b2 = _mm512_maskz_loadu_ps(tail_mask, bp + 2 * VL);                                          \
             _mm_prefetch((const char *)(a + A_PREFETCH), _MM_HINT_T0);                                       \
+            EXTRA;                                                                                           \
             ROW_FMA(0, NV);                                                                                  \
             ROW_FMA(1, NV);                                                                                  \
             ROW_FMA(2, NV);                                                                                  \
@@ -117,9 +118,9 @@ static inline __m512 act_res_ps(__m512 s, const float *r, __mmask16 m, evo_act a
         ROW_OUT(7);                                                                                          \
     }
 /* B rows step floats apart from b */
-#define KERNEL(NAME, NV) KERNEL_GEN(NAME, NV, int64_t, b + p * step)
+#define KERNEL(NAME, NV) KERNEL_GEN(NAME, NV, int64_t, b + p * step, (void)0)
 /* B row p at b + off[p] */
-#define KERNEL_OFF(NAME, NV) KERNEL_GEN(NAME, NV, const int64_t *, b + step[p])
+#define KERNEL_OFF(NAME, NV) KERNEL_GEN(NAME, NV, const int64_t *, b + step[p], (void)0)
 
 /*
  * Stores an MR x (nv * VL) tile of acc to c (row stride ldc; rows <
