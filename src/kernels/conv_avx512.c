@@ -232,7 +232,7 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
             const float *b = bblock + q * kc * NR, *bx = bblock + (q + 1) * kc * NR;
             int64_t ldb = NR;
             if (p->direct) {
-                /* 1x1: B is the input itself; fetch the next panel's rows while this one runs */
+                /* 1x1: B is the input itself */
                 b = x + k0 * p->n + j0;
                 bx = b + NR;
                 ldb = p->n;
