@@ -5,8 +5,10 @@
  * (fewer steps). Graphs are the patterns real exports contain: Conv+BN,
  * Conv+BN+SiLU (x*Sigmoid(x)), ResNet's Relu(Conv + identity), YOLO's
  * bottleneck x + SiLU(Conv(SiLU(Conv(x)))), Conv +
- * HardSwish/Clip/LeakyRelu, and cases that must not fuse (a pre-activation
- * value read twice, a residual produced after the conv).
+ * HardSwish/Clip/LeakyRelu, an activation behind layout-only ops (YOLOv5's
+ * head: Conv -> Reshape -> Transpose -> Sigmoid), and cases that must not
+ * fuse (a pre-activation value read twice, a residual produced after the
+ * conv, a layout op's output read elsewhere).
  */
 #include "check.h"
 #include "exec/model.h"
@@ -248,5 +250,39 @@ static void test_no_fuse(void)
     CHECK_MSG(f == 3 && u == 4, "steps fused %d, unfused %d", f, u);
 }
 
+/* Conv -> Flatten -> Transpose -> Sigmoid: the Sigmoid moves into the conv; with_output: Flatten's output is also a graph output, so it must stay. */
+static void build_head(evo_builder *b, bool with_output)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 4, 5, 6});
+    evo_build_weight(b, "w", 4, (int64_t[]){6, 4, 1, 1}, 1.0f);
+    evo_build_node(b, "Conv", "x w", "c", NULL);
+    evo_build_node(b, "Flatten", "c", "f", "axis=2");
+    evo_build_node(b, "Transpose", "f", "t", "perm=1,0");
+    evo_build_node(b, "Sigmoid", "t", "y", NULL);
+    evo_build_output(b, "y");
+    if (with_output)
+        evo_build_output(b, "f");
+}
+
+static void build_head_fused(evo_builder *b)
+{
+    build_head(b, false);
+}
+
+static void build_head_kept(evo_builder *b)
+{
+    build_head(b, true);
+}
+
+static void test_act_behind_layout(void)
+{
+    int f, u;
+    check_equivalent(build_head_fused, "act behind layout ops", &f, &u);
+    CHECK_MSG(f == 3 && u == 4, "steps fused %d, unfused %d", f, u);
+    check_equivalent(build_head_kept, "layout output read elsewhere", &f, &u);
+    CHECK_MSG(f == 4 && u == 4, "steps fused %d, unfused %d", f, u);
+}
+
 CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
-           CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse))
+           CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse),
+           CHECK_TEST(test_act_behind_layout))
