@@ -205,35 +205,6 @@ static const bc_kernel_fn bc_kernels[2][BJ + 1] = {
     {NULL, bc2_1, bc2_2, bc2_3, bc2_4, bc2_5, bc2_6, bc2_7, bc2_8, bc2_9, bc2_10, bc2_11, bc2_12},
 };
 
-/* Transposes 16 x 16 floats in registers: lane j of r[i] goes to lane i of r[j]. */
-static inline void transpose16(__m512 r[16])
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        u[i + 2] =
-            _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        u[i + 3] =
-            _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    }
-    /* u[4 q + c], 128-bit lane L: column 4 L + c of rows 4 q .. 4 q + 3 */
-    for (int c = 0; c < 4; c++) {
-        __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44),
-               x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xee);
-        __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
-        __m512 y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xee);
-        r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);
-        r[4 + c] = _mm512_shuffle_f32x4(x0, y0, 0xdd);
-        r[8 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(x1, y1, 0xdd);
-    }
-}
-
 /*
  * Bias, residual and activation on the tile's accumulators (pixels
  * [0, nj) from output offset pix, channels from c0, channel stride cs):
@@ -265,7 +236,7 @@ static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *
         }
         for (int j = BJ; j < 16; j++)
             r[j] = _mm512_setzero_ps();
-        transpose16(r);
+        v_transpose16(r);
         for (int i = 0; i < n_ch; i++) {
             int64_t o = (cv + i) * cs + pix;
             __m512 s = r[i];
