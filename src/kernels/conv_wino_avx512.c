@@ -47,9 +47,19 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
     p->m_pad = p->m_panels * MR;
     p->n_kb = (p->c_in + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
     p->kc = (p->c_in + p->n_kb - 1) / p->n_kb;
-    /* V and M of a chunk: nxi * (c_in + m_pad) * chunk floats, about 1.5 MB */
-    int64_t fit = ((int64_t)3 << 17) / (p->nxi * (p->c_in + p->m_pad));
+    /*
+     * V and M of a chunk (nxi * (c_in + m_pad) * chunk floats) stay in L2,
+     * about 1.5 MB, while the transformed weights U, read once per chunk,
+     * fit there too. Bigger U (128+ channels: 2.4 MB and up) comes from
+     * memory each chunk, so one chunk takes all the tiles (V and M then
+     * spill to L3, up to 16 MB): YOLOv5s's 256-channel 20x20 layers 2.2
+     * -> 1.5 ms; with 32-64 channels this costs 20-50 %.
+     */
+    int64_t per_tile = p->nxi * (p->c_in + p->m_pad);
+    int64_t fit = ((int64_t)3 << 17) / per_tile;
     int64_t chunk = fit >= NR ? EVO_MIN(fit / NR * NR, (int64_t)5 * NR) : EVO_MAX(fit / VL * VL, (int64_t)VL);
+    if (p->nxi * p->c_in * p->m_pad * (int64_t)sizeof(float) > ((int64_t)1 << 21))
+        chunk = EVO_MAX(chunk, ((int64_t)1 << 22) / per_tile / VL * VL);
     p->chunk = EVO_MIN(chunk, (p->tiles + VL - 1) / VL * VL);
     /*
      * Tasks split the tiles evenly (no vector alignment: a task's GEMM
