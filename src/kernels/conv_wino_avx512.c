@@ -58,19 +58,22 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
     int64_t per_tile = p->nxi * (p->c_in + p->m_pad);
     int64_t fit = ((int64_t)3 << 17) / per_tile;
     int64_t chunk = fit >= NR ? EVO_MIN(fit / NR * NR, (int64_t)5 * NR) : EVO_MAX(fit / VL * VL, (int64_t)VL);
-    if (p->nxi * p->c_in * p->m_pad * (int64_t)sizeof(float) > ((int64_t)1 << 21))
+    if (p->nxi * p->c_in * p->m_pad * (int64_t)sizeof(float) > ((int64_t)1 << 21)) /* U */
         chunk = EVO_MAX(chunk, ((int64_t)1 << 22) / per_tile / VL * VL);
     p->chunk = EVO_MIN(chunk, (p->tiles + VL - 1) / VL * VL);
     /*
      * Tasks split the tiles evenly (no vector alignment: a task's GEMM
      * columns start at its first tile); with fewer than 12 tiles each they
-     * split the output channels instead and each transforms all the input.
-     * Measured on 2 threads: 128 channels on 28x28 (49 tiles) 0.61 -> 0.40
-     * ms, 256 on 20x20 (25 tiles) 0.92 -> 0.79 ms against splitting whole
+     * split the output channels instead and each transforms all the input,
+     * and so they do when U passes 4 MB (256 channels), which each task
+     * would otherwise stream whole from memory. Measured on 2 threads: 128
+     * channels on 28x28 (49 tiles) 0.61 -> 0.40 ms against splitting whole
      * vectors of tiles or the channels; 256 on 14x14 (16 tiles) runs 0.49
-     * ms split by channels, 0.71 by tiles.
+     * ms split by channels, 0.71 by tiles; inside YOLOv5s the 256-channel
+     * 20x20 layers take 0.94 ms split by channels, 1.07 by tiles.
      */
-    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && p->tiles < 12 * n_tasks;
+    int64_t u_bytes = p->nxi * p->c_in * p->m_pad * (int64_t)sizeof(float);
+    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && (p->tiles < 12 * n_tasks || u_bytes > ((int64_t)1 << 22));
     p->slice_bytes = ((size_t)(p->nxi * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) & ~(size_t)63;
 }
 
