@@ -102,16 +102,21 @@ static inline evo_conv_epilogue evo_conv_epilogue_of(const evo_kernel_args *a)
     return e;
 }
 
-/* K rows per block for a GEMM of depth k: blocks of equal size, at most EVO_CONVF_KC_MAX. */
-static inline int64_t evo_convf_kc(int64_t k)
+/* K rows per block for a GEMM of depth k: blocks of equal size, at most kc_max. */
+static inline int64_t evo_convf_kc(int64_t k, int64_t kc_max)
 {
-    int64_t n_kb = (k + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
+    int64_t n_kb = (k + kc_max - 1) / kc_max;
     return (k + n_kb - 1) / n_kb;
 }
 
+/*
+ * The blocking and task split of a conv; kc_packed caps the K blocks of
+ * packed (not 1x1) B, the variant's choice (the 1x1 path reads B rows
+ * straight from the input and keeps EVO_CONVF_KC_MAX).
+ */
 static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *c, const int64_t *x_dims,
                                        const int64_t *w_dims, const int64_t *y_dims, int mr, int nr,
-                                       int n_tasks)
+                                       int64_t kc_packed, int n_tasks)
 {
     p->batch = x_dims[0];
     p->c_in = x_dims[1];
@@ -135,7 +140,7 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     }
     p->mr = mr;
     p->nr = nr;
-    p->kc = evo_convf_kc(p->k);
+    p->kc = evo_convf_kc(p->k, p->direct ? EVO_CONVF_KC_MAX : kc_packed);
     p->n_kb = (p->k + p->kc - 1) / p->kc;
     p->m_panels = (p->m + mr - 1) / mr;
     p->n_panels = (p->n + nr - 1) / nr;
@@ -156,10 +161,10 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
 }
 
 static inline void evo_convf_plan_node(evo_convf_plan *p, const evo_graph *g, const evo_node *n, int mr,
-                                       int nr, int n_tasks)
+                                       int nr, int64_t kc_packed, int n_tasks)
 {
     evo_convf_plan_make(p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
-                        g->values[n->out[0]].dims, mr, nr, n_tasks);
+                        g->values[n->out[0]].dims, mr, nr, kc_packed, n_tasks);
 }
 
 static inline size_t evo_convf_packed_bytes(const evo_graph *g, const evo_node *n, int mr)
@@ -170,17 +175,18 @@ static inline size_t evo_convf_packed_bytes(const evo_graph *g, const evo_node *
 }
 
 /*
- * W[c_out][K] into K blocks of evo_convf_kc(K) rows, each holding every
+ * W[c_out][K] into K blocks of kc rows (the plan's), each holding every
  * mr-row panel in turn: [block][panel][row][mr], zero rows past c_out.
  * A sweep over all channel panels for one K block then reads one
  * contiguous run of memory (the panel of (block at k0, panel mp, kc rows)
  * starts at (k0 * panels + mp * kc) * mr), which the prefetchers follow.
  */
-static inline void evo_convf_pack_weights(const evo_graph *g, const evo_node *n, int mr, float *dst)
+static inline void evo_convf_pack_weights(const evo_graph *g, const evo_node *n, int mr, int64_t kc_max,
+                                          float *dst)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
     const float *w = g->values[n->in[1]].data;
-    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3], kc_max = evo_convf_kc(k);
+    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3];
     for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
         int64_t kc = EVO_MIN(kc_max, k - k0);
         for (int64_t i0 = 0; i0 < m; i0 += mr)
