@@ -14,9 +14,11 @@
  * im2col matrix is never built: each task packs a KC x (chunk of NR-wide
  * column panels) block of it straight from the NCHW input ("fused im2col"),
  * keeps it in L2 and runs every weight panel over it, so the packing cost
- * is shared by all output channels. The micro-kernel owns an MR x NR tile
- * in registers over a KC slice and applies bias, residual and the fused
- * activation when it stores the last slice.
+ * is shared by all output channels (a 1x1 conv packs nothing: B is the
+ * input). The micro-kernel owns an MR x NR tile in registers over a KC
+ * slice and applies bias, residual and the fused activation when it stores
+ * the last slice. KC is at most EVO_CONVF_KC_MAX for 1x1 convs and the
+ * variant's kc_packed for packed B.
  */
 #ifndef EVO_CONV_FAST_H
 #define EVO_CONV_FAST_H
@@ -30,7 +32,7 @@ extern const evo_kernel_def evo_kernel_conv_avx512;
 extern const evo_kernel_def evo_kernel_conv_avx2;
 extern const evo_kernel_def evo_kernel_conv_dw_avx512; /* depthwise: group = channels */
 
-/* K per packed B block: a KC x NR micro-panel stays in L1 (256 * 48 floats = 48 KB). */
+/* K per block of a 1x1 conv's B (and AVX2's packed B): a KC x NR panel stays in L1 (256 * 48 floats = 48 KB). */
 #define EVO_CONVF_KC_MAX 256
 /* Floats of packed B per task: the block stays in L2. */
 #define EVO_CONVF_BBLOCK_FLOATS ((int64_t)1 << 17)
