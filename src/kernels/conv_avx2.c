@@ -33,12 +33,6 @@ static inline __m256i range_mask(int64_t lo, int64_t hi)
 
 #include "kernels/conv_act.inc"
 
-/* act is e->act, passed apart so that callers can specialise on a constant */
-static inline __m256 act_ps(__m256 v, evo_act act, const epilogue *e)
-{
-    return conv_act(v, act, e->alpha, e->beta);
-}
-
 /* Copies one run of len columns of a packed row from an input row (see pack_b). */
 static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64_t sw, int64_t iw)
 {
@@ -193,56 +187,6 @@ KERNEL(kernel1, 1, 1)
 KERNEL(kernel2, 2, 1)
 KERNEL(kernel3, 3, 1)
 KERNEL(kernel3_full, 3, 0) /* no tail: maskload costs more than a plain load */
-
-/*
- * Stores an MR x (nv * VL) tile of acc to c (row stride ldc; rows <
- * n_rows, lanes of the last vector in tail_mask). first: overwrite c, else
- * add to it. e non-NULL: this is the last K block, apply bias, residual
- * (res at the same offsets as c) and activation act (= e->act; store_tile
- * passes the common ones as constants).
- */
-static inline __attribute__((always_inline)) void store_rows(const __m256 *acc, int nv, float *c, int64_t ldc,
-                                                             int n_rows, __m256i tail_mask, bool first,
-                                                             const epilogue *e, const float *bias,
-                                                             const float *res, const evo_act act)
-{
-    const __m256i all = _mm256_set1_epi32(-1);
-    for (int i = 0; i < n_rows; i++) {
-        float *crow = c + i * ldc;
-        for (int v = 0; v < nv; v++) {
-            __m256i m = v == nv - 1 ? tail_mask : all;
-            __m256 s = acc[i * 3 + v];
-            if (!first)
-                s = _mm256_add_ps(s, _mm256_maskload_ps(crow + v * VL, m));
-            if (e) {
-                if (bias)
-                    s = _mm256_add_ps(s, _mm256_set1_ps(bias[i]));
-                if (res && !e->res_after_act)
-                    s = _mm256_add_ps(s, _mm256_maskload_ps(res + i * ldc + v * VL, m));
-                s = act_ps(s, act, e);
-                if (res && e->res_after_act)
-                    s = _mm256_add_ps(s, _mm256_maskload_ps(res + i * ldc + v * VL, m));
-            }
-            _mm256_maskstore_ps(crow + v * VL, m, s);
-        }
-    }
-}
-
-static void store_tile(const __m256 *acc, int nv, float *c, int64_t ldc, int n_rows, __m256i tail_mask,
-                       bool first, const epilogue *e, const float *bias, const float *res)
-{
-    /* one copy of the loops per common activation: no per-vector switch */
-    if (!e)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, NULL, NULL, NULL, EVO_ACT_NONE);
-    else if (e->act == EVO_ACT_SILU)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_SILU);
-    else if (e->act == EVO_ACT_RELU)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_RELU);
-    else if (e->act == EVO_ACT_NONE)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_NONE);
-    else
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, e->act);
-}
 
 static bool conv_supports(const evo_graph *g, const evo_node *n)
 {

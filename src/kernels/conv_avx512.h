@@ -1,8 +1,8 @@
 /*
  * conv_avx512.h - what the AVX-512 Conv variants (conv_avx512.c im2col,
  * conv_wino_avx512.c Winograd, conv_bcast_avx512.c input broadcast) share: the
- * register tile, the vector activation functions, the micro-kernel macro
- * and the store/epilogue. Included only by files compiled for AVX-512;
+ * register tile, the micro-kernel macro, and (conv_act.inc) the
+ * activations and the store/epilogue. Included only by files compiled for AVX-512;
  * every function is static, each file instantiates the micro-kernels it
  * uses with KERNEL(name, vectors).
  */
@@ -31,26 +31,6 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
 }
 
 #include "kernels/conv_act.inc"
-
-/* act is e->act, passed apart so that callers can specialise on a constant */
-static inline __m512 act_ps(__m512 v, evo_act act, const epilogue *e)
-{
-    return conv_act(v, act, e->alpha, e->beta);
-}
-
-/*
- * act_ps with the residual at r (NULL: none; lanes outside m read as 0)
- * added before the activation, or after it when e->res_after_act.
- */
-static inline __m512 act_res_ps(__m512 s, const float *r, __mmask16 m, evo_act act, const epilogue *e)
-{
-    if (r && !e->res_after_act)
-        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, r));
-    s = act_ps(s, act, e);
-    if (r && e->res_after_act)
-        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, r));
-    return s;
-}
 
 /*
  * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
@@ -121,52 +101,6 @@ static inline __m512 act_res_ps(__m512 s, const float *r, __mmask16 m, evo_act a
 #define KERNEL(NAME, NV) KERNEL_GEN(NAME, NV, int64_t, b + p * step, (void)0)
 /* B row p at b + off[p] */
 #define KERNEL_OFF(NAME, NV) KERNEL_GEN(NAME, NV, const int64_t *, b + step[p], (void)0)
-
-/*
- * Stores an MR x (nv * VL) tile of acc to c (row stride ldc; rows <
- * n_rows, lanes of the last vector in tail_mask). first: overwrite c, else
- * add to it. e non-NULL: this is the last K block, apply bias, residual
- * (res at the same offsets as c) and activation act (= e->act; store_tile
- * passes the common ones as constants).
- */
-static inline __attribute__((always_inline)) void store_rows(const __m512 *acc, int nv, float *c, int64_t ldc,
-                                                             int n_rows, __mmask16 tail_mask, bool first,
-                                                             const epilogue *e, const float *bias,
-                                                             const float *res, const evo_act act)
-{
-    for (int i = 0; i < n_rows; i++) {
-        float *crow = c + i * ldc;
-        for (int v = 0; v < nv; v++) {
-            __mmask16 m = v == nv - 1 ? tail_mask : (__mmask16)0xffff;
-            __m512 s = acc[i * 3 + v];
-            if (!first)
-                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, crow + v * VL));
-            if (e) {
-                if (bias)
-                    s = _mm512_add_ps(s, _mm512_set1_ps(bias[i]));
-                s = act_res_ps(s, res ? res + i * ldc + v * VL : NULL, m, act, e);
-            }
-            _mm512_mask_storeu_ps(crow + v * VL, m, s);
-        }
-    }
-}
-
-__attribute__((unused)) static void store_tile(const __m512 *acc, int nv, float *c, int64_t ldc, int n_rows,
-                                               __mmask16 tail_mask, bool first, const epilogue *e,
-                                               const float *bias, const float *res)
-{
-    /* one copy of the loops per common activation: no per-vector switch */
-    if (!e)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, NULL, NULL, NULL, EVO_ACT_NONE);
-    else if (e->act == EVO_ACT_SILU)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_SILU);
-    else if (e->act == EVO_ACT_RELU)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_RELU);
-    else if (e->act == EVO_ACT_NONE)
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, EVO_ACT_NONE);
-    else
-        store_rows(acc, nv, c, ldc, n_rows, tail_mask, first, e, bias, res, e->act);
-}
 
 /*
  * Sets flush-to-zero and denormals-are-zero for the caller's thread and

@@ -34,6 +34,10 @@ static inline vf v_load_n(const float *p, int64_t n, vf fill)
     return _mm256_blendv_ps(fill, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
 }
 static inline void v_store_n(float *p, vf v, int64_t n) { _mm256_maskstore_ps(p, v_mask_n(n), v); }
+/* Lanes in m loaded (others 0) / stored. */
+static inline vf v_load_mask(const float *p, vmask m) { return _mm256_maskload_ps(p, m); }
+static inline void v_store_mask(float *p, vmask m, vf v) { _mm256_maskstore_ps(p, m, v); }
+static inline vmask v_mask_all(void) { return _mm256_set1_epi32(-1); }
 
 static inline vf v_set1(float x) { return _mm256_set1_ps(x); }
 static inline vf v_zero(void) { return _mm256_setzero_ps(); }

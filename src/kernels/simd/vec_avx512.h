@@ -35,6 +35,10 @@ static inline vf v_load_n(const float *p, int64_t n, vf fill)
     return _mm512_mask_loadu_ps(fill, v_mask_n(n), p);
 }
 static inline void v_store_n(float *p, vf v, int64_t n) { _mm512_mask_storeu_ps(p, v_mask_n(n), v); }
+/* Lanes in m loaded (others 0) / stored. */
+static inline vf v_load_mask(const float *p, vmask m) { return _mm512_maskz_loadu_ps(m, p); }
+static inline void v_store_mask(float *p, vmask m, vf v) { _mm512_mask_storeu_ps(p, m, v); }
+static inline vmask v_mask_all(void) { return (vmask)0xffff; }
 
 static inline vf v_set1(float x) { return _mm512_set1_ps(x); }
 static inline vf v_zero(void) { return _mm512_setzero_ps(); }
