@@ -52,6 +52,12 @@ typedef struct evo_conv_attrs {
     float act_alpha, act_beta;
     bool has_residual;       /* fused Add: input 3 is added before the activation, */
     bool residual_after_act; /* or after it (YOLO bottlenecks: x + SiLU(conv)) */
+    /*
+     * Conv, 2-D, no residual: 0 writes Y as [N, C, H, W]; G > 0 writes it
+     * as [N, G, H, W, C / G] (pass fuse_layout: YOLOv5's head Reshape +
+     * Transpose).
+     */
+    int64_t out_groups;
 } evo_conv_attrs;
 
 /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */

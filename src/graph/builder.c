@@ -72,6 +72,14 @@ void evo_build_weight(evo_builder *b, const char *name, int rank, const int64_t 
     free(data);
 }
 
+void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *values)
+{
+    int v = evo_build_value(b, name);
+    int64_t dims[1] = {count};
+    if (evo_value_set_const(b->g, &b->g->values[v], EVO_DTYPE_INT64, 1, dims, values, NULL) != EVO_OK)
+        b->ok = false;
+}
+
 void evo_build_node(evo_builder *b, const char *op, const char *ins, const char *outs, const char *attrs)
 {
     char names[2][8][32];

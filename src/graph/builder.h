@@ -30,6 +30,8 @@ int evo_build_value(evo_builder *b, const char *name);
 void evo_build_input(evo_builder *b, const char *name, int rank, const int64_t *dims);
 /* A float32 constant with uniform values in [-scale, scale). */
 void evo_build_weight(evo_builder *b, const char *name, int rank, const int64_t *dims, float scale);
+/* A 1-D int64 constant holding values[0, count) (a Reshape shape, say). */
+void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *values);
 /*
  * A node: inputs and outputs are value names separated by spaces ("_" is an
  * empty optional input); attrs are "name=i,j,k" (ints; group, axis and

@@ -188,9 +188,22 @@ KERNEL(kernel2, 2, 1)
 KERNEL(kernel3, 3, 1)
 KERNEL(kernel3_full, 3, 0) /* no tail: maskload costs more than a plain load */
 
+/* out_groups: bias and activation on a finished tile, then stored element by element. */
+static void store_tile_groups(const evo_convf_plan *p, const __m256 *acc, int nv, int64_t cols, int64_t i0,
+                              int n_rows, int64_t j0, const epilogue *e, float *y)
+{
+    float t[MR * 3 * VL];
+    for (int i = 0; i < MR; i++) {
+        __m256 bias = _mm256_set1_ps(e->bias && i < n_rows ? e->bias[i0 + i] : 0.0f);
+        for (int v = 0; v < nv; v++)
+            _mm256_storeu_ps(t + (i * 3 + v) * VL, act_ps(_mm256_add_ps(acc[i * 3 + v], bias), e->act, e));
+    }
+    evo_convf_store_groups(p, t, 3 * VL, i0, n_rows, j0, cols, y);
+}
+
 static bool conv_supports(const evo_graph *g, const evo_node *n)
 {
-    return evo_convf_supports(g, n);
+    return evo_convf_supports_out(g, n, true);
 }
 
 static size_t conv_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
@@ -253,7 +266,10 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                     kernel2(kc, a, b, ldb, tm, acc);
                 else
                     kernel1(kc, a, b, ldb, tm, acc);
-                store_tile(acc, nv, c, p->n, n_rows, tm, first, el, bias, r);
+                if (p->out_groups) /* one K block: the tile is final */
+                    store_tile_groups(p, acc, nv, width, i0, n_rows, j0, e, y);
+                else
+                    store_tile(acc, nv, c, p->n, n_rows, tm, first, el, bias, r);
             }
         }
     }

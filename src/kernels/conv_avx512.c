@@ -271,9 +271,79 @@ static void store_column(__m256 xacc, float *c, int64_t ldc, int n_rows, bool fi
     }
 }
 
+/*
+ * out_groups: applies bias and activation to a finished MR x (nv * VL)
+ * tile (rows from channel i0, columns from j0, cols of them) and stores
+ * each column's MR channels as one 8-float run of its group's row, after
+ * a register transpose of each 8 x 16 block (four 128-bit lanes of 4
+ * channels x 4 columns, then lanes paired into 8 channels per column);
+ * tiles with fewer rows, or crossing from one group into the next, go
+ * element by element. extra (kernel3x's column past the tile) is stored
+ * the same way.
+ */
+static void store_tile_groups(const evo_convf_plan *p, __m512 *acc, int nv, int64_t cols, const __m256 *extra,
+                              int64_t i0, int n_rows, int64_t j0, const epilogue *e, float *y)
+{
+    __m512 bias[MR];
+    for (int i = 0; i < MR; i++)
+        bias[i] = _mm512_set1_ps(e->bias && i < n_rows ? e->bias[i0 + i] : 0.0f);
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < nv; v++)
+            acc[i * 3 + v] = act_ps(_mm512_add_ps(acc[i * 3 + v], bias[i]), e->act, e);
+    float xcol[MR];
+    if (extra) {
+        for (int i = 0; i < MR; i++)
+            xcol[i] = e->bias && i < n_rows ? e->bias[i0 + i] : 0.0f;
+        __m256 xb = _mm256_add_ps(*extra, _mm256_loadu_ps(xcol));
+        _mm256_storeu_ps(xcol, _mm512_castps512_ps256(act_ps(_mm512_zextps256_ps512(xb), e->act, e)));
+    }
+    int64_t cg = p->m / p->out_groups;
+    if (n_rows < MR || i0 / cg != (i0 + MR - 1) / cg) {
+        float t[MR * 3 * VL];
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < 3; v++)
+                _mm512_storeu_ps(t + (i * 3 + v) * VL, acc[i * 3 + v]);
+        evo_convf_store_groups(p, t, 3 * VL, i0, n_rows, j0, cols, y);
+        if (extra)
+            evo_convf_store_groups(p, xcol, 1, i0, n_rows, j0 + cols, 1, y);
+        return;
+    }
+    float *base = y + (i0 / cg * p->n + j0) * cg + i0 % cg;
+    for (int v = 0; v < nv; v++) {
+        __m512 t[8], u[8];
+        for (int i = 0; i < 8; i += 2) {
+            t[i] = _mm512_unpacklo_ps(acc[i * 3 + v], acc[(i + 1) * 3 + v]);
+            t[i + 1] = _mm512_unpackhi_ps(acc[i * 3 + v], acc[(i + 1) * 3 + v]);
+        }
+        for (int h = 0; h < 8; h += 4) { /* u[h + q], lane L: channels h..h+3 of column 4 L + q */
+            u[h] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[h]), _mm512_castps_pd(t[h + 2])));
+            u[h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[h]), _mm512_castps_pd(t[h + 2])));
+            u[h + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[h + 1]), _mm512_castps_pd(t[h + 3])));
+            u[h + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[h + 1]), _mm512_castps_pd(t[h + 3])));
+        }
+        int64_t left = cols - v * VL;
+        for (int q = 0; q < 4; q++) {
+            /* lanes (L0 of u[q], L0 of u[q + 4], L1, L1) and (L2, L2, L3, L3): columns q, 4 + q, 8 + q, 12 + q */
+            __m512 w01 = _mm512_shuffle_f32x4(u[q], u[q + 4], _MM_SHUFFLE(1, 0, 1, 0));
+            __m512 w23 = _mm512_shuffle_f32x4(u[q], u[q + 4], _MM_SHUFFLE(3, 2, 3, 2));
+            w01 = _mm512_shuffle_f32x4(w01, w01, _MM_SHUFFLE(3, 1, 2, 0));
+            w23 = _mm512_shuffle_f32x4(w23, w23, _MM_SHUFFLE(3, 1, 2, 0));
+            __m256 col[4] = {_mm512_castps512_ps256(w01), _mm512_extractf32x8_ps(w01, 1),
+                             _mm512_castps512_ps256(w23), _mm512_extractf32x8_ps(w23, 1)};
+            for (int k = 0; k < 4; k++) {
+                int64_t jj = 4 * k + q;
+                if (jj < left)
+                    _mm256_storeu_ps(base + (v * VL + jj) * cg, col[k]);
+            }
+        }
+    }
+    if (extra)
+        _mm256_storeu_ps(base + cols * cg, _mm256_loadu_ps(xcol));
+}
+
 static bool conv_supports(const evo_graph *g, const evo_node *n)
 {
-    return evo_convf_supports(g, n);
+    return evo_convf_supports_out(g, n, true);
 }
 
 static size_t conv_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
@@ -332,6 +402,10 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                 if (extra) {
                     __m256 xacc;
                     kernel3x(kc, a, b, ldb, bx, acc, &xacc);
+                    if (p->out_groups) {
+                        store_tile_groups(p, acc, 3, NR, &xacc, i0, n_rows, j0, e, y);
+                        continue;
+                    }
                     store_column(xacc, c + NR, p->n, n_rows, first, el, bias, r ? r + NR : NULL);
                 } else if (nv == 3 && fetch_next && mp == mp0) {
                     kernel3_next(kc, a, b, ldb, tm, acc);
@@ -342,7 +416,10 @@ static void conv_block(const evo_convf_plan *p, const float *wp, const float *x,
                 } else {
                     kernel1(kc, a, b, ldb, tm, acc);
                 }
-                store_tile(acc, nv, c, p->n, n_rows, tm, first, el, bias, r);
+                if (p->out_groups) /* one K block: the tile is final */
+                    store_tile_groups(p, acc, nv, width, NULL, i0, n_rows, j0, e, y);
+                else
+                    store_tile(acc, nv, c, p->n, n_rows, tm, first, el, bias, r);
             }
             if (extra)
                 break;

@@ -18,7 +18,7 @@
 static bool dw_supports(const evo_graph *g, const evo_node *n)
 {
     const evo_conv_attrs *c = &n->a.conv;
-    if (n->op != EVO_OP_CONV || c->n_spatial != 2 || n->n_in < 2)
+    if (n->op != EVO_OP_CONV || c->n_spatial != 2 || n->n_in < 2 || c->out_groups)
         return false;
     const evo_value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]], *y = &g->values[n->out[0]];
     if (x->dtype != EVO_DTYPE_FLOAT || w->dtype != EVO_DTYPE_FLOAT || y->dtype != EVO_DTYPE_FLOAT ||

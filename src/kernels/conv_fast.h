@@ -48,19 +48,26 @@ typedef struct evo_convf_plan {
     int64_t chunk_panels; /* column panels per packed B block */
     bool split_m;         /* tasks split the output channels, not the columns */
     bool direct;          /* 1x1 stride 1 unpadded: B is read from the input, unpacked */
+    int64_t out_groups;   /* > 0: Y is [N, G, H, W, C / G], stored from one K block */
     size_t slice_bytes;   /* scratch per task */
 } evo_convf_plan;
 
-/* Which nodes the fast variants take: 2-D float Conv, group 1, constant weights. */
-static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
+/*
+ * Which nodes the fast variants take: 2-D float Conv, group 1, constant
+ * weights, NCHW output (with out_groups_ok also the [N, G, H, W, C/G]
+ * output of out_groups).
+ */
+static inline bool evo_convf_supports_out(const evo_graph *g, const evo_node *n, bool out_groups_ok)
 {
     const evo_conv_attrs *c = &n->a.conv;
     if (n->op != EVO_OP_CONV || c->n_spatial != 2 || c->group != 1 || n->n_in < 2)
         return false;
     const evo_value *x = &g->values[n->in[0]], *w = &g->values[n->in[1]];
     const evo_value *y = &g->values[n->out[0]];
+    if (c->out_groups && !out_groups_ok)
+        return false;
     if (x->dtype != EVO_DTYPE_FLOAT || w->dtype != EVO_DTYPE_FLOAT || !w->data || x->rank != 4 ||
-        w->rank != 4 || y->rank != 4)
+        w->rank != 4 || y->rank != (c->out_groups ? 5 : 4))
         return false;
     if (n->n_in > 2 && n->in[2] >= 0 && g->values[n->in[2]].dtype != EVO_DTYPE_FLOAT)
         return false;
@@ -75,6 +82,11 @@ static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
                 return false;
     }
     return true;
+}
+
+static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
+{
+    return evo_convf_supports_out(g, n, false);
 }
 
 /*
@@ -142,7 +154,9 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     }
     p->mr = mr;
     p->nr = nr;
-    p->kc = evo_convf_kc(p->k, p->direct ? EVO_CONVF_KC_MAX : kc_packed);
+    p->out_groups = c->out_groups;
+    /* out_groups: the whole K in one block, so tiles are final when stored in the grouped layout */
+    p->kc = p->out_groups ? p->k : evo_convf_kc(p->k, p->direct ? EVO_CONVF_KC_MAX : kc_packed);
     p->n_kb = (p->k + p->kc - 1) / p->kc;
     p->m_panels = (p->m + mr - 1) / mr;
     p->n_panels = (p->n + nr - 1) / nr;
@@ -195,6 +209,24 @@ static inline void evo_convf_pack_weights(const evo_graph *g, const evo_node *n,
             for (int64_t p = k0; p < k0 + kc; p++)
                 for (int i = 0; i < mr; i++)
                     *dst++ = i0 + i < m ? w[(i0 + i) * k + p] : 0.0f;
+    }
+}
+
+/*
+ * Channel co of column j of the out_groups layout: ((co / cg) * n + j) * cg
+ * + co % cg. Stores rows [i0, i0 + n_rows) x columns [j0, j0 + cols) of a
+ * finished tile (row i at t + i * ldt) element by element: the portable
+ * path, and the fast variants' fallback for tiles that cross a group.
+ */
+static inline void evo_convf_store_groups(const evo_convf_plan *p, const float *t, int64_t ldt, int64_t i0,
+                                          int n_rows, int64_t j0, int64_t cols, float *y)
+{
+    int64_t cg = p->m / p->out_groups;
+    for (int i = 0; i < n_rows; i++) {
+        int64_t co = i0 + i;
+        float *dst = y + (co / cg * p->n + j0) * cg + co % cg;
+        for (int64_t j = 0; j < cols; j++)
+            dst[j * cg] = t[i * ldt + j];
     }
 }
 

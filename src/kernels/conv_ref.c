@@ -9,7 +9,9 @@
  * scratch stays bounded (about 1 MB per task) whatever the image size.
  * A 1x1 stride-1 unpadded conv reads the input as the GEMM's B directly.
  * The epilogue adds the bias, the fused residual, and applies the fused
- * activation while the tile is still in cache.
+ * activation while the tile is still in cache. With out_groups the GEMM
+ * writes a chunk to scratch, then each channel's run is scattered into
+ * the [N, G, H, W, C / G] output.
  */
 #include "kernels/kernel.h"
 #include "kernels/sgemm.h"
@@ -25,7 +27,8 @@ typedef struct conv_plan {
     int64_t in_size, out_size, kprod, kdim; /* kdim = c_in_g * kprod, the GEMM K */
     bool pointwise;
     int64_t chunk, n_chunks, n_items;
-    size_t im2col_bytes, slice_bytes; /* per task */
+    int64_t out_groups;
+    size_t im2col_bytes, out_bytes, slice_bytes; /* per task */
 } conv_plan;
 
 static size_t align64(size_t x)
@@ -73,7 +76,10 @@ static void conv_plan_make(conv_plan *pl, const evo_conv_attrs *c, const int64_t
     pl->n_chunks = (pl->out_size + chunk - 1) / chunk;
     pl->n_items = pl->batch * pl->group * pl->n_chunks;
     pl->im2col_bytes = pl->pointwise ? 0 : align64((size_t)(pl->kdim * chunk) * sizeof(float));
-    pl->slice_bytes = pl->im2col_bytes + align64(evo_sgemm_scratch_bytes(pl->c_out_g, chunk, pl->kdim));
+    pl->out_groups = c->out_groups;
+    pl->out_bytes = pl->out_groups > 0 ? align64((size_t)(pl->c_out_g * chunk) * sizeof(float)) : 0;
+    pl->slice_bytes =
+        pl->im2col_bytes + pl->out_bytes + align64(evo_sgemm_scratch_bytes(pl->c_out_g, chunk, pl->kdim));
 }
 
 /*
@@ -130,8 +136,8 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
     const float *res = (c->has_residual && a->n_in > 3) ? a->in[3].data : NULL;
     float *y = a->out[0].data;
     unsigned char *slice = (unsigned char *)a->scratch + pl.slice_bytes * (size_t)task;
-    float *cols = (float *)slice;
-    void *gemm_scratch = slice + pl.im2col_bytes;
+    float *cols = (float *)slice, *outs = (float *)(slice + pl.im2col_bytes);
+    void *gemm_scratch = slice + pl.im2col_bytes + pl.out_bytes;
 
     int64_t begin, end;
     evo_task_range(pl.n_items, task, n_tasks, &begin, &end);
@@ -145,6 +151,10 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
         evo_sgemm_args ga = {pl.c_out_g,  p1 - p0, pl.kdim, 1.0f, 0.0f, w + grp * pl.c_out_g * pl.kdim,
                              pl.kdim,     1,       NULL,    0,    1,    y + y_off,
                              pl.out_size, NULL};
+        if (pl.out_groups > 0) {
+            ga.c = outs;
+            ga.c_rs = p1 - p0;
+        }
         if (pl.pointwise) {
             ga.b = xg + p0;
             ga.b_rs = pl.in_size;
@@ -165,6 +175,15 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
         if (epi.bias_m || epi.add || epi.act != EVO_ACT_NONE)
             ga.epi = &epi;
         evo_sgemm_ref(&ga, gemm_scratch);
+        if (pl.out_groups > 0) { /* channel co, position p -> [b][co / cg][p][co % cg] */
+            int64_t cg = pl.c_out / pl.out_groups;
+            for (int64_t i = 0; i < pl.c_out_g; i++) {
+                int64_t co = grp * pl.c_out_g + i;
+                float *dst = y + ((b * pl.out_groups + co / cg) * pl.out_size + p0) * cg + co % cg;
+                for (int64_t p = 0; p < p1 - p0; p++)
+                    dst[p * cg] = outs[i * (p1 - p0) + p];
+            }
+        }
     }
 }
 

@@ -29,7 +29,8 @@ static evo_status fuse(evo_graph *g, evo_pass_ctx *ctx, bool after_act)
     for (int i = 0; i < g->n_nodes; i++) {
         evo_node *conv = &g->nodes[i];
         if (conv->is_dead || conv->op != EVO_OP_CONV || conv->n_out != 1 ||
-            (conv->a.conv.act != EVO_ACT_NONE) != after_act || conv->a.conv.has_residual)
+            (conv->a.conv.act != EVO_ACT_NONE) != after_act || conv->a.conv.has_residual ||
+            conv->a.conv.out_groups)
             continue;
         int y = conv->out[0], users[2];
         if (evo_consumers(g, y, users, 2) != 1 || users[0] < 0)

@@ -18,6 +18,7 @@ static const pass_entry passes[] = {
     {"simplify", evo_pass_simplify, true},
     {"fold_bn", evo_pass_fold_bn, true},
     {"fuse_residual", evo_pass_fuse_residual, true},
+    {"fuse_layout", evo_pass_fuse_layout, true},
     {"fuse_act", evo_pass_fuse_act, true},
     {"fuse_residual_act", evo_pass_fuse_residual_act, true},
 };

@@ -29,6 +29,7 @@ evo_status evo_pass_simplify(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fold_bn(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_residual(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_residual_act(evo_graph *g, evo_pass_ctx *ctx);
+evo_status evo_pass_fuse_layout(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_act(evo_graph *g, evo_pass_ctx *ctx);
 
 #endif /* EVO_PASSES_H */

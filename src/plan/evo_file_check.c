@@ -213,6 +213,8 @@ static evo_status check_ranges(const evo_graph *g, const evo_node *n, evo_error 
             !in_range(c->stride, ns, 1) || !in_range(c->dilation, ns, 1) || !in_range(c->pad_begin, ns, 0) ||
             !in_range(c->pad_end, ns, 0) || !in_range(c->output_padding, ns, 0) || !in_range(c->output_shape, ns, 0))
             return BAD("window attributes out of range");
+        if (c->out_groups < 0 || c->out_groups > EVO_MAX_ELEMENTS)
+            return BAD("out_groups out of range");
         return EVO_OK;
     }
     case EVO_AK_POOL: {

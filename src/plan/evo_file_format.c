@@ -53,6 +53,7 @@ static const evo_file_field conv_fields[] = {
     FLD(evo_conv_attrs, act_beta, F32, -1),
     FLD(evo_conv_attrs, has_residual, BOOL, -1),
     FLD(evo_conv_attrs, residual_after_act, BOOL, -1),
+    FLD(evo_conv_attrs, out_groups, I64, -1),
 };
 static const evo_file_field pool_fields[] = {
     FLD(evo_pool_attrs, n_spatial, I32, EVO_MAX_SPATIAL),

@@ -52,17 +52,18 @@ struct fast_case {
     evo_act act;
     int n_tasks;
     bool residual_after_act; /* with has_residual: added after the activation */
+    int64_t out_groups;      /* > 0: output [N, G, H, W, C / G] (no residual) */
 };
 
 static bool wino_correct_for(const fast_case *tc)
 {
-    return tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 && tc->dw == 1;
+    return !tc->out_groups && tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 && tc->dw == 1;
 }
 
 /* any kernel size, strides 1 and 2 across, no dilation */
 static bool bcast_correct_for(const fast_case *tc)
 {
-    return tc->dh == 1 && tc->dw == 1 && tc->sw <= 2;
+    return !tc->out_groups && tc->dh == 1 && tc->dw == 1 && tc->sw <= 2;
 }
 
 static const char *act_name(evo_act a)
@@ -155,13 +156,32 @@ static void run_case(check_rng *r, const fast_case *tc)
         goto done;
     const evo_node *n = &g->nodes[node];
     int64_t x_count = tc->batch * tc->c_in * tc->h * tc->w;
-    int64_t y_count = 1;
+    int64_t y_count = 1, yd[4];
     for (int i = 0; i < 4; i++)
-        y_count *= g->values[n->out[0]].dims[i];
+        y_count *= yd[i] = g->values[n->out[0]].dims[i];
     float *x = nn_random(r, x_count), *res = nn_random(r, y_count);
     float *want = nn_random(r, y_count), *got = malloc(sizeof(float) * (size_t)y_count);
     void *in_data[4] = {x, w, tc->has_bias ? b : NULL, res};
     run_kernel(evo_kernel_ref(EVO_OP_CONV), g, node, in_data, want, 1);
+    if (tc->out_groups) {
+        /* want, computed as NCHW, moved to [N, G, H, W, C / G] here; then every kernel, the reference too, writes that */
+        int64_t cg = tc->c_out / tc->out_groups, hw = yd[2] * yd[3];
+        float *nchw = malloc(sizeof(float) * (size_t)y_count);
+        memcpy(nchw, want, sizeof(float) * (size_t)y_count);
+        for (int64_t bi = 0; bi < yd[0]; bi++)
+            for (int64_t co = 0; co < yd[1]; co++)
+                for (int64_t p = 0; p < hw; p++)
+                    want[((bi * tc->out_groups + co / cg) * hw + p) * cg + co % cg] = nchw[(bi * yd[1] + co) * hw + p];
+        free(nchw);
+        g->nodes[node].a.conv.out_groups = tc->out_groups;
+        evo_error err = {0}; /* shape inference only: import would reset the attributes */
+        CHECK_MSG(evo_op_get(EVO_OP_CONV)->infer(g, &g->nodes[node], &err) == EVO_OK, "%s", err.msg);
+        CHECK(g->values[n->out[0]].rank == 5 && g->values[n->out[0]].dims[4] == cg);
+        run_kernel(evo_kernel_ref(EVO_OP_CONV), g, node, in_data, got, tc->n_tasks);
+        for (int64_t i = 0; i < y_count; i++)
+            CHECK_MSG(got[i] == want[i], "ref: %s out_groups %lld: y[%lld] = %g, NCHW result %g", desc,
+                      (long long)tc->out_groups, (long long)i, got[i], want[i]);
+    }
     double scale = 0.0;
     for (int64_t i = 0; i < y_count; i++)
         scale = fmax(scale, fabs(want[i]));
@@ -245,6 +265,38 @@ static void test_random_shapes(void)
  * Shapes of the real models: 1x1, 3x3 s1/s2, the 6x6 and 7x7 stems, K past
  * one block, column and channel splits across tasks.
  */
+/*
+ * out_groups (the [N, G, H, W, C / G] output of fused Reshape + Transpose):
+ * group sizes below, at and past the 8-channel panels, panels that cross
+ * groups, column tails, 1-3 tasks.
+ */
+static void test_out_groups(void)
+{
+    check_rng r = {0x9a0c};
+    for (int it = 0; it < 80; it++) {
+        fast_case tc = {0};
+        tc.batch = check_rng_int(&r, 1, 4) == 1 ? 2 : 1;
+        tc.out_groups = check_rng_int(&r, 1, 4);
+        tc.c_out = tc.out_groups * check_rng_int(&r, 1, 40);
+        tc.c_in = check_rng_int(&r, 1, 70);
+        tc.h = check_rng_int(&r, 1, 20);
+        tc.w = check_rng_int(&r, 1, 60);
+        tc.kh = tc.kw = check_rng_int(&r, 0, 2) ? 1 : 3;
+        tc.sh = tc.sw = check_rng_int(&r, 1, 2);
+        tc.dh = tc.dw = 1;
+        tc.pt = tc.pl = tc.pb = tc.pr = tc.kh / 2;
+        tc.has_bias = check_rng_int(&r, 0, 1);
+        tc.act = (evo_act)check_rng_int(&r, 0, EVO_ACT_TANH);
+        tc.n_tasks = check_rng_int(&r, 1, 3);
+        run_case(&r, &tc);
+    }
+    /* YOLOv5's head: 3 groups of 85 from 128 channels on 20x20 (K 128 in one block; 49 = 48 + 1 columns below) */
+    fast_case head = {1, 128, 255, 20, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, EVO_ACT_SIGMOID, 2, false, 3};
+    run_case(&r, &head);
+    fast_case col49 = {1, 64, 24, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, EVO_ACT_SILU, 1, false, 3};
+    run_case(&r, &col49);
+}
+
 static void test_model_shapes(void)
 {
     check_rng r = {0x5eed};
@@ -484,6 +536,7 @@ int main(int argc, char **argv)
         {"variants_selected", test_variants_selected},
         {"layer_picks", test_layer_picks},
         {"depthwise", test_depthwise},
+        {"out_groups", test_out_groups},
     };
     return check_run(tests, (int)EVO_ARRAY_LEN(tests), argc, argv);
 }

@@ -5,10 +5,11 @@
  * (fewer steps). Graphs are the patterns real exports contain: Conv+BN,
  * Conv+BN+SiLU (x*Sigmoid(x)), ResNet's Relu(Conv + identity), YOLO's
  * bottleneck x + SiLU(Conv(SiLU(Conv(x)))), Conv +
- * HardSwish/Clip/LeakyRelu, an activation behind layout-only ops (YOLOv5's
- * head: Conv -> Reshape -> Transpose -> Sigmoid), and cases that must not
- * fuse (a pre-activation value read twice, a residual produced after the
- * conv, a layout op's output read elsewhere).
+ * HardSwish/Clip/LeakyRelu, an activation behind layout-only ops, YOLOv5's
+ * head (Conv -> Reshape -> Transpose -> Sigmoid: one Conv writing the
+ * transposed layout with the Sigmoid fused), and cases that must not fuse
+ * (a pre-activation value read twice, a residual produced after the conv,
+ * a layout op's output read elsewhere).
  */
 #include "check.h"
 #include "exec/model.h"
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_opt = "simplify,fold_bn,fuse_residual,fuse_act,fuse_residual_act";
+static const char *const all_opt = "simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act";
 
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
@@ -283,6 +284,31 @@ static void test_act_behind_layout(void)
     CHECK_MSG(f == 4 && u == 4, "steps fused %d, unfused %d", f, u);
 }
 
+/*
+ * YOLOv5's detect head on a small map: Conv (3 groups of 7 channels) ->
+ * Reshape [1, 3, 7, 5, 6] -> Transpose [0, 1, 3, 4, 2] -> Sigmoid becomes
+ * one Conv step (out_groups, Sigmoid fused) plus the Reshape view.
+ */
+static void build_yolo_head(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 16, 5, 6});
+    evo_build_weight(b, "w", 4, (int64_t[]){21, 16, 1, 1}, 0.5f);
+    evo_build_weight(b, "bias", 1, (int64_t[]){21}, 0.5f);
+    evo_build_ints(b, "shape", 5, (int64_t[]){1, 3, 7, 5, 6});
+    evo_build_node(b, "Conv", "x w bias", "c", NULL);
+    evo_build_node(b, "Reshape", "c shape", "r", NULL);
+    evo_build_node(b, "Transpose", "r", "t", "perm=0,1,3,4,2");
+    evo_build_node(b, "Sigmoid", "t", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+static void test_yolo_head(void)
+{
+    int f, u;
+    check_equivalent(build_yolo_head, "yolo head", &f, &u);
+    CHECK_MSG(f == 1 && u == 4, "steps fused %d, unfused %d", f, u);
+}
+
 CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
            CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse),
-           CHECK_TEST(test_act_behind_layout))
+           CHECK_TEST(test_act_behind_layout), CHECK_TEST(test_yolo_head))

@@ -30,7 +30,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni\n"
-               "                --disable-pass simplify,fold_bn,fuse_residual,fuse_act,fuse_residual_act\n");
+               "                --disable-pass simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,\n"
+               "                               fuse_residual_act\n");
 }
 
 int cli_fail(const char *fmt, ...)

@@ -252,6 +252,17 @@ static evo_status conv_infer(evo_graph *g, evo_node *n, evo_error *err)
     memcpy(c->pad_end, w.pad_end, sizeof(c->pad_end));
     dims[0] = x->dims[0];
     dims[1] = wv->dims[0];
+    int rank = x->rank;
+    if (c->out_groups > 0) { /* [N, G, H, W, C / G] */
+        if (n_spatial != 2 || c->has_residual || dims[1] % c->out_groups != 0)
+            return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
+                                   "out_groups %lld needs a 2-D conv without a fused residual and output "
+                                   "channels (%lld) divisible by it",
+                                   (long long)c->out_groups, (long long)dims[1]);
+        dims[4] = dims[1] / c->out_groups;
+        dims[1] = c->out_groups;
+        rank = 5;
+    }
 
     if (c->has_residual) {
         const evo_value *r = evo_node_input(g, n, 3);
@@ -261,9 +272,9 @@ static evo_status conv_infer(evo_graph *g, evo_node *n, evo_error *err)
                                    "fused residual input 3 does not match the output shape");
     }
     int64_t count;
-    if (!evo_dims_count(dims, x->rank, EVO_MAX_ELEMENTS, &count))
+    if (!evo_dims_count(dims, rank, EVO_MAX_ELEMENTS, &count))
         return evo_node_errorf(err, g, n, EVO_ERR_LIMIT, "output has too many elements");
-    evo_node_set_output(g, n, 0, EVO_DTYPE_FLOAT, x->rank, dims);
+    evo_node_set_output(g, n, 0, EVO_DTYPE_FLOAT, rank, dims);
     return EVO_OK;
 }
 
