@@ -7,10 +7,13 @@
  * and broadcasts eight weights from the packed panel. Tail panels use one
  * or two vectors and a lane mask, so at most 15 columns are wasted; one
  * column past a multiple of NR (7x7 maps) rides along the last full tile
- * (kernel3x). Input padding is applied by masked loads while packing
- * (masked-off lanes never fault), stride 2 by an even-lane permute.
- * Packing, micro-kernels and the store/epilogue are kept out of line so
- * that profiles split them. Micro-kernels and epilogue: conv_avx512.h.
+ * (kernel3x). Packing copies runs of output rows, input padding applied
+ * by masked loads (masked-off lanes never fault) and stride 2 by an
+ * even-lane permute; rows under 64 outputs pack by masked gathers. With
+ * out_groups (fuse_layout) tiles are stored transposed into the grouped
+ * layout. Packing, micro-kernels and the store/epilogue are kept out of
+ * line so that profiles split them. Micro-kernels: conv_avx512.h;
+ * epilogue: conv_act.inc.
  */
 #include "kernels/conv_avx512.h"
 
@@ -25,12 +28,6 @@ static inline void prefetch_next(const float *p, int64_t sw)
         _mm_prefetch((const char *)(p + l), _MM_HINT_T0);
 }
 
-/*
- * Packs rows [k0, k0 + kc) x columns [c0, c1) of the image's im2col matrix
- * into NR-wide panels in dst: panel q (columns from c0 + q * NR) at
- * q * kc * NR, row r at r * NR; lanes past c1 in the last panel's last
- * vector are zero.
- */
 /* Taps the gathering pack precomputes masks for; larger kernels take the copying pack. */
 #define GATHER_TAPS_MAX 16
 /*
@@ -96,6 +93,12 @@ __attribute__((noinline)) static void pack_b_gather(const evo_convf_plan *p, con
     }
 }
 
+/*
+ * Packs rows [k0, k0 + kc) x columns [c0, c1) of the image's im2col matrix
+ * into NR-wide panels in dst: panel q (columns from c0 + q * NR) at
+ * q * kc * NR, row r at r * NR; lanes past c1 in the last panel's last
+ * vector are zero.
+ */
 __attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc,
                                              int64_t c0, int64_t c1, float *dst)
 {
