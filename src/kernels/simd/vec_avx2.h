@@ -140,25 +140,32 @@ static inline vf v_pow2i(__m256i n)
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
 }
 
+/*
+ * The exp core: n = round(x / ln2) and e^r for r = x - n ln2 (Cody-Waite,
+ * ln2 split so that n * ln2_hi is exact for |n| <= 2^9) by the Taylor
+ * polynomial of the given degree (7: v_exp, 5: v_exp_act), to be scaled by
+ * 2^n.
+ */
+static inline vf v_exp_core(vf x, int degree, vf *n)
+{
+    static const float taylor[8] = {1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f,
+                                    1.0f / 6.0f,    0.5f,           1.0f,           1.0f};
+    *n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    vf r = _mm256_fnmadd_ps(*n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(*n, _mm256_set1_ps(-2.12194440e-4f), r);
+    vf p = _mm256_set1_ps(taylor[7 - degree]);
+    for (int i = 8 - degree; i < 8; i++)
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(taylor[i]));
+    return p;
+}
+
 /* e^x: see the file comment. */
 static inline vf v_exp(vf x)
 {
     // clamp with the constant first so that a NaN x passes through
     vf tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33f), _CMP_LT_OQ);
     x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-87.33f), x));
-    vf n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    // ln2 split so that n * ln2_hi is exact for |n| <= 2^9
-    vf r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    vf p = _mm256_set1_ps(1.0f / 5040.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    vf n, p = v_exp_core(x, 7, &n);
     // n in [-126, 129]: p * 2^(n/2) is exact, the second factor rounds once
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i n1 = _mm256_srai_epi32(ni, 1);
@@ -175,16 +182,7 @@ static inline vf v_exp(vf x)
 static inline vf v_exp_act(vf x)
 {
     x = _mm256_max_ps(_mm256_set1_ps(-87.33f), x);
-    vf n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    vf r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    vf p = _mm256_set1_ps(1.0f / 120.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    vf n, p = v_exp_core(x, 5, &n);
     return _mm256_mul_ps(p, v_pow2i(_mm256_cvtps_epi32(n)));
 }
 
