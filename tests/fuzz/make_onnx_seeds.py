@@ -92,6 +92,23 @@ def yolo_like():
     return helper.make_model(g, producer_name="pytorch", opset_imports=[helper.make_opsetid("", 17)])
 
 
+def yolo_head():
+    """YOLOv5's detect head: Conv -> Reshape -> Transpose -> Sigmoid (passes fuse_layout, fuse_act)."""
+    w = rng_tensor("W", (12, 8, 1, 1), 5)
+    b = rng_tensor("B", (12,), 6)
+    shape = numpy_helper.from_array(np.array([1, 3, 4, 4, 4], dtype=np.int64), "shape")
+    nodes = [
+        helper.make_node("Conv", ["x", "W", "B"], ["c"], kernel_shape=[1, 1]),
+        helper.make_node("Reshape", ["c", "shape"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["t"], perm=[0, 1, 3, 4, 2]),
+        helper.make_node("Sigmoid", ["t"], ["y"]),
+    ]
+    g = helper.make_graph(nodes, "yolo_head",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, b, shape])
+    return helper.make_model(g, producer_name="pytorch", opset_imports=[helper.make_opsetid("", 17)])
+
+
 def shape_chain():
     idx = numpy_helper.from_array(np.array(0, dtype=np.int64), "idx")
     nodes = [
@@ -176,6 +193,7 @@ def main():
         shutil.copyfile(src, os.path.join(OUT, rel.replace("/", "_") + ".onnx"))
     base = save(mini_cnn(), "gen_mini_cnn.onnx")
     save(yolo_like(), "gen_yolo_like.onnx")
+    save(yolo_head(), "gen_yolo_head.onnx")
     save(shape_chain(), "gen_shape_chain.onnx")
     save(old_style(), "gen_old_style.onnx")
     for name, data in malformed(base).items():
