@@ -215,6 +215,12 @@ static evo_status check_ranges(const evo_graph *g, const evo_node *n, evo_error 
             return BAD("window attributes out of range");
         if (c->out_groups < 0 || c->out_groups > EVO_MAX_ELEMENTS)
             return BAD("out_groups out of range");
+        if (c->out_groups) { /* fuse_layout's grouped output: a 2-D Conv, groups dividing its channels */
+            const evo_value *w = n->n_in > 1 && n->in[1] >= 0 ? &g->values[n->in[1]] : NULL;
+            if (n->op != EVO_OP_CONV || ns != 2 || c->has_residual || !w || w->rank < 1 ||
+                w->dims[0] % c->out_groups != 0)
+                return BAD("out_groups does not fit this node");
+        }
         return EVO_OK;
     }
     case EVO_AK_POOL: {

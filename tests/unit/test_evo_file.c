@@ -370,6 +370,13 @@ static void swap_nodes(evo_graph *g)
     g->nodes[b] = t;
 }
 static void bad_act(evo_graph *g) { g->nodes[first_live(g, EVO_OP_CONV)].a.conv.act = (evo_act)99; }
+static void negative_groups(evo_graph *g) { g->nodes[first_live(g, EVO_OP_CONV)].a.conv.out_groups = -1; }
+/* more output groups than channels: no [N, G, H, W, C / G] layout fits */
+static void bad_groups(evo_graph *g)
+{
+    evo_node *n = &g->nodes[first_live(g, EVO_OP_CONV)];
+    n->a.conv.out_groups = g->values[n->out[0]].dims[1] + 1;
+}
 
 /* A well-formed file (valid checksum) holding a broken graph is rejected by the reader. */
 static void test_semantic_tampering(void)
@@ -384,6 +391,8 @@ static void test_semantic_tampering(void)
         {"pad", big_pad, "shape inference"},
         {"node order", swap_nodes, "before any node produces it"},
         {"enum", bad_act, "out of range"},
+        {"negative out_groups", negative_groups, "out_groups out of range"},
+        {"out_groups", bad_groups, "out_groups"},
     };
     char onnx[2048], evo[512];
     snprintf(onnx, sizeof(onnx), "%s/tiny_cnn_op13.onnx", find_models_dir());
