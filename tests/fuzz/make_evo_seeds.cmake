@@ -3,7 +3,7 @@
 # node tests from libonnx-testdata (NODE_DIR) for ops the corpus lacks.
 # .evo files are derived from the compiler, so they are built, never kept
 # in the tree: a format change just regenerates them.
-#   cmake -DEVO=path/to/evo -DSRC=corpus/onnx -DNODE_DIR=... -DOUT=dir -P make_evo_seeds.cmake
+#   cmake -DEVO=path/to/evo -DSRC=build/tests/fuzz/corpus/onnx -DNODE_DIR=... -DOUT=dir -P make_evo_seeds.cmake
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
 file(GLOB models ${SRC}/*.onnx)

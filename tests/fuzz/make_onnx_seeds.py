@@ -1,18 +1,21 @@
 #!/usr/bin/python3
-"""Regenerates the seed corpus tests/fuzz/corpus/onnx/.
+"""Writes the ONNX fuzz seed corpus into a directory (the build runs it:
+tests/fuzz/CMakeLists.txt; the seeds are generated, never kept in the tree).
 
 Copies a few small models from Debian's libonnx-testdata, builds a few more
 with the onnx package (ops YOLO and ResNet exports use), and writes some
-malformed variants. Output is deterministic; run with /usr/bin/python3.
+malformed variants. Output is deterministic; run with /usr/bin/python3:
+
+    /usr/bin/python3 tests/fuzz/make_onnx_seeds.py OUT_DIR
 """
 import os
 import shutil
+import sys
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "corpus", "onnx")
+OUT = None  # set by main()
 TESTDATA = "/usr/share/libonnx-testdata/data"
 COPIES = [
     "node/test_conv_with_strides_padding",
@@ -185,6 +188,10 @@ def malformed(base):
 
 
 def main():
+    global OUT
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_onnx_seeds.py OUT_DIR")
+    OUT = sys.argv[1]
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)

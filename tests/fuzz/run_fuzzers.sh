@@ -2,8 +2,8 @@
 # Runs every libFuzzer binary of a build for N seconds each:
 #   tests/fuzz/run_fuzzers.sh build-fuzz 60
 # Each target starts from its seed corpus (tests/fuzz/corpus/<name>/, or the
-# one the build compiled into <build>/tests/fuzz/corpus/<name>/),
-# grows a working copy under <build>/fuzz-work/<name>/ (the committed corpus
+# one the build generated into <build>/tests/fuzz/corpus/<name>/),
+# grows a working copy under <build>/fuzz-work/<name>/ (the seed corpus
 # is never modified) and writes crashes there. Exits non-zero on any crash.
 set -eu
 build=${1:?usage: run_fuzzers.sh build-dir [seconds]}
