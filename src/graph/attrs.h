@@ -102,6 +102,10 @@ typedef struct evo_axis_attrs {
     int64_t start, end; /* Shape (opset 15), resolved */
 } evo_axis_attrs;
 
+/*
+ * Split; also evo.UpdateSlices, where n_splits = inputs - 1 and sizes[i] is
+ * where update input i + 1 starts along axis.
+ */
 typedef struct evo_split_attrs {
     int64_t axis;  /* resolved */
     int n_splits;  /* = number of outputs */

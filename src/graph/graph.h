@@ -130,8 +130,14 @@ int64_t evo_value_count(const evo_value *v);
 evo_status evo_value_set_const(evo_graph *g, evo_value *v, evo_dtype dtype, int rank,
                                const int64_t *dims, const void *data, evo_error *err);
 
-/* The op enum for an ONNX op type in a domain ("" or "ai.onnx"); EVO_OP_UNKNOWN otherwise. */
+/*
+ * The op enum for an op type in a domain ("" or "ai.onnx"); EVO_OP_UNKNOWN
+ * otherwise. Internal ops (evo_op_is_internal) are found too: the ONNX
+ * importer turns them away.
+ */
 evo_op evo_op_from_name(const char *domain, const char *op_type);
+/* Is op one that passes make ("evo." names), never read from an ONNX file? */
+bool evo_op_is_internal(evo_op op);
 const char *evo_op_name(evo_op op);
 
 /* Writes "file: node "name" (Op): " style errors. Returns code. */

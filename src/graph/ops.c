@@ -35,6 +35,11 @@ const evo_op_def *evo_op_get(evo_op op)
     }
 }
 
+bool evo_op_is_internal(evo_op op)
+{
+    return op >= 0 && op < EVO_OP_COUNT && strncmp(op_names[op], "evo.", 4) == 0;
+}
+
 evo_op evo_op_from_name(const char *domain, const char *op_type)
 {
     if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)

@@ -25,7 +25,8 @@
     extern const evo_kernel_def evo_kernel_softmax_##isa;   \
     extern const evo_kernel_def evo_kernel_transpose_##isa; \
     extern const evo_kernel_def evo_kernel_concat_##isa;    \
-    extern const evo_kernel_def evo_kernel_split_##isa;
+    extern const evo_kernel_def evo_kernel_split_##isa;     \
+    extern const evo_kernel_def evo_kernel_update_##isa;
 
 EVO_FASTOPS_DECLARE(avx512)
 EVO_FASTOPS_DECLARE(avx2)

@@ -72,6 +72,7 @@ static const fast_kernel fast_kernels[] = {
     EVO_FASTOPS_ENTRIES(TRANSPOSE, transpose),
     EVO_FASTOPS_ENTRIES(CONCAT, concat),
     EVO_FASTOPS_ENTRIES(SPLIT, split),
+    EVO_FASTOPS_ENTRIES(UPDATE_SLICES, update),
     {EVO_OP_COUNT, NULL}, /* sentinel */
 };
 

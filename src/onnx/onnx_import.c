@@ -657,6 +657,8 @@ static evo_status load_node(onnx_loader *L, const evo_pb *msg, int index, bool *
     evo_node *n = &g->nodes[id];
     n->domain = h.domain ? h.domain : "";
     n->op = evo_op_from_name(n->domain, n->op_type);
+    if (evo_op_is_internal(n->op))
+        n->op = EVO_OP_UNKNOWN; /* made only by passes: an ONNX node of that name is unsupported */
     *uses_default |= !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
     n->n_attrs = h.n_attrs;
     n->attrs = evo_mem_alloc(&g->mem, sizeof(evo_attr) * (size_t)(h.n_attrs ? h.n_attrs : 1));

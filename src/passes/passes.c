@@ -21,6 +21,7 @@ static const pass_entry passes[] = {
     {"fuse_layout", evo_pass_fuse_layout, true},
     {"fuse_act", evo_pass_fuse_act, true},
     {"fuse_residual_act", evo_pass_fuse_residual_act, true},
+    {"fuse_update", evo_pass_fuse_update, true},
 };
 
 evo_status evo_passes_run(evo_graph *g, evo_pass_ctx *ctx)

@@ -31,5 +31,6 @@ evo_status evo_pass_fuse_residual(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_residual_act(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_layout(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_act(evo_graph *g, evo_pass_ctx *ctx);
+evo_status evo_pass_fuse_update(evo_graph *g, evo_pass_ctx *ctx);
 
 #endif /* EVO_PASSES_H */

@@ -187,6 +187,7 @@ const evo_file_family evo_file_families[EVO_AK_COUNT] = {
 #define AK_OF_expand EVO_AK_NONE
 #define AK_OF_range EVO_AK_NONE
 #define AK_OF_d2s EVO_AK_D2S
+#define AK_OF_update EVO_AK_SPLIT
 
 static const uint8_t op_family[EVO_OP_COUNT] = {
 #define X(e, name, family) [EVO_OP_##e] = AK_OF_##family,

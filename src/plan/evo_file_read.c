@@ -231,8 +231,10 @@ static evo_status read_attrs(reader *r, evo_node *n, cursor *c)
     }
     if (ak == EVO_AK_SPLIT) {
         int ns = n->a.split.n_splits;
-        if (ns != n->n_out)
-            return fail(r, "nodes", "node \"%s\": %d split sizes for %d outputs", n->name, ns, n->n_out);
+        if (n->op == EVO_OP_UPDATE_SLICES ? ns != n->n_in - 1 : ns != n->n_out)
+            return fail(r, "nodes", "node \"%s\": %d split sizes for %d %s", n->name, ns,
+                        n->op == EVO_OP_UPDATE_SLICES ? n->n_in - 1 : n->n_out,
+                        n->op == EVO_OP_UPDATE_SLICES ? "updates" : "outputs");
         int64_t *sizes = evo_mem_alloc(&r->g->mem, sizeof(int64_t) * (size_t)(ns ? ns : 1));
         if (!sizes)
             return evo_errorf(r->err, EVO_ERR_NOMEM, "%s: out of memory", r->file);

@@ -155,7 +155,7 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
         s = evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory building the plan", g->file);
         goto fail;
     }
-    evo_plan_views(g, &p, parent, rel);
+    evo_plan_views(g, &p, last, parent, rel);
     for (int v = 0; v < g->n_values; v++) {
         int64_t off;
         int r = evo_view_root(parent, rel, v, &off);

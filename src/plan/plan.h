@@ -31,8 +31,12 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
                           evo_error *err);
 void evo_plan_free(evo_plan *p);
 
-/* Marks view steps and fills parent/rel (per value: parent value or -1, byte offset in it). */
-void evo_plan_views(const evo_graph *g, evo_plan *p, int *parent, int64_t *rel);
+/*
+ * Marks view steps and fills parent/rel (per value: parent value or -1,
+ * byte offset in it); last[v] is the last step reading v (past the last
+ * step for graph outputs).
+ */
+void evo_plan_views(const evo_graph *g, evo_plan *p, const int *last, int *parent, int64_t *rel);
 /* The root of v's view chain and v's byte offset in it. */
 int evo_view_root(const int *parent, const int64_t *rel, int v, int64_t *offset);
 

@@ -10,7 +10,9 @@
  * straight into it (YOLO's C3/C2f/SPPF/neck concats copy nothing). The
  * steps that only moved data are then skipped. Parents form a forest;
  * the memory planner gives each root one live range covering its members.
- * All aliasing is read-only: no kernel writes its inputs.
+ * Aliasing is read-only, with one exception: evo.UpdateSlices writes its
+ * output over its input 0 when no value sharing those bytes is read after
+ * it (then only the updated slices move, and the step is not skipped).
  */
 #include "plan/plan.h"
 
@@ -157,7 +159,36 @@ static bool view_concat(const evo_graph *g, const evo_node *n, int *parent, int6
     return true;
 }
 
-void evo_plan_views(const evo_graph *g, evo_plan *p, int *parent, int64_t *rel)
+/*
+ * Lets evo.UpdateSlices at step s write over its input 0 x: x is a runtime
+ * value, not a graph input, and every value in x's view tree (x's root
+ * and all that alias it) is last read at step s, by this node only as x.
+ */
+static void view_update(const evo_graph *g, const evo_node *n, int s, const int *last, int *parent,
+                        int64_t *rel)
+{
+    int x = n->in[0], y = n->out[0];
+    if (!is_runtime(g, x) || !is_runtime(g, y) || g->values[x].is_input || g->values[y].is_input)
+        return;
+    int64_t off;
+    int r = evo_view_root(parent, rel, x, &off);
+    if (g->values[r].is_input)
+        return;
+    for (int v = 0; v < g->n_values; v++) {
+        int64_t o;
+        if (evo_view_root(parent, rel, v, &o) == r && last[v] > s)
+            return;
+    }
+    for (int i = 1; i < n->n_in; i++) {
+        int64_t o;
+        if (n->in[i] >= 0 && evo_view_root(parent, rel, n->in[i], &o) == r)
+            return;
+    }
+    parent[y] = x;
+    rel[y] = 0;
+}
+
+void evo_plan_views(const evo_graph *g, evo_plan *p, const int *last, int *parent, int64_t *rel)
 {
     for (int v = 0; v < g->n_values; v++) {
         parent[v] = -1;
@@ -176,6 +207,7 @@ void evo_plan_views(const evo_graph *g, evo_plan *p, int *parent, int64_t *rel)
         case EVO_OP_SPLIT: skip = view_split(g, n, parent, rel); break;
         case EVO_OP_SLICE: skip = view_slice(g, n, parent, rel); break;
         case EVO_OP_CONCAT: skip = view_concat(g, n, parent, rel); break;
+        case EVO_OP_UPDATE_SLICES: view_update(g, n, s, last, parent, rel); break;
         default: break;
         }
         p->steps[s].skip = skip;

@@ -96,19 +96,26 @@ def yolo_like():
 
 
 def yolo_head():
-    """YOLOv5's detect head: Conv -> Reshape -> Transpose -> Sigmoid (passes fuse_layout, fuse_act)."""
-    w = rng_tensor("W", (12, 8, 1, 1), 5)
-    b = rng_tensor("B", (12,), 6)
-    shape = numpy_helper.from_array(np.array([1, 3, 4, 4, 4], dtype=np.int64), "shape")
+    """YOLOv5's detect head: Conv -> Reshape -> Transpose -> Sigmoid (passes fuse_layout, fuse_act),
+    then the box decoding: Split -> Mul on xy and wh -> Concat (pass fuse_update)."""
+    w = rng_tensor("W", (15, 8, 1, 1), 5)
+    b = rng_tensor("B", (15,), 6)
+    shape = numpy_helper.from_array(np.array([1, 3, 5, 4, 4], dtype=np.int64), "shape")
+    sizes = numpy_helper.from_array(np.array([2, 2, 1], dtype=np.int64), "sizes")
+    k = numpy_helper.from_array(np.array([2.0, 3.0], dtype=np.float32), "k")
     nodes = [
         helper.make_node("Conv", ["x", "W", "B"], ["c"], kernel_shape=[1, 1]),
         helper.make_node("Reshape", ["c", "shape"], ["r"]),
         helper.make_node("Transpose", ["r"], ["t"], perm=[0, 1, 3, 4, 2]),
-        helper.make_node("Sigmoid", ["t"], ["y"]),
+        helper.make_node("Sigmoid", ["t"], ["s"]),
+        helper.make_node("Split", ["s", "sizes"], ["xy", "wh", "conf"], axis=4),
+        helper.make_node("Mul", ["xy", "k"], ["xy2"]),
+        helper.make_node("Mul", ["wh", "wh"], ["wh2"]),
+        helper.make_node("Concat", ["xy2", "wh2", "conf"], ["y"], axis=4),
     ]
     g = helper.make_graph(nodes, "yolo_head",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, b, shape])
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, b, shape, sizes, k])
     return helper.make_model(g, producer_name="pytorch", opset_imports=[helper.make_opsetid("", 17)])
 
 

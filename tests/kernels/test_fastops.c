@@ -635,8 +635,78 @@ static void test_split(void)
     }
 }
 
+/*
+ * evo.UpdateSlices: the reference and every variant against a plain loop,
+ * into a separate output (input 0 copied) and in place (the output is
+ * input 0's buffer, as the planner arranges), 1-3 tasks. Updates of 2, 2
+ * and 3 along the axis at starts 0, 2 and 6 of 11, the rest passing
+ * through; the YOLOv5 shape (2 + 2 of 85) too.
+ */
+static void test_update_slices(void)
+{
+    check_rng r = {6};
+    static const int64_t shapes[][3] = {{3, 11, 7}, {40, 11, 1}, {1, 11, 9}, {60, 85, 1}};
+    const evo_kernel_def *defs[3] = {evo_kernel_ref(EVO_OP_UPDATE_SLICES), NULL, NULL};
+    const char *names[3] = {"ref", "avx512", "avx2"};
+    variant vs[2];
+    int nv = host_variants(&evo_kernel_update_avx512, &evo_kernel_update_avx2, vs);
+    for (int v = 0; v < nv; v++)
+        defs[v + 1] = vs[v].def, names[v + 1] = vs[v].what;
+    for (size_t c = 0; c < sizeof(shapes) / sizeof(shapes[0]); c++) {
+        evo_graph *g = evo_graph_new("test");
+        int64_t xd[3] = {shapes[c][0], shapes[c][1], shapes[c][2]}, len[3] = {2, 2, 3};
+        int64_t at[3] = {0, 2, xd[1] == 85 ? 4 : 6};
+        int n_upd = xd[1] == 85 ? 2 : 3, ins[4];
+        ins[0] = nn_value(g, "X", EVO_DTYPE_FLOAT, 3, xd);
+        float *data[4];
+        data[0] = random_floats(&r, value_count(g, ins[0]), -1.0f, 1.0f);
+        for (int i = 0; i < n_upd; i++) {
+            int64_t ud[3] = {xd[0], len[i], xd[2]};
+            char name[8];
+            snprintf(name, sizeof(name), "u%d", i);
+            ins[i + 1] = nn_value(g, name, EVO_DTYPE_FLOAT, 3, ud);
+            data[i + 1] = random_floats(&r, value_count(g, ins[i + 1]), 2.0f, 3.0f);
+        }
+        int node = nn_node(g, "evo.UpdateSlices", n_upd + 1, ins, 1);
+        CHECK(g->nodes[node].op == EVO_OP_UPDATE_SLICES);
+        g->nodes[node].a.split = (evo_split_attrs){.axis = 1, .n_splits = n_upd, .sizes = at};
+        evo_error err = {0};
+        CHECK_MSG(evo_op_get(EVO_OP_UPDATE_SLICES)->infer(g, &g->nodes[node], &err) == EVO_OK, "%s", err.msg);
+        int64_t n = value_count(g, ins[0]);
+        float *want = alloc_out(n);
+        memcpy(want, data[0], sizeof(float) * (size_t)n);
+        for (int i = 0; i < n_upd; i++)
+            for (int64_t o = 0; o < xd[0]; o++)
+                for (int64_t k = 0; k < len[i] * xd[2]; k++)
+                    want[(o * xd[1] + at[i]) * xd[2] + k] = data[i + 1][o * len[i] * xd[2] + k];
+        void *in_data[4] = {data[0], data[1], data[2], n_upd > 2 ? data[3] : NULL};
+        for (int v = 0; v <= nv; v++) {
+            CHECK(!defs[v]->supports || defs[v]->supports(g, &g->nodes[node]));
+            for (int t = 1; t <= 3; t++) {
+                for (int inplace = 0; inplace < 2; inplace++) {
+                    float *got = alloc_out(n);
+                    if (inplace)
+                        memcpy(got, data[0], sizeof(float) * (size_t)n);
+                    void *in2[4] = {inplace ? got : in_data[0], in_data[1], in_data[2], in_data[3]};
+                    void *got_out[1] = {got};
+                    run_kernel(defs[v], g, node, in2, got_out, t);
+                    char msg[128];
+                    snprintf(msg, sizeof(msg), "UpdateSlices %s shape %zu tasks %d%s", names[v], c, t,
+                             inplace ? " in place" : "");
+                    CHECK_MSG(same_floats(got, want, n, 0, 0, msg), "%s", msg);
+                    free(got);
+                }
+            }
+        }
+        free(want);
+        for (int i = 0; i <= n_upd; i++)
+            free(data[i]);
+        evo_graph_free(g);
+    }
+}
+
 CHECK_MAIN(CHECK_TEST(test_pool_yolo_resnet_shapes), CHECK_TEST(test_pool_random),
            CHECK_TEST(test_global_pool), CHECK_TEST(test_pool_refused), CHECK_TEST(test_binary_shapes),
            CHECK_TEST(test_binary_random), CHECK_TEST(test_unary_ops), CHECK_TEST(test_exp_accuracy),
            CHECK_TEST(test_softmax), CHECK_TEST(test_transpose), CHECK_TEST(test_concat),
-           CHECK_TEST(test_split))
+           CHECK_TEST(test_split), CHECK_TEST(test_update_slices))

@@ -377,6 +377,9 @@ static void bad_groups(evo_graph *g)
     evo_node *n = &g->nodes[first_live(g, EVO_OP_CONV)];
     n->a.conv.out_groups = g->values[n->out[0]].dims[1] + 1;
 }
+/* YOLOv5's box decoding (evo.UpdateSlices from fuse_update): an update past the axis, a start missing */
+static void update_past_end(evo_graph *g) { g->nodes[first_live(g, EVO_OP_UPDATE_SLICES)].a.split.sizes[1] = 84; }
+static void update_start_missing(evo_graph *g) { g->nodes[first_live(g, EVO_OP_UPDATE_SLICES)].a.split.n_splits--; }
 
 /* A well-formed file (valid checksum) holding a broken graph is rejected by the reader. */
 static void test_semantic_tampering(void)
@@ -385,21 +388,26 @@ static void test_semantic_tampering(void)
         const char *name;
         graph_damage fn;
         const char *expect;
+        const char *model;
+        evo_status status;
     } cases[] = {
-        {"zero stride", zero_stride, "window attributes out of range"},
-        {"output dims", wrong_dims, "disagrees with shape inference"},
-        {"pad", big_pad, "shape inference"},
-        {"node order", swap_nodes, "before any node produces it"},
-        {"enum", bad_act, "out of range"},
-        {"negative out_groups", negative_groups, "out_groups out of range"},
-        {"out_groups", bad_groups, "out_groups"},
+        {"zero stride", zero_stride, "window attributes out of range", "tiny_cnn_op13", EVO_ERR_PARSE},
+        {"output dims", wrong_dims, "disagrees with shape inference", "tiny_cnn_op13", EVO_ERR_PARSE},
+        {"pad", big_pad, "shape inference", "tiny_cnn_op13", EVO_ERR_PARSE},
+        {"node order", swap_nodes, "before any node produces it", "tiny_cnn_op13", EVO_ERR_PARSE},
+        {"enum", bad_act, "out of range", "tiny_cnn_op13", EVO_ERR_PARSE},
+        {"negative out_groups", negative_groups, "out_groups out of range", "tiny_cnn_op13", EVO_ERR_PARSE},
+        {"out_groups", bad_groups, "out_groups", "tiny_cnn_op13", EVO_ERR_PARSE},
+        {"update past the axis", update_past_end, "covers [84, 86) of axis 4", "yolov5s_op17", EVO_ERR_SHAPE},
+        {"update start missing", update_start_missing, "1 split sizes for 2 updates", "yolov5s_op17",
+         EVO_ERR_PARSE},
     };
     char onnx[2048], evo[512];
-    snprintf(onnx, sizeof(onnx), "%s/tiny_cnn_op13.onnx", find_models_dir());
     tmp_path("bad.evo", evo, sizeof(evo));
     for (size_t c = 0; c < EVO_ARRAY_LEN(cases); c++) {
         evo_error err = {0};
         evo_graph *g = NULL;
+        snprintf(onnx, sizeof(onnx), "%s/%s.onnx", find_models_dir(), cases[c].model);
         CHECK(evo_graph_load_compiled(onnx, NULL, 0, NULL, &g, &err) == EVO_OK);
         if (!g)
             return;
@@ -408,7 +416,7 @@ static void test_semantic_tampering(void)
         evo_graph_free(g);
         g = NULL;
         evo_status s = evo_file_load(evo, &g, &err);
-        CHECK_MSG(s == EVO_ERR_PARSE && strstr(err.msg, cases[c].expect), "%s: status %d: %s", cases[c].name, s,
+        CHECK_MSG(s == cases[c].status && strstr(err.msg, cases[c].expect), "%s: status %d: %s", cases[c].name, s,
                   err.msg);
         evo_graph_free(g);
     }

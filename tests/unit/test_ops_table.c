@@ -26,7 +26,9 @@ static void test_names(void)
         const char *name = evo_op_name((evo_op)op);
         CHECK(evo_op_from_name("", name) == (evo_op)op);
         CHECK(evo_op_from_name("ai.onnx", name) == (evo_op)op);
+        CHECK(evo_op_is_internal((evo_op)op) == (strncmp(name, "evo.", 4) == 0));
     }
+    CHECK(evo_op_is_internal(EVO_OP_UPDATE_SLICES) && !evo_op_is_internal(EVO_OP_CONCAT));
     CHECK(evo_op_from_name("", "NoSuchOp") == EVO_OP_UNKNOWN);
     CHECK(evo_op_from_name("com.microsoft", "Conv") == EVO_OP_UNKNOWN);
     CHECK(strcmp(evo_op_name(EVO_OP_CONV), "Conv") == 0);

@@ -7,7 +7,9 @@
  * bottleneck x + SiLU(Conv(SiLU(Conv(x)))), Conv +
  * HardSwish/Clip/LeakyRelu, an activation behind layout-only ops, YOLOv5's
  * head (Conv -> Reshape -> Transpose -> Sigmoid: one Conv writing the
- * transposed layout with the Sigmoid fused), and cases that must not fuse
+ * transposed layout with the Sigmoid fused), its box decoding (Split ->
+ * Concat with the scores passing through: an in-place evo.UpdateSlices),
+ * and cases that must not fuse
  * (a pre-activation value read twice, a residual produced after the conv,
  * a layout op's output read elsewhere).
  */
@@ -15,12 +17,13 @@
 #include "exec/model.h"
 #include "graph/builder.h"
 #include "passes/passes.h"
+#include "plan/plan.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_opt = "simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act";
+static const char *const all_opt = "simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update";
 
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
@@ -309,6 +312,71 @@ static void test_yolo_head(void)
     CHECK_MSG(f == 1 && u == 4, "steps fused %d, unfused %d", f, u);
 }
 
+/*
+ * YOLOv5's box decoding on a small map: Split [2, 2, 5] along the last
+ * axis, xy and wh scaled, Concat back. The scores pass through, so the
+ * Concat becomes evo.UpdateSlices writing into the Split's input; which
+ * says: 0 as is, 1 the Split's input is also a graph output (no writing
+ * over it), 2 the scores are also a graph output (nothing passes through
+ * unread: no rewrite), 3 xy and wh joined in swapped order.
+ */
+static int decode_which;
+
+static void build_decode(evo_builder *b)
+{
+    evo_build_input(b, "x", 5, (int64_t[]){1, 3, 4, 5, 9});
+    evo_build_ints(b, "sizes", 3, (int64_t[]){2, 2, 5});
+    evo_build_weight(b, "k", 1, (int64_t[]){2}, 2.0f);
+    evo_build_node(b, "Sigmoid", "x", "s", NULL);
+    evo_build_node(b, "Split", "s sizes", "xy wh scores", "axis=4");
+    evo_build_node(b, "Mul", "xy k", "xy2", NULL);
+    evo_build_node(b, "Mul", "wh wh", "wh2", NULL);
+    evo_build_node(b, "Concat", decode_which == 3 ? "wh2 xy2 scores" : "xy2 wh2 scores", "y", "axis=4");
+    evo_build_output(b, "y");
+    if (decode_which == 1)
+        evo_build_output(b, "s");
+    if (decode_which == 2)
+        evo_build_output(b, "scores");
+}
+
+/* After the passes: is there an evo.UpdateSlices, and does the plan put its output on its input 0? */
+static void decode_plan(bool *fused, bool *in_place)
+{
+    evo_builder b;
+    evo_error err = {0};
+    *fused = *in_place = false;
+    CHECK(evo_builder_init(&b, "passes", 7) == EVO_OK);
+    build_decode(&b);
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, &err};
+    CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK, "%s", err.msg);
+    for (int i = 0; i < b.g->n_nodes; i++) {
+        const evo_node *n = &b.g->nodes[i];
+        if (n->is_dead || n->op != EVO_OP_UPDATE_SLICES)
+            continue;
+        *fused = true;
+        evo_plan p;
+        CHECK_MSG(evo_plan_build(b.g, EVO_ISA_REF, 1, &p, &err) == EVO_OK, "%s", err.msg);
+        *in_place = p.offsets[n->in[0]] == p.offsets[n->out[0]];
+        evo_plan_free(&p);
+    }
+    evo_graph_free(b.g);
+}
+
+static void test_yolo_decode(void)
+{
+    static const bool want_fused[4] = {true, true, false, true}, want_in_place[4] = {true, false, false, true};
+    for (decode_which = 0; decode_which < 4; decode_which++) {
+        int f, u;
+        bool fused, in_place;
+        check_equivalent(build_decode, "yolo decode", &f, &u);
+        CHECK_MSG(f == u && f == 5, "case %d: steps fused %d, unfused %d", decode_which, f, u);
+        decode_plan(&fused, &in_place);
+        CHECK_MSG(fused == want_fused[decode_which] && in_place == want_in_place[decode_which],
+                  "case %d: fused %d, in place %d", decode_which, fused, in_place);
+    }
+}
+
 CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
            CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse),
-           CHECK_TEST(test_act_behind_layout), CHECK_TEST(test_yolo_head))
+           CHECK_TEST(test_act_behind_layout), CHECK_TEST(test_yolo_head), CHECK_TEST(test_yolo_decode))

@@ -31,7 +31,7 @@ static void usage(FILE *f)
         fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni\n"
                "                --disable-pass simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,\n"
-               "                               fuse_residual_act\n");
+               "                               fuse_residual_act,fuse_update\n");
 }
 
 int cli_fail(const char *fmt, ...)
