@@ -269,8 +269,9 @@ static void wino2_input(const wino_plan *p, const float *xc, int64_t ci, int64_t
  * mb[xi][co][t - t0] (xi stride ms), plus bias, residual and activation,
  * into the NCHW output.
  */
-static void wino2_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1, float *yc,
-                         const float *rc, float bias, const epilogue *e)
+static inline __attribute__((always_inline)) void wino2_output_act(const wino_plan *p, const float *mb, int64_t ms,
+                                                                   int64_t t0, int64_t t1, float *yc, const float *rc,
+                                                                   float bias, const epilogue *e, evo_act act)
 {
     const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
@@ -298,7 +299,7 @@ static void wino2_output(const wino_plan *p, const float *mb, int64_t ms, int64_
             for (int h = 0; h < 2; h++) {
                 int64_t off = oy * p->ow + ox + h * VL;
                 __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
-                _mm512_mask_storeu_ps(yc + off, km[h], act_res_ps(o, rc ? rc + off : NULL, km[h], e->act, e));
+                _mm512_mask_storeu_ps(yc + off, km[h], act_res_ps(o, rc ? rc + off : NULL, km[h], act, e));
             }
         }
         t += len;
@@ -407,8 +408,9 @@ static void wino4_input(const wino_plan *p, const float *xc, int64_t ci, int64_t
  * into the NCHW output; the four columns of each tile are interleaved
  * into 64 consecutive outputs per row.
  */
-static void wino4_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1, float *yc,
-                         const float *rc, float bias, const epilogue *e)
+static inline __attribute__((always_inline)) void wino4_output_act(const wino_plan *p, const float *mb, int64_t ms,
+                                                                   int64_t t0, int64_t t1, float *yc, const float *rc,
+                                                                   float bias, const epilogue *e, evo_act act)
 {
     /* (a0 b0 a1 b1 ...) from lanes 0-7 and 8-15 of two vectors */
     const __m512i zip_lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
@@ -446,12 +448,29 @@ static void wino4_output(const wino_plan *p, const float *mb, int64_t ms, int64_
                     break;
                 int64_t off = oy * p->ow + ox + h * VL;
                 __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
-                _mm512_mask_storeu_ps(yc + off, km, act_res_ps(o, rc ? rc + off : NULL, km, e->act, e));
+                _mm512_mask_storeu_ps(yc + off, km, act_res_ps(o, rc ? rc + off : NULL, km, act, e));
             }
         }
         t += len;
     }
 }
+
+/* The output transforms with one copy per common activation: no per-vector switch. */
+#define WINO_OUTPUT_BY_ACT(M)                                                                                \
+    static void wino##M##_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1,    \
+                                 float *yc, const float *rc, float bias, const epilogue *e)                  \
+    {                                                                                                        \
+        if (e->act == EVO_ACT_SILU)                                                                          \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_SILU);                          \
+        else if (e->act == EVO_ACT_RELU)                                                                     \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_RELU);                          \
+        else if (e->act == EVO_ACT_NONE)                                                                     \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_NONE);                          \
+        else                                                                                                 \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, e->act);                                \
+    }
+WINO_OUTPUT_BY_ACT(2)
+WINO_OUTPUT_BY_ACT(4)
 
 /* Tiles [t0, t1) x channel panels [mp0, mp1) of one image; buf is this task's slice. */
 static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y, const epilogue *e,
