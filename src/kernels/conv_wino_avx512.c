@@ -18,14 +18,22 @@ KERNEL(kernel3, 3)
  * (c_in x tiles) run by the micro-kernels above. F(2x2, 3x3) transforms
  * use only adds and halves (error at the im2col path's level); F(4x4, 3x3)
  * uses the points 0, +-1, +-2 and loses about one more digit.
- * Tiles are numbered row-major (t = ty * tw + tx); a task takes a range of
- * them (or of channels when there are few tiles) in chunks whose V and M
- * buffers stay in L2.
+ * Tiles are numbered row-major over tw + 1 tiles a row (t = ty * tv + tx,
+ * tv = tw + 1): the one past the row's end is a spare whose lane is
+ * computed and never stored, so 16 consecutive tiles fill a vector even
+ * across rows (a row's last patch and the next row's first take their
+ * input from different rows without overlapping in the lanes between).
+ * Runs cut at row ends left most lanes idle on small maps: 5 tiles a row
+ * on 20x20 ran one transform per 5 tiles instead of per 16 (3x3 32 -> 32
+ * on 20x20: 0.063 -> 0.044 ms). Where the spare does not pay (wino_plan_make)
+ * rows have tw tiles and runs end at each row's end. A task takes a range
+ * of tiles (or of channels when there are few tiles) in chunks whose V and
+ * M buffers stay in L2.
  */
 typedef struct wino_plan {
     int64_t c_in, c_out, ih, iw, oh, ow, ph, pw;
     int m, nxi;              /* output tile side; products per tile (m + 2)^2 */
-    int64_t tw, tiles;       /* output tiles per row, in all */
+    int64_t tw, tv, tiles;   /* output tiles per row, with the spare, in all (spares included) */
     int64_t m_panels, m_pad; /* c_out in MR panels */
     int64_t kc, n_kb;        /* c_in blocks */
     int64_t chunk;           /* tiles per chunk, a multiple of VL */
@@ -42,7 +50,19 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
     p->m = m;
     p->nxi = (m + 2) * (m + 2);
     p->tw = (p->ow + m - 1) / m;
-    p->tiles = (p->oh + m - 1) / m * p->tw;
+    int64_t th = (p->oh + m - 1) / m, real = th * p->tw;
+    /*
+     * The spare tile a row pays where it saves a fifth of the runs or more
+     * and costs no extra vector of GEMM columns or the tiles are many:
+     * measured 1 thread, 3x3 256 -> 256 on 20x20 1.39 -> 1.23 ms, 128 on
+     * 28x28 0.77 -> 0.68, 64 on 80x80 1.56 -> 1.49; but 256 on 14x14 (16
+     * tiles becoming 20: two vectors of columns) 0.78 -> 1.19, and on 40
+     * tiles a row (160x160) nothing gained.
+     */
+    int64_t runs = th * ((p->tw + VL - 1) / VL), runs_spare = (th * (p->tw + 1) + VL - 1) / VL;
+    bool spare = 5 * runs_spare <= 4 * runs && (real >= 64 || runs_spare <= (real + VL - 1) / VL);
+    p->tv = p->tw + spare;
+    p->tiles = th * p->tv;
     p->m_panels = (p->c_out + MR - 1) / MR;
     p->m_pad = p->m_panels * MR;
     p->n_kb = (p->c_in + EVO_CONVF_KC_MAX - 1) / EVO_CONVF_KC_MAX;
@@ -73,7 +93,7 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
      * 20x20 layers take 0.94 ms split by channels, 1.07 by tiles.
      */
     int64_t u_bytes = p->nxi * p->c_in * p->m_pad * (int64_t)sizeof(float);
-    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && (p->tiles < 12 * n_tasks || u_bytes > ((int64_t)1 << 22));
+    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && (real < 12 * n_tasks || u_bytes > ((int64_t)1 << 22));
     p->slice_bytes = ((size_t)(p->nxi * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) & ~(size_t)63;
 }
 
@@ -201,37 +221,149 @@ static void wino4_pack(const evo_graph *g, const evo_node *n, void *dst)
     wino_pack(g, n, 4, dst);
 }
 
-/* Lanes past a run of tiles within one tile row: [t, t + len) with len <= VL. */
-static inline int64_t tile_run(const wino_plan *p, int64_t t, int64_t t1, int64_t *ty, int64_t *tx)
+/* Lanes [a, b) of a run hold tiles tx, tx + 1, ... of tile row ty (the spare last, if reached). */
+typedef struct wino_seg {
+    int64_t a, b, ty, tx;
+} wino_seg;
+
+/*
+ * The run of up to VL tiles from t (before t1), cut at tile row ends into
+ * s[]; without spare tiles (spare = tv > tw, a constant where inlined so
+ * that the plain case compiles to one segment) it ends at the first.
+ * Returns the count, and the run's length in *len.
+ */
+static inline __attribute__((always_inline)) int tile_segs(const wino_plan *p, int64_t t, int64_t t1, int64_t *len,
+                                                           wino_seg *s, bool spare)
 {
-    *ty = t / p->tw;
-    *tx = t % p->tw;
-    return EVO_MIN(EVO_MIN((int64_t)VL, p->tw - *tx), t1 - t);
+    int n = 0;
+    *len = EVO_MIN((int64_t)VL, t1 - t);
+    if (!spare) {
+        s[0] = (wino_seg){0, 0, t / p->tv, t % p->tv};
+        *len = s[0].b = EVO_MIN(*len, p->tv - s[0].tx);
+        return 1;
+    }
+    for (int64_t l = 0; l < *len;) {
+        int64_t ty = (t + l) / p->tv, tx = (t + l) % p->tv, k = EVO_MIN(*len - l, p->tv - tx);
+        s[n++] = (wino_seg){l, l + k, ty, tx};
+        l += k;
+    }
+    return n;
+}
+
+/*
+ * Patch row r (of a = m + 2) of the run's tiles: w[q] holds the floats at
+ * columns m * l + 16 q + k for lane l's patch, each segment's from its own
+ * input row (zero outside the input). A later segment's first two columns
+ * overwrite the spare's last two: lanes never share them otherwise.
+ */
+static inline __attribute__((always_inline)) void patch_row(const wino_plan *p, const float *xc, const wino_seg *s, int ns, int r, int nw,
+                             __m512 *w)
+{
+    int m = p->m;
+    if (ns == 1) { /* the common case: plain zero-masked loads */
+        int64_t ih = m * s[0].ty - p->ph + r, base = m * s[0].tx - p->pw;
+        int64_t lo = -base, hi = EVO_MIN(m * s[0].b + 2, p->iw - base);
+        const float *row = xc + ih * p->iw + base;
+        bool in = ih >= 0 && ih < p->ih;
+        for (int q = 0; q < nw; q++)
+            w[q] = in ? _mm512_maskz_loadu_ps(range_mask(lo - q * VL, hi - q * VL), row + q * VL) : _mm512_setzero_ps();
+        return;
+    }
+    for (int q = 0; q < nw; q++)
+        w[q] = _mm512_setzero_ps();
+    for (int j = 0; j < ns; j++) {
+        int64_t ih = m * s[j].ty - p->ph + r;
+        if (ih < 0 || ih >= p->ih)
+            continue;
+        int64_t base = m * (s[j].tx - s[j].a) - p->pw; /* input column of lane 0's patch */
+        int64_t lo = EVO_MAX(m * s[j].a, -base), hi = EVO_MIN(m * s[j].b + 2, p->iw - base);
+        const float *row = xc + ih * p->iw + base;
+        for (int q = 0; q < nw; q++)
+            w[q] = _mm512_mask_loadu_ps(w[q], range_mask(lo - q * VL, hi - q * VL), row + q * VL);
+    }
+}
+
+/*
+ * Output positions [m * a, m * b) of each segment, as columns of its tile
+ * row oy = m * ty + dy: off[j] is where position 0 would go (NULL mask:
+ * the segment's row is past the output), kept to the real tiles.
+ */
+static inline __attribute__((always_inline)) void out_segs(const wino_plan *p, const wino_seg *s, int ns, int dy, int64_t *off, int64_t *lo,
+                            int64_t *hi)
+{
+    int m = p->m;
+    for (int j = 0; j < ns; j++) {
+        int64_t oy = m * s[j].ty + dy, ox0 = m * (s[j].tx - s[j].a);
+        off[j] = oy * p->ow + ox0;
+        lo[j] = m * s[j].a;
+        hi[j] = oy < p->oh ? EVO_MIN(m * s[j].b, p->ow - ox0) : 0;
+    }
+}
+
+/*
+ * Bias, residual and activation on z (output positions 16 h .. 16 h + 15
+ * of the run) and its stores into each segment's row.
+ */
+static inline __attribute__((always_inline)) void out_store(__m512 z, int h, float bias, const wino_seg *s, int ns,
+                                                            const int64_t *off, const int64_t *lo,
+                                                            const int64_t *hi, float *yc, const float *rc,
+                                                            const epilogue *e, evo_act act)
+{
+    (void)s;
+    __mmask16 km[VL + 1], any = 0;
+    if (ns == 1) { /* the common case, without the loops */
+        km[0] = range_mask(lo[0] - h * VL, hi[0] - h * VL);
+        if (!km[0])
+            return;
+        __m512 o = _mm512_add_ps(z, _mm512_set1_ps(bias));
+        float *yo = yc + off[0] + h * VL;
+        _mm512_mask_storeu_ps(yo, km[0], act_res_ps(o, rc ? rc + off[0] + h * VL : NULL, km[0], act, e));
+        return;
+    }
+    for (int j = 0; j < ns; j++) {
+        km[j] = range_mask(lo[j] - h * VL, hi[j] - h * VL);
+        any |= km[j];
+    }
+    if (!any)
+        return;
+    __m512 o = _mm512_add_ps(z, _mm512_set1_ps(bias));
+    if (rc) {
+        __m512 rv = _mm512_setzero_ps();
+        for (int j = 0; j < ns; j++)
+            if (km[j])
+                rv = _mm512_mask_loadu_ps(rv, km[j], rc + off[j] + h * VL);
+        if (!e->res_after_act)
+            o = _mm512_add_ps(o, rv);
+        o = act_ps(o, act, e);
+        if (e->res_after_act)
+            o = _mm512_add_ps(o, rv);
+    } else {
+        o = act_ps(o, act, e);
+    }
+    for (int j = 0; j < ns; j++)
+        if (km[j])
+            _mm512_mask_storeu_ps(yc + off[j] + h * VL, km[j], o);
 }
 
 /* F(2x2, 3x3): V = B^T d B of channel ci for tiles [t0, t1) into v[xi][ci][t - t0] (row stride ldv). */
-static void wino2_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
-                        int64_t ldv)
+static inline __attribute__((always_inline)) void wino2_input_t(const wino_plan *p, const float *xc, int64_t ci,
+                                                                 int64_t t0, int64_t t1, float *v, int64_t ldv,
+                                                                 bool spare)
 {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     for (int64_t t = t0; t < t1;) {
-        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
-        int64_t base = 2 * tx - p->pw, lim = EVO_MIN(p->iw - base, 2 * len + 2);
+        int64_t len;
+        wino_seg sg[VL];
+        int ns = tile_segs(p, t, t1, &len, sg, spare);
         __m512 d[4][4];
         for (int r = 0; r < 4; r++) {
-            int64_t ih = 2 * ty - p->ph + r;
-            if (ih < 0 || ih >= p->ih) {
-                d[r][0] = d[r][1] = d[r][2] = d[r][3] = _mm512_setzero_ps();
-                continue;
-            }
-            const float *row = xc + ih * p->iw + base;
-            __m512 w0 = _mm512_maskz_loadu_ps(range_mask(-base, lim), row);
-            __m512 w1 = _mm512_maskz_loadu_ps(range_mask(-base - VL, lim - VL), row + VL);
-            __m512 u0 = _mm512_maskz_loadu_ps(range_mask(-base - 2, lim - 2), row + 2);
-            __m512 u1 = _mm512_maskz_loadu_ps(range_mask(-base - 2 - VL, lim - 2 - VL), row + 2 + VL);
-            d[r][0] = _mm512_permutex2var_ps(w0, even, w1);
-            d[r][1] = _mm512_permutex2var_ps(w0, odd, w1);
+            __m512 w[3]; /* columns 2 l + 0..47 */
+            patch_row(p, xc, sg, ns, r, 3, w);
+            __m512 u0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(w[1]), _mm512_castps_si512(w[0]), 2));
+            __m512 u1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(w[2]), _mm512_castps_si512(w[1]), 2));
+            d[r][0] = _mm512_permutex2var_ps(w[0], even, w[1]);
+            d[r][1] = _mm512_permutex2var_ps(w[0], odd, w[1]);
             d[r][2] = _mm512_permutex2var_ps(u0, even, u1);
             d[r][3] = _mm512_permutex2var_ps(u0, odd, u1);
         }
@@ -271,12 +403,15 @@ static void wino2_input(const wino_plan *p, const float *xc, int64_t ci, int64_t
  */
 static inline __attribute__((always_inline)) void wino2_output_act(const wino_plan *p, const float *mb, int64_t ms,
                                                                    int64_t t0, int64_t t1, float *yc, const float *rc,
-                                                                   float bias, const epilogue *e, evo_act act)
+                                                                   float bias, const epilogue *e, evo_act act,
+                                                                   bool spare)
 {
     const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     for (int64_t t = t0; t < t1;) {
-        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
+        int64_t len, off[VL], lo[VL], hi[VL];
+        wino_seg sg[VL];
+        int ns = tile_segs(p, t, t1, &len, sg, spare);
         __mmask16 m = range_mask(0, len);
         __m512 s[2][4]; /* A^T M */
         for (int j = 0; j < 4; j++) {
@@ -286,21 +421,12 @@ static inline __attribute__((always_inline)) void wino2_output_act(const wino_pl
             s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
             s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
         }
-        int64_t ox = 2 * tx, count = EVO_MIN(2 * len, p->ow - ox);
-        __mmask16 k0 = range_mask(0, count), k1 = range_mask(0, count - VL);
         for (int dy = 0; dy < 2; dy++) {
-            int64_t oy = 2 * ty + dy;
-            if (oy >= p->oh)
-                break;
+            out_segs(p, sg, ns, dy, off, lo, hi);
             __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[dy][0], s[dy][1]), s[dy][2]);
             __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[dy][1], s[dy][2]), s[dy][3]);
-            __m512 z[2] = {_mm512_permutex2var_ps(y0, lo_idx, y1), _mm512_permutex2var_ps(y0, hi_idx, y1)};
-            __mmask16 km[2] = {k0, k1};
-            for (int h = 0; h < 2; h++) {
-                int64_t off = oy * p->ow + ox + h * VL;
-                __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
-                _mm512_mask_storeu_ps(yc + off, km[h], act_res_ps(o, rc ? rc + off : NULL, km[h], act, e));
-            }
+            out_store(_mm512_permutex2var_ps(y0, lo_idx, y1), 0, bias, sg, ns, off, lo, hi, yc, rc, e, act);
+            out_store(_mm512_permutex2var_ps(y0, hi_idx, y1), 1, bias, sg, ns, off, lo, hi, yc, rc, e, act);
         }
         t += len;
     }
@@ -343,8 +469,9 @@ static inline void at6(const __m512 m[6], __m512 y[4])
  * of all lanes are the stride-4 phases of 64 loaded floats, 4 and 5 the
  * phases 0 and 1 moved one tile on.
  */
-static void wino4_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
-                        int64_t ldv)
+static inline __attribute__((always_inline)) void wino4_input_t(const wino_plan *p, const float *xc, int64_t ci,
+                                                                 int64_t t0, int64_t t1, float *v, int64_t ldv,
+                                                                 bool spare)
 {
     const __m512i ph[4] = {
         _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 28, 24, 20, 16, 12, 8, 4, 0),
@@ -354,20 +481,13 @@ static void wino4_input(const wino_plan *p, const float *xc, int64_t ci, int64_t
     };
     int64_t xs = p->c_in * ldv; /* between consecutive xi */
     for (int64_t t = t0; t < t1;) {
-        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
-        int64_t base = 4 * tx - p->pw, lim = EVO_MIN(p->iw - base, 4 * len + 2);
+        int64_t len;
+        wino_seg sg[VL];
+        int ns = tile_segs(p, t, t1, &len, sg, spare);
         __m512 rows[6][6]; /* B^T applied down the columns later; first the raw patch rows */
         for (int r = 0; r < 6; r++) {
-            int64_t ih = 4 * ty - p->ph + r;
-            if (ih < 0 || ih >= p->ih) {
-                for (int c = 0; c < 6; c++)
-                    rows[r][c] = _mm512_setzero_ps();
-                continue;
-            }
-            const float *row = xc + ih * p->iw + base;
             __m512 w[5];
-            for (int q = 0; q < 5; q++)
-                w[q] = _mm512_maskz_loadu_ps(range_mask(-base - q * VL, lim - q * VL), row + q * VL);
+            patch_row(p, xc, sg, ns, r, 5, w);
             for (int c = 0; c < 4; c++) {
                 __m512 lo = _mm512_permutex2var_ps(w[0], ph[c], w[1]);
                 __m512 hi = _mm512_permutex2var_ps(w[2], ph[c], w[3]);
@@ -410,13 +530,16 @@ static void wino4_input(const wino_plan *p, const float *xc, int64_t ci, int64_t
  */
 static inline __attribute__((always_inline)) void wino4_output_act(const wino_plan *p, const float *mb, int64_t ms,
                                                                    int64_t t0, int64_t t1, float *yc, const float *rc,
-                                                                   float bias, const epilogue *e, evo_act act)
+                                                                   float bias, const epilogue *e, evo_act act,
+                                                                   bool spare)
 {
     /* (a0 b0 a1 b1 ...) from lanes 0-7 and 8-15 of two vectors */
     const __m512i zip_lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i zip_hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     for (int64_t t = t0; t < t1;) {
-        int64_t ty, tx, len = tile_run(p, t, t1, &ty, &tx);
+        int64_t len, off[VL], lo[VL], hi[VL];
+        wino_seg sg[VL];
+        int ns = tile_segs(p, t, t1, &len, sg, spare);
         __mmask16 m = range_mask(0, len);
         __m512 s[4][6]; /* A^T M */
         for (int j = 0; j < 6; j++) {
@@ -427,11 +550,8 @@ static inline __attribute__((always_inline)) void wino4_output_act(const wino_pl
             for (int i = 0; i < 4; i++)
                 s[i][j] = out[i];
         }
-        int64_t ox = 4 * tx, count = EVO_MIN(4 * len, p->ow - ox);
         for (int dy = 0; dy < 4; dy++) {
-            int64_t oy = 4 * ty + dy;
-            if (oy >= p->oh)
-                break;
+            out_segs(p, sg, ns, dy, off, lo, hi);
             __m512 y[4];
             at6(s[dy], y);
             /* y[c] lane l = column c of tile l: interleave to 4l + c */
@@ -442,35 +562,54 @@ static inline __attribute__((always_inline)) void wino4_output_act(const wino_pl
             __m512 z[4] = {
                 _mm512_permutex2var_ps(a_lo, zip_lo, b_lo), _mm512_permutex2var_ps(a_lo, zip_hi, b_lo),
                 _mm512_permutex2var_ps(a_hi, zip_lo, b_hi), _mm512_permutex2var_ps(a_hi, zip_hi, b_hi)};
-            for (int h = 0; h < 4; h++) {
-                __mmask16 km = range_mask(0, count - h * VL);
-                if (!km)
-                    break;
-                int64_t off = oy * p->ow + ox + h * VL;
-                __m512 o = _mm512_add_ps(z[h], _mm512_set1_ps(bias));
-                _mm512_mask_storeu_ps(yc + off, km, act_res_ps(o, rc ? rc + off : NULL, km, act, e));
-            }
+            for (int h = 0; h < 4; h++)
+                out_store(z[h], h, bias, sg, ns, off, lo, hi, yc, rc, e, act);
         }
         t += len;
     }
 }
 
-/* The output transforms with one copy per common activation: no per-vector switch. */
-#define WINO_OUTPUT_BY_ACT(M)                                                                                \
-    static void wino##M##_output(const wino_plan *p, const float *mb, int64_t ms, int64_t t0, int64_t t1,    \
-                                 float *yc, const float *rc, float bias, const epilogue *e)                  \
+/*
+ * The transforms with one copy per tile layout (with spare tiles or
+ * without, which then runs as plainly as if spares did not exist) and, for
+ * the output, per common activation: no per-vector switch.
+ */
+#define WINO_OUTPUT_BY_ACT(M, SPARE)                                                                         \
+    static void wino##M##_output_##SPARE(const wino_plan *p, const float *mb, int64_t ms, int64_t t0,        \
+                                         int64_t t1, float *yc, const float *rc, float bias,                 \
+                                         const epilogue *e)                                                  \
     {                                                                                                        \
         if (e->act == EVO_ACT_SILU)                                                                          \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_SILU);                          \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_SILU, SPARE);                   \
         else if (e->act == EVO_ACT_RELU)                                                                     \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_RELU);                          \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_RELU, SPARE);                   \
         else if (e->act == EVO_ACT_NONE)                                                                     \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_NONE);                          \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_NONE, SPARE);                   \
         else                                                                                                 \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, e->act);                                \
+            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, e->act, SPARE);                         \
     }
-WINO_OUTPUT_BY_ACT(2)
-WINO_OUTPUT_BY_ACT(4)
+WINO_OUTPUT_BY_ACT(2, false)
+WINO_OUTPUT_BY_ACT(2, true)
+WINO_OUTPUT_BY_ACT(4, false)
+WINO_OUTPUT_BY_ACT(4, true)
+
+static void wino2_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
+                        int64_t ldv)
+{
+    if (p->tv > p->tw)
+        wino2_input_t(p, xc, ci, t0, t1, v, ldv, true);
+    else
+        wino2_input_t(p, xc, ci, t0, t1, v, ldv, false);
+}
+
+static void wino4_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
+                        int64_t ldv)
+{
+    if (p->tv > p->tw)
+        wino4_input_t(p, xc, ci, t0, t1, v, ldv, true);
+    else
+        wino4_input_t(p, xc, ci, t0, t1, v, ldv, false);
+}
 
 /* Tiles [t0, t1) x channel panels [mp0, mp1) of one image; buf is this task's slice. */
 static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y, const epilogue *e,
@@ -510,10 +649,13 @@ static void wino_chunk(const wino_plan *p, const float *u, const float *x, float
     for (int64_t co = mp0 * MR; co < EVO_MIN(mp1 * MR, p->c_out); co++) {
         const float *rc = res ? res + co * out_size : NULL;
         float bias = e->bias ? e->bias[co] : 0.0f;
+        bool spare = p->tv > p->tw;
         if (p->m == 2)
-            wino2_output(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size, rc, bias, e);
+            (spare ? wino2_output_true : wino2_output_false)(p, mb + co * ldv, p->m_pad * ldv, t0, t1,
+                                                             y + co * out_size, rc, bias, e);
         else
-            wino4_output(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size, rc, bias, e);
+            (spare ? wino4_output_true : wino4_output_false)(p, mb + co * ldv, p->m_pad * ldv, t0, t1,
+                                                             y + co * out_size, rc, bias, e);
     }
 }
 

@@ -326,7 +326,7 @@ static void test_model_shapes(void)
         run_case(&r, &cases[i]);
 }
 
-/* Winograd F(2x2, 3x3): odd sizes, asymmetric pads, channel blocks and splits, fusions. */
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3): odd sizes, asymmetric pads, narrow maps, channel blocks and splits, fusions. */
 static void test_winograd(void)
 {
     check_rng r = {0x3a3};
@@ -338,6 +338,11 @@ static void test_winograd(void)
         {1, 40, 200, 13, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_SIGMOID, 2},
         {1, 64, 64, 80, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 2},
         {1, 24, 48, 9, 41, 3, 3, 1, 1, 1, 1, 2, 0, 0, 2, 1, 0, EVO_ACT_HARD_SWISH, 3},
+        /* runs of 16 tiles across tile rows: 1, 2, 5 tiles a row, residual before and after the activation */
+        {1, 16, 16, 30, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 3},
+        {2, 16, 20, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_RELU, 3, true},
+        {1, 33, 17, 21, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 2},
+        {1, 16, 16, 5, 70, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 1, 1, EVO_ACT_NONE, 2, true},
     };
     for (size_t i = 0; i < EVO_ARRAY_LEN(cases); i++)
         run_case(&r, &cases[i]);
