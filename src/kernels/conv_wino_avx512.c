@@ -593,19 +593,15 @@ WINO_OUTPUT_BY_ACT(2, true)
 WINO_OUTPUT_BY_ACT(4, false)
 WINO_OUTPUT_BY_ACT(4, true)
 
-static void wino2_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
-                        int64_t ldv)
+static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
+                       int64_t ldv)
 {
-    if (p->tv > p->tw)
+    bool spare = p->tv > p->tw;
+    if (p->m == 2 && spare)
         wino2_input_t(p, xc, ci, t0, t1, v, ldv, true);
-    else
+    else if (p->m == 2)
         wino2_input_t(p, xc, ci, t0, t1, v, ldv, false);
-}
-
-static void wino4_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
-                        int64_t ldv)
-{
-    if (p->tv > p->tw)
+    else if (spare)
         wino4_input_t(p, xc, ci, t0, t1, v, ldv, true);
     else
         wino4_input_t(p, xc, ci, t0, t1, v, ldv, false);
@@ -617,12 +613,8 @@ static void wino_chunk(const wino_plan *p, const float *u, const float *x, float
 {
     int64_t n = t1 - t0, ldv = (n + VL - 1) / VL * VL;
     float *v = buf, *mb = buf + p->nxi * p->c_in * ldv;
-    for (int64_t ci = 0; ci < p->c_in; ci++) {
-        if (p->m == 2)
-            wino2_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
-        else
-            wino4_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
-    }
+    for (int64_t ci = 0; ci < p->c_in; ci++)
+        wino_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
     __m512 acc[MR * 3];
     for (int xi = 0; xi < p->nxi; xi++)
         for (int64_t kb = 0; kb < p->n_kb; kb++) {
