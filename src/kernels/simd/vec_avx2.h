@@ -143,7 +143,7 @@ static inline vf v_pow2i(__m256i n)
 /*
  * The exp core: n = round(x / ln2) and e^r for r = x - n ln2 (Cody-Waite,
  * ln2 split so that n * ln2_hi is exact for |n| <= 2^9) by the Taylor
- * polynomial of the given degree (7: v_exp, 5: v_exp_act), to be scaled by
+ * polynomial of the given degree (7: v_exp, 5: v_exp_neg_act), to be scaled by
  * 2^n.
  */
 static inline vf v_exp_core(vf x, int degree, vf *n)
@@ -175,13 +175,14 @@ static inline vf v_exp(vf x)
 }
 
 /*
- * e^x for x <= 88 to about 3e-6 relative (degree-5 Taylor polynomial):
- * the cheaper exp of the conv epilogues' sigmoids, where 1 + e^x follows.
- * x is raised to -87.33 first, so that 2^n stays a normal float.
+ * e^-x for x >= -88 (lower x taken as -88) to about 3e-6 relative
+ * (degree-5 Taylor polynomial): the cheaper exp of the conv epilogues'
+ * sigmoids, where 1 + e^-x follows. -x is raised to -87.33 first, so that
+ * 2^n stays a normal float.
  */
-static inline vf v_exp_act(vf x)
+static inline vf v_exp_neg_act(vf x)
 {
-    x = _mm256_max_ps(_mm256_set1_ps(-87.33f), x);
+    x = _mm256_max_ps(_mm256_set1_ps(-87.33f), _mm256_min_ps(v_neg(x), _mm256_set1_ps(88.0f)));
     vf n, p = v_exp_core(x, 5, &n);
     return _mm256_mul_ps(p, v_pow2i(_mm256_cvtps_epi32(n)));
 }

@@ -152,7 +152,7 @@ static inline double v_dacc_sum(vdacc d) { return _mm512_reduce_add_pd(_mm512_ad
 /*
  * The exp core: n = round(x / ln2) and e^r for r = x - n ln2 (Cody-Waite,
  * ln2 split so that n * ln2_hi is exact for |n| <= 2^9) by the Taylor
- * polynomial of the given degree (7: v_exp, 5: v_exp_act), to be scaled by
+ * polynomial of the given degree (7 for v_exp), to be scaled by
  * 2^n.
  */
 static inline vf v_exp_core(vf x, int degree, vf *n)
@@ -179,14 +179,25 @@ static inline vf v_exp(vf x)
 }
 
 /*
- * e^x for x <= 88 to about 3e-6 relative (degree-5 Taylor polynomial):
- * the cheaper exp of the conv epilogues' sigmoids, where 1 + e^x follows.
- * Below -87.33 the result is 0 or subnormal (flushed where FTZ is on).
+ * e^-x for x >= -88 (lower x taken as -88) to about 2e-7 relative: the
+ * cheaper exp of the conv epilogues' sigmoids, where 1 + e^-x follows. As
+ * 2^t, t = -x log2(e): vreduceps gives f = t - floor(t) in [0, 1) in one
+ * step, a degree-5 fit of 2^f there (1.6e-7, relative error minimised),
+ * and vscalefps multiplies by 2^floor(t): three operations fewer than
+ * negating into the Cody-Waite exp, and SiLU convs 3-5 % faster (1x1 64
+ * -> 32 on 160x160: 0.95 -> 0.90 ms). A degree-4 fit (2.7e-6) saves one
+ * more but moved YOLOv5s's output error from 6e-5 to 8e-5 of its scale.
  */
-static inline vf v_exp_act(vf x)
+static inline vf v_exp_neg_act(vf x)
 {
-    vf n, p = v_exp_core(x, 5, &n);
-    return _mm512_scalef_ps(p, n);
+    vf t = _mm512_mul_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(-1.44269504088896341f));
+    vf f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    vf p = _mm512_fmadd_ps(_mm512_set1_ps(1.877576695e-03f), f, _mm512_set1_ps(8.989340626e-03f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.582631752e-02f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.401536107e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931530833e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.999999404e-01f));
+    return _mm512_scalef_ps(p, t);
 }
 
 /* 1 / (1 + e^-x); 0 where that is subnormal (x < -87.33), like v_exp */
