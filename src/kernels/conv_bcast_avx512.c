@@ -23,8 +23,15 @@
 
 #define BV 32 /* output channels per tile */
 #define BJ 14 /* output pixels per tile */
-/* Floats of the padded band copy: stays in L2 with a weight panel. */
-#define BAND_FLOATS_MAX ((int64_t)3 << 17)
+/*
+ * Floats of the padded band copy: a quarter of L2, so the band, a weight
+ * panel and the output rows streaming through leave each other room
+ * (bcast_copy reads the band from L3 once). Against 1.5 MB bands, 1
+ * thread: 3x3/2 32 -> 64 on 320x320 7.41 -> 7.09 ms, the 6x6/2 stem 5.95
+ * -> 5.71, 3x3/2 128 -> 128 on 80x80 3.23 -> 3.14; 256 KB bands were no
+ * better, and fetching the next band's rows ahead during a band no help.
+ */
+#define BAND_FLOATS_MAX ((int64_t)1 << 17)
 
 typedef struct bcast_plan {
     int64_t c_in, c_out, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw;
