@@ -36,7 +36,7 @@
 typedef struct bcast_plan {
     int64_t c_in, c_out, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw;
     int64_t k, m_panels;
-    int64_t rs;      /* floats per padded input row: (ow - 1) * sw + kw */
+    int64_t rs;      /* floats per padded input row: (ow - 1) * sw + kw, or pw + iw if more */
     int64_t band;    /* output rows per band */
     int64_t rows_in; /* input rows per band: (band - 1) * sh + kh */
     size_t copy_bytes, slice_bytes;
@@ -52,7 +52,7 @@ static void bcast_plan_make(bcast_plan *p, const evo_conv_attrs *c, const int64_
     p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
     p->k = p->c_in * p->kh * p->kw;
     p->m_panels = (p->c_out + BV - 1) / BV;
-    p->rs = (p->ow - 1) * p->sw + p->kw;
+    p->rs = EVO_MAX((p->ow - 1) * p->sw + p->kw, p->pw + p->iw);
     int64_t rows_task = (p->oh + n_tasks - 1) / n_tasks;
     int64_t fit_rows = BAND_FLOATS_MAX / (p->c_in * p->rs);
     int64_t band = fit_rows >= p->kh ? (fit_rows - p->kh) / p->sh + 1 : 1;
@@ -277,12 +277,21 @@ static void bcast_store(const __m512 *acc, int nj, int64_t c0, int64_t m, float 
         bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, e->act);
 }
 
+/*
+ * Where output rows go: row r at y + (r - row0) * rs, channels cs apart
+ * (the output itself: row0 0, rs ow, cs oh * ow; or a fused pair's band).
+ */
+typedef struct bcast_out {
+    float *y;
+    const float *res; /* laid out like y, or NULL */
+    int64_t cs, rs, row0;
+} bcast_out;
+
 /* Output rows [oh0, oh0 + rows) of one image from its band copy q. */
-static void bcast_band(const bcast_plan *p, const float *wp, const float *q, const int64_t *off, float *y,
-                       const float *res, const epilogue *e, int64_t oh0, int64_t rows)
+static void bcast_band(const bcast_plan *p, const float *wp, const float *q, const int64_t *off,
+                       const bcast_out *o, const epilogue *e, int64_t oh0, int64_t rows)
 {
     const bc_kernel_fn *kern = bc_kernels[p->sw - 1];
-    int64_t cs = p->oh * p->ow;
     __m512 acc[2 * BJ];
     for (int64_t mp = 0; mp < p->m_panels; mp++) {
         const float *a = wp + mp * p->k * BV;
@@ -290,8 +299,30 @@ static void bcast_band(const bcast_plan *p, const float *wp, const float *q, con
             for (int64_t ow0 = 0; ow0 < p->ow; ow0 += BJ) {
                 int nj = (int)EVO_MIN((int64_t)BJ, p->ow - ow0);
                 kern[nj](p->k, a, q + r * p->sh * p->rs + ow0 * p->sw, off, acc);
-                bcast_store(acc, nj, mp * BV, p->c_out, y, res, cs, (oh0 + r) * p->ow + ow0, e);
+                bcast_store(acc, nj, mp * BV, p->c_out, o->y, o->res, o->cs, (oh0 + r - o->row0) * o->rs + ow0, e);
             }
+    }
+}
+
+/* A task's scratch slice: the band copy q, then the tap offsets into it. */
+static float *bcast_slice(const bcast_plan *p, unsigned char *slice, int64_t **off)
+{
+    *off = (int64_t *)(slice + p->copy_bytes);
+    for (int64_t ci = 0, k = 0; ci < p->c_in; ci++)
+        for (int64_t ky = 0; ky < p->kh; ky++)
+            for (int64_t kx = 0; kx < p->kw; kx++, k++)
+                (*off)[k] = (ci * p->rows_in + ky) * p->rs + kx;
+    return (float *)slice;
+}
+
+/* Output rows [r0, r1) of image x, band by band through the copy q. */
+static void bcast_rows(const bcast_plan *p, const float *wp, const float *x, float *q, const int64_t *off,
+                       const bcast_out *o, const epilogue *e, int64_t r0, int64_t r1)
+{
+    for (int64_t b0 = r0; b0 < r1; b0 += p->band) {
+        int64_t rows = EVO_MIN(p->band, r1 - b0);
+        bcast_copy(p, x, b0, (rows - 1) * p->sh + p->kh, q);
+        bcast_band(p, wp, q, off, o, e, b0, rows);
     }
 }
 
@@ -305,25 +336,14 @@ static void bcast_run(const evo_kernel_args *a, int task, int n_tasks)
     if (oh0 >= oh1)
         return;
     epilogue e = evo_conv_epilogue_of(a);
-    const float *res = e.res;
-    unsigned char *slice = (unsigned char *)a->scratch + p.slice_bytes * (size_t)task;
-    float *q = (float *)slice;
-    int64_t *off = (int64_t *)(slice + p.copy_bytes);
-    for (int64_t ci = 0, k = 0; ci < p.c_in; ci++)
-        for (int64_t ky = 0; ky < p.kh; ky++)
-            for (int64_t kx = 0; kx < p.kw; kx++, k++)
-                off[k] = (ci * p.rows_in + ky) * p.rs + kx;
+    int64_t *off;
+    float *q = bcast_slice(&p, (unsigned char *)a->scratch + p.slice_bytes * (size_t)task, &off);
     unsigned csr = conv_flush_denormals();
     int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.c_out * p.oh * p.ow;
     for (int64_t b = 0; b < a->in[0].dims[0]; b++) {
-        const float *x = (const float *)a->in[0].data + b * in_size;
-        float *y = (float *)a->out[0].data + b * out_size;
-        const float *rb = res ? res + b * out_size : NULL;
-        for (int64_t r0 = oh0; r0 < oh1; r0 += p.band) {
-            int64_t rows = EVO_MIN(p.band, oh1 - r0);
-            bcast_copy(&p, x, r0, (rows - 1) * p.sh + p.kh, q);
-            bcast_band(&p, a->packed, q, off, y, rb, &e, r0, rows);
-        }
+        bcast_out o = {(float *)a->out[0].data + b * out_size, e.res ? e.res + b * out_size : NULL, p.oh * p.ow, p.ow,
+                       0};
+        bcast_rows(&p, a->packed, (const float *)a->in[0].data + b * in_size, q, off, &o, &e, oh0, oh1);
     }
     _mm_setcsr(csr);
 }
