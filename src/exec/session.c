@@ -117,6 +117,7 @@ static evo_status build_calls(evo_session *s, evo_error *err)
         c->args.n_out = n->n_out;
         for (int k = 0; k < n->n_out; k++)
             fill_tensor(g, p, s->arena, n->out[k], t++);
+        c->args.fused_prev = i > 0 && p->steps[i - 1].fused ? &s->calls[i - 1].args : NULL;
         c->args.scratch = p->steps[i].scratch_bytes ? scratch : NULL;
         c->args.scratch_bytes = p->steps[i].scratch_bytes;
         if (c->kernel->pack && c->kernel->packed_bytes) {
@@ -222,7 +223,7 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
     if (!s)
         return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_run: no session");
     for (int i = 0; i < s->plan.n_steps; i++) {
-        if (s->plan.steps[i].skip)
+        if (s->plan.steps[i].skip || s->plan.steps[i].fused)
             continue;
         int64_t t0 = s->profile ? evo_now_ns() : 0;
         evo_pool_run(s->pool, run_call, &s->calls[i]);
@@ -245,9 +246,11 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
     const evo_node *n = &g->nodes[s->plan.steps[i].node];
     out->node = n->name;
     out->op = n->op_type;
-    out->kernel = s->plan.steps[i].skip ? "view" : s->plan.steps[i].kernel->name;
+    out->kernel = s->plan.steps[i].skip ? "view" : s->plan.steps[i].fused ? "fused" : s->plan.steps[i].kernel->name;
     out->time_ms = (double)s->step_ns[i] / 1e6;
     out->flops = evo_node_flops(g, n);
+    if (i > 0 && s->plan.steps[i - 1].fused) /* a fused pair: this step runs the one before too */
+        out->flops += evo_node_flops(g, &g->nodes[s->plan.steps[i - 1].node]);
     out->output = n->n_out > 0 && n->out[0] >= 0 && g->values[n->out[0]].name ? g->values[n->out[0]].name : "";
     return EVO_OK;
 }

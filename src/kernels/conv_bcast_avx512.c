@@ -21,6 +21,8 @@
  */
 #include "kernels/conv_avx512.h"
 
+#include <string.h>
+
 #define BV 32 /* output channels per tile */
 #define BJ 14 /* output pixels per tile */
 /*
@@ -356,4 +358,110 @@ const evo_kernel_def evo_kernel_conv_bcast_avx512 = {
     .run = bcast_run,
     .packed_bytes = bcast_packed_bytes,
     .pack = bcast_pack,
+};
+
+/*
+ * Fused pair: a broadcast conv A (the stem) whose output only a broadcast
+ * conv B reads, run band by band so that A's output never exists whole:
+ * for each band of B's output rows, A writes the input rows the band
+ * reads straight into B's padded band buffer (zero padding around), the
+ * rows the next band shares slide to its top, and B runs on the buffer.
+ * A's 13 MB output on YOLOv5s-640 then neither goes to memory nor comes
+ * back for B's band copy. Each task works on its own rows of B and
+ * computes the A rows they need (a row or two twice where tasks meet).
+ */
+static bool pair_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
+{
+    if (a->op != EVO_OP_CONV || b->op != EVO_OP_CONV || a->n_out < 1 || b->n_in < 2 || a->out[0] < 0 ||
+        b->in[0] != a->out[0] || a->a.conv.has_residual)
+        return false;
+    int v = a->out[0];
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v)
+            return false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const evo_node *n = &g->nodes[i];
+        if (n->is_dead)
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] == v && (n != b || k != 0))
+                return false;
+    }
+    /* worth it where A's output leaves L2 by far (the stems of 640-pixel detectors) */
+    return (int64_t)evo_value_count(&g->values[v]) * 4 >= ((int64_t)4 << 20);
+}
+
+static void pair_plans(const evo_kernel_args *a, int n_tasks, bcast_plan *pa, bcast_plan *pb)
+{
+    const evo_kernel_args *p = a->fused_prev;
+    bcast_plan_make(pa, &p->node->a.conv, p->in[0].dims, p->in[1].dims, p->out[0].dims, n_tasks);
+    bcast_plan_make(pb, &a->node->a.conv, a->in[0].dims, a->in[1].dims, a->out[0].dims, n_tasks);
+}
+
+static size_t pair_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    for (int i = 0; i < g->n_nodes; i++) { /* A: the live node writing n's input */
+        const evo_node *a = &g->nodes[i];
+        if (!a->is_dead && a->n_out > 0 && a->out[0] == n->in[0])
+            return bcast_scratch(g, a, n_tasks) + bcast_scratch(g, n, n_tasks);
+    }
+    return bcast_scratch(g, n, n_tasks);
+}
+
+static void pair_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    const evo_kernel_args *pa_args = a->fused_prev;
+    bcast_plan pa, pb;
+    pair_plans(a, n_tasks, &pa, &pb);
+    int64_t oh0, oh1;
+    evo_task_range(pb.oh, task, n_tasks, &oh0, &oh1);
+    if (oh0 >= oh1)
+        return;
+    epilogue ea = evo_conv_epilogue_of(pa_args), eb = evo_conv_epilogue_of(a);
+    unsigned char *slice = (unsigned char *)a->scratch + (pa.slice_bytes + pb.slice_bytes) * (size_t)task;
+    int64_t *off_a, *off_b;
+    float *qa = bcast_slice(&pa, slice, &off_a), *qb = bcast_slice(&pb, slice + pa.slice_bytes, &off_b);
+    int64_t plane = pb.rows_in * pb.rs; /* floats per channel of B's band */
+    unsigned csr = conv_flush_denormals();
+    int64_t in_size = pa.c_in * pa.ih * pa.iw, out_size = pb.c_out * pb.oh * pb.ow;
+    for (int64_t img = 0; img < a->in[0].dims[0]; img++) {
+        const float *x = (const float *)pa_args->in[0].data + img * in_size;
+        bcast_out ob = {(float *)a->out[0].data + img * out_size, eb.res ? eb.res + img * out_size : NULL,
+                        pb.oh * pb.ow, pb.ow, 0};
+        memset(qb, 0, (size_t)(pb.c_in * plane) * sizeof(float)); /* the padding stays zero */
+        int64_t prev0 = 0, prev1 = 0; /* A rows in the buffer, from its row 0 */
+        for (int64_t r0 = oh0; r0 < oh1; r0 += pb.band) {
+            int64_t rows = EVO_MIN(pb.band, oh1 - r0);
+            int64_t in0 = r0 * pb.sh - pb.ph, in1 = in0 + (rows - 1) * pb.sh + pb.kh; /* A rows read */
+            int64_t keep = r0 > oh0 ? EVO_MAX(prev1 - in0, (int64_t)0) : 0;
+            if (keep > 0)
+                for (int64_t c = 0; c < pb.c_in; c++)
+                    memmove(qb + c * plane, qb + c * plane + (in0 - prev0) * pb.rs,
+                            (size_t)(keep * pb.rs) * sizeof(float));
+            /* A's rows past the keep: computed inside A's output, zero outside */
+            int64_t lo = EVO_MAX(in0 + keep, (int64_t)0), hi = EVO_MIN(in1, pa.oh);
+            for (int64_t r = in0 + keep; r < in1; r++)
+                if (r < lo || r >= hi)
+                    for (int64_t c = 0; c < pb.c_in; c++)
+                        memset(qb + c * plane + (r - in0) * pb.rs, 0, (size_t)pb.rs * sizeof(float));
+            if (lo < hi) {
+                bcast_out oa = {qb + pb.pw, NULL, plane, pb.rs, in0};
+                bcast_rows(&pa, pa_args->packed, x, qa, off_a, &oa, &ea, lo, hi);
+            }
+            bcast_band(&pb, a->packed, qb, off_b, &ob, &eb, r0, rows);
+            prev0 = in0, prev1 = in1;
+        }
+    }
+    _mm_setcsr(csr);
+}
+
+const evo_kernel_def evo_kernel_conv_bcast_pair_avx512 = {
+    .name = "bcast_pair_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = bcast_supports,
+    .scratch_bytes = pair_scratch,
+    .run = pair_run,
+    .packed_bytes = bcast_packed_bytes,
+    .pack = bcast_pack,
+    .fuses = pair_fuses,
 };

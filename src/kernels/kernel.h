@@ -29,6 +29,12 @@ typedef struct evo_kernel_args {
     void *scratch;
     size_t scratch_bytes;
     const void *packed; /* the kernel's packed constants (see evo_kernel_def.pack), or NULL */
+    /*
+     * A fused pair (evo_kernel_def.fuses_prev): the arguments of the step
+     * before, whose node produces this one's input and which this kernel
+     * runs too (its output is never stored whole); else NULL.
+     */
+    const struct evo_kernel_args *fused_prev;
 } evo_kernel_args;
 
 typedef void (*evo_kernel_fn)(const evo_kernel_args *a, int task, int n_tasks);
@@ -58,12 +64,25 @@ typedef struct evo_kernel_def {
      */
     size_t (*packed_bytes)(const evo_graph *g, const evo_node *n);
     void (*pack)(const evo_graph *g, const evo_node *n, void *dst);
+    /*
+     * Fused-pair kernels only (evo_kernel_fused): whether this kernel takes
+     * node n together with prev, the node producing n's input 0 in the step
+     * before; it then runs both, and prev's output is never stored whole.
+     */
+    bool (*fuses)(const evo_graph *g, const evo_node *prev, const evo_node *n);
 } evo_kernel_def;
 
 /* The best kernel for n on this CPU capped at max_isa, or NULL if none. */
 const evo_kernel_def *evo_kernel_select(const evo_graph *g, const evo_node *n, evo_isa max_isa);
 /* The reference kernel for op, or NULL. */
 const evo_kernel_def *evo_kernel_ref(evo_op op);
+/*
+ * A kernel running prev (chosen kernel kp) and n (kernel kn, reading
+ * prev's output) as one step, or NULL; skipped like the others by
+ * $EVO_SKIP_KERNELS.
+ */
+const evo_kernel_def *evo_kernel_fused(const evo_graph *g, const evo_node *prev, const evo_kernel_def *kp,
+                                       const evo_node *n, const evo_kernel_def *kn);
 
 /* Element count of a tensor. */
 static inline int64_t evo_tensor_count(const evo_tensor *t)

@@ -76,6 +76,25 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_COUNT, NULL}, /* sentinel */
 };
 
+/* Fused pairs: the kernels chosen for the two nodes, and the one step running both. */
+static const struct {
+    const evo_kernel_def *prev, *next, *fused;
+} fused_kernels[] = {
+    {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_pair_avx512},
+};
+
+const evo_kernel_def *evo_kernel_fused(const evo_graph *g, const evo_node *prev, const evo_kernel_def *kp,
+                                       const evo_node *n, const evo_kernel_def *kn)
+{
+    for (size_t i = 0; i < sizeof(fused_kernels) / sizeof(fused_kernels[0]); i++) {
+        const evo_kernel_def *f = fused_kernels[i].fused;
+        if (fused_kernels[i].prev == kp && fused_kernels[i].next == kn &&
+            !evo_name_listed(getenv("EVO_SKIP_KERNELS"), f->name) && f->fuses(g, prev, n))
+            return f;
+    }
+    return NULL;
+}
+
 const evo_kernel_def *evo_kernel_select(const evo_graph *g, const evo_node *n, evo_isa max_isa)
 {
     evo_isa cpu = evo_cpu_best_isa();

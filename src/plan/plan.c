@@ -115,8 +115,16 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
             goto fail;
         }
         int step = p.n_steps++;
+        if (step > 0 && !p.steps[step - 1].fused) { /* the step before may run inside this one */
+            const evo_kernel_def *f = evo_kernel_fused(g, &g->nodes[p.steps[step - 1].node], p.steps[step - 1].kernel, n, k);
+            if (f) {
+                p.steps[step - 1].fused = true;
+                k = f;
+            }
+        }
         p.steps[step].node = i;
         p.steps[step].kernel = k;
+        p.steps[step].fused = false;
         p.steps[step].scratch_bytes = k->scratch_bytes ? k->scratch_bytes(g, n, p.n_tasks) : 0;
         if (p.steps[step].scratch_bytes > p.scratch_bytes)
             p.scratch_bytes = p.steps[step].scratch_bytes;
@@ -133,6 +141,16 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
                     last[v] = step;
             }
         }
+    }
+    for (int s2 = 0; s2 < p.n_steps; s2++) {
+        /* a fused pair's middle value is never stored, and the first node's inputs are read in the second step */
+        const evo_node *n = &g->nodes[p.steps[s2].node];
+        if (!p.steps[s2].fused)
+            continue;
+        first[n->out[0]] = last[n->out[0]] = -1;
+        for (int k2 = 0; k2 < n->n_in; k2++)
+            if (n->in[k2] >= 0 && !g->values[n->in[k2]].data && last[n->in[k2]] < s2 + 1)
+                last[n->in[k2]] = s2 + 1;
     }
     for (int k = 0; k < g->n_inputs; k++) {
         int v = g->inputs[k];

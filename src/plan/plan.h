@@ -14,6 +14,7 @@ typedef struct evo_step {
     const evo_kernel_def *kernel;
     size_t scratch_bytes;      /* for the plan's n_tasks */
     bool skip;                 /* a view: its outputs already alias its inputs' bytes */
+    bool fused;                /* run by the next step's kernel (a fused pair): output never stored */
 } evo_step;
 
 typedef struct evo_plan {

@@ -1,0 +1,149 @@
+/*
+ * test_fused_pair.c - a fused pair (two broadcast convs run as one step,
+ * the first's output kept in bands: bcast_pair_avx512) against the same
+ * graph with the pair disabled ($EVO_SKIP_KERNELS): outputs bit-identical
+ * for stems like YOLOv5's (6x6/2 then 3x3/2) and YOLOv8's (3x3/2 twice),
+ * odd sizes, batch 2, a residual on the second conv, 1-3 threads; the plan
+ * marks the first step fused and stores no middle value; a middle value
+ * read elsewhere or too small to matter is not fused.
+ */
+#include "check.h"
+#include "core/cpu.h"
+#include "exec/model.h"
+#include "graph/builder.h"
+#include "passes/passes.h"
+#include "plan/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pair_case {
+    int64_t batch, c0, c1, c2, h, w; /* input c0 x h x w, then c1 and c2 channels */
+    int k1, s1, p1, k2, s2, p2;
+    bool residual; /* the second conv adds a tensor (Add after it) */
+    bool shared;   /* the middle value is also a graph output */
+} pair_case;
+
+static const pair_case *cur;
+
+static void build_pair(evo_builder *b)
+{
+    const pair_case *c = cur;
+    char attrs[128];
+    evo_build_input(b, "x", 4, (int64_t[]){c->batch, c->c0, c->h, c->w});
+    evo_build_weight(b, "w1", 4, (int64_t[]){c->c1, c->c0, c->k1, c->k1}, 0.3f);
+    evo_build_weight(b, "b1", 1, (int64_t[]){c->c1}, 0.2f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){c->c2, c->c1, c->k2, c->k2}, 0.1f);
+    evo_build_weight(b, "b2", 1, (int64_t[]){c->c2}, 0.2f);
+    snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d", c->k1, c->k1, c->s1, c->s1,
+             c->p1, c->p1, c->p1, c->p1);
+    evo_build_node(b, "Conv", "x w1 b1", "m", attrs);
+    evo_build_node(b, "Sigmoid", "m", "ms", NULL);
+    evo_build_node(b, "Mul", "m ms", "a", NULL); /* SiLU, fused into the conv */
+    snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d", c->k2, c->k2, c->s2, c->s2,
+             c->p2, c->p2, c->p2, c->p2);
+    evo_build_node(b, "Conv", "a w2 b2", "y0", attrs);
+    if (c->residual) {
+        int64_t oh = (c->h + 2 * c->p1 - c->k1) / c->s1 + 1, ow = (c->w + 2 * c->p1 - c->k1) / c->s1 + 1;
+        oh = (oh + 2 * c->p2 - c->k2) / c->s2 + 1, ow = (ow + 2 * c->p2 - c->k2) / c->s2 + 1;
+        evo_build_input(b, "r", 4, (int64_t[]){c->batch, c->c2, oh, ow});
+        evo_build_node(b, "Add", "y0 r", "y", NULL);
+    } else {
+        evo_build_node(b, "Relu", "y0", "y", NULL);
+    }
+    evo_build_output(b, "y");
+    if (c->shared)
+        evo_build_output(b, "a");
+}
+
+/* Runs cur with n_threads, the pair allowed or skipped; output 0 into out. Returns whether a step was fused. */
+static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
+{
+    evo_builder b;
+    evo_error err = {0};
+    evo_model *m = NULL;
+    evo_session *s = NULL;
+    bool fused = false;
+    if (allow)
+        unsetenv("EVO_SKIP_KERNELS");
+    else
+        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512", 1);
+    CHECK(evo_builder_init(&b, "pair", 11) == EVO_OK);
+    build_pair(&b);
+    CHECK(b.ok);
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, &err};
+    CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = n_threads;
+    CHECK_MSG(m && evo_session_create(m, &so, &s, &err) == EVO_OK, "%s", err.msg);
+    if (s) {
+        evo_tensor_desc d;
+        for (int i = 0; i < evo_model_n_inputs(m); i++) {
+            evo_model_input_desc(m, i, &d);
+            float *p = evo_session_input_data(s, i);
+            uint64_t seed = 99 + (uint64_t)i;
+            for (size_t k = 0; k < d.size_bytes / 4; k++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                p[k] = (float)((seed >> 40) & 0xffff) / 16384.0f - 2.0f;
+            }
+        }
+        CHECK_MSG(evo_session_run(s, &err) == EVO_OK, "%s", err.msg);
+        evo_model_output_desc(m, 0, &d);
+        *n_out = d.size_bytes / 4;
+        *out = malloc(d.size_bytes);
+        memcpy(*out, evo_session_output_data(s, 0), d.size_bytes);
+        for (int i = 0; i < evo_session_n_steps(s); i++) {
+            evo_step_profile sp;
+            evo_session_profile(s, i, &sp);
+            fused |= strcmp(sp.kernel, "fused") == 0;
+        }
+    }
+    unsetenv("EVO_SKIP_KERNELS");
+    evo_session_free(s);
+    evo_model_free(m);
+    return fused;
+}
+
+static void check_case(const pair_case *c, bool want_fused)
+{
+    cur = c;
+    for (int t = 1; t <= 3; t++) {
+        float *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        bool fused = run_pair(t, true, &a, &na);
+        bool plain = run_pair(t, false, &b, &nb);
+        CHECK_MSG(fused == want_fused && !plain, "%lldx%lld: fused %d (want %d), with the pair skipped %d",
+                  (long long)c->h, (long long)c->w, fused, want_fused, plain);
+        CHECK(na == nb && na > 0 && a && b);
+        CHECK_MSG(a && b && memcmp(a, b, na * 4) == 0, "%lldx%lld threads %d: outputs differ", (long long)c->h,
+                  (long long)c->w, t);
+        free(a);
+        free(b);
+    }
+}
+
+static void test_stems(void)
+{
+    if (evo_cpu_best_isa() < EVO_ISA_AVX512)
+        return;
+    static const pair_case cases[] = {
+        {1, 3, 32, 64, 400, 400, 6, 2, 2, 3, 2, 1, false, false}, /* YOLOv5's stem, smaller */
+        {1, 3, 32, 24, 366, 381, 3, 2, 1, 3, 2, 1, true, false},  /* YOLOv8's, odd sizes, a residual */
+        {2, 3, 24, 16, 300, 330, 6, 2, 2, 3, 2, 0, false, false}, /* batch 2, no padding in the second */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_case(&cases[i], true);
+}
+
+static void test_not_fused(void)
+{
+    if (evo_cpu_best_isa() < EVO_ISA_AVX512)
+        return;
+    static const pair_case shared = {1, 3, 32, 64, 400, 400, 6, 2, 2, 3, 2, 1, false, true};
+    static const pair_case small = {1, 3, 16, 32, 160, 160, 6, 2, 2, 3, 2, 1, false, false};
+    check_case(&shared, false); /* the middle value is a graph output */
+    check_case(&small, false);  /* 0.4 MB in the middle: stays two steps */
+}
+
+CHECK_MAIN(CHECK_TEST(test_stems), CHECK_TEST(test_not_fused))
