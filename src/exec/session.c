@@ -248,8 +248,9 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
     out->op = n->op_type;
     out->kernel = s->plan.steps[i].skip ? "view" : s->plan.steps[i].fused ? "fused" : s->plan.steps[i].kernel->name;
     out->time_ms = (double)s->step_ns[i] / 1e6;
-    out->flops = evo_node_flops(g, n);
-    if (i > 0 && s->plan.steps[i - 1].fused) /* a fused pair: this step runs the one before too */
+    /* a fused pair's second step does the first's work too */
+    out->flops = s->plan.steps[i].fused ? 0 : evo_node_flops(g, n);
+    if (i > 0 && s->plan.steps[i - 1].fused)
         out->flops += evo_node_flops(g, &g->nodes[s->plan.steps[i - 1].node]);
     out->output = n->n_out > 0 && n->out[0] >= 0 && g->values[n->out[0]].name ? g->values[n->out[0]].name : "";
     return EVO_OK;
