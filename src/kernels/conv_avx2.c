@@ -209,7 +209,7 @@ static bool conv_supports(const evo_graph *g, const evo_node *n)
 static size_t conv_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 {
     evo_convf_plan p;
-    evo_convf_plan_node(&p, g, n, MR, NR, EVO_CONVF_KC_MAX, n_tasks);
+    evo_convf_plan_node(&p, g, n, MR, NR, EVO_CONVF_KC_MAX, EVO_CONVF_KC_MAX, n_tasks);
     return p.slice_bytes * (size_t)n_tasks;
 }
 
@@ -221,7 +221,7 @@ static size_t conv_packed_bytes(const evo_graph *g, const evo_node *n)
 static void conv_pack(const evo_graph *g, const evo_node *n, void *dst)
 {
     evo_convf_plan p;
-    evo_convf_plan_node(&p, g, n, MR, NR, EVO_CONVF_KC_MAX, 1);
+    evo_convf_plan_node(&p, g, n, MR, NR, EVO_CONVF_KC_MAX, EVO_CONVF_KC_MAX, 1);
     evo_convf_pack_weights(g, n, MR, p.kc, dst);
 }
 
@@ -279,7 +279,7 @@ static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
 {
     const evo_conv_attrs *c = &a->node->a.conv;
     evo_convf_plan p;
-    evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, EVO_CONVF_KC_MAX, n_tasks);
+    evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, EVO_CONVF_KC_MAX, EVO_CONVF_KC_MAX, n_tasks);
     const float *x = a->in[0].data;
     float *y = a->out[0].data;
     epilogue e = evo_conv_epilogue_of(a);

@@ -17,8 +17,8 @@
  * is shared by all output channels (a 1x1 conv packs nothing: B is the
  * input). The micro-kernel owns an MR x NR tile in registers over a KC
  * slice and applies bias, residual and the fused activation when it stores
- * the last slice. KC is at most EVO_CONVF_KC_MAX for 1x1 convs and the
- * variant's kc_packed for packed B.
+ * the last slice. KC is at most the variant's kc_direct for 1x1 convs and
+ * its kc_packed for packed B.
  */
 #ifndef EVO_CONV_FAST_H
 #define EVO_CONV_FAST_H
@@ -33,7 +33,7 @@ extern const evo_kernel_def evo_kernel_conv_avx512;
 extern const evo_kernel_def evo_kernel_conv_avx2;
 extern const evo_kernel_def evo_kernel_conv_dw_avx512; /* depthwise: group = channels */
 
-/* K per block of a 1x1 conv's B (and AVX2's packed B): a KC x NR panel stays in L1 (256 * 48 floats = 48 KB). */
+/* K per block of AVX2's 1x1 and packed B: a KC x NR panel stays in L1 (256 * 48 floats = 48 KB). */
 #define EVO_CONVF_KC_MAX 256
 /* Floats of packed B per task: the block stays in L2. */
 #define EVO_CONVF_BBLOCK_FLOATS ((int64_t)1 << 17)
@@ -126,12 +126,12 @@ static inline int64_t evo_convf_kc(int64_t k, int64_t kc_max)
 
 /*
  * The blocking and task split of a conv; kc_packed caps the K blocks of
- * packed (not 1x1) B, the variant's choice (the 1x1 path reads B rows
- * straight from the input and keeps EVO_CONVF_KC_MAX).
+ * packed (not 1x1) B and kc_direct those of the 1x1 path, which reads B
+ * rows straight from the input: each variant's choice.
  */
 static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *c, const int64_t *x_dims,
                                        const int64_t *w_dims, const int64_t *y_dims, int mr, int nr,
-                                       int64_t kc_packed, int n_tasks)
+                                       int64_t kc_packed, int64_t kc_direct, int n_tasks)
 {
     p->batch = x_dims[0];
     p->c_in = x_dims[1];
@@ -157,7 +157,7 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     p->nr = nr;
     p->out_groups = c->out_groups;
     /* out_groups: the whole K in one block, so tiles are final when stored in the grouped layout */
-    p->kc = p->out_groups ? p->k : evo_convf_kc(p->k, p->direct ? EVO_CONVF_KC_MAX : kc_packed);
+    p->kc = p->out_groups ? p->k : evo_convf_kc(p->k, p->direct ? kc_direct : kc_packed);
     p->n_kb = (p->k + p->kc - 1) / p->kc;
     p->m_panels = (p->m + mr - 1) / mr;
     p->n_panels = (p->n + nr - 1) / nr;
@@ -178,10 +178,10 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
 }
 
 static inline void evo_convf_plan_node(evo_convf_plan *p, const evo_graph *g, const evo_node *n, int mr,
-                                       int nr, int64_t kc_packed, int n_tasks)
+                                       int nr, int64_t kc_packed, int64_t kc_direct, int n_tasks)
 {
     evo_convf_plan_make(p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims,
-                        g->values[n->out[0]].dims, mr, nr, kc_packed, n_tasks);
+                        g->values[n->out[0]].dims, mr, nr, kc_packed, kc_direct, n_tasks);
 }
 
 static inline size_t evo_convf_packed_bytes(const evo_graph *g, const evo_node *n, int mr)

@@ -312,6 +312,8 @@ static void test_model_shapes(void)
         {2, 5, 9, 71, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_HARD_SWISH, 3},
         {1, 16, 16, 40, 40, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, EVO_ACT_NONE, 2},
         {1, 600, 16, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, EVO_ACT_TANH, 3},
+        /* 1x1 with K past one block on every variant (AVX-512: 1024, AVX2: 256), residual before the act */
+        {1, 1100, 40, 6, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, EVO_ACT_SILU, 2},
         /* tasks split the channels (few columns), K in many blocks */
         {1, 300, 100, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 3},
         {1, 96, 200, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_LEAKY_RELU, 2},
