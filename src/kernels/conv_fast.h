@@ -27,6 +27,7 @@
 
 extern const evo_kernel_def evo_kernel_conv_wino4_avx512; /* 3x3 stride 1: Winograd F(4x4, 3x3) */
 extern const evo_kernel_def evo_kernel_conv_wino_avx512;  /* 3x3 stride 1: Winograd F(2x2, 3x3) */
+extern const evo_kernel_def evo_kernel_conv_winos2_avx512; /* 3x3 stride 2: Winograd F(2x2, 3x3) by parity */
 extern const evo_kernel_def evo_kernel_conv_bcast_avx512; /* k x k stride 1-2: input broadcast, no packing */
 extern const evo_kernel_def evo_kernel_conv_bcast_pair_avx512; /* two of those, the first's output in bands */
 extern const evo_kernel_def evo_kernel_conv_avx512;

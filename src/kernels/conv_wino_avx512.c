@@ -1,6 +1,8 @@
 /*
  * conv_wino_avx512.c - Winograd F(2x2, 3x3) and F(4x4, 3x3) Conv for 3x3
- * stride-1 layers, AVX-512, on the micro-kernels of conv_avx512.h.
+ * stride-1 layers and F(2x2, 3x3) split by input parity for 3x3 stride-2
+ * layers (25 products for 36), AVX-512, on the micro-kernels of
+ * conv_avx512.h.
  */
 #include "kernels/conv_avx512.h"
 
@@ -30,9 +32,16 @@ KERNEL(kernel3, 3)
  * of tiles (or of channels when there are few tiles) in chunks whose V and
  * M buffers stay in L2.
  */
+/*
+ * The algorithms by their m argument: 2 and 4 are F(2x2, 3x3) and F(4x4,
+ * 3x3) for stride 1; WINO_S2 is F(2x2, 3x3) for stride 2 (see winos2_g).
+ */
+#define WINO_S2 5
+
 typedef struct wino_plan {
     int64_t c_in, c_out, ih, iw, oh, ow, ph, pw;
-    int m, nxi;              /* output tile side; products per tile (m + 2)^2 */
+    int m, nxi;              /* output tile side; products per tile a^2 */
+    int a, step;             /* patch side (products per side), input columns from one tile to the next */
     int64_t tw, tv, tiles;   /* output tiles per row, with the spare, in all (spares included) */
     int64_t m_panels, m_pad; /* c_out in MR panels */
     int64_t kc, n_kb;        /* c_in blocks */
@@ -47,8 +56,11 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
     p->c_in = x_dims[1], p->c_out = w_dims[0];
     p->ih = x_dims[2], p->iw = x_dims[3], p->oh = y_dims[2], p->ow = y_dims[3];
     p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
-    p->m = m;
-    p->nxi = (m + 2) * (m + 2);
+    p->m = m == WINO_S2 ? 2 : m;
+    p->a = m == WINO_S2 ? 5 : m + 2;
+    p->step = m == WINO_S2 ? 4 : m;
+    p->nxi = p->a * p->a;
+    m = p->m;
     p->tw = (p->ow + m - 1) / m;
     int64_t th = (p->oh + m - 1) / m, real = th * p->tw;
     /*
@@ -97,14 +109,14 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
     p->slice_bytes = ((size_t)(p->nxi * (p->c_in + p->m_pad) * p->chunk) * sizeof(float) + 63) & ~(size_t)63;
 }
 
-/* 3x3 stride 1, no dilation: what both tile sizes compute. */
-static bool wino_shape_ok(const evo_graph *g, const evo_node *n)
+/* 3x3 with the given stride both ways, no dilation: what the algorithms compute. */
+static bool wino_shape_ok(const evo_graph *g, const evo_node *n, int stride)
 {
     if (!evo_convf_supports(g, n))
         return false;
     const evo_conv_attrs *c = &n->a.conv;
     const int64_t *wd = g->values[n->in[1]].dims;
-    return wd[2] == 3 && wd[3] == 3 && c->stride[0] == 1 && c->stride[1] == 1 && c->dilation[0] == 1 &&
+    return wd[2] == 3 && wd[3] == 3 && c->stride[0] == stride && c->stride[1] == stride && c->dilation[0] == 1 &&
            c->dilation[1] == 1;
 }
 
@@ -130,13 +142,37 @@ static bool wino_worth(const evo_graph *g, const evo_node *n, int m)
 
 static bool wino2_supports(const evo_graph *g, const evo_node *n)
 {
-    return wino_shape_ok(g, n) && wino_worth(g, n, 2);
+    return wino_shape_ok(g, n, 1) && wino_worth(g, n, 2);
 }
 
 static bool wino4_supports(const evo_graph *g, const evo_node *n)
 {
-    return wino_shape_ok(g, n) && wino_worth(g, n, 4);
+    return wino_shape_ok(g, n, 1) && wino_worth(g, n, 4);
 }
+
+/*
+ * Stride 2 where it measured faster than the broadcast and im2col
+ * variants (1 thread, best of alternating runs): 128+ output channels
+ * from 64+ inputs on 20x20 outputs and up (100+ tiles; from 64 inputs
+ * 400+): YOLOv5s 3x3/2 64 -> 128 on 160x160 7.26 -> 5.96 ms, 256 -> 512
+ * on 40x40 6.43 -> 5.48, 256 -> 256 3.27 -> 2.90, 128 -> 256 on 80x80 6.59
+ * -> 6.33 (alone; not in the model, below), 128 -> 128 3.14 -> 3.00.
+ * Fewer channels lose to the transforms
+ * (32 -> 64 on 160x160 1.77 -> 2.11), small maps to the tile overhead
+ * (ResNet18's 256 -> 512 on 14x14: 0.75 -> 0.99).
+ */
+static bool winos2_supports(const evo_graph *g, const evo_node *n)
+{
+    const int64_t *wd = g->values[n->in[1]].dims, *yd = g->values[n->out[0]].dims;
+    int64_t tiles = (yd[2] + 1) / 2 * ((yd[3] + 1) / 2), u_bytes = 25 * wd[0] * wd[1] * (int64_t)sizeof(float);
+    if (!wino_shape_ok(g, n, 2) || wd[0] < 128 || wd[1] < 64 || tiles < (wd[1] >= 128 ? 100 : 400))
+        return false;
+    /* weights past L2 with many tiles: V and M of one big chunk go to L3 (YOLOv5s's 128 -> 256 on 80x80 in the model: 6.5 -> 7.2 ms) */
+    return u_bytes <= ((int64_t)2 << 20) || tiles <= 256;
+}
+
+static size_t winos2_scratch(const evo_graph *g, const evo_node *n, int n_tasks);
+static size_t winos2_packed_bytes(const evo_graph *g, const evo_node *n);
 
 static size_t wino_scratch(const evo_graph *g, const evo_node *n, int m, int n_tasks)
 {
@@ -159,7 +195,18 @@ static size_t wino4_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 static size_t wino_packed_bytes(const evo_graph *g, const evo_node *n, int m)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
-    return (size_t)((m + 2) * (m + 2) * (wd[0] + MR - 1) / MR * MR * wd[1]) * sizeof(float);
+    int a = m == WINO_S2 ? 5 : m + 2;
+    return (size_t)(a * a * (wd[0] + MR - 1) / MR * MR * wd[1]) * sizeof(float);
+}
+
+static size_t winos2_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    return wino_scratch(g, n, WINO_S2, n_tasks);
+}
+
+static size_t winos2_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    return wino_packed_bytes(g, n, WINO_S2);
 }
 
 static size_t wino2_packed_bytes(const evo_graph *g, const evo_node *n)
@@ -172,7 +219,17 @@ static size_t wino4_packed_bytes(const evo_graph *g, const evo_node *n)
     return wino_packed_bytes(g, n, 4);
 }
 
-/* G for F(2x2, 3x3) and F(4x4, 3x3): rows are the a transformed taps of one weight row. */
+/*
+ * G for F(2x2, 3x3) and F(4x4, 3x3): rows are the a transformed taps of
+ * one weight row. Stride 2 (WINO_S2): two outputs y0 = w0 x0 + w1 x1 + w2
+ * x2, y1 = w0 x2 + w1 x3 + w2 x4 from five inputs split by parity: the
+ * even ones x0, x2, x4 with taps w0, w2 are F(2, 2) (3 products), the odd
+ * ones x1, x3 meet w1 once each, 5 products for 6; in 2-D 25 for 36, with
+ * transforms of adds only:
+ *   B^T d = (d0 - d2, d2, d4 - d2, d1, d3), G w = (w0, w0 + w2, w2, w1, w1),
+ *   A^T p = (p0 + p1 + p3, p1 + p2 + p4).
+ */
+static const double winos2_g[5][3] = {{1, 0, 0}, {1, 0, 1}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
 static const double wino2_g[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 static const double wino4_g[6][3] = {
     {1.0 / 4, 0, 0},
@@ -191,8 +248,8 @@ static void wino_pack(const evo_graph *g, const evo_node *n, int m, void *dst)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
     const float *w = g->values[n->in[1]].data;
-    const double(*gm)[3] = m == 2 ? wino2_g : wino4_g;
-    int a = m + 2;
+    const double(*gm)[3] = m == 2 ? wino2_g : m == 4 ? wino4_g : winos2_g;
+    int a = m == WINO_S2 ? 5 : m + 2;
     int64_t c_out = wd[0], c_in = wd[1], m_panels = (c_out + MR - 1) / MR;
     float *u = dst;
     memset(u, 0, wino_packed_bytes(g, n, m));
@@ -219,6 +276,11 @@ static void wino2_pack(const evo_graph *g, const evo_node *n, void *dst)
 static void wino4_pack(const evo_graph *g, const evo_node *n, void *dst)
 {
     wino_pack(g, n, 4, dst);
+}
+
+static void winos2_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    wino_pack(g, n, WINO_S2, dst);
 }
 
 /* Lanes [a, b) of a run hold tiles tx, tx + 1, ... of tile row ty (the spare last, if reached). */
@@ -251,18 +313,18 @@ static inline __attribute__((always_inline)) int tile_segs(const wino_plan *p, i
 }
 
 /*
- * Patch row r (of a = m + 2) of the run's tiles: w[q] holds the floats at
- * columns m * l + 16 q + k for lane l's patch, each segment's from its own
- * input row (zero outside the input). A later segment's first two columns
- * overwrite the spare's last two: lanes never share them otherwise.
+ * Patch row r (of a) of the run's tiles: w[q] holds the floats at columns
+ * step * l + 16 q + k for lane l's patch, each segment's from its own
+ * input row (zero outside the input). A later segment's first columns
+ * overwrite the spare's last ones: lanes never share them otherwise.
  */
 static inline __attribute__((always_inline)) void patch_row(const wino_plan *p, const float *xc, const wino_seg *s, int ns, int r, int nw,
                              __m512 *w)
 {
-    int m = p->m;
+    int64_t st = p->step, extra = p->a - p->step; /* a patch's columns past the next tile's start */
     if (ns == 1) { /* the common case: plain zero-masked loads */
-        int64_t ih = m * s[0].ty - p->ph + r, base = m * s[0].tx - p->pw;
-        int64_t lo = -base, hi = EVO_MIN(m * s[0].b + 2, p->iw - base);
+        int64_t ih = st * s[0].ty - p->ph + r, base = st * s[0].tx - p->pw;
+        int64_t lo = -base, hi = EVO_MIN(st * s[0].b + extra, p->iw - base);
         const float *row = xc + ih * p->iw + base;
         bool in = ih >= 0 && ih < p->ih;
         for (int q = 0; q < nw; q++)
@@ -272,11 +334,11 @@ static inline __attribute__((always_inline)) void patch_row(const wino_plan *p, 
     for (int q = 0; q < nw; q++)
         w[q] = _mm512_setzero_ps();
     for (int j = 0; j < ns; j++) {
-        int64_t ih = m * s[j].ty - p->ph + r;
+        int64_t ih = st * s[j].ty - p->ph + r;
         if (ih < 0 || ih >= p->ih)
             continue;
-        int64_t base = m * (s[j].tx - s[j].a) - p->pw; /* input column of lane 0's patch */
-        int64_t lo = EVO_MAX(m * s[j].a, -base), hi = EVO_MIN(m * s[j].b + 2, p->iw - base);
+        int64_t base = st * (s[j].tx - s[j].a) - p->pw; /* input column of lane 0's patch */
+        int64_t lo = EVO_MAX(st * s[j].a, -base), hi = EVO_MIN(st * s[j].b + extra, p->iw - base);
         const float *row = xc + ih * p->iw + base;
         for (int q = 0; q < nw; q++)
             w[q] = _mm512_mask_loadu_ps(w[q], range_mask(lo - q * VL, hi - q * VL), row + q * VL);
@@ -397,14 +459,31 @@ static inline __attribute__((always_inline)) void wino2_input_t(const wino_plan 
 }
 
 /*
- * F(2x2, 3x3): Y = A^T M A of channel co for tiles [t0, t1) from
- * mb[xi][co][t - t0] (xi stride ms), plus bias, residual and activation,
- * into the NCHW output.
+ * A^T of the two-output algorithms on a vectors: F(2x2, 3x3) (a = 4:
+ * (m0 + m1 + m2, m1 - m2 - m3)) and its stride-2 form (a = 5: (m0 + m1 +
+ * m3, m1 + m2 + m4)).
+ */
+static inline void at2(const __m512 *m, int a, __m512 *y0, __m512 *y1)
+{
+    if (a == 4) {
+        *y0 = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[2]);
+        *y1 = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
+    } else {
+        *y0 = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[3]);
+        *y1 = _mm512_add_ps(_mm512_add_ps(m[1], m[2]), m[4]);
+    }
+}
+
+/*
+ * F(2x2, 3x3), stride 1 (a = 4) or 2 (a = 5): Y = A^T M A of channel co
+ * for tiles [t0, t1) from mb[xi][co][t - t0] (xi stride ms), plus bias,
+ * residual and activation, into the NCHW output (each tile's two columns
+ * interleaved).
  */
 static inline __attribute__((always_inline)) void wino2_output_act(const wino_plan *p, const float *mb, int64_t ms,
                                                                    int64_t t0, int64_t t1, float *yc, const float *rc,
                                                                    float bias, const epilogue *e, evo_act act,
-                                                                   bool spare)
+                                                                   bool spare, int a)
 {
     const __m512i lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
@@ -413,18 +492,17 @@ static inline __attribute__((always_inline)) void wino2_output_act(const wino_pl
         wino_seg sg[VL];
         int ns = tile_segs(p, t, t1, &len, sg, spare);
         __mmask16 m = range_mask(0, len);
-        __m512 s[2][4]; /* A^T M */
-        for (int j = 0; j < 4; j++) {
-            const float *src = mb + (t - t0) + j * ms;
-            __m512 m0 = _mm512_maskz_loadu_ps(m, src), m1 = _mm512_maskz_loadu_ps(m, src + 4 * ms);
-            __m512 m2 = _mm512_maskz_loadu_ps(m, src + 8 * ms), m3 = _mm512_maskz_loadu_ps(m, src + 12 * ms);
-            s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-            s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        __m512 s[2][5]; /* A^T M */
+        for (int j = 0; j < a; j++) {
+            __m512 col[5];
+            for (int i = 0; i < a; i++)
+                col[i] = _mm512_maskz_loadu_ps(m, mb + (t - t0) + (i * a + j) * ms);
+            at2(col, a, &s[0][j], &s[1][j]);
         }
         for (int dy = 0; dy < 2; dy++) {
+            __m512 y0, y1;
             out_segs(p, sg, ns, dy, off, lo, hi);
-            __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[dy][0], s[dy][1]), s[dy][2]);
-            __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[dy][1], s[dy][2]), s[dy][3]);
+            at2(s[dy], a, &y0, &y1);
             out_store(_mm512_permutex2var_ps(y0, lo_idx, y1), 0, bias, sg, ns, off, lo, hi, yc, rc, e, act);
             out_store(_mm512_permutex2var_ps(y0, hi_idx, y1), 1, bias, sg, ns, off, lo, hi, yc, rc, e, act);
         }
@@ -462,16 +540,26 @@ static inline void at6(const __m512 m[6], __m512 y[4])
     y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d34, d12), m[5]);
 }
 
+/* One B^T row pass of stride-2 F(2x2, 3x3) on five vectors. */
+static inline void bts2(const __m512 d[5], __m512 r[5])
+{
+    r[0] = _mm512_sub_ps(d[0], d[2]);
+    r[1] = d[2];
+    r[2] = _mm512_sub_ps(d[4], d[2]);
+    r[3] = d[1];
+    r[4] = d[3];
+}
+
 /*
- * F(4x4, 3x3): V = B^T d B of channel ci for tiles [t0, t1) into
- * v[xi][ci][t - t0] (row stride ldv). Lane l holds tile tx + l, whose
- * patch columns start at input column 4 (tx + l) - pw: columns c = 0..3
- * of all lanes are the stride-4 phases of 64 loaded floats, 4 and 5 the
- * phases 0 and 1 moved one tile on.
+ * F(4x4, 3x3) (a = 6) and stride-2 F(2x2, 3x3) (a = 5): V = B^T d B of
+ * channel ci for tiles [t0, t1) into v[xi][ci][t - t0] (row stride ldv).
+ * Lane l holds tile tx + l, whose patch columns start at input column 4
+ * (tx + l) - pw: columns c = 0..3 of all lanes are the stride-4 phases of
+ * 64 loaded floats, 4 and 5 the phases 0 and 1 moved one tile on.
  */
-static inline __attribute__((always_inline)) void wino4_input_t(const wino_plan *p, const float *xc, int64_t ci,
-                                                                 int64_t t0, int64_t t1, float *v, int64_t ldv,
-                                                                 bool spare)
+static inline __attribute__((always_inline)) void wino_phase4_input_t(const wino_plan *p, const float *xc, int64_t ci,
+                                                                      int64_t t0, int64_t t1, float *v, int64_t ldv,
+                                                                      bool spare, int a)
 {
     const __m512i ph[4] = {
         _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 28, 24, 20, 16, 12, 8, 4, 0),
@@ -485,7 +573,7 @@ static inline __attribute__((always_inline)) void wino4_input_t(const wino_plan 
         wino_seg sg[VL];
         int ns = tile_segs(p, t, t1, &len, sg, spare);
         __m512 rows[6][6]; /* B^T applied down the columns later; first the raw patch rows */
-        for (int r = 0; r < 6; r++) {
+        for (int r = 0; r < a; r++) {
             __m512 w[5];
             patch_row(p, xc, sg, ns, r, 5, w);
             for (int c = 0; c < 4; c++) {
@@ -496,27 +584,35 @@ static inline __attribute__((always_inline)) void wino4_input_t(const wino_plan 
             /* lane 15 of columns 4 and 5 comes from the fifth vector */
             rows[r][4] = _mm512_castsi512_ps(
                 _mm512_alignr_epi32(_mm512_castps_si512(w[4]), _mm512_castps_si512(rows[r][0]), 1));
-            __m512 w4n = _mm512_castsi512_ps(
-                _mm512_alignr_epi32(_mm512_castps_si512(w[4]), _mm512_castps_si512(w[4]), 1));
-            rows[r][5] = _mm512_castsi512_ps(
-                _mm512_alignr_epi32(_mm512_castps_si512(w4n), _mm512_castps_si512(rows[r][1]), 1));
+            if (a == 6) {
+                __m512 w4n = _mm512_castsi512_ps(
+                    _mm512_alignr_epi32(_mm512_castps_si512(w[4]), _mm512_castps_si512(w[4]), 1));
+                rows[r][5] = _mm512_castsi512_ps(
+                    _mm512_alignr_epi32(_mm512_castps_si512(w4n), _mm512_castps_si512(rows[r][1]), 1));
+            }
         }
         __mmask16 m = range_mask(0, len);
         float *dst = v + ci * ldv + (t - t0);
         __m512 col[6], bd[6][6]; /* bd[i][c] = (B^T d)[i][c] */
-        for (int c = 0; c < 6; c++) {
+        for (int c = 0; c < a; c++) {
             __m512 out[6];
-            for (int r = 0; r < 6; r++)
+            for (int r = 0; r < a; r++)
                 col[r] = rows[r][c];
-            bt6(col, out);
-            for (int i = 0; i < 6; i++)
+            if (a == 6)
+                bt6(col, out);
+            else
+                bts2(col, out);
+            for (int i = 0; i < a; i++)
                 bd[i][c] = out[i];
         }
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < a; i++) {
             __m512 out[6];
-            bt6(bd[i], out);
-            for (int j = 0; j < 6; j++)
-                _mm512_mask_storeu_ps(dst + (i * 6 + j) * xs, m, out[j]);
+            if (a == 6)
+                bt6(bd[i], out);
+            else
+                bts2(bd[i], out);
+            for (int j = 0; j < a; j++)
+                _mm512_mask_storeu_ps(dst + (i * a + j) * xs, m, out[j]);
         }
         t += len;
     }
@@ -569,42 +665,53 @@ static inline __attribute__((always_inline)) void wino4_output_act(const wino_pl
     }
 }
 
+
+
 /*
  * The transforms with one copy per tile layout (with spare tiles or
  * without, which then runs as plainly as if spares did not exist) and, for
  * the output, per common activation: no per-vector switch.
  */
-#define WINO_OUTPUT_BY_ACT(M, SPARE)                                                                         \
-    static void wino##M##_output_##SPARE(const wino_plan *p, const float *mb, int64_t ms, int64_t t0,        \
-                                         int64_t t1, float *yc, const float *rc, float bias,                 \
-                                         const epilogue *e)                                                  \
+#define WINO_OUTPUT_BY_ACT(M, A, SPARE)                                                                      \
+    static void wino##M##_##A##_output_##SPARE(const wino_plan *p, const float *mb, int64_t ms, int64_t t0,  \
+                                               int64_t t1, float *yc, const float *rc, float bias,           \
+                                               const epilogue *e)                                            \
     {                                                                                                        \
         if (e->act == EVO_ACT_SILU)                                                                          \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_SILU, SPARE);                   \
+            wino##M##_output_a(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_SILU, SPARE, A);                  \
         else if (e->act == EVO_ACT_RELU)                                                                     \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_RELU, SPARE);                   \
+            wino##M##_output_a(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_RELU, SPARE, A);                  \
         else if (e->act == EVO_ACT_NONE)                                                                     \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_NONE, SPARE);                   \
+            wino##M##_output_a(p, mb, ms, t0, t1, yc, rc, bias, e, EVO_ACT_NONE, SPARE, A);                  \
         else                                                                                                 \
-            wino##M##_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, e->act, SPARE);                         \
+            wino##M##_output_a(p, mb, ms, t0, t1, yc, rc, bias, e, e->act, SPARE, A);                        \
     }
-WINO_OUTPUT_BY_ACT(2, false)
-WINO_OUTPUT_BY_ACT(2, true)
-WINO_OUTPUT_BY_ACT(4, false)
-WINO_OUTPUT_BY_ACT(4, true)
+#define wino2_output_a wino2_output_act
+#define wino4_output_a(p, mb, ms, t0, t1, yc, rc, bias, e, act, spare, a) \
+    wino4_output_act(p, mb, ms, t0, t1, yc, rc, bias, e, act, spare)
+WINO_OUTPUT_BY_ACT(2, 4, false)
+WINO_OUTPUT_BY_ACT(2, 4, true)
+WINO_OUTPUT_BY_ACT(2, 5, false)
+WINO_OUTPUT_BY_ACT(2, 5, true)
+WINO_OUTPUT_BY_ACT(4, 6, false)
+WINO_OUTPUT_BY_ACT(4, 6, true)
 
 static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t t0, int64_t t1, float *v,
                        int64_t ldv)
 {
     bool spare = p->tv > p->tw;
-    if (p->m == 2 && spare)
+    if (p->a == 5 && spare)
+        wino_phase4_input_t(p, xc, ci, t0, t1, v, ldv, true, 5);
+    else if (p->a == 5)
+        wino_phase4_input_t(p, xc, ci, t0, t1, v, ldv, false, 5);
+    else if (p->m == 2 && spare)
         wino2_input_t(p, xc, ci, t0, t1, v, ldv, true);
     else if (p->m == 2)
         wino2_input_t(p, xc, ci, t0, t1, v, ldv, false);
     else if (spare)
-        wino4_input_t(p, xc, ci, t0, t1, v, ldv, true);
+        wino_phase4_input_t(p, xc, ci, t0, t1, v, ldv, true, 6);
     else
-        wino4_input_t(p, xc, ci, t0, t1, v, ldv, false);
+        wino_phase4_input_t(p, xc, ci, t0, t1, v, ldv, false, 6);
 }
 
 /* Tiles [t0, t1) x channel panels [mp0, mp1) of one image; buf is this task's slice. */
@@ -642,12 +749,11 @@ static void wino_chunk(const wino_plan *p, const float *u, const float *x, float
         const float *rc = res ? res + co * out_size : NULL;
         float bias = e->bias ? e->bias[co] : 0.0f;
         bool spare = p->tv > p->tw;
-        if (p->m == 2)
-            (spare ? wino2_output_true : wino2_output_false)(p, mb + co * ldv, p->m_pad * ldv, t0, t1,
-                                                             y + co * out_size, rc, bias, e);
-        else
-            (spare ? wino4_output_true : wino4_output_false)(p, mb + co * ldv, p->m_pad * ldv, t0, t1,
-                                                             y + co * out_size, rc, bias, e);
+        void (*out)(const wino_plan *, const float *, int64_t, int64_t, int64_t, float *, const float *, float,
+                    const epilogue *) = p->a == 5 ? (spare ? wino2_5_output_true : wino2_5_output_false)
+                                        : p->a == 4 ? (spare ? wino2_4_output_true : wino2_4_output_false)
+                                                    : (spare ? wino4_6_output_true : wino4_6_output_false);
+        out(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size, rc, bias, e);
     }
 }
 
@@ -687,6 +793,11 @@ static void wino4_run(const evo_kernel_args *a, int task, int n_tasks)
     wino_run(a, 4, task, n_tasks);
 }
 
+static void winos2_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    wino_run(a, WINO_S2, task, n_tasks);
+}
+
 const evo_kernel_def evo_kernel_conv_wino_avx512 = {
     .name = "wino_avx512",
     .isa = EVO_ISA_AVX512,
@@ -705,4 +816,14 @@ const evo_kernel_def evo_kernel_conv_wino4_avx512 = {
     .run = wino4_run,
     .packed_bytes = wino4_packed_bytes,
     .pack = wino4_pack,
+};
+
+const evo_kernel_def evo_kernel_conv_winos2_avx512 = {
+    .name = "winos2_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = winos2_supports,
+    .scratch_bytes = winos2_scratch,
+    .run = winos2_run,
+    .packed_bytes = winos2_packed_bytes,
+    .pack = winos2_pack,
 };

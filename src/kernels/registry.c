@@ -43,6 +43,7 @@ static const fast_kernel fast_kernels[] = {
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_wino4_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_wino_avx512},
+    {EVO_OP_CONV, &evo_kernel_conv_winos2_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_bcast_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx2},

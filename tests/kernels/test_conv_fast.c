@@ -35,12 +35,14 @@ static bool has_avx2(const evo_cpu_info *c)
 }
 
 static bool wino_correct_for(const fast_case *tc);
+static bool winos2_correct_for(const fast_case *tc);
 static bool bcast_correct_for(const fast_case *tc);
 
 static const variant variants[] = {
     /* F(4x4, 3x3) interpolates at +-2 and divides by 24: about one digit less */
     {&evo_kernel_conv_wino4_avx512, has_avx512, false, wino_correct_for, 1e-4},
     {&evo_kernel_conv_wino_avx512, has_avx512, false, wino_correct_for, 1e-5},
+    {&evo_kernel_conv_winos2_avx512, has_avx512, false, winos2_correct_for, 1e-5},
     {&evo_kernel_conv_bcast_avx512, has_avx512, false, bcast_correct_for, 1e-5},
     {&evo_kernel_conv_avx512, has_avx512, true, NULL, 1e-5},
     {&evo_kernel_conv_avx2, has_avx2, true, NULL, 1e-5},
@@ -58,6 +60,11 @@ struct fast_case {
 static bool wino_correct_for(const fast_case *tc)
 {
     return !tc->out_groups && tc->kh == 3 && tc->kw == 3 && tc->sh == 1 && tc->sw == 1 && tc->dh == 1 && tc->dw == 1;
+}
+
+static bool winos2_correct_for(const fast_case *tc)
+{
+    return !tc->out_groups && tc->kh == 3 && tc->kw == 3 && tc->sh == 2 && tc->sw == 2 && tc->dh == 1 && tc->dw == 1;
 }
 
 /* any kernel size, strides 1 and 2 across, no dilation */
@@ -345,6 +352,12 @@ static void test_winograd(void)
         {2, 16, 20, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_RELU, 3, true},
         {1, 33, 17, 21, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SILU, 2},
         {1, 16, 16, 5, 70, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 1, 1, EVO_ACT_NONE, 2, true},
+        /* stride 2 (F(2x2, 3x3) by parity): odd sizes, asymmetric pads, 1-2 tiles a row, residual */
+        {1, 64, 128, 40, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, EVO_ACT_SILU, 2},
+        {1, 33, 20, 23, 29, 3, 3, 2, 2, 1, 1, 1, 0, 0, 1, 1, 1, EVO_ACT_RELU, 3, true},
+        {2, 16, 24, 9, 7, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 1, 1, EVO_ACT_SILU, 3},
+        {1, 20, 17, 61, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, EVO_ACT_NONE, 1},
+        {1, 300, 40, 12, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, EVO_ACT_SIGMOID, 2},
     };
     for (size_t i = 0; i < EVO_ARRAY_LEN(cases); i++)
         run_case(&r, &cases[i]);
@@ -508,8 +521,10 @@ static void test_layer_picks(void)
         {64, 64, 80, 3, 1, &evo_kernel_conv_wino4_avx512},   /* 3x3 stride 1, many tiles */
         {3, 32, 640, 6, 2, &evo_kernel_conv_bcast_avx512},   /* YOLOv5 stem */
         {3, 64, 224, 7, 2, &evo_kernel_conv_bcast_avx512},   /* ResNet stem */
-        {64, 128, 160, 3, 2, &evo_kernel_conv_bcast_avx512}, /* 3x3 stride 2, wide rows */
-        {128, 256, 80, 3, 2, &evo_kernel_conv_avx512},       /* 3x3 stride 2, 40-pixel rows */
+        {64, 128, 160, 3, 2, &evo_kernel_conv_winos2_avx512}, /* 3x3 stride 2, 128 channels out */
+        {32, 64, 320, 3, 2, &evo_kernel_conv_bcast_avx512},   /* 3x3 stride 2, few channels, wide rows */
+        {128, 256, 80, 3, 2, &evo_kernel_conv_avx512},        /* 3x3 stride 2, weights past L2, 400 tiles */
+        {256, 512, 40, 3, 2, &evo_kernel_conv_winos2_avx512}, /* 3x3 stride 2, 100 tiles */
         {512, 512, 7, 3, 1, &evo_kernel_conv_avx512},        /* 3x3 on 7x7: Winograd weights too big */
     };
     for (size_t i = 0; i < EVO_ARRAY_LEN(picks); i++) {
