@@ -62,6 +62,41 @@ static void build_conv3x3_s2(evo_builder *b)
     evo_build_output(b, "y");
 }
 
+/* 128 channels on 20x20 outputs: Winograd F(2x2, 3x3) by parity */
+static void build_conv3x3_s2_wide(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 128, 40, 39});
+    evo_build_weight(b, "w", 4, (int64_t[]){128, 128, 3, 3}, 0.05f);
+    evo_build_node(b, "Conv", "x w", "y", "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
+    evo_build_output(b, "y");
+}
+
+/* YOLOv5's stem and next conv: a fused pair once the middle passes 4 MB */
+static void build_stem_pair(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, 400, 400});
+    evo_build_weight(b, "w", 4, (int64_t[]){32, 3, 6, 6}, 0.2f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){64, 32, 3, 3}, 0.05f);
+    evo_build_node(b, "Conv", "x w", "m", "kernel_shape=6,6 strides=2,2 pads=2,2,2,2");
+    evo_build_node(b, "Relu", "m", "r", NULL);
+    evo_build_node(b, "Conv", "r w2", "y", "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
+    evo_build_output(b, "y");
+}
+
+/* YOLOv5's box decoding: Split, scale two parts, Concat (an in-place slice update) */
+static void build_decode(evo_builder *b)
+{
+    evo_build_input(b, "x", 5, (int64_t[]){1, 3, 8, 9, 11});
+    evo_build_ints(b, "sizes", 3, (int64_t[]){2, 2, 7});
+    evo_build_weight(b, "k", 1, (int64_t[]){2}, 2.0f);
+    evo_build_node(b, "Sigmoid", "x", "s", NULL);
+    evo_build_node(b, "Split", "s sizes", "xy wh conf", "axis=4");
+    evo_build_node(b, "Mul", "xy k", "xy2", NULL);
+    evo_build_node(b, "Mul", "wh wh", "wh2", NULL);
+    evo_build_node(b, "Concat", "xy2 wh2 conf", "y", "axis=4");
+    evo_build_output(b, "y");
+}
+
 static void build_stem6x6(evo_builder *b)
 {
     evo_build_input(b, "x", 4, (int64_t[]){1, 3, 64, 96});
@@ -127,6 +162,9 @@ static const check checks[] = {
     {"conv 3x3 + add + relu", build_conv_add_relu},
     {"conv 3x3 stride 2", build_conv3x3_s2},
     {"conv 6x6 stride 2 (stem)", build_stem6x6},
+    {"conv 3x3 stride 2, 128 ch", build_conv3x3_s2_wide},
+    {"stem + conv 3x3/2 (pair)", build_stem_pair},
+    {"yolo decode (split/concat)", build_decode},
     {"depthwise 3x3 + 5x5 s2", build_depthwise},
     {"maxpool 5x5 + concat", build_sppf},
     {"resize 2x + concat", build_upsample_concat},
