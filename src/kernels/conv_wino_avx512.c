@@ -85,13 +85,17 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
      * fit there too. Bigger U (128+ channels: 2.4 MB and up) comes from
      * memory each chunk, so one chunk takes all the tiles (V and M then
      * spill to L3, up to 16 MB): YOLOv5s's 256-channel 20x20 layers 2.2
-     * -> 1.5 ms; with 32-64 channels this costs 20-50 %.
+     * -> 1.5 ms; with 32-64 channels this costs 20-50 %. Not with hundreds
+     * of tiles a task (128+), where that spill outgrows re-reading U:
+     * chunks of 48 tiles then (in the model, 3x3/2 128 -> 256 on 80x80,
+     * 3.3 MB of U and 420 tiles: 7.3 -> 5.9 ms).
      */
     int64_t per_tile = p->nxi * (p->c_in + p->m_pad);
     int64_t fit = ((int64_t)3 << 17) / per_tile;
     int64_t chunk = fit >= NR ? EVO_MIN(fit / NR * NR, (int64_t)5 * NR) : EVO_MAX(fit / VL * VL, (int64_t)VL);
+    int64_t task_tiles = (p->tiles + n_tasks - 1) / n_tasks;
     if (p->nxi * p->c_in * p->m_pad * (int64_t)sizeof(float) > ((int64_t)1 << 21)) /* U */
-        chunk = EVO_MAX(chunk, ((int64_t)1 << 22) / per_tile / VL * VL);
+        chunk = task_tiles > 128 ? EVO_MAX(chunk, (int64_t)NR) : EVO_MAX(chunk, ((int64_t)1 << 22) / per_tile / VL * VL);
     p->chunk = EVO_MIN(chunk, (p->tiles + VL - 1) / VL * VL);
     /*
      * Tasks split the tiles evenly (no vector alignment: a task's GEMM
@@ -156,19 +160,16 @@ static bool wino4_supports(const evo_graph *g, const evo_node *n)
  * from 64+ inputs on 20x20 outputs and up (100+ tiles; from 64 inputs
  * 400+): YOLOv5s 3x3/2 64 -> 128 on 160x160 7.26 -> 5.96 ms, 256 -> 512
  * on 40x40 6.43 -> 5.48, 256 -> 256 3.27 -> 2.90, 128 -> 256 on 80x80 6.59
- * -> 6.33 (alone; not in the model, below), 128 -> 128 3.14 -> 3.00.
- * Fewer channels lose to the transforms
+ * -> 6.33 (6.5 -> 5.9 in the model), 128 -> 128 3.14 -> 3.00. Fewer
+ * channels lose to the transforms
  * (32 -> 64 on 160x160 1.77 -> 2.11), small maps to the tile overhead
  * (ResNet18's 256 -> 512 on 14x14: 0.75 -> 0.99).
  */
 static bool winos2_supports(const evo_graph *g, const evo_node *n)
 {
     const int64_t *wd = g->values[n->in[1]].dims, *yd = g->values[n->out[0]].dims;
-    int64_t tiles = (yd[2] + 1) / 2 * ((yd[3] + 1) / 2), u_bytes = 25 * wd[0] * wd[1] * (int64_t)sizeof(float);
-    if (!wino_shape_ok(g, n, 2) || wd[0] < 128 || wd[1] < 64 || tiles < (wd[1] >= 128 ? 100 : 400))
-        return false;
-    /* weights past L2 with many tiles: V and M of one big chunk go to L3 (YOLOv5s's 128 -> 256 on 80x80 in the model: 6.5 -> 7.2 ms) */
-    return u_bytes <= ((int64_t)2 << 20) || tiles <= 256;
+    int64_t tiles = (yd[2] + 1) / 2 * ((yd[3] + 1) / 2);
+    return wino_shape_ok(g, n, 2) && wd[0] >= 128 && wd[1] >= 64 && tiles >= (wd[1] >= 128 ? 100 : 400);
 }
 
 static size_t winos2_scratch(const evo_graph *g, const evo_node *n, int n_tasks);

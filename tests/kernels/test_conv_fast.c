@@ -523,7 +523,8 @@ static void test_layer_picks(void)
         {3, 64, 224, 7, 2, &evo_kernel_conv_bcast_avx512},   /* ResNet stem */
         {64, 128, 160, 3, 2, &evo_kernel_conv_winos2_avx512}, /* 3x3 stride 2, 128 channels out */
         {32, 64, 320, 3, 2, &evo_kernel_conv_bcast_avx512},   /* 3x3 stride 2, few channels, wide rows */
-        {128, 256, 80, 3, 2, &evo_kernel_conv_avx512},        /* 3x3 stride 2, weights past L2, 400 tiles */
+        {128, 256, 80, 3, 2, &evo_kernel_conv_winos2_avx512}, /* 3x3 stride 2, weights past L2, 400 tiles */
+        {64, 64, 80, 3, 2, &evo_kernel_conv_bcast_avx512},    /* 3x3 stride 2, 64 channels out */
         {256, 512, 40, 3, 2, &evo_kernel_conv_winos2_avx512}, /* 3x3 stride 2, 100 tiles */
         {512, 512, 7, 3, 1, &evo_kernel_conv_avx512},        /* 3x3 on 7x7: Winograd weights too big */
     };
