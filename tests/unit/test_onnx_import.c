@@ -6,6 +6,7 @@
  */
 #include "check.h"
 #include "onnx/onnx.h"
+#include "passes/passes.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -928,6 +929,33 @@ static void test_corrupt(void)
     free(full);
 }
 
+/* An ONNX node named like one of evo's internal ops (made only by passes) imports as unknown and is refused. */
+static void test_internal_op_name(void)
+{
+    static const int64_t d1[1] = {1};
+    buf g = {0};
+    buf vi = value_info("x", EVO_DTYPE_FLOAT, d1, 1);
+    put_msg(&g, 11, &vi);
+    buf n = node_msg("u", "evo.UpdateSlices", "x", "y");
+    put_msg(&g, 1, &n);
+    vi = value_info("y", EVO_DTYPE_FLOAT, d1, 1);
+    put_msg(&g, 12, &vi);
+    buf m = model(&g, 13);
+    evo_graph *gr = NULL;
+    evo_error err = {0};
+    CHECK_MSG(evo_onnx_load_buffer(m.p, m.n, "t.onnx", &gr, &err) == EVO_OK, "%s", err.msg);
+    if (gr) {
+        CHECK(gr->n_nodes == 1 && gr->nodes[0].op == EVO_OP_UNKNOWN);
+        evo_compile_options o = evo_compile_options_default();
+        evo_pass_ctx ctx = {&o, &err};
+        CHECK(evo_pass_check(gr, &ctx) == EVO_ERR_UNSUPPORTED);
+        CHECK_MSG(strstr(err.msg, "evo.UpdateSlices") != NULL, "%s", err.msg);
+        evo_graph_free(gr);
+    }
+    free(m.p);
+}
+
 CHECK_MAIN(CHECK_TEST(test_full_model), CHECK_TEST(test_bad_tensors), CHECK_TEST(test_bad_graphs),
+           CHECK_TEST(test_internal_op_name),
            CHECK_TEST(test_external), CHECK_TEST(test_testdata_conv),
            CHECK_TEST(test_testdata_pytorch), CHECK_TEST(test_truncate), CHECK_TEST(test_corrupt))
