@@ -30,7 +30,7 @@ typedef struct evo_kernel_args {
     size_t scratch_bytes;
     const void *packed; /* the kernel's packed constants (see evo_kernel_def.pack), or NULL */
     /*
-     * A fused pair (evo_kernel_def.fuses_prev): the arguments of the step
+     * A fused pair (evo_kernel_def.fuses): the arguments of the step
      * before, whose node produces this one's input and which this kernel
      * runs too (its output is never stored whole); else NULL.
      */
