@@ -8,7 +8,7 @@
  * joins them again after scaling xy and wh; the planner then lets the
  * update write into the head output itself, so only 4 of 85 floats per
  * row move. A passed-through part must have the Concat as its only
- * reader, and the Split's input the Concat's shape and dtype.
+ * reader (once), and the Split's input the Concat's shape and dtype.
  */
 #include "passes/passes.h"
 #include "passes/rewrite.h"
@@ -57,8 +57,12 @@ static evo_status fuse_one(evo_graph *g, int ci, const int *prod, evo_error *err
         if (pi < 0 || (split >= 0 && pi != split))
             continue;
         const evo_node *s = &g->nodes[pi];
+        int uses = 0; /* a part joined twice must stay materialised */
+        for (int k2 = 0; k2 < c->n_in; k2++)
+            uses += c->in[k2] == v;
         if (s->op != EVO_OP_SPLIT || s->a.split.axis != axis || s->in[0] < 0 ||
-            !same_shape(&g->values[s->in[0]], y) || evo_consumers(g, v, users, 2) != 1 || users[0] != ci)
+            !same_shape(&g->values[s->in[0]], y) || uses != 1 || evo_consumers(g, v, users, 2) != 1 ||
+            users[0] != ci)
             continue;
         for (int o = 0; o < s->n_out; o++)
             if (s->out[o] == v && split_start(s, o) == starts[k]) {

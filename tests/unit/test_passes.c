@@ -363,11 +363,24 @@ static void decode_plan(bool *fused, bool *in_place)
     evo_graph_free(b.g);
 }
 
+/* A Split part joined twice (Concat(a, b, a)): a stays a Split output, only b passes through. */
+static void build_decode_dup(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 2, 3, 6});
+    evo_build_ints(b, "sizes", 3, (int64_t[]){2, 2, 2});
+    evo_build_node(b, "Sigmoid", "x", "s", NULL);
+    evo_build_node(b, "Split", "s sizes", "a b c", "axis=3");
+    evo_build_node(b, "Concat", "a b a", "y", "axis=3");
+    evo_build_output(b, "y");
+}
+
 static void test_yolo_decode(void)
 {
+    int f, u;
+    check_equivalent(build_decode_dup, "split part joined twice", &f, &u);
+    CHECK_MSG(f == u && f == 3, "steps fused %d, unfused %d", f, u);
     static const bool want_fused[4] = {true, true, false, true}, want_in_place[4] = {true, false, false, true};
     for (decode_which = 0; decode_which < 4; decode_which++) {
-        int f, u;
         bool fused, in_place;
         check_equivalent(build_decode, "yolo decode", &f, &u);
         CHECK_MSG(f == u && f == 5, "case %d: steps fused %d, unfused %d", decode_which, f, u);
