@@ -38,6 +38,12 @@ KERNEL(kernel3, 3)
  */
 #define WINO_S2 5
 
+/* Patch side (products per side) of algorithm m. */
+static inline int wino_side(int m)
+{
+    return m == WINO_S2 ? 5 : m + 2;
+}
+
 typedef struct wino_plan {
     int64_t c_in, c_out, ih, iw, oh, ow, ph, pw;
     int m, nxi;              /* output tile side; products per tile a^2 */
@@ -57,7 +63,7 @@ static void wino_plan_make(wino_plan *p, int m, const evo_conv_attrs *c, const i
     p->ih = x_dims[2], p->iw = x_dims[3], p->oh = y_dims[2], p->ow = y_dims[3];
     p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
     p->m = m == WINO_S2 ? 2 : m;
-    p->a = m == WINO_S2 ? 5 : m + 2;
+    p->a = wino_side(m);
     p->step = m == WINO_S2 ? 4 : m;
     p->nxi = p->a * p->a;
     m = p->m;
@@ -196,7 +202,7 @@ static size_t wino4_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 static size_t wino_packed_bytes(const evo_graph *g, const evo_node *n, int m)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
-    int a = m == WINO_S2 ? 5 : m + 2;
+    int a = wino_side(m);
     return (size_t)(a * a * (wd[0] + MR - 1) / MR * MR * wd[1]) * sizeof(float);
 }
 
@@ -250,7 +256,7 @@ static void wino_pack(const evo_graph *g, const evo_node *n, int m, void *dst)
     const int64_t *wd = g->values[n->in[1]].dims;
     const float *w = g->values[n->in[1]].data;
     const double(*gm)[3] = m == 2 ? wino2_g : m == 4 ? wino4_g : winos2_g;
-    int a = m == WINO_S2 ? 5 : m + 2;
+    int a = wino_side(m);
     int64_t c_out = wd[0], c_in = wd[1], m_panels = (c_out + MR - 1) / MR;
     float *u = dst;
     memset(u, 0, wino_packed_bytes(g, n, m));
@@ -367,12 +373,11 @@ static inline __attribute__((always_inline)) void out_segs(const wino_plan *p, c
  * Bias, residual and activation on z (output positions 16 h .. 16 h + 15
  * of the run) and its stores into each segment's row.
  */
-static inline __attribute__((always_inline)) void out_store(__m512 z, int h, float bias, const wino_seg *s, int ns,
+static inline __attribute__((always_inline)) void out_store(__m512 z, int h, float bias, int ns,
                                                             const int64_t *off, const int64_t *lo,
                                                             const int64_t *hi, float *yc, const float *rc,
                                                             const epilogue *e, evo_act act)
 {
-    (void)s;
     __mmask16 km[VL + 1], any = 0;
     if (ns == 1) { /* the common case, without the loops */
         km[0] = range_mask(lo[0] - h * VL, hi[0] - h * VL);
@@ -504,8 +509,8 @@ static inline __attribute__((always_inline)) void wino2_output_act(const wino_pl
             __m512 y0, y1;
             out_segs(p, sg, ns, dy, off, lo, hi);
             at2(s[dy], a, &y0, &y1);
-            out_store(_mm512_permutex2var_ps(y0, lo_idx, y1), 0, bias, sg, ns, off, lo, hi, yc, rc, e, act);
-            out_store(_mm512_permutex2var_ps(y0, hi_idx, y1), 1, bias, sg, ns, off, lo, hi, yc, rc, e, act);
+            out_store(_mm512_permutex2var_ps(y0, lo_idx, y1), 0, bias, ns, off, lo, hi, yc, rc, e, act);
+            out_store(_mm512_permutex2var_ps(y0, hi_idx, y1), 1, bias, ns, off, lo, hi, yc, rc, e, act);
         }
         t += len;
     }
@@ -660,7 +665,7 @@ static inline __attribute__((always_inline)) void wino4_output_act(const wino_pl
                 _mm512_permutex2var_ps(a_lo, zip_lo, b_lo), _mm512_permutex2var_ps(a_lo, zip_hi, b_lo),
                 _mm512_permutex2var_ps(a_hi, zip_lo, b_hi), _mm512_permutex2var_ps(a_hi, zip_hi, b_hi)};
             for (int h = 0; h < 4; h++)
-                out_store(z[h], h, bias, sg, ns, off, lo, hi, yc, rc, e, act);
+                out_store(z[h], h, bias, ns, off, lo, hi, yc, rc, e, act);
         }
         t += len;
     }
