@@ -78,4 +78,13 @@ void evo_calib_free_list(char **paths, int n);
 evo_status evo_calib_run_images(evo_calib *c, evo_session *sess, const evo_model *model,
                                 const evo_calib_images *opts, evo_calib_summary *sum, evo_error *err);
 
+/*
+ * Decodes and preprocesses up to max images of opts->dir for input 0 of
+ * model (a float [1, 3, H, W] tensor) into *out: n malloc'd tensors, freed
+ * by evo_calib_free_inputs. Undecodable images are skipped (opts->warn).
+ */
+evo_status evo_calib_load_inputs(const evo_model *model, const evo_calib_images *opts, int max, float ***out, int *n,
+                                 evo_error *err);
+void evo_calib_free_inputs(float **inputs, int n);
+
 #endif /* EVO_QUANT_CALIB_H */

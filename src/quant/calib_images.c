@@ -138,3 +138,51 @@ evo_status evo_calib_run_images(evo_calib *c, evo_session *sess, const evo_model
                        opts->dir, n);
     return s;
 }
+
+void evo_calib_free_inputs(float **inputs, int n)
+{
+    for (int i = 0; inputs && i < n; i++)
+        free(inputs[i]);
+    free(inputs);
+}
+
+evo_status evo_calib_load_inputs(const evo_model *model, const evo_calib_images *opts, int max, float ***out, int *n,
+                                 evo_error *err)
+{
+    int w = 0, h = 0, n_paths = 0, got = 0;
+    char **paths = NULL;
+    evo_status s = input_size(model, &w, &h, err);
+    if (!s)
+        s = evo_calib_list_images(opts->dir, max, &paths, &n_paths, err);
+    if (s)
+        return s;
+    float **inputs = calloc((size_t)n_paths + 1, sizeof(float *));
+    if (!inputs)
+        s = evo_errorf(err, EVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n_paths && !s; i++) {
+        evo_image img;
+        evo_error ierr = {0};
+        if (evo_image_load(paths[i], &img, &ierr) != EVO_OK) {
+            if (opts->warn)
+                opts->warn(opts->user, ierr.msg);
+            continue;
+        }
+        evo_frame f = evo_image_frame(&img);
+        evo_transform t;
+        if (!(inputs[got] = malloc(sizeof(float) * 3 * (size_t)w * (size_t)h)))
+            s = evo_errorf(err, EVO_ERR_NOMEM, "out of memory for %d preprocessed images", n_paths);
+        else if (!(s = evo_preprocess(&f, w, h, &opts->pre, inputs[got], &t, err)))
+            got++;
+        evo_image_free(&img);
+    }
+    evo_calib_free_list(paths, n_paths);
+    if (!s && got == 0)
+        s = evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: none of the images could be decoded", opts->dir);
+    if (s) {
+        evo_calib_free_inputs(inputs, n_paths);
+        return s;
+    }
+    *out = inputs;
+    *n = got;
+    return EVO_OK;
+}

@@ -17,6 +17,7 @@ int evo_cmd_bench(int argc, char **argv);
 int evo_cmd_verify(int argc, char **argv);
 int evo_cmd_detect(int argc, char **argv);
 int evo_cmd_compile(int argc, char **argv);
+int evo_cmd_quantize(int argc, char **argv);
 
 /* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME, --disable-pass LIST. */
 typedef struct cli_model_opts {
@@ -32,6 +33,14 @@ typedef struct cli_model_opts {
  * returns 1; returns 0 if it is not one; -1 after printing an error.
  */
 int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o);
+/*
+ * If argv[*i] is one of evo detect's options, consumes it as detect does
+ * and returns 1, keeping only its effect on the preprocess in *pre
+ * (decoder and output options are accepted and have no effect); 0 if it is
+ * not one; -1 after printing an error. Commands that take images through
+ * detect's preprocess (quantize) accept the same flags this way.
+ */
+int cli_parse_detect_preprocess(int argc, char **argv, int *i, evo_preprocess_options *pre);
 /* Parses a positive integer option value; false after printing an error. */
 bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
 /*

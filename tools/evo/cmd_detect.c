@@ -447,3 +447,15 @@ done:
     evo_names_free(&c.names);
     return rc;
 }
+
+int cli_parse_detect_preprocess(int argc, char **argv, int *i, evo_preprocess_options *pre)
+{
+    static detect_opts o; // large image list; the CLI runs one command per process
+    memset(&o, 0, sizeof o);
+    o.pre = *pre;
+    o.dec = evo_decode_options_default();
+    int r = parse_detect_opt(argc, argv, i, &o);
+    if (r > 0)
+        *pre = o.pre;
+    return r;
+}
