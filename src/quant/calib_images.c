@@ -102,12 +102,12 @@ evo_status evo_calib_run_images(evo_calib *c, evo_session *sess, const evo_model
 {
     int w = 0, h = 0, n = 0;
     char **paths = NULL;
-    evo_status s = input_size(model, &w, &h, err);
-    if (!s)
-        s = evo_calib_list_images(opts->dir, opts->max_images, &paths, &n, err);
+    memset(sum, 0, sizeof(*sum));
+    evo_status s = evo_calib_list_images(opts->dir, opts->max_images, &paths, &n, err);
+    if (!s && (s = input_size(model, &w, &h, err)))
+        evo_calib_free_list(paths, n);
     if (s)
         return s;
-    memset(sum, 0, sizeof(*sum));
     sum->n_listed = n;
     int64_t t0 = evo_now_ns();
     float *input = evo_session_input_data(sess, 0);

@@ -35,6 +35,7 @@ typedef struct evo_quant_options {
     evo_dtype act_dtype; /* EVO_DTYPE_UINT8 (default) or EVO_DTYPE_INT8 */
     bool act_symmetric;  /* zero point 0 (int8) */
     const char *keep_fp; /* comma-separated node names kept fp32 */
+    const char *keep_target; /* the same, chosen by --target-sqnr */
     bool int8_all;       /* quantize the head decode too */
     const char *only;    /* when set, the one compute node quantized (layer-by-layer ranking) */
     const char *disable_passes; /* float fusions not to run afterwards */
@@ -46,6 +47,7 @@ evo_quant_options evo_quant_options_default(void);
 typedef enum evo_keep_reason {
     EVO_KEEP_NONE = 0,
     EVO_KEEP_ASKED,       /* --keep-fp */
+    EVO_KEEP_TARGET,      /* among the worst layers, for --target-sqnr */
     EVO_KEEP_UNSUPPORTED, /* a shape or attribute the int8 ops do not take */
     EVO_KEEP_NO_RANGE,    /* calibration never saw its values */
 } evo_keep_reason;

@@ -76,27 +76,49 @@ static void print_params(const evo_graph *g)
     printf("parameters: %lld (%.2f MB of constants)\n", (long long)params, (double)bytes / 1e6);
 }
 
+/* How a node computes: int8, fp32, or the border it converts across. */
+static const char *node_precision(const evo_graph *g, const evo_node *n)
+{
+    switch (n->op) {
+    case EVO_OP_QUANTIZE_LINEAR:
+    case EVO_OP_DYNAMIC_QUANTIZE_LINEAR: return "fp32>int8";
+    case EVO_OP_DEQUANTIZE_LINEAR: return "int8>fp32";
+    case EVO_OP_QLINEAR_CONV:
+    case EVO_OP_QLINEAR_MATMUL:
+    case EVO_OP_CONV_INTEGER:
+    case EVO_OP_MATMUL_INTEGER: return "int8";
+    default: break;
+    }
+    evo_dtype t = n->n_out && n->out[0] >= 0 ? g->values[n->out[0]].dtype : EVO_DTYPE_UNDEFINED;
+    return t == EVO_DTYPE_UINT8 || t == EVO_DTYPE_INT8 ? "int8" : t == EVO_DTYPE_FLOAT ? "fp32" : evo_dtype_name(t);
+}
+
 static void print_layers(const evo_graph *g, bool verbose)
 {
     double total = 0;
     if (verbose)
-        printf("layers:\n  %-4s %-32s %-18s %-22s %12s\n", "#", "node", "op", "output", "MACs");
-    int idx = 0;
+        printf("layers:\n  %-4s %-32s %-18s %-10s %-22s %12s\n", "#", "node", "op", "precision", "output", "MACs");
+    int idx = 0, n_int8 = 0, n_fp32 = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const evo_node *n = &g->nodes[i];
         if (n->is_dead)
             continue;
+        const char *prec = node_precision(g, n);
+        n_int8 += !strcmp(prec, "int8");
+        n_fp32 += !strcmp(prec, "fp32");
         double macs = evo_node_flops(g, n) / 2;
         total += macs;
         if (verbose) {
             char dims[128];
             const evo_value *o = n->n_out ? &g->values[n->out[0]] : NULL;
-            printf("  %-4d %-32.32s %-18s %-22s %12.0f\n", idx, n->name, n->op_type,
+            printf("  %-4d %-32.32s %-18s %-10s %-22s %12.0f\n", idx, n->name, n->op_type, prec,
                    o ? evo_dims_str(o->dims, o->rank, dims, sizeof(dims)) : "-", macs);
         }
         idx++;
     }
     printf("layers: %d, MACs: %.3f G (%.3f GFLOP)\n", idx, total / 1e9, 2 * total / 1e9);
+    if (n_int8)
+        printf("precision: %d nodes int8, %d fp32, %d conversions\n", n_int8, n_fp32, idx - n_int8 - n_fp32);
 }
 
 int evo_cmd_info(int argc, char **argv)

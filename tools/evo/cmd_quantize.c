@@ -35,7 +35,8 @@ typedef struct quant_cli {
     evo_preprocess_options pre;
     cli_model_opts mo;
     char disable[512]; /* the user's --disable-pass plus the unfused passes */
-    char keep[4096];   /* --keep-fp plus the layers --target-sqnr keeps */
+    char keep[4096];   /* --keep-fp */
+    char target_keep[4096]; /* the worst layers --target-sqnr keeps */
 } quant_cli;
 
 static int parse_value_opt(quant_cli *c, const char *a, const char *v)
@@ -200,8 +201,8 @@ static int calibrate(const quant_cli *c, evo_graph *g, float_side *f)
     return 0;
 }
 
-/* Loads the unfused graph again and quantizes it with keep_fp; *out owns it. */
-static int quantize_copy(const quant_cli *c, const evo_calib *cal, const char *keep_fp, evo_graph **out,
+/* Loads the unfused graph again and quantizes it, keep_target kept fp32 too; *out owns it. */
+static int quantize_copy(const quant_cli *c, const evo_calib *cal, const char *keep_target, evo_graph **out,
                          evo_quant_result *res)
 {
     evo_compile_options co = compile_opts(c, true);
@@ -210,7 +211,7 @@ static int quantize_copy(const quant_cli *c, const evo_calib *cal, const char *k
     if (evo_graph_load_compiled(c->model, NULL, 0, &co, &g, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
     evo_quant_options q = c->q;
-    q.keep_fp = keep_fp;
+    q.keep_target = keep_target;
     if (evo_quantize_graph(g, cal, &q, res, &err) != EVO_OK) {
         evo_graph_free(g);
         evo_quant_result_free(res);
@@ -233,9 +234,8 @@ static void print_result(const quant_cli *c, const evo_quant_result *r)
         printf("  %d value ranges were degenerate (constant); they got a safe scale\n", r->n_degenerate);
 }
 
-/* Output SQNR (and per-layer errors when layers) of graph qg against the float side; frees qg. */
-static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inputs, int n, bool layers,
-                   evo_quant_compare *cmp)
+/* The model-output error of graph qg against the float side over the inputs; frees qg. */
+static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inputs, int n, evo_quant_compare *cmp)
 {
     evo_error err = {0};
     evo_model *qm = NULL;
@@ -247,12 +247,9 @@ static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inp
         evo_graph_free(qg);
         return cli_fail("%s", err.msg);
     }
-    evo_status s = layers ? evo_session_create_observable(qm, &so, &qs, &err) : evo_session_create(qm, &so, &qs, &err);
+    evo_status s = evo_session_create(qm, &so, &qs, &err);
     if (!s)
-        s = evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, layers, cmp, &err);
-    if (!s && layers) /* layer names are the quantized graph's: keep them readable after it goes */
-        for (int l = 0; l < cmp->n_layers; l++)
-            cmp->layers[l].node = cmp->layers[l].value = NULL;
+        s = evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, false, cmp, &err);
     evo_session_free(qs);
     evo_model_free(qm);
     return s ? cli_fail("%s", err.msg) : 0;
@@ -269,19 +266,19 @@ static int cmp_ranked(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Output SQNR with keep_fp, on the report inputs. */
-static int output_sqnr(const quant_cli *c, float_side *f, const char *keep_fp, const char *only, float **inputs,
+/* Output SQNR with the layers keep_target kept fp32 too, on the report inputs. */
+static int output_sqnr(const quant_cli *c, float_side *f, const char *keep_target, const char *only, float **inputs,
                        int n, double *db)
 {
     evo_graph *g = NULL;
     evo_quant_result res = {0};
     quant_cli one = *c;
     one.q.only = only;
-    int rc = quantize_copy(&one, f->cal, keep_fp, &g, &res);
+    int rc = quantize_copy(&one, f->cal, keep_target, &g, &res);
     evo_quant_result_free(&res);
     evo_quant_compare cmp = {0};
     if (!rc)
-        rc = compare(c, f, g, inputs, n, false, &cmp);
+        rc = compare(c, f, g, inputs, n, &cmp);
     *db = evo_quant_sqnr_db(&cmp.output);
     evo_quant_compare_free(&cmp);
     return rc;
@@ -292,7 +289,7 @@ static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ran
 {
     evo_graph *g = NULL;
     evo_quant_result res = {0};
-    int rc = quantize_copy(c, f->cal, c->keep, &g, &res);
+    int rc = quantize_copy(c, f->cal, NULL, &g, &res);
     evo_quant_result_free(&res);
     if (rc)
         return rc;
@@ -336,7 +333,7 @@ done:
         return rc;
     }
     for (int l = 0; l < *n_out && !rc; l++) {
-        rc = output_sqnr(c, f, c->keep, r[l].node, inputs, n, &r[l].output_sqnr_db);
+        rc = output_sqnr(c, f, NULL, r[l].node, inputs, n, &r[l].output_sqnr_db);
         fprintf(stderr, "\rranking: layer %d/%d", l + 1, *n_out);
     }
     fprintf(stderr, "\n");
@@ -348,31 +345,40 @@ done:
     return rc;
 }
 
-/* --target-sqnr: the fewest worst-ranked layers kept fp32 that reach the target (bisection); updates c->keep. */
+/* The first n ranked names, comma-separated, into buf. */
+static int join_names(const ranked *r, int n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int k = 0; k < n; k++) {
+        int w = snprintf(buf + len, cap - len, "%s%s", k ? "," : "", r[k].node);
+        if (w < 0 || (size_t)w >= cap - len)
+            return cli_fail("quantize: --target-sqnr: too many layers to keep fp32 (%d)", n);
+        len += (size_t)w;
+    }
+    return 0;
+}
+
+/* --target-sqnr: the fewest worst-ranked layers kept fp32 that reach the target (bisection), into c->target_keep. */
 static int reach_target(quant_cli *c, float_side *f, const ranked *r, int n_ranked, float **inputs, int n)
 {
-    char base[sizeof c->keep], trial[sizeof c->keep];
-    snprintf(base, sizeof base, "%s", c->keep);
     int lo = 0, hi = n_ranked, rc = 0;
     double db = 0;
-    while (lo < hi && !rc) { /* invariant: keeping the worst hi layers reaches the target (or hi = all) */
+    while (lo < hi && !rc) { /* keeping the worst hi layers reaches the target (or hi is all of them) */
         int mid = (lo + hi) / 2;
-        snprintf(trial, sizeof trial, "%s", base);
-        for (int k = 0; k < mid; k++)
-            if (strlen(trial) + strlen(r[k].node) + 2 < sizeof trial)
-                strcat(strcat(trial, trial[0] ? "," : ""), r[k].node);
-        rc = output_sqnr(c, f, trial, NULL, inputs, n, &db);
+        rc = join_names(r, mid, c->target_keep, sizeof c->target_keep);
+        if (!rc)
+            rc = output_sqnr(c, f, c->target_keep, NULL, inputs, n, &db);
         fprintf(stderr, "target: %d layers kept fp32 -> output SQNR %.2f dB\n", mid, db);
         if (db >= c->target_sqnr)
             hi = mid;
         else
             lo = mid + 1;
     }
-    for (int k = 0; k < hi && !rc; k++)
-        if (strlen(c->keep) + strlen(r[k].node) + 2 < sizeof c->keep)
-            strcat(strcat(c->keep, c->keep[0] ? "," : ""), r[k].node);
     if (!rc)
-        printf("target %.1f dB: %d worst layers kept fp32\n", c->target_sqnr, hi);
+        rc = join_names(r, hi, c->target_keep, sizeof c->target_keep);
+    if (!rc)
+        printf("target %.1f dB: the %d worst layers kept fp32\n", c->target_sqnr, hi);
     return rc;
 }
 
@@ -420,7 +426,7 @@ int evo_cmd_quantize(int argc, char **argv)
     if (!rc && (c.report || c.target_sqnr > 0))
         rc = report(&c, &f);
     if (!rc)
-        rc = quantize_copy(&c, f.cal, c.keep, &qg, &res);
+        rc = quantize_copy(&c, f.cal, c.target_keep, &qg, &res);
     if (!rc) {
         size_t bytes = 0;
         print_result(&c, &res);
