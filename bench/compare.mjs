@@ -15,9 +15,12 @@ const ROOT = path.dirname(BENCH);
 // Pretrained detectors kept beside the repository (never copied into it).
 const SHARED_MODELS = path.join(ROOT, '..', 'shared', 'data', 'models');
 const SHARED_NAMES = ['yolox_nano', 'nanodet_m_416', 'picodet_s_416_coco'];
+// The lightweight models of models/export.py.
+const LIGHT_NAMES = ['yolov5n', 'mobilenet_v2', 'mobilenet_v3_large', 'shufflenet_v2_x1_0', 'efficientnet_b0'];
 
 const USAGE = `usage: bench/compare [options]
-  --models LIST     comma-separated model names or .onnx paths (default yolov5s,yolov8n,resnet18 and,
+  --models LIST     comma-separated model names or .onnx paths (default yolov5s,yolov8n,resnet18,
+                    yolov5n,mobilenet_v2,mobilenet_v3_large,shufflenet_v2_x1_0,efficientnet_b0 and,
                     when ../shared/data/models is present, yolox_nano,nanodet_m_416,picodet_s_416_coco)
   --threads LIST    thread counts (default 1,2)
   --runs R          timed runs per engine per round (default 10)
@@ -36,7 +39,7 @@ bench/compare --layers MODEL [--threads N] [--runs R]: per-layer times of both e
 
 function parseArgs(argv) {
   const o = {
-    models: ['yolov5s', 'yolov8n', 'resnet18', ...SHARED_NAMES.filter((m) => existsSync(path.join(SHARED_MODELS, `${m}.onnx`)))],
+    models: ['yolov5s', 'yolov8n', 'resnet18', ...LIGHT_NAMES, ...SHARED_NAMES.filter((m) => existsSync(path.join(SHARED_MODELS, `${m}.onnx`)))],
     threads: [1, 2], runs: 10, rounds: 5, warmup: 2,
     budget: 30, opset: 17, evo: path.join(ROOT, 'build', 'evo'), build: true, numerics: true,
     out: path.join(BENCH, 'results'),
