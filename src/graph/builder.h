@@ -35,7 +35,8 @@ void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *
 /*
  * A node: inputs and outputs are value names separated by spaces ("_" is an
  * empty optional input); attrs are "name=i,j,k" (ints; group, axis and
- * transA/transB are single ints) or "name:f" (a float), separated by spaces.
+ * transA/transB are single ints), "name:f" (a float) or "name=word" (a
+ * string: the value starts with a letter), separated by spaces.
  */
 void evo_build_node(evo_builder *b, const char *op, const char *ins, const char *outs, const char *attrs);
 void evo_build_output(evo_builder *b, const char *name);

@@ -79,6 +79,12 @@ static inline float v_hsum(vf a)
 }
 
 /* Even lanes of the 2 * V_LANES floats at p: p[0], p[2], ..., p[2 * V_LANES - 2]. */
+/* base[idx[i]] for each lane i (V_LANES indices at idx). */
+static inline vf v_gather(const float *base, const int32_t *idx)
+{
+    return _mm256_i32gather_ps(base, _mm256_loadu_si256((const __m256i *)idx), 4);
+}
+
 static inline vf v_load_even(const float *p)
 {
     // within 128-bit halves: a0 a2 b0 b2 | a4 a6 b4 b6; then put the 64-bit pairs in order

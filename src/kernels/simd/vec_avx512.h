@@ -71,6 +71,12 @@ static inline float v_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 static inline float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 
 /* Even lanes of the 2 * V_LANES floats at p: p[0], p[2], ..., p[2 * V_LANES - 2]. */
+/* base[idx[i]] for each lane i (V_LANES indices at idx). */
+static inline vf v_gather(const float *base, const int32_t *idx)
+{
+    return _mm512_i32gather_ps(_mm512_loadu_si512(idx), base, 4);
+}
+
 static inline vf v_load_even(const float *p)
 {
     const __m512i idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
