@@ -302,6 +302,11 @@ int evo_session_serial_steps(const evo_session *s)
     return s->n_serial;
 }
 
+int evo_session_step_node(const evo_session *s, int i)
+{
+    return i >= 0 && i < s->plan.n_steps ? s->plan.steps[i].node : -1;
+}
+
 int evo_session_step_tasks(const evo_session *s, int i)
 {
     return i >= 0 && i < s->plan.n_steps ? s->plan.steps[i].n_tasks : 0;

@@ -14,5 +14,7 @@ int64_t evo_session_dispatch_ns(const evo_session *sess);
 int evo_session_serial_steps(const evo_session *sess);
 /* The threads step i runs on. */
 int evo_session_step_tasks(const evo_session *sess, int i);
+/* The graph node step i runs (the model's graph), or -1 when i is out of range. */
+int evo_session_step_node(const evo_session *sess, int i);
 
 #endif /* EVO_SESSION_H */
