@@ -37,6 +37,31 @@ evo_preprocess_options evo_preprocess_options_default(void)
     return o;
 }
 
+/*
+ * NanoDet/PicoDet demos: the side that limits the fit becomes exactly the
+ * tensor side and the other is truncated (integer arithmetic, so 640 -> 416
+ * never lands on 415.999); the image is centred with the odd pixel of padding
+ * right/bottom, and boxes map back with each axis' own resize ratio.
+ */
+static void fit_center(int src_w, int src_h, int dst_w, int dst_h, bool scale_up, evo_transform *r)
+{
+    int64_t cw, ch;
+    if ((int64_t)dst_w * src_h <= (int64_t)dst_h * src_w) // width limits
+        cw = dst_w, ch = (int64_t)src_h * dst_w / src_w;
+    else
+        ch = dst_h, cw = (int64_t)src_w * dst_h / src_h;
+    if (!scale_up && cw > src_w)
+        cw = src_w, ch = src_h;
+    r->content_w = (int)EVO_MAX(1, cw);
+    r->content_h = (int)EVO_MAX(1, ch);
+    r->content_x = (dst_w - r->content_w) / 2;
+    r->content_y = (dst_h - r->content_h) / 2;
+    r->scale_x = (double)r->content_w / src_w;
+    r->scale_y = (double)r->content_h / src_h;
+    r->pad_x = r->content_x;
+    r->pad_y = r->content_y;
+}
+
 evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
                                const evo_preprocess_options *o, evo_transform *t, evo_error *err)
 {
@@ -65,6 +90,9 @@ evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
         r.content_w = EVO_MAX(1, (int)(src_w * gain));
         r.content_h = EVO_MAX(1, (int)(src_h * gain));
         r.scale_x = r.scale_y = gain;
+        break;
+    case EVO_FIT_CENTER:
+        fit_center(src_w, src_h, dst_w, dst_h, o->scale_up, &r);
         break;
     case EVO_FIT_LETTERBOX: {
         // Ultralytics LetterBox: round() is Python's (half to even, as rint),

@@ -240,6 +240,31 @@ int evo_draw_text(evo_image *img, int x, int y, const char *text, int scale,
 void evo_draw_detections(evo_image *img, const evo_detection *dets, int n,
                          const evo_names *names);
 
+/* ---- presets: named option sets and `key = value` preset files ---- */
+
+#define EVO_PRESET_MAX_BYTES 65536
+
+/* True when key names a detector option (the keys of a preset file). */
+bool evo_detect_option_known(const char *key);
+/*
+ * Sets one option from its text form: "conf" = "0.3", "mode" = "center",
+ * "mean" = "103.53,116.28,123.675"... Errors name the key, the value and
+ * what was expected; o is changed only on success.
+ */
+evo_status evo_detect_option_set(evo_detect_options *o, const char *key, const char *value,
+                                 evo_error *err);
+/* The i-th built-in preset's name (yolov5, yolov8, yolox, nanodet, picodet), NULL past the end. */
+const char *evo_preset_name(int i);
+/*
+ * Parses preset text: `key = value` lines, '#' comments, an optional first
+ * `preset = NAME` to start from a built-in (else from the defaults). Errors
+ * name source:line. *o is written only on success.
+ */
+evo_status evo_preset_parse(const char *text, size_t size, const char *source,
+                            evo_detect_options *o, evo_error *err);
+/* A built-in preset by name, or a preset file (any argument with '/' or '.'). */
+evo_status evo_preset_load(const char *name_or_path, evo_detect_options *o, evo_error *err);
+
 /* The decoder a detector resolved on its first run, or NULL before it. */
 const evo_decode_layout *evo_detector_layout(const evo_detector *det);
 

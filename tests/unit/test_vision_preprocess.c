@@ -99,6 +99,22 @@ static void test_letterbox_geometry(void)
     o.mode = EVO_FIT_LETTERBOX_TOPLEFT;
     CHECK(evo_preprocess_plan(1000, 667, 640, 640, &o, &t, NULL) == EVO_OK);
     CHECK(t.content_w == 640 && t.content_h == 426 && t.content_x == 0 && t.content_y == 0);
+    // NanoDet/PicoDet centre: 640x427 -> 416: 416 x int(277.55) = 277, top (416 - 277) / 2 = 69
+    o.mode = EVO_FIT_CENTER;
+    CHECK(evo_preprocess_plan(640, 427, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 416 && t.content_h == 277 && t.content_x == 0 && t.content_y == 69);
+    CHECK_NEAR(t.scale_y, 277.0 / 427.0, 1e-15);
+    CHECK_NEAR(t.pad_y, 69, 0);
+    // portrait 480x640: 312 x 416, left 52; 500x333 -> 416: 416 * 333 / 500 = 277.056 -> 277
+    CHECK(evo_preprocess_plan(480, 640, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 312 && t.content_h == 416 && t.content_x == 52 && t.content_y == 0);
+    CHECK(evo_preprocess_plan(500, 333, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 416 && t.content_h == 277 && t.content_y == 69);
+    // without scale_up a small image stays as it is, centred (odd pixel right/bottom)
+    o.scale_up = false;
+    CHECK(evo_preprocess_plan(101, 50, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 101 && t.content_h == 50 && t.content_x == 157 && t.content_y == 183);
+    o.scale_up = true;
     o.mode = EVO_FIT_STRETCH;
     CHECK(evo_preprocess_plan(1000, 667, 640, 320, &o, &t, NULL) == EVO_OK);
     CHECK(t.content_w == 640 && t.content_h == 320);
@@ -113,7 +129,7 @@ static void test_modes_vs_reference(void)
         {17, 13, 32, 32}, {1, 1, 8, 8},   {33, 7, 16, 16}, {64, 48, 20, 20},
         {101, 77, 64, 48}, {7, 31, 15, 9}, {40, 20, 40, 20}, {32, 32, 16, 16},
     };
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m <= (int)EVO_FIT_CENTER; m++) {
         for (size_t i = 0; i < EVO_ARRAY_LEN(sizes); i++) {
             for (int variant = 0; variant < 2; variant++) {
                 evo_preprocess_options o = evo_preprocess_options_default();
