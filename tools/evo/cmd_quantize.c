@@ -21,9 +21,9 @@ static const char usage[] =
     "usage: evo quantize MODEL.onnx --calib DIR -o OUT.evo [--calib-count N]\n"
     "  [--method minmax|percentile|entropy|mse] [--percentile 99.99] [--act-dtype uint8|int8]\n"
     "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--report] [--report-count 4]\n"
-    "  [--target-sqnr DB]\n"
-    "  [evo detect's preprocess flags: --mode --interp --bgr --no-scale --pad --mean --std]\n"
-    "  [--threads N] [--isa NAME] [--input-shape NAME=DIMS] [--disable-pass LIST]";
+    "  [--target-sqnr DB] [--threads N] [--isa NAME] [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
+    "calibration images go through evo detect's preprocess: its --preset and options apply\n"
+    "(decoder options are accepted and unused)\n" CLI_DETECTOR_HELP;
 
 typedef struct quant_cli {
     const char *model, *calib_dir, *out;
@@ -32,7 +32,7 @@ typedef struct quant_cli {
     int report_count;   /* images the report and --target-sqnr run both models on */
     double target_sqnr; /* 0: none */
     evo_quant_options q;
-    evo_preprocess_options pre;
+    evo_detect_options det; /* evo detect's options: the preprocess is what calibration uses */
     cli_model_opts mo;
     char disable[512]; /* the user's --disable-pass plus the unfused passes */
     char keep[4096];   /* --keep-fp */
@@ -76,6 +76,8 @@ static int parse_value_opt(quant_cli *c, const char *a, const char *v)
 
 static int parse_args(int argc, char **argv, quant_cli *c)
 {
+    if (cli_detect_preset(argc, argv, "quantize", &c->det) < 0)
+        return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--act-symmetric") || !strcmp(a, "--int8-all") || !strcmp(a, "--report")) {
@@ -92,7 +94,7 @@ static int parse_args(int argc, char **argv, quant_cli *c)
         if (r == 0)
             r = cli_parse_model_opt(argc, argv, &i, &c->mo);
         if (r == 0)
-            r = cli_parse_detect_preprocess(argc, argv, &i, &c->pre);
+            r = cli_parse_detect_opt(argc, argv, &i, "quantize", &c->det, NULL);
         if (r < 0)
             return 1;
         if (r > 0)
@@ -175,7 +177,7 @@ static void float_side_free(float_side *f)
 
 static evo_calib_images images_of(const quant_cli *c)
 {
-    evo_calib_images im = {c->calib_dir, c->calib_count, c->pre, progress, warn, NULL};
+    evo_calib_images im = {c->calib_dir, c->calib_count, c->det.preprocess, progress, warn, NULL};
     return im;
 }
 
@@ -404,7 +406,7 @@ int evo_cmd_quantize(int argc, char **argv)
     static quant_cli c; // option buffers; the CLI runs one command per process
     memset(&c, 0, sizeof c);
     c.q = evo_quant_options_default();
-    c.pre = evo_preprocess_options_default();
+    c.det = evo_detect_options_default();
     c.mo.n_threads = 1;
     if (parse_args(argc, argv, &c))
         return 1;

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"verify", evo_cmd_verify, "[--threads N]          this machine: ISA, FMA peak, kernels vs reference"},
     {"quantize", evo_cmd_quantize, "MODEL --calib DIR -o OUT.evo   calibrate on images, write an int8 model"},
     {"detect", evo_cmd_detect, "MODEL IMAGE... [-o OUT]   detect objects in images"},
+    {"eval", evo_cmd_eval, "MODEL IMAGES_DIR [--labels DIR]   COCO mAP over labelled images"},
 };
 
 static void usage(FILE *f)
