@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -198,8 +199,10 @@ static int calibrate(const quant_cli *c, evo_graph *g, float_side *f)
     evo_calib_summary sum;
     if (evo_calib_run_images(f->cal, f->sess, f->model, &im, &sum, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
-    fprintf(stderr, "calibration: %d images (%d skipped), %d values observed, method %s, %.2f s\n", sum.n_used,
-            sum.n_skipped, f->cal->n_observed, evo_calib_method_name(c->q.method), sum.seconds);
+    struct rusage ru;
+    double peak_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0; /* Linux: KB */
+    fprintf(stderr, "calibration: %d images (%d skipped), %d values observed, method %s, %.2f s, peak memory %.0f MB\n",
+            sum.n_used, sum.n_skipped, f->cal->n_observed, evo_calib_method_name(c->q.method), sum.seconds, peak_mb);
     return 0;
 }
 
