@@ -9,6 +9,9 @@
 
 #include "quant/quantize.h"
 
+/* Outputs of one int8 layout node (a Split with more stays float). */
+#define QUANT_MAX_OUTS 64
+
 typedef struct quant_state {
     evo_graph *g;
     const evo_calib *cal;

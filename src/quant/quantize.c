@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUANT_MAX_OUTS 64
-
 evo_quant_options evo_quant_options_default(void)
 {
     evo_quant_options o;

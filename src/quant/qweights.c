@@ -40,16 +40,17 @@ static int new_const(evo_graph *g, const char *base, const char *what, evo_dtype
     return id;
 }
 
+/* Saturating; a NaN weight or bias (a broken model) becomes 0 rather than undefined behaviour. */
 static int8_t quant_weight(float w, float scale)
 {
     float v = nearbyintf(w / scale);
-    return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    return isnan(v) ? 0 : (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
 }
 
 static int32_t quant_bias(float b, double scale)
 {
     double v = nearbyint((double)b / scale);
-    return (int32_t)(v > 2147483647.0 ? 2147483647.0 : v < -2147483648.0 ? -2147483648.0 : v);
+    return isnan(v) ? 0 : (int32_t)(v > 2147483647.0 ? 2147483647.0 : v < -2147483648.0 ? -2147483648.0 : v);
 }
 
 typedef struct qlinear_io {

@@ -190,7 +190,7 @@ static void select_layout(quant_state *q, int id, const bool *head)
     evo_graph *g = q->g;
     const evo_node *n = &g->nodes[id];
     int n_data = quant_layout_data_inputs(n);
-    if (!n_data || (head[id] && !q->o->int8_all) || evo_name_listed(q->o->keep_fp, n->name))
+    if (!n_data || n->n_out > QUANT_MAX_OUTS || (head[id] && !q->o->int8_all) || evo_name_listed(q->o->keep_fp, n->name))
         return;
     bool any_int8 = false, all_ranged = true;
     for (int k = 0; k < n_data; k++) {

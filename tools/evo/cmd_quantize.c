@@ -289,7 +289,37 @@ static int output_sqnr(const quant_cli *c, float_side *f, const char *keep_targe
     return rc;
 }
 
-/* Per-layer SQNR and cosine of the default quantization, then layers ranked by their effect alone. */
+static void print_layer_table(const evo_quant_compare *cmp, int n)
+{
+    printf("report over %d calibration images (int8 vs fp32):\n  %-40s %-14s %9s %9s\n", n, "layer", "op", "SQNR dB",
+           "cosine");
+    for (int l = 0; l < cmp->n_layers; l++)
+        printf("  %-40s %-14s %9.2f %9.5f\n", cmp->layers[l].node, cmp->layers[l].op,
+               evo_quant_sqnr_db(&cmp->layers[l].err), evo_quant_cosine(&cmp->layers[l].err));
+    printf("model output: SQNR %.2f dB, cosine %.5f\n", evo_quant_sqnr_db(&cmp->output), evo_quant_cosine(&cmp->output));
+}
+
+/* Quantizes each layer alone, measures the model output, sorts worst first and prints the ranking. */
+static int rank_layers(const quant_cli *c, float_side *f, float **inputs, int n, ranked *r, int n_layers)
+{
+    int rc = 0;
+    bool tty = isatty(2) != 0;
+    for (int l = 0; l < n_layers && !rc; l++) {
+        rc = output_sqnr(c, f, NULL, r[l].node, inputs, n, &r[l].output_sqnr_db);
+        if (tty || l + 1 == n_layers || (l + 1) % 16 == 0)
+            fprintf(stderr, "%sranking: layer %d/%d%s", tty ? "\r" : "", l + 1, n_layers,
+                    tty && l + 1 < n_layers ? "" : "\n");
+    }
+    if (rc)
+        return rc;
+    qsort(r, (size_t)n_layers, sizeof(ranked), cmp_ranked);
+    printf("layers by their effect on the model output (each quantized alone; worst first):\n");
+    for (int l = 0; l < n_layers; l++)
+        printf("  %3d  %-40s output SQNR %7.2f dB\n", l + 1, r[l].node, r[l].output_sqnr_db);
+    return 0;
+}
+
+/* Per-layer SQNR and cosine of the default quantization, then the layers ranked; *out lists them. */
 static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ranked **out, int *n_out)
 {
     evo_graph *g = NULL;
@@ -299,53 +329,33 @@ static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ran
     if (rc)
         return rc;
     evo_model *qm = NULL;
+    evo_session *qs = NULL;
     evo_error err = {0};
     evo_quant_compare cmp = {0};
-    ranked *r = NULL;
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = c->mo.n_threads;
+    so.isa = c->mo.isa;
     if (evo_model_from_graph(g, &qm, &err) != EVO_OK) {
         evo_graph_free(g);
         return cli_fail("%s", err.msg);
     }
-    evo_session *qs = NULL;
-    evo_session_options so = evo_session_options_default();
-    so.n_threads = c->mo.n_threads;
-    so.isa = c->mo.isa;
+    ranked *r = NULL;
     if (evo_session_create_observable(qm, &so, &qs, &err) != EVO_OK ||
-        evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, true, &cmp, &err) != EVO_OK) {
+        evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, true, &cmp, &err) != EVO_OK)
         rc = cli_fail("%s", err.msg);
-        goto done;
-    }
-    printf("report over %d calibration images (int8 vs fp32):\n  %-40s %-14s %9s %9s\n", n, "layer", "op", "SQNR dB",
-           "cosine");
-    for (int l = 0; l < cmp.n_layers; l++)
-        printf("  %-40s %-14s %9.2f %9.5f\n", cmp.layers[l].node, cmp.layers[l].op, evo_quant_sqnr_db(&cmp.layers[l].err),
-               evo_quant_cosine(&cmp.layers[l].err));
-    printf("model output: SQNR %.2f dB, cosine %.5f\n", evo_quant_sqnr_db(&cmp.output), evo_quant_cosine(&cmp.output));
-    r = calloc((size_t)cmp.n_layers + 1, sizeof(ranked));
-    if (!r) {
+    else if (!(r = calloc((size_t)cmp.n_layers + 1, sizeof(ranked))))
         rc = cli_fail("out of memory");
-        goto done;
+    if (!rc) {
+        print_layer_table(&cmp, n);
+        for (int l = 0; l < cmp.n_layers; l++)
+            snprintf(r[l].node, sizeof r[l].node, "%s", cmp.layers[l].node);
+        *n_out = cmp.n_layers;
     }
-    for (int l = 0; l < cmp.n_layers; l++)
-        snprintf(r[l].node, sizeof r[l].node, "%s", cmp.layers[l].node);
-    *n_out = cmp.n_layers;
-done:
     evo_quant_compare_free(&cmp);
     evo_session_free(qs);
     evo_model_free(qm);
-    if (rc) {
-        free(r);
-        return rc;
-    }
-    for (int l = 0; l < *n_out && !rc; l++) {
-        rc = output_sqnr(c, f, NULL, r[l].node, inputs, n, &r[l].output_sqnr_db);
-        fprintf(stderr, "\rranking: layer %d/%d", l + 1, *n_out);
-    }
-    fprintf(stderr, "\n");
-    qsort(r, (size_t)*n_out, sizeof(ranked), cmp_ranked);
-    printf("layers by their effect on the model output (each quantized alone; worst first):\n");
-    for (int l = 0; l < *n_out && !rc; l++)
-        printf("  %3d  %-40s output SQNR %7.2f dB\n", l + 1, r[l].node, r[l].output_sqnr_db);
+    if (!rc)
+        rc = rank_layers(c, f, inputs, n, r, *n_out);
     *out = r;
     return rc;
 }
