@@ -272,7 +272,10 @@ static evo_status check_by_infer(evo_graph *g, evo_node *n, evo_error *err)
 
 static evo_status check_node(evo_graph *g, evo_node *n, evo_error *err)
 {
-    if (n->n_out < 1 || n->out[0] < 0)
+    bool any_out = false; /* a Split may lack leading parts (fuse_update passes them through) */
+    for (int o = 0; o < n->n_out; o++)
+        any_out |= n->out[o] >= 0;
+    if (!any_out || (n->op != EVO_OP_SPLIT && n->out[0] < 0))
         return BAD("node has no output");
     int need = min_inputs(n->op);
     if (n->n_in < need)
@@ -281,7 +284,7 @@ static evo_status check_node(evo_graph *g, evo_node *n, evo_error *err)
         if (n->in[k] < 0)
             return BAD("a required input is empty");
     const evo_value *x = need > 0 ? &g->values[n->in[0]] : NULL;
-    const evo_value *y = &g->values[n->out[0]];
+    const evo_value *y = n->out[0] >= 0 ? &g->values[n->out[0]] : NULL; /* present but for a Split */
     switch (n->op) {
     case EVO_OP_SPLIT: return check_split(g, n, x, err);
     case EVO_OP_SLICE: return check_slice(g, n, x, y, err);

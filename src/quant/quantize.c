@@ -22,7 +22,7 @@ evo_quant_options evo_quant_options_default(void)
 {
     evo_quant_options o;
     memset(&o, 0, sizeof(o));
-    o.method = EVO_CALIB_MINMAX;
+    o.method = EVO_CALIB_PERCENTILE; /* 99.99: on the shared detectors 0.4-2 dB above minmax */
     o.percentile = 99.99;
     o.act_dtype = EVO_DTYPE_UINT8;
     return o;

@@ -61,10 +61,11 @@ typedef struct qlinear_io {
 /* The 9 inputs of QLinearConv from the float Conv n. */
 static evo_status conv_inputs(evo_graph *g, evo_node *n, const qlinear_io *io, int *in, evo_error *err)
 {
-    const evo_value *w = &g->values[n->in[1]];
-    const evo_value *b = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
-    int64_t m = w->dims[0], per = evo_value_count(w) / (m ? m : 1);
-    const float *wf = w->data;
+    /* copies, not pointers into g->values: adding the constants below may move it */
+    const evo_value w = g->values[n->in[1]];
+    const float *bf = n->n_in > 2 && n->in[2] >= 0 ? g->values[n->in[2]].data : NULL;
+    int64_t m = w.dims[0], per = evo_value_count(&w) / (m ? m : 1);
+    const float *wf = w.data;
     float *ws = malloc(sizeof(float) * (size_t)m);
     int8_t *wq = malloc((size_t)(m * per) + 1), *wzp = calloc((size_t)m + 1, 1);
     int32_t *bq = malloc(sizeof(int32_t) * (size_t)m);
@@ -77,13 +78,13 @@ static evo_status conv_inputs(evo_graph *g, evo_node *n, const qlinear_io *io, i
         ws[c] = evo_qparams_weight_scale(wf + c * per, per);
         for (int64_t k = 0; k < per; k++)
             wq[c * per + k] = quant_weight(wf[c * per + k], ws[c]);
-        bq[c] = b ? quant_bias(((const float *)b->data)[c], (double)io->x.scale * ws[c]) : 0;
+        bq[c] = bf ? quant_bias(bf[c], (double)io->x.scale * ws[c]) : 0;
     }
     int64_t mdim[1] = {m};
     in[0] = io->x_q;
     in[1] = quant_const_scalar(g, n->name, "x_scale", EVO_DTYPE_FLOAT, io->x.scale);
     in[2] = quant_const_scalar(g, n->name, "x_zero_point", io->x.dtype, io->x.zp);
-    in[3] = new_const(g, n->name, "w_int8", EVO_DTYPE_INT8, w->rank, w->dims, wq);
+    in[3] = new_const(g, n->name, "w_int8", EVO_DTYPE_INT8, w.rank, w.dims, wq);
     in[4] = new_const(g, n->name, "w_scale", EVO_DTYPE_FLOAT, 1, mdim, ws);
     in[5] = new_const(g, n->name, "w_zero_point", EVO_DTYPE_INT8, 1, mdim, wzp);
     in[6] = quant_const_scalar(g, n->name, "y_scale", EVO_DTYPE_FLOAT, io->y.scale);
@@ -100,10 +101,10 @@ done:
 /* The 8 inputs of QLinearMatMul from MatMul / Gemm n: B as [K, N], one scale per column. */
 static evo_status matmul_inputs(evo_graph *g, evo_node *n, const qlinear_io *io, int *in, evo_error *err)
 {
-    const evo_value *b = &g->values[n->in[1]];
+    const evo_value b = g->values[n->in[1]]; /* a copy: adding constants may move g->values */
     bool trans = n->op == EVO_OP_GEMM && n->a.gemm.trans_b;
-    int64_t kd = trans ? b->dims[1] : b->dims[0], nd = trans ? b->dims[0] : b->dims[1];
-    const float *bf = b->data;
+    int64_t kd = trans ? b.dims[1] : b.dims[0], nd = trans ? b.dims[0] : b.dims[1];
+    const float *bf = b.data;
     float *bs = malloc(sizeof(float) * (size_t)nd + 1), *col = malloc(sizeof(float) * (size_t)kd + 1);
     int8_t *bq = malloc((size_t)(kd * nd) + 1), *bzp = calloc((size_t)nd + 1, 1);
     evo_status s = EVO_OK;

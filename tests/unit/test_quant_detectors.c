@@ -8,6 +8,7 @@
 #include "check.h"
 #include "exec/model.h"
 #include "exec/session.h"
+#include "plan/evo_file.h"
 #include "quant/quantize.h"
 #include "quant/report.h"
 
@@ -68,6 +69,20 @@ static double detector_sqnr(const char *path, const char *images, const evo_prep
         goto fail;
     *n_int8 = res.n_compute_int8;
     *n_fp = res.n_compute_fp;
+    /* the int8 model goes through a .evo file, as evo quantize writes it */
+    char evo_path[] = "/tmp/test_quant_detectors.XXXXXX";
+    int fd = mkstemp(evo_path);
+    size_t bytes = 0;
+    evo_status ws = fd < 0 ? EVO_ERR_IO : evo_file_write(qg, evo_path, &bytes, &err);
+    evo_graph_free(qg);
+    qg = NULL;
+    if (fd >= 0)
+        close(fd);
+    if (ws || evo_file_load(evo_path, &qg, &err)) {
+        unlink(evo_path);
+        goto fail;
+    }
+    unlink(evo_path); /* the loaded graph keeps its mapping */
     if (evo_model_from_graph(qg, &qm, &err))
         goto fail;
     qg = NULL;

@@ -20,7 +20,7 @@
 
 static const char usage[] =
     "usage: evo quantize MODEL.onnx --calib DIR -o OUT.evo [--calib-count N]\n"
-    "  [--method minmax|percentile|entropy|mse] [--percentile 99.99] [--act-dtype uint8|int8]\n"
+    "  [--method minmax|percentile(default)|entropy|mse] [--percentile 99.99] [--act-dtype uint8|int8]\n"
     "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--report] [--report-count 4]\n"
     "  [--target-sqnr DB] [--threads N] [--isa NAME] [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
     "calibration images go through evo detect's preprocess: its --preset and options apply\n"
