@@ -88,6 +88,18 @@ const char *ow_fresh(ow_model *m, const char *base, const char *tag)
     }
 }
 
+const char *ow_split_part(ow_model *m, const evo_node *s, int o)
+{
+    ptrdiff_t id = s - m->g->nodes;
+    if (!m->split_parts && !(m->split_parts = calloc((size_t)m->g->n_nodes + 1, sizeof(char **))))
+        return NULL;
+    if (!m->split_parts[id] && !(m->split_parts[id] = evo_mem_alloc(&m->mem, sizeof(char *) * (size_t)s->n_out)))
+        return NULL;
+    if (!m->split_parts[id][o])
+        m->split_parts[id][o] = ow_fresh(m, s->name, "part");
+    return m->split_parts[id][o];
+}
+
 ow_node *ow_add(ow_model *m, const char *op_type, const char *name, int n_in, int n_out)
 {
     if (m->n_nodes == m->cap_nodes) {
@@ -450,6 +462,7 @@ evo_status evo_onnx_write_buffer(const evo_graph *g, const evo_onnx_write_option
         evo_pbw_free(&w);
     }
     free(m.used);
+    free(m.split_parts);
     free(m.nodes);
     free(m.inits);
     evo_mem_free(&m.mem);

@@ -41,7 +41,7 @@ static evo_status emit_copy(ow_model *m, const evo_node *n)
         // Split's outputs are all required: parts fuse_update stopped reading get a name.
         if (n->out[i] >= 0)
             o->out[i] = ow_value(m, n->out[i]);
-        else if (n->op == EVO_OP_SPLIT && !(o->out[i] = ow_fresh(m, n->name, "unused")))
+        else if (n->op == EVO_OP_SPLIT && !(o->out[i] = ow_split_part(m, n, i)))
             return ow_nomem(m, n);
     }
     o->attrs = n->attrs;
@@ -191,36 +191,40 @@ static evo_status emit_group_layout(ow_model *m, const evo_node *n, const char *
 }
 
 /*
- * The stages after a Conv that wrote conv_out, in evo's order: residual
- * (before or after the activation), activation, layout; the last writes y.
- * left counts the stages still to come.
+ * The stages after a Conv that wrote conv_out: residual before the
+ * activation, the grouped layout (before the activation, which is
+ * elementwise, as exporters write it and fuse_layout finds it), the
+ * activation, residual after it; the last writes y. left counts the stages
+ * still to come.
  */
 static evo_status emit_conv_stages(ow_model *m, const evo_node *n, const char *conv_out, const char *y,
                                    int left)
 {
     const evo_conv_attrs *c = &n->a.conv;
-    const char *cur = conv_out;
+    const char *cur = conv_out, *t = NULL;
     evo_status s = EVO_OK;
     if (c->has_residual && (n->n_in < 4 || n->in[3] < 0))
         return evo_node_errorf(m->err, m->g, n, EVO_ERR_INTERNAL, "fused residual without input 3");
     const char *r = c->has_residual ? ow_value(m, n->in[3]) : NULL;
     if (c->has_residual && !c->residual_after_act) {
-        const char *t = stage_out(m, n, &left, y, "residual");
-        s = binary(m, n, "Add", cur, r, t);
+        t = stage_out(m, n, &left, y, "residual");
+        s = t ? binary(m, n, "Add", cur, r, t) : ow_nomem(m, n);
+        cur = t;
+    }
+    if (!s && c->out_groups) {
+        t = stage_out(m, n, &left, y, "grouped");
+        s = t ? emit_group_layout(m, n, cur, t) : ow_nomem(m, n);
         cur = t;
     }
     if (!s && c->act != EVO_ACT_NONE) {
-        const char *t = stage_out(m, n, &left, y, "act");
-        s = ow_emit_act(m, n, c->act, c->act_alpha, c->act_beta, cur, t);
+        t = stage_out(m, n, &left, y, "act");
+        s = t ? ow_emit_act(m, n, c->act, c->act_alpha, c->act_beta, cur, t) : ow_nomem(m, n);
         cur = t;
     }
     if (!s && c->has_residual && c->residual_after_act) {
-        const char *t = stage_out(m, n, &left, y, "residual");
-        s = binary(m, n, "Add", cur, r, t);
-        cur = t;
+        t = stage_out(m, n, &left, y, "residual");
+        s = t ? binary(m, n, "Add", cur, r, t) : ow_nomem(m, n);
     }
-    if (!s && c->out_groups)
-        s = emit_group_layout(m, n, cur, y);
     return s;
 }
 
@@ -264,10 +268,33 @@ static evo_status emit_gemm(ow_model *m, const evo_node *n)
     return ow_emit_act(m, n, n->a.gemm.act, n->a.gemm.act_alpha, n->a.gemm.act_beta, t, y);
 }
 
-/* x[begin:end] along axis into a fresh value; *out its name. */
+/*
+ * A live Split of value x along axis whose output o, dropped by
+ * fuse_update, is x[begin:end]: the name it was written under, or NULL.
+ */
+static const char *split_part(ow_model *m, int x, int64_t axis, int64_t begin, int64_t end)
+{
+    for (int i = 0; i < m->g->n_nodes; i++) {
+        const evo_node *s = &m->g->nodes[i];
+        if (s->is_dead || s->op != EVO_OP_SPLIT || s->n_in < 1 || s->in[0] != x || s->a.split.axis != axis ||
+            s->a.split.n_splits != s->n_out)
+            continue;
+        int64_t at = 0;
+        for (int o = 0; o < s->n_out; o++) {
+            if (at == begin && at + s->a.split.sizes[o] == end && s->out[o] < 0)
+                return ow_split_part(m, s, o);
+            at += s->a.split.sizes[o];
+        }
+    }
+    return NULL;
+}
+
+/* x[begin:end] along axis: the Split part fuse_update dropped, else a new Slice; *out its name. */
 static evo_status slice(ow_model *m, const evo_node *n, const char *x, int64_t axis, int64_t begin, int64_t end,
                         const char **out)
 {
+    if ((*out = split_part(m, n->in[0], axis, begin, end)) != NULL)
+        return EVO_OK;
     const char *y = ow_fresh(m, n->name, "part");
     ow_node *o = ow_add(m, "Slice", ow_fresh(m, n->name, "Slice"), m->opset >= 10 ? 4 : 1, 1);
     if (!y || !o)

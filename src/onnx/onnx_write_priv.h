@@ -37,6 +37,7 @@ typedef struct ow_model {
     ow_init *inits;
     int n_inits, cap_inits;
     bool *used;        /* per graph value: a written node reads it */
+    const char ***split_parts; /* per node: names given to a Split's dropped outputs */
     int64_t opset;     /* of the default domain, as written */
     int64_t n_fresh;   /* counter behind generated names */
 } ow_model;
@@ -45,6 +46,11 @@ typedef struct ow_model {
 const char *ow_value(ow_model *m, int v);
 /* A name no graph value and no earlier generated name has, made from base and tag. */
 const char *ow_fresh(ow_model *m, const char *base, const char *tag);
+/*
+ * The name of output o of Split node s, which fuse_update dropped (-1):
+ * the same name each call, so evo.UpdateSlices can read the part again.
+ */
+const char *ow_split_part(ow_model *m, const evo_node *s, int o);
 /* Appends a node with n_in inputs and n_out outputs (all ""); NULL when out of memory. */
 ow_node *ow_add(ow_model *m, const char *op_type, const char *name, int n_in, int n_out);
 /* Gives node room for n attributes; false when out of memory. */
