@@ -448,6 +448,10 @@ evo_status evo_onnx_write_buffer(const evo_graph *g, const evo_onnx_write_option
     if (!s)
         s = collect_domains(&m, mc.dom, &mc.n_dom);
     if (!s) {
+        evo_pbw count = {.counting = true}; /* sizes the buffer once: no regrowth copies */
+        put_model(&count, &mc);
+        if (!count.failed && (w.buf = malloc(count.len ? count.len : 1)))
+            w.cap = count.len;
         put_model(&w, &mc);
         if (w.failed)
             s = evo_errorf(err, strcmp(w.error, "out of memory") ? EVO_ERR_LIMIT : EVO_ERR_NOMEM,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 /* MODEL.onnx -> MODEL.evo (the extension replaced, or appended). */
 static const char *default_output(const char *in, char *buf, size_t cap)
@@ -88,8 +89,9 @@ int evo_cmd_compile(int argc, char **argv)
         evo_onnx_write_options wo = evo_onnx_write_options_default();
         wo.qdq = true;
         s = evo_onnx_write_file(g, onnx_path, &wo, &err);
-        if (!s)
-            fprintf(stderr, "evo: wrote %s\n", onnx_path);
+        struct stat st;
+        if (!s && !out_path && stat(onnx_path, &st) == 0)
+            bytes = (size_t)st.st_size;
     }
     int64_t t2 = evo_now_ns();
     int n_live = 0;

@@ -1,5 +1,5 @@
 /*
- * test_onnx_write.c - the ONNX writer round trip on the test models.
+ * test_onnx_roundtrip.c - the ONNX writer round trip on the test models.
  *
  * Each model is imported and compiled (every pass, so the graph holds
  * fused Conv epilogues, folded constants, the grouped head layout and
@@ -119,6 +119,6 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         round_trip(dir, cases[i][0], cases[i][1]);
-    printf("test_onnx_write: %d checks, %d failed\n", check_count, check_failures);
+    printf("test_onnx_roundtrip: %d checks, %d failed\n", check_count, check_failures);
     return check_failures != 0;
 }
