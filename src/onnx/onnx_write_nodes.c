@@ -364,6 +364,11 @@ evo_status ow_emit_node(ow_model *m, const evo_node *n)
             return emit_gemm(m, n);
         break;
     case EVO_OP_UPDATE_SLICES: return emit_update(m, n);
+    case EVO_OP_QLINEAR_CONV:
+    case EVO_OP_QLINEAR_MATMUL:
+        if (ow_qdq_wanted(m, n))
+            return ow_emit_qdq(m, n);
+        break;
     default: break;
     }
     if (evo_op_is_internal(n->op))

@@ -76,6 +76,11 @@ bool ow_conv_attrs(ow_model *m, ow_node *o, const evo_conv_attrs *c);
 /* Stages a Conv's fused epilogue adds after it (residual, activation, layout). */
 int ow_conv_stages(const evo_conv_attrs *c);
 
+/* Is n a QLinearConv/QLinearMatMul to be written in QDQ form (onnx_write_qdq.c)? */
+bool ow_qdq_wanted(const ow_model *m, const evo_node *n);
+/* Appends n's QDQ form. */
+evo_status ow_emit_qdq(ow_model *m, const evo_node *n);
+
 /* Appends the nodes that compute graph node n (onnx_write_nodes.c). */
 evo_status ow_emit_node(ow_model *m, const evo_node *n);
 
