@@ -427,6 +427,7 @@ static evo_status build(ow_model *m)
     if (!host_little_endian())
         return evo_errorf(m->err, EVO_ERR_UNSUPPORTED, "%s: writing ONNX needs a little-endian host",
                           m->g->file);
+    m->opset = ow_target_opset(m);
     evo_status s = emit_const_outputs(m); /* first: later nodes may read them */
     for (int i = 0; i < m->g->n_nodes && !s; i++) {
         const evo_node *n = &m->g->nodes[i];

@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* A copy of n: raw attributes, value names; unnamed outputs get fresh names where needed. */
-static evo_status emit_copy(ow_model *m, const evo_node *n)
+evo_status ow_emit_copy(ow_model *m, const evo_node *n)
 {
     for (int k = 0; k < n->n_attrs; k++) {
         const evo_attr *a = &n->attrs[k];
@@ -257,7 +257,7 @@ static evo_status emit_conv(ow_model *m, const evo_node *n)
 /* Gemm with its raw attributes, then the fused activation. */
 static evo_status emit_gemm(ow_model *m, const evo_node *n)
 {
-    evo_status s = emit_copy(m, n);
+    evo_status s = ow_emit_copy(m, n);
     if (s)
         return s;
     ow_node *o = &m->nodes[m->n_nodes - 1];
@@ -374,5 +374,5 @@ evo_status ow_emit_node(ow_model *m, const evo_node *n)
     if (evo_op_is_internal(n->op))
         return evo_node_errorf(m->err, m->g, n, EVO_ERR_UNSUPPORTED, "internal op %s has no ONNX form",
                                evo_op_name(n->op));
-    return emit_copy(m, n);
+    return m->opset != m->g->opset ? ow_emit_upgraded(m, n) : ow_emit_copy(m, n);
 }

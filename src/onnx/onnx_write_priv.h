@@ -81,6 +81,16 @@ bool ow_qdq_wanted(const ow_model *m, const evo_node *n);
 /* Appends n's QDQ form. */
 evo_status ow_emit_qdq(ow_model *m, const evo_node *n);
 
+/*
+ * The default-domain opset to write (onnx_write_upgrade.c): the graph's,
+ * or 13 when a per-channel QDQ weight needs it and the graph is at 11 or 12.
+ */
+int64_t ow_target_opset(const ow_model *m);
+/* Appends n written at opset 13 though imported at 11 or 12 (signature changes applied). */
+evo_status ow_emit_upgraded(ow_model *m, const evo_node *n);
+/* Appends a copy of n: op type, domain, raw attributes (onnx_write_nodes.c). */
+evo_status ow_emit_copy(ow_model *m, const evo_node *n);
+
 /* Appends the nodes that compute graph node n (onnx_write_nodes.c). */
 evo_status ow_emit_node(ow_model *m, const evo_node *n);
 

@@ -116,6 +116,39 @@ def matmul_model(path, act_dtype, per_column, seed):
     return rng.integers(lo, hi, (3, 16)).astype(act_dtype)
 
 
+def opset12_model(path, seed):
+    """An opset-12 graph around a per-channel QLinearConv, with the ops whose
+    signature changed at opset 13 (Split, Squeeze, Unsqueeze, ReduceSum
+    with attributes; a Softmax coercing to 2-D at axis 1; Dropout's ratio):
+    its QDQ export must be written at opset 13."""
+    rng = np.random.default_rng(seed)
+    inits = []
+    w = rng.integers(-127, 128, (6, 3, 3, 3)).astype(np.int8)
+    for name, arr in (("xs", np.float32(0.02)), ("xz", np.uint8(128)), ("w", w),
+                      ("ws", rng.uniform(0.002, 0.01, 6).astype(np.float32)), ("wz", np.zeros(6, np.int8)),
+                      ("ys", np.float32(0.05)), ("yz", np.uint8(120)),
+                      ("b", rng.integers(-500, 500, 6).astype(np.int32))):
+        const(inits, name, arr)
+    mk = helper.make_node
+    nodes = [
+        mk("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        mk("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["yq"], kernel_shape=[3, 3],
+           pads=[1, 1, 1, 1]),
+        mk("DequantizeLinear", ["yq", "ys", "yz"], ["y"]),
+        mk("Split", ["y"], ["s0", "s1"], axis=1, split=[2, 4]),
+        mk("Unsqueeze", ["s0"], ["u"], axes=[0]),
+        mk("Squeeze", ["u"], ["sq"], axes=[0]),
+        mk("Softmax", ["sq"], ["sm"], axis=1),
+        mk("ReduceSum", ["s1"], ["rs"], axes=[1], keepdims=1),
+        mk("Dropout", ["rs"], ["dr"]),
+        mk("Mul", ["sm", "dr"], ["out"]),
+    ]
+    graph = helper.make_graph(nodes, "opset12", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 5, 7])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)]), path)
+    return rng.standard_normal((1, 3, 5, 7)).astype(np.float32)
+
+
 def check_case(evo, name, int8_model, x, work):
     """Exports int8_model as QDQ, runs both, compares; returns the number of failures."""
     qdq = os.path.join(work, name + ".qdq.onnx")
@@ -165,6 +198,18 @@ def main():
         failures += check_case(evo, f"qconv_{tag}", path, conv_chain(path, dtype, per, 10 + k), work)
         path = os.path.join(work, f"qmatmul_{tag}.onnx")
         failures += check_case(evo, f"qmatmul_{tag}", path, matmul_model(path, dtype, per, 20 + k), work)
+    path = os.path.join(work, "opset12.onnx")
+    x = opset12_model(path, 30)
+    failures += check_case(evo, "opset12_upgraded", path, x, work)
+    qdq = onnx.load(os.path.join(work, "opset12_upgraded.qdq.onnx"))
+    opset = [o.version for o in qdq.opset_import if o.domain in ("", "ai.onnx")]
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    orig = sess.run(None, {"x": x})[0]
+    evo_y = np.load(os.path.join(work, "opset12_upgraded.evo.npy"))
+    rel = float(np.abs(orig - evo_y).max()) / (float(orig.max() - orig.min()) or 1.0)
+    print(f"opset12_upgraded: written at opset {opset}; ORT on the opset-12 original vs evo: "
+          f"max|diff| / range {rel:.3g}")
+    failures += opset != [13] or rel > FLOAT_REL_BOUND
     print(f"test_qdq_export_ort: {failures} failed")
     return 1 if failures else 0
 
