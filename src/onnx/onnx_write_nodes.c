@@ -352,13 +352,26 @@ static evo_status emit_update(ow_model *m, const evo_node *n)
     return EVO_OK;
 }
 
+/*
+ * A Conv or QLinearConv as it is, with its attributes from the typed ones
+ * once import resolved them (a node a pass made has no raw ones; auto_pad
+ * becomes explicit pads), else the raw ones.
+ */
+static evo_status emit_typed_conv(ow_model *m, const evo_node *n)
+{
+    evo_status s = m->opset != m->g->opset ? ow_emit_upgraded(m, n) : ow_emit_copy(m, n);
+    if (s || n->a.conv.n_spatial < 1)
+        return s;
+    return ow_conv_attrs(m, &m->nodes[m->n_nodes - 1], &n->a.conv) ? EVO_OK : ow_nomem(m, n);
+}
+
 evo_status ow_emit_node(ow_model *m, const evo_node *n)
 {
     switch (n->op) {
     case EVO_OP_CONV:
         if (ow_conv_stages(&n->a.conv))
             return emit_conv(m, n);
-        break;
+        return emit_typed_conv(m, n);
     case EVO_OP_GEMM:
         if (n->a.gemm.act != EVO_ACT_NONE)
             return emit_gemm(m, n);
@@ -368,7 +381,7 @@ evo_status ow_emit_node(ow_model *m, const evo_node *n)
     case EVO_OP_QLINEAR_MATMUL:
         if (ow_qdq_wanted(m, n))
             return ow_emit_qdq(m, n);
-        break;
+        return n->op == EVO_OP_QLINEAR_CONV ? emit_typed_conv(m, n) : ow_emit_copy(m, n);
     default: break;
     }
     if (evo_op_is_internal(n->op))

@@ -215,4 +215,42 @@ static void test_qmatmul(void)
     }
 }
 
-CHECK_MAIN(CHECK_TEST(test_qconv), CHECK_TEST(test_qmatmul))
+/*
+ * A QLinearConv without raw attributes (as a pass makes it), written
+ * without QDQ: stays a QLinearConv with its attributes from the typed
+ * ones (strides, pads), and computes the same bytes.
+ */
+static void test_qconv_typed_attrs(void)
+{
+    static uint8_t ya[4096], yb[4096];
+    check_rng rng = {77};
+    evo_builder b;
+    evo_error err = {0};
+    evo_model *ma = NULL, *mb = NULL;
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    CHECK(evo_builder_init(&b, "typed", 11) == EVO_OK);
+    build(&b, true, EVO_DTYPE_UINT8, &rng);
+    evo_compile_options co = evo_compile_options_default();
+    CHECK_MSG(b.ok && evo_passes_run(b.g, &(evo_pass_ctx){&co, &err}) == EVO_OK, "%s", err.msg);
+    for (int i = 0; i < b.g->n_nodes; i++)
+        if (b.g->nodes[i].op == EVO_OP_QLINEAR_CONV)
+            b.g->nodes[i].n_attrs = 0;
+    CHECK_MSG(evo_onnx_write_buffer(b.g, NULL, &buf, &size, &err) == EVO_OK, "%s", err.msg);
+    CHECK_MSG(evo_model_from_graph(b.g, &ma, &err) == EVO_OK, "%s", err.msg);
+    if (!ma)
+        evo_graph_free(b.g);
+    if (buf) {
+        CHECK(count_op(buf, size, "QLinearConv") == 1 && count_op(buf, size, "DequantizeLinear") == 0);
+        CHECK_MSG(evo_model_load_buffer(buf, size, "typed.onnx", NULL, &mb, &err) == EVO_OK, "%s", err.msg);
+    }
+    if (ma && mb) {
+        size_t na = run(ma, ya, sizeof(ya)), nb = run(mb, yb, sizeof(yb));
+        CHECK(na == nb && na == 6 * 4 * 6 && memcmp(ya, yb, na) == 0);
+    }
+    evo_model_free(ma);
+    evo_model_free(mb);
+    free(buf);
+}
+
+CHECK_MAIN(CHECK_TEST(test_qconv), CHECK_TEST(test_qmatmul), CHECK_TEST(test_qconv_typed_attrs))
