@@ -17,7 +17,14 @@ with `evo run` on the int8 graph:
     the output's range (max - min).
 The numbers are printed for every case.
 
-usage: test_qdq_export_ort.py EVO MODELS_DIR WORK_DIR
+Third source: FIXED requantization and every fused activation exist only in
+evo's own int8 graphs, so tests/unit/test_onnx_write_qdq.c (run here with
+EVO_QDQ_DUMP_DIR) writes each case's QDQ export, input and evo's int8
+output; ONNX Runtime on the export must give every output within 1 step of
+evo's and at least 97 % equal (FIXED rounding and the tables' double
+precision differ from float arithmetic on ties only).
+
+usage: test_qdq_export_ort.py EVO MODELS_DIR WORK_DIR TEST_ONNX_WRITE_QDQ
 """
 import os
 import subprocess
@@ -183,8 +190,36 @@ def check_case(evo, name, int8_model, x, work):
     return failures + (not ok)
 
 
+def check_dumped(test_bin, work):
+    """ORT on the QDQ exports of FIXED / fused-activation graphs vs evo; returns failures."""
+    out = os.path.join(work, "fused")
+    os.makedirs(out, exist_ok=True)
+    subprocess.run([test_bin], check=True, env=dict(os.environ, EVO_QDQ_DUMP_DIR=out), stdout=subprocess.DEVNULL)
+    names = sorted(f[:-5] for f in os.listdir(out) if f.endswith(".onnx"))
+    failures = 0 if len(names) >= 40 else 1
+    worst = 1.0
+    for name in names:
+        path = os.path.join(out, name)
+        onnx.checker.check_model(path + ".onnx", full_check=True)
+        sess = ort.InferenceSession(path + ".onnx", providers=["CPUExecutionProvider"])
+        inp = sess.get_inputs()[0]
+        dtype = np.uint8 if inp.type == "tensor(uint8)" else np.int8
+        x = np.fromfile(path + ".x.bin", dtype).reshape(inp.shape)
+        got = sess.run(None, {inp.name: x})[0]
+        want = np.fromfile(path + ".y.bin", dtype).reshape(got.shape)
+        steps = np.abs(got.astype(np.int32) - want.astype(np.int32))
+        exact = float(np.mean(steps == 0))
+        worst = min(worst, exact)
+        if steps.max() > 1 or exact < 0.97:
+            print(f"{name}: max {int(steps.max())} steps, {exact:.4f} equal FAIL")
+            failures += 1
+    print(f"fused activations / FIXED: {len(names)} QDQ exports in ONNX Runtime vs evo: all within 1 step: "
+          f"{'yes' if failures == 0 else 'NO'}; lowest fraction equal {worst:.4f}")
+    return failures
+
+
 def main():
-    evo, models, work = sys.argv[1:4]
+    evo, models, work, test_bin = sys.argv[1:5]
     os.makedirs(work, exist_ok=True)
     failures = 0
     for model, data in (("tiny_cnn_op13", "tiny_cnn"), ("resnet18_op17", "resnet18")):
@@ -210,6 +245,7 @@ def main():
     print(f"opset12_upgraded: written at opset {opset}; ORT on the opset-12 original vs evo: "
           f"max|diff| / range {rel:.3g}")
     failures += opset != [13] or rel > FLOAT_REL_BOUND
+    failures += check_dumped(test_bin, work)
     print(f"test_qdq_export_ort: {failures} failed")
     return 1 if failures else 0
 

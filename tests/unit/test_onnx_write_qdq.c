@@ -9,7 +9,9 @@
  * within 1 quantization step and at least 97 % equal (FIXED rounding and
  * the double-precision tables differ from float arithmetic on ties only).
  * The written model must hold no QLinear op and one QuantizeLinear more
- * for a table activation.
+ * for a table activation. With EVO_QDQ_DUMP_DIR set, each QDQ model, its
+ * input and evo's output on the int8 graph are written there for
+ * tests/models/test_qdq_export_ort.py to run in ONNX Runtime.
  */
 #include "check.h"
 #include "exec/model.h"
@@ -71,8 +73,20 @@ static void build(evo_builder *b, bool conv, evo_dtype t, check_rng *rng)
     evo_build_output(b, "y");
 }
 
+/* Writes size bytes to dir/name.ext; false on failure. */
+static bool dump(const char *dir, const char *name, const char *ext, const void *data, size_t size)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, size, f) == size;
+    ok = f && fclose(f) == 0 && ok;
+    CHECK_MSG(ok, "cannot write %s", path);
+    return ok;
+}
+
 /* Seeded input bytes, output bytes copied into out[cap]; returns the output count. */
-static size_t run(evo_model *m, uint8_t *out, size_t cap)
+static size_t run(evo_model *m, uint8_t *out, size_t cap, uint8_t *in_copy, size_t *n_in)
 {
     evo_session *s = NULL;
     evo_error err = {0};
@@ -87,6 +101,10 @@ static size_t run(evo_model *m, uint8_t *out, size_t cap)
     for (size_t k = 0; k < d.size_bytes; k++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         p[k] = (uint8_t)(seed >> 56);
+    }
+    if (in_copy && d.size_bytes <= 4096) {
+        memcpy(in_copy, p, d.size_bytes);
+        *n_in = d.size_bytes;
     }
     if (evo_session_run(s, &err) == EVO_OK && evo_model_output_desc(m, 0, &d) == EVO_OK && d.size_bytes <= cap) {
         n = d.size_bytes;
@@ -163,7 +181,17 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     CHECK_MSG(evo_model_load_buffer(buf, size, "qdq.onnx", NULL, &mb, &err) == EVO_OK, "%s", err.msg);
     if (!mb)
         goto done;
-    size_t na = run(ma, ya, sizeof(ya)), nb = run(mb, yb, sizeof(yb)), n_equal = 0, n_far = 0;
+    static uint8_t x[4096];
+    size_t n_x = 0, na = run(ma, ya, sizeof(ya), x, &n_x), nb = run(mb, yb, sizeof(yb), NULL, NULL);
+    size_t n_equal = 0, n_far = 0;
+    const char *dir = getenv("EVO_QDQ_DUMP_DIR"); /* for the ONNX Runtime side of the test */
+    if (dir && *dir) {
+        char name[128];
+        snprintf(name, sizeof(name), "%s_%s_%s_%s", what, evo_dtype_name(t), mode == EVO_REQUANT_FIXED ? "fixed" : "float",
+                 ac->name);
+        if (dump(dir, name, "onnx", buf, size) && dump(dir, name, "x.bin", x, n_x))
+            dump(dir, name, "y.bin", ya, na);
+    }
     CHECK(na == nb && na > 0);
     int distinct = 0;
     bool seen[256] = {false};
@@ -245,7 +273,7 @@ static void test_qconv_typed_attrs(void)
         CHECK_MSG(evo_model_load_buffer(buf, size, "typed.onnx", NULL, &mb, &err) == EVO_OK, "%s", err.msg);
     }
     if (ma && mb) {
-        size_t na = run(ma, ya, sizeof(ya)), nb = run(mb, yb, sizeof(yb));
+        size_t na = run(ma, ya, sizeof(ya), NULL, NULL), nb = run(mb, yb, sizeof(yb), NULL, NULL);
         CHECK(na == nb && na == 6 * 4 * 6 && memcmp(ya, yb, na) == 0);
     }
     evo_model_free(ma);
