@@ -8,13 +8,20 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readNpy } from './npy.mjs';
+import { readNpy, writeNpyF32 } from './npy.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
+// Pretrained detectors kept beside the repository (never copied into it).
+const SHARED_MODELS = path.join(ROOT, '..', 'shared', 'data', 'models');
+const SHARED_NAMES = ['yolox_nano', 'nanodet_m_416', 'picodet_s_416_coco'];
+// The lightweight models of models/export.py.
+const LIGHT_NAMES = ['yolov5n', 'mobilenet_v2', 'mobilenet_v3_large', 'shufflenet_v2_x1_0', 'efficientnet_b0'];
 
 const USAGE = `usage: bench/compare [options]
-  --models LIST     comma-separated model names or .onnx paths (default yolov5s,yolov8n,resnet18)
+  --models LIST     comma-separated model names or .onnx paths (default yolov5s,yolov8n,resnet18,
+                    yolov5n,mobilenet_v2,mobilenet_v3_large,shufflenet_v2_x1_0,efficientnet_b0 and,
+                    when ../shared/data/models is present, yolox_nano,nanodet_m_416,picodet_s_416_coco)
   --threads LIST    thread counts (default 1,2)
   --runs R          timed runs per engine per round (default 10)
   --rounds K        interleaved rounds (default 5)
@@ -32,7 +39,8 @@ bench/compare --layers MODEL [--threads N] [--runs R]: per-layer times of both e
 
 function parseArgs(argv) {
   const o = {
-    models: ['yolov5s', 'yolov8n', 'resnet18'], threads: [1, 2], runs: 10, rounds: 5, warmup: 2,
+    models: ['yolov5s', 'yolov8n', 'resnet18', ...LIGHT_NAMES, ...SHARED_NAMES.filter((m) => existsSync(path.join(SHARED_MODELS, `${m}.onnx`)))],
+    threads: [1, 2], runs: 10, rounds: 5, warmup: 2,
     budget: 30, opset: 17, evo: path.join(ROOT, 'build', 'evo'), build: true, numerics: true,
     out: path.join(BENCH, 'results'),
   };
@@ -140,6 +148,7 @@ function modelFiles(name, opset) {
     const dir = path.dirname(p);
     return { name: stem, onnx: p, input: path.join(dir, `${stem}.input.npy`), output: path.join(dir, `${stem}.output.npy`) };
   }
+  if (SHARED_NAMES.includes(name)) return modelFiles(path.join(SHARED_MODELS, `${name}.onnx`), opset);
   const dir = path.join(ROOT, 'models', 'out');
   let onnx = path.join(dir, `${name}_op${opset}.onnx`);
   if (!existsSync(onnx) && existsSync(dir)) {
@@ -462,6 +471,16 @@ async function main() {
           row.ort = { error: String(e.message ?? e).split('\n')[0] };
           console.log(`   ORT: ${row.ort.error}`);
         }
+        // A model without a saved input (the pretrained detectors) is
+        // checked on the timing input, written once as .npy for `evo run`.
+        if (eng && !existsSync(file.input)) {
+          const first = eng.session.inputNames[0];
+          const t = eng.feedsTiming[first];
+          if (t?.type === 'float32') {
+            file.input = path.join(tmp, `${file.name}.input.npy`);
+            writeNpyF32(file.input, t.dims.map(Number), t.data);
+          }
+        }
         // Numerics first: it also tells early whether evo runs the model.
         if (o.numerics && !o.ortOnly && eng && existsSync(file.input)) {
           try {
@@ -537,7 +556,7 @@ async function main() {
     `(up to ${o.runs} timed runs per engine per round after ${o.warmup} warm-up runs, capped at ~${o.budget} s per engine per round; ` +
     'engine order alternates). evo is timed by `evo bench` (session run only, input pre-filled); ORT by session.run() ' +
     'from Node into preallocated output tensors (includes the binding overhead, about 0.03 ms). GFLOP/s use the FLOP count evo reports for the model. ' +
-    'agree: max |evo - ORT| on the saved input, ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|).';
+    'agree: max |evo - ORT| on the saved input (the timing input for models without one), ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|).';
   console.log(`\n${machineLines(machine)}\n\n${tbl}\n\n${nts}\n\n${method}`);
 
   mkdirSync(o.out, { recursive: true });
