@@ -115,7 +115,9 @@ int main(void)
     static const char *const cases[][2] = {
         {"tiny_cnn_op13.onnx", "tiny_cnn"}, {"resnet18_op12.onnx", "resnet18"}, {"resnet18_op17.onnx", "resnet18"},
         {"yolov5s_op12.onnx", "yolov5s"},   {"yolov5s_op17.onnx", "yolov5s"},   {"yolov8n_op12.onnx", "yolov8n"},
-        {"yolov8n_op17.onnx", "yolov8n"},
+        {"yolov8n_op17.onnx", "yolov8n"},   {"yolov5n_op17.onnx", "yolov5n"},   {"mobilenet_v2_op17.onnx", "mobilenet_v2"},
+        {"mobilenet_v3_large_op17.onnx", "mobilenet_v3_large"},                 {"shufflenet_v2_x1_0_op17.onnx", "shufflenet_v2_x1_0"},
+        {"efficientnet_b0_op17.onnx", "efficientnet_b0"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         round_trip(dir, cases[i][0], cases[i][1]);

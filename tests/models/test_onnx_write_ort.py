@@ -25,6 +25,11 @@ CASES = [
     ("yolov5s_op17", "yolov5s"),
     ("yolov8n_op12", "yolov8n"),
     ("yolov8n_op17", "yolov8n"),
+    ("yolov5n_op17", "yolov5n"),
+    ("mobilenet_v2_op17", "mobilenet_v2"),
+    ("mobilenet_v3_large_op17", "mobilenet_v3_large"),
+    ("shufflenet_v2_x1_0_op17", "shufflenet_v2_x1_0"),
+    ("efficientnet_b0_op17", "efficientnet_b0"),
 ]
 
 
