@@ -60,7 +60,7 @@ typedef struct evo_conv_attrs {
     int64_t out_groups;
 } evo_conv_attrs;
 
-/* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
+/* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, QLinear(Global)AveragePool. */
 typedef struct evo_pool_attrs {
     int n_spatial;
     int64_t kernel[EVO_MAX_SPATIAL]; /* resolved to the full spatial extent for Global* */
@@ -72,6 +72,7 @@ typedef struct evo_pool_attrs {
     bool ceil_mode;
     bool count_include_pad;
     int64_t storage_order;
+    bool channels_last; /* com.microsoft QLinear pools: X and Y are [N, spatial..., C] */
 } evo_pool_attrs;
 
 typedef struct evo_bn_attrs {
