@@ -8,7 +8,7 @@
 
 static evo_status qbinary_infer(evo_graph *g, evo_node *n, evo_error *err)
 {
-    evo_status s = evo_check_arity(g, n, 7, 8, 1, err);
+    evo_status s = evo_q_check_arity(g, n, 7, 8, err);
     if (s || (s = evo_q_check_data(g, n, 0, "A", err)) || (s = evo_q_check_data(g, n, 3, "B", err)))
         return s;
     const evo_value *a = evo_node_input(g, n, 0), *b = evo_node_input(g, n, 3);

@@ -51,7 +51,7 @@ static evo_status qconcat_infer(evo_graph *g, evo_node *n, evo_error *err)
                                "has %d inputs, expected Y_scale, Y_zero_point and (X, X_scale, X_zero_point) "
                                "triples",
                                n->n_in);
-    evo_status s = evo_check_arity(g, n, 5, n->n_in, 1, err);
+    evo_status s = evo_q_check_arity(g, n, 5, n->n_in, err);
     if (s || (s = evo_q_check_data(g, n, 2, "X0", err)))
         return s;
     const evo_value *x0 = evo_node_input(g, n, 2);

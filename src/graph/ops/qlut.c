@@ -27,7 +27,7 @@ static evo_status qlut_import(evo_graph *g, evo_node *n, evo_error *err)
 
 static evo_status qlut_infer(evo_graph *g, evo_node *n, evo_error *err)
 {
-    evo_status s = evo_check_arity(g, n, 4, 5, 1, err);
+    evo_status s = evo_q_check_arity(g, n, 4, 5, err);
     if (s || (s = evo_q_check_data(g, n, 0, "X", err)))
         return s;
     const evo_value *x = evo_node_input(g, n, 0);

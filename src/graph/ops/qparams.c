@@ -6,6 +6,15 @@
 
 #include <math.h>
 
+evo_status evo_q_check_arity(const evo_graph *g, const evo_node *n, int min_in, int max_in, evo_error *err)
+{
+    if (n->n_in < min_in || n->n_in > max_in)
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "expected %d..%d inputs, got %d", min_in, max_in, n->n_in);
+    if (n->n_out < 1 || n->out[0] < 0)
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "output 0 (Y) is missing");
+    return EVO_OK;
+}
+
 evo_status evo_q_check_data(evo_graph *g, const evo_node *n, int i, const char *what, evo_error *err)
 {
     const evo_value *x = evo_node_input(g, n, i);

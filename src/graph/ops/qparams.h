@@ -10,6 +10,12 @@
 
 #include "graph/op.h"
 
+/*
+ * Checks n has min_in..max_in inputs (empty ones allowed: zero points are
+ * optional anywhere; evo_q_check_data/params check the others) and an output.
+ */
+evo_status evo_q_check_arity(const evo_graph *g, const evo_node *n, int min_in, int max_in, evo_error *err);
+
 /* Checks input i (named what) is present, uint8 or int8, of known rank. */
 evo_status evo_q_check_data(evo_graph *g, const evo_node *n, int i, const char *what, evo_error *err);
 

@@ -69,7 +69,7 @@ static evo_status window_out(evo_graph *g, evo_node *n, const int64_t *in_sp, in
 static evo_status qpool_infer(evo_graph *g, evo_node *n, evo_error *err)
 {
     evo_pool_attrs *p = &n->a.pool;
-    evo_status s = evo_check_arity(g, n, 4, 5, 1, err);
+    evo_status s = evo_q_check_arity(g, n, 4, 5, err);
     if (s || (s = evo_q_check_data(g, n, 0, "X", err)))
         return s;
     const evo_value *x = evo_node_input(g, n, 0);
