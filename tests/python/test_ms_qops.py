@@ -12,6 +12,7 @@ logistic rather than expf: 1 step on at most 1 % of outputs (0 measured
 with ORT 1.32 on x86-64). Usage: test_ms_qops.py EVO_BINARY
 """
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -62,12 +63,20 @@ class Stats:
 
 
 def check(stats, evo, label, model, feeds, tol, max_share=0.0):
+    """Runs model in ORT and evo; every 4th case also through a compiled .evo file."""
     stats.cases += 1
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "m.onnx")
         onnx.save(model, path)
         want = run_ort(path, feeds)["y"]
         try:
+            if stats.cases % 4 == 0:
+                compiled = os.path.join(d, "m.evo")
+                r = subprocess.run([evo, "compile", path, "-o", compiled], capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise RuntimeError("evo compile failed: " + r.stderr.strip())
+                path = compiled
+                label += " (.evo)"
             got = run_evo(evo, path, feeds, ["y"])[0]["y"]
         except RuntimeError as e:
             print("FAIL %s: %s" % (label, e))
