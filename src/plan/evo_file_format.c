@@ -193,6 +193,7 @@ const evo_file_family evo_file_families[EVO_AK_COUNT] = {
 #define AK_OF_qlut EVO_AK_UNARY
 #define AK_OF_qconcat EVO_AK_AXIS
 #define AK_OF_qpool EVO_AK_POOL
+#define AK_OF_qgemm EVO_AK_GEMM
 
 static const uint8_t op_family[EVO_OP_COUNT] = {
 #define X(e, name, family) [EVO_OP_##e] = AK_OF_##family,

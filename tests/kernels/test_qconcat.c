@@ -104,7 +104,8 @@ static void test_hand(void)
     qc_case c = {EVO_DTYPE_UINT8, 2, 2, 1, {{1, 2}, {1, 1}}, {0.1f, 0.2f}, 0.1f, {10, 0}, 10};
     uint8_t x0[2] = {200, 0}, x1[1] = {3}, want[3] = {200, 0, 16};
     uint8_t *xs[2] = {x0, x1};
-    run(NULL, &c, 1, xs, want);
+    check_rng r = {5};
+    run(&r, &c, 1, xs, want);
 }
 
 static void test_bad_inputs(void)

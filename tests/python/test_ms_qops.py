@@ -44,12 +44,14 @@ def const(name, value):
                               qtype(value.dtype.type), value.shape, value.flatten().tolist())
 
 
-def build(op, inputs, feeds, consts, out_shape, dt, attrs=None, name="m"):
+def build(op, inputs, feeds, consts, out_shape, dt, attrs=None, name="m", out_type=None):
     """A one-node com.microsoft model: feeds are graph inputs, consts initializers."""
     vi = [helper.make_tensor_value_info(k, qtype(dt), v.shape) for k, v in feeds.items()]
-    out = helper.make_tensor_value_info("y", qtype(dt), None)
+    out = helper.make_tensor_value_info("y", out_type or qtype(dt), None)
     node = helper.make_node(op, inputs, ["y"], domain=MS, **(attrs or {}))
-    inits = [const(k, np.asarray(v)) for k, v in consts.items()]
+    inits = [const(k, np.asarray(v)) if np.asarray(v).dtype != np.int32 else
+             helper.make_tensor(k, TensorProto.INT32, np.shape(v), np.asarray(v).flatten().tolist())
+             for k, v in consts.items()]
     g = helper.make_graph([node], name, vi, [out], initializer=inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)])
     m.ir_version = 8
@@ -141,6 +143,29 @@ def case_pool(stats, evo, op, dt, shape, attrs):
     check(stats, evo, "%s %s %s %s" % (op, dt.__name__, shape, attrs), m, {"x": x}, 0)
 
 
+def case_qgemm(stats, evo, dt, m, k, n, trans_a, trans_b, per_col, bias_shape, quant_y, alpha=1.0):
+    a = rand_q(dt, (k, m) if trans_a else (m, k))
+    c = dict(a_s=scale(), a_z=rand_zp(dt))
+    c["b"] = rand_q(np.int8, (n, k) if trans_b else (k, n))
+    c["b_s"] = rng.uniform(0.002, 0.02, size=(n,) if per_col else ()).astype(np.float32)
+    c["b_z"] = np.zeros((n,) if per_col else (), np.int8)
+    names = ["a", "a_s", "a_z", "b", "b_s", "b_z"]
+    if bias_shape is not None:
+        c["bias"] = rng.integers(-3000, 3000, size=bias_shape).astype(np.int32)
+        names.append("bias")
+    elif quant_y:
+        names.append("")
+    if quant_y:
+        c["y_s"] = np.float32(c["a_s"] * 0.01 * np.sqrt(k) * 4)
+        c["y_z"] = rand_zp(dt)
+        names += ["y_s", "y_z"]
+    attrs = dict(transA=int(trans_a), transB=int(trans_b), alpha=alpha)
+    mdl = build("QGemm", names, {"a": a}, c, None, dt, attrs, out_type=None if quant_y else TensorProto.FLOAT)
+    label = "QGemm %s m=%d k=%d n=%d tA=%d tB=%d per_col=%d bias=%s quant_y=%d" % (
+        dt.__name__, m, k, n, trans_a, trans_b, per_col, bias_shape, quant_y)
+    check(stats, evo, label, mdl, {"a": a}, 0)
+
+
 def main():
     evo = sys.argv[1]
     stats = Stats()
@@ -169,6 +194,10 @@ def main():
                              ((1, 5, 6, 6), dict(kernel_shape=[6, 6])),
                              ((1, 6, 7, 3), dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], channels_last=1))]:
             case_pool(stats, evo, "QLinearAveragePool", dt, shape, attrs)
+        for m, k, n, ta, tb, pc, bias, qy in [(1, 512, 10, 0, 1, 1, (10,), 1), (3, 17, 5, 0, 0, 0, None, 1),
+                                              (4, 9, 7, 1, 1, 1, (4, 1), 1), (2, 33, 6, 0, 1, 1, (2, 6), 0),
+                                              (5, 8, 3, 1, 0, 0, (), 0)]:
+            case_qgemm(stats, evo, dt, m, k, n, ta, tb, pc, bias, qy)
     for op, (diff, share) in sorted(stats.summary.items()):
         print("%-26s max diff %d step(s), at most %.3f%% of outputs differ" % (op, diff, 100 * share))
     print("%d cases, %d failures" % (stats.cases, stats.failures))
