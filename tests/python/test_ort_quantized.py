@@ -10,11 +10,19 @@ DequantizeLinear; for dynamic models max |ORT| / 127), and the same error
 of ORT's quantized model against fp32, to show the two quantized runs are
 far closer to each other than to fp32.
 
-Asserted: every model imports and runs; evo's outputs differ from ORT's
-by at most one output step, at least 99 % of them (97 % for the dynamic
-format, whose activation ranges come from each run's data) within one
-step, and the RMS of evo - ORT is at most half the RMS of ORT's own
-quantization error (ORT int8 - fp32). Usage: test_ort_quantized.py EVO MODELS_DIR [MODEL ...]
+Asserted: every model imports and runs; at least 99 % of evo's outputs
+are within one output step of ORT's and the RMS of evo - ORT is at most
+half the RMS of ORT's own quantization error (ORT int8 - fp32); for the
+static formats, whose integer arithmetic evo reproduces, no output is more
+than one step off. Dynamic models requantize every activation from its
+run-time range, so a last-ulp difference in a float op between layers
+(evo's SiLU against MLAS's logistic) can flip one byte of a later
+DynamicQuantizeLinear and a few outputs move by more (YOLOv5s: 0.17 %).
+
+The default models keep the test under a minute; YOLOv5s (about 7 minutes
+of ORT calibration on 2 cores) runs when named:
+  test_ort_quantized.py build/evo models/out yolov5s_op17
+Usage: test_ort_quantized.py EVO MODELS_DIR [MODEL ...]
 """
 import os
 import sys
@@ -60,7 +68,7 @@ def output_step(model_path, out_name, ort_out):
     return float(np.max(np.abs(ort_out))) / 127.0
 
 
-def compare(label, model_path, feeds, fp32_out, evo, min_share, stats):
+def compare(label, model_path, feeds, fp32_out, evo, dynamic, stats):
     want = run_ort(model_path, feeds)
     name = list(want)[0]
     try:
@@ -82,7 +90,7 @@ def compare(label, model_path, feeds, fp32_out, evo, min_share, stats):
     rms = float(np.sqrt(np.mean(diff ** 2)))
     rms_fp32 = float(np.sqrt(np.mean((ref - fp32_out) ** 2)))
     rel_fp32 = float(np.max(np.abs(ref - fp32_out))) / (float(np.max(np.abs(fp32_out))) or 1.0)
-    ok = steps <= 1.001 and share >= min_share and rms <= 0.5 * rms_fp32
+    ok = (dynamic or steps <= 1.001) and share >= 0.99 and rms <= 0.5 * rms_fp32
     print("%s %-24s evo-ORT: max %.4f of max|ORT| (%.2f steps of %.4g), %.2f%% equal, %.2f%% within 1 step, "
           "rms %.3g | ORT-fp32: max %.4f of max|fp32|, rms %.3g" %
           ("ok  " if ok else "FAIL", label, rel, steps, step, 100 * exact, 100 * share, rms, rel_fp32, rms_fp32))
@@ -106,10 +114,10 @@ def run_model(evo, models_dir, base, work, stats):
         q = os.path.join(work, "%s_%s.onnx" % (base, fmt.name))
         quantize_static(src, q, RandomReader(inp.name, shape), quant_format=fmt, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        ok &= compare("%s %s" % (base, fmt.name), q, feeds, fp32_out, evo, 0.99, stats)
+        ok &= compare("%s %s" % (base, fmt.name), q, feeds, fp32_out, evo, False, stats)
     q = os.path.join(work, "%s_dynamic.onnx" % base)
     quantize_dynamic(src, q, weight_type=QuantType.QUInt8)
-    ok &= compare("%s dynamic" % base, q, feeds, fp32_out, evo, 0.97, stats)
+    ok &= compare("%s dynamic" % base, q, feeds, fp32_out, evo, True, stats)
     return ok
 
 
