@@ -37,12 +37,13 @@ static void qgemm_run(const evo_kernel_args *a, int task, int n_tasks)
         for (int64_t n = 0; n < cols; n++) {
             int64_t p = n_bparams == 1 ? 0 : n;
             int32_t zb = b_zp ? evo_q_load(b_zp, p, tb->dtype) : 0;
-            int32_t acc = tc ? bias_at(tc, m, n) : 0;
+            int64_t sum = tc ? bias_at(tc, m, n) : 0;
             for (int64_t k = 0; k < k_len; k++) {
                 int32_t va = evo_q_load(ta->data, at->trans_a ? k * rows + m : m * k_len + k, ta->dtype) - qa.zp;
                 int32_t vb = evo_q_load(tb->data, at->trans_b ? n * k_len + k : k * cols + n, tb->dtype) - zb;
-                acc += va * vb;
+                sum += va * vb;
             }
+            int32_t acc = (int32_t)(uint32_t)sum; /* wraps like ORT's int32 accumulator, without overflow */
             float scale = at->alpha * qa.scale * b_scale[p];
             if (!quant_y) {
                 ((float *)y->data)[m * cols + n] = (float)acc * scale;

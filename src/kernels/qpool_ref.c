@@ -64,14 +64,14 @@ static void pool_global(const evo_tensor *x, const evo_tensor *y, const qgeom *g
 {
     int64_t size = g->in[0] * g->in[1] * g->in[2], b = plane / g->channels, c = plane % g->channels;
     const int64_t base = b * g->n_stride + c * g->c_stride;
-    int32_t sum = 0;
+    int64_t sum = 0; /* int32 in ONNX Runtime; int64 keeps images past 8M pixels defined */
     for (int64_t i0 = 0; i0 < g->in[0]; i0++)
         for (int64_t i1 = 0; i1 < g->in[1]; i1++)
             for (int64_t i2 = 0; i2 < g->in[2]; i2++)
                 sum += evo_q_load(x->data, base + i0 * g->in_stride[0] + i1 * g->in_stride[1] + i2 * g->in_stride[2],
                                   x->dtype);
     float scale = qx.scale / (float)size / qy.scale;
-    int32_t acc = sum - qx.zp * (int32_t)size;
+    int64_t acc = sum - (int64_t)qx.zp * size;
     evo_q_store(y->data, b * g->out_n_stride + c * g->out_c_stride, evo_q_round((float)acc * scale, qy.zp), y->dtype);
 }
 
