@@ -135,21 +135,21 @@ static const char *match_gemm(const evo_graph *g, const evo_node *n, ms_match *m
 {
     const evo_gemm_attrs *at = &n->a.gemm;
     if (at->act != EVO_ACT_NONE || at->beta != 1.0f)
-        return "Gemm: beta is not 1, or an activation is fused";
+        return "beta is not 1, or an activation is fused";
     const evo_value *b = &g->values[m->in[1].data];
     int64_t cols = g->values[n->out[0]].dims[1];
     if (!is_const(g, m->in[1].data))
-        return "Gemm: B is not a constant";
+        return "B is not a constant";
     if (m->in[1].count != 1 &&
         (m->in[1].count != cols || g->nodes[m->in[1].node].a.quant.axis != (at->trans_b ? 0 : b->rank - 1)))
-        return "Gemm: B is not quantized per tensor or per output column";
+        return "B is not quantized per tensor or per output column";
     m->bias = n->n_in > 2 ? n->in[2] : -1;
     m->bias_q = NULL;
     if (m->bias < 0)
         return NULL;
     const evo_value *c = &g->values[m->bias];
     if (!is_const(g, m->bias) || c->dtype != EVO_DTYPE_FLOAT || c->rank != 1 || c->dims[0] != cols)
-        return "Gemm: C is not a constant [N] bias";
+        return "C is not a constant [N] bias";
     m->bias_q = int32_bias(g, m->bias, m, cols);
     return NULL;
 }
@@ -157,17 +157,24 @@ static const char *match_gemm(const evo_graph *g, const evo_node *n, ms_match *m
 /* Op-specific conditions beyond the shared ones. */
 static const char *match_op(const evo_graph *g, const evo_node *n, ms_match *m)
 {
+    if (n->op == EVO_OP_GEMM)
+        return match_gemm(g, n, m);
+    for (int i = 0; n->op == EVO_OP_AVERAGE_POOL && i < n->a.pool.n_spatial; i++) {
+        if (n->a.pool.dilation[i] != 1)
+            return "dilations are not 1";
+    }
+    return NULL;
+}
+
+/* Inputs that carry data (the rest are Gemm's C): every one of Concat, two of Add, Mul and Gemm. */
+static int n_data_inputs(const evo_node *n)
+{
     switch (n->op) {
+    case EVO_OP_CONCAT: return n->n_in;
     case EVO_OP_ADD:
-    case EVO_OP_MUL: return NULL;
-    case EVO_OP_CONCAT: return NULL;
-    case EVO_OP_AVERAGE_POOL:
-        for (int i = 0; i < n->a.pool.n_spatial; i++)
-            if (n->a.pool.dilation[i] != 1)
-                return "AveragePool: dilations are not 1";
-        return NULL;
-    case EVO_OP_GEMM: return match_gemm(g, n, m);
-    default: return NULL;
+    case EVO_OP_MUL:
+    case EVO_OP_GEMM: return 2;
+    default: return 1;
     }
 }
 
@@ -178,9 +185,7 @@ static const char *match(const evo_graph *g, int id, ms_match *m)
     m->op = ms_op_of(n);
     if (m->op == EVO_OP_UNKNOWN)
         return "no int8 kernel for this op";
-    m->n_data = n->op == EVO_OP_CONCAT ? n->n_in : n->op == EVO_OP_ADD || n->op == EVO_OP_MUL ? 2
-                : n->op == EVO_OP_GEMM                                                       ? 2
-                                                                                             : 1;
+    m->n_data = n_data_inputs(n);
     if (m->n_data > MS_MAX_IN)
         return "too many inputs";
     const char *why;

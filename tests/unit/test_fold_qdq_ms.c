@@ -319,7 +319,7 @@ static void test_no_fold(void)
         {build_read_twice, EVO_OP_SIGMOID, "Sigmoid: its output is not read by one QuantizeLinear only"},
         {build_per_channel, EVO_OP_MUL, "Mul: an input is not quantized per tensor"},
         {build_float_input, EVO_OP_MUL, "Mul: an input is not dequantized"},
-        {build_gemm, EVO_OP_GEMM, "Gemm: Gemm: beta is not 1"},
+        {build_gemm, EVO_OP_GEMM, "Gemm: beta is not 1"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         compiled f;
