@@ -28,13 +28,12 @@ const char *evo_op_name(evo_op op)
 const evo_op_def *evo_op_get(evo_op op)
 {
     switch (op) {
-#define X(e, name, family) \
-    case EVO_OP_##e:       \
+#define X(e, name, family)                                                                                   \
+    case EVO_OP_##e:                                                                                         \
         return &evo_opdef_##family;
 #include "graph/ops.def"
 #undef X
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 

@@ -28,7 +28,8 @@ static void qbinary_run(const evo_kernel_args *a, int task, int n_tasks)
 {
     const evo_tensor *ta = &a->in[0], *tb = &a->in[3], *out = &a->out[0];
     evo_dtype t = ta->dtype;
-    evo_qparam qa = evo_qparam_read(a, 1, 2, t), qb = evo_qparam_read(a, 4, 5, t), qc = evo_qparam_read(a, 6, 7, t);
+    evo_qparam qa = evo_qparam_read(a, 1, 2, t), qb = evo_qparam_read(a, 4, 5, t),
+               qc = evo_qparam_read(a, 6, 7, t);
     bool is_mul = a->node->op == EVO_OP_QLINEAR_MUL;
     int64_t sa[EVO_MAX_RANK], sb[EVO_MAX_RANK], idx[EVO_MAX_RANK];
     bcast_strides(ta, out, sa);

@@ -39,7 +39,8 @@ static void qgemm_run(const evo_kernel_args *a, int task, int n_tasks)
             int32_t zb = b_zp ? evo_q_load(b_zp, p, tb->dtype) : 0;
             int64_t sum = tc ? bias_at(tc, m, n) : 0;
             for (int64_t k = 0; k < k_len; k++) {
-                int32_t va = evo_q_load(ta->data, at->trans_a ? k * rows + m : m * k_len + k, ta->dtype) - qa.zp;
+                int32_t va =
+                    evo_q_load(ta->data, at->trans_a ? k * rows + m : m * k_len + k, ta->dtype) - qa.zp;
                 int32_t vb = evo_q_load(tb->data, at->trans_b ? n * k_len + k : k * cols + n, tb->dtype) - zb;
                 sum += va * vb;
             }

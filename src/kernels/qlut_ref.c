@@ -24,8 +24,8 @@ static void qlut_run(const evo_kernel_args *a, int task, int n_tasks)
     const evo_tensor *x = &a->in[0];
     evo_dtype t = x->dtype;
     uint8_t table[256];
-    evo_qlut_build(a->node->op, a->node->a.unary.alpha, evo_qparam_read(a, 1, 2, t), evo_qparam_read(a, 3, 4, t), t,
-                   table);
+    evo_qlut_build(a->node->op, a->node->a.unary.alpha, evo_qparam_read(a, 1, 2, t),
+                   evo_qparam_read(a, 3, 4, t), t, table);
     const uint8_t *src = x->data;
     uint8_t *dst = a->out[0].data;
     int64_t begin, end;

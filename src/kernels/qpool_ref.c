@@ -59,8 +59,8 @@ static bool is_global(const evo_node *node, const qgeom *g)
     return true;
 }
 
-static void pool_global(const evo_tensor *x, const evo_tensor *y, const qgeom *g, evo_qparam qx, evo_qparam qy,
-                        int64_t plane)
+static void pool_global(const evo_tensor *x, const evo_tensor *y, const qgeom *g, evo_qparam qx,
+                        evo_qparam qy, int64_t plane)
 {
     int64_t size = g->in[0] * g->in[1] * g->in[2], b = plane / g->channels, c = plane % g->channels;
     const int64_t base = b * g->n_stride + c * g->c_stride;
@@ -68,11 +68,13 @@ static void pool_global(const evo_tensor *x, const evo_tensor *y, const qgeom *g
     for (int64_t i0 = 0; i0 < g->in[0]; i0++)
         for (int64_t i1 = 0; i1 < g->in[1]; i1++)
             for (int64_t i2 = 0; i2 < g->in[2]; i2++)
-                sum += evo_q_load(x->data, base + i0 * g->in_stride[0] + i1 * g->in_stride[1] + i2 * g->in_stride[2],
+                sum += evo_q_load(x->data,
+                                  base + i0 * g->in_stride[0] + i1 * g->in_stride[1] + i2 * g->in_stride[2],
                                   x->dtype);
     float scale = qx.scale / (float)size / qy.scale;
     int64_t acc = sum - (int64_t)qx.zp * size;
-    evo_q_store(y->data, b * g->out_n_stride + c * g->out_c_stride, evo_q_round((float)acc * scale, qy.zp), y->dtype);
+    evo_q_store(y->data, b * g->out_n_stride + c * g->out_c_stride, evo_q_round((float)acc * scale, qy.zp),
+                y->dtype);
 }
 
 /* One output element at spatial position o[3] of plane (batch, channel). */
@@ -97,8 +99,8 @@ static void pool_window(const evo_tensor *x, const evo_tensor *y, const evo_pool
             }
     int64_t count = p->count_include_pad ? kernel_size : (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
     float avg = count > 0 ? sum / (float)count : 0.0f;
-    int64_t at = b * g->out_n_stride + c * g->out_c_stride + o[0] * g->out_stride[0] + o[1] * g->out_stride[1] +
-                 o[2] * g->out_stride[2];
+    int64_t at = b * g->out_n_stride + c * g->out_c_stride + o[0] * g->out_stride[0] +
+                 o[1] * g->out_stride[1] + o[2] * g->out_stride[2];
     evo_q_store(y->data, at, evo_q_round(avg / qy.scale + (float)qy.zp, 0), y->dtype);
 }
 

@@ -81,9 +81,9 @@ static int32_t zp_at(const evo_graph *g, const qref *q, int64_t i)
         return 0;
     const evo_value *z = &g->values[q->zp];
     int64_t k = evo_value_count(z) > 1 ? i : 0;
-    return z->dtype == EVO_DTYPE_INT8 ? ((const int8_t *)z->data)[k] : z->dtype == EVO_DTYPE_UINT8
-                                                                          ? ((const uint8_t *)z->data)[k]
-                                                                          : ((const int32_t *)z->data)[k];
+    return z->dtype == EVO_DTYPE_INT8    ? ((const int8_t *)z->data)[k]
+           : z->dtype == EVO_DTYPE_UINT8 ? ((const uint8_t *)z->data)[k]
+                                         : ((const int32_t *)z->data)[k];
 }
 
 /* A match: the data inputs' parameters, Gemm's bias, the output's QuantizeLinear. */
@@ -111,20 +111,23 @@ static evo_op ms_op_of(const evo_node *n)
     }
 }
 
-/* Gemm's C as int32 values when it is a DequantizeLinear of int32 at exactly scale a_scale * b_scale[n], zp 0. */
+/* Gemm's C as int32 values when it is a DequantizeLinear of int32 at exactly scale a_scale * b_scale[n], zp
+ * 0. */
 static const int32_t *int32_bias(const evo_graph *g, int c, const ms_match *m, int64_t cols)
 {
     int p = g->values[c].producer;
     if (p < 0 || g->nodes[p].op != EVO_OP_DEQUANTIZE_LINEAR)
         return NULL;
     const evo_node *dq = &g->nodes[p];
-    qref bq = {p, dq->in[0], dq->n_in > 1 ? dq->in[1] : -1, dq->n_in > 2 ? dq->in[2] : -1, EVO_DTYPE_INT32, 0};
+    qref bq = {p, dq->in[0], dq->n_in > 1 ? dq->in[1] : -1, dq->n_in > 2 ? dq->in[2] : -1, EVO_DTYPE_INT32,
+               0};
     if (!is_const(g, bq.data) || g->values[bq.data].dtype != EVO_DTYPE_INT32 || !is_const(g, bq.scale) ||
         (bq.zp >= 0 && !is_const(g, bq.zp)))
         return NULL;
     bq.count = evo_value_count(&g->values[bq.scale]);
     for (int64_t i = 0; i < cols; i++) {
-        if (zp_at(g, &bq, i) != 0 || scale_at(g, &bq, i) != scale_at(g, &m->in[0], 0) * scale_at(g, &m->in[1], i))
+        if (zp_at(g, &bq, i) != 0 ||
+            scale_at(g, &bq, i) != scale_at(g, &m->in[0], 0) * scale_at(g, &m->in[1], i))
             return NULL;
     }
     return g->values[bq.data].data;
@@ -228,8 +231,10 @@ static int gemm_bias(evo_graph *g, const ms_match *m, int64_t cols, const char *
     const float *f = g->values[m->bias].data;
     bool fits = true;
     for (int64_t i = 0; i < cols; i++) {
-        double v = m->bias_q ? m->bias_q[i]
-                             : nearbyint((double)f[i] / ((double)scale_at(g, &m->in[0], 0) * scale_at(g, &m->in[1], i)));
+        double v =
+            m->bias_q
+                ? m->bias_q[i]
+                : nearbyint((double)f[i] / ((double)scale_at(g, &m->in[0], 0) * scale_at(g, &m->in[1], i)));
         fits = fits && fabs(v) < 2147483647.0;
         q[i] = fits ? (int32_t)v : 0;
     }
@@ -258,8 +263,8 @@ static int ms_inputs(evo_graph *g, const evo_node *n, const ms_match *m, int *in
         int y_zp = zp_value(g, y, n->name);
         if (bias == -1 || y_zp < 0)
             return -1;
-        int ins[9] = {m->in[0].data, m->in[0].scale, m->in[0].zp, m->in[1].data, m->in[1].scale, m->in[1].zp,
-                      bias >= 0 ? bias : -1, y->scale, y_zp};
+        int ins[9] = {m->in[0].data, m->in[0].scale,        m->in[0].zp, m->in[1].data, m->in[1].scale,
+                      m->in[1].zp,   bias >= 0 ? bias : -1, y->scale,    y_zp};
         memcpy(in, ins, sizeof(ins));
         return 9;
     }

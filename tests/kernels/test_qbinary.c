@@ -39,7 +39,8 @@ static int64_t count(const int64_t *d, int r)
 }
 
 /* Expected output by per-element index arithmetic (right-aligned broadcasting). */
-static void direct(const qb_case *c, const uint8_t *a, const uint8_t *b, const int64_t *dy, int ry, uint8_t *y)
+static void direct(const qb_case *c, const uint8_t *a, const uint8_t *b, const int64_t *dy, int ry,
+                   uint8_t *y)
 {
     int za = c->za == -1000 ? 0 : c->za, zb = c->zb == -1000 ? 0 : c->zb, zc = c->zc == -1000 ? 0 : c->zc;
     for (int64_t i = 0; i < count(dy, ry); i++) {
@@ -102,7 +103,8 @@ static void test_random(void)
 {
     check_rng r = {0x5eed01};
     for (int it = 0; it < 200; it++) {
-        qb_case c = {it % 2 ? EVO_OP_QLINEAR_MUL : EVO_OP_QLINEAR_ADD, (it / 2) % 2 ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8};
+        qb_case c = {it % 2 ? EVO_OP_QLINEAR_MUL : EVO_OP_QLINEAR_ADD,
+                     (it / 2) % 2 ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8};
         int ry = check_rng_int(&r, 0, 4);
         int64_t dy[4];
         for (int d = 0; d < ry; d++)

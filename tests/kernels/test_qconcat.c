@@ -41,8 +41,8 @@ static void run(check_rng *r, const qc_case *c, int n_tasks, uint8_t *const *xs_
     evo_error err = {0};
     evo_status s = nn_infer(g, node, &err);
     char desc[160];
-    snprintf(desc, sizeof(desc), "QLinearConcat %s k=%d rank=%d axis=%lld tasks=%d", evo_dtype_name(c->t), c->k,
-             c->rank, (long long)c->axis, n_tasks);
+    snprintf(desc, sizeof(desc), "QLinearConcat %s k=%d rank=%d axis=%lld tasks=%d", evo_dtype_name(c->t),
+             c->k, c->rank, (long long)c->axis, n_tasks);
     CHECK_MSG(s == EVO_OK, "%s: %s", desc, err.msg);
     if (s == EVO_OK) {
         int64_t ax = c->axis < 0 ? c->axis + c->rank : c->axis, outer = 1, inner = 1, total = 0;
@@ -100,7 +100,8 @@ static void test_random(void)
 
 static void test_hand(void)
 {
-    /* X0 shares Y's parameters (copied: 200 stays 200); X1 at scale 0.2 zp 0: 3 -> 0.6 = 6 steps of 0.1 -> 16 */
+    /* X0 shares Y's parameters (copied: 200 stays 200); X1 at scale 0.2 zp 0: 3 -> 0.6 = 6 steps of 0.1 -> 16
+     */
     qc_case c = {EVO_DTYPE_UINT8, 2, 2, 1, {{1, 2}, {1, 1}}, {0.1f, 0.2f}, 0.1f, {10, 0}, 10};
     uint8_t x0[2] = {200, 0}, x1[1] = {3}, want[3] = {200, 0, 16};
     uint8_t *xs[2] = {x0, x1};

@@ -18,7 +18,8 @@ typedef struct qg_case {
 static void run(check_rng *r, const qg_case *c, int n_tasks)
 {
     char desc[200];
-    snprintf(desc, sizeof(desc), "QGemm %s/%s m=%lld k=%lld n=%lld tA=%d tB=%d per_col=%d quant_y=%d bias=%d%s tasks=%d",
+    snprintf(desc, sizeof(desc),
+             "QGemm %s/%s m=%lld k=%lld n=%lld tA=%d tB=%d per_col=%d quant_y=%d bias=%d%s tasks=%d",
              evo_dtype_name(c->ta), evo_dtype_name(c->tb), (long long)c->m, (long long)c->k, (long long)c->n,
              c->trans_a, c->trans_b, c->per_col, c->quant_y, c->bias_rank, c->bias_col ? "col" : "", n_tasks);
     evo_graph *g = evo_graph_new("test");
@@ -38,15 +39,22 @@ static void run(check_rng *r, const qg_case *c, int n_tasks)
     int32_t *bias = malloc(sizeof(int32_t) * (size_t)nc);
     for (int64_t i = 0; i < nc; i++)
         bias[i] = check_rng_int(r, -5000, 5000);
-    int ins[9] = {nn_value(g, "A", c->ta, 2, da), q_scale(g, "a_s", sa), q_zp(g, "a_z", c->ta, za),
-                  evo_graph_add_value(g, "B"), evo_graph_add_value(g, "b_s"), evo_graph_add_value(g, "b_z"), -1, -1, -1};
+    int ins[9] = {nn_value(g, "A", c->ta, 2, da),
+                  q_scale(g, "a_s", sa),
+                  q_zp(g, "a_z", c->ta, za),
+                  evo_graph_add_value(g, "B"),
+                  evo_graph_add_value(g, "b_s"),
+                  evo_graph_add_value(g, "b_z"),
+                  -1,
+                  -1,
+                  -1};
     evo_value_set_const(g, &g->values[ins[3]], c->tb, 2, db, b, NULL);
     evo_value_set_const(g, &g->values[ins[4]], EVO_DTYPE_FLOAT, c->per_col, &c->n, bs, NULL);
     evo_value_set_const(g, &g->values[ins[5]], c->tb, c->per_col, &c->n, bz, NULL);
     if (c->bias_rank >= 0) {
         ins[6] = evo_graph_add_value(g, "C");
-        evo_value_set_const(g, &g->values[ins[6]], EVO_DTYPE_INT32, c->bias_rank, c->bias_rank == 1 ? dc + 1 : dc,
-                            bias, NULL);
+        evo_value_set_const(g, &g->values[ins[6]], EVO_DTYPE_INT32, c->bias_rank,
+                            c->bias_rank == 1 ? dc + 1 : dc, bias, NULL);
     }
     if (c->quant_y)
         ins[7] = q_scale(g, "y_s", sy), ins[8] = q_zp(g, "y_z", c->ta, zy);
@@ -64,7 +72,7 @@ static void run(check_rng *r, const qg_case *c, int n_tasks)
         for (int64_t i = 0; i < c->m; i++)
             for (int64_t j = 0; j < c->n; j++) {
                 int64_t p = c->per_col ? j : 0;
-                int32_t acc = c->bias_rank < 0 ? 0
+                int32_t acc = c->bias_rank < 0    ? 0
                               : c->bias_rank == 0 ? bias[0]
                               : c->bias_rank == 1 ? bias[j]
                                                   : bias[i * dc[1] + (c->bias_col ? 0 : j)];
@@ -108,15 +116,22 @@ static void test_random(void)
 
 static void test_hand(void)
 {
-    /* [1, 2] . [2, 1]: (3 - 1)(4) + (5 - 1)(-2) = 0, + bias 100 = 100; * 0.1 * 0.5 / 1 = 5 -> 5 + y_zp 3 = 8 */
+    /* [1, 2] . [2, 1]: (3 - 1)(4) + (5 - 1)(-2) = 0, + bias 100 = 100; * 0.1 * 0.5 / 1 = 5 -> 5 + y_zp 3 = 8
+     */
     evo_graph *g = evo_graph_new("test");
     int64_t da[2] = {1, 2}, db[2] = {2, 1}, one = 1;
     uint8_t bq[2] = {4, (uint8_t)-2}, bz = 0;
     float bs = 0.5f;
     int32_t bias = 100;
-    int ins[9] = {nn_value(g, "A", EVO_DTYPE_UINT8, 2, da), q_scale(g, "a_s", 0.1f), q_zp(g, "a_z", EVO_DTYPE_UINT8, 1),
-                  evo_graph_add_value(g, "B"), q_scale(g, "b_s", bs), evo_graph_add_value(g, "b_z"),
-                  evo_graph_add_value(g, "C"), q_scale(g, "y_s", 1.0f), q_zp(g, "y_z", EVO_DTYPE_UINT8, 3)};
+    int ins[9] = {nn_value(g, "A", EVO_DTYPE_UINT8, 2, da),
+                  q_scale(g, "a_s", 0.1f),
+                  q_zp(g, "a_z", EVO_DTYPE_UINT8, 1),
+                  evo_graph_add_value(g, "B"),
+                  q_scale(g, "b_s", bs),
+                  evo_graph_add_value(g, "b_z"),
+                  evo_graph_add_value(g, "C"),
+                  q_scale(g, "y_s", 1.0f),
+                  q_zp(g, "y_z", EVO_DTYPE_UINT8, 3)};
     evo_value_set_const(g, &g->values[ins[3]], EVO_DTYPE_INT8, 2, db, bq, NULL);
     evo_value_set_const(g, &g->values[ins[5]], EVO_DTYPE_INT8, 0, NULL, &bz, NULL);
     evo_value_set_const(g, &g->values[ins[6]], EVO_DTYPE_INT32, 1, &one, &bias, NULL);
@@ -129,7 +144,8 @@ static void test_hand(void)
     CHECK(y == 8);
     /* bad: y_scale without y_zero_point; B scale of the wrong length */
     g->nodes[node].in[8] = -1;
-    CHECK(nn_infer(g, node, &err) == EVO_ERR_UNSUPPORTED && strstr(err.msg, "y_zero_point") && nn_names_node(&err));
+    CHECK(nn_infer(g, node, &err) == EVO_ERR_UNSUPPORTED && strstr(err.msg, "y_zero_point") &&
+          nn_names_node(&err));
     g->nodes[node].in[8] = ins[8];
     int64_t two = 2;
     float bs2[2] = {1.0f, 1.0f};

@@ -6,7 +6,8 @@
  */
 #include "q_util.h"
 
-static int build(evo_graph *g, evo_op op, evo_dtype t, int64_t n, float sx, int zx, float sy, int zy, float alpha)
+static int build(evo_graph *g, evo_op op, evo_dtype t, int64_t n, float sx, int zx, float sy, int zy,
+                 float alpha)
 {
     int ins[5] = {nn_value(g, "X", t, 1, &n), q_scale(g, "X_s", sx), zx == -1000 ? -1 : q_zp(g, "X_z", t, zx),
                   q_scale(g, "Y_s", sy), zy == -1000 ? -1 : q_zp(g, "Y_z", t, zy)};
@@ -23,8 +24,8 @@ static uint8_t direct(evo_op op, evo_dtype t, uint8_t b, float sx, int zx, float
     return q_quant(y / sy, zy, t);
 }
 
-static void run(check_rng *r, evo_op op, evo_dtype t, int64_t n, float sx, int zx, float sy, int zy, float alpha,
-                int n_tasks)
+static void run(check_rng *r, evo_op op, evo_dtype t, int64_t n, float sx, int zx, float sy, int zy,
+                float alpha, int n_tasks)
 {
     char desc[200];
     snprintf(desc, sizeof(desc), "%s %s n=%lld sx=%g zx=%d sy=%g zy=%d alpha=%g tasks=%d", evo_op_name(op),
@@ -92,7 +93,8 @@ static void test_bad_inputs(void)
     int node = build(g, EVO_OP_QLINEAR_SIGMOID, EVO_DTYPE_UINT8, 3, 0.5f, 128, 0.1f, 100, -1.0f);
     g->values[g->nodes[node].in[4]].dtype = EVO_DTYPE_INT8; /* zero point of the wrong type */
     evo_error err = {0};
-    CHECK(nn_infer(g, node, &err) == EVO_ERR_UNSUPPORTED && strstr(err.msg, "Y_zero_point") && nn_names_node(&err));
+    CHECK(nn_infer(g, node, &err) == EVO_ERR_UNSUPPORTED && strstr(err.msg, "Y_zero_point") &&
+          nn_names_node(&err));
     evo_graph_free(g);
     g = evo_graph_new("test");
     node = build(g, EVO_OP_QLINEAR_LEAKY_RELU, EVO_DTYPE_UINT8, 3, 0.5f, 128, 0.1f, 100, -1.0f);

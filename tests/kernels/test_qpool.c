@@ -41,8 +41,8 @@ static int64_t out_extent(const qp_case *c, int i, int64_t *pb, int64_t *pe)
 }
 
 /* Expected NCHW output from NCHW bytes x. */
-static void direct(const qp_case *c, const uint8_t *x, const int64_t *out, const int64_t *pb, const int64_t *pe,
-                   uint8_t *y)
+static void direct(const qp_case *c, const uint8_t *x, const int64_t *out, const int64_t *pb,
+                   const int64_t *pe, uint8_t *y)
 {
     int64_t in3[3] = {1, 1, 1}, o3[3] = {1, 1, 1}, k3[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, b3[3] = {0, 0, 0};
     bool whole = true;
@@ -76,7 +76,8 @@ static void direct(const qp_case *c, const uint8_t *x, const int64_t *out, const
                     for (int64_t u = lo[0]; u < hi[0]; u++)
                         for (int64_t v = lo[1]; v < hi[1]; v++)
                             for (int64_t w = lo[2]; w < hi[2]; w++)
-                                sum += c->sx * (float)(q_val(xp[(u * in3[1] + v) * in3[2] + w], c->t) - c->zx);
+                                sum +=
+                                    c->sx * (float)(q_val(xp[(u * in3[1] + v) * in3[2] + w], c->t) - c->zx);
                     int64_t n = c->count_include_pad ? k3[0] * k3[1] * k3[2]
                                                      : (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
                     y[yi++] = q_quant(sum / (float)n / c->sy + (float)c->zy, 0, c->t);
@@ -90,8 +91,8 @@ static int build(evo_graph *g, const qp_case *c)
     for (int i = 0; i < c->ns; i++)
         xd[c->channels_last ? 1 + i : 2 + i] = c->in[i];
     xd[c->channels_last ? 1 + c->ns : 1] = c->chans;
-    int ins[5] = {nn_value(g, "X", c->t, 2 + c->ns, xd), q_scale(g, "x_s", c->sx), q_zp(g, "x_z", c->t, c->zx),
-                  q_scale(g, "y_s", c->sy), q_zp(g, "y_z", c->t, c->zy)};
+    int ins[5] = {nn_value(g, "X", c->t, 2 + c->ns, xd), q_scale(g, "x_s", c->sx),
+                  q_zp(g, "x_z", c->t, c->zx), q_scale(g, "y_s", c->sy), q_zp(g, "y_z", c->t, c->zy)};
     evo_op op = c->global ? EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL : EVO_OP_QLINEAR_AVERAGE_POOL;
     int node = nn_node(g, evo_op_name(op), 5, ins, 1);
     if (c->channels_last)
@@ -114,7 +115,8 @@ static int build(evo_graph *g, const qp_case *c)
 }
 
 /* NCHW <-> channels-last copy of a [batch, chans, plane] tensor. */
-static void relayout(const uint8_t *src, uint8_t *dst, int64_t batch, int64_t chans, int64_t plane, bool to_last)
+static void relayout(const uint8_t *src, uint8_t *dst, int64_t batch, int64_t chans, int64_t plane,
+                     bool to_last)
 {
     for (int64_t b = 0; b < batch; b++)
         for (int64_t ch = 0; ch < chans; ch++)
@@ -127,13 +129,15 @@ static void relayout(const uint8_t *src, uint8_t *dst, int64_t batch, int64_t ch
 static void run(check_rng *r, const qp_case *c, int n_tasks)
 {
     char desc[300];
-    snprintf(desc, sizeof(desc), "%s %s last=%d ns=%d in=[%lld,%lld,%lld] k=[%lld,%lld,%lld] s=[%lld,%lld,%lld] "
+    snprintf(desc, sizeof(desc),
+             "%s %s last=%d ns=%d in=[%lld,%lld,%lld] k=[%lld,%lld,%lld] s=[%lld,%lld,%lld] "
              "pb=[%lld,%lld,%lld] pe=[%lld,%lld,%lld] auto=%s ceil=%d incl=%d tasks=%d",
              c->global ? "global" : "avg", evo_dtype_name(c->t), c->channels_last, c->ns, (long long)c->in[0],
-             (long long)c->in[1], (long long)c->in[2], (long long)c->k[0], (long long)c->k[1], (long long)c->k[2],
-             (long long)c->s[0], (long long)c->s[1], (long long)c->s[2], (long long)c->pb[0], (long long)c->pb[1],
-             (long long)c->pb[2], (long long)c->pe[0], (long long)c->pe[1], (long long)c->pe[2],
-             c->auto_pad ? c->auto_pad : "-", c->ceil_mode, c->count_include_pad, n_tasks);
+             (long long)c->in[1], (long long)c->in[2], (long long)c->k[0], (long long)c->k[1],
+             (long long)c->k[2], (long long)c->s[0], (long long)c->s[1], (long long)c->s[2],
+             (long long)c->pb[0], (long long)c->pb[1], (long long)c->pb[2], (long long)c->pe[0],
+             (long long)c->pe[1], (long long)c->pe[2], c->auto_pad ? c->auto_pad : "-", c->ceil_mode,
+             c->count_include_pad, n_tasks);
     evo_graph *g = evo_graph_new("test");
     int node = build(g, c);
     evo_error err = {0};
@@ -197,7 +201,8 @@ static void test_random(void)
 static void test_hand(void)
 {
     /* 2x2 image 10, 20, 30, 41 (zp 0, scale 0.5) into y scale 1: sum 101 * 0.5 / 4 = 12.625 -> 13 */
-    qp_case c = {true, false, EVO_DTYPE_UINT8, 2, 1, 1, {2, 2}, {0}, {0}, {0}, {0}, NULL, 0, 0, 0.5f, 1.0f, 0, 0};
+    qp_case c = {true, false, EVO_DTYPE_UINT8, 2, 1, 1, {2, 2}, {0}, {0}, {0}, {0}, NULL, 0, 0, 0.5f, 1.0f,
+                 0,    0};
     evo_graph *g = evo_graph_new("test");
     int node = build(g, &c);
     evo_error err = {0};
@@ -211,12 +216,15 @@ static void test_hand(void)
 
 static void test_bad_inputs(void)
 {
-    qp_case c = {false, false, EVO_DTYPE_UINT8, 2, 1, 1, {4, 4}, {2, 2}, {1, 1}, {0}, {0}, NULL, 0, 0, 0.5f, 1.0f, 0, 0};
+    qp_case c = {
+        false, false, EVO_DTYPE_UINT8, 2, 1, 1, {4, 4}, {2, 2}, {1, 1}, {0}, {0}, NULL, 0, 0, 0.5f, 1.0f,
+        0,     0};
     evo_graph *g = evo_graph_new("test");
     int node = build(g, &c);
     nn_attr_int(g, node, "channels_last", 2);
     evo_error err = {0};
-    CHECK(nn_infer(g, node, &err) == EVO_ERR_PARSE && strstr(err.msg, "channels_last") && nn_names_node(&err));
+    CHECK(nn_infer(g, node, &err) == EVO_ERR_PARSE && strstr(err.msg, "channels_last") &&
+          nn_names_node(&err));
     evo_graph_free(g);
     g = evo_graph_new("test");
     node = build(g, &c);

@@ -235,7 +235,8 @@ static void test_fold(void)
         {"Sigmoid", build_unary, EVO_OP_SIGMOID, EVO_OP_QLINEAR_SIGMOID, 1.0f / 256},
         {"LeakyRelu", build_unary, EVO_OP_LEAKY_RELU, EVO_OP_QLINEAR_LEAKY_RELU, 0.015f},
         {"Concat", build_concat, EVO_OP_CONCAT, EVO_OP_QLINEAR_CONCAT, 0.025f},
-        {"GlobalAveragePool", build_pool, EVO_OP_GLOBAL_AVERAGE_POOL, EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL, 0.01f},
+        {"GlobalAveragePool", build_pool, EVO_OP_GLOBAL_AVERAGE_POOL, EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL,
+         0.01f},
         {"AveragePool", build_pool, EVO_OP_AVERAGE_POOL, EVO_OP_QLINEAR_AVERAGE_POOL, 0.01f},
         {"Gemm", build_gemm, EVO_OP_GEMM, EVO_OP_QGEMM, 0.05f},
     };
@@ -246,8 +247,10 @@ static void test_fold(void)
             CHECK_MSG(f.n_live[c->ms_op] == 1 && f.n_live[c->float_op] == 0, "%s: %s %d, float %d", c->name,
                       evo_op_name(c->ms_op), f.n_live[c->ms_op], f.n_live[c->float_op]);
             /* left: the inputs' QuantizeLinear and the output's DequantizeLinear */
-            CHECK_MSG(f.n_live[EVO_OP_DEQUANTIZE_LINEAR] == 1 && f.island[0] == 0, "%s: %s", c->name, f.island);
-            CHECK_MSG(u.n_live[c->float_op] == 1 && strstr(u.island, "would fold (pass fold_qdq_ms disabled)"),
+            CHECK_MSG(f.n_live[EVO_OP_DEQUANTIZE_LINEAR] == 1 && f.island[0] == 0, "%s: %s", c->name,
+                      f.island);
+            CHECK_MSG(u.n_live[c->float_op] == 1 &&
+                          strstr(u.island, "would fold (pass fold_qdq_ms disabled)"),
                       "%s: unfolded island \"%s\"", c->name, u.island);
             double exact = compare(&f, &u, c->lsb, c->name);
             printf("%-18s %.4f of the outputs bit-exact with the float island\n", c->name, exact);

@@ -28,8 +28,9 @@ static evo_status check_triple(evo_graph *g, evo_node *n, int k, const evo_value
         return s;
     const evo_value *x = evo_node_input(g, n, i);
     if (x->dtype != x0->dtype)
-        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "input %d (%s) has type %s, expected %s like the first",
-                               i, what, evo_dtype_name(x->dtype), evo_dtype_name(x0->dtype));
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
+                               "input %d (%s) has type %s, expected %s like the first", i, what,
+                               evo_dtype_name(x->dtype), evo_dtype_name(x0->dtype));
     if ((s = evo_q_check_params(g, n, i + 1, i + 2, x->dtype, what, err)))
         return s;
     bool same = x->rank == x0->rank;
@@ -37,8 +38,8 @@ static evo_status check_triple(evo_graph *g, evo_node *n, int k, const evo_value
         same = d == axis || x->dims[d] == x0->dims[d];
     if (!same)
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
-                               "input %d (%s) shape %s does not match the first input %s off axis %lld", i, what,
-                               evo_dims_str(x->dims, x->rank, b0, sizeof(b0)),
+                               "input %d (%s) shape %s does not match the first input %s off axis %lld", i,
+                               what, evo_dims_str(x->dims, x->rank, b0, sizeof(b0)),
                                evo_dims_str(x0->dims, x0->rank, b1, sizeof(b1)), (long long)axis);
     *axis_len += x->dims[axis];
     return EVO_OK;

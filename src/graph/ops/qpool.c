@@ -19,7 +19,8 @@ static evo_status qpool_import(evo_graph *g, evo_node *n, evo_error *err)
     if (s)
         return s;
     if (channels_last != 0 && channels_last != 1)
-        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "attribute \"channels_last\" = %lld, expected 0 or 1",
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
+                               "attribute \"channels_last\" = %lld, expected 0 or 1",
                                (long long)channels_last);
     memset(p, 0, sizeof(*p));
     p->channels_last = channels_last != 0;
@@ -31,7 +32,8 @@ static evo_status qpool_import(evo_graph *g, evo_node *n, evo_error *err)
     if (!w.has_kernel)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "attribute \"kernel_shape\" is required");
     if (evo_attr_find(n, "dilations"))
-        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "attribute \"dilations\" is not defined for this op");
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
+                               "attribute \"dilations\" is not defined for this op");
     if ((s = evo_attr_int(g, n, "ceil_mode", 0, &ceil_mode, err)) ||
         (s = evo_attr_int(g, n, "count_include_pad", 0, &count_include_pad, err)))
         return s;
@@ -78,9 +80,10 @@ static evo_status qpool_infer(evo_graph *g, evo_node *n, evo_error *err)
         return s;
     if (x->rank < 3 || x->rank > 2 + EVO_MAX_SPATIAL) {
         char buf[128];
-        return evo_node_errorf(err, g, n, EVO_ERR_SHAPE,
-                               "input X shape %s has rank %d, expected [N, C, spatial...] with 1..%d spatial dims",
-                               evo_dims_str(x->dims, x->rank, buf, sizeof(buf)), x->rank, EVO_MAX_SPATIAL);
+        return evo_node_errorf(
+            err, g, n, EVO_ERR_SHAPE,
+            "input X shape %s has rank %d, expected [N, C, spatial...] with 1..%d spatial dims",
+            evo_dims_str(x->dims, x->rank, buf, sizeof(buf)), x->rank, EVO_MAX_SPATIAL);
     }
     int n_spatial = x->rank - 2, c_axis = p->channels_last ? x->rank - 1 : 1, sp0 = p->channels_last ? 1 : 2;
     int64_t dims[EVO_MAX_RANK];
