@@ -1,0 +1,83 @@
+/*
+ * qconv_dw_avx512.c - depthwise int8 Conv (group = c_in = c_out), any
+ * kernel size and dilation, stride 1 or 2 across, AVX-512.
+ *
+ * 16 outputs of a row per vector: each tap loads the 16 input bytes it
+ * reads (stride 2: 32 bytes, the even ones kept), widened to one int32
+ * lane each, padding lanes merged in as the zero point; vpmaddwd against
+ * the tap's weight (low int16 of each lane, high zero) adds the exact
+ * product. The zero point's share is folded into the bias at pack time
+ * (EVO_QK_W_DW), so padding must read as x_zp. Tasks split the planes.
+ */
+#include "kernels/qconv_avx512.h"
+
+#include <string.h>
+
+/* 16 taps' inputs from row src at columns iw0 + l * sw (l < cnt), x_zp outside [0, iw). */
+static inline __m512i load_taps(const uint8_t *src, int64_t iw0, int64_t sw, int64_t iw, int64_t cnt, bool sgn,
+                                uint8_t pad)
+{
+    int64_t lo = EVO_MAX(-iw0, (int64_t)0);
+    if (sw == 1) {
+        int64_t hi = EVO_MIN(cnt, iw - iw0);
+        __mmask16 m = hi > lo ? (__mmask16)(qmask16(hi) & ~qmask16(lo)) : 0;
+        __m128i b = _mm_mask_loadu_epi8(_mm_set1_epi8((char)pad), m, src + iw0);
+        return sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+    }
+    int64_t hi = EVO_MIN(2 * cnt, iw - iw0);
+    __mmask32 m = 0;
+    if (hi > lo) {
+        uint64_t hm = hi >= 32 ? 0xFFFFFFFFu : (((uint64_t)1 << hi) - 1);
+        m = (__mmask32)(hm & ~(((uint64_t)1 << lo) - 1));
+    }
+    __m256i b = _mm256_mask_loadu_epi8(_mm256_set1_epi8((char)pad), m, src + iw0);
+    __m512i w = _mm512_cvtepu16_epi32(b); /* even byte low, odd byte above */
+    if (sgn)
+        return _mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24);
+    return _mm512_and_si512(w, _mm512_set1_epi32(255));
+}
+
+/* One output plane of channel c. */
+static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
+                     const uint8_t *x, uint8_t *y, bool sgn)
+{
+    const int32_t *wc = (const int32_t *)(base + h->off_w) + c * h->k_g;
+    const int32_t *table = (const int32_t *)(base + h->off_table);
+    qrow r;
+    qrow_load(h, base, c, &r);
+    __m512i zpv = _mm512_set1_epi32(sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad);
+    for (int64_t oh = 0; oh < s->oh; oh++) {
+        for (int64_t ow = 0; ow < s->ow; ow += 16) {
+            int64_t cnt = EVO_MIN((int64_t)16, s->ow - ow);
+            __m512i acc = _mm512_setzero_si512();
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                int64_t ih = oh * s->sh - s->ph + ky * s->dh;
+                const int32_t *wt = wc + ky * s->kw;
+                if (ih < 0 || ih >= s->ih) {
+                    for (int64_t kx = 0; kx < s->kw; kx++)
+                        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(zpv, _mm512_set1_epi32(wt[kx])));
+                    continue;
+                }
+                const uint8_t *src = x + ih * s->iw;
+                for (int64_t kx = 0; kx < s->kw; kx++) {
+                    int64_t iw0 = ow * s->sw - s->pw + kx * s->dw;
+                    __m512i xv = load_taps(src, iw0, s->sw, s->iw, cnt, sgn, h->x_pad);
+                    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(xv, _mm512_set1_epi32(wt[kx])));
+                }
+            }
+            qepi16_store(h, table, &r, acc, y + oh * s->ow + ow, qmask16(cnt));
+        }
+    }
+}
+
+void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
+                         int n_tasks)
+{
+    const evo_qconv_packed *h = packed;
+    int64_t p0, p1;
+    evo_task_range(s->batch * s->c_out, task, n_tasks, &p0, &p1);
+    bool sgn = h->x_xor != 0;
+    for (int64_t pl = p0; pl < p1; pl++)
+        dw_plane(s, h, packed, pl % s->c_out, (const uint8_t *)x + pl * s->ih * s->iw,
+                 (uint8_t *)y + pl * s->oh * s->ow, sgn);
+}

@@ -1,0 +1,166 @@
+/*
+ * qconv_fast.h - what the SIMD int8 Conv variants share (plain C, no
+ * intrinsics): the problem (geometry and quantization constants), the
+ * packed constants' layout, and the GEMM blocking and task split.
+ *
+ * An int8 2-D Conv is, per group, the GEMM Y[M = c_out/group, N = oh*ow]
+ * = W[M, K = c_in/group*kh*kw] x cols[K, N] with an exact int32
+ * accumulator (docs/int8.md), requantized to the output as each tile is
+ * stored, straight into the NCHW output. The weights are packed once into
+ * mr-row panels with K padded to a multiple of 4 ([panel][K/4][mr][4]
+ * bytes for vpdpbusd, or [panel][K/4][mr][2 x int16 pairs] for vpmaddwd);
+ * each task packs a chunk of nr-wide column panels of cols (im2col, or the
+ * input itself for a 1x1 conv) into the same 4-byte-interleaved uint8
+ * layout, [panel][K/4][nr][4], and runs every weight panel over it, so the
+ * accumulators hold a tile's whole K. int8 activations are offset by 128
+ * (x ^ 0x80) as they are packed, their zero point with them, and padding
+ * is the zero point; the zero point's share x_zp * sum(w) is folded into
+ * the bias at pack time, so a tile is bias + sum(xu * w).
+ */
+#ifndef EVO_QCONV_FAST_H
+#define EVO_QCONV_FAST_H
+
+#include "kernels/kernel.h"
+
+typedef enum evo_qk_requant {
+    EVO_QK_REQUANT_FLOAT = 0, /* ONNX: nearbyintf((float)acc * m) + zp */
+    EVO_QK_REQUANT_FIXED,     /* TFLite/gemmlowp fixed-point multiplier and shift */
+} evo_qk_requant;
+
+/* Geometry of a 2-D int8 conv (NCHW), as resolved by shape inference. */
+typedef struct evo_qconv_shape {
+    int64_t batch, c_in, c_out, group;
+    int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
+} evo_qconv_shape;
+
+/* The quantization constants of a conv, read once at pack time. */
+typedef struct evo_qconv_consts {
+    const int8_t *w;      /* [c_out][c_in/group][kh][kw], zero point 0 */
+    const int32_t *bias;  /* NULL or [c_out], scale x_scale * w_scale[c] */
+    const float *w_scale; /* [c_out] when w_per_channel, else [1] */
+    bool w_per_channel;
+    float x_scale, y_scale;
+    int32_t x_zp, y_zp;
+    bool x_signed, y_signed; /* int8 rather than uint8 */
+    evo_qk_requant requant;
+    evo_act act;            /* fused activation */
+    float act_alpha, act_beta; /* LeakyRelu alpha, HardSigmoid alpha/beta, Clip min/max */
+    float act_scale;        /* table activations: the pre-activation's quantization */
+    int32_t act_zp;
+} evo_qconv_consts;
+
+/* How the packed weights are laid out: the micro-kernel's operand. */
+typedef enum evo_qk_wlayout {
+    EVO_QK_W_DPBUSD = 0, /* [group][panel][K/4][mr][4] int8 */
+    EVO_QK_W_MADD,       /* [group][panel][K/4][mr][(w0,w2),(w1,w3)] int16 pairs */
+    EVO_QK_W_DW,         /* depthwise: [c][kh*kw] int32 holding the int16 weight */
+} evo_qk_wlayout;
+
+/*
+ * The head of a kernel's packed constants; the per-channel arrays and the
+ * weights follow at the byte offsets given. The accumulator of channel c
+ * is bias[c] + dot; it is requantized by mult[c] (FLOAT) or qmul[c] and
+ * shift[c] (FIXED, M = qmul * 2^(shift - 31)), zp added, clamped to [lo,
+ * hi], then with a table looked up as table[v & 255].
+ */
+typedef struct evo_qconv_packed {
+    int64_t m_g, k_g, k_pad, m_panels; /* per group */
+    int mr;
+    evo_qk_requant requant;
+    int32_t lo, hi, zp;
+    bool has_table;
+    uint8_t x_xor; /* 0x80 for int8 activations, else 0 */
+    uint8_t x_pad; /* the raw byte padding reads: x_zp */
+    int64_t off_bias, off_mult, off_qmul, off_shift, off_table, off_w;
+    int64_t w_group_bytes;
+} evo_qconv_packed;
+
+size_t evo_qconv_packed_bytes(const evo_qconv_shape *s, int mr, evo_qk_wlayout l);
+/* Packs weights, folded bias, requantization and activation constants into dst (64-byte aligned). */
+void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr, evo_qk_wlayout l, void *dst);
+
+/* Fixed-point multiplier of a real M > 0: M = *q * 2^(*shift - 31), q in [2^30, 2^31) (0 if M < 2^-31). */
+void evo_qk_quantize_multiplier(double m, int32_t *q, int32_t *shift);
+/* gemmlowp's requantization of acc by (q, shift), before the zero point. */
+int32_t evo_qk_requant_fixed(int32_t acc, int32_t q, int32_t shift);
+/* ONNX's: nearbyintf((float)acc * m) clamped to [lo, hi] (integers) without overflow. */
+int32_t evo_qk_requant_float(int32_t acc, float m, int32_t lo, int32_t hi);
+
+/* The GEMM blocking and task split of one conv; the im2col packing reads it too. */
+typedef struct evo_qconv_plan {
+    evo_qconv_shape s;
+    int64_t m, n, k, k_pad; /* per group: c_out/group, oh*ow, c_in/group*kh*kw */
+    int mr, nr;             /* register tile: nr columns of 4 bytes each */
+    int64_t m_panels, n_panels, chunk_panels;
+    bool direct;  /* 1x1 stride 1 unpadded: B rows are input rows */
+    bool split_m; /* tasks split the output channel panels, not the columns */
+    size_t slice_bytes; /* scratch per task: the packed B block and 4 im2col rows */
+} evo_qconv_plan;
+
+/* Bytes of packed B per task: the block stays in L2. */
+#define EVO_QCONV_BBLOCK_BYTES ((int64_t)1 << 18)
+
+static inline void evo_qconv_plan_make(evo_qconv_plan *p, const evo_qconv_shape *s, int mr, int nr, int n_tasks)
+{
+    p->s = *s;
+    p->m = s->c_out / s->group;
+    p->n = s->oh * s->ow;
+    p->k = s->c_in / s->group * s->kh * s->kw;
+    p->k_pad = (p->k + 3) & ~(int64_t)3;
+    p->mr = mr;
+    p->nr = nr;
+    p->direct = s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0 &&
+                s->ih == s->oh && s->iw == s->ow;
+    p->m_panels = (p->m + mr - 1) / mr;
+    p->n_panels = (p->n + nr - 1) / nr;
+    int64_t cp = EVO_QCONV_BBLOCK_BYTES / (p->k_pad * nr);
+    p->chunk_panels = EVO_MAX(EVO_MIN(cp, (int64_t)16), (int64_t)1);
+    /* as conv_fast.h: split the channels when the weights outweigh the columns or these are few */
+    int64_t unit = 16, n_units = (p->n + unit - 1) / unit;
+    p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && (2 * p->n < p->m || n_units < 2 * n_tasks);
+    int64_t chunk_cols = p->chunk_panels * nr;
+    size_t b = (size_t)(p->k_pad * chunk_cols);
+    size_t rows = (size_t)(4 * (chunk_cols + 64));
+    p->slice_bytes = ((b + rows) + 63) & ~(size_t)63;
+}
+
+/*
+ * This task's share of each image and group: channel panels [*mp0, *mp1)
+ * x columns [*j0, *j1) (a multiple of 16 apart from the end).
+ */
+static inline void evo_qconv_task_share(const evo_qconv_plan *p, int task, int n_tasks, int64_t *mp0,
+                                        int64_t *mp1, int64_t *j0, int64_t *j1)
+{
+    *mp0 = 0, *mp1 = p->m_panels, *j0 = 0, *j1 = p->n;
+    if (p->split_m) {
+        evo_task_range(p->m_panels, task, n_tasks, mp0, mp1);
+    } else {
+        int64_t u0, u1;
+        evo_task_range((p->n + 15) / 16, task, n_tasks, &u0, &u1);
+        *j0 = u0 * 16;
+        *j1 = EVO_MIN(u1 * 16, p->n);
+    }
+}
+
+/*
+ * The fast int8 conv entry points: x [batch][c_in][ih][iw] and y
+ * [batch][c_out][oh][ow] bytes (uint8 or int8 as packed), packed from
+ * evo_qconv_pack with the variant's mr and layout, scratch of
+ * p->slice_bytes per task (none for depthwise).
+ */
+void evo_qconv_gemm_vnni(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
+                         int task, int n_tasks);
+void evo_qconv_gemm_avx2(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
+                         int task, int n_tasks);
+/* depthwise (group = c_in = c_out), packed with EVO_QK_W_DW and mr 1 */
+void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
+                         int n_tasks);
+void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
+                       int n_tasks);
+
+#define EVO_QCONV_VNNI_MR 8
+#define EVO_QCONV_VNNI_NR 48
+#define EVO_QCONV_AVX2_MR 4
+#define EVO_QCONV_AVX2_NR 16
+
+#endif /* EVO_QCONV_FAST_H */
