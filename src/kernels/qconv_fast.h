@@ -94,9 +94,11 @@ typedef struct evo_qconv_plan {
     int64_t m_panels, n_panels, chunk_panels;
     bool direct;  /* 1x1 stride 1 unpadded: B rows are input rows */
     bool split_m; /* tasks split the output channel panels, not the columns */
-    size_t slice_bytes; /* scratch per task: the packed B block and 4 im2col rows */
+    size_t slice_bytes; /* scratch per task: the packed B block and the column groups */
 } evo_qconv_plan;
 
+/* Scratch per task past the B block: the packing's per-column window origins (qconv_body.inc). */
+#define EVO_QCONV_GROUPS_BYTES 8448
 /* Bytes of packed B per task: the block stays in L2. */
 #define EVO_QCONV_BBLOCK_BYTES ((int64_t)1 << 18)
 
@@ -120,8 +122,7 @@ static inline void evo_qconv_plan_make(evo_qconv_plan *p, const evo_qconv_shape 
     p->split_m = n_tasks > 1 && p->m_panels >= 4 * n_tasks && (2 * p->n < p->m || n_units < 2 * n_tasks);
     int64_t chunk_cols = p->chunk_panels * nr;
     size_t b = (size_t)(p->k_pad * chunk_cols);
-    size_t rows = (size_t)(4 * (chunk_cols + 64));
-    p->slice_bytes = ((b + rows) + 63) & ~(size_t)63;
+    p->slice_bytes = ((b + 63) & ~(size_t)63) + EVO_QCONV_GROUPS_BYTES;
 }
 
 /*

@@ -145,7 +145,9 @@ static bool has_avx2(const evo_cpu_info *c)
 
 static const qvariant qvariants[] = {
     {"qconv_vnni", V_GEMM, has_vnni, EVO_QCONV_VNNI_MR, EVO_QCONV_VNNI_NR, EVO_QK_W_DPBUSD, evo_qconv_gemm_vnni, NULL},
+    {"qconv_avx2", V_GEMM, has_avx2, EVO_QCONV_AVX2_MR, EVO_QCONV_AVX2_NR, EVO_QK_W_MADD, evo_qconv_gemm_avx2, NULL},
     {"qconv_dw_avx512", V_DW, has_avx512, 1, 0, EVO_QK_W_DW, NULL, evo_qconv_dw_avx512},
+    {"qconv_dw_avx2", V_DW, has_avx2, 1, 0, EVO_QK_W_DW, NULL, evo_qconv_dw_avx2},
 };
 
 static bool is_dw(const qcase *tc)

@@ -1,0 +1,207 @@
+/*
+ * qconv_avx2.c - int8 Conv on AVX2: the packed GEMM (qconv_fast.h,
+ * qconv_body.inc) and the depthwise kernel, with the AVX2 epilogue.
+ *
+ * AVX2 has no vpdpbusd, and vpmaddubsw saturates its int16 pair sums, so
+ * products are made exact with vpmaddwd: a B vector (8 columns x 4 uint8
+ * bytes k0..k3) splits into its even bytes (k0, k2) and odd bytes (k1, k3)
+ * as int16 pairs, and the weights are packed as the int16 pairs (w0, w2)
+ * and (w1, w3) (EVO_QK_W_MADD), so two vpmaddwd add the four products of
+ * each column. Register tile: MR = 4 channels x NR = 16 columns (8
+ * accumulators, 4 split B vectors, 2 weight broadcasts).
+ */
+#include "kernels/qconv_fast.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR EVO_QCONV_AVX2_MR
+#define NR EVO_QCONV_AVX2_NR
+#define WB 8 /* weight bytes per row per 4 K */
+
+typedef struct qrow {
+    __m256i bias, q, rmask, rthr, lo, hi, zp;
+    __m256 m, flo, fhi;
+    __m128i ls, rs;
+} qrow;
+
+static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *base, int64_t c, qrow *r)
+{
+    int32_t shift = ((const int32_t *)(base + h->off_shift))[c];
+    int32_t ls = shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
+    int32_t mask = (int32_t)(((int64_t)1 << rs) - 1);
+    r->bias = _mm256_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
+    r->q = _mm256_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
+    r->m = _mm256_set1_ps(((const float *)(base + h->off_mult))[c]);
+    r->rmask = _mm256_set1_epi32(mask);
+    r->rthr = _mm256_set1_epi32(mask >> 1);
+    r->ls = _mm_cvtsi32_si128(ls);
+    r->rs = _mm_cvtsi32_si128(rs);
+    r->lo = _mm256_set1_epi32(h->lo);
+    r->hi = _mm256_set1_epi32(h->hi);
+    r->zp = _mm256_set1_epi32(h->zp);
+    r->flo = _mm256_set1_ps((float)(h->lo - h->zp));
+    r->fhi = _mm256_set1_ps((float)(h->hi - h->zp));
+}
+
+/*
+ * gemmlowp's fixed-point requantization of 8 accumulators: (x * q + 2^30)
+ * >> 31 taken as the high half of the sum shifted left once (no 64-bit
+ * arithmetic shift in AVX2), then RoundingDivideByPOT.
+ */
+static inline __m256i requant_fixed8(__m256i acc, const qrow *r)
+{
+    const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30);
+    __m256i x = _mm256_sll_epi32(acc, r->ls);
+    __m256i pe = _mm256_mul_epi32(x, r->q), po = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), r->q);
+    pe = _mm256_slli_epi64(_mm256_add_epi64(pe, nudge), 1);
+    po = _mm256_slli_epi64(_mm256_add_epi64(po, nudge), 1);
+    __m256i hm = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+    __m256i rem = _mm256_and_si256(hm, r->rmask);
+    __m256i thr = _mm256_add_epi32(r->rthr, _mm256_srli_epi32(hm, 31));
+    return _mm256_sub_epi32(_mm256_sra_epi32(hm, r->rs), _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* Stores the output bytes of 8 accumulators of one channel (n of them). */
+static inline void qepi8_store(const evo_qconv_packed *h, const int32_t *table, const qrow *r, __m256i acc,
+                               uint8_t *dst, int64_t n)
+{
+    acc = _mm256_add_epi32(acc, r->bias);
+    __m256i v;
+    if (h->requant == EVO_QK_REQUANT_FLOAT) {
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), r->m);
+        f = _mm256_min_ps(_mm256_max_ps(f, r->flo), r->fhi);
+        v = _mm256_add_epi32(_mm256_cvtps_epi32(f), r->zp);
+    } else {
+        v = _mm256_add_epi32(requant_fixed8(acc, r), r->zp);
+        v = _mm256_min_epi32(_mm256_max_epi32(v, r->lo), r->hi);
+    }
+    if (h->has_table)
+        v = _mm256_i32gather_epi32(table, _mm256_and_si256(v, _mm256_set1_epi32(255)), 4);
+    const __m128i pick = _mm_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    __m128i lo = _mm_shuffle_epi8(_mm256_castsi256_si128(v), pick);
+    __m128i hi = _mm_shuffle_epi8(_mm256_extracti128_si256(v, 1), pick);
+    __m128i b = _mm_unpacklo_epi32(lo, hi);
+    if (n >= 8) {
+        _mm_storel_epi64((__m128i *)dst, b);
+    } else {
+        uint8_t t[16];
+        _mm_storeu_si128((__m128i *)t, b);
+        memcpy(dst, t, (size_t)n);
+    }
+}
+
+#define ROW_MADD(i)                                                                                          \
+    do {                                                                                                     \
+        __m256i we = _mm256_set1_epi32(aw[2 * i]), wo = _mm256_set1_epi32(aw[2 * i + 1]);                    \
+        c##i##0 = _mm256_add_epi32(c##i##0, _mm256_add_epi32(_mm256_madd_epi16(e0, we), _mm256_madd_epi16(o0, wo))); \
+        c##i##1 = _mm256_add_epi32(c##i##1, _mm256_add_epi32(_mm256_madd_epi16(e1, we), _mm256_madd_epi16(o1, wo))); \
+    } while (0)
+
+/* acc[i * 2 + v] = the MR x NR tile over k4n steps of 4 K. */
+__attribute__((noinline)) static void qkernel(int64_t k4n, const unsigned char *restrict a,
+                                              const uint8_t *restrict b, __m256i *restrict acc)
+{
+    const __m256i lo8 = _mm256_set1_epi16(0x00FF);
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+            c31 = c00;
+    for (int64_t p = 0; p < k4n; p++) {
+        int32_t aw[2 * MR];
+        memcpy(aw, a, sizeof(aw));
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)b), x1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+        __m256i e0 = _mm256_and_si256(x0, lo8), o0 = _mm256_srli_epi16(x0, 8);
+        __m256i e1 = _mm256_and_si256(x1, lo8), o1 = _mm256_srli_epi16(x1, 8);
+        ROW_MADD(0);
+        ROW_MADD(1);
+        ROW_MADD(2);
+        ROW_MADD(3);
+        a += MR * WB;
+        b += NR * 4;
+    }
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11;
+    acc[4] = c20, acc[5] = c21, acc[6] = c30, acc[7] = c31;
+}
+
+static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a, const uint8_t *b,
+                 int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y, int64_t ldy)
+{
+    __m256i acc[MR * 2];
+    qkernel(k4n, a, b, acc);
+    const int32_t *table = (const int32_t *)(base + h->off_table);
+    for (int i = 0; i < n_rows; i++) {
+        qrow r;
+        qrow_load(h, base, ch0 + i, &r);
+        for (int v = 0; v * 8 < width; v++)
+            qepi8_store(h, table, &r, acc[i * 2 + v], y + i * ldy + v * 8, width - v * 8);
+    }
+}
+
+#include "kernels/qconv_body.inc"
+
+void evo_qconv_gemm_avx2(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
+                         int task, int n_tasks)
+{
+    qgemm_run(p, packed, x, y, scratch, task, n_tasks);
+}
+
+/* 8 taps' inputs from row src at columns iw0 + l * sw (l < cnt) as int32, x_zp outside [0, iw). */
+static inline __m256i dw_taps(const uint8_t *src, int64_t iw0, int64_t sw, int64_t iw, int64_t cnt, bool sgn,
+                              uint8_t pad)
+{
+    __m128i b;
+    if (iw0 >= 0 && iw0 + 8 * sw <= iw) {
+        b = sw == 1 ? _mm_loadl_epi64((const __m128i *)(src + iw0)) : _mm_loadu_si128((const __m128i *)(src + iw0));
+    } else {
+        uint8_t t[16];
+        memset(t, pad, sizeof(t));
+        for (int64_t l = 0; l < cnt; l++) {
+            int64_t i = iw0 + l * sw;
+            if (i >= 0 && i < iw)
+                t[l * sw] = src[i];
+        }
+        b = _mm_loadu_si128((const __m128i *)t);
+    }
+    if (sw == 1)
+        return sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+    __m256i w = _mm256_cvtepu16_epi32(b); /* even byte low */
+    return sgn ? _mm256_srai_epi32(_mm256_slli_epi32(w, 24), 24) : _mm256_and_si256(w, _mm256_set1_epi32(255));
+}
+
+/* One output plane of channel c (see qconv_dw_avx512.c). */
+static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
+                     const uint8_t *x, uint8_t *y, bool sgn)
+{
+    const int32_t *wc = (const int32_t *)(base + h->off_w) + c * h->k_g;
+    const int32_t *table = (const int32_t *)(base + h->off_table);
+    qrow r;
+    qrow_load(h, base, c, &r);
+    __m256i zpv = _mm256_set1_epi32(sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad);
+    for (int64_t oh = 0; oh < s->oh; oh++)
+        for (int64_t ow = 0; ow < s->ow; ow += 8) {
+            int64_t cnt = EVO_MIN((int64_t)8, s->ow - ow);
+            __m256i acc = _mm256_setzero_si256();
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                int64_t ih = oh * s->sh - s->ph + ky * s->dh;
+                const int32_t *wt = wc + ky * s->kw;
+                for (int64_t kx = 0; kx < s->kw; kx++) {
+                    __m256i xv = zpv;
+                    if (ih >= 0 && ih < s->ih)
+                        xv = dw_taps(x + ih * s->iw, ow * s->sw - s->pw + kx * s->dw, s->sw, s->iw, cnt, sgn, h->x_pad);
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, _mm256_set1_epi32(wt[kx])));
+                }
+            }
+            qepi8_store(h, table, &r, acc, y + oh * s->ow + ow, cnt);
+        }
+}
+
+void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
+                       int n_tasks)
+{
+    const evo_qconv_packed *h = packed;
+    int64_t p0, p1;
+    evo_task_range(s->batch * s->c_out, task, n_tasks, &p0, &p1);
+    bool sgn = h->x_xor != 0;
+    for (int64_t pl = p0; pl < p1; pl++)
+        dw_plane(s, h, packed, pl % s->c_out, (const uint8_t *)x + pl * s->ih * s->iw,
+                 (uint8_t *)y + pl * s->oh * s->ow, sgn);
+}
