@@ -35,7 +35,18 @@ typedef enum evo_act {
     EVO_ACT_TANH,
 } evo_act;
 
-/* Conv, ConvTranspose. Spatial arrays are indexed 0..n_spatial-1. */
+/*
+ * Requantization of an int32 accumulator to a uint8/int8 output
+ * (docs/int8.md): FLOAT is ONNX Runtime's float32 multiply and
+ * round-half-even (what imported QLinear ops use), FIXED the TFLite/gemmlowp
+ * fixed-point multiplier (what evo quantize emits).
+ */
+typedef enum evo_requant {
+    EVO_REQUANT_FLOAT = 0,
+    EVO_REQUANT_FIXED,
+} evo_requant;
+
+/* Conv, ConvTranspose, QLinearConv, ConvInteger. Spatial arrays are indexed 0..n_spatial-1. */
 typedef struct evo_conv_attrs {
     int n_spatial;
     int64_t group;
@@ -58,6 +69,14 @@ typedef struct evo_conv_attrs {
      * Transpose).
      */
     int64_t out_groups;
+    /*
+     * QLinearConv: the requantization mode, and for a fused table
+     * activation (LeakyRelu, Sigmoid, SiLU, HardSigmoid, HardSwish, Tanh)
+     * the pre-activation's scale and zero point (docs/int8.md).
+     */
+    evo_requant requant;
+    float act_scale;
+    int32_t act_zp;
 } evo_conv_attrs;
 
 /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
@@ -199,13 +218,29 @@ typedef struct evo_topk_attrs {
     bool sorted;
 } evo_topk_attrs;
 
-/* Gemm; MatMul uses the defaults (alpha 1, beta 1, no transposes). */
+/*
+ * Gemm; MatMul, QLinearMatMul and MatMulInteger use the defaults (alpha 1,
+ * beta 1, no transposes). QLinearMatMul: requant, act_scale and act_zp as
+ * in evo_conv_attrs.
+ */
 typedef struct evo_gemm_attrs {
     float alpha, beta;
     bool trans_a, trans_b;
     evo_act act; /* fused activation */
     float act_alpha, act_beta;
+    evo_requant requant;
+    float act_scale;
+    int32_t act_zp;
 } evo_gemm_attrs;
+
+/*
+ * QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear. A scale with one
+ * element is per-tensor; otherwise per-axis along axis.
+ */
+typedef struct evo_quant_attrs {
+    int64_t axis;           /* resolved: normalised to 0..rank-1 */
+    evo_dtype output_dtype; /* QuantizeLinear: resolved (uint8 or int8) */
+} evo_quant_attrs;
 
 /* DepthToSpace, SpaceToDepth. */
 typedef struct evo_d2s_attrs {
@@ -239,6 +274,7 @@ typedef union evo_attrs {
     evo_gemm_attrs gemm;
     evo_d2s_attrs d2s;
     evo_fill_attrs fill;
+    evo_quant_attrs quant;
 } evo_attrs;
 
 #endif /* EVO_ATTRS_H */

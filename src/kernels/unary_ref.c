@@ -31,6 +31,7 @@ static double unary_scalar(evo_op op, const evo_unary_attrs *at, double x, doubl
     case EVO_OP_ABS: return fabs(x);
     case EVO_OP_FLOOR: return floor(x);
     case EVO_OP_CEIL: return ceil(x);
+    case EVO_OP_ROUND: return nearbyint(x); // ONNX: half to even
     case EVO_OP_RECIPROCAL: return 1.0 / x;
     case EVO_OP_ERF: return erf(x);
     case EVO_OP_SOFTPLUS: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
@@ -103,6 +104,10 @@ static void unary_f32(evo_op op, const evo_unary_attrs *at, const float *x, floa
     case EVO_OP_CEIL:
         for (int64_t i = 0; i < n; i++)
             y[i] = ceilf(x[i]);
+        break;
+    case EVO_OP_ROUND:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = nearbyintf(x[i]);
         break;
     case EVO_OP_RECIPROCAL:
         for (int64_t i = 0; i < n; i++)

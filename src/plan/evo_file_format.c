@@ -29,7 +29,7 @@ _Static_assert(sizeof(int) == 4 && sizeof(float) == 4 && sizeof(double) == 8, "f
 _Static_assert(sizeof(bool) == 1, "bool fields are written as one byte");
 _Static_assert(sizeof(evo_act) == 4 && sizeof(evo_auto_pad) == 4 && sizeof(evo_dtype) == 4 &&
                    sizeof(evo_pad_mode) == 4 && sizeof(evo_resize_mode) == 4 && sizeof(evo_coord_mode) == 4 &&
-                   sizeof(evo_nearest_mode) == 4,
+                   sizeof(evo_nearest_mode) == 4 && sizeof(evo_requant) == 4,
                "enum fields are written as int32");
 
 // clang-format off
@@ -54,6 +54,9 @@ static const evo_file_field conv_fields[] = {
     FLD(evo_conv_attrs, has_residual, BOOL, -1),
     FLD(evo_conv_attrs, residual_after_act, BOOL, -1),
     FLD(evo_conv_attrs, out_groups, I64, -1),
+    FLD(evo_conv_attrs, requant, I32, EVO_REQUANT_FIXED),
+    FLD(evo_conv_attrs, act_scale, F32, -1),
+    FLD(evo_conv_attrs, act_zp, I32, -1),
 };
 static const evo_file_field pool_fields[] = {
     FLD(evo_pool_attrs, n_spatial, I32, EVO_MAX_SPATIAL),
@@ -135,6 +138,9 @@ static const evo_file_field gemm_fields[] = {
     FLD(evo_gemm_attrs, trans_a, BOOL, -1),      FLD(evo_gemm_attrs, trans_b, BOOL, -1),
     FLD(evo_gemm_attrs, act, I32, EVO_ACT_TANH), FLD(evo_gemm_attrs, act_alpha, F32, -1),
     FLD(evo_gemm_attrs, act_beta, F32, -1),
+    FLD(evo_gemm_attrs, requant, I32, EVO_REQUANT_FIXED),
+    FLD(evo_gemm_attrs, act_scale, F32, -1),
+    FLD(evo_gemm_attrs, act_zp, I32, -1),
 };
 static const evo_file_field d2s_fields[] = {
     FLD(evo_d2s_attrs, blocksize, I64, -1),
@@ -144,6 +150,10 @@ static const evo_file_field d2s_fields[] = {
 static const evo_file_field fill_fields[] = {
     FLD(evo_fill_attrs, dtype, I32, EVO_DTYPE_BFLOAT16),
     FLD(evo_fill_attrs, value, U8, -1),
+};
+static const evo_file_field quant_fields[] = {
+    FLD(evo_quant_attrs, axis, I64, -1),
+    FLD(evo_quant_attrs, output_dtype, I32, EVO_DTYPE_BFLOAT16),
 };
 
 #define FAMILY(id, f) [id] = {#id, f, (int)EVO_ARRAY_LEN(f)}
@@ -157,7 +167,7 @@ const evo_file_family evo_file_families[EVO_AK_COUNT] = {
     FAMILY(EVO_AK_RESHAPE, reshape_fields),   FAMILY(EVO_AK_REDUCE, reduce_fields),
     FAMILY(EVO_AK_ARG, arg_fields),           FAMILY(EVO_AK_TOPK, topk_fields),
     FAMILY(EVO_AK_GEMM, gemm_fields),         FAMILY(EVO_AK_D2S, d2s_fields),
-    FAMILY(EVO_AK_FILL, fill_fields),
+    FAMILY(EVO_AK_FILL, fill_fields),         FAMILY(EVO_AK_QUANT, quant_fields),
 };
 
 /* ops.def family -> union member */
@@ -188,6 +198,9 @@ const evo_file_family evo_file_families[EVO_AK_COUNT] = {
 #define AK_OF_range EVO_AK_NONE
 #define AK_OF_d2s EVO_AK_D2S
 #define AK_OF_update EVO_AK_SPLIT
+#define AK_OF_quant EVO_AK_QUANT
+#define AK_OF_qconv EVO_AK_CONV
+#define AK_OF_qmatmul EVO_AK_GEMM
 
 static const uint8_t op_family[EVO_OP_COUNT] = {
 #define X(e, name, family) [EVO_OP_##e] = AK_OF_##family,

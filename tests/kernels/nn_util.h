@@ -112,7 +112,7 @@ static inline void nn_run_kernel(const evo_kernel_def *k, evo_graph *g, int node
     CHECK(k && k->run);
     if (!k || !k->run)
         return;
-    evo_tensor in[8], out[4];
+    evo_tensor in[12], out[4];
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i] >= 0)
             nn_tensor(&g->values[n->in[i]], in_data[i], &in[i]);

@@ -100,6 +100,9 @@ static uint8_t *run_model(const evo_model *m, uint64_t seed, size_t *out_bytes)
         if (d.dtype == EVO_DTYPE_FLOAT) {
             for (size_t k = 0; k < d.size_bytes / 4; k++)
                 ((float *)p)[k] = check_rng_float(&rng, -1.0f, 1.0f);
+        } else if (d.dtype == EVO_DTYPE_UINT8 || d.dtype == EVO_DTYPE_INT8) {
+            for (size_t k = 0; k < d.size_bytes; k++)
+                p[k] = (uint8_t)check_rng_int(&rng, 0, 255);
         } else {
             memset(p, 0, d.size_bytes);
         }
@@ -480,6 +483,61 @@ static void test_options_and_buffers(void)
     rmdir(tmp_dir);
 }
 
-CHECK_MAIN(CHECK_TEST(test_round_trip_models), CHECK_TEST(test_truncation), CHECK_TEST(test_byte_flips),
+/*
+ * Quantized node tests round-trip like the models (uint8/int8 inputs drawn
+ * at random), and the requantization fields passes set (FIXED mode, a
+ * fused table activation with its scale and zero point) survive the file.
+ */
+static void test_round_trip_quantized(void)
+{
+    static const char *const cases[] = {"test_qlinearconv", "test_qlinearmatmul_3D", "test_convinteger_with_padding",
+                                        "test_matmulinteger", "test_quantizelinear_axis",
+                                        "test_dequantizelinear_axis", "test_dynamicquantizelinear"};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char onnx[512];
+        snprintf(onnx, sizeof(onnx), "/usr/share/libonnx-testdata/data/node/%s/model.onnx", cases[i]);
+        round_trip(onnx, cases[i]);
+    }
+    evo_error err = {0};
+    evo_graph *g = NULL;
+    const char *onnx = "/usr/share/libonnx-testdata/data/node/test_qlinearconv/model.onnx";
+    CHECK_MSG(evo_graph_load_compiled(onnx, NULL, 0, NULL, &g, &err) == EVO_OK, "%s", err.msg);
+    if (!g)
+        return;
+    evo_node *conv = NULL;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == EVO_OP_QLINEAR_CONV)
+            conv = &g->nodes[i];
+    CHECK(conv && conv->a.conv.requant == EVO_REQUANT_FLOAT);
+    if (conv) {
+        conv->a.conv.requant = EVO_REQUANT_FIXED;
+        conv->a.conv.act = EVO_ACT_SIGMOID;
+        conv->a.conv.act_scale = 0.0625f;
+        conv->a.conv.act_zp = 117;
+    }
+    char evo[512];
+    tmp_path("q.evo", evo, sizeof(evo));
+    size_t bytes = 0, size = 0;
+    CHECK_MSG(evo_file_write(g, evo, &bytes, &err) == EVO_OK, "%s", err.msg);
+    evo_graph_free(g);
+    uint8_t *image = read_all(evo, &size);
+    g = NULL;
+    CHECK_MSG(image && evo_file_load_buffer(image, size, "q.evo", 0, &g, &err) == EVO_OK, "%s", err.msg);
+    bool found = false;
+    for (int i = 0; g && i < g->n_nodes; i++) {
+        const evo_conv_attrs *c = &g->nodes[i].a.conv;
+        if (g->nodes[i].op != EVO_OP_QLINEAR_CONV)
+            continue;
+        found = true;
+        CHECK(c->requant == EVO_REQUANT_FIXED && c->act == EVO_ACT_SIGMOID && c->act_scale == 0.0625f &&
+              c->act_zp == 117);
+    }
+    CHECK(found);
+    evo_graph_free(g);
+    free(image);
+    unlink(evo);
+}
+
+CHECK_MAIN(CHECK_TEST(test_round_trip_models), CHECK_TEST(test_round_trip_quantized), CHECK_TEST(test_truncation), CHECK_TEST(test_byte_flips),
            CHECK_TEST(test_version_and_schema), CHECK_TEST(test_semantic_tampering),
            CHECK_TEST(test_options_and_buffers))

@@ -161,7 +161,7 @@ evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_m
     return EVO_OK;
 }
 
-static evo_status conv_import(evo_graph *g, evo_node *n, evo_error *err)
+evo_status evo_conv_import(evo_graph *g, evo_node *n, evo_error *err)
 {
     evo_conv_attrs *c = &n->a.conv;
     evo_window w;
@@ -185,9 +185,9 @@ static evo_status conv_import(evo_graph *g, evo_node *n, evo_error *err)
     return EVO_OK;
 }
 
-/* Checks W = [M, C/group, k...] and B = [M]; fills the kernel from W when absent. */
+/* Checks W = [M, C/group, k...] and B (input bias_input, -1: none) = [M]; fills the kernel from W when absent. */
 static evo_status conv_check_weights(evo_graph *g, evo_node *n, const evo_value *x, const evo_value *wv,
-                                     evo_error *err)
+                                     int bias_input, evo_error *err)
 {
     evo_conv_attrs *c = &n->a.conv;
     int n_spatial = x->rank - 2;
@@ -212,12 +212,39 @@ static evo_status conv_check_weights(evo_graph *g, evo_node *n, const evo_value 
         if (wv->dims[2 + i] < 1)
             return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input W shape %s has an empty kernel", sw);
     }
-    const evo_value *b = evo_node_input(g, n, 2);
+    const evo_value *b = bias_input >= 0 ? evo_node_input(g, n, bias_input) : NULL;
     if (b && (b->rank != 1 || b->dims[0] != wv->dims[0])) {
         char sb[128];
         return evo_node_errorf(err, g, n, EVO_ERR_SHAPE, "input B shape %s, expected [%lld]",
                                evo_dims_str(b->dims, b->rank, sb, sizeof(sb)), (long long)wv->dims[0]);
     }
+    return EVO_OK;
+}
+
+evo_status evo_conv_geometry(evo_graph *g, evo_node *n, const evo_value *x, const evo_value *wv, int bias_input,
+                              int64_t *dims, evo_error *err)
+{
+    evo_conv_attrs *c = &n->a.conv;
+    int n_spatial = x->rank - 2;
+    evo_status s = conv_check_weights(g, n, x, wv, bias_input, err);
+    if (s)
+        return s;
+    evo_window w = {c->n_spatial, true, {0}, {0}, {0}, {0}, {0}, c->auto_pad};
+    for (int i = 0; i < EVO_MAX_SPATIAL; i++) {
+        w.kernel[i] = i < n_spatial ? wv->dims[2 + i] : 1;
+        w.stride[i] = c->stride[i];
+        w.dilation[i] = c->dilation[i];
+        w.pad_begin[i] = c->pad_begin[i];
+        w.pad_end[i] = c->pad_end[i];
+    }
+    if ((s = evo_window_resolve(g, n, &w, n_spatial, x->dims + 2, false, dims + 2, err)))
+        return s;
+    c->n_spatial = n_spatial;
+    memcpy(c->kernel, w.kernel, sizeof(c->kernel));
+    memcpy(c->pad_begin, w.pad_begin, sizeof(c->pad_begin));
+    memcpy(c->pad_end, w.pad_end, sizeof(c->pad_end));
+    dims[0] = x->dims[0];
+    dims[1] = wv->dims[0];
     return EVO_OK;
 }
 
@@ -232,26 +259,9 @@ static evo_status conv_infer(evo_graph *g, evo_node *n, evo_error *err)
         return s;
     const evo_value *x = evo_node_input(g, n, 0), *wv = evo_node_input(g, n, 1);
     int n_spatial = x->rank - 2;
-    if ((s = conv_check_weights(g, n, x, wv, err)))
-        return s;
-
-    evo_window w = {c->n_spatial, true, {0}, {0}, {0}, {0}, {0}, c->auto_pad};
-    for (int i = 0; i < EVO_MAX_SPATIAL; i++) {
-        w.kernel[i] = i < n_spatial ? wv->dims[2 + i] : 1;
-        w.stride[i] = c->stride[i];
-        w.dilation[i] = c->dilation[i];
-        w.pad_begin[i] = c->pad_begin[i];
-        w.pad_end[i] = c->pad_end[i];
-    }
     int64_t dims[EVO_MAX_RANK];
-    if ((s = evo_window_resolve(g, n, &w, n_spatial, x->dims + 2, false, dims + 2, err)))
+    if ((s = evo_conv_geometry(g, n, x, wv, 2, dims, err)))
         return s;
-    c->n_spatial = n_spatial;
-    memcpy(c->kernel, w.kernel, sizeof(c->kernel));
-    memcpy(c->pad_begin, w.pad_begin, sizeof(c->pad_begin));
-    memcpy(c->pad_end, w.pad_end, sizeof(c->pad_end));
-    dims[0] = x->dims[0];
-    dims[1] = wv->dims[0];
     int rank = x->rank;
     if (c->out_groups > 0) { /* [N, G, H, W, C / G] */
         if (n_spatial != 2 || c->has_residual || dims[1] % c->out_groups != 0)
@@ -278,4 +288,4 @@ static evo_status conv_infer(evo_graph *g, evo_node *n, evo_error *err)
     return EVO_OK;
 }
 
-const evo_op_def evo_opdef_conv = {conv_import, conv_infer};
+const evo_op_def evo_opdef_conv = {evo_conv_import, conv_infer};

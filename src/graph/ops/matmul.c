@@ -18,13 +18,9 @@ static evo_status matmul_import(evo_graph *g, evo_node *n, evo_error *err)
     return EVO_OK;
 }
 
-static evo_status matmul_infer(evo_graph *g, evo_node *n, evo_error *err)
+evo_status evo_matmul_dims(const evo_graph *g, const evo_node *n, const evo_value *av, const evo_value *bv,
+                           int64_t *out, int *rank_out, evo_error *err)
 {
-    evo_status s = evo_check_arity(g, n, 2, 2, 1, err);
-    if (s || (s = evo_nn_float_input(g, n, 0, 1, EVO_MAX_RANK, err)) ||
-        (s = evo_nn_float_input(g, n, 1, 1, EVO_MAX_RANK, err)))
-        return s;
-    const evo_value *av = evo_node_input(g, n, 0), *bv = evo_node_input(g, n, 1);
     int64_t ka = av->dims[av->rank - 1];
     int64_t kb = bv->rank == 1 ? bv->dims[0] : bv->dims[bv->rank - 2];
     char sa[128], sb[128];
@@ -36,7 +32,8 @@ static evo_status matmul_infer(evo_graph *g, evo_node *n, evo_error *err)
     int64_t dims[EVO_MAX_RANK + 2];
     int rank = 0;
     int ra = av->rank >= 2 ? av->rank - 2 : 0, rb = bv->rank >= 2 ? bv->rank - 2 : 0;
-    if ((s = evo_broadcast_dims(g, n, av->dims, ra, bv->dims, rb, dims, &rank, err)))
+    evo_status s = evo_broadcast_dims(g, n, av->dims, ra, bv->dims, rb, dims, &rank, err);
+    if (s)
         return s;
     if (av->rank >= 2)
         dims[rank++] = av->dims[av->rank - 2];
@@ -45,6 +42,22 @@ static evo_status matmul_infer(evo_graph *g, evo_node *n, evo_error *err)
     if (rank > EVO_MAX_RANK)
         return evo_node_errorf(err, g, n, EVO_ERR_LIMIT, "output rank %d exceeds %d", rank,
                                EVO_MAX_RANK);
+    memcpy(out, dims, sizeof(int64_t) * (size_t)rank);
+    *rank_out = rank;
+    return EVO_OK;
+}
+
+static evo_status matmul_infer(evo_graph *g, evo_node *n, evo_error *err)
+{
+    evo_status s = evo_check_arity(g, n, 2, 2, 1, err);
+    if (s || (s = evo_nn_float_input(g, n, 0, 1, EVO_MAX_RANK, err)) ||
+        (s = evo_nn_float_input(g, n, 1, 1, EVO_MAX_RANK, err)))
+        return s;
+    const evo_value *av = evo_node_input(g, n, 0), *bv = evo_node_input(g, n, 1);
+    int64_t dims[EVO_MAX_RANK];
+    int rank = 0;
+    if ((s = evo_matmul_dims(g, n, av, bv, dims, &rank, err)))
+        return s;
     int64_t count;
     if (!evo_dims_count(dims, rank, EVO_MAX_ELEMENTS, &count))
         return evo_node_errorf(err, g, n, EVO_ERR_LIMIT, "output has too many elements");

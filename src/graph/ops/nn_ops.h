@@ -53,4 +53,23 @@ void evo_pads_resolve(evo_auto_pad auto_pad, bool from_total, int64_t total, int
 evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_min, int rank_max,
                               evo_error *err);
 
+/* Conv's attribute import (conv.c), shared by QLinearConv and ConvInteger. */
+evo_status evo_conv_import(evo_graph *g, evo_node *n, evo_error *err);
+
+/*
+ * Conv's shape rules for X and W = [M, C/group, k...] (any dtypes, X of
+ * rank >= 3): checks W and the optional bias at input bias_input (-1: none)
+ * against X, resolves kernel and pads into n->a.conv, and writes the output
+ * dims [N, M, spatial...] (rank of X). conv.c.
+ */
+evo_status evo_conv_geometry(evo_graph *g, evo_node *n, const evo_value *x, const evo_value *wv, int bias_input,
+                              int64_t *dims, evo_error *err);
+
+/*
+ * MatMul's numpy shape rules for A and B (any dtypes, rank >= 1): checks the
+ * inner dims and broadcasts the batch dims into dims / *rank. matmul.c.
+ */
+evo_status evo_matmul_dims(const evo_graph *g, const evo_node *n, const evo_value *av, const evo_value *bv,
+                           int64_t *dims, int *rank, evo_error *err);
+
 #endif /* EVO_NN_OPS_H */
