@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--s8"))
             q.x_signed = q.y_signed = true;
         else if (!strcmp(argv[i], "--fixed"))
-            q.requant = EVO_QK_REQUANT_FIXED;
+            q.requant = EVO_REQUANT_FIXED;
         else if (!strcmp(argv[i], "--act") && i + 1 < argc)
             q.act = !strcmp(argv[++i], "relu") ? EVO_ACT_RELU : EVO_ACT_SILU;
     }

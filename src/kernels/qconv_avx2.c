@@ -17,10 +17,11 @@
 
 #define MR EVO_QCONV_AVX2_MR
 #define NR EVO_QCONV_AVX2_NR
+#define QK_LAYOUT EVO_QK_W_MADD
 #define WB 8 /* weight bytes per row per 4 K */
 
 typedef struct qrow {
-    __m256i bias, q, rmask, rthr, lo, hi, zp;
+    __m256i bias, q, rmask, rthr, lo, hi, zp, smax, smin;
     __m256 m, flo, fhi;
     __m128i ls, rs;
 } qrow;
@@ -28,7 +29,7 @@ typedef struct qrow {
 static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *base, int64_t c, qrow *r)
 {
     int32_t shift = ((const int32_t *)(base + h->off_shift))[c];
-    int32_t ls = shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
+    int32_t ls = shift > 31 ? 31 : shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
     int32_t mask = (int32_t)(((int64_t)1 << rs) - 1);
     r->bias = _mm256_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
     r->q = _mm256_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
@@ -36,6 +37,8 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
     r->rmask = _mm256_set1_epi32(mask);
     r->rthr = _mm256_set1_epi32(mask >> 1);
     r->ls = _mm_cvtsi32_si128(ls);
+    r->smax = _mm256_set1_epi32(INT32_MAX >> ls); /* acc << ls saturates beyond these */
+    r->smin = _mm256_set1_epi32(INT32_MIN >> ls);
     r->rs = _mm_cvtsi32_si128(rs);
     r->lo = _mm256_set1_epi32(h->lo);
     r->hi = _mm256_set1_epi32(h->hi);
@@ -47,12 +50,14 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
 /*
  * gemmlowp's fixed-point requantization of 8 accumulators: (x * q + 2^30)
  * >> 31 taken as the high half of the sum shifted left once (no 64-bit
- * arithmetic shift in AVX2), then RoundingDivideByPOT.
+ * arithmetic shift in AVX2), then RoundingDivideByPOT; acc << ls saturates.
  */
 static inline __m256i requant_fixed8(__m256i acc, const qrow *r)
 {
     const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30);
     __m256i x = _mm256_sll_epi32(acc, r->ls);
+    x = _mm256_blendv_epi8(x, _mm256_set1_epi32(INT32_MAX), _mm256_cmpgt_epi32(acc, r->smax));
+    x = _mm256_blendv_epi8(x, _mm256_set1_epi32(INT32_MIN), _mm256_cmpgt_epi32(r->smin, acc));
     __m256i pe = _mm256_mul_epi32(x, r->q), po = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), r->q);
     pe = _mm256_slli_epi64(_mm256_add_epi64(pe, nudge), 1);
     po = _mm256_slli_epi64(_mm256_add_epi64(po, nudge), 1);
@@ -68,7 +73,7 @@ static inline void qepi8_store(const evo_qconv_packed *h, const int32_t *table, 
 {
     acc = _mm256_add_epi32(acc, r->bias);
     __m256i v;
-    if (h->requant == EVO_QK_REQUANT_FLOAT) {
+    if (h->requant == EVO_REQUANT_FLOAT) {
         __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), r->m);
         f = _mm256_min_ps(_mm256_max_ps(f, r->flo), r->fhi);
         v = _mm256_add_epi32(_mm256_cvtps_epi32(f), r->zp);
@@ -144,6 +149,16 @@ void evo_qconv_gemm_avx2(const evo_qconv_plan *p, const void *packed, const void
     qgemm_run(p, packed, x, y, scratch, task, n_tasks);
 }
 
+const evo_kernel_def evo_kernel_qconv_avx2 = {
+    .name = "qconv_avx2",
+    .isa = EVO_ISA_AVX2,
+    .supports = qk_supports,
+    .scratch_bytes = qk_scratch,
+    .run = qk_run,
+    .packed_bytes = qk_packed_bytes,
+    .pack = qk_pack,
+};
+
 /* 8 taps' inputs from row src at columns iw0 + l * sw (l < cnt) as int32, x_zp outside [0, iw). */
 static inline __m256i dw_taps(const uint8_t *src, int64_t iw0, int64_t sw, int64_t iw, int64_t cnt, bool sgn,
                               uint8_t pad)
@@ -205,3 +220,19 @@ void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void 
         dw_plane(s, h, packed, pl % s->c_out, (const uint8_t *)x + pl * s->ih * s->iw,
                  (uint8_t *)y + pl * s->oh * s->ow, sgn);
 }
+
+static void dw_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    evo_qconv_shape s;
+    evo_qconv_dw_shape(a, &s);
+    evo_qconv_dw_avx2(&s, a->packed, a->in[0].data, a->out[0].data, task, n_tasks);
+}
+
+const evo_kernel_def evo_kernel_qconv_dw_avx2 = {
+    .name = "qconv_dw_avx2",
+    .isa = EVO_ISA_AVX2,
+    .supports = evo_qconv_dw_supports,
+    .run = dw_run,
+    .packed_bytes = evo_qconv_dw_packed_bytes,
+    .pack = evo_qconv_dw_pack,
+};

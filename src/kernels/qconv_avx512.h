@@ -14,7 +14,7 @@
 
 /* One channel's epilogue constants, in registers. */
 typedef struct qrow {
-    __m512i bias, q, rmask, rthr, lo, hi, zp;
+    __m512i bias, q, rmask, rthr, lo, hi, zp, smax, smin;
     __m512 m, flo, fhi;
     __m128i ls, rs;
 } qrow;
@@ -22,7 +22,7 @@ typedef struct qrow {
 static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *base, int64_t c, qrow *r)
 {
     int32_t shift = ((const int32_t *)(base + h->off_shift))[c];
-    int32_t ls = shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
+    int32_t ls = shift > 31 ? 31 : shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
     int32_t mask = (int32_t)(((int64_t)1 << rs) - 1);
     r->bias = _mm512_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
     r->q = _mm512_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
@@ -30,6 +30,8 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
     r->rmask = _mm512_set1_epi32(mask);
     r->rthr = _mm512_set1_epi32(mask >> 1);
     r->ls = _mm_cvtsi32_si128(ls);
+    r->smax = _mm512_set1_epi32(INT32_MAX >> ls); /* acc << ls saturates beyond these */
+    r->smin = _mm512_set1_epi32(INT32_MIN >> ls);
     r->rs = _mm_cvtsi32_si128(rs);
     r->lo = _mm512_set1_epi32(h->lo);
     r->hi = _mm512_set1_epi32(h->hi);
@@ -38,11 +40,13 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
     r->fhi = _mm512_set1_ps((float)(h->hi - h->zp));
 }
 
-/* gemmlowp's fixed-point requantization of 16 accumulators (evo_qk_requant_fixed). */
+/* gemmlowp's fixed-point requantization of 16 accumulators (evo_requant_fixed: the left shift saturates). */
 static inline __m512i requant_fixed16(__m512i acc, const qrow *r)
 {
     const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
     __m512i x = _mm512_sll_epi32(acc, r->ls);
+    x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, r->smax), _mm512_set1_epi32(INT32_MAX));
+    x = _mm512_mask_mov_epi32(x, _mm512_cmplt_epi32_mask(acc, r->smin), _mm512_set1_epi32(INT32_MIN));
     __m512i pe = _mm512_mul_epi32(x, r->q), po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), r->q);
     /* (x * q + 2^30) >> 31 is SaturatingRoundingDoublingHighMul for q > 0 */
     pe = _mm512_srai_epi64(_mm512_add_epi64(pe, nudge), 31);
@@ -60,7 +64,7 @@ static inline __m512i qepi16(const evo_qconv_packed *h, const int32_t *table, co
 {
     acc = _mm512_add_epi32(acc, r->bias);
     __m512i v;
-    if (h->requant == EVO_QK_REQUANT_FLOAT) {
+    if (h->requant == EVO_REQUANT_FLOAT) {
         __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), r->m);
         f = _mm512_min_ps(_mm512_max_ps(f, r->flo), r->fhi);
         v = _mm512_add_epi32(_mm512_cvtps_epi32(f), r->zp);

@@ -81,3 +81,19 @@ void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const voi
         dw_plane(s, h, packed, pl % s->c_out, (const uint8_t *)x + pl * s->ih * s->iw,
                  (uint8_t *)y + pl * s->oh * s->ow, sgn);
 }
+
+static void dw_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    evo_qconv_shape s;
+    evo_qconv_dw_shape(a, &s);
+    evo_qconv_dw_avx512(&s, a->packed, a->in[0].data, a->out[0].data, task, n_tasks);
+}
+
+const evo_kernel_def evo_kernel_qconv_dw_avx512 = {
+    .name = "qconv_dw_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = evo_qconv_dw_supports,
+    .run = dw_run,
+    .packed_bytes = evo_qconv_dw_packed_bytes,
+    .pack = evo_qconv_dw_pack,
+};

@@ -22,11 +22,6 @@
 
 #include "kernels/kernel.h"
 
-typedef enum evo_qk_requant {
-    EVO_QK_REQUANT_FLOAT = 0, /* ONNX: nearbyintf((float)acc * m) + zp */
-    EVO_QK_REQUANT_FIXED,     /* TFLite/gemmlowp fixed-point multiplier and shift */
-} evo_qk_requant;
-
 /* Geometry of a 2-D int8 conv (NCHW), as resolved by shape inference. */
 typedef struct evo_qconv_shape {
     int64_t batch, c_in, c_out, group;
@@ -42,7 +37,7 @@ typedef struct evo_qconv_consts {
     float x_scale, y_scale;
     int32_t x_zp, y_zp;
     bool x_signed, y_signed; /* int8 rather than uint8 */
-    evo_qk_requant requant;
+    evo_requant requant;
     evo_act act;            /* fused activation */
     float act_alpha, act_beta; /* LeakyRelu alpha, HardSigmoid alpha/beta, Clip min/max */
     float act_scale;        /* table activations: the pre-activation's quantization */
@@ -66,7 +61,7 @@ typedef enum evo_qk_wlayout {
 typedef struct evo_qconv_packed {
     int64_t m_g, k_g, k_pad, m_panels; /* per group */
     int mr;
-    evo_qk_requant requant;
+    evo_requant requant;
     int32_t lo, hi, zp;
     bool has_table;
     uint8_t x_xor; /* 0x80 for int8 activations, else 0 */
@@ -79,12 +74,19 @@ size_t evo_qconv_packed_bytes(const evo_qconv_shape *s, int mr, evo_qk_wlayout l
 /* Packs weights, folded bias, requantization and activation constants into dst (64-byte aligned). */
 void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr, evo_qk_wlayout l, void *dst);
 
-/* Fixed-point multiplier of a real M > 0: M = *q * 2^(*shift - 31), q in [2^30, 2^31) (0 if M < 2^-31). */
-void evo_qk_quantize_multiplier(double m, int32_t *q, int32_t *shift);
-/* gemmlowp's requantization of acc by (q, shift), before the zero point. */
-int32_t evo_qk_requant_fixed(int32_t acc, int32_t q, int32_t shift);
-/* ONNX's: nearbyintf((float)acc * m) clamped to [lo, hi] (integers) without overflow. */
-int32_t evo_qk_requant_float(int32_t acc, float m, int32_t lo, int32_t hi);
+/*
+ * The QLinearConv nodes the fast variants take (dw: only depthwise, group
+ * = c_in = c_out, stride across 1 or 2): 2-D, uint8/int8 x and y, constant
+ * int8 weights with zero point 0, constant per-tensor x/y scales and zero
+ * points, constant bias.
+ */
+bool evo_qconv_node_ok(const evo_graph *g, const evo_node *n, bool dw);
+/* The geometry of a QLinearConv from its attributes and x, w, y dims. */
+void evo_qconv_shape_make(evo_qconv_shape *s, const evo_conv_attrs *c, const int64_t *x_dims, const int64_t *w_dims,
+                          const int64_t *y_dims);
+/* evo_qconv_pack for node n (evo_qconv_node_ok) from its constant inputs. */
+void evo_qconv_pack_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_wlayout l, void *dst);
+size_t evo_qconv_packed_bytes_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_wlayout l);
 
 /* The GEMM blocking and task split of one conv; the im2col packing reads it too. */
 typedef struct evo_qconv_plan {
@@ -158,6 +160,29 @@ void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const voi
                          int n_tasks);
 void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
                        int n_tasks);
+
+extern const evo_kernel_def evo_kernel_qconv_vnni;      /* GEMM with vpdpbusd */
+extern const evo_kernel_def evo_kernel_qconv_dw_avx512; /* depthwise */
+extern const evo_kernel_def evo_kernel_qconv_avx2;      /* GEMM with vpmaddwd */
+extern const evo_kernel_def evo_kernel_qconv_dw_avx2;   /* depthwise */
+
+/* The depthwise variants' kernel contract; each file adds its run. */
+static inline bool evo_qconv_dw_supports(const evo_graph *g, const evo_node *n)
+{
+    return evo_qconv_node_ok(g, n, true);
+}
+static inline size_t evo_qconv_dw_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    return evo_qconv_packed_bytes_node(g, n, 1, EVO_QK_W_DW);
+}
+static inline void evo_qconv_dw_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    evo_qconv_pack_node(g, n, 1, EVO_QK_W_DW, dst);
+}
+static inline void evo_qconv_dw_shape(const evo_kernel_args *a, evo_qconv_shape *s)
+{
+    evo_qconv_shape_make(s, &a->node->a.conv, a->in[0].dims, a->in[3].dims, a->out[0].dims);
+}
 
 #define EVO_QCONV_VNNI_MR 8
 #define EVO_QCONV_VNNI_NR 48

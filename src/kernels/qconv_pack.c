@@ -6,60 +6,10 @@
  * once per session.
  */
 #include "kernels/qconv_fast.h"
+#include "kernels/quant_common.h"
 
 #include <math.h>
 #include <string.h>
-
-void evo_qk_quantize_multiplier(double m, int32_t *q, int32_t *shift)
-{
-    *q = 0, *shift = 0;
-    if (!(m > 0.0))
-        return;
-    int e;
-    double f = frexp(m, &e); /* m = f * 2^e, f in [0.5, 1) */
-    int64_t qq = (int64_t)llround(f * 2147483648.0);
-    if (qq == ((int64_t)1 << 31)) {
-        qq /= 2;
-        e++;
-    }
-    if (e < -31) /* below 2^-31: rounds to 0 */
-        return;
-    *q = (int32_t)qq;
-    *shift = e;
-}
-
-/* gemmlowp SaturatingRoundingDoublingHighMul; q > 0 never saturates. */
-static int32_t srdhm(int32_t a, int32_t b)
-{
-    if (a == INT32_MIN && b == INT32_MIN)
-        return INT32_MAX;
-    int64_t ab = (int64_t)a * b;
-    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-}
-
-/* gemmlowp RoundingDivideByPOT: x / 2^e rounded half away from zero. */
-static int32_t rdbp(int32_t x, int e)
-{
-    int32_t mask = (int32_t)(((int64_t)1 << e) - 1), rem = x & mask;
-    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> e) + (rem > threshold ? 1 : 0);
-}
-
-int32_t evo_qk_requant_fixed(int32_t acc, int32_t q, int32_t shift)
-{
-    int ls = shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
-    int32_t x = (int32_t)((uint32_t)acc << ls); /* wraps as TFLite's x * (1 << ls) does in practice */
-    return rdbp(srdhm(x, q), rs);
-}
-
-int32_t evo_qk_requant_float(int32_t acc, float m, int32_t lo, int32_t hi)
-{
-    float f = (float)acc * m;
-    f = f < (float)lo ? (float)lo : f;
-    f = f > (float)hi ? (float)hi : f;
-    return (int32_t)nearbyintf(f);
-}
 
 /* The layout of the packed constants in the head h. */
 static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv_packed *h)
@@ -92,42 +42,21 @@ size_t evo_qconv_packed_bytes(const evo_qconv_shape *s, int mr, evo_qk_wlayout l
     return (size_t)(h.off_w + h.w_group_bytes * s->group);
 }
 
-/* f(v) for the table activations */
-static double act_f(const evo_qconv_consts *q, double v)
-{
-    switch (q->act) {
-    case EVO_ACT_LEAKY_RELU: return v < 0 ? q->act_alpha * v : v;
-    case EVO_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
-    case EVO_ACT_SILU: return v / (1.0 + exp(-v));
-    case EVO_ACT_HARD_SIGMOID: return fmax(0.0, fmin(1.0, q->act_alpha * v + q->act_beta));
-    case EVO_ACT_HARD_SWISH: return v * fmax(0.0, fmin(1.0, v / 6.0 + 0.5));
-    case EVO_ACT_TANH: return tanh(v);
-    default: return v;
-    }
-}
-
-static bool act_is_table(evo_act a)
-{
-    return a != EVO_ACT_NONE && a != EVO_ACT_RELU && a != EVO_ACT_CLIP;
-}
-
-/* Clamp range, zero point and table: the epilogue after the multiplier. */
+/* Clamp range, zero point and table (int32, indexed by the byte v & 255): the epilogue after the multiplier. */
 static void pack_act(const evo_qconv_consts *q, evo_qconv_packed *h, int32_t *table)
 {
-    int32_t qmin = q->y_signed ? -128 : 0, qmax = q->y_signed ? 127 : 255;
-    h->lo = qmin, h->hi = qmax, h->zp = q->y_zp;
-    if (q->act == EVO_ACT_RELU) {
-        h->lo = EVO_MAX(qmin, q->y_zp);
-    } else if (q->act == EVO_ACT_CLIP) {
-        h->lo = EVO_MAX(qmin, q->y_zp + (int32_t)roundf(q->act_alpha / q->y_scale));
-        h->hi = EVO_MIN(qmax, q->y_zp + (int32_t)roundf(q->act_beta / q->y_scale));
-    } else if (act_is_table(q->act)) {
-        h->has_table = true;
-        h->zp = q->act_zp;
-        for (int32_t v = qmin; v <= qmax; v++) {
-            double r = nearbyint(act_f(q, q->act_scale * (double)(v - q->act_zp)) / q->y_scale) + q->y_zp;
-            table[v & 255] = (int32_t)fmin(fmax(r, qmin), qmax);
-        }
+    evo_dtype yt = q->y_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
+    h->zp = q->y_zp;
+    evo_quant_act_range(q->act, q->act_alpha, q->act_beta, q->y_scale, q->y_zp, yt, &h->lo, &h->hi);
+    if (!evo_act_is_table(q->act))
+        return;
+    uint8_t t[256];
+    evo_quant_act_table(q->act, q->act_alpha, q->act_beta, q->act_scale, q->act_zp, q->y_scale, q->y_zp, yt, t);
+    h->has_table = true;
+    h->zp = q->act_zp;
+    for (int i = 0; i < 256; i++) { /* entry i is pre-activation byte qmin + i */
+        int32_t v = (q->y_signed ? -128 : 0) + i;
+        table[v & 255] = q->y_signed ? (int32_t)(int8_t)t[i] : (int32_t)t[i];
     }
 }
 
@@ -193,9 +122,112 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
         uint32_t b = q->bias ? (uint32_t)q->bias[c] : 0u;
         bias[c] = (int32_t)(b - (uint32_t)zp * sum); /* wraps as the int32 accumulator does */
         float ws = q->w_scale[q->w_per_channel ? c : 0];
+        int sh;
         mult[c] = (q->x_scale * ws) / target;
-        evo_qk_quantize_multiplier((double)q->x_scale * ws / target, &qmul[c], &shift[c]);
+        evo_quant_multiplier(evo_requant_real(q->x_scale, ws, target), &qmul[c], &sh);
+        shift[c] = sh;
     }
     memcpy(base, &h, sizeof(h));
     pack_w(s, q, &h, l, base + h.off_w);
+}
+
+/* Input i of n when present, else NULL. */
+static const evo_value *input(const evo_graph *g, const evo_node *n, int i)
+{
+    return i < n->n_in && n->in[i] >= 0 ? &g->values[n->in[i]] : NULL;
+}
+
+/* A constant of dtype t with 1 element (any rank), or absent when may_miss. */
+static bool const_scalar(const evo_value *v, evo_dtype t, bool may_miss)
+{
+    if (!v)
+        return may_miss;
+    int64_t count = 1;
+    for (int i = 0; i < v->rank; i++)
+        count *= v->dims[i];
+    return v->data && v->dtype == t && count == 1;
+}
+
+bool evo_qconv_node_ok(const evo_graph *g, const evo_node *n, bool dw)
+{
+    const evo_conv_attrs *c = &n->a.conv;
+    if (n->op != EVO_OP_QLINEAR_CONV || c->n_spatial != 2 || c->has_residual || c->out_groups || n->n_in < 8)
+        return false;
+    const evo_value *x = input(g, n, 0), *w = input(g, n, 3), *ws = input(g, n, 4), *wzp = input(g, n, 5);
+    const evo_value *y = &g->values[n->out[0]], *b = input(g, n, 8);
+    if (!x || !w || !ws || !evo_quant_is_byte(x->dtype) || !evo_quant_is_byte(y->dtype) || x->rank != 4 ||
+        y->rank != 4 || w->rank != 4 || w->dtype != EVO_DTYPE_INT8 || !w->data || !ws->data ||
+        ws->dtype != EVO_DTYPE_FLOAT)
+        return false;
+    if (!const_scalar(input(g, n, 1), EVO_DTYPE_FLOAT, false) || !const_scalar(input(g, n, 6), EVO_DTYPE_FLOAT, false) ||
+        !const_scalar(input(g, n, 2), x->dtype, true) || !const_scalar(input(g, n, 7), y->dtype, true))
+        return false;
+    if (b && (!b->data || b->dtype != EVO_DTYPE_INT32))
+        return false;
+    if (wzp) { /* weights with a non-zero zero point take the reference */
+        if (!wzp->data || wzp->dtype != EVO_DTYPE_INT8)
+            return false;
+        int64_t count = 1;
+        for (int i = 0; i < wzp->rank; i++)
+            count *= wzp->dims[i];
+        for (int64_t i = 0; i < count; i++)
+            if (((const int8_t *)wzp->data)[i] != 0)
+                return false;
+    }
+    /* the packing keeps plane offsets in int32 */
+    if (x->dims[2] * x->dims[3] >= ((int64_t)1 << 30) || y->dims[2] * y->dims[3] >= ((int64_t)1 << 30))
+        return false;
+    if (dw)
+        return c->group == x->dims[1] && c->group == w->dims[0] && w->dims[1] == 1 && c->stride[1] <= 2;
+    return true;
+}
+
+void evo_qconv_shape_make(evo_qconv_shape *s, const evo_conv_attrs *c, const int64_t *x_dims, const int64_t *w_dims,
+                          const int64_t *y_dims)
+{
+    s->batch = x_dims[0], s->c_in = x_dims[1], s->c_out = w_dims[0], s->group = c->group;
+    s->ih = x_dims[2], s->iw = x_dims[3], s->oh = y_dims[2], s->ow = y_dims[3];
+    s->kh = w_dims[2], s->kw = w_dims[3];
+    s->sh = c->stride[0], s->sw = c->stride[1], s->dh = c->dilation[0], s->dw = c->dilation[1];
+    s->ph = c->pad_begin[0], s->pw = c->pad_begin[1];
+}
+
+static void node_shape(const evo_graph *g, const evo_node *n, evo_qconv_shape *s)
+{
+    evo_qconv_shape_make(s, &n->a.conv, input(g, n, 0)->dims, input(g, n, 3)->dims, g->values[n->out[0]].dims);
+}
+
+size_t evo_qconv_packed_bytes_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_wlayout l)
+{
+    evo_qconv_shape s;
+    node_shape(g, n, &s);
+    return evo_qconv_packed_bytes(&s, mr, l);
+}
+
+void evo_qconv_pack_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_wlayout l, void *dst)
+{
+    const evo_conv_attrs *c = &n->a.conv;
+    const evo_value *x = input(g, n, 0), *ws = input(g, n, 4), *xzp = input(g, n, 2), *yzp = input(g, n, 7);
+    const evo_value *y = &g->values[n->out[0]], *b = input(g, n, 8);
+    evo_qconv_shape s;
+    node_shape(g, n, &s);
+    int64_t n_ws = 1;
+    for (int i = 0; i < ws->rank; i++)
+        n_ws *= ws->dims[i];
+    evo_qconv_consts q = {0};
+    q.w = input(g, n, 3)->data;
+    q.bias = b ? b->data : NULL;
+    q.w_scale = ws->data;
+    q.w_per_channel = n_ws > 1;
+    q.x_scale = *(const float *)input(g, n, 1)->data;
+    q.y_scale = *(const float *)input(g, n, 6)->data;
+    q.x_zp = xzp ? evo_quant_load(xzp->data, x->dtype, 0) : 0;
+    q.y_zp = yzp ? evo_quant_load(yzp->data, y->dtype, 0) : 0;
+    q.x_signed = x->dtype == EVO_DTYPE_INT8;
+    q.y_signed = y->dtype == EVO_DTYPE_INT8;
+    q.requant = c->requant;
+    q.act = c->act;
+    q.act_alpha = c->act_alpha, q.act_beta = c->act_beta;
+    q.act_scale = c->act_scale, q.act_zp = c->act_zp;
+    evo_qconv_pack(&s, &q, mr, l, dst);
 }

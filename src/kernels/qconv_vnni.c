@@ -15,6 +15,7 @@
 
 #define MR EVO_QCONV_VNNI_MR
 #define NR EVO_QCONV_VNNI_NR
+#define QK_LAYOUT EVO_QK_W_DPBUSD
 #define WB 4 /* weight bytes per row per 4 K */
 
 #define ROW_DP(i, NV)                                                                                        \
@@ -97,3 +98,13 @@ void evo_qconv_gemm_vnni(const evo_qconv_plan *p, const void *packed, const void
 {
     qgemm_run(p, packed, x, y, scratch, task, n_tasks);
 }
+
+const evo_kernel_def evo_kernel_qconv_vnni = {
+    .name = "qconv_vnni",
+    .isa = EVO_ISA_VNNI,
+    .supports = qk_supports,
+    .scratch_bytes = qk_scratch,
+    .run = qk_run,
+    .packed_bytes = qk_packed_bytes,
+    .pack = qk_pack,
+};
