@@ -271,6 +271,25 @@ static void test_large(void)
         }
 }
 
+/* Depthwise rows too wide for the padded-row copies (over 1024 bytes): the masked edge loads. */
+static void test_dw_wide(void)
+{
+    check_rng r = {0xd3e};
+    for (int it = 0; it < 8; it++) {
+        qcase tc;
+        memset(&tc, 0, sizeof(tc));
+        random_quant(&r, &tc);
+        evo_qconv_shape *s = &tc.s;
+        s->batch = 1, s->group = s->c_in = s->c_out = check_rng_int(&r, 1, 5);
+        s->ih = check_rng_int(&r, 2, 6), s->iw = check_rng_int(&r, 1030, 1100);
+        s->kh = s->kw = it & 1 ? 5 : 3, s->sh = s->sw = it & 2 ? 2 : 1;
+        s->dh = s->dw = it & 4 ? 2 : 1, s->ph = s->pw = check_rng_int(&r, 0, 2);
+        if (s->ih + 2 * s->ph < (s->kh - 1) * s->dh + 1)
+            s->ih = (s->kh - 1) * s->dh + 1;
+        CHECK(run_case(&r, &tc) >= (has_avx2(evo_cpu_get()) ? 2 : 0));
+    }
+}
+
 /* Weights with a non-zero zero point take the reference: no fast variant supports them. */
 static void test_refused(void)
 {
@@ -292,6 +311,7 @@ int main(int argc, char **argv)
 {
     static const check_test tests[] = {
         {"refused", test_refused},
+        {"dw_wide", test_dw_wide},
         {"random_shapes", test_random_shapes},
         {"large", test_large},
     };
