@@ -157,8 +157,11 @@ double evo_node_flops(const evo_graph *g, const evo_node *n)
         return 0;
     double out_count = (double)evo_value_count(out);
     switch (n->op) {
-    case EVO_OP_CONV: {
-        const evo_value *w = n->n_in > 1 && n->in[1] >= 0 ? &g->values[n->in[1]] : NULL;
+    case EVO_OP_CONV:
+    case EVO_OP_CONV_INTEGER:
+    case EVO_OP_QLINEAR_CONV: {
+        int wi = n->op == EVO_OP_QLINEAR_CONV ? 3 : 1;
+        const evo_value *w = n->n_in > wi && n->in[wi] >= 0 ? &g->values[n->in[wi]] : NULL;
         if (!w || w->rank < 2)
             return 0;
         double per = 1; /* C/group * kernel volume */
@@ -177,6 +180,8 @@ double evo_node_flops(const evo_graph *g, const evo_node *n)
         return 2.0 * (double)evo_value_count(x) * per;
     }
     case EVO_OP_MATMUL:
+    case EVO_OP_MATMUL_INTEGER:
+    case EVO_OP_QLINEAR_MATMUL:
     case EVO_OP_GEMM: {
         const evo_value *a = &g->values[n->in[0]];
         if (a->rank < 1)

@@ -23,7 +23,7 @@ evo_status evo_graph_load_compiled(const char *path, const void *data, size_t si
 /* Wraps a compiled graph (ownership passes to the model on success). */
 evo_status evo_model_from_graph(evo_graph *g, evo_model **out, evo_error *err);
 
-/* Floating-point operations of one node (2 per multiply-add), 0 for ops not counted. */
+/* Arithmetic operations of one node (2 per multiply-add, float or integer), 0 for ops not counted. */
 double evo_node_flops(const evo_graph *g, const evo_node *n);
 
 #endif /* EVO_MODEL_H */

@@ -73,6 +73,13 @@ void evo_build_weight(evo_builder *b, const char *name, int rank, const int64_t 
     free(data);
 }
 
+void evo_build_input_typed(evo_builder *b, const char *name, evo_dtype dtype, int rank, const int64_t *dims)
+{
+    evo_build_input(b, name, rank, dims);
+    if (b->ok)
+        b->g->values[b->g->inputs[b->g->n_inputs - 1]].dtype = dtype;
+}
+
 void evo_build_const(evo_builder *b, const char *name, evo_dtype dtype, int rank, const int64_t *dims,
                      const void *data)
 {
@@ -147,8 +154,10 @@ void evo_build_node(evo_builder *b, const char *op, const char *ins, const char 
         int n = 0;
         for (char *s2 = NULL, *x = strtok_r(eq + 1, ",", &s2); x && n < 8; x = strtok_r(NULL, ",", &s2))
             ints[n++] = strtoll(x, NULL, 10);
-        bool list = strcmp(at->name, "group") != 0 && strcmp(at->name, "axis") != 0 &&
-                    strcmp(at->name, "transA") != 0 && strcmp(at->name, "transB") != 0;
+        static const char *const single[] = {"group", "axis", "transA", "transB", "ceil_mode", "blocksize"};
+        bool list = true;
+        for (size_t k = 0; k < sizeof(single) / sizeof(single[0]); k++)
+            list = list && strcmp(at->name, single[k]) != 0;
         at->type = list ? EVO_ATTR_INTS : EVO_ATTR_INT;
         at->ints = ints;
         at->n = n;

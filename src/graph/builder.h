@@ -32,7 +32,9 @@ int evo_build_value(evo_builder *b, const char *name);
 void evo_build_input(evo_builder *b, const char *name, int rank, const int64_t *dims);
 /* A float32 constant with uniform values in [-scale, scale). */
 void evo_build_weight(evo_builder *b, const char *name, int rank, const int64_t *dims, float scale);
-/* A constant of any dtype holding data (dims' element count of it). */
+/* A graph input of any dtype. */
+void evo_build_input_typed(evo_builder *b, const char *name, evo_dtype dtype, int rank, const int64_t *dims);
+/* A constant of any dtype holding data (copied); rank 0 is a scalar. */
 void evo_build_const(evo_builder *b, const char *name, evo_dtype dtype, int rank, const int64_t *dims,
                      const void *data);
 /* An int8 constant with uniform values in [-127, 127] (quantized weights). */
@@ -41,8 +43,8 @@ void evo_build_qweight(evo_builder *b, const char *name, int rank, const int64_t
 void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *values);
 /*
  * A node: inputs and outputs are value names separated by spaces ("_" is an
- * empty optional input); attrs are "name=i,j,k" (ints; group, axis and
- * transA/transB are single ints) or "name:f" (a float), separated by spaces.
+ * empty optional input); attrs are "name=i,j,k" (ints; group, axis,
+ * transA/transB, ceil_mode and blocksize are single ints) or "name:f" (a float), separated by spaces.
  */
 void evo_build_node(evo_builder *b, const char *op, const char *ins, const char *outs, const char *attrs);
 void evo_build_output(evo_builder *b, const char *name);

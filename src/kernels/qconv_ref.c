@@ -7,7 +7,8 @@
  * requantizes it per output channel (quant_out.h: FLOAT or FIXED, fused
  * clamp or table activation). Every spatial rank is handled as 3-D
  * (missing leading dims have extent 1). Tasks take ranges of output rows
- * (image, channel, z, y).
+ * (image, channel, z, y) and accumulate a whole row per weight tap in their
+ * int64 scratch slice.
  */
 #include "kernels/kernel.h"
 #include "kernels/quant_out.h"
@@ -49,17 +50,32 @@ static void qconv_geom_make(qconv_geom *gm, const evo_conv_attrs *c, const int64
     }
 }
 
+/* Bytes of one task's accumulator row (int64 per output column), 64-byte aligned. */
+static size_t qconv_row_bytes(int64_t out_w)
+{
+    return ((size_t)out_w * sizeof(int64_t) + 63) & ~(size_t)63;
+}
+
+static size_t qconv_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    const evo_value *y = &g->values[n->out[0]];
+    return qconv_row_bytes(y->dims[y->rank - 1]) * (size_t)n_tasks;
+}
+
 /*
- * The int32 accumulator of output (b, m, oz, oy, ox); summed in int64 and
- * wrapped to int32 at the end, as an int32 accumulator would wrap.
+ * The accumulators of output row (b, m, oz, oy), all columns at once: each
+ * weight tap adds (x - x_zp) * (w - w_zp[m]) to the columns whose input is
+ * inside the image. Summed in int64 and wrapped to int32 by the caller, as
+ * an int32 accumulator would wrap.
  */
-static int32_t qconv_acc(const qconv_geom *gm, const qconv_src *s, int64_t b, int64_t m, int64_t oz, int64_t oy,
-                         int64_t ox)
+static void qconv_row(const qconv_geom *gm, const qconv_src *s, int64_t b, int64_t m, int64_t oz, int64_t oy,
+                      int64_t *acc)
 {
     int64_t grp = m / gm->c_out_g, in_plane = gm->in[0] * gm->in[1] * gm->in[2];
-    int64_t kprod = gm->k[0] * gm->k[1] * gm->k[2];
+    int64_t kprod = gm->k[0] * gm->k[1] * gm->k[2], out_w = gm->out[2];
     int32_t w_zp = s->w_zp ? evo_quant_load(s->w_zp, s->wt, s->n_w_zp > 1 ? m : 0) : 0;
-    int64_t acc = s->bias ? s->bias[m] : 0;
+    for (int64_t ox = 0; ox < out_w; ox++)
+        acc[ox] = s->bias ? s->bias[m] : 0;
     for (int64_t c = 0; c < gm->c_in_g; c++) {
         int64_t x_base = (b * gm->c_in + grp * gm->c_in_g + c) * in_plane;
         int64_t w_base = (m * gm->c_in_g + c) * kprod;
@@ -74,17 +90,17 @@ static int32_t qconv_acc(const qconv_geom *gm, const qconv_src *s, int64_t b, in
                 int64_t x_row = x_base + (iz * gm->in[1] + iy) * gm->in[2];
                 int64_t w_row = w_base + (kz * gm->k[1] + ky) * gm->k[2];
                 for (int64_t kx = 0; kx < gm->k[2]; kx++) {
-                    int64_t ix = ox * gm->s[2] - gm->p[2] + kx * gm->d[2];
-                    if (ix < 0 || ix >= gm->in[2])
-                        continue;
-                    int32_t xv = evo_quant_load(s->x, s->xt, x_row + ix) - s->x_zp;
                     int32_t wv = evo_quant_load(s->w, s->wt, w_row + kx) - w_zp;
-                    acc += (int64_t)(xv * wv);
+                    int64_t off = kx * gm->d[2] - gm->p[2]; /* ix = ox * stride + off */
+                    int64_t lo = off >= 0 ? 0 : (-off + gm->s[2] - 1) / gm->s[2];
+                    int64_t hi = gm->in[2] - 1 - off < 0 ? -1 : (gm->in[2] - 1 - off) / gm->s[2];
+                    hi = hi < out_w - 1 ? hi : out_w - 1;
+                    for (int64_t ox = lo; ox <= hi; ox++)
+                        acc[ox] += (int64_t)((evo_quant_load(s->x, s->xt, x_row + ox * gm->s[2] + off) - s->x_zp) * wv);
                 }
             }
         }
     }
-    return (int32_t)(uint32_t)(uint64_t)acc;
 }
 
 static void qconv_run(const evo_kernel_args *a, int task, int n_tasks)
@@ -119,22 +135,24 @@ static void qconv_run(const evo_kernel_args *a, int task, int n_tasks)
         n_w_scale = evo_tensor_count(&a->in[4]);
     }
     int64_t n_rows = gm.batch * gm.c_out * gm.out[0] * gm.out[1], begin, end;
+    int64_t *acc = (int64_t *)(void *)((unsigned char *)a->scratch + qconv_row_bytes(gm.out[2]) * (size_t)task);
     evo_task_range(n_rows, task, n_tasks, &begin, &end);
     for (int64_t r = begin; r < end; r++) {
         int64_t oy = r % gm.out[1], oz = r / gm.out[1] % gm.out[0];
         int64_t m = r / (gm.out[1] * gm.out[0]) % gm.c_out, b = r / (gm.out[1] * gm.out[0] * gm.c_out);
         int64_t y_off = r * gm.out[2];
+        qconv_row(&gm, &s, b, m, oz, oy, acc);
         if (!qlinear) {
             int32_t *y = (int32_t *)a->out[0].data + y_off;
             for (int64_t ox = 0; ox < gm.out[2]; ox++)
-                y[ox] = qconv_acc(&gm, &s, b, m, oz, oy, ox);
+                y[ox] = (int32_t)(uint32_t)(uint64_t)acc[ox];
             continue;
         }
         evo_quant_chan ch = evo_quant_out_chan(&o, w_scale[n_w_scale > 1 ? m : 0]);
         for (int64_t ox = 0; ox < gm.out[2]; ox++)
             evo_quant_store(a->out[0].data, o.dtype, y_off + ox,
-                            evo_quant_out_value(&o, &ch, qconv_acc(&gm, &s, b, m, oz, oy, ox)));
+                            evo_quant_out_value(&o, &ch, (int32_t)(uint32_t)(uint64_t)acc[ox]));
     }
 }
 
-const evo_kernel_def evo_kernel_qconv_ref = {"ref", EVO_ISA_REF, NULL, NULL, qconv_run};
+const evo_kernel_def evo_kernel_qconv_ref = {"ref", EVO_ISA_REF, NULL, qconv_scratch, qconv_run};

@@ -17,6 +17,11 @@ void evo_quant_multiplier(double real, int32_t *q, int *shift)
         *shift = 0;
         return;
     }
+    if (!(real < ldexp(1.0, 31))) { /* infinite or absurd: the largest multiplier there is */
+        *q = INT32_MAX;
+        *shift = 31;
+        return;
+    }
     int e;
     double frac = frexp(real, &e); /* real = frac * 2^e, frac in [0.5, 1) */
     int64_t qf = llround(frac * (double)(1ll << 31));

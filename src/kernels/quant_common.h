@@ -74,7 +74,8 @@ static inline int32_t evo_requant_float(int32_t acc, float m, int32_t zp, int32_
 /*
  * The FIXED-mode multiplier of a real scale M: q in [2^30, 2^31) and shift
  * with M = q * 2^(shift - 31) (TFLite's QuantizeMultiplier). M below 2^-31
- * (or not positive) gives q = 0, shift = 0.
+ * (or not positive, or NaN) gives q = 0, shift = 0; M of 2^31 or more
+ * (a zero y_scale) gives the largest, q = 2^31 - 1, shift = 31.
  */
 void evo_quant_multiplier(double real, int32_t *q, int *shift);
 

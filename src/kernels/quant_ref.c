@@ -86,7 +86,7 @@ static void dynamic_quantize_run(const evo_kernel_args *a, int task, int n_tasks
     }
     float scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
     float zp_real = 0.0f - lo / scale;
-    zp_real = zp_real < 0.0f ? 0.0f : zp_real > 255.0f ? 255.0f : zp_real;
+    zp_real = !(zp_real >= 0.0f) ? 0.0f : zp_real > 255.0f ? 255.0f : zp_real; /* NaN (infinite x): 0 */
     int32_t zp = (int32_t)nearbyintf(zp_real);
     uint8_t *y = a->out[0].data;
     for (int64_t i = 0; i < count; i++)

@@ -15,6 +15,7 @@ static const pass_entry passes[] = {
     {"check", evo_pass_check, false},
     {"infer_fold", evo_pass_infer_fold, false},
     {"dead_code", evo_pass_dead_code, false},
+    {"fold_qdq", evo_pass_fold_qdq, true},
     {"simplify", evo_pass_simplify, true},
     {"fold_bn", evo_pass_fold_bn, true},
     {"fuse_residual", evo_pass_fuse_residual, true},

@@ -32,5 +32,13 @@ evo_status evo_pass_fuse_residual_act(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_layout(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_act(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_update(evo_graph *g, evo_pass_ctx *ctx);
+evo_status evo_pass_fold_qdq(evo_graph *g, evo_pass_ctx *ctx);
+
+/*
+ * For a live float op reading a DequantizeLinear output after the passes
+ * (a "float island" of a QDQ model): why fold_qdq left it float, e.g.
+ * "no int8 kernel for this op". NULL for any other node. fold_qdq.c.
+ */
+const char *evo_fold_qdq_island(const evo_graph *g, const evo_node *n);
 
 #endif /* EVO_PASSES_H */

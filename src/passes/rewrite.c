@@ -37,14 +37,19 @@ void evo_redirect_output(evo_graph *g, int keep, int v)
     g->values[v].producer = keep;
 }
 
-int evo_new_const_f32(evo_graph *g, const char *base, int rank, const int64_t *dims, const float *data)
+int evo_new_const(evo_graph *g, const char *base, evo_dtype dtype, int rank, const int64_t *dims, const void *data)
 {
     char name[300];
     snprintf(name, sizeof(name), "%s:folded%d", base, g->n_values);
     int id = evo_graph_add_value(g, name);
     if (id < 0)
         return -1;
-    if (evo_value_set_const(g, &g->values[id], EVO_DTYPE_FLOAT, rank, dims, data, NULL) != EVO_OK)
+    if (evo_value_set_const(g, &g->values[id], dtype, rank, dims, data, NULL) != EVO_OK)
         return -1;
     return id;
+}
+
+int evo_new_const_f32(evo_graph *g, const char *base, int rank, const int64_t *dims, const float *data)
+{
+    return evo_new_const(g, base, EVO_DTYPE_FLOAT, rank, dims, data);
 }

@@ -1,7 +1,9 @@
 /*
  * cmd_info.c - `evo info MODEL`: what a model is and whether evo can run
  * it: inputs/outputs, op histogram, parameters, MACs per layer and in
- * total, the memory plan, and every unsupported node with the reason.
+ * total (and how many run in int8), each layer's precision, the float
+ * islands a quantized model keeps (with the reason), the memory plan, and
+ * every unsupported node with the reason.
  */
 #include "cli.h"
 #include "exec/model.h"
@@ -11,6 +13,7 @@
 #include "plan/evo_file.h"
 #include "plan/plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,11 +79,44 @@ static void print_params(const evo_graph *g)
     printf("parameters: %lld (%.2f MB of constants)\n", (long long)params, (double)bytes / 1e6);
 }
 
+/* Short dtype names for the precision column. */
+static const char *short_dtype(evo_dtype t)
+{
+    switch (t) {
+    case EVO_DTYPE_FLOAT: return "fp32";
+    case EVO_DTYPE_UINT8: return "uint8";
+    case EVO_DTYPE_INT8: return "int8";
+    default: return evo_dtype_name(t);
+    }
+}
+
+/* Does n multiply-add in integers (its MACs count as int8)? */
+static bool is_int8_compute(const evo_node *n)
+{
+    return n->op == EVO_OP_QLINEAR_CONV || n->op == EVO_OP_CONV_INTEGER || n->op == EVO_OP_QLINEAR_MATMUL ||
+           n->op == EVO_OP_MATMUL_INTEGER;
+}
+
+/* What n computes in: the quantized input type of the integer ops, "a>b" for (de)quantization, else its output type. */
+static const char *precision(const evo_graph *g, const evo_node *n, char *buf, size_t cap)
+{
+    const evo_value *in = n->n_in > 0 && n->in[0] >= 0 ? &g->values[n->in[0]] : NULL;
+    const evo_value *out = n->n_out > 0 && n->out[0] >= 0 ? &g->values[n->out[0]] : NULL;
+    if (is_int8_compute(n) && in)
+        return short_dtype(in->dtype);
+    if ((n->op == EVO_OP_QUANTIZE_LINEAR || n->op == EVO_OP_DEQUANTIZE_LINEAR ||
+         n->op == EVO_OP_DYNAMIC_QUANTIZE_LINEAR) && in && out) {
+        snprintf(buf, cap, "%s>%s", short_dtype(in->dtype), short_dtype(out->dtype));
+        return buf;
+    }
+    return out ? short_dtype(out->dtype) : "-";
+}
+
 static void print_layers(const evo_graph *g, bool verbose)
 {
-    double total = 0;
+    double total = 0, total_int8 = 0;
     if (verbose)
-        printf("layers:\n  %-4s %-32s %-18s %-22s %12s\n", "#", "node", "op", "output", "MACs");
+        printf("layers:\n  %-4s %-32s %-18s %-11s %-22s %12s\n", "#", "node", "op", "precision", "output", "MACs");
     int idx = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const evo_node *n = &g->nodes[i];
@@ -88,15 +124,35 @@ static void print_layers(const evo_graph *g, bool verbose)
             continue;
         double macs = evo_node_flops(g, n) / 2;
         total += macs;
+        if (is_int8_compute(n))
+            total_int8 += macs;
         if (verbose) {
-            char dims[128];
+            char dims[128], prec[32];
             const evo_value *o = n->n_out ? &g->values[n->out[0]] : NULL;
-            printf("  %-4d %-32.32s %-18s %-22s %12.0f\n", idx, n->name, n->op_type,
-                   o ? evo_dims_str(o->dims, o->rank, dims, sizeof(dims)) : "-", macs);
+            printf("  %-4d %-32.32s %-18s %-11s %-22s %12.0f\n", idx, n->name, n->op_type,
+                   precision(g, n, prec, sizeof(prec)), o ? evo_dims_str(o->dims, o->rank, dims, sizeof(dims)) : "-",
+                   macs);
         }
         idx++;
     }
     printf("layers: %d, MACs: %.3f G (%.3f GFLOP)\n", idx, total / 1e9, 2 * total / 1e9);
+    if (total_int8 > 0)
+        printf("precision: int8 %.3f G MACs (%.1f%%), fp32 %.3f G MACs\n", total_int8 / 1e9,
+               100.0 * total_int8 / total, (total - total_int8) / 1e9);
+}
+
+/* Float ops a QDQ model left between DequantizeLinear and QuantizeLinear, with the reason. */
+static void print_float_islands(const evo_graph *g)
+{
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const char *why = evo_fold_qdq_island(g, &g->nodes[i]);
+        if (!why)
+            continue;
+        if (!count++)
+            printf("float islands (ops of a quantized model that run in fp32):\n");
+        printf("  node \"%s\" (%s): %s\n", g->nodes[i].name, g->nodes[i].op_type, why);
+    }
 }
 
 int evo_cmd_info(int argc, char **argv)
@@ -148,6 +204,7 @@ int evo_cmd_info(int argc, char **argv)
     print_histogram(g);
     print_params(g);
     print_layers(g, verbose);
+    print_float_islands(g);
     evo_plan plan;
     if (evo_plan_build(g, EVO_ISA_AMX, mo.n_threads, &plan, &err) == EVO_OK) {
         printf("memory plan: arena %.2f MB for activations (%.2f MB without sharing), scratch %.2f MB\n",
