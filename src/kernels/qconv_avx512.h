@@ -12,27 +12,26 @@
 
 #include <immintrin.h>
 
-/* One channel's epilogue constants, in registers. */
+/* The epilogue constants of 16 lanes (one channel broadcast, or one channel per lane), in registers. */
 typedef struct qrow {
-    __m512i bias, q, rmask, rthr, lo, hi, zp, smax, smin;
+    __m512i bias, q, ls, rs, rmask, rthr, lo, hi, zp, smax, smin;
     __m512 m, flo, fhi;
-    __m128i ls, rs;
 } qrow;
 
-static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *base, int64_t c, qrow *r)
+/* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only). */
+static inline void qrow_finish(const evo_qconv_packed *h, __m512i shift, qrow *r)
 {
-    int32_t shift = ((const int32_t *)(base + h->off_shift))[c];
-    int32_t ls = shift > 31 ? 31 : shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
-    int32_t mask = (int32_t)(((int64_t)1 << rs) - 1);
-    r->bias = _mm512_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
-    r->q = _mm512_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
-    r->m = _mm512_set1_ps(((const float *)(base + h->off_mult))[c]);
-    r->rmask = _mm512_set1_epi32(mask);
-    r->rthr = _mm512_set1_epi32(mask >> 1);
-    r->ls = _mm_cvtsi32_si128(ls);
-    r->smax = _mm512_set1_epi32(INT32_MAX >> ls); /* acc << ls saturates beyond these */
-    r->smin = _mm512_set1_epi32(INT32_MIN >> ls);
-    r->rs = _mm_cvtsi32_si128(rs);
+    const __m512i zero = _mm512_setzero_si512();
+    r->ls = r->rs = r->rmask = r->rthr = r->smax = r->smin = zero;
+    if (h->requant == EVO_REQUANT_FIXED) { /* FLOAT needs none of the shifts */
+        r->ls = _mm512_min_epi32(_mm512_max_epi32(shift, zero), _mm512_set1_epi32(31));
+        r->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+        r->rmask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r->rs), _mm512_set1_epi32(1));
+        r->rthr = _mm512_srli_epi32(r->rmask, 1);
+        /* acc << ls saturates beyond these */
+        r->smax = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MAX), r->ls);
+        r->smin = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MIN), r->ls);
+    }
     r->lo = _mm512_set1_epi32(h->lo);
     r->hi = _mm512_set1_epi32(h->hi);
     r->zp = _mm512_set1_epi32(h->zp);
@@ -40,14 +39,34 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
     r->fhi = _mm512_set1_ps((float)(h->hi - h->zp));
 }
 
+/* Channel c in every lane (conv: a tile row is one channel). */
+static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *base, int64_t c, qrow *r)
+{
+    r->bias = _mm512_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
+    r->q = _mm512_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
+    r->m = _mm512_set1_ps(((const float *)(base + h->off_mult))[c]);
+    qrow_finish(h, _mm512_set1_epi32(((const int32_t *)(base + h->off_shift))[c]), r);
+}
+
+/* Channels c0 + lane for lanes in m (matmul: a tile column is one channel). */
+static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned char *base, int64_t c0, __mmask16 m,
+                                   qrow *r)
+{
+    r->bias = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_bias) + c0);
+    r->q = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_qmul) + c0);
+    r->m = _mm512_maskz_loadu_ps(m, (const float *)(base + h->off_mult) + c0);
+    qrow_finish(h, _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_shift) + c0), r);
+}
+
 /* gemmlowp's fixed-point requantization of 16 accumulators (evo_requant_fixed: the left shift saturates). */
 static inline __m512i requant_fixed16(__m512i acc, const qrow *r)
 {
     const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
-    __m512i x = _mm512_sll_epi32(acc, r->ls);
+    __m512i x = _mm512_sllv_epi32(acc, r->ls);
     x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, r->smax), _mm512_set1_epi32(INT32_MAX));
     x = _mm512_mask_mov_epi32(x, _mm512_cmplt_epi32_mask(acc, r->smin), _mm512_set1_epi32(INT32_MIN));
-    __m512i pe = _mm512_mul_epi32(x, r->q), po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), r->q);
+    __m512i pe = _mm512_mul_epi32(x, r->q);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r->q, 32));
     /* (x * q + 2^30) >> 31 is SaturatingRoundingDoublingHighMul for q > 0 */
     pe = _mm512_srai_epi64(_mm512_add_epi64(pe, nudge), 31);
     po = _mm512_srai_epi64(_mm512_add_epi64(po, nudge), 31);
@@ -55,7 +74,7 @@ static inline __m512i requant_fixed16(__m512i acc, const qrow *r)
     /* RoundingDivideByPOT */
     __m512i rem = _mm512_and_si512(hm, r->rmask);
     __m512i thr = _mm512_add_epi32(r->rthr, _mm512_srli_epi32(hm, 31));
-    __m512i v = _mm512_sra_epi32(hm, r->rs);
+    __m512i v = _mm512_srav_epi32(hm, r->rs);
     return _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
 }
 
