@@ -11,6 +11,7 @@
 #include "kernels/qconv_fast.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 /* The epilogue constants of 16 lanes (one channel broadcast, or one channel per lane), in registers. */
 typedef struct qrow {
@@ -106,5 +107,65 @@ static inline __mmask16 qmask16(int64_t n)
 {
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
+
+/*
+ * The vpdpbusd micro-kernel (MR = 8 rows x NV vectors of 16 columns):
+ * acc[i * 3 + v] = sum over k4n steps of 4 K of the broadcast 4 bytes of
+ * row i (a, MR * 4 bytes per step) times the 16 columns of vector v (b,
+ * NR * 4 bytes per step). DP(acc, column vector, broadcast) orders the
+ * operands: vpdpbusd's first is uint8 (QK_DP_CONV: the columns are
+ * activations, the rows weights; QK_DP_MM the other way).
+ */
+#define QK_DP_CONV(c, bv, av) _mm512_dpbusd_epi32(c, bv, av)
+#define QK_DP_MM(c, bv, av) _mm512_dpbusd_epi32(c, av, bv)
+#define ROW_DP(i, NV, DP)                                                                                        \
+    do {                                                                                                     \
+        __m512i av = _mm512_set1_epi32(aw[i]);                                                               \
+        c##i##0 = DP(c##i##0, b0, av);                                                      \
+        if (NV > 1)                                                                                          \
+            c##i##1 = DP(c##i##1, b1, av);                                                  \
+        if (NV > 2)                                                                                          \
+            c##i##2 = DP(c##i##2, b2, av);                                                  \
+    } while (0)
+#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
+/* The accumulators are named variables: GCC keeps an array of them in memory inside the loop. */
+#define QKERNEL(NAME, NV, DP)                                                                                    \
+    __attribute__((noinline)) static void NAME(int64_t k4n, const unsigned char *restrict a,                 \
+                                               const uint8_t *restrict b, __m512i *restrict acc)             \
+    {                                                                                                        \
+        __m512i c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                  \
+        __m512i c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                                  \
+        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_si512();      \
+        c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;                         \
+        for (int64_t p = 0; p < k4n; p++) {                                                                  \
+            int32_t aw[MR];                                                                                  \
+            memcpy(aw, a, sizeof(aw));                                                                       \
+            __m512i b0 = _mm512_loadu_si512(b), b1 = c00, b2 = c00;                                          \
+            if (NV > 1)                                                                                      \
+                b1 = _mm512_loadu_si512(b + 64);                                                             \
+            if (NV > 2)                                                                                      \
+                b2 = _mm512_loadu_si512(b + 128);                                                            \
+            _mm_prefetch((const char *)(a + 512), _MM_HINT_T0);                                              \
+            ROW_DP(0, NV, DP);                                                                                   \
+            ROW_DP(1, NV, DP);                                                                                   \
+            ROW_DP(2, NV, DP);                                                                                   \
+            ROW_DP(3, NV, DP);                                                                                   \
+            ROW_DP(4, NV, DP);                                                                                   \
+            ROW_DP(5, NV, DP);                                                                                   \
+            ROW_DP(6, NV, DP);                                                                                   \
+            ROW_DP(7, NV, DP);                                                                                   \
+            a += MR * 4;                                                                                    \
+            b += NR * 4;                                                                                     \
+        }                                                                                                    \
+        ROW_OUT(0);                                                                                          \
+        ROW_OUT(1);                                                                                          \
+        ROW_OUT(2);                                                                                          \
+        ROW_OUT(3);                                                                                          \
+        ROW_OUT(4);                                                                                          \
+        ROW_OUT(5);                                                                                          \
+        ROW_OUT(6);                                                                                          \
+        ROW_OUT(7);                                                                                          \
+    }
+
 
 #endif /* EVO_QCONV_AVX512_H */

@@ -30,7 +30,8 @@ typedef struct evo_qconv_shape {
 
 /* The quantization constants of a conv, read once at pack time. */
 typedef struct evo_qconv_consts {
-    const int8_t *w;      /* [c_out][c_in/group][kh][kw], zero point 0 */
+    const int8_t *w;      /* [c_out][c_in/group][kh][kw], zero point 0; with w_kn [K = c_in][N = c_out] */
+    bool w_kn;
     const int32_t *bias;  /* NULL or [c_out], scale x_scale * w_scale[c] */
     const float *w_scale; /* [c_out] when w_per_channel, else [1] */
     bool w_per_channel;
@@ -49,6 +50,7 @@ typedef enum evo_qk_wlayout {
     EVO_QK_W_DPBUSD = 0, /* [group][panel][K/4][mr][4] int8 */
     EVO_QK_W_MADD,       /* [group][panel][K/4][mr][(w0,w2),(w1,w3)] int16 pairs */
     EVO_QK_W_DW,         /* depthwise: [c][kh*kw] int32 holding the int16 weight */
+    EVO_QK_W_MADD_T,     /* [panel][K/4][(w0,w2) of mr columns, then (w1,w3)] int16 pairs (matmul) */
 } evo_qk_wlayout;
 
 /*
@@ -183,6 +185,44 @@ static inline void evo_qconv_dw_shape(const evo_kernel_args *a, evo_qconv_shape 
 {
     evo_qconv_shape_make(s, &a->node->a.conv, a->in[0].dims, a->in[3].dims, a->out[0].dims);
 }
+
+/*
+ * QLinearMatMul Y[rows][N] = A[rows][K] x B[K][N] (A's leading dims are
+ * rows; B constant int8 with zero point 0): packed like a 1x1 conv of K
+ * to N channels whose weight panels are nr columns of B wide, so the
+ * accumulators hold a column per lane (a channel per lane in the
+ * epilogue); A is packed an mr-row panel at a time, 4 bytes of K per row
+ * (uint8, int8 offset by 128), and broadcast.
+ */
+bool evo_qmatmul_node_ok(const evo_graph *g, const evo_node *n);
+size_t evo_qmatmul_packed_bytes_node(const evo_graph *g, const evo_node *n, int nr, evo_qk_wlayout l);
+void evo_qmatmul_pack_node(const evo_graph *g, const evo_node *n, int nr, evo_qk_wlayout l, void *dst);
+
+typedef struct evo_qmm_plan {
+    int64_t rows, n, k, k_pad;
+    int mr, nr;
+    int64_t row_panels, n_panels;
+    bool split_n;       /* tasks split the column panels (few rows), not the row panels */
+    size_t slice_bytes; /* scratch per task: one packed A panel */
+} evo_qmm_plan;
+
+/* a_count: A's elements; b_dims: B's [K, N]; a_bytes_per_k4: packed A bytes per row per 4 K. */
+static inline void evo_qmm_plan_make(evo_qmm_plan *p, int64_t a_count, const int64_t *b_dims, int mr, int nr,
+                                     int a_bytes_per_k4, int n_tasks)
+{
+    p->k = b_dims[0];
+    p->n = b_dims[1];
+    p->rows = a_count / p->k;
+    p->k_pad = (p->k + 3) & ~(int64_t)3;
+    p->mr = mr, p->nr = nr;
+    p->row_panels = (p->rows + mr - 1) / mr;
+    p->n_panels = (p->n + nr - 1) / nr;
+    p->split_n = n_tasks > 1 && p->row_panels < 2 * n_tasks;
+    p->slice_bytes = ((size_t)(p->k_pad / 4 * mr * a_bytes_per_k4) + 63) & ~(size_t)63;
+}
+
+extern const evo_kernel_def evo_kernel_qmatmul_vnni;
+extern const evo_kernel_def evo_kernel_qmatmul_avx2;
 
 #define EVO_QCONV_VNNI_MR 8
 #define EVO_QCONV_VNNI_NR 48

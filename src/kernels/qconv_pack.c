@@ -28,7 +28,7 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->off_shift = off + 3 * arr;
     h->off_table = off + 4 * arr;
     h->off_w = h->off_table + 256 * 4;
-    int64_t per_k4 = l == EVO_QK_W_DPBUSD ? 4 : 8; /* bytes per row per 4 K */
+    int64_t per_k4 = l == EVO_QK_W_DPBUSD ? 4 : 8; /* bytes per row (column) per 4 K */
     if (l == EVO_QK_W_DW)
         h->w_group_bytes = h->k_g * 4;
     else
@@ -65,6 +65,8 @@ static int32_t w_at(const evo_qconv_consts *q, const evo_qconv_packed *h, int64_
 {
     if (r >= h->m_g || k >= h->k_g)
         return 0;
+    if (q->w_kn) /* QLinearMatMul's B [K][N] */
+        return q->w[k * h->m_g + r];
     return q->w[(g * h->m_g + r) * h->k_g + k];
 }
 
@@ -80,7 +82,17 @@ static void pack_w(const evo_qconv_shape *s, const evo_qconv_consts *q, const ev
             continue;
         }
         for (int64_t mp = 0; mp < h->m_panels; mp++)
-            for (int64_t k4 = 0; k4 < h->k_pad; k4 += 4)
+            for (int64_t k4 = 0; k4 < h->k_pad; k4 += 4) {
+                if (l == EVO_QK_W_MADD_T) { /* (w0, w2) of every column, then (w1, w3) */
+                    for (int p = 0; p < 2; p++)
+                        for (int i = 0; i < h->mr; i++) {
+                            int16_t v[2] = {(int16_t)w_at(q, h, g, mp * h->mr + i, k4 + p),
+                                            (int16_t)w_at(q, h, g, mp * h->mr + i, k4 + p + 2)};
+                            memcpy(wg, v, 4);
+                            wg += 4;
+                        }
+                    continue;
+                }
                 for (int i = 0; i < h->mr; i++) {
                     int64_t r = mp * h->mr + i;
                     if (l == EVO_QK_W_DPBUSD) {
@@ -95,6 +107,7 @@ static void pack_w(const evo_qconv_shape *s, const evo_qconv_consts *q, const ev
                         }
                     }
                 }
+            }
     }
 }
 
@@ -230,4 +243,71 @@ void evo_qconv_pack_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_w
     q.act_alpha = c->act_alpha, q.act_beta = c->act_beta;
     q.act_scale = c->act_scale, q.act_zp = c->act_zp;
     evo_qconv_pack(&s, &q, mr, l, dst);
+}
+
+/* QLinearMatMul: the nodes the fast variants take (qconv_fast.h). */
+bool evo_qmatmul_node_ok(const evo_graph *g, const evo_node *n)
+{
+    if (n->op != EVO_OP_QLINEAR_MATMUL || n->n_in < 8)
+        return false;
+    const evo_value *a = input(g, n, 0), *b = input(g, n, 3), *bs = input(g, n, 4), *bzp = input(g, n, 5);
+    const evo_value *y = &g->values[n->out[0]];
+    if (!a || !b || !bs || !evo_quant_is_byte(a->dtype) || !evo_quant_is_byte(y->dtype) || a->rank < 1 ||
+        b->rank != 2 || b->dtype != EVO_DTYPE_INT8 || !b->data || !bs->data || bs->dtype != EVO_DTYPE_FLOAT)
+        return false;
+    if (!const_scalar(input(g, n, 1), EVO_DTYPE_FLOAT, false) || !const_scalar(input(g, n, 6), EVO_DTYPE_FLOAT, false) ||
+        !const_scalar(input(g, n, 2), a->dtype, true) || !const_scalar(input(g, n, 7), y->dtype, true))
+        return false;
+    int64_t nbs = evo_value_count(bs);
+    if (nbs != 1 && nbs != b->dims[1])
+        return false;
+    if (bzp) { /* weights with a non-zero zero point take the reference */
+        if (!bzp->data || bzp->dtype != EVO_DTYPE_INT8)
+            return false;
+        for (int64_t i = 0; i < evo_value_count(bzp); i++)
+            if (((const int8_t *)bzp->data)[i] != 0)
+                return false;
+    }
+    return a->dims[a->rank - 1] == b->dims[0];
+}
+
+/* As a 1x1 conv of c_in = K to c_out = N channels, whose weights are B [K][N]. */
+static void qmm_shape(const evo_graph *g, const evo_node *n, evo_qconv_shape *s)
+{
+    const evo_value *b = input(g, n, 3);
+    memset(s, 0, sizeof(*s));
+    s->batch = s->group = s->kh = s->kw = s->sh = s->sw = s->dh = s->dw = 1;
+    s->c_in = b->dims[0], s->c_out = b->dims[1];
+}
+
+size_t evo_qmatmul_packed_bytes_node(const evo_graph *g, const evo_node *n, int nr, evo_qk_wlayout l)
+{
+    evo_qconv_shape s;
+    qmm_shape(g, n, &s);
+    return evo_qconv_packed_bytes(&s, nr, l);
+}
+
+void evo_qmatmul_pack_node(const evo_graph *g, const evo_node *n, int nr, evo_qk_wlayout l, void *dst)
+{
+    const evo_gemm_attrs *at = &n->a.gemm;
+    const evo_value *a = input(g, n, 0), *bs = input(g, n, 4), *azp = input(g, n, 2), *yzp = input(g, n, 7);
+    const evo_value *y = &g->values[n->out[0]];
+    evo_qconv_shape s;
+    qmm_shape(g, n, &s);
+    evo_qconv_consts q = {0};
+    q.w = input(g, n, 3)->data;
+    q.w_kn = true;
+    q.w_scale = bs->data;
+    q.w_per_channel = evo_value_count(bs) > 1;
+    q.x_scale = *(const float *)input(g, n, 1)->data;
+    q.y_scale = *(const float *)input(g, n, 6)->data;
+    q.x_zp = azp ? evo_quant_load(azp->data, a->dtype, 0) : 0;
+    q.y_zp = yzp ? evo_quant_load(yzp->data, y->dtype, 0) : 0;
+    q.x_signed = a->dtype == EVO_DTYPE_INT8;
+    q.y_signed = y->dtype == EVO_DTYPE_INT8;
+    q.requant = at->requant;
+    q.act = at->act;
+    q.act_alpha = at->act_alpha, q.act_beta = at->act_beta;
+    q.act_scale = at->act_scale, q.act_zp = at->act_zp;
+    evo_qconv_pack(&s, &q, nr, l, dst);
 }

@@ -18,58 +18,9 @@
 #define QK_LAYOUT EVO_QK_W_DPBUSD
 #define WB 4 /* weight bytes per row per 4 K */
 
-#define ROW_DP(i, NV)                                                                                        \
-    do {                                                                                                     \
-        __m512i av = _mm512_set1_epi32(aw[i]);                                                               \
-        c##i##0 = _mm512_dpbusd_epi32(c##i##0, b0, av);                                                      \
-        if (NV > 1)                                                                                          \
-            c##i##1 = _mm512_dpbusd_epi32(c##i##1, b1, av);                                                  \
-        if (NV > 2)                                                                                          \
-            c##i##2 = _mm512_dpbusd_epi32(c##i##2, b2, av);                                                  \
-    } while (0)
-#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
-/* The accumulators are named variables: GCC keeps an array of them in memory inside the loop. */
-#define QKERNEL(NAME, NV)                                                                                    \
-    __attribute__((noinline)) static void NAME(int64_t k4n, const unsigned char *restrict a,                 \
-                                               const uint8_t *restrict b, __m512i *restrict acc)             \
-    {                                                                                                        \
-        __m512i c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                  \
-        __m512i c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                                  \
-        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_si512();      \
-        c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;                         \
-        for (int64_t p = 0; p < k4n; p++) {                                                                  \
-            int32_t aw[MR];                                                                                  \
-            memcpy(aw, a, sizeof(aw));                                                                       \
-            __m512i b0 = _mm512_loadu_si512(b), b1 = c00, b2 = c00;                                          \
-            if (NV > 1)                                                                                      \
-                b1 = _mm512_loadu_si512(b + 64);                                                             \
-            if (NV > 2)                                                                                      \
-                b2 = _mm512_loadu_si512(b + 128);                                                            \
-            _mm_prefetch((const char *)(a + 512), _MM_HINT_T0);                                              \
-            ROW_DP(0, NV);                                                                                   \
-            ROW_DP(1, NV);                                                                                   \
-            ROW_DP(2, NV);                                                                                   \
-            ROW_DP(3, NV);                                                                                   \
-            ROW_DP(4, NV);                                                                                   \
-            ROW_DP(5, NV);                                                                                   \
-            ROW_DP(6, NV);                                                                                   \
-            ROW_DP(7, NV);                                                                                   \
-            a += MR * WB;                                                                                    \
-            b += NR * 4;                                                                                     \
-        }                                                                                                    \
-        ROW_OUT(0);                                                                                          \
-        ROW_OUT(1);                                                                                          \
-        ROW_OUT(2);                                                                                          \
-        ROW_OUT(3);                                                                                          \
-        ROW_OUT(4);                                                                                          \
-        ROW_OUT(5);                                                                                          \
-        ROW_OUT(6);                                                                                          \
-        ROW_OUT(7);                                                                                          \
-    }
-
-QKERNEL(qkernel1, 1)
-QKERNEL(qkernel2, 2)
-QKERNEL(qkernel3, 3)
+QKERNEL(qkernel1, 1, QK_DP_CONV)
+QKERNEL(qkernel2, 2, QK_DP_CONV)
+QKERNEL(qkernel3, 3, QK_DP_CONV)
 
 static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a, const uint8_t *b,
                  int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y, int64_t ldy)

@@ -6,7 +6,9 @@
  * strides 1-2, pads, dilation, grouped and depthwise, batch 2, per-tensor
  * and per-channel weight scales, uint8 and int8 activations and outputs,
  * both requantization modes (with accumulators that saturate FIXED's left
- * shift), every fused activation; plus what supports() must refuse.
+ * shift), every fused activation; the QLinearMatMul variants likewise
+ * (A of rank 1-3, per-tensor and per-column B scales); plus what
+ * supports() must refuse.
  */
 #include "qtest_util.h"
 #include "core/cpu.h"
@@ -307,11 +309,115 @@ static void test_refused(void)
     }
 }
 
+/* QLinearMatMul variants. */
+static const qvariant mm_variants[] = {
+    {&evo_kernel_qmatmul_vnni, has_vnni, false},
+    {&evo_kernel_qmatmul_avx2, has_avx2, false},
+};
+
+/*
+ * One QLinearMatMul case: A of rank ra ([2, 3, M, K] tail), B [K, N]
+ * constant (zero point bzp: non-zero must be refused), every variant the
+ * host has against the reference; returns the variants run.
+ */
+static int run_mm_case(check_rng *r, int ra, int64_t m, int64_t k, int64_t n, int8_t bzp_last, int n_tasks)
+{
+    evo_qconv_consts q;
+    qcase tc;
+    memset(&tc, 0, sizeof(tc));
+    random_quant(r, &tc);
+    q = tc.q;
+    evo_dtype at = q.x_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8, yt = q.y_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
+    int64_t ad[4] = {3, 2, m, k}, *adims = ad + 4 - ra, bd[2] = {k, n}, rows = ra == 1 ? 1 : m * (ra > 2 ? 2 : 1);
+    if (ra == 1)
+        adims = ad + 3;
+    int64_t na = rows * k, ny = rows * n, nbs = q.w_per_channel ? n : 1;
+    uint8_t *a = malloc((size_t)na), *want = malloc((size_t)ny), *got = malloc((size_t)ny);
+    int8_t *b = malloc((size_t)(k * n)), *bzp = calloc((size_t)n, 1);
+    float *bs = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < na; i++)
+        a[i] = (uint8_t)check_rng_int(r, 0, 255);
+    for (int64_t i = 0; i < k * n; i++)
+        b[i] = (int8_t)check_rng_int(r, -128, 127);
+    for (int64_t i = 0; i < n; i++)
+        bs[i] = check_rng_float(r, 0.002f, 0.02f);
+    bzp[nbs - 1] = bzp_last;
+    float as = check_rng_float(r, 0.01f, 0.05f);
+    float ys = (float)(as * 0.01 * 128.0 * 60.0 * sqrt((double)k) / 100.0), acts = ys * check_rng_float(r, 0.5f, 1.5f);
+    int8_t azp = (int8_t)q.x_zp, yzp = (int8_t)q.y_zp;
+    evo_graph *g = evo_graph_new("test");
+    int ins[8] = {qt_value(g, "a", at, ra, adims, NULL),       qt_param(g, "as", EVO_DTYPE_FLOAT, 1, &as),
+                  qt_param(g, "azp", at, 1, &azp),               qt_value(g, "b", EVO_DTYPE_INT8, 2, bd, b),
+                  qt_param(g, "bs", EVO_DTYPE_FLOAT, nbs, bs),   qt_param(g, "bzp", EVO_DTYPE_INT8, nbs, bzp),
+                  qt_param(g, "ys", EVO_DTYPE_FLOAT, 1, &ys),    qt_param(g, "yzp", yt, 1, &yzp)};
+    int node = nn_node(g, "QLinearMatMul", 8, ins, 1);
+    evo_error err = {0};
+    evo_status st = nn_infer(g, node, &err);
+    evo_node *nd = &g->nodes[node];
+    if (st == EVO_OK) {
+        nd->a.gemm.requant = q.requant;
+        nd->a.gemm.act = q.act;
+        nd->a.gemm.act_alpha = q.act_alpha;
+        nd->a.gemm.act_beta = q.act_beta;
+        nd->a.gemm.act_scale = acts;
+        nd->a.gemm.act_zp = q.act_zp;
+        st = evo_op_get(nd->op)->infer(g, nd, &err);
+    }
+    CHECK_MSG(st == EVO_OK, "%s", err.msg);
+    int ran = 0;
+    char desc[256];
+    snprintf(desc, sizeof(desc), "QLinearMatMul rank %d M=%lld K=%lld N=%lld a:%s y:%s per_column=%d %s act=%s tasks=%d",
+             ra, (long long)m, (long long)k, (long long)n, q.x_signed ? "s8" : "u8", q.y_signed ? "s8" : "u8",
+             q.w_per_channel, q.requant == EVO_REQUANT_FIXED ? "fixed" : "float", act_name(q.act), n_tasks);
+    void *in_data[8] = {a, &as, &azp, b, bs, bzp, &ys, &yzp}, *outs[1] = {want};
+    if (st == EVO_OK)
+        nn_run_kernel(evo_kernel_ref(EVO_OP_QLINEAR_MATMUL), g, node, in_data, outs, 1);
+    for (size_t v = 0; st == EVO_OK && v < EVO_ARRAY_LEN(mm_variants); v++) {
+        const qvariant *qv = &mm_variants[v];
+        if (!qv->host_ok(evo_cpu_get()))
+            continue;
+        bool supported = qv->def->supports(g, nd);
+        CHECK_MSG(supported == (bzp_last == 0), "%s: %s: supports() = %d", qv->def->name, desc, supported);
+        if (!supported)
+            continue;
+        memset(got, 0xA5, (size_t)ny);
+        outs[0] = got;
+        nn_run_kernel(qv->def, g, node, in_data, outs, n_tasks);
+        int bad = 0;
+        for (int64_t i = 0; i < ny && bad < 3; i++)
+            if (got[i] != want[i]) {
+                fprintf(stderr, "%s: %s: y[%lld] = %d, ref %d\n", qv->def->name, desc, (long long)i, got[i], want[i]);
+                bad++;
+            }
+        CHECK_MSG(bad == 0, "%s: %s", qv->def->name, desc);
+        ran++;
+    }
+    evo_graph_free(g);
+    free(a), free(want), free(got), free(b), free(bzp), free(bs);
+    return ran;
+}
+
+static void test_matmul(void)
+{
+    check_rng r = {0x3a7a1};
+    int ran = 0;
+    for (int it = 0; it < 150; it++) {
+        int ra = check_rng_int(&r, 1, 3);
+        int64_t m = check_rng_int(&r, 1, 20), k = check_rng_int(&r, 1, 70), n = check_rng_int(&r, 1, 100);
+        if (it % 10 == 0)
+            k = check_rng_int(&r, 200, 700);
+        ran += run_mm_case(&r, ra, m, k, n, 0, check_rng_int(&r, 1, 2));
+    }
+    CHECK(ran >= 150 || !has_avx2(evo_cpu_get()));
+    CHECK(run_mm_case(&r, 2, 5, 16, 16, 3, 1) == 0);
+}
+
 int main(int argc, char **argv)
 {
     static const check_test tests[] = {
         {"refused", test_refused},
         {"dw_wide", test_dw_wide},
+        {"matmul", test_matmul},
         {"random_shapes", test_random_shapes},
         {"large", test_large},
     };
