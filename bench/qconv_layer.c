@@ -2,7 +2,8 @@
  * qconv_layer.c - times one int8 Conv layer per fast int8 variant the host
  * has, on one thread, for tuning (not part of the tests):
  *
- *     build/evo_qconv_layer C_IN C_OUT H W K STRIDE [--dw] [--runs R] [--s8] [--fixed] [--act A] [--only NAME]
+ *     build/evo_qconv_layer C_IN C_OUT H W K STRIDE [--dw] [--runs R] [--s8] [--fixed] [--act A] [--only
+ * NAME]
  *
  * Conv(K x K, stride, "same" padding) with per-channel weight scales,
  * uint8 activations (int8 with --s8), FLOAT requantization (FIXED with
@@ -43,15 +44,17 @@ typedef struct variant {
 } variant;
 
 static const variant variants[] = {
-    {"qconv_vnni", EVO_ISA_VNNI, false, EVO_QCONV_VNNI_MR, EVO_QCONV_VNNI_NR, EVO_QK_W_DPBUSD, evo_qconv_gemm_vnni, NULL},
-    {"qconv_avx2", EVO_ISA_AVX2, false, EVO_QCONV_AVX2_MR, EVO_QCONV_AVX2_NR, EVO_QK_W_MADD, evo_qconv_gemm_avx2, NULL},
+    {"qconv_vnni", EVO_ISA_VNNI, false, EVO_QCONV_VNNI_MR, EVO_QCONV_VNNI_NR, EVO_QK_W_DPBUSD,
+     evo_qconv_gemm_vnni, NULL},
+    {"qconv_avx2", EVO_ISA_AVX2, false, EVO_QCONV_AVX2_MR, EVO_QCONV_AVX2_NR, EVO_QK_W_MADD,
+     evo_qconv_gemm_avx2, NULL},
     {"qconv_dw_avx512", EVO_ISA_AVX512, true, 1, 0, EVO_QK_W_DW, NULL, evo_qconv_dw_avx512},
     {"qconv_dw_avx2", EVO_ISA_AVX2, true, 1, 0, EVO_QK_W_DW, NULL, evo_qconv_dw_avx2},
 };
 
 /* The median time of runs runs; *best gets the fastest (steadier on a busy machine). */
-static double time_variant(const variant *v, const evo_qconv_shape *s, const evo_qconv_consts *q, const uint8_t *x,
-                           uint8_t *y, int runs, double *best)
+static double time_variant(const variant *v, const evo_qconv_shape *s, const evo_qconv_consts *q,
+                           const uint8_t *x, uint8_t *y, int runs, double *best)
 {
     void *packed = evo_aligned_alloc(evo_qconv_packed_bytes(s, v->mr, v->layout));
     evo_qconv_pack(s, q, v->mr, v->layout, packed);
@@ -80,7 +83,9 @@ static double time_variant(const variant *v, const evo_qconv_shape *s, const evo
 int main(int argc, char **argv)
 {
     if (argc < 7) {
-        fprintf(stderr, "usage: %s C_IN C_OUT H W K STRIDE [--dw] [--runs R] [--s8] [--fixed] [--act relu|silu] [--only VARIANT]\n",
+        fprintf(stderr,
+                "usage: %s C_IN C_OUT H W K STRIDE [--dw] [--runs R] [--s8] [--fixed] [--act relu|silu] "
+                "[--only VARIANT]\n",
                 argv[0]);
         return 2;
     }
@@ -130,9 +135,10 @@ int main(int argc, char **argv)
         if (v->isa > cpu || v->dw != (s.group > 1) || (v->dw && st > 2) || (only && strcmp(only, v->name)))
             continue;
         double best, ms = time_variant(v, &s, &q, x, y, runs, &best);
-        printf("qconv %lldx%lld %lld->%lld s%lld%s out %lldx%lld  %-16s %8.3f ms  %7.1f GOP/s  (best %.3f ms)\n",
-               (long long)k, (long long)k, (long long)s.c_in, (long long)s.c_out, (long long)st,
-               s.group > 1 ? " dw" : "", (long long)s.oh, (long long)s.ow, v->name, ms, gop / ms * 1e3, best);
+        printf(
+            "qconv %lldx%lld %lld->%lld s%lld%s out %lldx%lld  %-16s %8.3f ms  %7.1f GOP/s  (best %.3f ms)\n",
+            (long long)k, (long long)k, (long long)s.c_in, (long long)s.c_out, (long long)st,
+            s.group > 1 ? " dw" : "", (long long)s.oh, (long long)s.ow, v->name, ms, gop / ms * 1e3, best);
     }
     free(w);
     free(ws);

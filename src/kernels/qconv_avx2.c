@@ -20,8 +20,10 @@
 #define ROW_MADD(i)                                                                                          \
     do {                                                                                                     \
         __m256i we = _mm256_set1_epi32(aw[2 * i]), wo = _mm256_set1_epi32(aw[2 * i + 1]);                    \
-        c##i##0 = _mm256_add_epi32(c##i##0, _mm256_add_epi32(_mm256_madd_epi16(e0, we), _mm256_madd_epi16(o0, wo))); \
-        c##i##1 = _mm256_add_epi32(c##i##1, _mm256_add_epi32(_mm256_madd_epi16(e1, we), _mm256_madd_epi16(o1, wo))); \
+        c##i##0 = _mm256_add_epi32(c##i##0,                                                                  \
+                                   _mm256_add_epi32(_mm256_madd_epi16(e0, we), _mm256_madd_epi16(o0, wo)));  \
+        c##i##1 = _mm256_add_epi32(c##i##1,                                                                  \
+                                   _mm256_add_epi32(_mm256_madd_epi16(e1, we), _mm256_madd_epi16(o1, wo)));  \
     } while (0)
 
 /* acc[i * 2 + v] = the MR x NR tile over k4n steps of 4 K. */
@@ -34,7 +36,8 @@ __attribute__((noinline)) static void qkernel(int64_t k4n, const unsigned char *
     for (int64_t p = 0; p < k4n; p++) {
         int32_t aw[2 * MR];
         memcpy(aw, a, sizeof(aw));
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)b), x1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)b),
+                x1 = _mm256_loadu_si256((const __m256i *)(b + 32));
         __m256i e0 = _mm256_and_si256(x0, lo8), o0 = _mm256_srli_epi16(x0, 8);
         __m256i e1 = _mm256_and_si256(x1, lo8), o1 = _mm256_srli_epi16(x1, 8);
         ROW_MADD(0);
@@ -48,8 +51,9 @@ __attribute__((noinline)) static void qkernel(int64_t k4n, const unsigned char *
     acc[4] = c20, acc[5] = c21, acc[6] = c30, acc[7] = c31;
 }
 
-static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a, const uint8_t *b,
-                 int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y, int64_t ldy)
+static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a,
+                 const uint8_t *b, int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y,
+                 int64_t ldy)
 {
     __m256i acc[MR * 2];
     qkernel(k4n, a, b, acc);
@@ -81,12 +85,13 @@ const evo_kernel_def evo_kernel_qconv_avx2 = {
 };
 
 /* 8 taps' inputs from row src at columns iw0 + l * sw (l < cnt) as int32, x_zp outside [0, iw). */
-static inline __attribute__((always_inline)) __m256i dw_taps(const uint8_t *src, int64_t iw0, int64_t sw, int64_t iw, int64_t cnt, bool sgn,
-                              uint8_t pad)
+static inline __attribute__((always_inline)) __m256i dw_taps(const uint8_t *src, int64_t iw0, int64_t sw,
+                                                             int64_t iw, int64_t cnt, bool sgn, uint8_t pad)
 {
     __m128i b;
     if (iw0 >= 0 && iw0 + 8 * sw <= iw) {
-        b = sw == 1 ? _mm_loadl_epi64((const __m128i *)(src + iw0)) : _mm_loadu_si128((const __m128i *)(src + iw0));
+        b = sw == 1 ? _mm_loadl_epi64((const __m128i *)(src + iw0))
+                    : _mm_loadu_si128((const __m128i *)(src + iw0));
     } else {
         uint8_t t[16];
         memset(t, pad, sizeof(t));
@@ -100,7 +105,8 @@ static inline __attribute__((always_inline)) __m256i dw_taps(const uint8_t *src,
     if (sw == 1)
         return sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
     __m256i w = _mm256_cvtepu16_epi32(b); /* even byte low */
-    return sgn ? _mm256_srai_epi32(_mm256_slli_epi32(w, 24), 24) : _mm256_and_si256(w, _mm256_set1_epi32(255));
+    return sgn ? _mm256_srai_epi32(_mm256_slli_epi32(w, 24), 24)
+               : _mm256_and_si256(w, _mm256_set1_epi32(255));
 }
 
 /* Padded input rows: the most taps down and bytes across the copying path takes. */
@@ -127,9 +133,9 @@ static inline void dw_row_copy(const evo_qconv_shape *s, const uint8_t *src, uin
  * rows its taps read into padded rows, so every tap is one plain load
  * (the masked or byte-wise edge loads cost more than the copies).
  */
-static inline __attribute__((always_inline)) void dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h,
-                                                               const int32_t *wc, const int32_t *table, const qrow *rp,
-                                                               const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
+static inline __attribute__((always_inline)) void
+dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
+              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
 {
     uint8_t rows[DW_KH_MAX][DW_ROW_MAX];
     const qrow r = *rp;
@@ -156,7 +162,9 @@ static inline __attribute__((always_inline)) void dw_plane_rows(const evo_qconv_
                 const uint8_t *src = rows[ky];
                 for (int64_t kx = 0; kx < kw; kx++) {
                     int64_t at = ow * sw + kx * s->dw;
-                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(dw_taps(src, at, sw, at + 8 * sw, 8, sgn, 0), _mm256_set1_epi32(wc[ky * kw + kx])));
+                    acc =
+                        _mm256_add_epi32(acc, _mm256_madd_epi16(dw_taps(src, at, sw, at + 8 * sw, 8, sgn, 0),
+                                                                _mm256_set1_epi32(wc[ky * kw + kx])));
                 }
             }
             qepi8_store(h, table, &r, acc, y + oh * s->ow + ow, cnt);
@@ -169,9 +177,9 @@ static inline __attribute__((always_inline)) void dw_plane_rows(const evo_qconv_
  * constants in the specialised copies, so the tap loop unrolls; windows
  * wholly inside the row load without the padding path.
  */
-static inline __attribute__((always_inline)) void dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h,
-                                                            const unsigned char *base, int64_t c, const uint8_t *x,
-                                                            uint8_t *y, int64_t kw, bool sgn)
+static inline __attribute__((always_inline)) void
+dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
+           const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
 {
     const int32_t *wc = (const int32_t *)(base + h->off_w) + c * h->k_g;
     const int32_t *table = (const int32_t *)(base + h->off_table);
@@ -210,8 +218,8 @@ static inline __attribute__((always_inline)) void dw_plane_t(const evo_qconv_sha
         }
 }
 
-static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
-                     const uint8_t *x, uint8_t *y, bool sgn)
+static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base,
+                     int64_t c, const uint8_t *x, uint8_t *y, bool sgn)
 {
     if (s->kw == 3 && !sgn)
         dw_plane_t(s, h, base, c, x, y, 3, false);

@@ -50,8 +50,8 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
 }
 
 /* Channels c0 + lane for the first n lanes (matmul: a tile column is one channel). */
-static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned char *base, int64_t c0, int64_t n,
-                                   qrow *r)
+static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned char *base, int64_t c0,
+                                   int64_t n, qrow *r)
 {
     __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)EVO_MIN(n, (int64_t)8)),
                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

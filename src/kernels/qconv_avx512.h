@@ -50,8 +50,8 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
 }
 
 /* Channels c0 + lane for lanes in m (matmul: a tile column is one channel). */
-static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned char *base, int64_t c0, __mmask16 m,
-                                   qrow *r)
+static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned char *base, int64_t c0,
+                                   __mmask16 m, qrow *r)
 {
     r->bias = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_bias) + c0);
     r->q = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_qmul) + c0);
@@ -118,18 +118,18 @@ static inline __mmask16 qmask16(int64_t n)
  */
 #define QK_DP_CONV(c, bv, av) _mm512_dpbusd_epi32(c, bv, av)
 #define QK_DP_MM(c, bv, av) _mm512_dpbusd_epi32(c, av, bv)
-#define ROW_DP(i, NV, DP)                                                                                        \
+#define ROW_DP(i, NV, DP)                                                                                    \
     do {                                                                                                     \
         __m512i av = _mm512_set1_epi32(aw[i]);                                                               \
-        c##i##0 = DP(c##i##0, b0, av);                                                      \
+        c##i##0 = DP(c##i##0, b0, av);                                                                       \
         if (NV > 1)                                                                                          \
-            c##i##1 = DP(c##i##1, b1, av);                                                  \
+            c##i##1 = DP(c##i##1, b1, av);                                                                   \
         if (NV > 2)                                                                                          \
-            c##i##2 = DP(c##i##2, b2, av);                                                  \
+            c##i##2 = DP(c##i##2, b2, av);                                                                   \
     } while (0)
 #define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
 /* The accumulators are named variables: GCC keeps an array of them in memory inside the loop. */
-#define QKERNEL(NAME, NV, DP)                                                                                    \
+#define QKERNEL(NAME, NV, DP)                                                                                \
     __attribute__((noinline)) static void NAME(int64_t k4n, const unsigned char *restrict a,                 \
                                                const uint8_t *restrict b, __m512i *restrict acc)             \
     {                                                                                                        \
@@ -146,15 +146,15 @@ static inline __mmask16 qmask16(int64_t n)
             if (NV > 2)                                                                                      \
                 b2 = _mm512_loadu_si512(b + 128);                                                            \
             _mm_prefetch((const char *)(a + 512), _MM_HINT_T0);                                              \
-            ROW_DP(0, NV, DP);                                                                                   \
-            ROW_DP(1, NV, DP);                                                                                   \
-            ROW_DP(2, NV, DP);                                                                                   \
-            ROW_DP(3, NV, DP);                                                                                   \
-            ROW_DP(4, NV, DP);                                                                                   \
-            ROW_DP(5, NV, DP);                                                                                   \
-            ROW_DP(6, NV, DP);                                                                                   \
-            ROW_DP(7, NV, DP);                                                                                   \
-            a += MR * 4;                                                                                    \
+            ROW_DP(0, NV, DP);                                                                               \
+            ROW_DP(1, NV, DP);                                                                               \
+            ROW_DP(2, NV, DP);                                                                               \
+            ROW_DP(3, NV, DP);                                                                               \
+            ROW_DP(4, NV, DP);                                                                               \
+            ROW_DP(5, NV, DP);                                                                               \
+            ROW_DP(6, NV, DP);                                                                               \
+            ROW_DP(7, NV, DP);                                                                               \
+            a += MR * 4;                                                                                     \
             b += NR * 4;                                                                                     \
         }                                                                                                    \
         ROW_OUT(0);                                                                                          \
@@ -166,6 +166,5 @@ static inline __mmask16 qmask16(int64_t n)
         ROW_OUT(6);                                                                                          \
         ROW_OUT(7);                                                                                          \
     }
-
 
 #endif /* EVO_QCONV_AVX512_H */

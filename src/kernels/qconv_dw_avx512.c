@@ -14,8 +14,8 @@
 #include <string.h>
 
 /* 16 taps' inputs from row src at columns iw0 + l * sw (l < cnt), x_zp outside [0, iw). */
-static inline __m512i load_taps(const uint8_t *src, int64_t iw0, int64_t sw, int64_t iw, int64_t cnt, bool sgn,
-                                uint8_t pad)
+static inline __m512i load_taps(const uint8_t *src, int64_t iw0, int64_t sw, int64_t iw, int64_t cnt,
+                                bool sgn, uint8_t pad)
 {
     int64_t lo = EVO_MAX(-iw0, (int64_t)0);
     if (sw == 1) {
@@ -45,7 +45,8 @@ static inline __attribute__((always_inline)) __m512i load_inner(const uint8_t *s
         return sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
     }
     __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)src));
-    return sgn ? _mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24) : _mm512_and_si512(w, _mm512_set1_epi32(255));
+    return sgn ? _mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24)
+               : _mm512_and_si512(w, _mm512_set1_epi32(255));
 }
 
 /* Padded input rows: the most taps down and bytes across the copying path takes. */
@@ -72,9 +73,9 @@ static inline void dw_row_copy(const evo_qconv_shape *s, const uint8_t *src, uin
  * rows its taps read into padded rows, so every tap is one plain load
  * (the masked or byte-wise edge loads cost more than the copies).
  */
-static inline __attribute__((always_inline)) void dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h,
-                                                               const int32_t *wc, const int32_t *table, const qrow *rp,
-                                                               const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
+static inline __attribute__((always_inline)) void
+dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
+              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
 {
     uint8_t rows[DW_KH_MAX][DW_ROW_MAX];
     const qrow r = *rp;
@@ -101,7 +102,8 @@ static inline __attribute__((always_inline)) void dw_plane_rows(const evo_qconv_
                 const uint8_t *src = rows[ky];
                 for (int64_t kx = 0; kx < kw; kx++) {
                     int64_t at = ow * sw + kx * s->dw;
-                    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(load_inner(src + at, sw, sgn), _mm512_set1_epi32(wc[ky * kw + kx])));
+                    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(load_inner(src + at, sw, sgn),
+                                                                  _mm512_set1_epi32(wc[ky * kw + kx])));
                 }
             }
             qepi16_store(h, table, &r, acc, y + oh * s->ow + ow, qmask16(cnt));
@@ -114,9 +116,9 @@ static inline __attribute__((always_inline)) void dw_plane_rows(const evo_qconv_
  * specialised copies (3x3, 5x5; uint8, int8), so the tap loop unrolls.
  * zrow[ky]: x_zp times the sum of weight row ky, what a padding row adds.
  */
-static inline __attribute__((always_inline)) void dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h,
-                                                            const unsigned char *base, int64_t c, const uint8_t *x,
-                                                            uint8_t *y, int64_t kw, bool sgn)
+static inline __attribute__((always_inline)) void
+dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
+           const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
 {
     const int32_t *wc = (const int32_t *)(base + h->off_w) + c * h->k_g;
     const int32_t *table = (const int32_t *)(base + h->off_table);
@@ -146,7 +148,8 @@ static inline __attribute__((always_inline)) void dw_plane_t(const evo_qconv_sha
                 const uint8_t *src = x + ih * s->iw;
                 for (int64_t kx = 0; kx < kw; kx++) {
                     int64_t at = iw0 + kx * s->dw;
-                    __m512i xv = inner ? load_inner(src + at, sw, sgn) : load_taps(src, at, sw, s->iw, cnt, sgn, h->x_pad);
+                    __m512i xv = inner ? load_inner(src + at, sw, sgn)
+                                       : load_taps(src, at, sw, s->iw, cnt, sgn, h->x_pad);
                     acc = _mm512_add_epi32(acc, _mm512_madd_epi16(xv, _mm512_set1_epi32(wt[kx])));
                 }
             }
@@ -155,8 +158,8 @@ static inline __attribute__((always_inline)) void dw_plane_t(const evo_qconv_sha
     }
 }
 
-static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
-                     const uint8_t *x, uint8_t *y, bool sgn)
+static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base,
+                     int64_t c, const uint8_t *x, uint8_t *y, bool sgn)
 {
     if (s->kw == 3 && !sgn)
         dw_plane_t(s, h, base, c, x, y, 3, false);

@@ -30,7 +30,7 @@ typedef struct evo_qconv_shape {
 
 /* The quantization constants of a conv, read once at pack time. */
 typedef struct evo_qconv_consts {
-    const int8_t *w;      /* [c_out][c_in/group][kh][kw], zero point 0; with w_kn [K = c_in][N = c_out] */
+    const int8_t *w; /* [c_out][c_in/group][kh][kw], zero point 0; with w_kn [K = c_in][N = c_out] */
     bool w_kn;
     const int32_t *bias;  /* NULL or [c_out], scale x_scale * w_scale[c] */
     const float *w_scale; /* [c_out] when w_per_channel, else [1] */
@@ -39,9 +39,9 @@ typedef struct evo_qconv_consts {
     int32_t x_zp, y_zp;
     bool x_signed, y_signed; /* int8 rather than uint8 */
     evo_requant requant;
-    evo_act act;            /* fused activation */
+    evo_act act;               /* fused activation */
     float act_alpha, act_beta; /* LeakyRelu alpha, HardSigmoid alpha/beta, Clip min/max */
-    float act_scale;        /* table activations: the pre-activation's quantization */
+    float act_scale;           /* table activations: the pre-activation's quantization */
     int32_t act_zp;
 } evo_qconv_consts;
 
@@ -84,8 +84,8 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
  */
 bool evo_qconv_node_ok(const evo_graph *g, const evo_node *n, bool dw);
 /* The geometry of a QLinearConv from its attributes and x, w, y dims. */
-void evo_qconv_shape_make(evo_qconv_shape *s, const evo_conv_attrs *c, const int64_t *x_dims, const int64_t *w_dims,
-                          const int64_t *y_dims);
+void evo_qconv_shape_make(evo_qconv_shape *s, const evo_conv_attrs *c, const int64_t *x_dims,
+                          const int64_t *w_dims, const int64_t *y_dims);
 /* evo_qconv_pack for node n (evo_qconv_node_ok) from its constant inputs. */
 void evo_qconv_pack_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_wlayout l, void *dst);
 size_t evo_qconv_packed_bytes_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_wlayout l);
@@ -96,8 +96,8 @@ typedef struct evo_qconv_plan {
     int64_t m, n, k, k_pad; /* per group: c_out/group, oh*ow, c_in/group*kh*kw */
     int mr, nr;             /* register tile: nr columns of 4 bytes each */
     int64_t m_panels, n_panels, chunk_panels;
-    bool direct;  /* 1x1 stride 1 unpadded: B rows are input rows */
-    bool split_m; /* tasks split the output channel panels, not the columns */
+    bool direct;        /* 1x1 stride 1 unpadded: B rows are input rows */
+    bool split_m;       /* tasks split the output channel panels, not the columns */
     size_t slice_bytes; /* scratch per task: the packed B block and the column groups */
 } evo_qconv_plan;
 
@@ -106,7 +106,8 @@ typedef struct evo_qconv_plan {
 /* Bytes of packed B per task: the block stays in L2. */
 #define EVO_QCONV_BBLOCK_BYTES ((int64_t)1 << 18)
 
-static inline void evo_qconv_plan_make(evo_qconv_plan *p, const evo_qconv_shape *s, int mr, int nr, int n_tasks)
+static inline void evo_qconv_plan_make(evo_qconv_plan *p, const evo_qconv_shape *s, int mr, int nr,
+                                       int n_tasks)
 {
     p->s = *s;
     p->m = s->c_out / s->group;

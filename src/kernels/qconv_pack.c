@@ -42,7 +42,8 @@ size_t evo_qconv_packed_bytes(const evo_qconv_shape *s, int mr, evo_qk_wlayout l
     return (size_t)(h.off_w + h.w_group_bytes * s->group);
 }
 
-/* Clamp range, zero point and table (int32, indexed by the byte v & 255): the epilogue after the multiplier. */
+/* Clamp range, zero point and table (int32, indexed by the byte v & 255): the epilogue after the multiplier.
+ */
 static void pack_act(const evo_qconv_consts *q, evo_qconv_packed *h, int32_t *table)
 {
     evo_dtype yt = q->y_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
@@ -51,7 +52,8 @@ static void pack_act(const evo_qconv_consts *q, evo_qconv_packed *h, int32_t *ta
     if (!evo_act_is_table(q->act))
         return;
     uint8_t t[256];
-    evo_quant_act_table(q->act, q->act_alpha, q->act_beta, q->act_scale, q->act_zp, q->y_scale, q->y_zp, yt, t);
+    evo_quant_act_table(q->act, q->act_alpha, q->act_beta, q->act_scale, q->act_zp, q->y_scale, q->y_zp, yt,
+                        t);
     h->has_table = true;
     h->zp = q->act_zp;
     for (int i = 0; i < 256; i++) { /* entry i is pre-activation byte qmin + i */
@@ -172,7 +174,8 @@ bool evo_qconv_node_ok(const evo_graph *g, const evo_node *n, bool dw)
         y->rank != 4 || w->rank != 4 || w->dtype != EVO_DTYPE_INT8 || !w->data || !ws->data ||
         ws->dtype != EVO_DTYPE_FLOAT)
         return false;
-    if (!const_scalar(input(g, n, 1), EVO_DTYPE_FLOAT, false) || !const_scalar(input(g, n, 6), EVO_DTYPE_FLOAT, false) ||
+    if (!const_scalar(input(g, n, 1), EVO_DTYPE_FLOAT, false) ||
+        !const_scalar(input(g, n, 6), EVO_DTYPE_FLOAT, false) ||
         !const_scalar(input(g, n, 2), x->dtype, true) || !const_scalar(input(g, n, 7), y->dtype, true))
         return false;
     if (b && (!b->data || b->dtype != EVO_DTYPE_INT32))
@@ -195,8 +198,8 @@ bool evo_qconv_node_ok(const evo_graph *g, const evo_node *n, bool dw)
     return true;
 }
 
-void evo_qconv_shape_make(evo_qconv_shape *s, const evo_conv_attrs *c, const int64_t *x_dims, const int64_t *w_dims,
-                          const int64_t *y_dims)
+void evo_qconv_shape_make(evo_qconv_shape *s, const evo_conv_attrs *c, const int64_t *x_dims,
+                          const int64_t *w_dims, const int64_t *y_dims)
 {
     s->batch = x_dims[0], s->c_in = x_dims[1], s->c_out = w_dims[0], s->group = c->group;
     s->ih = x_dims[2], s->iw = x_dims[3], s->oh = y_dims[2], s->ow = y_dims[3];
@@ -207,7 +210,8 @@ void evo_qconv_shape_make(evo_qconv_shape *s, const evo_conv_attrs *c, const int
 
 static void node_shape(const evo_graph *g, const evo_node *n, evo_qconv_shape *s)
 {
-    evo_qconv_shape_make(s, &n->a.conv, input(g, n, 0)->dims, input(g, n, 3)->dims, g->values[n->out[0]].dims);
+    evo_qconv_shape_make(s, &n->a.conv, input(g, n, 0)->dims, input(g, n, 3)->dims,
+                         g->values[n->out[0]].dims);
 }
 
 size_t evo_qconv_packed_bytes_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_wlayout l)
@@ -255,7 +259,8 @@ bool evo_qmatmul_node_ok(const evo_graph *g, const evo_node *n)
     if (!a || !b || !bs || !evo_quant_is_byte(a->dtype) || !evo_quant_is_byte(y->dtype) || a->rank < 1 ||
         b->rank != 2 || b->dtype != EVO_DTYPE_INT8 || !b->data || !bs->data || bs->dtype != EVO_DTYPE_FLOAT)
         return false;
-    if (!const_scalar(input(g, n, 1), EVO_DTYPE_FLOAT, false) || !const_scalar(input(g, n, 6), EVO_DTYPE_FLOAT, false) ||
+    if (!const_scalar(input(g, n, 1), EVO_DTYPE_FLOAT, false) ||
+        !const_scalar(input(g, n, 6), EVO_DTYPE_FLOAT, false) ||
         !const_scalar(input(g, n, 2), a->dtype, true) || !const_scalar(input(g, n, 7), y->dtype, true))
         return false;
     int64_t nbs = evo_value_count(bs);

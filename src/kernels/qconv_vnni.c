@@ -22,8 +22,9 @@ QKERNEL(qkernel1, 1, QK_DP_CONV)
 QKERNEL(qkernel2, 2, QK_DP_CONV)
 QKERNEL(qkernel3, 3, QK_DP_CONV)
 
-static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a, const uint8_t *b,
-                 int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y, int64_t ldy)
+static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a,
+                 const uint8_t *b, int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y,
+                 int64_t ldy)
 {
     __m512i acc[MR * 3];
     int nv = (int)((width + 15) / 16);

@@ -16,8 +16,10 @@
 #define ROW_MM(i)                                                                                            \
     do {                                                                                                     \
         __m256i ae = _mm256_set1_epi32(aw[2 * i]), ao = _mm256_set1_epi32(aw[2 * i + 1]);                    \
-        c##i##0 = _mm256_add_epi32(c##i##0, _mm256_add_epi32(_mm256_madd_epi16(ae, w0), _mm256_madd_epi16(ao, u0))); \
-        c##i##1 = _mm256_add_epi32(c##i##1, _mm256_add_epi32(_mm256_madd_epi16(ae, w1), _mm256_madd_epi16(ao, u1))); \
+        c##i##0 = _mm256_add_epi32(c##i##0,                                                                  \
+                                   _mm256_add_epi32(_mm256_madd_epi16(ae, w0), _mm256_madd_epi16(ao, u0)));  \
+        c##i##1 = _mm256_add_epi32(c##i##1,                                                                  \
+                                   _mm256_add_epi32(_mm256_madd_epi16(ae, w1), _mm256_madd_epi16(ao, u1)));  \
     } while (0)
 
 /* acc[i * 2 + v] = the MR x NR tile over k4n steps of 4 K. */
@@ -29,8 +31,10 @@ __attribute__((noinline)) static void mmkernel(int64_t k4n, const unsigned char 
     for (int64_t p = 0; p < k4n; p++) {
         int32_t aw[2 * MR];
         memcpy(aw, a, sizeof(aw));
-        __m256i w0 = _mm256_loadu_si256((const __m256i *)b), w1 = _mm256_loadu_si256((const __m256i *)(b + 32));
-        __m256i u0 = _mm256_loadu_si256((const __m256i *)(b + 64)), u1 = _mm256_loadu_si256((const __m256i *)(b + 96));
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)b),
+                w1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+        __m256i u0 = _mm256_loadu_si256((const __m256i *)(b + 64)),
+                u1 = _mm256_loadu_si256((const __m256i *)(b + 96));
         ROW_MM(0);
         ROW_MM(1);
         ROW_MM(2);
@@ -43,7 +47,8 @@ __attribute__((noinline)) static void mmkernel(int64_t k4n, const unsigned char 
 }
 
 static void mm_tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a,
-                    const unsigned char *b, int64_t k4n, int64_t width, int64_t j0, int n_rows, uint8_t *y, int64_t ldy)
+                    const unsigned char *b, int64_t k4n, int64_t width, int64_t j0, int n_rows, uint8_t *y,
+                    int64_t ldy)
 {
     __m256i acc[MR * 2];
     mmkernel(k4n, a, b, acc);

@@ -18,7 +18,8 @@ QKERNEL(mmkernel2, 2, QK_DP_MM)
 QKERNEL(mmkernel3, 3, QK_DP_MM)
 
 static void mm_tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a,
-                    const unsigned char *b, int64_t k4n, int64_t width, int64_t j0, int n_rows, uint8_t *y, int64_t ldy)
+                    const unsigned char *b, int64_t k4n, int64_t width, int64_t j0, int n_rows, uint8_t *y,
+                    int64_t ldy)
 {
     __m512i acc[MR * 3];
     int nv = (int)((width + 15) / 16);

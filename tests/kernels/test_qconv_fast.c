@@ -35,11 +35,12 @@ static void describe(const qcase *tc, char *buf, size_t n)
     snprintf(buf, n,
              "N=%lld Cin=%lld Cout=%lld G=%lld HxW=%lldx%lld k=%lldx%lld s=%lld,%lld d=%lld,%lld p=%lld,%lld "
              "x:%s zp %d y:%s zp %d per_channel=%d bias=%d requant=%s act=%s tasks=%d",
-             (long long)s->batch, (long long)s->c_in, (long long)s->c_out, (long long)s->group, (long long)s->ih,
-             (long long)s->iw, (long long)s->kh, (long long)s->kw, (long long)s->sh, (long long)s->sw,
-             (long long)s->dh, (long long)s->dw, (long long)s->ph, (long long)s->pw, q->x_signed ? "s8" : "u8",
-             q->x_zp, q->y_signed ? "s8" : "u8", q->y_zp, q->w_per_channel, q->bias != NULL,
-             q->requant == EVO_REQUANT_FIXED ? "fixed" : "float", act_name(q->act), tc->n_tasks);
+             (long long)s->batch, (long long)s->c_in, (long long)s->c_out, (long long)s->group,
+             (long long)s->ih, (long long)s->iw, (long long)s->kh, (long long)s->kw, (long long)s->sh,
+             (long long)s->sw, (long long)s->dh, (long long)s->dw, (long long)s->ph, (long long)s->pw,
+             q->x_signed ? "s8" : "u8", q->x_zp, q->y_signed ? "s8" : "u8", q->y_zp, q->w_per_channel,
+             q->bias != NULL, q->requant == EVO_REQUANT_FIXED ? "fixed" : "float", act_name(q->act),
+             tc->n_tasks);
 }
 
 static bool has_vnni(const evo_cpu_info *c)
@@ -78,7 +79,8 @@ static int build(evo_graph *g, const qcase *tc, void *x)
 {
     const evo_qconv_shape *s = &tc->s;
     const evo_qconv_consts *q = &tc->q;
-    evo_dtype xt = q->x_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8, yt = q->y_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
+    evo_dtype xt = q->x_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8,
+              yt = q->y_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
     int64_t xd[4] = {s->batch, s->c_in, s->ih, s->iw}, wd[4] = {s->c_out, s->c_in / s->group, s->kh, s->kw};
     int64_t bd[1] = {s->c_out}, nws = q->w_per_channel ? s->c_out : 1;
     static int8_t wzp[256];
@@ -117,6 +119,53 @@ static int build(evo_graph *g, const qcase *tc, void *x)
     return st_ == EVO_OK ? node : -1;
 }
 
+/*
+ * Runs the reference kernel on node, then each variant in vs the host has
+ * (supports() must equal takes(variant)) on n_tasks tasks: every output
+ * byte must match. Returns the variants run.
+ */
+static int check_variants(evo_graph *g, int node, const qvariant *vs, size_t n_vs,
+                          bool (*takes)(const qvariant *, const void *), const void *ctx, void *const *ins,
+                          int64_t ny, int n_tasks, const char *desc)
+{
+    uint8_t *want = malloc((size_t)ny), *got = malloc((size_t)ny);
+    void *outs[1] = {want};
+    const evo_node *n = &g->nodes[node];
+    nn_run_kernel(evo_kernel_ref(n->op), g, node, ins, outs, 1);
+    int ran = 0;
+    for (size_t v = 0; v < n_vs; v++) {
+        const qvariant *qv = &vs[v];
+        if (!qv->host_ok(evo_cpu_get()))
+            continue;
+        bool supported = qv->def->supports(g, n);
+        CHECK_MSG(supported == takes(qv, ctx), "%s: %s: supports() = %d", qv->def->name, desc, supported);
+        if (!supported)
+            continue;
+        memset(got, 0xA5, (size_t)ny);
+        outs[0] = got;
+        nn_run_kernel(qv->def, g, node, ins, outs, n_tasks);
+        int bad = 0;
+        for (int64_t i = 0; i < ny && bad < 3; i++)
+            if (got[i] != want[i]) {
+                fprintf(stderr, "%s: %s: y[%lld] = %d, ref %d\n", qv->def->name, desc, (long long)i, got[i],
+                        want[i]);
+                bad++;
+            }
+        CHECK_MSG(bad == 0, "%s: %s", qv->def->name, desc);
+        ran++;
+    }
+    free(want);
+    free(got);
+    return ran;
+}
+
+/* Whether conv variant v takes case ctx. */
+static bool conv_takes(const qvariant *v, const void *ctx)
+{
+    const qcase *tc = ctx;
+    return tc->w_zp == 0 && (!v->dw || (is_dw(tc) && tc->s.sw <= 2));
+}
+
 /* Runs every variant the host has that takes tc against the reference; returns the variants run. */
 static int run_case(check_rng *r, qcase *tc)
 {
@@ -126,7 +175,7 @@ static int run_case(check_rng *r, qcase *tc)
     s->ow = (s->iw + 2 * s->pw - (s->kw - 1) * s->dw - 1) / s->sw + 1;
     int64_t nx = s->batch * s->c_in * s->ih * s->iw, ny = s->batch * s->c_out * s->oh * s->ow;
     int64_t nw = s->c_out * (s->c_in / s->group) * s->kh * s->kw;
-    uint8_t *x = malloc((size_t)nx), *want = malloc((size_t)ny), *got = malloc((size_t)ny);
+    uint8_t *x = malloc((size_t)nx);
     int8_t *w = malloc((size_t)nw);
     int32_t *bias = malloc(sizeof(int32_t) * (size_t)s->c_out);
     float *ws = malloc(sizeof(float) * (size_t)s->c_out);
@@ -159,37 +208,11 @@ static int run_case(check_rng *r, qcase *tc)
     int8_t xzp = (int8_t)q->x_zp, yzp = (int8_t)q->y_zp, wzp[256] = {0};
     wzp[(q->w_per_channel ? s->c_out : 1) - 1] = tc->w_zp;
     void *ins[9] = {x, &q->x_scale, &xzp, w, ws, wzp, &q->y_scale, &yzp, q->bias ? bias : NULL};
-    void *outs[1] = {want};
-    nn_run_kernel(evo_kernel_ref(EVO_OP_QLINEAR_CONV), g, node, ins, outs, 1);
-    const evo_cpu_info *cpu = evo_cpu_get();
-    const evo_node *n = &g->nodes[node];
-    for (size_t v = 0; v < EVO_ARRAY_LEN(qvariants); v++) {
-        const qvariant *qv = &qvariants[v];
-        if (!qv->host_ok(cpu))
-            continue;
-        bool expect = tc->w_zp == 0 && (!qv->dw || (is_dw(tc) && s->sw <= 2));
-        bool supported = qv->def->supports(g, n);
-        CHECK_MSG(supported == expect, "%s: %s: supports() = %d", qv->def->name, desc, supported);
-        if (!supported)
-            continue;
-        memset(got, 0xA5, (size_t)ny);
-        outs[0] = got;
-        nn_run_kernel(qv->def, g, node, ins, outs, tc->n_tasks);
-        int bad = 0;
-        for (int64_t i = 0; i < ny && bad < 3; i++)
-            if (got[i] != want[i]) {
-                fprintf(stderr, "%s: %s: y[%lld] = %d, ref %d\n", qv->def->name, desc, (long long)i, got[i],
-                        want[i]);
-                bad++;
-            }
-        CHECK_MSG(bad == 0, "%s: %s", qv->def->name, desc);
-        ran++;
-    }
+    ran = check_variants(g, node, qvariants, EVO_ARRAY_LEN(qvariants), conv_takes, tc, ins, ny, tc->n_tasks,
+                         desc);
 done:
     evo_graph_free(g);
     free(x);
-    free(want);
-    free(got);
     free(w);
     free(bias);
     free(ws);
@@ -257,8 +280,9 @@ static void test_large(void)
 {
     check_rng r = {0x5eed1};
     static const int64_t shapes[][6] = {/* c_in, c_out, h, w, k, stride */
-                                        {64, 64, 20, 20, 1, 1}, {96, 40, 13, 17, 3, 1},  {300, 17, 9, 9, 3, 2},
-                                        {33, 130, 31, 29, 3, 2}, {512, 24, 6, 5, 3, 1}, {16, 24, 80, 80, 3, 1}};
+                                        {64, 64, 20, 20, 1, 1}, {96, 40, 13, 17, 3, 1},
+                                        {300, 17, 9, 9, 3, 2},  {33, 130, 31, 29, 3, 2},
+                                        {512, 24, 6, 5, 3, 1},  {16, 24, 80, 80, 3, 1}};
     for (size_t i = 0; i < EVO_ARRAY_LEN(shapes); i++)
         for (int t = 1; t <= 2; t++) {
             qcase tc;
@@ -315,6 +339,13 @@ static const qvariant mm_variants[] = {
     {&evo_kernel_qmatmul_avx2, has_avx2, false},
 };
 
+/* Matmul variants take every case but a non-zero B zero point (*ctx). */
+static bool mm_takes(const qvariant *v, const void *ctx)
+{
+    (void)v;
+    return *(const int8_t *)ctx == 0;
+}
+
 /*
  * One QLinearMatMul case: A of rank ra ([2, 3, M, K] tail), B [K, N]
  * constant (zero point bzp: non-zero must be refused), every variant the
@@ -327,12 +358,14 @@ static int run_mm_case(check_rng *r, int ra, int64_t m, int64_t k, int64_t n, in
     memset(&tc, 0, sizeof(tc));
     random_quant(r, &tc);
     q = tc.q;
-    evo_dtype at = q.x_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8, yt = q.y_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
-    int64_t ad[4] = {3, 2, m, k}, *adims = ad + 4 - ra, bd[2] = {k, n}, rows = ra == 1 ? 1 : m * (ra > 2 ? 2 : 1);
+    evo_dtype at = q.x_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8,
+              yt = q.y_signed ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
+    int64_t ad[4] = {3, 2, m, k}, *adims = ad + 4 - ra, bd[2] = {k, n},
+            rows = ra == 1 ? 1 : m * (ra > 2 ? 2 : 1);
     if (ra == 1)
         adims = ad + 3;
     int64_t na = rows * k, ny = rows * n, nbs = q.w_per_channel ? n : 1;
-    uint8_t *a = malloc((size_t)na), *want = malloc((size_t)ny), *got = malloc((size_t)ny);
+    uint8_t *a = malloc((size_t)na);
     int8_t *b = malloc((size_t)(k * n)), *bzp = calloc((size_t)n, 1);
     float *bs = malloc(sizeof(float) * (size_t)n);
     for (int64_t i = 0; i < na; i++)
@@ -343,13 +376,18 @@ static int run_mm_case(check_rng *r, int ra, int64_t m, int64_t k, int64_t n, in
         bs[i] = check_rng_float(r, 0.002f, 0.02f);
     bzp[nbs - 1] = bzp_last;
     float as = check_rng_float(r, 0.01f, 0.05f);
-    float ys = (float)(as * 0.01 * 128.0 * 60.0 * sqrt((double)k) / 100.0), acts = ys * check_rng_float(r, 0.5f, 1.5f);
+    float ys = (float)(as * 0.01 * 128.0 * 60.0 * sqrt((double)k) / 100.0),
+          acts = ys * check_rng_float(r, 0.5f, 1.5f);
     int8_t azp = (int8_t)q.x_zp, yzp = (int8_t)q.y_zp;
     evo_graph *g = evo_graph_new("test");
-    int ins[8] = {qt_value(g, "a", at, ra, adims, NULL),       qt_param(g, "as", EVO_DTYPE_FLOAT, 1, &as),
-                  qt_param(g, "azp", at, 1, &azp),               qt_value(g, "b", EVO_DTYPE_INT8, 2, bd, b),
-                  qt_param(g, "bs", EVO_DTYPE_FLOAT, nbs, bs),   qt_param(g, "bzp", EVO_DTYPE_INT8, nbs, bzp),
-                  qt_param(g, "ys", EVO_DTYPE_FLOAT, 1, &ys),    qt_param(g, "yzp", yt, 1, &yzp)};
+    int ins[8] = {qt_value(g, "a", at, ra, adims, NULL),
+                  qt_param(g, "as", EVO_DTYPE_FLOAT, 1, &as),
+                  qt_param(g, "azp", at, 1, &azp),
+                  qt_value(g, "b", EVO_DTYPE_INT8, 2, bd, b),
+                  qt_param(g, "bs", EVO_DTYPE_FLOAT, nbs, bs),
+                  qt_param(g, "bzp", EVO_DTYPE_INT8, nbs, bzp),
+                  qt_param(g, "ys", EVO_DTYPE_FLOAT, 1, &ys),
+                  qt_param(g, "yzp", yt, 1, &yzp)};
     int node = nn_node(g, "QLinearMatMul", 8, ins, 1);
     evo_error err = {0};
     evo_status st = nn_infer(g, node, &err);
@@ -366,34 +404,16 @@ static int run_mm_case(check_rng *r, int ra, int64_t m, int64_t k, int64_t n, in
     CHECK_MSG(st == EVO_OK, "%s", err.msg);
     int ran = 0;
     char desc[256];
-    snprintf(desc, sizeof(desc), "QLinearMatMul rank %d M=%lld K=%lld N=%lld a:%s y:%s per_column=%d %s act=%s tasks=%d",
-             ra, (long long)m, (long long)k, (long long)n, q.x_signed ? "s8" : "u8", q.y_signed ? "s8" : "u8",
+    snprintf(desc, sizeof(desc),
+             "QLinearMatMul rank %d M=%lld K=%lld N=%lld a:%s y:%s per_column=%d %s act=%s tasks=%d", ra,
+             (long long)m, (long long)k, (long long)n, q.x_signed ? "s8" : "u8", q.y_signed ? "s8" : "u8",
              q.w_per_channel, q.requant == EVO_REQUANT_FIXED ? "fixed" : "float", act_name(q.act), n_tasks);
-    void *in_data[8] = {a, &as, &azp, b, bs, bzp, &ys, &yzp}, *outs[1] = {want};
+    void *in_data[8] = {a, &as, &azp, b, bs, bzp, &ys, &yzp};
     if (st == EVO_OK)
-        nn_run_kernel(evo_kernel_ref(EVO_OP_QLINEAR_MATMUL), g, node, in_data, outs, 1);
-    for (size_t v = 0; st == EVO_OK && v < EVO_ARRAY_LEN(mm_variants); v++) {
-        const qvariant *qv = &mm_variants[v];
-        if (!qv->host_ok(evo_cpu_get()))
-            continue;
-        bool supported = qv->def->supports(g, nd);
-        CHECK_MSG(supported == (bzp_last == 0), "%s: %s: supports() = %d", qv->def->name, desc, supported);
-        if (!supported)
-            continue;
-        memset(got, 0xA5, (size_t)ny);
-        outs[0] = got;
-        nn_run_kernel(qv->def, g, node, in_data, outs, n_tasks);
-        int bad = 0;
-        for (int64_t i = 0; i < ny && bad < 3; i++)
-            if (got[i] != want[i]) {
-                fprintf(stderr, "%s: %s: y[%lld] = %d, ref %d\n", qv->def->name, desc, (long long)i, got[i], want[i]);
-                bad++;
-            }
-        CHECK_MSG(bad == 0, "%s: %s", qv->def->name, desc);
-        ran++;
-    }
+        ran = check_variants(g, node, mm_variants, EVO_ARRAY_LEN(mm_variants), mm_takes, &bzp_last, in_data,
+                             ny, n_tasks, desc);
     evo_graph_free(g);
-    free(a), free(want), free(got), free(b), free(bzp), free(bs);
+    free(a), free(b), free(bzp), free(bs);
     return ran;
 }
 
@@ -415,10 +435,8 @@ static void test_matmul(void)
 int main(int argc, char **argv)
 {
     static const check_test tests[] = {
-        {"refused", test_refused},
-        {"dw_wide", test_dw_wide},
-        {"matmul", test_matmul},
-        {"random_shapes", test_random_shapes},
+        {"refused", test_refused}, {"dw_wide", test_dw_wide},
+        {"matmul", test_matmul},   {"random_shapes", test_random_shapes},
         {"large", test_large},
     };
     return check_run(tests, (int)EVO_ARRAY_LEN(tests), argc, argv);
