@@ -275,14 +275,17 @@ static void test_random_shapes(void)
     CHECK(ran > 100 || !has_avx2(evo_cpu_get()));
 }
 
-/* Big K and many channels: the K loop over thousands of steps, several channel panels and column chunks. */
+/*
+ * Big K and many channels: the K loop over thousands of steps, several
+ * channel panels and column chunks, tasks splitting the channels (200 on 5x5).
+ */
 static void test_large(void)
 {
     check_rng r = {0x5eed1};
     static const int64_t shapes[][6] = {/* c_in, c_out, h, w, k, stride */
                                         {64, 64, 20, 20, 1, 1}, {96, 40, 13, 17, 3, 1},
                                         {300, 17, 9, 9, 3, 2},  {33, 130, 31, 29, 3, 2},
-                                        {512, 24, 6, 5, 3, 1},  {16, 24, 80, 80, 3, 1}};
+                                        {512, 24, 6, 5, 3, 1},  {16, 24, 80, 80, 3, 1}, {64, 200, 5, 5, 3, 1}};
     for (size_t i = 0; i < EVO_ARRAY_LEN(shapes); i++)
         for (int t = 1; t <= 2; t++) {
             qcase tc;
