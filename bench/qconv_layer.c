@@ -46,6 +46,8 @@ typedef struct variant {
 static const variant variants[] = {
     {"qconv_vnni", EVO_ISA_VNNI, false, EVO_QCONV_VNNI_MR, EVO_QCONV_VNNI_NR, EVO_QK_W_DPBUSD,
      evo_qconv_gemm_vnni, NULL},
+    {"qconv_avxvnni", EVO_ISA_AVX2, false, EVO_QCONV_AVXVNNI_MR, EVO_QCONV_AVXVNNI_NR, EVO_QK_W_DPBUSD,
+     evo_qconv_gemm_avxvnni, NULL},
     {"qconv_avx2", EVO_ISA_AVX2, false, EVO_QCONV_AVX2_MR, EVO_QCONV_AVX2_NR, EVO_QK_W_MADD,
      evo_qconv_gemm_avx2, NULL},
     {"qconv_dw_avx512", EVO_ISA_AVX512, true, 1, 0, EVO_QK_W_DW, NULL, evo_qconv_dw_avx512},
@@ -132,7 +134,8 @@ int main(int argc, char **argv)
     evo_isa cpu = evo_cpu_best_isa();
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
         const variant *v = &variants[i];
-        if (v->isa > cpu || v->dw != (s.group > 1) || (v->dw && st > 2) || (only && strcmp(only, v->name)))
+        if (v->isa > cpu || v->dw != (s.group > 1) || (v->dw && st > 2) || (only && strcmp(only, v->name)) ||
+            (v->gemm == evo_qconv_gemm_avxvnni && !evo_cpu_get()->avx_vnni))
             continue;
         double best, ms = time_variant(v, &s, &q, x, y, runs, &best);
         printf(

@@ -156,6 +156,8 @@ static inline void evo_qconv_task_share(const evo_qconv_plan *p, int task, int n
  */
 void evo_qconv_gemm_vnni(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
                          int task, int n_tasks);
+void evo_qconv_gemm_avxvnni(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
+                            int task, int n_tasks);
 void evo_qconv_gemm_avx2(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
                          int task, int n_tasks);
 /* depthwise (group = c_in = c_out), packed with EVO_QK_W_DW and mr 1 */
@@ -166,6 +168,7 @@ void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void 
 
 extern const evo_kernel_def evo_kernel_qconv_vnni;      /* GEMM with vpdpbusd */
 extern const evo_kernel_def evo_kernel_qconv_dw_avx512; /* depthwise */
+extern const evo_kernel_def evo_kernel_qconv_avxvnni;   /* GEMM with AVX-VNNI (ymm vpdpbusd), AVX2 tier */
 extern const evo_kernel_def evo_kernel_qconv_avx2;      /* GEMM with vpmaddwd */
 extern const evo_kernel_def evo_kernel_qconv_dw_avx2;   /* depthwise */
 
@@ -223,10 +226,13 @@ static inline void evo_qmm_plan_make(evo_qmm_plan *p, int64_t a_count, const int
 }
 
 extern const evo_kernel_def evo_kernel_qmatmul_vnni;
+extern const evo_kernel_def evo_kernel_qmatmul_avxvnni;
 extern const evo_kernel_def evo_kernel_qmatmul_avx2;
 
 #define EVO_QCONV_VNNI_MR 8
 #define EVO_QCONV_VNNI_NR 48
+#define EVO_QCONV_AVXVNNI_MR 6
+#define EVO_QCONV_AVXVNNI_NR 16
 #define EVO_QCONV_AVX2_MR 4
 #define EVO_QCONV_AVX2_NR 16
 

@@ -54,8 +54,10 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_avx512},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_vnni},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_avx2},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_avxvnni},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_avx2},
     {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_vnni},
+    {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_avxvnni},
     {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_avx2},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
     EVO_FASTOPS_ENTRIES(MAX_POOL, pool),

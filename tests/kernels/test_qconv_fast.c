@@ -55,6 +55,10 @@ static bool has_avx2(const evo_cpu_info *c)
 {
     return c->avx2 && c->fma;
 }
+static bool has_avxvnni(const evo_cpu_info *c)
+{
+    return c->avx2 && c->fma && c->avx_vnni;
+}
 
 typedef struct qvariant {
     const evo_kernel_def *def;
@@ -65,6 +69,7 @@ typedef struct qvariant {
 static const qvariant qvariants[] = {
     {&evo_kernel_qconv_vnni, has_vnni, false},
     {&evo_kernel_qconv_dw_avx512, has_avx512, true},
+    {&evo_kernel_qconv_avxvnni, has_avxvnni, false},
     {&evo_kernel_qconv_avx2, has_avx2, false},
     {&evo_kernel_qconv_dw_avx2, has_avx2, true},
 };
@@ -339,6 +344,7 @@ static void test_refused(void)
 /* QLinearMatMul variants. */
 static const qvariant mm_variants[] = {
     {&evo_kernel_qmatmul_vnni, has_vnni, false},
+    {&evo_kernel_qmatmul_avxvnni, has_avxvnni, false},
     {&evo_kernel_qmatmul_avx2, has_avx2, false},
 };
 
@@ -432,6 +438,7 @@ static void test_matmul(void)
         ran += run_mm_case(&r, ra, m, k, n, 0, check_rng_int(&r, 1, 2));
     }
     CHECK(ran >= 150 || !has_avx2(evo_cpu_get()));
+    printf("matmul: %d variant runs\n", ran);
     CHECK(run_mm_case(&r, 2, 5, 16, 16, 3, 1) == 0);
 }
 
