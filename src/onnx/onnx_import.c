@@ -243,8 +243,8 @@ static evo_status read_type(onnx_loader *L, const evo_pb *msg, const char *what,
                     return s;
                 if (!onnx_dtype_known(t.u64))
                     return onnx_fail(L, EVO_ERR_UNSUPPORTED, what,
-                                     "unsupported element type code %llu",
-                                     (unsigned long long)t.u64);
+                                     "unsupported element type code %llu (%s)",
+                                     (unsigned long long)t.u64, onnx_dtype_unsupported_name(t.u64));
                 v->dtype = (evo_dtype)t.u64;
             } else if (t.number == TENSOR_TYPE_SHAPE) {
                 if ((s = onnx_want_wire(L, what, &t, EVO_PB_LEN)) != EVO_OK)

@@ -17,6 +17,7 @@ static const pass_entry passes[] = {
     {"dead_code", evo_pass_dead_code, false},
     {"fold_qdq", evo_pass_fold_qdq, true},
     {"simplify", evo_pass_simplify, true},
+    {"fuse_hard", evo_pass_fuse_hard, true},
     {"fold_bn", evo_pass_fold_bn, true},
     {"fuse_residual", evo_pass_fuse_residual, true},
     {"fuse_layout", evo_pass_fuse_layout, true},

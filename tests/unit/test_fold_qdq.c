@@ -136,7 +136,11 @@ static void build_matmul(evo_builder *b)
     evo_build_output(b, "y");
 }
 
-/* x -> QDQ -> MaxPool -> QDQ -> Transpose -> QDQ -> Concat(itself twice) -> QDQ; layout_mismatch breaks one. */
+/*
+ * x -> QDQ -> MaxPool -> QDQ -> Transpose -> QDQ -> Concat(itself twice) ->
+ * QDQ -> Pad (constant 0) -> QDQ -> Split -> QDQ each part; variant 1 changes the scale after MaxPool,
+ * variant 2 reads the first DequantizeLinear's output twice.
+ */
 static int layout_variant;
 static void build_layout(evo_builder *b)
 {
@@ -149,8 +153,16 @@ static void build_layout(evo_builder *b)
     evo_build_node(b, "Transpose", "pd", "t", "perm=0,2,3,1");
     qdq(b, "t", "q", "td");
     evo_build_node(b, "Concat", "td td", "c", "axis=1");
-    qdq(b, "c", "q", "y");
+    qdq(b, "c", "q", "cd");
+    evo_build_ints(b, "pads", 8, (int64_t[]){0, 0, 0, 1, 0, 0, 0, 2});
+    evo_build_node(b, "Pad", "cd pads", "pd0", NULL); /* value 0.0: the zero point 100 on the bytes */
+    qdq(b, "pd0", "q", "pdd");
+    evo_build_ints(b, "parts", 2, (int64_t[]){2, 3});
+    evo_build_node(b, "Split", "pdd parts", "s0 s1", "axis=2");
+    qdq(b, "s1", "q", "y");
+    qdq(b, "s0", "q", "y2");
     evo_build_output(b, "y");
+    evo_build_output(b, "y2");
     if (layout_variant == 2) /* the first DequantizeLinear's output is read twice */
         evo_build_output(b, "xd");
 }
@@ -322,15 +334,15 @@ static void test_fold_layout(void)
         }
         int q = f.n_live[EVO_OP_QUANTIZE_LINEAR], dq = f.n_live[EVO_OP_DEQUANTIZE_LINEAR];
         if (layout_variant == 0) {
-            /* everything on the bytes: one Q in, one DQ out */
-            CHECK_MSG(q == 1 && dq == 1 && f.n_islands == 0, "q %d dq %d islands %d", q, dq, f.n_islands);
+            /* everything on the bytes: one Q in, one DQ per output */
+            CHECK_MSG(q == 1 && dq == 2 && f.n_islands == 0, "q %d dq %d islands %d", q, dq, f.n_islands);
             CHECK(compare(&f, &u, 0.0f, "layout") == 1.0);
         } else if (layout_variant == 1) {
             /* q2 after MaxPool differs from q: MaxPool and Transpose stay float, Concat folds */
             CHECK_MSG(f.n_islands == 2 && strstr(f.island[0], "MaxPool: the scale or zero point differs") &&
                           strstr(f.island[1], "Transpose: the scale or zero point differs"),
                       "%d: %s", f.n_islands, f.island[0]);
-            CHECK_MSG(q == 3 && dq == 3 && f.n_live[EVO_OP_CONCAT] == 1, "q %d dq %d", q, dq);
+            CHECK_MSG(q == 3 && dq == 4 && f.n_live[EVO_OP_CONCAT] == 1, "q %d dq %d", q, dq);
             CHECK(compare(&f, &u, 0.0f, "layout, scale mismatch") == 1.0);
         } else {
             CHECK_MSG(f.n_islands == 1 && strstr(f.island[0], "MaxPool: its DequantizeLinear output is read by other"),
