@@ -112,6 +112,8 @@ static inline __attribute__((always_inline)) __m256i dw_taps(const uint8_t *src,
 /* Padded input rows: the most taps down and bytes across the copying path takes. */
 #define DW_KH_MAX 7
 #define DW_ROW_MAX 1024
+/* Padded rows kept: a row is copied once while the taps' rows span fewer than this. */
+#define DW_RING 16
 
 /* Bytes of a padded row copy: pw of x_zp, the row, x_zp past it as far as the last vector reads. */
 static inline int64_t dw_row_len(const evo_qconv_shape *s)
@@ -129,27 +131,35 @@ static inline void dw_row_copy(const evo_qconv_shape *s, const uint8_t *src, uin
 }
 
 /*
- * The copying path of a plane: each output row first copies the input
- * rows its taps read into padded rows, so every tap is one plain load
- * (the masked or byte-wise edge loads cost more than the copies).
+ * The copying path of a plane: each input row is copied once, padded,
+ * into a ring of rows, so every tap is one plain load (the masked or
+ * byte-wise edge loads cost more than the copies).
  */
 static inline __attribute__((always_inline)) void
 dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
               const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
 {
-    uint8_t rows[DW_KH_MAX][DW_ROW_MAX];
+    uint8_t ring[DW_RING][DW_ROW_MAX];
+    int64_t tag[DW_RING];
+    for (int i = 0; i < DW_RING; i++)
+        tag[i] = -1;
     const qrow r = *rp;
     int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
     const int64_t sw = s->sw;
     for (int64_t oh = 0; oh < s->oh; oh++) {
         int32_t zsum = 0; /* what the padding rows add */
         bool in[DW_KH_MAX];
+        const uint8_t *rows[DW_KH_MAX];
         for (int64_t ky = 0; ky < s->kh; ky++) {
             int64_t ih = oh * s->sh - s->ph + ky * s->dh;
             in[ky] = ih >= 0 && ih < s->ih;
-            if (in[ky])
-                dw_row_copy(s, x + ih * s->iw, h->x_pad, rows[ky]);
-            else
+            if (in[ky]) { /* input rows are copied once: slot ih % DW_RING is not needed again */
+                int64_t slot = ih % DW_RING;
+                if (tag[slot] != ih)
+                    dw_row_copy(s, x + ih * s->iw, h->x_pad, ring[slot]);
+                tag[slot] = ih;
+                rows[ky] = ring[slot];
+            } else
                 for (int64_t kx = 0; kx < kw; kx++)
                     zsum += zp * (int32_t)(int16_t)wc[ky * kw + kx];
         }
@@ -185,7 +195,7 @@ dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned c
     const int32_t *table = (const int32_t *)(base + h->off_table);
     qrow r;
     qrow_load(h, base, c, &r);
-    if (s->kh <= DW_KH_MAX && dw_row_len(s) <= DW_ROW_MAX) {
+    if (s->kh <= DW_KH_MAX && (s->kh - 1) * s->dh < DW_RING && dw_row_len(s) <= DW_ROW_MAX) {
         dw_plane_rows(s, h, wc, table, &r, x, y, kw, sgn);
         return;
     }
