@@ -466,6 +466,9 @@ const char *evo_fold_qdq_island(const evo_graph *g, const evo_node *n)
     }
     if (!fed)
         return NULL;
+    const char *ms = evo_fold_qdq_ms_island(g, n);
+    if (ms && (n->op != EVO_OP_CONCAT || match_any(g, (int)(n - g->nodes))))
+        return ms; /* the com.microsoft ops' patterns (a Concat that fold_qdq would not take either) */
     int id = (int)(n - g->nodes);
     if (n->op == EVO_OP_CONV || n->op == EVO_OP_MATMUL || runs_on_bytes(n)) {
         const char *why = match_any(g, id);

@@ -16,6 +16,7 @@ static const pass_entry passes[] = {
     {"infer_fold", evo_pass_infer_fold, false},
     {"dead_code", evo_pass_dead_code, false},
     {"fold_qdq", evo_pass_fold_qdq, true},
+    {"fold_qdq_ms", evo_pass_fold_qdq_ms, true},
     {"simplify", evo_pass_simplify, true},
     {"fuse_hard", evo_pass_fuse_hard, true},
     {"fold_bn", evo_pass_fold_bn, true},
