@@ -35,7 +35,8 @@ evo_status evo_calib_create(const evo_graph *g, evo_calib **out, evo_error *err)
     return EVO_OK;
 nomem:
     evo_calib_free(c);
-    return evo_errorf(err, EVO_ERR_NOMEM, "out of memory for calibration statistics of %d values", g->n_values);
+    return evo_errorf(err, EVO_ERR_NOMEM, "out of memory for calibration statistics of %d values",
+                      g->n_values);
 }
 
 void evo_calib_free(evo_calib *c)

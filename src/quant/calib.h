@@ -20,7 +20,7 @@ typedef struct evo_calib {
     evo_hist **hist;    /* per value id; NULL when the value is not observed */
     int n_values;
     int n_observed;
-    int64_t n_runs;     /* inferences observed */
+    int64_t n_runs; /* inferences observed */
 } evo_calib;
 
 /* Statistics for every float non-constant value of g (borrowed until evo_calib_free). */
@@ -83,8 +83,8 @@ evo_status evo_calib_run_images(evo_calib *c, evo_session *sess, const evo_model
  * model (a float [1, 3, H, W] tensor) into *out: n malloc'd tensors, freed
  * by evo_calib_free_inputs. Undecodable images are skipped (opts->warn).
  */
-evo_status evo_calib_load_inputs(const evo_model *model, const evo_calib_images *opts, int max, float ***out, int *n,
-                                 evo_error *err);
+evo_status evo_calib_load_inputs(const evo_model *model, const evo_calib_images *opts, int max, float ***out,
+                                 int *n, evo_error *err);
 void evo_calib_free_inputs(float **inputs, int n);
 
 #endif /* EVO_QUANT_CALIB_H */

@@ -36,7 +36,8 @@ evo_status evo_calib_list_images(const char *dir, int max_images, char ***out, i
 {
     DIR *d = opendir(dir);
     if (!d)
-        return evo_errorf(err, EVO_ERR_IO, "%s: cannot read the calibration folder: %s", dir, strerror(errno));
+        return evo_errorf(err, EVO_ERR_IO, "%s: cannot read the calibration folder: %s", dir,
+                          strerror(errno));
     int n = 0, cap = 0;
     char **paths = NULL;
     evo_status s = EVO_OK;
@@ -63,7 +64,8 @@ evo_status evo_calib_list_images(const char *dir, int max_images, char ***out, i
     }
     closedir(d);
     if (!s && n == 0)
-        s = evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: no calibration images (.jpg, .jpeg or .png) in the folder", dir);
+        s = evo_errorf(err, EVO_ERR_INVALID_ARG,
+                       "%s: no calibration images (.jpg, .jpeg or .png) in the folder", dir);
     if (s) {
         evo_calib_free_list(paths, n);
         return s;
@@ -90,7 +92,8 @@ static evo_status input_size(const evo_model *model, int *w, int *h, evo_error *
         char buf[96];
         return evo_errorf(err, EVO_ERR_UNSUPPORTED,
                           "calibration on images: input \"%s\" is %s %s, expected float32 [1,3,H,W]", d.name,
-                          d.dtype == EVO_DTYPE_FLOAT ? "float32" : "not float32", evo_dims_str(d.dims, d.rank, buf, sizeof buf));
+                          d.dtype == EVO_DTYPE_FLOAT ? "float32" : "not float32",
+                          evo_dims_str(d.dims, d.rank, buf, sizeof buf));
     }
     *h = (int)d.dims[2];
     *w = (int)d.dims[3];
@@ -146,8 +149,8 @@ void evo_calib_free_inputs(float **inputs, int n)
     free(inputs);
 }
 
-evo_status evo_calib_load_inputs(const evo_model *model, const evo_calib_images *opts, int max, float ***out, int *n,
-                                 evo_error *err)
+evo_status evo_calib_load_inputs(const evo_model *model, const evo_calib_images *opts, int max, float ***out,
+                                 int *n, evo_error *err)
 {
     int w = 0, h = 0, n_paths = 0, got = 0;
     char **paths = NULL;

@@ -18,10 +18,10 @@
 #define EVO_HIST_BINS 4096
 
 typedef struct evo_hist {
-    double min, max;      /* running extremes of the finite values seen */
-    double r;             /* bins cover [-r, r); 0 until the first non-zero value */
-    uint64_t n;           /* finite values seen */
-    uint64_t n_nonfinite; /* NaN and infinities (skipped) */
+    double min, max;         /* running extremes of the finite values seen */
+    double r;                /* bins cover [-r, r); 0 until the first non-zero value */
+    uint64_t n;              /* finite values seen */
+    uint64_t n_nonfinite;    /* NaN and infinities (skipped) */
     uint64_t zeros_before_r; /* exact zeros seen while r was 0 (then placed in the centre bins) */
     uint64_t count[EVO_HIST_BINS];
 } evo_hist;

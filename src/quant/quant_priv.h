@@ -16,18 +16,18 @@ typedef struct quant_state {
     evo_graph *g;
     const evo_calib *cal;
     const evo_quant_options *o;
-    int n_nodes, n_values;   /* of the graph before the rewrite */
-    bool *int8;              /* per node: runs quantized */
-    bool *absorbed;          /* per node: an activation folded into its producer */
-    int *act_out;            /* per node (compute): the value it writes after fusion */
-    evo_act *act;            /* per node (compute): fused activation */
+    int n_nodes, n_values; /* of the graph before the rewrite */
+    bool *int8;            /* per node: runs quantized */
+    bool *absorbed;        /* per node: an activation folded into its producer */
+    int *act_out;          /* per node (compute): the value it writes after fusion */
+    evo_act *act;          /* per node (compute): fused activation */
     float *act_alpha, *act_beta;
-    evo_keep_reason *keep;   /* per node (compute) */
-    bool *quantized;         /* per value: has an int8 version (produced int8, or a twin) */
-    bool *produced_int8;     /* per value: written by an int8 node (its int8 version is the value) */
-    int *parent;             /* per value: union-find of values sharing qparams */
-    evo_qparams *qp;         /* per value (group root): qparams */
-    int *qval;               /* per value: id of its int8 version after the rewrite */
+    evo_keep_reason *keep; /* per node (compute) */
+    bool *quantized;       /* per value: has an int8 version (produced int8, or a twin) */
+    bool *produced_int8;   /* per value: written by an int8 node (its int8 version is the value) */
+    int *parent;           /* per value: union-find of values sharing qparams */
+    evo_qparams *qp;       /* per value (group root): qparams */
+    int *qval;             /* per value: id of its int8 version after the rewrite */
 } quant_state;
 
 /* Is node n a compute node the pass may quantize (Conv, MatMul, Gemm)? */

@@ -54,9 +54,9 @@ bool evo_graph_is_quantized(const evo_graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         evo_op op = g->nodes[i].op;
         if (!g->nodes[i].is_dead &&
-            (op == EVO_OP_QUANTIZE_LINEAR || op == EVO_OP_DEQUANTIZE_LINEAR || op == EVO_OP_DYNAMIC_QUANTIZE_LINEAR ||
-             op == EVO_OP_QLINEAR_CONV || op == EVO_OP_QLINEAR_MATMUL || op == EVO_OP_CONV_INTEGER ||
-             op == EVO_OP_MATMUL_INTEGER))
+            (op == EVO_OP_QUANTIZE_LINEAR || op == EVO_OP_DEQUANTIZE_LINEAR ||
+             op == EVO_OP_DYNAMIC_QUANTIZE_LINEAR || op == EVO_OP_QLINEAR_CONV ||
+             op == EVO_OP_QLINEAR_MATMUL || op == EVO_OP_CONV_INTEGER || op == EVO_OP_MATMUL_INTEGER))
             return true;
     }
     return false;
@@ -128,10 +128,11 @@ static evo_status check_keep_names(const evo_graph *g, const char *list, evo_err
         size_t len = end ? (size_t)(end - p) : strlen(p);
         bool found = len == 0;
         for (int i = 0; i < g->n_nodes && !found; i++)
-            found = !g->nodes[i].is_dead && strlen(g->nodes[i].name) == len && !strncmp(g->nodes[i].name, p, len);
+            found =
+                !g->nodes[i].is_dead && strlen(g->nodes[i].name) == len && !strncmp(g->nodes[i].name, p, len);
         if (!found)
-            return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: --keep-fp \"%.*s\" names no node of the model", g->file,
-                              (int)len, p);
+            return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: --keep-fp \"%.*s\" names no node of the model",
+                              g->file, (int)len, p);
         p = end ? end + 1 : p + len;
     }
     return EVO_OK;
@@ -177,9 +178,9 @@ static void group_qparams(quant_state *q, evo_quant_result *res)
 
 typedef struct emitter {
     quant_state *q;
-    int *order;      /* node ids in their new order */
+    int *order; /* node ids in their new order */
     int n_order, cap;
-    bool *touched;   /* per node id: added or rewired, to infer again */
+    bool *touched; /* per node id: added or rewired, to infer again */
     int cap_touched;
 } emitter;
 
@@ -395,7 +396,8 @@ static evo_status rewrite(quant_state *q, evo_quant_result *res, evo_error *err)
     emitter em = {q, NULL, 0, q->n_nodes + 2 * q->n_values + 1, NULL, q->n_nodes + 2 * q->n_values + 1};
     em.order = malloc(sizeof(int) * (size_t)em.cap);
     em.touched = calloc((size_t)em.cap_touched, sizeof(bool));
-    evo_status s = em.order && em.touched ? EVO_OK : evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory", g->file);
+    evo_status s =
+        em.order && em.touched ? EVO_OK : evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory", g->file);
     for (int i = 0; i < q->n_nodes && !s; i++) {
         if (g->nodes[i].is_dead || q->absorbed[i])
             continue;

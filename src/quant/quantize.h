@@ -31,13 +31,13 @@
 
 typedef struct evo_quant_options {
     evo_calib_method method;
-    double percentile;   /* EVO_CALIB_PERCENTILE: share kept, e.g. 99.99 */
-    evo_dtype act_dtype; /* EVO_DTYPE_UINT8 (default) or EVO_DTYPE_INT8 */
-    bool act_symmetric;  /* zero point 0 (int8) */
-    const char *keep_fp; /* comma-separated node names kept fp32 */
-    const char *keep_target; /* the same, chosen by --target-sqnr */
-    bool int8_all;       /* quantize the head decode too */
-    const char *only;    /* when set, the one compute node quantized (layer-by-layer ranking) */
+    double percentile;          /* EVO_CALIB_PERCENTILE: share kept, e.g. 99.99 */
+    evo_dtype act_dtype;        /* EVO_DTYPE_UINT8 (default) or EVO_DTYPE_INT8 */
+    bool act_symmetric;         /* zero point 0 (int8) */
+    const char *keep_fp;        /* comma-separated node names kept fp32 */
+    const char *keep_target;    /* the same, chosen by --target-sqnr */
+    bool int8_all;              /* quantize the head decode too */
+    const char *only;           /* when set, the one compute node quantized (layer-by-layer ranking) */
     const char *disable_passes; /* float fusions not to run afterwards */
 } evo_quant_options;
 
@@ -61,12 +61,12 @@ typedef struct evo_quant_kept {
 } evo_quant_kept;
 
 typedef struct evo_quant_result {
-    int n_int8;           /* nodes that run int8 (compute and layout) */
-    int n_compute_int8;   /* Conv/MatMul/Gemm turned QLinear */
-    int n_compute_fp;     /* Conv/MatMul/Gemm kept fp32 */
+    int n_int8;                   /* nodes that run int8 (compute and layout) */
+    int n_compute_int8;           /* Conv/MatMul/Gemm turned QLinear */
+    int n_compute_fp;             /* Conv/MatMul/Gemm kept fp32 */
     int n_quantize, n_dequantize; /* border nodes added */
-    int n_degenerate;     /* ranges that got a safe default scale */
-    evo_quant_kept *kept; /* compute nodes kept fp32, in graph order (malloc'd) */
+    int n_degenerate;             /* ranges that got a safe default scale */
+    evo_quant_kept *kept;         /* compute nodes kept fp32, in graph order (malloc'd) */
     int n_kept;
 } evo_quant_result;
 

@@ -22,7 +22,9 @@ int quant_const_scalar(evo_graph *g, const char *base, const char *what, evo_dty
     float f = (float)v;
     int8_t i8 = (int8_t)v;
     uint8_t u8 = (uint8_t)v;
-    const void *data = dtype == EVO_DTYPE_FLOAT ? (const void *)&f : dtype == EVO_DTYPE_INT8 ? (const void *)&i8 : (const void *)&u8;
+    const void *data = dtype == EVO_DTYPE_FLOAT  ? (const void *)&f
+                       : dtype == EVO_DTYPE_INT8 ? (const void *)&i8
+                                                 : (const void *)&u8;
     if (evo_value_set_const(g, &g->values[id], dtype, 0, NULL, data, NULL) != EVO_OK)
         return -1;
     return id;

@@ -85,7 +85,8 @@ static void observe_q(void *user, const evo_node *n, const evo_tensor *outs, int
             continue;
         const layer_map *m = &c->maps[l];
         for (int64_t i = 0; i < m->count; i++) {
-            int32_t v = m->dtype == EVO_DTYPE_INT8 ? ((const int8_t *)outs[k].data)[i] : ((const uint8_t *)outs[k].data)[i];
+            int32_t v = m->dtype == EVO_DTYPE_INT8 ? ((const int8_t *)outs[k].data)[i]
+                                                   : ((const uint8_t *)outs[k].data)[i];
             c->deq[i] = m->scale * (float)(v - m->zp);
         }
         evo_quant_err_add(&c->out->layers[l].err, m->ref, c->deq, m->count);
@@ -100,7 +101,8 @@ static int32_t const_zp(const evo_value *v)
 }
 
 /* One layer per QLinearConv / QLinearMatMul whose float twin exists in fpg. */
-static evo_status build_maps(const evo_graph *fpg, const evo_graph *qg, compare_ctx *c, int64_t *max_count, evo_error *err)
+static evo_status build_maps(const evo_graph *fpg, const evo_graph *qg, compare_ctx *c, int64_t *max_count,
+                             evo_error *err)
 {
     for (int i = 0; i < qg->n_nodes; i++) {
         const evo_node *n = &qg->nodes[i];
@@ -113,12 +115,18 @@ static evo_status build_maps(const evo_graph *fpg, const evo_graph *qg, compare_
         char name[512];
         snprintf(name, sizeof(name), "%.*s", (int)(len - 2), y->name);
         int fv = evo_graph_find_value(fpg, name);
-        if (fv < 0 || fpg->values[fv].dtype != EVO_DTYPE_FLOAT || evo_value_count(&fpg->values[fv]) != evo_value_count(y))
+        if (fv < 0 || fpg->values[fv].dtype != EVO_DTYPE_FLOAT ||
+            evo_value_count(&fpg->values[fv]) != evo_value_count(y))
             continue;
         const evo_value *ys = &qg->values[n->in[6]];
         layer_map *m = &c->maps[c->n];
-        *m = (layer_map){fv, n->out[0], ys->data ? *(const float *)ys->data : 1.0f, const_zp(&qg->values[n->in[7]]),
-                         y->dtype, evo_value_count(y), malloc(sizeof(float) * (size_t)evo_value_count(y) + 1)};
+        *m = (layer_map){fv,
+                         n->out[0],
+                         ys->data ? *(const float *)ys->data : 1.0f,
+                         const_zp(&qg->values[n->in[7]]),
+                         y->dtype,
+                         evo_value_count(y),
+                         malloc(sizeof(float) * (size_t)evo_value_count(y) + 1)};
         if (!m->ref)
             return evo_errorf(err, EVO_ERR_NOMEM, "out of memory comparing layers");
         c->out->layers[c->n] = (evo_quant_layer){n->name, n->op_type, fpg->values[fv].name, {0, 0, 0, 0}};
@@ -137,7 +145,8 @@ static evo_status run_one(evo_session *fp_sess, const evo_model *fp, evo_session
     evo_model_input_desc(fp, 0, &d);
     memcpy(evo_session_input_data(fp_sess, 0), input, d.size_bytes);
     memcpy(evo_session_input_data(q_sess, 0), input, d.size_bytes);
-    evo_status s = layers ? evo_session_run_observed(fp_sess, observe_fp, c, err) : evo_session_run(fp_sess, err);
+    evo_status s =
+        layers ? evo_session_run_observed(fp_sess, observe_fp, c, err) : evo_session_run(fp_sess, err);
     if (!s)
         s = layers ? evo_session_run_observed(q_sess, observe_q, c, err) : evo_session_run(q_sess, err);
     for (int k = 0; !s && k < evo_model_n_outputs(fp); k++) {
@@ -146,8 +155,8 @@ static evo_status run_one(evo_session *fp_sess, const evo_model *fp, evo_session
         evo_model_output_desc(q8, k, &qo);
         if (fo.dtype != EVO_DTYPE_FLOAT || qo.dtype != EVO_DTYPE_FLOAT || fo.size_bytes != qo.size_bytes)
             continue;
-        evo_quant_err_add(&c->out->output, evo_session_output_data(fp_sess, k), evo_session_output_data(q_sess, k),
-                          (int64_t)(fo.size_bytes / sizeof(float)));
+        evo_quant_err_add(&c->out->output, evo_session_output_data(fp_sess, k),
+                          evo_session_output_data(q_sess, k), (int64_t)(fo.size_bytes / sizeof(float)));
     }
     return s;
 }

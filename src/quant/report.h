@@ -25,7 +25,7 @@ double evo_quant_cosine(const evo_quant_err *e);
 void evo_quant_err_add(evo_quant_err *e, const float *ref, const float *q, int64_t n);
 
 typedef struct evo_quant_layer {
-    const char *node;  /* the quantized node (graph-owned by the quantized model) */
+    const char *node; /* the quantized node (graph-owned by the quantized model) */
     const char *op;
     const char *value; /* the float value it stands for */
     evo_quant_err err;
@@ -34,7 +34,7 @@ typedef struct evo_quant_layer {
 typedef struct evo_quant_compare {
     evo_quant_layer *layers; /* QLinearConv / QLinearMatMul nodes, in graph order (malloc'd) */
     int n_layers;
-    evo_quant_err output;    /* all graph outputs together */
+    evo_quant_err output; /* all graph outputs together */
 } evo_quant_compare;
 
 void evo_quant_compare_free(evo_quant_compare *c);

@@ -81,15 +81,15 @@ static bool compute_fits(const evo_graph *g, const evo_node *n)
     if (n->op == EVO_OP_CONV) {
         const evo_conv_attrs *c = &n->a.conv;
         return n->a.conv.n_spatial == 2 && const_float(g, n->in[1], 4) &&
-               (n->n_in < 3 || n->in[2] < 0 || const_float(g, n->in[2], 1)) && !c->has_residual && !c->out_groups &&
-               c->act == EVO_ACT_NONE;
+               (n->n_in < 3 || n->in[2] < 0 || const_float(g, n->in[2], 1)) && !c->has_residual &&
+               !c->out_groups && c->act == EVO_ACT_NONE;
     }
     const evo_value *a = &g->values[n->in[0]];
     if (n->op == EVO_OP_MATMUL)
         return a->rank >= 2 && const_float(g, n->in[1], 2);
     const evo_gemm_attrs *ga = &n->a.gemm;
-    return a->rank == 2 && const_float(g, n->in[1], 2) && (n->n_in < 3 || n->in[2] < 0) && ga->alpha == 1.0f &&
-           !ga->trans_a && ga->act == EVO_ACT_NONE;
+    return a->rank == 2 && const_float(g, n->in[1], 2) && (n->n_in < 3 || n->in[2] < 0) &&
+           ga->alpha == 1.0f && !ga->trans_a && ga->act == EVO_ACT_NONE;
 }
 
 /*
@@ -106,9 +106,11 @@ static void fuse_activation(quant_state *q, int id, const bool *head)
     if (n_users == 1 && users[0] >= 0) {
         const evo_node *a = &g->nodes[users[0]];
         float al, be;
-        evo_act act = a->n_in >= 1 && a->in[0] == x && a->n_out == 1 ? quant_node_act(a, &al, &be) : EVO_ACT_NONE;
+        evo_act act =
+            a->n_in >= 1 && a->in[0] == x && a->n_out == 1 ? quant_node_act(a, &al, &be) : EVO_ACT_NONE;
         bool may = q->o->int8_all || !head[users[0]];
-        if (act == EVO_ACT_NONE || !may || evo_name_listed(q->o->keep_fp, a->name) || !has_range(q, a->out[0]))
+        if (act == EVO_ACT_NONE || !may || evo_name_listed(q->o->keep_fp, a->name) ||
+            !has_range(q, a->out[0]))
             return;
         q->act[id] = act;
         q->act_alpha[id] = al;
@@ -171,17 +173,12 @@ int quant_layout_data_inputs(const evo_node *n)
     case EVO_OP_IDENTITY:
     case EVO_OP_TRANSPOSE:
     case EVO_OP_SLICE:
-    case EVO_OP_SPLIT:
-        return 1;
-    case EVO_OP_MAX_POOL:
-        return n->n_out == 1 ? 1 : 0; /* not with the Indices output */
+    case EVO_OP_SPLIT: return 1;
+    case EVO_OP_MAX_POOL: return n->n_out == 1 ? 1 : 0; /* not with the Indices output */
     case EVO_OP_RESIZE:
-    case EVO_OP_UPSAMPLE:
-        return n->a.resize.mode == EVO_RESIZE_NEAREST ? 1 : 0;
-    case EVO_OP_CONCAT:
-        return n->n_in;
-    default:
-        return 0;
+    case EVO_OP_UPSAMPLE: return n->a.resize.mode == EVO_RESIZE_NEAREST ? 1 : 0;
+    case EVO_OP_CONCAT: return n->n_in;
+    default: return 0;
     }
 }
 
@@ -190,7 +187,8 @@ static void select_layout(quant_state *q, int id, const bool *head)
     evo_graph *g = q->g;
     const evo_node *n = &g->nodes[id];
     int n_data = quant_layout_data_inputs(n);
-    if (!n_data || n->n_out > QUANT_MAX_OUTS || (head[id] && !q->o->int8_all) || evo_name_listed(q->o->keep_fp, n->name))
+    if (!n_data || n->n_out > QUANT_MAX_OUTS || (head[id] && !q->o->int8_all) ||
+        evo_name_listed(q->o->keep_fp, n->name))
         return;
     bool any_int8 = false, all_ranged = true;
     for (int k = 0; k < n_data; k++) {

@@ -46,8 +46,8 @@ static evo_graph *load_unfused(const char *path, evo_error *err)
 }
 
 /* Calibrates on 16 coco64 images, quantizes with defaults, compares on 4; returns the output SQNR. */
-static double detector_sqnr(const char *path, const char *images, const evo_preprocess_options *pre, int *n_int8,
-                            int *n_fp)
+static double detector_sqnr(const char *path, const char *images, const evo_preprocess_options *pre,
+                            int *n_int8, int *n_fp)
 {
     evo_error err = {0};
     evo_graph *g = load_unfused(path, &err), *qg = NULL;
@@ -86,7 +86,8 @@ static double detector_sqnr(const char *path, const char *images, const evo_prep
     if (evo_model_from_graph(qg, &qm, &err))
         goto fail;
     qg = NULL;
-    if (evo_session_create(qm, NULL, &qs, &err) || evo_calib_load_inputs(fp, &im, 4, &inputs, &n_inputs, &err) ||
+    if (evo_session_create(qm, NULL, &qs, &err) ||
+        evo_calib_load_inputs(fp, &im, 4, &inputs, &n_inputs, &err) ||
         evo_quant_compare_run(fs, fp, qs, qm, (const float *const *)inputs, n_inputs, false, &cmp, &err))
         goto fail;
     db = evo_quant_sqnr_db(&cmp.output);
@@ -117,7 +118,8 @@ static void run_detector(const detector *d)
     }
     int n_int8 = 0, n_fp = 0;
     double db = detector_sqnr(path, images, &d->pre, &n_int8, &n_fp);
-    printf("%s: default int8 output SQNR %.2f dB vs fp32 (%d Conv int8, %d fp32)\n", d->file, db, n_int8, n_fp);
+    printf("%s: default int8 output SQNR %.2f dB vs fp32 (%d Conv int8, %d fp32)\n", d->file, db, n_int8,
+           n_fp);
     CHECK_MSG(db > d->min_sqnr_db, "%s: output SQNR %.2f dB, expected > %.1f", d->file, db, d->min_sqnr_db);
     CHECK(n_int8 > 0);
 }
@@ -147,16 +149,18 @@ static void test_yolox_nano(void)
 
 static void test_nanodet(void)
 {
-    detector d = {"nanodet_m_416.onnx",
-                  gfl_pre(true, (const float[]){103.53f, 116.28f, 123.675f}, (const float[]){57.375f, 57.12f, 58.395f}),
-                  NANODET_MIN_SQNR_DB};
+    detector d = {
+        "nanodet_m_416.onnx",
+        gfl_pre(true, (const float[]){103.53f, 116.28f, 123.675f}, (const float[]){57.375f, 57.12f, 58.395f}),
+        NANODET_MIN_SQNR_DB};
     run_detector(&d);
 }
 
 static void test_picodet(void)
 {
     detector d = {"picodet_s_416_coco.onnx",
-                  gfl_pre(false, (const float[]){123.675f, 116.28f, 103.53f}, (const float[]){58.395f, 57.12f, 57.375f}),
+                  gfl_pre(false, (const float[]){123.675f, 116.28f, 103.53f},
+                          (const float[]){58.395f, 57.12f, 57.375f}),
                   PICODET_MIN_SQNR_DB};
     run_detector(&d);
 }

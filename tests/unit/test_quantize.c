@@ -86,8 +86,8 @@ static double quantize_sqnr(const char *path, const evo_quant_options *o, int n_
     double db = -1000;
     check_rng r = {12345};
     CHECK_MSG(g != NULL, "%s", err.msg);
-    if (!g || evo_model_from_graph(g, &fp, &err) != EVO_OK || evo_session_create_observable(fp, NULL, &fs, &err) ||
-        evo_calib_create(g, &cal, &err)) {
+    if (!g || evo_model_from_graph(g, &fp, &err) != EVO_OK ||
+        evo_session_create_observable(fp, NULL, &fs, &err) || evo_calib_create(g, &cal, &err)) {
         CHECK_MSG(false, "%s", err.msg);
         goto done;
     }
@@ -141,7 +141,8 @@ static void test_tiny_cnn(void)
     evo_quant_options o = evo_quant_options_default();
     evo_quant_result res;
     int n_qconv = 0;
-    double db = quantize_sqnr(model_path("tiny_cnn_op13.onnx", path, sizeof path), &o, 8, -1, 1, &res, &n_qconv);
+    double db =
+        quantize_sqnr(model_path("tiny_cnn_op13.onnx", path, sizeof path), &o, 8, -1, 1, &res, &n_qconv);
     printf("tiny_cnn: output SQNR %.2f dB, %d QLinearConv\n", db, n_qconv);
     CHECK_MSG(db > 27.0, "tiny_cnn int8 output SQNR %.2f dB, expected > 27", db);
     CHECK(n_qconv >= 1 && res.n_compute_int8 == n_qconv);
@@ -161,7 +162,8 @@ static void test_resnet18(void)
     evo_quant_options o = evo_quant_options_default();
     evo_quant_result res;
     int n_qconv = 0;
-    double db = quantize_sqnr(model_path("resnet18_op17.onnx", path, sizeof path), &o, 4, -2, 2, &res, &n_qconv);
+    double db =
+        quantize_sqnr(model_path("resnet18_op17.onnx", path, sizeof path), &o, 4, -2, 2, &res, &n_qconv);
     printf("resnet18: output SQNR %.2f dB, %d QLinearConv, %d kept fp32\n", db, n_qconv, res.n_compute_fp);
     CHECK_MSG(db > 30.0, "resnet18 int8 output SQNR %.2f dB, expected > 30", db);
     CHECK(n_qconv == 20);
@@ -343,6 +345,6 @@ static void test_calib_folders(void)
     rmdir(dir);
 }
 
-CHECK_MAIN({"tiny_cnn", test_tiny_cnn}, {"resnet18", test_resnet18}, {"degenerate_range", test_degenerate_range},
-           {"keep_fp_and_names", test_keep_fp_and_names}, {"already_quantized", test_already_quantized},
-           {"calib_folders", test_calib_folders})
+CHECK_MAIN({"tiny_cnn", test_tiny_cnn}, {"resnet18", test_resnet18},
+           {"degenerate_range", test_degenerate_range}, {"keep_fp_and_names", test_keep_fp_and_names},
+           {"already_quantized", test_already_quantized}, {"calib_folders", test_calib_folders})

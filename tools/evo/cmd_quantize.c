@@ -35,8 +35,8 @@ typedef struct quant_cli {
     evo_quant_options q;
     evo_detect_options det; /* evo detect's options: the preprocess is what calibration uses */
     cli_model_opts mo;
-    char disable[512]; /* the user's --disable-pass plus the unfused passes */
-    char keep[4096];   /* --keep-fp */
+    char disable[512];      /* the user's --disable-pass plus the unfused passes */
+    char keep[4096];        /* --keep-fp */
     char target_keep[4096]; /* the worst layers --target-sqnr keeps */
 } quant_cli;
 
@@ -109,7 +109,8 @@ static int parse_args(int argc, char **argv, quant_cli *c)
     if (!c->model || !c->calib_dir || !c->out)
         return cli_fail("quantize: MODEL, --calib DIR and -o OUT.evo are required\n%s", usage);
     if (c->q.act_symmetric && c->q.act_dtype != EVO_DTYPE_INT8)
-        return cli_fail("quantize: --act-symmetric needs --act-dtype int8 (uint8 activations are asymmetric)");
+        return cli_fail(
+            "quantize: --act-symmetric needs --act-dtype int8 (uint8 activations are asymmetric)");
     if (!strcmp(c->out, c->model))
         return cli_fail("quantize: the output would overwrite the input \"%s\"", c->model);
     snprintf(c->disable, sizeof c->disable, "%s%s%s", c->mo.disable_passes ? c->mo.disable_passes : "",
@@ -201,8 +202,11 @@ static int calibrate(const quant_cli *c, evo_graph *g, float_side *f)
         return cli_fail("%s", err.msg);
     struct rusage ru;
     double peak_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0; /* Linux: KB */
-    fprintf(stderr, "calibration: %d images (%d skipped), %d values observed, method %s, %.2f s, peak memory %.0f MB\n",
-            sum.n_used, sum.n_skipped, f->cal->n_observed, evo_calib_method_name(c->q.method), sum.seconds, peak_mb);
+    fprintf(
+        stderr,
+        "calibration: %d images (%d skipped), %d values observed, method %s, %.2f s, peak memory %.0f MB\n",
+        sum.n_used, sum.n_skipped, f->cal->n_observed, evo_calib_method_name(c->q.method), sum.seconds,
+        peak_mb);
     return 0;
 }
 
@@ -232,15 +236,19 @@ static void print_result(const quant_cli *c, const evo_quant_result *r)
            "%d DequantizeLinear; activations %s%s\n",
            c->model, r->n_int8, r->n_compute_int8, r->n_compute_fp, r->n_quantize, r->n_dequantize,
            c->q.act_dtype == EVO_DTYPE_INT8 ? "int8" : "uint8",
-           c->q.act_dtype == EVO_DTYPE_UINT8 ? " asymmetric" : c->q.act_symmetric ? " symmetric" : " asymmetric");
+           c->q.act_dtype == EVO_DTYPE_UINT8 ? " asymmetric"
+           : c->q.act_symmetric              ? " symmetric"
+                                             : " asymmetric");
     for (int i = 0; i < r->n_kept; i++)
-        printf("  fp32: %-40s %-8s %s\n", r->kept[i].node, r->kept[i].op, evo_keep_reason_name(r->kept[i].reason));
+        printf("  fp32: %-40s %-8s %s\n", r->kept[i].node, r->kept[i].op,
+               evo_keep_reason_name(r->kept[i].reason));
     if (r->n_degenerate)
         printf("  %d value ranges were degenerate (constant); they got a safe scale\n", r->n_degenerate);
 }
 
 /* The model-output error of graph qg against the float side over the inputs; frees qg. */
-static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inputs, int n, evo_quant_compare *cmp)
+static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inputs, int n,
+                   evo_quant_compare *cmp)
 {
     evo_error err = {0};
     evo_model *qm = NULL;
@@ -254,7 +262,8 @@ static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inp
     }
     evo_status s = evo_session_create(qm, &so, &qs, &err);
     if (!s)
-        s = evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, false, cmp, &err);
+        s = evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, false, cmp,
+                                  &err);
     evo_session_free(qs);
     evo_model_free(qm);
     return s ? cli_fail("%s", err.msg) : 0;
@@ -272,8 +281,8 @@ static int cmp_ranked(const void *a, const void *b)
 }
 
 /* Output SQNR with the layers keep_target kept fp32 too, on the report inputs. */
-static int output_sqnr(const quant_cli *c, float_side *f, const char *keep_target, const char *only, float **inputs,
-                       int n, double *db)
+static int output_sqnr(const quant_cli *c, float_side *f, const char *keep_target, const char *only,
+                       float **inputs, int n, double *db)
 {
     evo_graph *g = NULL;
     evo_quant_result res = {0};
@@ -291,12 +300,13 @@ static int output_sqnr(const quant_cli *c, float_side *f, const char *keep_targe
 
 static void print_layer_table(const evo_quant_compare *cmp, int n)
 {
-    printf("report over %d calibration images (int8 vs fp32):\n  %-40s %-14s %9s %9s\n", n, "layer", "op", "SQNR dB",
-           "cosine");
+    printf("report over %d calibration images (int8 vs fp32):\n  %-40s %-14s %9s %9s\n", n, "layer", "op",
+           "SQNR dB", "cosine");
     for (int l = 0; l < cmp->n_layers; l++)
         printf("  %-40s %-14s %9.2f %9.5f\n", cmp->layers[l].node, cmp->layers[l].op,
                evo_quant_sqnr_db(&cmp->layers[l].err), evo_quant_cosine(&cmp->layers[l].err));
-    printf("model output: SQNR %.2f dB, cosine %.5f\n", evo_quant_sqnr_db(&cmp->output), evo_quant_cosine(&cmp->output));
+    printf("model output: SQNR %.2f dB, cosine %.5f\n", evo_quant_sqnr_db(&cmp->output),
+           evo_quant_cosine(&cmp->output));
 }
 
 /* Quantizes each layer alone, measures the model output, sorts worst first and prints the ranking. */
@@ -341,7 +351,8 @@ static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ran
     }
     ranked *r = NULL;
     if (evo_session_create_observable(qm, &so, &qs, &err) != EVO_OK ||
-        evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, true, &cmp, &err) != EVO_OK)
+        evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, true, &cmp, &err) !=
+            EVO_OK)
         rc = cli_fail("%s", err.msg);
     else if (!(r = calloc((size_t)cmp.n_layers + 1, sizeof(ranked))))
         rc = cli_fail("out of memory");
@@ -374,7 +385,8 @@ static int join_names(const ranked *r, int n, char *buf, size_t cap)
     return 0;
 }
 
-/* --target-sqnr: the fewest worst-ranked layers kept fp32 that reach the target (bisection), into c->target_keep. */
+/* --target-sqnr: the fewest worst-ranked layers kept fp32 that reach the target (bisection), into
+ * c->target_keep. */
 static int reach_target(quant_cli *c, float_side *f, const ranked *r, int n_ranked, float **inputs, int n)
 {
     int lo = 0, hi = n_ranked, rc = 0;
@@ -403,7 +415,8 @@ static int report(quant_cli *c, float_side *f)
     int n = 0, n_ranked = 0;
     evo_error err = {0};
     evo_calib_images im = images_of(c);
-    if (evo_calib_load_inputs(f->model, &im, c->report_count ? c->report_count : 4, &inputs, &n, &err) != EVO_OK)
+    if (evo_calib_load_inputs(f->model, &im, c->report_count ? c->report_count : 4, &inputs, &n, &err) !=
+        EVO_OK)
         return cli_fail("%s", err.msg);
     ranked *r = NULL;
     int rc = report_layers(c, f, inputs, n, &r, &n_ranked);
