@@ -1,7 +1,7 @@
 // npy.mjs - minimal NumPy .npy reader (versions 1-3, C order,
 // little-endian) for the benchmark: enough for the float32 tensors that
 // models/export.py saves and `evo run` writes.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const DTYPES = {
   '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '<i8': BigInt64Array,
@@ -32,4 +32,18 @@ export function readNpy(path) {
   const data = new Ctor(count);
   new Uint8Array(data.buffer).set(buf.subarray(off, off + bytes));
   return { descr, shape, data };
+}
+
+// Writes a float32 array of the given shape as a version-1 .npy file.
+export function writeNpyF32(path, shape, data) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head[0] = 0x93;
+  head.write('NUMPY', 1, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }

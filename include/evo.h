@@ -198,6 +198,9 @@ typedef struct evo_step_profile {
     double time_ms;
     double flops;       /* floating-point operations (2 per MAC), 0 if not counted */
     const char *output; /* name of the step's first output (after fusion: the fused op's) */
+    double bytes;       /* bytes the step reads and writes (inputs, weights, outputs), nominal */
+    int n_tasks;        /* threads the step runs on (small steps run on the calling thread alone) */
+    int is_reference;   /* 1: the portable reference kernel runs it (no fast variant took it) */
 } evo_step_profile;
 
 EVO_API int evo_session_n_steps(const evo_session *sess);
@@ -241,6 +244,7 @@ typedef enum evo_fit_mode {
     EVO_FIT_LETTERBOX = 0,  /* keep aspect, centre, pad (Ultralytics LetterBox) */
     EVO_FIT_LETTERBOX_TOPLEFT, /* keep aspect, image at top-left, pad (YOLOX) */
     EVO_FIT_STRETCH,        /* resize to the tensor size, aspect not kept */
+    EVO_FIT_CENTER,         /* keep aspect, size truncated, centred, pad (NanoDet/PicoDet) */
 } evo_fit_mode;
 
 typedef enum evo_interp {

@@ -3,7 +3,9 @@
 
 Builds YOLOv5s (v6/v7 layout), YOLOv8n and ResNet18 in PyTorch with seeded
 random weights, exports each at opsets 12 and 17, plus one tiny CNN at
-opset 13, and saves a seeded input and PyTorch's output as float32 .npy.
+opset 13 and YOLOv5n, MobileNetV2/V3-Large, ShuffleNetV2 and
+EfficientNet-B0 at opset 17, and saves a seeded input and PyTorch's output
+as float32 .npy.
 
 Batch-norm statistics are set from the model's own activations on a
 calibration image and then perturbed (mean shift, variance x U[0.5, 2],
@@ -436,6 +438,17 @@ MODELS = {
     "resnet18": (lambda: torchvision.models.resnet18(weights=None),
                  (1, 3, 224, 224), "input", "output", (12, 17), False),
     "tiny_cnn": (TinyCnn, (1, 3, 64, 64), "input", "output", (13,), True),
+    # lightweight models edge users deploy (depthwise, shuffles, squeeze-excite, hard-swish)
+    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None),
+                     (1, 3, 224, 224), "input", "output", (17,), False),
+    "mobilenet_v3_large": (lambda: torchvision.models.mobilenet_v3_large(weights=None),
+                           (1, 3, 224, 224), "input", "output", (17,), False),
+    "shufflenet_v2_x1_0": (lambda: torchvision.models.shufflenet_v2_x1_0(weights=None),
+                           (1, 3, 224, 224), "input", "output", (17,), False),
+    "efficientnet_b0": (lambda: torchvision.models.efficientnet_b0(weights=None),
+                        (1, 3, 224, 224), "input", "output", (17,), False),
+    "yolov5n": (lambda: YoloV5(depth_multiple=0.33, width_multiple=0.25),
+                (1, 3, 640, 640), "images", "output0", (17,), False),
 }
 
 
@@ -455,7 +468,7 @@ def export_model(name, out_dir):
     print("%-9s params %10d  input %s  output %s  max|out| %.4g  std %.4g"
           % (name, n_params, list(shape), list(y.shape), float(np.abs(y).max()), float(y.std())))
     if name.startswith("yolo"):
-        spread = yolo_box_spread(y, name == "yolov5s")
+        spread = yolo_box_spread(y, name.startswith("yolov5"))
         print("%-9s box coordinate std over anchors: %s" % (name, np.array2string(spread, precision=2)))
         if not np.all(spread > 1.0):
             raise SystemExit("%s: decoded boxes do not vary" % name)

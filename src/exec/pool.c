@@ -157,3 +157,31 @@ void evo_pool_run(evo_pool *p, evo_pool_fn fn, void *ctx)
     while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
         sched_yield();
 }
+
+static void empty_task(void *ctx, int task, int n_tasks)
+{
+    (void)ctx, (void)task, (void)n_tasks;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int64_t evo_pool_dispatch_ns(evo_pool *p)
+{
+    enum { ROUNDS = 48 };
+    if (p->n_threads == 1)
+        return 0;
+    int64_t t[ROUNDS];
+    for (int i = 0; i < 8; i++) /* wake the workers up */
+        evo_pool_run(p, empty_task, NULL);
+    for (int i = 0; i < ROUNDS; i++) {
+        int64_t t0 = evo_now_ns();
+        evo_pool_run(p, empty_task, NULL);
+        t[i] = evo_now_ns() - t0;
+    }
+    qsort(t, ROUNDS, sizeof(t[0]), cmp_i64);
+    return t[ROUNDS / 2];
+}

@@ -8,6 +8,7 @@
 #include "exec/model.h"
 #include "exec/pool.h"
 #include "exec/session.h"
+#include "exec/tasks.h"
 #include "plan/plan.h"
 
 #include <stdlib.h>
@@ -31,6 +32,8 @@ struct evo_session {
     size_t packed_bytes;
     bool profile;
     int64_t *step_ns;
+    int64_t dispatch_ns; /* the pool's measured fork/join cost */
+    int n_serial;        /* steps run on the calling thread alone */
 };
 
 evo_session_options evo_session_options_default(void)
@@ -162,6 +165,8 @@ evo_status evo_session_create(const evo_model *model, const evo_session_options 
     st = evo_pool_create(n_threads, &s->pool, err);
     if (st)
         goto fail;
+    s->dispatch_ns = evo_pool_dispatch_ns(s->pool);
+    s->n_serial = evo_plan_assign_tasks(g, &s->plan, s->dispatch_ns);
     st = build_calls(s, err);
     if (st)
         goto fail;
@@ -226,7 +231,10 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
         if (s->plan.steps[i].skip || s->plan.steps[i].fused)
             continue;
         int64_t t0 = s->profile ? evo_now_ns() : 0;
-        evo_pool_run(s->pool, run_call, &s->calls[i]);
+        if (s->plan.steps[i].n_tasks == 1)
+            run_call(&s->calls[i], 0, 1);
+        else
+            evo_pool_run(s->pool, run_call, &s->calls[i]);
         if (s->profile)
             s->step_ns[i] = evo_now_ns() - t0;
     }
@@ -236,6 +244,19 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
 int evo_session_n_steps(const evo_session *s)
 {
     return s ? s->plan.n_steps : 0;
+}
+
+/* Bytes of n's inputs (constants included) and, with outputs, its outputs. */
+static double io_bytes(const evo_graph *g, const evo_node *n, bool outputs)
+{
+    double b = 0;
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0)
+            b += (double)evo_value_count(&g->values[n->in[k]]) * (double)evo_dtype_size(g->values[n->in[k]].dtype);
+    for (int k = 0; outputs && k < n->n_out; k++)
+        if (n->out[k] >= 0)
+            b += (double)evo_value_count(&g->values[n->out[k]]) * (double)evo_dtype_size(g->values[n->out[k]].dtype);
+    return b;
 }
 
 evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *out)
@@ -253,6 +274,11 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
     if (i > 0 && s->plan.steps[i - 1].fused)
         out->flops += evo_node_flops(g, &g->nodes[s->plan.steps[i - 1].node]);
     out->output = n->n_out > 0 && n->out[0] >= 0 && g->values[n->out[0]].name ? g->values[n->out[0]].name : "";
+    out->bytes = s->plan.steps[i].fused || s->plan.steps[i].skip ? 0 : io_bytes(g, n, true);
+    if (i > 0 && s->plan.steps[i - 1].fused) /* the first of a pair: its inputs, its output never stored */
+        out->bytes += io_bytes(g, &g->nodes[s->plan.steps[i - 1].node], false);
+    out->n_tasks = s->plan.steps[i].n_tasks;
+    out->is_reference = !s->plan.steps[i].skip && s->plan.steps[i].kernel == evo_kernel_ref(n->op);
     return EVO_OK;
 }
 
@@ -264,4 +290,24 @@ size_t evo_session_arena_bytes(const evo_session *s)
 evo_pool *evo_session_pool(evo_session *s)
 {
     return s->pool;
+}
+
+int64_t evo_session_dispatch_ns(const evo_session *s)
+{
+    return s->dispatch_ns;
+}
+
+int evo_session_serial_steps(const evo_session *s)
+{
+    return s->n_serial;
+}
+
+int evo_session_step_node(const evo_session *s, int i)
+{
+    return i >= 0 && i < s->plan.n_steps ? s->plan.steps[i].node : -1;
+}
+
+int evo_session_step_tasks(const evo_session *s, int i)
+{
+    return i >= 0 && i < s->plan.n_steps ? s->plan.steps[i].n_tasks : 0;
 }

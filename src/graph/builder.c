@@ -132,6 +132,12 @@ void evo_build_node(evo_builder *b, const char *op, const char *ins, const char 
         }
         *eq = 0;
         at->name = evo_mem_strdup(&b->g->mem, t);
+        if ((eq[1] >= 'a' && eq[1] <= 'z') || (eq[1] >= 'A' && eq[1] <= 'Z')) {
+            at->type = EVO_ATTR_STRING;
+            at->s = evo_mem_strdup(&b->g->mem, eq + 1);
+            at->s_len = strlen(eq + 1);
+            continue;
+        }
         int64_t *ints = evo_mem_alloc(&b->g->mem, sizeof(int64_t) * 8);
         int n = 0;
         for (char *s2 = NULL, *x = strtok_r(eq + 1, ",", &s2); x && n < 8; x = strtok_r(NULL, ",", &s2))

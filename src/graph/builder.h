@@ -40,7 +40,9 @@ void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *
 /*
  * A node: inputs and outputs are value names separated by spaces ("_" is an
  * empty optional input); attrs are "name=i,j,k" (ints; group, axis,
- * transA/transB, ceil_mode and blocksize are single ints) or "name:f" (a float), separated by spaces.
+ * transA/transB, ceil_mode and blocksize are single ints), "name:f" (a
+ * float) or "name=word" (a string: the value starts with a letter),
+ * separated by spaces.
  */
 void evo_build_node(evo_builder *b, const char *op, const char *ins, const char *outs, const char *attrs);
 void evo_build_output(evo_builder *b, const char *name);

@@ -26,7 +26,9 @@
     extern const evo_kernel_def evo_kernel_transpose_##isa; \
     extern const evo_kernel_def evo_kernel_concat_##isa;    \
     extern const evo_kernel_def evo_kernel_split_##isa;     \
-    extern const evo_kernel_def evo_kernel_update_##isa;
+    extern const evo_kernel_def evo_kernel_update_##isa;    \
+    extern const evo_kernel_def evo_kernel_resize_##isa;    \
+    extern const evo_kernel_def evo_kernel_slice_##isa;
 
 EVO_FASTOPS_DECLARE(avx512)
 EVO_FASTOPS_DECLARE(avx2)

@@ -74,6 +74,9 @@ static const fast_kernel fast_kernels[] = {
     EVO_FASTOPS_ENTRIES(CONCAT, concat),
     EVO_FASTOPS_ENTRIES(SPLIT, split),
     EVO_FASTOPS_ENTRIES(UPDATE_SLICES, update),
+    EVO_FASTOPS_ENTRIES(RESIZE, resize),
+    EVO_FASTOPS_ENTRIES(SLICE, slice),
+    EVO_FASTOPS_ENTRIES(UPSAMPLE, resize),
     {EVO_OP_COUNT, NULL}, /* sentinel */
 };
 

@@ -12,17 +12,12 @@
  * any mode that rounds to the same indices) builds each output row once and
  * copies it; it is checked against the general mapping, not assumed.
  */
-#include "kernels/kernel.h"
+#include "kernels/resize.h"
 
 #include <math.h>
 #include <string.h>
 
-typedef struct taps {
-    int n;
-    int64_t idx[4];
-    double w[4];
-    bool outside; /* tf_crop_and_resize: the coordinate left the input */
-} taps;
+typedef evo_resize_taps taps;
 
 static double src_coord(const evo_resize_attrs *ra, int d, int64_t x, int64_t in, int64_t out,
                         double scale)
@@ -61,7 +56,7 @@ static void cubic_weights(double t, double A, double *w)
     w[3] = ((A * v - 5 * A) * v + 8 * A) * v - 4 * A;
 }
 
-static void axis_taps(const evo_resize_attrs *ra, int d, int64_t x, int64_t in, int64_t out, taps *t)
+void evo_resize_axis_taps(const evo_resize_attrs *ra, int d, int64_t x, int64_t in, int64_t out, taps *t)
 {
     double scale = ra->scale_is_ratio ? (double)out / (double)in : (double)ra->scale[d];
     double xo = src_coord(ra, d, x, in, out, scale);
@@ -115,8 +110,22 @@ static bool is_replication(const evo_resize_attrs *ra, int d, int64_t in, int64_
     int64_t f = out / in;
     for (int64_t o = 0; o < out; o++) {
         taps t;
-        axis_taps(ra, d, o, in, out, &t);
+        evo_resize_axis_taps(ra, d, o, in, out, &t);
         if (t.idx[0] != o / f)
+            return false;
+    }
+    return true;
+}
+
+bool evo_resize_is_replication(const evo_resize_attrs *ra, int rank, const int64_t *in_dims,
+                               const int64_t *out_dims)
+{
+    if (ra->mode != EVO_RESIZE_NEAREST || rank < 2)
+        return false;
+    for (int d = 0; d < rank; d++) {
+        if (d < rank - 2 && in_dims[d] != out_dims[d])
+            return false;
+        if (!is_replication(ra, d, in_dims[d], out_dims[d]))
             return false;
     }
     return true;
@@ -128,14 +137,8 @@ static bool resize_replicate(const evo_kernel_args *a, int task, int n_tasks)
     const evo_tensor *in = &a->in[0], *out = &a->out[0];
     const evo_resize_attrs *ra = &a->node->a.resize;
     int r = in->rank;
-    if (ra->mode != EVO_RESIZE_NEAREST || r < 2)
+    if (!evo_resize_is_replication(ra, r, in->dims, out->dims))
         return false;
-    for (int d = 0; d < r; d++) {
-        if (d < r - 2 && in->dims[d] != out->dims[d])
-            return false;
-        if (!is_replication(ra, d, in->dims[d], out->dims[d]))
-            return false;
-    }
     size_t esize = evo_dtype_size(in->dtype);
     int64_t ih = in->dims[r - 2], iw = in->dims[r - 1], fh = out->dims[r - 2] / ih, fw = out->dims[r - 1] / iw;
     int64_t ow = iw * fw, rows = evo_tensor_count(in) / iw;
@@ -184,7 +187,7 @@ static void resize_ref(const evo_kernel_args *a, int task, int n_tasks)
         int64_t rem = e;
         bool outside = false;
         for (int d = rank - 1; d >= 0; d--) {
-            axis_taps(ra, d, rem % out->dims[d], in->dims[d], out->dims[d], &t[d]);
+            evo_resize_axis_taps(ra, d, rem % out->dims[d], in->dims[d], out->dims[d], &t[d]);
             rem /= out->dims[d];
             outside |= t[d].outside;
         }

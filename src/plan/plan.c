@@ -125,6 +125,7 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
         p.steps[step].node = i;
         p.steps[step].kernel = k;
         p.steps[step].fused = false;
+        p.steps[step].n_tasks = p.n_tasks;
         p.steps[step].scratch_bytes = k->scratch_bytes ? k->scratch_bytes(g, n, p.n_tasks) : 0;
         if (p.steps[step].scratch_bytes > p.scratch_bytes)
             p.scratch_bytes = p.steps[step].scratch_bytes;

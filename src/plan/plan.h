@@ -15,6 +15,7 @@ typedef struct evo_step {
     size_t scratch_bytes;      /* for the plan's n_tasks */
     bool skip;                 /* a view: its outputs already alias its inputs' bytes */
     bool fused;                /* run by the next step's kernel (a fused pair): output never stored */
+    int n_tasks;               /* threads it runs on: 1 (the calling thread only) or the plan's n_tasks */
 } evo_step;
 
 typedef struct evo_plan {

@@ -148,14 +148,16 @@ static inline void tg_tensor(const evo_value *v, evo_tensor *t, void *data)
 }
 
 /*
- * Runs the reference kernel with n_tasks tasks. Inputs must be constants.
- * Returns the malloc'd buffer of output `which` (caller frees); other
- * outputs are freed. Buffers are pre-filled with 0xA5 to catch unwritten bytes.
+ * Runs kernel k (NULL: the reference) with n_tasks tasks. Inputs must be
+ * constants. Returns the malloc'd buffer of output `which` (caller frees);
+ * other outputs are freed. Buffers are pre-filled with 0xA5 to catch
+ * unwritten bytes.
  */
-static inline void *tg_run(evo_graph *g, int node, int n_tasks, int which)
+static inline void *tg_run_kernel(evo_graph *g, int node, const evo_kernel_def *k, int n_tasks, int which)
 {
     const evo_node *n = &g->nodes[node];
-    const evo_kernel_def *k = evo_kernel_ref(n->op);
+    if (!k)
+        k = evo_kernel_ref(n->op);
     evo_tensor in[16], out[16];
     void *bufs[16] = {0};
     CHECK(k && k->run && n->n_in <= 16 && n->n_out <= 16);
@@ -187,6 +189,12 @@ static inline void *tg_run(evo_graph *g, int node, int n_tasks, int which)
             free(bufs[o]);
     }
     return bufs[which];
+}
+
+/* tg_run_kernel with the reference kernel. */
+static inline void *tg_run(evo_graph *g, int node, int n_tasks, int which)
+{
+    return tg_run_kernel(g, node, NULL, n_tasks, which);
 }
 
 static inline const evo_value *tg_out(evo_graph *g, int node, int o)

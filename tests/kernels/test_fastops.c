@@ -539,7 +539,7 @@ static void test_transpose(void)
     check_transpose(&r, EVO_DTYPE_FLOAT, 4, u, up, true);
     check_transpose(&r, EVO_DTYPE_FLOAT, 4, nchw, to_nhwc, true);
     check_transpose(&r, EVO_DTYPE_FLOAT, 4, nchw, to_nchw, true);
-    check_transpose(&r, EVO_DTYPE_FLOAT, 4, dfl, dflp, false); // rows stay rows: the reference copies them
+    check_transpose(&r, EVO_DTYPE_FLOAT, 4, dfl, dflp, true); // rows stay rows: copied as runs
     check_transpose(&r, EVO_DTYPE_FLOAT, 3, b3, rev, false);
     int64_t ident[3] = {0, 1, 2};
     check_transpose(&r, EVO_DTYPE_FLOAT, 3, b3, ident, false);
@@ -547,6 +547,13 @@ static void test_transpose(void)
     int64_t head[5] = {1, 3, 85, 40, 41}, wide[3] = {2, 70, 1029};
     check_transpose(&r, EVO_DTYPE_FLOAT, 5, head, yp, true);
     check_transpose(&r, EVO_DTYPE_FLOAT, 3, wide, bp, true);
+    /* channel shuffles: runs of H * W, tasks splitting inside a group; runs under 16 stay on the reference */
+    int64_t shuf[5] = {1, 2, 58, 28, 28}, shp[5] = {0, 2, 1, 3, 4}, shuf2[5] = {2, 3, 5, 4, 4};
+    int64_t small[5] = {1, 2, 3, 3, 1}, grp[4] = {3, 4, 5, 17}, grpp[4] = {2, 0, 1, 3};
+    check_transpose(&r, EVO_DTYPE_FLOAT, 5, shuf, shp, true);
+    check_transpose(&r, EVO_DTYPE_INT32, 5, shuf2, shp, true);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 5, small, shp, false);
+    check_transpose(&r, EVO_DTYPE_FLOAT, 4, grp, grpp, true);
 }
 
 /* ---- concat / split ---- */

@@ -3,10 +3,13 @@
  * test set (its inputs, attributes and expected outputs, generated from
  * /usr/share/libonnx-testdata into the table below), random nearest/linear
  * cases against a naive per-axis implementation written from the spec,
- * the 2x nearest fast path against the general path on other dtypes,
+ * the 2x nearest fast path against the general path on other dtypes, the
+ * vectorised variants against the reference,
  * n_tasks 1 and 3, and bad inputs.
  */
 #include "tensor_test_util.h"
+#include "core/cpu.h"
+#include "kernels/fastops.h"
 
 #include <math.h>
 
@@ -211,6 +214,118 @@ static void test_resize_nearest_2x_dtypes(void)
     }
 }
 
+/*
+ * The vectorised variants (fastops.h) against the reference: nearest
+ * (every rounding mode) equal, linear within a few ulp; every coordinate
+ * mode but tf_crop_and_resize, scales and sizes, up- and downsampling,
+ * widths past several vectors with tails, rank 3 and 4, 1-3 tasks.
+ */
+static void test_resize_fast_variants(void)
+{
+    const evo_kernel_def *variants[] = {&evo_kernel_resize_avx512, &evo_kernel_resize_avx2};
+    static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                                         "tf_half_pixel_for_nn", "half_pixel_symmetric"};
+    static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    check_rng r = {77};
+    int n_checked = 0;
+    for (int iter = 0; iter < 150; iter++) {
+        int rank = iter % 5 == 0 ? 3 : 4;
+        int64_t dims[4] = {check_rng_int(&r, 1, 2), check_rng_int(&r, 1, 4), check_rng_int(&r, 1, 13),
+                           check_rng_int(&r, 1, 45)};
+        if (rank == 3)
+            dims[0] = dims[1], dims[1] = dims[2], dims[2] = dims[3];
+        int64_t count = 1;
+        for (int d = 0; d < rank; d++)
+            count *= dims[d];
+        float *x = malloc(sizeof(float) * (size_t)count);
+        tg_fill_f32(&r, x, count);
+        evo_graph *g = tg_new(19);
+        bool linear = iter % 2, use_sizes = iter % 3 == 0;
+        const char *coord = coords[check_rng_int(&r, 0, 5)];
+        float scales[4] = {1, 1, 1, 1};
+        int64_t sizes[4];
+        for (int d = 0; d < rank; d++)
+            sizes[d] = dims[d];
+        for (int d = rank - 2; d < rank; d++) {
+            scales[d] = (float)check_rng_int(&r, 1, 16) / 4;
+            sizes[d] = check_rng_int(&r, 1, 50);
+        }
+        bool replicate = iter % 6 == 4; /* nearest by integer factors: the replication path */
+        if (replicate) {
+            coord = "asymmetric";
+            scales[rank - 2] = (float)check_rng_int(&r, 1, 3);
+            scales[rank - 1] = (float)check_rng_int(&r, 1, 3);
+        }
+        int ins[4] = {tg_value(g, "x", EVO_DTYPE_FLOAT, rank, dims, x), -1, -1, -1};
+        if (use_sizes)
+            ins[3] = tg_i64(g, "sizes", rank, sizes);
+        else
+            ins[2] = tg_f32(g, "scales", rank, scales);
+        int n = tg_node(g, "Resize", ins, 4, 1);
+        tg_attr_str(g, n, "mode", linear ? "linear" : "nearest");
+        tg_attr_str(g, n, "coordinate_transformation_mode", coord);
+        tg_attr_str(g, n, "nearest_mode", replicate ? "floor" : nearest[check_rng_int(&r, 0, 3)]);
+        evo_error err = {0};
+        CHECK_MSG(tg_infer(g, n, &err) == EVO_OK, "%s", err.msg);
+        const evo_value *yv = tg_out(g, n, 0);
+        int64_t y_count = evo_value_count(yv);
+        float *want = tg_run(g, n, 1, 0);
+        double scale = 0;
+        for (int64_t i = 0; i < y_count; i++)
+            scale = fmax(scale, fabs(want[i]));
+        for (size_t v = 0; v < EVO_ARRAY_LEN(variants); v++) {
+            const evo_kernel_def *k = variants[v];
+            if (k->isa > evo_cpu_best_isa() || !k->supports(g, &g->nodes[n]))
+                continue;
+            for (int tasks = 1; tasks <= 3; tasks++) {
+                float *got = tg_run_kernel(g, n, k, tasks, 0);
+                int bad = 0;
+                for (int64_t i = 0; i < y_count && bad < 3; i++) {
+                    bool ok = linear ? fabs(got[i] - want[i]) <= 2e-6 * (scale + 1) : got[i] == want[i];
+                    if (!ok) {
+                        fprintf(stderr, "%s: iter %d %s %s rank %d [%lld,%lld]->[%lld,%lld] tasks %d: y[%lld] = %g, ref %g\n",
+                                k->name, iter, coord, linear ? "linear" : "nearest", rank,
+                                (long long)dims[rank - 2], (long long)dims[rank - 1],
+                                (long long)yv->dims[rank - 2], (long long)yv->dims[rank - 1], tasks,
+                                (long long)i, got[i], want[i]);
+                        bad++;
+                    }
+                }
+                CHECK(bad == 0);
+                n_checked++;
+                free(got);
+            }
+        }
+        free(want);
+        free(x);
+        evo_graph_free(g);
+    }
+    /* on AVX2 machines and up, most cases run through a variant */
+    if (evo_cpu_best_isa() >= EVO_ISA_AVX2)
+        CHECK_MSG(n_checked > 200, "only %d variant runs", n_checked);
+}
+
+/* YOLO's 2x nearest upsample and a 2x linear one both take the variants (replication and blending). */
+static void test_resize_fast_selection(void)
+{
+    int64_t dims[4] = {1, 8, 20, 20};
+    float x[3200] = {0};
+    float scales[4] = {1, 1, 2, 2};
+    for (int linear = 0; linear < 2; linear++) {
+        evo_graph *g = tg_new(13);
+        int ins[3] = {tg_value(g, "x", EVO_DTYPE_FLOAT, 4, dims, x), -1, tg_f32(g, "scales", 4, scales)};
+        int n = tg_node(g, "Resize", ins, 3, 1);
+        tg_attr_str(g, n, "mode", linear ? "linear" : "nearest");
+        tg_attr_str(g, n, "coordinate_transformation_mode", linear ? "half_pixel" : "asymmetric");
+        tg_attr_str(g, n, "nearest_mode", "floor");
+        evo_error err = {0};
+        CHECK_MSG(tg_infer(g, n, &err) == EVO_OK, "%s", err.msg);
+        CHECK(evo_kernel_resize_avx512.supports(g, &g->nodes[n]));
+        CHECK(evo_kernel_resize_avx2.supports(g, &g->nodes[n]));
+        evo_graph_free(g);
+    }
+}
+
 static void test_resize_errors(void)
 {
     evo_graph *g = tg_new(13);
@@ -265,5 +380,6 @@ static void test_upsample7_linear(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_resize_onnx_node_tests), CHECK_TEST(test_resize_random),
+           CHECK_TEST(test_resize_fast_variants), CHECK_TEST(test_resize_fast_selection),
            CHECK_TEST(test_resize_nearest_2x_dtypes), CHECK_TEST(test_resize_errors),
            CHECK_TEST(test_upsample7_linear))

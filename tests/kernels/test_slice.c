@@ -2,9 +2,11 @@
  * test_slice.c - Slice: random starts/ends/steps (negative indices and
  * steps, out-of-range and INT64_MAX/-INT64_MAX ends) against a naive
  * numpy-style slice, the attribute form (opset < 10), the ONNX node-test
- * cases, and bad inputs.
+ * cases, the vectorised variants against the reference, and bad inputs.
  */
 #include "tensor_test_util.h"
+#include "core/cpu.h"
+#include "kernels/fastops.h"
 
 /* numpy semantics computed independently: the list of kept indices of one axis. */
 static int64_t naive_axis(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t *idx)
@@ -109,6 +111,66 @@ static void test_slice_random(void)
     }
 }
 
+/*
+ * The vectorised variants against the reference: step 1 or 2 on the last
+ * axis (rows of 1 to 90 elements: vector bodies and tails), other axes
+ * any positive step, float and int32, 1-3 tasks; negative steps and last-axis
+ * steps of 3 are refused.
+ */
+static void test_slice_fast_variants(void)
+{
+    const evo_kernel_def *variants[] = {&evo_kernel_slice_avx512, &evo_kernel_slice_avx2};
+    check_rng r = {91};
+    int n_checked = 0;
+    for (int iter = 0; iter < 200; iter++) {
+        int rank = check_rng_int(&r, 1, 4);
+        int64_t dims[4], count = 1, starts[4], ends[4], axes[4], steps[4];
+        for (int d = 0; d < rank; d++) {
+            count *= dims[d] = d == rank - 1 ? check_rng_int(&r, 1, 180) : check_rng_int(&r, 1, 6);
+            axes[d] = d;
+            steps[d] = d == rank - 1 ? check_rng_int(&r, 1, iter % 10 == 0 ? 3 : 2) : check_rng_int(&r, 1, 3);
+            if (iter % 17 == 0 && d == 0)
+                steps[d] = -1;
+            starts[d] = steps[d] > 0 ? check_rng_int(&r, 0, (int)dims[d] - 1) : dims[d] - 1;
+            ends[d] = steps[d] > 0 ? dims[d] : -INT64_MAX;
+        }
+        evo_dtype t = iter % 3 ? EVO_DTYPE_FLOAT : EVO_DTYPE_INT32;
+        float *x = malloc(sizeof(float) * (size_t)count);
+        for (int64_t i = 0; i < count; i++)
+            x[i] = (float)i;
+        evo_graph *g = tg_new(13);
+        int ins[5] = {tg_value(g, "x", t, rank, dims, x), tg_i64(g, "s", rank, starts), tg_i64(g, "e", rank, ends),
+                      tg_i64(g, "a", rank, axes), tg_i64(g, "p", rank, steps)};
+        int n = tg_node(g, "Slice", ins, 5, 1);
+        evo_error err = {0};
+        CHECK_MSG(tg_infer(g, n, &err) == EVO_OK, "%s", err.msg);
+        bool want_support = steps[rank - 1] <= 2;
+        for (int d = 0; d < rank; d++)
+            want_support = want_support && steps[d] > 0;
+        float *want = tg_run(g, n, 1, 0);
+        int64_t y_count = evo_value_count(tg_out(g, n, 0));
+        for (size_t v = 0; v < EVO_ARRAY_LEN(variants); v++) {
+            const evo_kernel_def *k = variants[v];
+            if (k->isa > evo_cpu_best_isa())
+                continue;
+            bool sup = k->supports(g, &g->nodes[n]);
+            CHECK_MSG(sup == (want_support && y_count > 0), "%s iter %d: supports() = %d", k->name, iter, sup);
+            for (int tasks = 1; sup && tasks <= 3; tasks++) {
+                float *got = tg_run_kernel(g, n, k, tasks, 0);
+                CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)y_count) == 0, "%s iter %d rank %d tasks %d",
+                          k->name, iter, rank, tasks);
+                n_checked++;
+                free(got);
+            }
+        }
+        free(want);
+        free(x);
+        evo_graph_free(g);
+    }
+    if (evo_cpu_best_isa() >= EVO_ISA_AVX2)
+        CHECK_MSG(n_checked > 300, "only %d variant runs", n_checked);
+}
+
 /* ONNX test_slice_neg_steps: x[20,10,5], starts [20,10,4] ends [0,0,1] axes [0,1,2] steps [-1,-3,-2]. */
 static void test_slice_onnx_cases(void)
 {
@@ -193,5 +255,5 @@ static void test_slice_errors(void)
     evo_graph_free(g);
 }
 
-CHECK_MAIN(CHECK_TEST(test_slice_random), CHECK_TEST(test_slice_onnx_cases), CHECK_TEST(test_slice_attr_form),
+CHECK_MAIN(CHECK_TEST(test_slice_random), CHECK_TEST(test_slice_fast_variants), CHECK_TEST(test_slice_onnx_cases), CHECK_TEST(test_slice_attr_form),
            CHECK_TEST(test_slice_errors))

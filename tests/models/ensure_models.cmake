@@ -4,7 +4,12 @@ set(files
     tiny_cnn_op13.onnx tiny_cnn.input.npy tiny_cnn.output.npy
     resnet18_op12.onnx resnet18_op17.onnx resnet18.input.npy resnet18.output.npy
     yolov8n_op12.onnx yolov8n_op17.onnx yolov8n.input.npy yolov8n.output.npy
-    yolov5s_op12.onnx yolov5s_op17.onnx yolov5s.input.npy yolov5s.output.npy)
+    yolov5s_op12.onnx yolov5s_op17.onnx yolov5s.input.npy yolov5s.output.npy
+    yolov5n_op17.onnx yolov5n.input.npy yolov5n.output.npy
+    mobilenet_v2_op17.onnx mobilenet_v2.input.npy mobilenet_v2.output.npy
+    mobilenet_v3_large_op17.onnx mobilenet_v3_large.input.npy mobilenet_v3_large.output.npy
+    shufflenet_v2_x1_0_op17.onnx shufflenet_v2_x1_0.input.npy shufflenet_v2_x1_0.output.npy
+    efficientnet_b0_op17.onnx efficientnet_b0.input.npy efficientnet_b0.output.npy)
 set(stale "")
 foreach(f ${files})
   if(NOT EXISTS "${OUT}/${f}" OR "${SCRIPT}" IS_NEWER_THAN "${OUT}/${f}")

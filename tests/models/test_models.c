@@ -2,7 +2,8 @@
  * test_models.c - whole-model numerics against PyTorch.
  *
  * For each ONNX file that models/export.py writes (YOLOv5s, YOLOv8n and
- * ResNet18 at opsets 12 and 17, a tiny CNN at opset 13), load it through the
+ * ResNet18 at opsets 12 and 17, a tiny CNN at opset 13, YOLOv5n and the
+ * lightweight torchvision classifiers at opset 17), load it through the
  * public API, run PyTorch's saved input and compare with PyTorch's saved
  * output. Bounds, stated once here and in models/README.md:
  *   - whole tensor:  max|evo - torch| <= 1e-4 * max|torch|
@@ -264,6 +265,12 @@ static const model_case YOLOV8N_OP17 = {"yolov8n_op17.onnx", "yolov8n", 1, 0};
 static const model_case YOLOV5S_OP12 = {"yolov5s_op12.onnx", "yolov5s", 2, 0};
 static const model_case YOLOV5S_OP17 = {"yolov5s_op17.onnx", "yolov5s", 2, 0};
 
+static const model_case YOLOV5N_OP17 = {"yolov5n_op17.onnx", "yolov5n", 2, 0};
+static const model_case MOBILENET_V2 = {"mobilenet_v2_op17.onnx", "mobilenet_v2", -1, 0};
+static const model_case MOBILENET_V3 = {"mobilenet_v3_large_op17.onnx", "mobilenet_v3_large", -1, 0};
+static const model_case SHUFFLENET_V2 = {"shufflenet_v2_x1_0_op17.onnx", "shufflenet_v2_x1_0", -1, 0};
+static const model_case EFFICIENTNET_B0 = {"efficientnet_b0_op17.onnx", "efficientnet_b0", -1, 0};
+
 static void test_tiny_cnn_op13(void) { run_case(&TINY_CNN, 2); }
 static void test_tiny_cnn_op13_buffer(void) { run_case(&TINY_CNN_BUFFER, 1); }
 static void test_resnet18_op12(void) { run_case(&RESNET18_OP12, 1); }
@@ -272,6 +279,11 @@ static void test_yolov8n_op12(void) { run_case(&YOLOV8N_OP12, 1); }
 static void test_yolov8n_op17(void) { run_case(&YOLOV8N_OP17, 1); }
 static void test_yolov5s_op12(void) { run_case(&YOLOV5S_OP12, 1); }
 static void test_yolov5s_op17(void) { run_case(&YOLOV5S_OP17, 1); }
+static void test_yolov5n_op17(void) { run_case(&YOLOV5N_OP17, 1); }
+static void test_mobilenet_v2(void) { run_case(&MOBILENET_V2, 1); }
+static void test_mobilenet_v3_large(void) { run_case(&MOBILENET_V3, 1); }
+static void test_shufflenet_v2(void) { run_case(&SHUFFLENET_V2, 1); }
+static void test_efficientnet_b0(void) { run_case(&EFFICIENTNET_B0, 1); }
 
 /* Builds a version-1.0 .npy image: header text padded to 64 bytes, then data. */
 static size_t make_npy(unsigned char *buf, const char *dict, const float *data, size_t n_bytes)
@@ -340,4 +352,7 @@ CHECK_MAIN(CHECK_TEST(test_npy_reader), CHECK_TEST(test_tiny_cnn_op13),
            CHECK_TEST(test_tiny_cnn_op13_buffer),
            CHECK_TEST(test_resnet18_op12), CHECK_TEST(test_resnet18_op17),
            CHECK_TEST(test_yolov8n_op12), CHECK_TEST(test_yolov8n_op17),
-           CHECK_TEST(test_yolov5s_op12), CHECK_TEST(test_yolov5s_op17))
+           CHECK_TEST(test_yolov5s_op12), CHECK_TEST(test_yolov5s_op17),
+           CHECK_TEST(test_yolov5n_op17), CHECK_TEST(test_mobilenet_v2),
+           CHECK_TEST(test_mobilenet_v3_large), CHECK_TEST(test_shufflenet_v2),
+           CHECK_TEST(test_efficientnet_b0))

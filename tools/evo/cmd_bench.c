@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "core/core.h"
 #include "core/cpu.h"
+#include "exec/session.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,7 +74,8 @@ static void print_profile_json(evo_session *sess, const double *step_ms, int run
         evo_json_put_string(stdout, p.op);
         printf(", \"kernel\": ");
         evo_json_put_string(stdout, p.kernel);
-        printf(", \"ms\": %.4f, \"gflop\": %.6f}", step_ms[i] / runs, p.flops / 1e9);
+        printf(", \"ms\": %.4f, \"gflop\": %.6f, \"mbyte\": %.4f, \"threads\": %d, \"reference\": %s}",
+               step_ms[i] / runs, p.flops / 1e9, p.bytes / 1e6, p.n_tasks, p.is_reference ? "true" : "false");
     }
     printf("]");
 }
@@ -89,12 +91,22 @@ static void print_profile(evo_session *sess, const double *step_ms, int runs, do
         rows[i].total_ms = step_ms[i] / runs;
     }
     qsort(rows, (size_t)n, sizeof(layer_row), cmp_row);
-    printf("\n%-4s %-36s %-18s %-10s %10s %7s %9s\n", "#", "node", "op", "kernel", "ms", "%", "GFLOP/s");
+    printf("\n%-4s %-36s %-18s %-12s %3s %10s %7s %9s %8s\n", "#", "node", "op", "kernel", "thr", "ms", "%",
+           "GFLOP/s", "GB/s");
+    double ref_ms = 0;
+    int n_ref = 0;
     for (int i = 0; i < n; i++) {
-        double gf = rows[i].total_ms > 0 ? rows[i].p.flops / (rows[i].total_ms * 1e6) : 0;
-        printf("%-4d %-36.36s %-18.18s %-10s %10.3f %6.1f%% %9.2f\n", i, rows[i].p.node, rows[i].p.op,
-               rows[i].p.kernel, rows[i].total_ms, 100.0 * rows[i].total_ms / total_ms, gf);
+        double ms = rows[i].total_ms;
+        double gf = ms > 0 ? rows[i].p.flops / (ms * 1e6) : 0, gb = ms > 0 ? rows[i].p.bytes / (ms * 1e6) : 0;
+        printf("%-4d %-36.36s %-18.18s %-12s %3d %10.3f %6.1f%% %9.2f %8.2f%s\n", i, rows[i].p.node, rows[i].p.op,
+               rows[i].p.kernel, rows[i].p.n_tasks, ms, 100.0 * ms / total_ms, gf, gb,
+               rows[i].p.is_reference ? "  <- reference kernel" : "");
+        if (rows[i].p.is_reference)
+            ref_ms += ms, n_ref++;
     }
+    if (n_ref)
+        printf("\n%d step%s on reference kernels: %.3f ms, %.1f %% of the run\n", n_ref, n_ref == 1 ? "" : "s",
+               ref_ms, 100.0 * ref_ms / total_ms);
     free(rows);
 }
 
@@ -207,15 +219,20 @@ int evo_cmd_bench(int argc, char **argv)
         printf(", \"threads\": %d, \"runs\": %d, \"mean_ms\": %.4f, \"std_ms\": %.4f, "
                "\"min_ms\": %.4f, \"max_ms\": %.4f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, \"fps\": %.2f, "
                "\"gflop\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.2f, \"peak_pct\": %.1f, "
-               "\"load_ms\": %.2f, \"arena_bytes\": %zu",
+               "\"load_ms\": %.2f, \"arena_bytes\": %zu, \"dispatch_us\": %.3f, \"serial_steps\": %d",
                mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50, flops / 1e9,
-               gflops, peak, pct, load_ms, evo_session_arena_bytes(sess));
+               gflops, peak, pct, load_ms, evo_session_arena_bytes(sess), (double)evo_session_dispatch_ns(sess) / 1e3,
+               evo_session_serial_steps(sess));
         if (profile)
             print_profile_json(sess, step_ms, runs);
         printf("}\n");
     } else {
         printf("model:    %s (load+compile %.1f ms)\n", path, load_ms);
         printf("threads:  %d, warm-up %d, runs %d\n", mo.n_threads, warmup, runs);
+        if (mo.n_threads > 1)
+            printf("dispatch: %.2f us to fork and join a parallel step (measured); %d of %d steps too small "
+                   "to split run on the calling thread\n",
+                   (double)evo_session_dispatch_ns(sess) / 1e3, evo_session_serial_steps(sess), n_steps);
         printf("latency:  mean %.3f ms, std %.3f, min %.3f, max %.3f, p50 %.3f, p99 %.3f\n", mean, std,
                times[0], times[runs - 1], p50, p99);
         printf("fps:      %.2f (p50)\n", 1000.0 / p50);

@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "exec/model.h"
+#include "exec/tasks.h"
 #include "graph/op.h"
 #include "onnx/onnx.h"
 #include "passes/passes.h"
@@ -155,6 +156,28 @@ static void print_float_islands(const evo_graph *g)
     }
 }
 
+/* Steps no fast variant takes on this machine, with their share of the estimated cost. */
+static void print_reference_steps(const evo_graph *g, const evo_plan *p)
+{
+    double total = 0;
+    int n_ref = 0, n_views = 0;
+    for (int i = 0; i < p->n_steps; i++) {
+        total += evo_step_estimate_ns(g, &g->nodes[p->steps[i].node]);
+        n_views += p->steps[i].skip;
+        n_ref += !p->steps[i].skip && p->steps[i].kernel == evo_kernel_ref(g->nodes[p->steps[i].node].op);
+    }
+    printf("kernels: %d steps on fast variants for this CPU, %d on portable reference kernels%s (%d views copy "
+           "nothing)\n",
+           p->n_steps - n_views - n_ref, n_ref, n_ref ? " (listed below)" : "", n_views);
+    for (int i = 0; i < p->n_steps; i++) {
+        const evo_node *n = &g->nodes[p->steps[i].node];
+        if (p->steps[i].skip || p->steps[i].kernel != evo_kernel_ref(n->op))
+            continue;
+        printf("  %-36s %-18s %6.2f %% of the estimated cost\n", n->name, n->op_type,
+               total > 0 ? 100.0 * evo_step_estimate_ns(g, n) / total : 0.0);
+    }
+}
+
 int evo_cmd_info(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
@@ -211,6 +234,7 @@ int evo_cmd_info(int argc, char **argv)
     if (evo_plan_build(g, EVO_ISA_AMX, mo.n_threads, &plan, &err) == EVO_OK) {
         printf("memory plan: arena %.2f MB for activations (%.2f MB without sharing), scratch %.2f MB\n",
                (double)plan.arena_bytes / 1e6, (double)plan.naive_bytes / 1e6, (double)plan.scratch_bytes / 1e6);
+        print_reference_steps(g, &plan);
         evo_plan_free(&plan);
     } else {
         printf("memory plan: not built: %s\n", err.msg);

@@ -137,6 +137,17 @@ static void build_upsample_concat(evo_builder *b)
     evo_build_output(b, "y");
 }
 
+static void build_resize_linear(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 24, 13, 13});
+    evo_build_weight(b, "scales", 1, (int64_t[]){4}, 0.0f);
+    float *sc = (float *)b->g->values[evo_graph_find_value(b->g, "scales")].data;
+    sc[0] = 1, sc[1] = 1, sc[2] = 2, sc[3] = 2;
+    evo_build_node(b, "Resize", "x _ scales", "u", "mode=linear");
+    evo_build_node(b, "Resize", "u _ scales", "y", "mode=nearest coordinate_transformation_mode=half_pixel");
+    evo_build_output(b, "y");
+}
+
 static void build_gemm(evo_builder *b)
 {
     evo_build_input(b, "x", 2, (int64_t[]){3, 200});
@@ -168,6 +179,7 @@ static const check checks[] = {
     {"depthwise 3x3 + 5x5 s2", build_depthwise},
     {"maxpool 5x5 + concat", build_sppf},
     {"resize 2x + concat", build_upsample_concat},
+    {"resize linear 2x, nearest", build_resize_linear},
     {"gemm", build_gemm},
     {"broadcast mul/sigmoid/sub", build_elementwise},
 };

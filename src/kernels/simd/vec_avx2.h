@@ -79,6 +79,20 @@ static inline float v_hsum(vf a)
 }
 
 /* Even lanes of the 2 * V_LANES floats at p: p[0], p[2], ..., p[2 * V_LANES - 2]. */
+/* Each lane of a twice in a row: lanes 0..3 doubled into *lo, 4..7 into *hi. */
+static inline void v_dup2(vf a, vf *lo, vf *hi)
+{
+    vf l = _mm256_unpacklo_ps(a, a), h = _mm256_unpackhi_ps(a, a); /* 0 0 1 1 | 4 4 5 5, 2 2 3 3 | 6 6 7 7 */
+    *lo = _mm256_permute2f128_ps(l, h, 0x20);
+    *hi = _mm256_permute2f128_ps(l, h, 0x31);
+}
+
+/* base[idx[i]] for each lane i (V_LANES indices at idx). */
+static inline vf v_gather(const float *base, const int32_t *idx)
+{
+    return _mm256_i32gather_ps(base, _mm256_loadu_si256((const __m256i *)idx), 4);
+}
+
 static inline vf v_load_even(const float *p)
 {
     // within 128-bit halves: a0 a2 b0 b2 | a4 a6 b4 b6; then put the 64-bit pairs in order

@@ -1,0 +1,58 @@
+/*
+ * tasks.c - how many threads each step of a plan gets.
+ *
+ * Forking a step onto the pool and joining it again costs a few
+ * microseconds (measured per session: evo_pool_dispatch_ns). A step whose
+ * work is a small multiple of that gains nothing from a second thread and
+ * often loses (the split halves are too small to amortise the join, and
+ * caches are shared), so it runs on the calling thread alone. The work is
+ * estimated from the step's nominal FLOPs and the bytes it reads and
+ * writes, at rates a single core reaches on such small steps; the decision
+ * needs the order of magnitude, not the exact time.
+ */
+#include "exec/model.h"
+#include "exec/tasks.h"
+
+/* One core's rates on small steps: FLOPs and bytes per nanosecond. */
+#define STEP_FLOPS_PER_NS 40.0
+#define STEP_BYTES_PER_NS 15.0
+/* A step runs in parallel when its estimated single-thread time passes this many dispatches. */
+#define STEP_DISPATCH_FACTOR 4.0
+/* ... and at least this long (dispatch can measure near zero while workers spin) */
+#define STEP_MIN_PARALLEL_NS 8000.0
+
+static double value_bytes(const evo_graph *g, int v)
+{
+    if (v < 0)
+        return 0;
+    const evo_value *val = &g->values[v];
+    return (double)evo_value_count(val) * (double)evo_dtype_size(val->dtype);
+}
+
+double evo_step_estimate_ns(const evo_graph *g, const evo_node *n)
+{
+    double bytes = 0;
+    for (int i = 0; i < n->n_in; i++)
+        bytes += value_bytes(g, n->in[i]);
+    for (int i = 0; i < n->n_out; i++)
+        bytes += value_bytes(g, n->out[i]);
+    return evo_node_flops(g, n) / STEP_FLOPS_PER_NS + bytes / STEP_BYTES_PER_NS;
+}
+
+int evo_plan_assign_tasks(const evo_graph *g, evo_plan *p, int64_t dispatch_ns)
+{
+    double threshold = STEP_DISPATCH_FACTOR * (double)dispatch_ns;
+    if (threshold < STEP_MIN_PARALLEL_NS)
+        threshold = STEP_MIN_PARALLEL_NS;
+    int serial = 0;
+    for (int i = 0; i < p->n_steps; i++) {
+        evo_step *s = &p->steps[i];
+        double est = evo_step_estimate_ns(g, &g->nodes[s->node]);
+        /* a fused pair's second step runs the first one's work too */
+        if (i > 0 && p->steps[i - 1].fused)
+            est += evo_step_estimate_ns(g, &g->nodes[p->steps[i - 1].node]);
+        s->n_tasks = p->n_tasks > 1 && est < threshold ? 1 : p->n_tasks;
+        serial += p->n_tasks > 1 && s->n_tasks == 1 && !s->skip && !s->fused;
+    }
+    return serial;
+}
