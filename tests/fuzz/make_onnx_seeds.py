@@ -239,6 +239,30 @@ def malformed(base):
     }
 
 
+def qlinear_opset12():
+    # An int8 graph at opset 12: per-channel QLinearConv, QLinearMatMul and a
+    # Split with its split attribute (the QDQ export writes it at opset 13).
+    r = np.random.default_rng(7)
+    c = numpy_helper.from_array
+    inits = [c(np.float32(0.02), "xs"), c(np.uint8(128), "xz"),
+             c(r.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8), "w"),
+             c(np.full(4, 0.01, np.float32), "ws"), c(np.zeros(4, np.int8), "wz"),
+             c(np.float32(0.05), "ys"), c(np.uint8(120), "yz"), c(np.arange(4, dtype=np.int32), "b"),
+             c(r.integers(-127, 128, (5, 3)).astype(np.int8), "m"), c(np.float32(0.01), "ms"),
+             c(np.int8(0), "mz")]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["yq"],
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Split", ["yq"], ["a", "bq"], axis=1, split=[1, 3]),
+        helper.make_node("QLinearMatMul", ["bq", "ys", "yz", "m", "ms", "mz", "ys", "yz"], ["mq"]),
+        helper.make_node("DequantizeLinear", ["mq", "ys", "yz"], ["y"]),
+    ]
+    g = helper.make_graph(nodes, "qlinear", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)])
+
+
 def main():
     global OUT
     if len(sys.argv) != 2:
@@ -256,6 +280,7 @@ def main():
     save(shape_chain(), "gen_shape_chain.onnx")
     save(old_style(), "gen_old_style.onnx")
     save(ms_quantized(), "gen_ms_quantized.onnx")
+    save(qlinear_opset12(), "gen_qlinear_opset12.onnx")
     for name, data in malformed(base).items():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)

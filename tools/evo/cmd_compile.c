@@ -2,14 +2,18 @@
  * cmd_compile.c - `evo compile MODEL.onnx -o MODEL.evo`: import, run every
  * pass and save the result as one .evo file that every other command loads
  * by mmap without re-compiling. Compile time and peak memory go to stderr.
+ * `--emit-onnx OUT.onnx` writes the compiled graph as ONNX instead (a
+ * quantized graph in QDQ form), and the .evo file too when -o is given.
  */
 #include "cli.h"
 #include "exec/model.h"
+#include "onnx/onnx_write.h"
 #include "plan/evo_file.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 /* MODEL.onnx -> MODEL.evo (the extension replaced, or appended). */
 static const char *default_output(const char *in, char *buf, size_t cap)
@@ -33,7 +37,7 @@ static double peak_rss_mb(void)
 int evo_cmd_compile(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
-    const char *path = NULL, *out_path = NULL;
+    const char *path = NULL, *out_path = NULL, *onnx_path = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
         if (r < 0)
@@ -44,6 +48,10 @@ int evo_cmd_compile(int argc, char **argv)
             if (++i >= argc)
                 return cli_fail("compile: %s needs a file name", argv[i - 1]);
             out_path = argv[i];
+        } else if (strcmp(argv[i], "--emit-onnx") == 0) {
+            if (++i >= argc)
+                return cli_fail("compile: %s needs a file name", argv[i - 1]);
+            onnx_path = argv[i];
         } else if (argv[i][0] == '-') {
             return cli_fail("compile: unknown option \"%s\"", argv[i]);
         } else if (path) {
@@ -54,12 +62,16 @@ int evo_cmd_compile(int argc, char **argv)
     }
     if (!path)
         return cli_fail("usage: evo compile MODEL.onnx [-o MODEL.evo] [--input-shape NAME=DIMS] "
-                        "[--disable-pass LIST]");
+                        "[--emit-onnx OUT.onnx] [--disable-pass LIST]");
     char buf[4096];
-    if (!out_path && !(out_path = default_output(path, buf, sizeof(buf))))
+    if (!out_path && !onnx_path && !(out_path = default_output(path, buf, sizeof(buf))))
         return cli_fail("compile: path too long");
-    if (strcmp(out_path, path) == 0)
+    if ((out_path && strcmp(out_path, path) == 0) || (onnx_path && strcmp(onnx_path, path) == 0))
         return cli_fail("compile: the output would overwrite the input \"%s\"", path);
+    if (onnx_path && evo_file_path_has_magic(path))
+        return cli_fail("compile: --emit-onnx needs an ONNX model: \"%s\" is a compiled .evo file, "
+                        "which keeps no ONNX attributes",
+                        path);
 
     evo_compile_options co = evo_compile_options_default();
     co.input_shapes = mo.shapes;
@@ -72,7 +84,15 @@ int evo_cmd_compile(int argc, char **argv)
         return cli_fail("%s", err.msg);
     int64_t t1 = evo_now_ns();
     size_t bytes = 0;
-    evo_status s = evo_file_write(g, out_path, &bytes, &err);
+    evo_status s = out_path ? evo_file_write(g, out_path, &bytes, &err) : EVO_OK;
+    if (!s && onnx_path) {
+        evo_onnx_write_options wo = evo_onnx_write_options_default();
+        wo.qdq = true;
+        s = evo_onnx_write_file(g, onnx_path, &wo, &err);
+        struct stat st;
+        if (!s && !out_path && stat(onnx_path, &st) == 0)
+            bytes = (size_t)st.st_size;
+    }
     int64_t t2 = evo_now_ns();
     int n_live = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -83,7 +103,7 @@ int evo_cmd_compile(int argc, char **argv)
     fprintf(stderr,
             "evo: compiled %s -> %s: %d nodes, %.2f MB\n"
             "evo: compile %.1f ms (import + passes %.1f ms, write %.1f ms), peak memory %.1f MB\n",
-            path, out_path, n_live, (double)bytes / 1e6, (double)(t2 - t0) / 1e6, (double)(t1 - t0) / 1e6,
+            path, out_path ? out_path : onnx_path, n_live, (double)bytes / 1e6, (double)(t2 - t0) / 1e6, (double)(t1 - t0) / 1e6,
             (double)(t2 - t1) / 1e6, peak_rss_mb());
     return 0;
 }
