@@ -24,7 +24,14 @@ output; ONNX Runtime on the export must give every output within 1 step of
 evo's and at least 97 % equal (FIXED rounding and the tables' double
 precision differ from float arithmetic on ties only).
 
-usage: test_qdq_export_ort.py EVO MODELS_DIR WORK_DIR TEST_ONNX_WRITE_QDQ
+The pretrained detectors of SHARED_DATA (YOLOX-nano, NanoDet-m, PicoDet-S,
+opset 11) go the same way as the test models, from evo's own float export
+of each (ONNX Runtime's quantizer trips on PicoDet's initializers listed
+as inputs, which evo's writer does not repeat); their per-channel QDQ
+export is written at opset 13. Without SHARED_DATA they are skipped with
+a line saying so.
+
+usage: test_qdq_export_ort.py EVO MODELS_DIR WORK_DIR TEST_ONNX_WRITE_QDQ [SHARED_DATA]
 """
 import os
 import subprocess
@@ -246,6 +253,18 @@ def main():
           f"max|diff| / range {rel:.3g}")
     failures += opset != [13] or rel > FLOAT_REL_BOUND
     failures += check_dumped(test_bin, work)
+    shared = os.path.join(sys.argv[5], "models") if len(sys.argv) > 5 else ""
+    if not os.path.isdir(shared):
+        print(f"skip: the pretrained detectors (no {shared or 'SHARED_DATA'})")
+    for name in ("yolox_nano", "nanodet_m_416", "picodet_s_416_coco") if os.path.isdir(shared) else ():
+        src = os.path.join(shared, name + ".onnx")
+        flt = os.path.join(work, name + ".float.onnx")
+        subprocess.run([evo, "compile", src, "--emit-onnx", flt], check=True)
+        inp = ort.InferenceSession(flt, providers=["CPUExecutionProvider"]).get_inputs()[0]
+        x = np.random.default_rng(1).random([d if isinstance(d, int) else 1 for d in inp.shape], dtype=np.float32)
+        q = os.path.join(work, name + ".qop.onnx")
+        quantize_model(flt, x, q)
+        failures += check_case(evo, name + "_qop", q, x, work)
     print(f"test_qdq_export_ort: {failures} failed")
     return 1 if failures else 0
 
