@@ -12,8 +12,10 @@
  * runtime reads; a QLinearConv or QLinearMatMul whose fused activation or
  * fixed-point requantization has no QOperator form is written that way
  * even without it. The default domain keeps the graph's opset, so raw
- * attributes stay valid; an op that needs a newer opset is refused with
- * the node's name.
+ * attributes stay valid, except that a graph of opset 11 or 12 whose QDQ
+ * form needs per-channel weights is written at opset 13 with the ops
+ * whose signature changed rewritten (onnx_write_upgrade.c); what cannot
+ * be written is refused with the node's name.
  */
 #ifndef EVO_ONNX_WRITE_H
 #define EVO_ONNX_WRITE_H
