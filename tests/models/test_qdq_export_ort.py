@@ -22,7 +22,7 @@ evo's own int8 graphs, so tests/unit/test_onnx_write_qdq.c (run here with
 EVO_QDQ_DUMP_DIR) writes each case's QDQ export, input and evo's int8
 output; ONNX Runtime on the export must give every output within 1 step of
 evo's and at least 97 % equal (FIXED rounding and the tables' double
-precision differ from float arithmetic on ties only).
+precision differ from float arithmetic on a few outputs).
 
 The pretrained detectors of SHARED_DATA (YOLOX-nano, NanoDet-m, PicoDet-S,
 opset 11) go the same way as the test models, from evo's own float export

@@ -7,7 +7,7 @@
  * as built and as written in QDQ form and re-imported (float ops between
  * DequantizeLinear and QuantizeLinear); the int8 outputs must all be
  * within 1 quantization step and at least 97 % equal (FIXED rounding and
- * the double-precision tables differ from float arithmetic on ties only).
+ * the double-precision tables differ from float arithmetic on a few).
  * The written model must hold no QLinear op and one QuantizeLinear more
  * for a table activation. With EVO_QDQ_DUMP_DIR set, each QDQ model, its
  * input and evo's output on the int8 graph are written there for
