@@ -33,6 +33,10 @@ const USAGE = `usage: bench/compare [options]
   --no-build        do not build evo
   --no-numerics     skip the output agreement check
   --ort-only        time ONNX Runtime alone (no evo build, runs or agreement check)
+  --int8            also quantize each model (evo quantize, calibrated on ../shared/data/coco64 images
+                    with the model's preset) and time evo on the int8 .evo against ORT on its QDQ export
+  --calib DIR       calibration images for --int8 (default ../shared/data/coco64/images)
+  --calib-count N   calibration images used (default 16)
   --out DIR         results directory (default bench/results)
   --help
 bench/compare --layers MODEL [--threads N] [--runs R]: per-layer times of both engines`;
@@ -42,6 +46,7 @@ function parseArgs(argv) {
     models: ['yolov5s', 'yolov8n', 'resnet18', ...LIGHT_NAMES, ...SHARED_NAMES.filter((m) => existsSync(path.join(SHARED_MODELS, `${m}.onnx`)))],
     threads: [1, 2], runs: 10, rounds: 5, warmup: 2,
     budget: 30, opset: 17, evo: path.join(ROOT, 'build', 'evo'), build: true, numerics: true,
+    calib: path.join(ROOT, '..', 'shared', 'data', 'coco64', 'images'), calibCount: 16,
     out: path.join(BENCH, 'results'),
   };
   const int = (name, v, lo) => {
@@ -69,6 +74,9 @@ function parseArgs(argv) {
     else if (a === '--no-build') o.build = false;
     else if (a === '--no-numerics') o.numerics = false;
     else if (a === '--ort-only') o.ortOnly = true;
+    else if (a === '--int8') o.int8 = true;
+    else if (a === '--calib') o.calib = path.resolve(next());
+    else if (a === '--calib-count') o.calibCount = int(a, next(), 1);
     else if (a === '--out') o.out = path.resolve(next());
     else throw new Error(`unknown option "${a}"\n${USAGE}`);
   }
@@ -319,7 +327,7 @@ class OrtEngine {
 }
 
 function evoBench(o, file, threads, warmup, runs) {
-  const args = ['bench', file.onnx, '--threads', String(threads), '--warmup', String(warmup), '--runs', String(runs), '--json'];
+  const args = ['bench', file.evoModel ?? file.onnx, '--threads', String(threads), '--warmup', String(warmup), '--runs', String(runs), '--json'];
   const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
   if (!r.ok) {
     const why = r.error?.code === 'ETIMEDOUT' ? 'timed out' : lastLines(r.stderr || r.stdout || `exit ${r.status}`);
@@ -335,11 +343,29 @@ function evoBench(o, file, threads, warmup, runs) {
 
 function evoOutputs(o, file, threads, nOutputs, tmp) {
   const outs = Array.from({ length: nOutputs }, (_, i) => path.join(tmp, `out${i}.npy`));
-  const args = ['run', file.onnx, '--threads', String(threads), '--input', file.input];
+  const args = ['run', file.evoModel ?? file.onnx, '--threads', String(threads), '--input', file.input];
   for (const p of outs) args.push('--output', p);
   const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
   if (!r.ok) return { error: lastLines(r.stderr || r.stdout || `exit ${r.status}`) };
   return { outputs: outs.map((p) => readNpy(p)) };
+}
+
+// The detector preset evo quantize calibrates a model with (the classifiers take the default letterbox).
+const PRESETS = { yolov5s: 'yolov5', yolov5n: 'yolov5', yolov8n: 'yolov8', yolox_nano: 'yolox',
+  nanodet_m_416: 'nanodet', picodet_s_416_coco: 'picodet' };
+
+// --int8: quantizes file with evo quantize into tmp; returns the int8 row's files (evo runs the .evo,
+// ORT its QDQ export) or { error }.
+function quantizeModel(o, file, tmp) {
+  const evoModel = path.join(tmp, `${file.name}.int8.evo`), qdq = path.join(tmp, `${file.name}.qdq.onnx`);
+  const args = ['quantize', file.onnx, '--calib', o.calib, '--calib-count', String(o.calibCount), '-o', evoModel,
+    '--qdq', qdq];
+  if (PRESETS[file.name]) args.push('--preset', PRESETS[file.name]);
+  const t0 = Date.now();
+  const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
+  if (!r.ok) return { error: `evo quantize: ${lastLines(r.stderr || r.stdout || `exit ${r.status}`)}` };
+  console.log(`   quantized in ${((Date.now() - t0) / 1e3).toFixed(1)} s: ${path.basename(evoModel)}, ${path.basename(qdq)}`);
+  return { ...file, name: `${file.name} int8`, onnx: qdq, evoModel, output: '', int8: true, fp32Name: file.name };
 }
 
 // max |a - b| and max |ref|; a NaN anywhere counts as an infinite error.
@@ -358,11 +384,19 @@ function agreement(got, ref) {
   return { ok: maxDiff <= 1e-4 * maxRef, max_abs_diff: maxDiff, max_abs_ref: maxRef, rel };
 }
 
+// int8 engines agree when their dequantized outputs are within 2 % of the output range: the same
+// int8 arithmetic, with the fp32 parts (the decode, say) in a different order.
+const INT8_REL_BOUND = 0.02;
+
 function checkNumerics(o, file, threads, ortOut, tmp) {
   const res = { threads };
   const ev = evoOutputs(o, file, threads, ortOut.length, tmp);
   if (ev.error) return { ...res, ok: false, error: `evo run: ${ev.error}` };
-  res.evo_vs_ort = ortOut.map((ref, i) => ({ output: ref.name, ...agreement(ev.outputs[i], ref) }));
+  res.evo_vs_ort = ortOut.map((ref, i) => {
+    const a = agreement(ev.outputs[i], ref);
+    if (file.int8 && Number.isFinite(a.rel)) a.ok = a.rel <= INT8_REL_BOUND;
+    return { output: ref.name, ...a };
+  });
   if (existsSync(file.output)) {
     const torch = readNpy(file.output);
     res.evo_vs_torch = agreement(ev.outputs[0], torch);
@@ -407,6 +441,8 @@ function notes(rows) {
     else if (r.ort?.round_p50_ms) out.push(`- ${tag}: ORT round p50s ${r.ort.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
       `(${r.ort.runs_per_round} runs/round; median of all ${r.ort.n_runs} runs ${fmt(r.ort.all_runs_median_ms)} ms)`);
     if (r.evo?.error) out.push(`- ${tag}: evo error: ${r.evo.error}`);
+    if (r.int8 && Number.isFinite(r.evo_int8_vs_fp32))
+      out.push(`- ${tag}: evo int8 / evo fp32 = ${r.evo_int8_vs_fp32.toFixed(2)}x (ORT runs evo's QDQ export of the same int8 model)`);
     else if (r.evo?.round_p50_ms) out.push(`- ${tag}: evo round p50s ${r.evo.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
       `(${r.evo.runs_per_round} runs/round, ${fmt(r.evo.gflop, 3)} GFLOP/run)`);
     if (r.numerics?.error) out.push(`- ${tag}: numerics: ${r.numerics.error}`);
@@ -451,6 +487,16 @@ async function main() {
   const rows = [];
   let flip = 0;
   try {
+    if (o.int8 && !o.ortOnly) {
+      if (!existsSync(o.calib)) throw new Error(`--int8: no calibration images at ${o.calib} (--calib DIR)`);
+      for (let i = files.length - 1; i >= 0; i--) {
+        if (!existsSync(files[i].onnx)) continue;
+        console.log(`\n== quantizing ${files[i].name}`);
+        const q = quantizeModel(o, files[i], tmp);
+        if (q.error) console.log(`   ${q.error}`);
+        else files.splice(i + 1, 0, q);
+      }
+    }
     for (const file of files) {
       for (const threads of o.threads) {
         const rel = path.relative(ROOT, file.onnx);
@@ -543,6 +589,11 @@ async function main() {
           if (row.ort?.p50_ms) row.ort.gflops = row.evo.gflop / (row.ort.p50_ms / 1e3);
         }
         row.ratio = row.evo?.p50_ms / row.ort?.p50_ms;
+        if (file.int8) {
+          row.int8 = true;
+          const fp = rows.find((r) => r.model === file.fp32Name && r.threads === threads);
+          row.evo_int8_vs_fp32 = row.evo?.p50_ms / fp?.evo?.p50_ms;
+        }
       }
     }
   } finally {
@@ -556,7 +607,8 @@ async function main() {
     `(up to ${o.runs} timed runs per engine per round after ${o.warmup} warm-up runs, capped at ~${o.budget} s per engine per round; ` +
     'engine order alternates). evo is timed by `evo bench` (session run only, input pre-filled); ORT by session.run() ' +
     'from Node into preallocated output tensors (includes the binding overhead, about 0.03 ms). GFLOP/s use the FLOP count evo reports for the model. ' +
-    'agree: max |evo - ORT| on the saved input (the timing input for models without one), ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|).';
+    'agree: max |evo - ORT| on the saved input (the timing input for models without one), ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|); ' +
+    `int8 rows: ORT runs the QDQ ONNX evo exports of the int8 model evo runs, ok if rel <= ${INT8_REL_BOUND}.`;
   console.log(`\n${machineLines(machine)}\n\n${tbl}\n\n${nts}\n\n${method}`);
 
   mkdirSync(o.out, { recursive: true });

@@ -244,6 +244,7 @@ typedef enum evo_fit_mode {
     EVO_FIT_LETTERBOX = 0,  /* keep aspect, centre, pad (Ultralytics LetterBox) */
     EVO_FIT_LETTERBOX_TOPLEFT, /* keep aspect, image at top-left, pad (YOLOX) */
     EVO_FIT_STRETCH,        /* resize to the tensor size, aspect not kept */
+    EVO_FIT_CENTER,         /* keep aspect, size truncated, centred, pad (NanoDet/PicoDet) */
 } evo_fit_mode;
 
 typedef enum evo_interp {

@@ -79,7 +79,7 @@ typedef struct evo_conv_attrs {
     int32_t act_zp;
 } evo_conv_attrs;
 
-/* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
+/* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, QLinear(Global)AveragePool. */
 typedef struct evo_pool_attrs {
     int n_spatial;
     int64_t kernel[EVO_MAX_SPATIAL]; /* resolved to the full spatial extent for Global* */
@@ -91,6 +91,7 @@ typedef struct evo_pool_attrs {
     bool ceil_mode;
     bool count_include_pad;
     int64_t storage_order;
+    bool channels_last; /* com.microsoft QLinear pools: X and Y are [N, spatial..., C] */
 } evo_pool_attrs;
 
 typedef struct evo_bn_attrs {

@@ -153,7 +153,7 @@ int evo_graph_add_node(evo_graph *g, const char *op_type, const char *name, int 
         n->in[i] = -1;
     for (int i = 0; i < n_out; i++)
         n->out[i] = -1;
-    n->op = evo_op_from_name("", n->op_type);
+    n->op = evo_op_from_table_name(n->op_type);
     g->n_nodes++;
     return id;
 }

@@ -92,6 +92,7 @@ typedef struct evo_graph {
     const char *file;    /* for messages: the model path or buffer name */
     int64_t ir_version;
     int64_t opset;       /* opset of the default domain */
+    int64_t opset_ms;    /* opset of the com.microsoft domain; 0 when the model imports none */
     const char *producer_name;
 
     evo_value *values;
@@ -131,14 +132,22 @@ evo_status evo_value_set_const(evo_graph *g, evo_value *v, evo_dtype dtype, int 
                                const int64_t *dims, const void *data, evo_error *err);
 
 /*
- * The op enum for an op type in a domain ("" or "ai.onnx"); EVO_OP_UNKNOWN
- * otherwise. Internal ops (evo_op_is_internal) are found too: the ONNX
- * importer turns them away.
+ * The op enum for an op type in a domain ("" or "ai.onnx" for the default
+ * domain, "com.microsoft", ...); EVO_OP_UNKNOWN otherwise. Internal ops
+ * (domain "evo", evo_op_is_internal) are found too: the ONNX importer turns
+ * them away.
  */
 evo_op evo_op_from_name(const char *domain, const char *op_type);
+/* The op whose table name (evo_op_name: "Conv", "com.microsoft.QLinearAdd") is name, or EVO_OP_UNKNOWN. */
+evo_op evo_op_from_table_name(const char *name);
 /* Is op one that passes make ("evo." names), never read from an ONNX file? */
 bool evo_op_is_internal(evo_op op);
+/* Does op belong to domain ("" and "ai.onnx" name the default domain)? */
+bool evo_op_in_domain(evo_op op, const char *domain);
+/* The op's table name: its ONNX op type, prefixed "<domain>." outside the default domain. */
 const char *evo_op_name(evo_op op);
+/* The op's ONNX op type without its domain ("QLinearAdd"). */
+const char *evo_op_type(evo_op op);
 
 /* Writes "file: node "name" (Op): " style errors. Returns code. */
 evo_status evo_node_errorf(evo_error *err, const evo_graph *g, const evo_node *n, evo_status code,

@@ -243,8 +243,8 @@ static evo_status read_type(onnx_loader *L, const evo_pb *msg, const char *what,
                     return s;
                 if (!onnx_dtype_known(t.u64))
                     return onnx_fail(L, EVO_ERR_UNSUPPORTED, what,
-                                     "unsupported element type code %llu",
-                                     (unsigned long long)t.u64);
+                                     "unsupported element type code %llu (%s)",
+                                     (unsigned long long)t.u64, onnx_dtype_unsupported_name(t.u64));
                 v->dtype = (evo_dtype)t.u64;
             } else if (t.number == TENSOR_TYPE_SHAPE) {
                 if ((s = onnx_want_wire(L, what, &t, EVO_PB_LEN)) != EVO_OK)
@@ -641,7 +641,12 @@ static evo_status node_fill(onnx_loader *L, int id, const evo_pb *msg)
     return s;
 }
 
-static evo_status load_node(onnx_loader *L, const evo_pb *msg, int index, bool *uses_default)
+/* The domains whose opset_import the nodes need. */
+typedef struct domain_use {
+    bool default_domain, ms_domain;
+} domain_use;
+
+static evo_status load_node(onnx_loader *L, const evo_pb *msg, int index, domain_use *uses)
 {
     evo_graph *g = L->g;
     char what[160];
@@ -659,7 +664,10 @@ static evo_status load_node(onnx_loader *L, const evo_pb *msg, int index, bool *
     n->op = evo_op_from_name(n->domain, n->op_type);
     if (evo_op_is_internal(n->op))
         n->op = EVO_OP_UNKNOWN; /* made only by passes: an ONNX node of that name is unsupported */
-    *uses_default |= !n->domain[0] || strcmp(n->domain, "ai.onnx") == 0;
+    if (!n->domain[0] || strcmp(n->domain, "ai.onnx") == 0)
+        uses->default_domain = true;
+    else if (strcmp(n->domain, "com.microsoft") == 0)
+        uses->ms_domain = true;
     n->n_attrs = h.n_attrs;
     n->attrs = evo_mem_alloc(&g->mem, sizeof(evo_attr) * (size_t)(h.n_attrs ? h.n_attrs : 1));
     if (!n->attrs)
@@ -692,7 +700,7 @@ static evo_status for_each(onnx_loader *L, const evo_pb *graph, uint32_t number,
     return EVO_OK;
 }
 
-static evo_status load_graph(onnx_loader *L, const evo_pb *graph, bool has_default_opset)
+static evo_status load_graph(onnx_loader *L, const evo_pb *graph, domain_use has_opset)
 {
     evo_graph *g = L->g;
     int n_in, n_out, n_sparse;
@@ -715,23 +723,26 @@ static evo_status load_graph(onnx_loader *L, const evo_pb *graph, bool has_defau
     evo_pb r = *graph;
     evo_pb_field f;
     int index = 0;
-    bool uses_default = false;
+    domain_use uses = {false, false};
     while (evo_pb_next(&r, &f)) {
         if (f.number != GRAPH_NODE)
             continue;
         evo_pb sub = evo_pb_sub(&r, &f);
         if ((s = onnx_want_wire(L, "graph", &f, EVO_PB_LEN)) != EVO_OK ||
-            (s = load_node(L, &sub, index++, &uses_default)) != EVO_OK)
+            (s = load_node(L, &sub, index++, &uses)) != EVO_OK)
             return s;
     }
-    if (uses_default && !has_default_opset)
+    if (uses.default_domain && !has_opset.default_domain)
         return onnx_fail(L, EVO_ERR_PARSE, "model",
                          "no opset_import for the default domain, which its nodes use");
+    if (uses.ms_domain && !has_opset.ms_domain)
+        return onnx_fail(L, EVO_ERR_PARSE, "model",
+                         "no opset_import for the domain \"com.microsoft\", which its nodes use");
     return for_each(L, graph, GRAPH_OUTPUT, load_output);
 }
 
-/* OperatorSetIdProto: records the default domain's version. */
-static evo_status load_opset(onnx_loader *L, const evo_pb *msg, bool *is_default)
+/* OperatorSetIdProto: records the versions of the default and com.microsoft domains. */
+static evo_status load_opset(onnx_loader *L, const evo_pb *msg, domain_use *has)
 {
     const char *domain = "";
     uint64_t version = 0;
@@ -748,12 +759,17 @@ static evo_status load_opset(onnx_loader *L, const evo_pb *msg, bool *is_default
         s = onnx_fail_pb(L, "opset_import", r.error, r.error_offset);
     if (s != EVO_OK)
         return s;
-    *is_default = !domain[0] || strcmp(domain, "ai.onnx") == 0;
-    if (*is_default) {
-        if (version < 1 || version > 1000)
-            return onnx_fail(L, EVO_ERR_PARSE, "opset_import", "invalid opset version %llu",
-                             (unsigned long long)version);
+    bool is_default = !domain[0] || strcmp(domain, "ai.onnx") == 0;
+    bool is_ms = strcmp(domain, "com.microsoft") == 0;
+    if ((is_default || is_ms) && (version < 1 || version > 1000))
+        return onnx_fail(L, EVO_ERR_PARSE, "opset_import", "domain \"%.60s\": invalid opset version %llu",
+                         domain, (unsigned long long)version);
+    if (is_default) {
         L->g->opset = (int64_t)version;
+        has->default_domain = true;
+    } else if (is_ms) {
+        L->g->opset_ms = (int64_t)version;
+        has->ms_domain = true;
     }
     return EVO_OK;
 }
@@ -768,7 +784,8 @@ static evo_status load_model(onnx_loader *L, const void *data, size_t size_bytes
                          "%zu bytes is past protobuf's 2 GiB limit (use external data)", size_bytes);
     evo_pb r = evo_pb_init(data, size_bytes);
     evo_pb_field f, graph_field;
-    bool has_graph = false, has_opset = false, has_default = false;
+    bool has_graph = false, has_opset = false;
+    domain_use has = {false, false};
     evo_status s = EVO_OK;
     while (s == EVO_OK && evo_pb_next(&r, &f)) {
         if (f.number == MODEL_IR_VERSION) {
@@ -781,12 +798,10 @@ static evo_status load_model(onnx_loader *L, const void *data, size_t size_bytes
             graph_field = f;
             has_graph = true;
         } else if (f.number == MODEL_OPSET_IMPORT) {
-            bool is_default = false;
             evo_pb sub = evo_pb_sub(&r, &f);
             if ((s = onnx_want_wire(L, "model", &f, EVO_PB_LEN)) == EVO_OK)
-                s = load_opset(L, &sub, &is_default);
+                s = load_opset(L, &sub, &has);
             has_opset = true;
-            has_default |= is_default;
         }
     }
     if (s == EVO_OK && r.error)
@@ -799,10 +814,10 @@ static evo_status load_model(onnx_loader *L, const void *data, size_t size_bytes
         return onnx_fail(L, EVO_ERR_PARSE, "model", "no graph (is this an ONNX model?)");
     if (!has_opset) {
         g->opset = 1; // IR version < 3: opset_import did not exist yet
-        has_default = true;
+        has.default_domain = true;
     }
     evo_pb gr = evo_pb_sub(&r, &graph_field);
-    return load_graph(L, &gr, has_default);
+    return load_graph(L, &gr, has);
 }
 
 static evo_status load_into(evo_graph *g, const char *dir, const void *data, size_t size_bytes,

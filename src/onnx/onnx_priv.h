@@ -57,5 +57,7 @@ evo_status onnx_read_tensor(onnx_loader *L, const evo_pb *msg, const char *what,
 
 /* True for element type codes evo knows (including STRING, which has no data). */
 bool onnx_dtype_known(uint64_t code);
+/* The name of an ONNX element type evo does not support (float8, int4, ...), or "unknown". */
+const char *onnx_dtype_unsupported_name(uint64_t code);
 
 #endif /* EVO_ONNX_PRIV_H */

@@ -42,6 +42,13 @@ enum {
 #define TP_LOCATION_EXTERNAL 1
 #define ONNX_MAX_PATH 4096
 
+const char *onnx_dtype_unsupported_name(uint64_t code)
+{
+    static const char *const names[] = {"float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz",
+                                        "uint4",        "int4",           "float4e2m1"};
+    return code >= 17 && code <= 23 ? names[code - 17] : "unknown";
+}
+
 bool onnx_dtype_known(uint64_t code)
 {
     switch (code) {
@@ -364,8 +371,8 @@ evo_status onnx_read_tensor(onnx_loader *L, const evo_pb *msg, const char *what,
     for (int i = t->rank; i < EVO_MAX_RANK; i++)
         t->dims[i] = -1;
     if (!onnx_dtype_known(tf.data_type))
-        return onnx_fail(L, EVO_ERR_UNSUPPORTED, what, "unsupported data type code %llu",
-                         (unsigned long long)tf.data_type);
+        return onnx_fail(L, EVO_ERR_UNSUPPORTED, what, "unsupported data type code %llu (%s)",
+                         (unsigned long long)tf.data_type, onnx_dtype_unsupported_name(tf.data_type));
     t->dtype = (evo_dtype)tf.data_type;
     if (t->dtype == EVO_DTYPE_STRING)
         return EVO_OK; /* no numeric data: kept as an unsupported STRING value */

@@ -6,8 +6,8 @@
  *                                            the activation as a clamp);
  *   DQ(a) + DQ(b) -> MatMul [-> Relu | Clip] -> Q   becomes QLinearMatMul;
  *   DQ -> MaxPool | Reshape | Transpose | Flatten | Squeeze | Unsqueeze |
- *     Slice | nearest Resize | Concat -> Q, with the same per-tensor scale
- *     and zero point on both sides, runs on the bytes (the pair goes).
+ *     Slice | nearest Resize | Concat | Split -> Q, with the same per-tensor
+ *     scale and zero point on every side, runs on the bytes (the pairs go).
  *
  * Runs after shape inference and constant folding, which have turned each
  * DQ of a constant into a float constant: the DQ node is dead but still the
@@ -218,6 +218,9 @@ static const char *match_matmul(const evo_graph *g, int id, compute_match *m)
     return match_out(g, c->out[0], &m->out);
 }
 
+/* Outputs of a byte-layout op the pass follows (Split's parts). */
+#define FOLD_MAX_OUTPUTS 16
+
 static bool runs_on_bytes(const evo_node *n)
 {
     switch (n->op) {
@@ -228,6 +231,7 @@ static bool runs_on_bytes(const evo_node *n)
     case EVO_OP_SQUEEZE:
     case EVO_OP_UNSQUEEZE:
     case EVO_OP_SLICE:
+    case EVO_OP_SPLIT:
     case EVO_OP_CONCAT: return true;
     case EVO_OP_RESIZE:
     case EVO_OP_UPSAMPLE: return n->a.resize.mode == EVO_RESIZE_NEAREST;
@@ -241,11 +245,18 @@ static int n_data_inputs(const evo_node *n)
     return n->op == EVO_OP_CONCAT ? n->n_in : 1;
 }
 
+/*
+ * Layout node id between DequantizeLinear inputs and QuantizeLinear
+ * outputs (one per output: Split has several) that all share one per-tensor
+ * scale and zero point. out_q[n_out] gets the QuantizeLinear of each output.
+ */
 static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam *out_q)
 {
     const evo_node *n = &g->nodes[id];
     if (!runs_on_bytes(n))
         return n->op == EVO_OP_RESIZE ? "only nearest Resize runs on uint8/int8" : "no int8 kernel for this op";
+    if (n->n_out > FOLD_MAX_OUTPUTS)
+        return "too many outputs";
     for (int i = 0; i < n_data_inputs(n); i++) {
         qparam q;
         const char *why = dq_of(g, n->in[i], "an input is not dequantized", &q);
@@ -260,14 +271,16 @@ static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam
         if (i == 0)
             *in_q = q;
     }
-    int r = single_reader(g, n->out[0]);
-    if (r < 0 || g->nodes[r].op != EVO_OP_QUANTIZE_LINEAR)
-        return "its output is not read by one QuantizeLinear only";
-    const char *why = qparam_of(g, r, out_q);
-    if (why)
-        return why;
-    if (!same_qparam(g, in_q, out_q))
-        return "the scale or zero point differs between its DequantizeLinear and QuantizeLinear";
+    for (int o = 0; o < n->n_out; o++) {
+        int r = n->out[o] >= 0 ? single_reader(g, n->out[o]) : -1;
+        if (r < 0 || g->nodes[r].op != EVO_OP_QUANTIZE_LINEAR)
+            return "its output is not read by one QuantizeLinear only";
+        const char *why = qparam_of(g, r, &out_q[o]);
+        if (why)
+            return why;
+        if (!same_qparam(g, in_q, &out_q[o]))
+            return "the scale or zero point differs between its DequantizeLinear and QuantizeLinear";
+    }
     return NULL;
 }
 
@@ -275,11 +288,11 @@ static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam
 static const char *match_any(const evo_graph *g, int id)
 {
     compute_match m;
-    qparam a, b;
+    qparam a, b[FOLD_MAX_OUTPUTS];
     switch (g->nodes[id].op) {
     case EVO_OP_CONV: return match_conv(g, id, &m);
     case EVO_OP_MATMUL: return match_matmul(g, id, &m);
-    default: return match_layout(g, id, &a, &b);
+    default: return match_layout(g, id, &a, b);
     }
 }
 
@@ -357,7 +370,7 @@ static evo_status fold_compute(evo_graph *g, int id, const compute_match *m, evo
     return evo_op_get(n->op)->infer(g, n, err);
 }
 
-/* Runs layout node id on the bytes its DequantizeLinear inputs read, writing its QuantizeLinear's output. */
+/* Runs layout node id on the bytes its DequantizeLinear inputs read, writing its QuantizeLinears' outputs. */
 static evo_status fold_layout(evo_graph *g, int id, const qparam *out_q, evo_error *err)
 {
     evo_node *n = &g->nodes[id];
@@ -366,8 +379,11 @@ static evo_status fold_layout(evo_graph *g, int id, const qparam *out_q, evo_err
         n->in[i] = g->nodes[dq].in[0];
         g->nodes[dq].is_dead = true;
     }
-    g->nodes[out_q->node].is_dead = true;
-    evo_redirect_output(g, id, out_q->data);
+    for (int o = 0; o < n->n_out; o++) {
+        g->nodes[out_q[o].node].is_dead = true;
+        n->out[o] = out_q[o].data;
+        g->values[out_q[o].data].producer = id;
+    }
     return evo_op_get(n->op)->infer(g, n, err);
 }
 
@@ -377,15 +393,15 @@ evo_status evo_pass_fold_qdq(evo_graph *g, evo_pass_ctx *ctx)
         const evo_node *n = &g->nodes[i];
         evo_status s = EVO_OK;
         compute_match m;
-        qparam in_q, out_q;
+        qparam in_q, out_q[FOLD_MAX_OUTPUTS];
         if (n->is_dead)
             continue;
         if (n->op == EVO_OP_CONV && !match_conv(g, i, &m))
             s = fold_compute(g, i, &m, ctx->err);
         else if (n->op == EVO_OP_MATMUL && !match_matmul(g, i, &m))
             s = fold_compute(g, i, &m, ctx->err);
-        else if (runs_on_bytes(n) && !match_layout(g, i, &in_q, &out_q))
-            s = fold_layout(g, i, &out_q, ctx->err);
+        else if (runs_on_bytes(n) && !match_layout(g, i, &in_q, out_q))
+            s = fold_layout(g, i, out_q, ctx->err);
         if (s)
             return s;
     }
@@ -410,6 +426,9 @@ const char *evo_fold_qdq_island(const evo_graph *g, const evo_node *n)
     }
     if (!fed)
         return NULL;
+    const char *ms = evo_fold_qdq_ms_island(g, n);
+    if (ms && (n->op != EVO_OP_CONCAT || match_any(g, (int)(n - g->nodes))))
+        return ms; /* the com.microsoft ops' patterns (a Concat that fold_qdq would not take either) */
     int id = (int)(n - g->nodes);
     if (n->op == EVO_OP_CONV || n->op == EVO_OP_MATMUL || runs_on_bytes(n)) {
         const char *why = match_any(g, id);

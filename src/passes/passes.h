@@ -26,6 +26,7 @@ evo_status evo_pass_check(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_infer_fold(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_dead_code(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_simplify(evo_graph *g, evo_pass_ctx *ctx);
+evo_status evo_pass_fuse_hard(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fold_bn(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_residual(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_residual_act(evo_graph *g, evo_pass_ctx *ctx);
@@ -33,6 +34,7 @@ evo_status evo_pass_fuse_layout(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_act(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_update(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fold_qdq(evo_graph *g, evo_pass_ctx *ctx);
+evo_status evo_pass_fold_qdq_ms(evo_graph *g, evo_pass_ctx *ctx);
 
 /*
  * For a live float op reading a DequantizeLinear output after the passes
@@ -40,5 +42,11 @@ evo_status evo_pass_fold_qdq(evo_graph *g, evo_pass_ctx *ctx);
  * "no int8 kernel for this op". NULL for any other node. fold_qdq.c.
  */
 const char *evo_fold_qdq_island(const evo_graph *g, const evo_node *n);
+/*
+ * The same for the ops fold_qdq_ms takes (Add, Mul, Sigmoid, LeakyRelu,
+ * Concat, the average pools, Gemm): why one stayed float, or NULL for any
+ * other op. fold_qdq_ms.c.
+ */
+const char *evo_fold_qdq_ms_island(const evo_graph *g, const evo_node *n);
 
 #endif /* EVO_PASSES_H */

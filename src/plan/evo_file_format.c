@@ -69,6 +69,7 @@ static const evo_file_field pool_fields[] = {
     FLD(evo_pool_attrs, ceil_mode, BOOL, -1),
     FLD(evo_pool_attrs, count_include_pad, BOOL, -1),
     FLD(evo_pool_attrs, storage_order, I64, -1),
+    FLD(evo_pool_attrs, channels_last, BOOL, -1),
 };
 static const evo_file_field bn_fields[] = {FLD(evo_bn_attrs, epsilon, F32, -1)};
 static const evo_file_field unary_fields[] = {
@@ -198,6 +199,11 @@ const evo_file_family evo_file_families[EVO_AK_COUNT] = {
 #define AK_OF_range EVO_AK_NONE
 #define AK_OF_d2s EVO_AK_D2S
 #define AK_OF_update EVO_AK_SPLIT
+#define AK_OF_qbinary EVO_AK_NONE
+#define AK_OF_qlut EVO_AK_UNARY
+#define AK_OF_qconcat EVO_AK_AXIS
+#define AK_OF_qpool EVO_AK_POOL
+#define AK_OF_qgemm EVO_AK_GEMM
 #define AK_OF_quant EVO_AK_QUANT
 #define AK_OF_qconv EVO_AK_CONV
 #define AK_OF_qmatmul EVO_AK_GEMM

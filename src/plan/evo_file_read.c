@@ -283,7 +283,7 @@ static evo_status read_node(reader *r, cursor *c, uint32_t index)
     if (!get_string(r, f[0], &op_name) || !get_string(r, f[1], &name) || !get_string(r, f[2], &op_type) ||
         !get_string(r, f[3], &domain))
         return fail(r, "nodes", "node %u: string reference out of range", index);
-    evo_op op = evo_op_from_name("", op_name);
+    evo_op op = evo_op_from_table_name(op_name);
     if (op == EVO_OP_UNKNOWN)
         return fail(r, "nodes", "node %u \"%s\": unknown op \"%s\" (the file is newer than this evo?)", index,
                     name, op_name);

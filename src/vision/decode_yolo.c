@@ -125,7 +125,8 @@ static bool match_single(evo_yolo_kind k, const evo_vision_tensor *t, int oi, in
         bool transposed = false;
         switch (k) {
         case EVO_YOLO_V5:
-            ok = cols >= 6 && (rows == 3 * cells || (forced && set == 0));
+            // forced: any anchor count, but a [4+C, N] (v8) tensor is not taken for one
+            ok = cols >= 6 && (rows == 3 * cells || (forced && set == 0 && rows > cols));
             anchors = rows, classes = cols - 5;
             break;
         case EVO_YOLO_V8:

@@ -37,6 +37,31 @@ evo_preprocess_options evo_preprocess_options_default(void)
     return o;
 }
 
+/*
+ * NanoDet/PicoDet demos: the side that limits the fit becomes exactly the
+ * tensor side and the other is truncated (integer arithmetic, so 640 -> 416
+ * never lands on 415.999); the image is centred with the odd pixel of padding
+ * right/bottom, and boxes map back with each axis' own resize ratio.
+ */
+static void fit_center(int src_w, int src_h, int dst_w, int dst_h, bool scale_up, evo_transform *r)
+{
+    int64_t cw, ch;
+    if ((int64_t)dst_w * src_h <= (int64_t)dst_h * src_w) // width limits
+        cw = dst_w, ch = (int64_t)src_h * dst_w / src_w;
+    else
+        ch = dst_h, cw = (int64_t)src_w * dst_h / src_h;
+    if (!scale_up && cw > src_w)
+        cw = src_w, ch = src_h;
+    r->content_w = (int)EVO_MAX(1, cw);
+    r->content_h = (int)EVO_MAX(1, ch);
+    r->content_x = (dst_w - r->content_w) / 2;
+    r->content_y = (dst_h - r->content_h) / 2;
+    r->scale_x = (double)r->content_w / src_w;
+    r->scale_y = (double)r->content_h / src_h;
+    r->pad_x = r->content_x;
+    r->pad_y = r->content_y;
+}
+
 evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
                                const evo_preprocess_options *o, evo_transform *t, evo_error *err)
 {
@@ -65,6 +90,9 @@ evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
         r.content_w = EVO_MAX(1, (int)(src_w * gain));
         r.content_h = EVO_MAX(1, (int)(src_h * gain));
         r.scale_x = r.scale_y = gain;
+        break;
+    case EVO_FIT_CENTER:
+        fit_center(src_w, src_h, dst_w, dst_h, o->scale_up, &r);
         break;
     case EVO_FIT_LETTERBOX: {
         // Ultralytics LetterBox: round() is Python's (half to even, as rint),
@@ -206,29 +234,106 @@ static void linear_block_any(const pp_ctx *c, const lin_tap *tx, int n, const li
     }
 }
 
-/* Area average over [d*scale, (d+1)*scale) on both axes, by exact coverage. */
+/*
+ * One output pixel's source span on one axis, as OpenCV's
+ * computeResizeAreaTab: a partial tap s1 - 1 on the left (when it covers
+ * more than 1e-3), full taps [s1, s2), a partial tap s2 on the right; the
+ * weights are float coverage / cell width.
+ */
+typedef struct area_span {
+    int s1, s2;
+    float w_left, w_mid, w_right; /* 0: no such tap */
+} area_span;
+
+static area_span area_span_of(int d, double scale, int src_n)
+{
+    area_span a;
+    double f1 = d * scale, f2 = f1 + scale;
+    double cell = fmin(scale, src_n - f1);
+    a.s2 = EVO_MIN((int)floor(f2), src_n - 1);
+    a.s1 = EVO_MIN((int)ceil(f1), a.s2);
+    a.w_left = a.s1 - f1 > 1e-3 ? (float)((a.s1 - f1) / cell) : 0.0f;
+    a.w_mid = (float)(1.0 / cell);
+    a.w_right = f2 - a.s2 > 1e-3 ? (float)(fmin(fmin(f2 - a.s2, 1.0), cell) / cell) : 0.0f;
+    return a;
+}
+
+/* The x taps of one source row, summed in OpenCV's order (left, middle, right) in float. */
+static void area_hsum(const pp_ctx *c, const area_span *ax, int sy, float buf[3])
+{
+    int p[3];
+    buf[0] = buf[1] = buf[2] = 0.0f;
+    if (ax->w_left != 0.0f) {
+        evo_pixsrc_rgb(&c->src, ax->s1 - 1, sy, p);
+        for (int k = 0; k < 3; k++)
+            buf[k] = buf[k] + (float)p[k] * ax->w_left;
+    }
+    for (int sx = ax->s1; sx < ax->s2; sx++) {
+        evo_pixsrc_rgb(&c->src, sx, sy, p);
+        for (int k = 0; k < 3; k++)
+            buf[k] = buf[k] + (float)p[k] * ax->w_mid;
+    }
+    if (ax->w_right != 0.0f) {
+        evo_pixsrc_rgb(&c->src, ax->s2, sy, p);
+        for (int k = 0; k < 3; k++)
+            buf[k] = buf[k] + (float)p[k] * ax->w_right;
+    }
+}
+
+static inline void area_vadd(float sum[3], const float buf[3], float beta, bool first)
+{
+    for (int k = 0; k < 3; k++)
+        sum[k] = first ? beta * buf[k] : sum[k] + beta * buf[k];
+}
+
+/* Integer shrink factors: OpenCV's resizeAreaFast (integer sums; 2x2 rounds as (sum + 2) >> 2). */
+static void sample_area_int(const pp_ctx *c, int cy, int cx, float out[3])
+{
+    int fx = (int)c->scale_x, fy = (int)c->scale_y, sum[3] = {0, 0, 0}, p[3];
+    for (int j = 0; j < fy; j++)
+        for (int i = 0; i < fx; i++) {
+            evo_pixsrc_rgb(&c->src, cx * fx + i, cy * fy + j, p);
+            sum[0] += p[0], sum[1] += p[1], sum[2] += p[2];
+        }
+    float inv = 1.0f / (float)(fx * fy);
+    for (int k = 0; k < 3; k++) {
+        if (!c->round_u8)
+            out[k] = (float)sum[k] * inv;
+        else if (fx == 2 && fy == 2)
+            out[k] = (float)((sum[k] + 2) >> 2);
+        else
+            out[k] = (float)lrintf((float)sum[k] * inv);
+    }
+}
+
+/* OpenCV INTER_AREA for a shrink: float weights, float sums, rounded to 8 bits (half to even). */
 static void sample_area(const pp_ctx *c, int cy, int cx, float out[3])
 {
-    double x0 = cx * c->scale_x, x1 = EVO_MIN((cx + 1) * c->scale_x, (double)c->src_w);
-    double y0 = cy * c->scale_y, y1 = EVO_MIN((cy + 1) * c->scale_y, (double)c->src_h);
-    double acc[3] = {0, 0, 0}, total = 0;
-    for (int sy = (int)y0; sy < y1; sy++) {
-        double wy = fmin(y1, sy + 1.0) - fmax(y0, (double)sy);
-        if (wy <= 0)
-            continue;
-        for (int sx = (int)x0; sx < x1; sx++) {
-            double w = (fmin(x1, sx + 1.0) - fmax(x0, (double)sx)) * wy;
-            if (w <= 0)
-                continue;
-            int p[3];
-            evo_pixsrc_rgb(&c->src, sx, sy, p);
-            acc[0] += w * p[0], acc[1] += w * p[1], acc[2] += w * p[2];
-            total += w;
-        }
+    if (c->scale_x == floor(c->scale_x) && c->scale_y == floor(c->scale_y)) {
+        sample_area_int(c, cy, cx, out);
+        return;
+    }
+    area_span ax = area_span_of(cx, c->scale_x, c->src_w);
+    area_span ay = area_span_of(cy, c->scale_y, c->src_h);
+    float buf[3], sum[3] = {0, 0, 0};
+    bool first = true;
+    if (ay.w_left != 0.0f) {
+        area_hsum(c, &ax, ay.s1 - 1, buf);
+        area_vadd(sum, buf, ay.w_left, first);
+        first = false;
+    }
+    for (int sy = ay.s1; sy < ay.s2; sy++) {
+        area_hsum(c, &ax, sy, buf);
+        area_vadd(sum, buf, ay.w_mid, first);
+        first = false;
+    }
+    if (ay.w_right != 0.0f) {
+        area_hsum(c, &ax, ay.s2, buf);
+        area_vadd(sum, buf, ay.w_right, first);
     }
     for (int k = 0; k < 3; k++) {
-        double v = total > 0 ? acc[k] / total : 0.0;
-        out[k] = c->round_u8 ? (float)rint(v) : (float)v;
+        float v = c->round_u8 ? (float)lrintf(sum[k]) : sum[k];
+        out[k] = v < 0.0f ? 0.0f : v > 255.0f && c->round_u8 ? 255.0f : v;
     }
 }
 

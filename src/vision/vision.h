@@ -240,6 +240,87 @@ int evo_draw_text(evo_image *img, int x, int y, const char *text, int scale,
 void evo_draw_detections(evo_image *img, const evo_detection *dets, int n,
                          const evo_names *names);
 
+/* ---- COCO-style evaluation (eval.c) ---- */
+
+#define EVO_EVAL_IOUS 10       /* IoU thresholds 0.50:0.05:0.95 */
+#define EVO_EVAL_RECALLS 101   /* recall points 0:0.01:1 */
+#define EVO_EVAL_MAX_DETS 100  /* per image and class, as COCOeval's maxDets */
+#define EVO_EVAL_MAX_CLASSES 100000
+
+/* A box in COCO's form: top-left x, y and width, height in source pixels. */
+typedef struct evo_eval_box {
+    double x, y, w, h;
+    float score; /* detections only */
+    int class_id;
+} evo_eval_box;
+
+typedef struct evo_eval_class {
+    int class_id;
+    int64_t n_gt, n_dets;  /* n_dets: after the per-image cut */
+    double ap, ap50, ap75; /* AP@0.5:0.95, AP@0.5, AP@0.75 */
+} evo_eval_class;
+
+typedef struct evo_eval_result {
+    double map, map50, map75; /* means over the classes with ground truth */
+    int n_classes;            /* classes with ground truth */
+    int n_images;
+} evo_eval_result;
+
+typedef struct evo_coco_eval evo_coco_eval;
+
+evo_status evo_coco_eval_create(evo_coco_eval **out, evo_error *err);
+void evo_coco_eval_free(evo_coco_eval *e);
+/*
+ * Adds one image: its ground truth and its detections (any order; ties in
+ * score keep the given order, as the order of a COCO results file does).
+ * Bad boxes (non-finite, negative size, class outside [0, 100000)) are an
+ * error; after any error the evaluator must only be freed.
+ */
+evo_status evo_coco_eval_add_image(evo_coco_eval *e, const evo_eval_box *gt, int n_gt,
+                                   const evo_eval_box *dets, int n_dets, evo_error *err);
+/* mAP over every image added so far; per-class results by evo_coco_eval_class. */
+evo_status evo_coco_eval_compute(evo_coco_eval *e, evo_eval_result *out, evo_error *err);
+/* Classes with ground truth (after compute), by ascending class id. */
+int evo_coco_eval_n_classes(const evo_coco_eval *e);
+const evo_eval_class *evo_coco_eval_class(const evo_coco_eval *e, int i);
+/* IoU of two COCO boxes as pycocotools computes it (0 when they do not overlap). */
+double evo_eval_iou(const evo_eval_box *a, const evo_eval_box *b);
+
+#define EVO_LABELS_MAX_BOXES 100000
+/*
+ * Reads a YOLO label file ("class cx cy w h" per line, normalised; blank
+ * lines skipped, an empty file has no objects) into boxes in pixels of a
+ * width x height image. *out is malloc'd (NULL when empty; free() it).
+ * Errors name path:line.
+ */
+evo_status evo_yolo_labels_load(const char *path, int width, int height, evo_eval_box **out,
+                                int *n_out, evo_error *err);
+
+/* ---- presets: named option sets and `key = value` preset files ---- */
+
+#define EVO_PRESET_MAX_BYTES 65536
+
+/* True when key names a detector option (the keys of a preset file). */
+bool evo_detect_option_known(const char *key);
+/*
+ * Sets one option from its text form: "conf" = "0.3", "mode" = "center",
+ * "mean" = "103.53,116.28,123.675"... Errors name the key, the value and
+ * what was expected; o is changed only on success.
+ */
+evo_status evo_detect_option_set(evo_detect_options *o, const char *key, const char *value,
+                                 evo_error *err);
+/* The i-th built-in preset's name (yolov5, yolov8, yolox, nanodet, picodet), NULL past the end. */
+const char *evo_preset_name(int i);
+/*
+ * Parses preset text: `key = value` lines, '#' comments, an optional first
+ * `preset = NAME` to start from a built-in (else from the defaults). Errors
+ * name source:line. *o is written only on success.
+ */
+evo_status evo_preset_parse(const char *text, size_t size, const char *source,
+                            evo_detect_options *o, evo_error *err);
+/* A built-in preset by name, or a preset file (any argument with '/' or '.'). */
+evo_status evo_preset_load(const char *name_or_path, evo_detect_options *o, evo_error *err);
+
 /* The decoder a detector resolved on its first run, or NULL before it. */
 const evo_decode_layout *evo_detector_layout(const evo_detector *det);
 

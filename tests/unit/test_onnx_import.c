@@ -955,7 +955,82 @@ static void test_internal_op_name(void)
     free(m.p);
 }
 
+/* A one-node model x -> y whose node has op_type op in domain (NULL: none); ms_opset > 0 imports com.microsoft. */
+static buf domain_model(const char *op, const char *domain, int64_t ms_opset)
+{
+    static const int64_t d1[1] = {1};
+    buf g = {0};
+    buf vi = value_info("x", EVO_DTYPE_UINT8, d1, 1);
+    put_msg(&g, 11, &vi);
+    buf n = node_msg("n", op, "x", "y");
+    if (domain)
+        put_str(&n, 7, domain);
+    put_msg(&g, 1, &n);
+    vi = value_info("y", EVO_DTYPE_UINT8, d1, 1);
+    put_msg(&g, 12, &vi);
+    buf m = model(&g, 13);
+    if (ms_opset > 0) {
+        buf os = {0};
+        put_str(&os, 1, "com.microsoft");
+        put_int(&os, 2, ms_opset);
+        put_msg(&m, 8, &os);
+    }
+    return m;
+}
+
+/* Loads m; expects the node's op, and (when needle) the check pass to refuse it with needle in its message. */
+static void expect_domain(buf *m, evo_op op, const char *needle)
+{
+    evo_graph *gr = NULL;
+    evo_error err = {0};
+    CHECK_MSG(load(m, &gr, &err) == EVO_OK, "%s", err.msg);
+    if (gr) {
+        CHECK(gr->n_nodes == 1 && gr->nodes[0].op == op);
+        if (needle) {
+            evo_compile_options o = evo_compile_options_default();
+            evo_pass_ctx ctx = {&o, &err};
+            CHECK(evo_pass_check(gr, &ctx) == EVO_ERR_UNSUPPORTED);
+            CHECK_MSG(strstr(err.msg, needle) != NULL, "%s", err.msg);
+        }
+        evo_graph_free(gr);
+    }
+    free(m->p);
+}
+
+/*
+ * com.microsoft ops import under their domain with its opset recorded; the
+ * same names in the default or another domain, and the internal "evo"
+ * domain, are unsupported, and the message names the domain.
+ */
+static void test_ms_domain(void)
+{
+    buf m = domain_model("QLinearSigmoid", "com.microsoft", 1);
+    evo_graph *gr = NULL;
+    evo_error err = {0};
+    CHECK_MSG(load(&m, &gr, &err) == EVO_OK, "%s", err.msg);
+    if (gr) {
+        CHECK(gr->nodes[0].op == EVO_OP_QLINEAR_SIGMOID && strcmp(gr->nodes[0].domain, "com.microsoft") == 0);
+        CHECK(gr->opset == 13 && gr->opset_ms == 1);
+        evo_graph_free(gr);
+    }
+    free(m.p);
+    m = domain_model("QLinearSigmoid", "com.microsoft", 0);
+    expect_fail(&m, EVO_ERR_PARSE, "no opset_import for the domain \"com.microsoft\"");
+    m = domain_model("QLinearSigmoid", "com.microsoft", 5000);
+    expect_fail(&m, EVO_ERR_PARSE, "invalid opset version 5000");
+    m = domain_model("QLinearSigmoid", NULL, 1);
+    expect_domain(&m, EVO_OP_UNKNOWN, "unsupported op");
+    m = domain_model("QLinearSigmoid", "com.example", 1);
+    expect_domain(&m, EVO_OP_UNKNOWN, "unsupported op in domain \"com.example\"");
+    m = domain_model("UpdateSlices", "evo", 1);
+    expect_domain(&m, EVO_OP_UNKNOWN, "unsupported op in domain \"evo\"");
+    m = domain_model("Relu", "com.microsoft", 1);
+    expect_domain(&m, EVO_OP_UNKNOWN, "unsupported op in domain \"com.microsoft\"");
+    m = domain_model("Relu", "ai.onnx", 1);
+    expect_domain(&m, EVO_OP_RELU, NULL);
+}
+
 CHECK_MAIN(CHECK_TEST(test_full_model), CHECK_TEST(test_bad_tensors), CHECK_TEST(test_bad_graphs),
-           CHECK_TEST(test_internal_op_name),
+           CHECK_TEST(test_internal_op_name), CHECK_TEST(test_ms_domain),
            CHECK_TEST(test_external), CHECK_TEST(test_testdata_conv),
            CHECK_TEST(test_testdata_pytorch), CHECK_TEST(test_truncate), CHECK_TEST(test_corrupt))

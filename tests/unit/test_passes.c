@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const all_opt = "simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update";
+static const char *const all_opt = "simplify,fuse_hard,fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update";
 
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
@@ -247,6 +247,51 @@ static void build_no_fuse(evo_builder *b)
     evo_build_output(b, "c");
 }
 
+/*
+ * Hard-swish and hard-sigmoid as exporters spell them out: x * Clip(x + 3,
+ * 0, 6) / 6 after one conv, (3 + x) -> Clip -> * (1/6) -> * x after another,
+ * Clip(x + 3, 0, 6) / 6 (hard-sigmoid) on a third; each folds into its
+ * conv. A fourth chain whose Clip is also a graph output must stay.
+ */
+static void build_hard_chains(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 4, 7, 9});
+    evo_build_weight(b, "w", 4, (int64_t[]){4, 4, 3, 3}, 1.0f);
+    evo_build_const(b, "three", EVO_DTYPE_FLOAT, 0, NULL, (float[]){3.0f});
+    evo_build_const(b, "six", EVO_DTYPE_FLOAT, 0, NULL, (float[]){6.0f});
+    evo_build_const(b, "sixth", EVO_DTYPE_FLOAT, 0, NULL, (float[]){1.0f / 6.0f});
+    evo_build_const(b, "zero", EVO_DTYPE_FLOAT, 0, NULL, (float[]){0.0f});
+    evo_build_node(b, "Conv", "x w", "c1", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(b, "Add", "c1 three", "a1", NULL);
+    evo_build_node(b, "Clip", "a1 zero six", "k1", NULL);
+    evo_build_node(b, "Mul", "c1 k1", "m1", NULL);
+    evo_build_node(b, "Div", "m1 six", "h1", NULL);
+    evo_build_node(b, "Conv", "h1 w", "c2", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(b, "Add", "three c2", "a2", NULL);
+    evo_build_node(b, "Clip", "a2 zero six", "k2", NULL);
+    evo_build_node(b, "Mul", "k2 sixth", "d2", NULL);
+    evo_build_node(b, "Mul", "d2 c2", "h2", NULL);
+    evo_build_node(b, "Conv", "h2 w", "c3", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(b, "Add", "c3 three", "a3", NULL);
+    evo_build_node(b, "Clip", "a3 zero six", "k3", NULL);
+    evo_build_node(b, "Div", "k3 six", "h3", NULL);
+    evo_build_node(b, "Conv", "h3 w", "c4", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(b, "Add", "c4 three", "a4", NULL);
+    evo_build_node(b, "Clip", "a4 zero six", "k4", NULL);
+    evo_build_node(b, "Mul", "c4 k4", "m4", NULL);
+    evo_build_node(b, "Div", "m4 six", "y", NULL);
+    evo_build_output(b, "y");
+    evo_build_output(b, "k4");
+}
+
+static void test_hard_chains(void)
+{
+    int f, u;
+    check_equivalent(build_hard_chains, "hard-swish/sigmoid chains", &f, &u);
+    /* unfused: 4 convs + 4 + 4 + 3 + 4 elementwise steps; fused: the 4 convs and the last chain's 4 */
+    CHECK_MSG(u == 19 && f == 8, "steps fused %d, unfused %d", f, u);
+}
+
 static void test_no_fuse(void)
 {
     int f, u;
@@ -390,6 +435,6 @@ static void test_yolo_decode(void)
     }
 }
 
-CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
+CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_hard_chains), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
            CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse),
            CHECK_TEST(test_act_behind_layout), CHECK_TEST(test_yolo_head), CHECK_TEST(test_yolo_decode))

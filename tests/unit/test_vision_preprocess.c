@@ -99,6 +99,22 @@ static void test_letterbox_geometry(void)
     o.mode = EVO_FIT_LETTERBOX_TOPLEFT;
     CHECK(evo_preprocess_plan(1000, 667, 640, 640, &o, &t, NULL) == EVO_OK);
     CHECK(t.content_w == 640 && t.content_h == 426 && t.content_x == 0 && t.content_y == 0);
+    // NanoDet/PicoDet centre: 640x427 -> 416: 416 x int(277.55) = 277, top (416 - 277) / 2 = 69
+    o.mode = EVO_FIT_CENTER;
+    CHECK(evo_preprocess_plan(640, 427, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 416 && t.content_h == 277 && t.content_x == 0 && t.content_y == 69);
+    CHECK_NEAR(t.scale_y, 277.0 / 427.0, 1e-15);
+    CHECK_NEAR(t.pad_y, 69, 0);
+    // portrait 480x640: 312 x 416, left 52; 500x333 -> 416: 416 * 333 / 500 = 277.056 -> 277
+    CHECK(evo_preprocess_plan(480, 640, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 312 && t.content_h == 416 && t.content_x == 52 && t.content_y == 0);
+    CHECK(evo_preprocess_plan(500, 333, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 416 && t.content_h == 277 && t.content_y == 69);
+    // without scale_up a small image stays as it is, centred (odd pixel right/bottom)
+    o.scale_up = false;
+    CHECK(evo_preprocess_plan(101, 50, 416, 416, &o, &t, NULL) == EVO_OK);
+    CHECK(t.content_w == 101 && t.content_h == 50 && t.content_x == 157 && t.content_y == 183);
+    o.scale_up = true;
     o.mode = EVO_FIT_STRETCH;
     CHECK(evo_preprocess_plan(1000, 667, 640, 320, &o, &t, NULL) == EVO_OK);
     CHECK(t.content_w == 640 && t.content_h == 320);
@@ -113,7 +129,7 @@ static void test_modes_vs_reference(void)
         {17, 13, 32, 32}, {1, 1, 8, 8},   {33, 7, 16, 16}, {64, 48, 20, 20},
         {101, 77, 64, 48}, {7, 31, 15, 9}, {40, 20, 40, 20}, {32, 32, 16, 16},
     };
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m <= (int)EVO_FIT_CENTER; m++) {
         for (size_t i = 0; i < EVO_ARRAY_LEN(sizes); i++) {
             for (int variant = 0; variant < 2; variant++) {
                 evo_preprocess_options o = evo_preprocess_options_default();
@@ -325,6 +341,38 @@ static void test_area_downscale(void)
     free(rgb);
 }
 
+/*
+ * OpenCV INTER_AREA with 8-bit rounding. 5 -> 3 columns (scale 5/3): column
+ * 0 takes 0.6 p0 + 0.4 p1, column 1 0.2 p1 + 0.6 p2 + 0.2 p3, column 2
+ * 0.4 p3 + 0.6 p4. Integer factors: 2x2 rounds (sum + 2) >> 2, so 2.5 -> 3
+ * (not half to even); other factors round sum * (1 / n).
+ */
+static void test_area_opencv(void)
+{
+    evo_preprocess_options o = evo_preprocess_options_default();
+    o.mode = EVO_FIT_STRETCH;
+    o.interp = EVO_INTERP_AREA;
+    o.scale = 1.0f;
+    uint8_t row[15];
+    static const uint8_t v[5] = {10, 21, 30, 40, 51};
+    for (int i = 0; i < 15; i++)
+        row[i] = v[i / 3];
+    evo_frame f = evo_frame_make(EVO_PIXEL_RGB24, 5, 1, row);
+    float out[9];
+    CHECK(evo_preprocess(&f, 3, 1, &o, out, NULL, NULL) == EVO_OK);
+    CHECK(out[0] == 14.0f && out[1] == 30.0f && out[2] == 47.0f); // 14.4, 30.2, 46.6
+    uint8_t quad[12] = {2, 2, 2, 3, 3, 3, 2, 2, 2, 3, 3, 3}; // 2x2 of 2, 3 / 2, 3: sum 10
+    f = evo_frame_make(EVO_PIXEL_RGB24, 2, 2, quad);
+    CHECK(evo_preprocess(&f, 1, 1, &o, out, NULL, NULL) == EVO_OK);
+    CHECK(out[0] == 3.0f);
+    uint8_t nine[27];
+    for (int i = 0; i < 27; i++)
+        nine[i] = (uint8_t)(i / 3 < 4 ? 2 : 3); // 4 x 2 + 5 x 3 = 23: 23 / 9 = 2.56 -> 3
+    f = evo_frame_make(EVO_PIXEL_RGB24, 3, 3, nine);
+    CHECK(evo_preprocess(&f, 1, 1, &o, out, NULL, NULL) == EVO_OK);
+    CHECK(out[0] == 3.0f);
+}
+
 static void test_transform_boxes(void)
 {
     evo_preprocess_options o = evo_preprocess_options_default();
@@ -344,4 +392,4 @@ static void test_transform_boxes(void)
 CHECK_MAIN(CHECK_TEST(test_letterbox_geometry), CHECK_TEST(test_modes_vs_reference),
            CHECK_TEST(test_tasks_match_single), CHECK_TEST(test_yuv_pixels),
            CHECK_TEST(test_frame_layouts), CHECK_TEST(test_yuv_fused_equals_two_step),
-           CHECK_TEST(test_area_downscale), CHECK_TEST(test_transform_boxes))
+           CHECK_TEST(test_area_downscale), CHECK_TEST(test_area_opencv), CHECK_TEST(test_transform_boxes))

@@ -17,6 +17,7 @@ int evo_cmd_bench(int argc, char **argv);
 int evo_cmd_verify(int argc, char **argv);
 int evo_cmd_detect(int argc, char **argv);
 int evo_cmd_compile(int argc, char **argv);
+int evo_cmd_eval(int argc, char **argv);
 
 /* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME, --disable-pass LIST. */
 typedef struct cli_model_opts {
@@ -43,6 +44,37 @@ bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
 double cli_measure_peak(evo_isa isa, int n_threads, int64_t iters);
 /* Prints "evo: <msg>" to stderr; returns 1 (the exit code). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- detect_opts.c: shared by detect and eval ---- */
+
+/* The detector options' help, shared by detect and eval. */
+#define CLI_DETECTOR_HELP                                                                         \
+    "detector options (a preset first, then any of the others over it, in any order):\n"        \
+    "  --preset yolov5|yolov8|yolox|nanodet|picodet|FILE   every option below for a family,\n"  \
+    "                      or a preset file of `key = value` lines (keys as below, no --)\n"    \
+    "  --decoder auto|yolov5|yolov8|yolox|gfl  --classes N  --strides 8,16,32  --reg-max 7\n"  \
+    "  --cell-offset 0  --sigmoid (GFL logits)  --conf 0.25  --iou 0.45  --max-det 300\n"      \
+    "  --max-candidates 30000  --agnostic (NMS across classes)\n"                                \
+    "  --mode letterbox|topleft|center|stretch  --interp linear|area|auto  --pad 114\n"         \
+    "  --color rgb|bgr (--rgb, --bgr)  --scale 1/255 (--no-scale: 1)  --scale-up true|false\n" \
+    "  --mean R,G,B  --std R,G,B   (tensor channel order; value = (pixel * scale - mean) / std)"
+
+/* Applies the --preset of argv (if any) to o: 1 applied, 0 none, -1 after printing an error. */
+int cli_detect_preset(int argc, char **argv, const char *cmd, evo_detect_options *o);
+/*
+ * If argv[*i] is a detector option (--conf, --mode, --bgr, --preset...),
+ * consumes it and its value and returns 1 (setting *conf_set for --conf when
+ * conf_set is not NULL); 0 if it is not one; -1 after printing an error.
+ */
+int cli_parse_detect_opt(int argc, char **argv, int *i, const char *cmd, evo_detect_options *o,
+                         bool *conf_set);
+bool cli_is_directory(const char *path);
+/* The .jpg/.jpeg/.png files of dir, sorted by name, as malloc'd "dir/name" paths. */
+int cli_list_images(const char *dir, int max_images, char ***out, int *n_out);
+void cli_free_list(char **paths, int n);
+/* Loads a model with the model options and creates a detector on it; 1 after printing an error. */
+int cli_open_detector(const char *model_path, const cli_model_opts *mo, const evo_detect_options *d,
+                      evo_model **model, evo_detector **det);
 
 /*
  * Reads a tensor file into buf (size_bytes exactly): .npy (dtype and shape

@@ -203,8 +203,10 @@ int evo_cmd_info(int argc, char **argv)
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
     if ((compiled ? evo_file_load(path, &g, &err) : evo_onnx_load_file(path, &g, &err)) != EVO_OK)
         return cli_fail("%s", err.msg);
-    printf("model: %s\n  ir_version %lld, opset %lld, producer %s\n", path, (long long)g->ir_version,
-           (long long)g->opset, g->producer_name ? g->producer_name : "?");
+    printf("model: %s\n  ir_version %lld, opset %lld", path, (long long)g->ir_version, (long long)g->opset);
+    if (g->opset_ms)
+        printf(", com.microsoft opset %lld", (long long)g->opset_ms);
+    printf(", producer %s\n", g->producer_name ? g->producer_name : "?");
     evo_compile_options co = evo_compile_options_default();
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
