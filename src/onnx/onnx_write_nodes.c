@@ -376,6 +376,15 @@ evo_status ow_emit_node(ow_model *m, const evo_node *n)
         if (n->a.gemm.act != EVO_ACT_NONE)
             return emit_gemm(m, n);
         break;
+    case EVO_OP_HARD_SIGMOID:
+    case EVO_OP_HARD_SWISH:
+        // fuse_hard makes them without raw attributes (HardSigmoid's defaults differ from
+        // its 1/6, 1/2); HardSwish needs opset 14. Imported ones have typed alpha/beta.
+        if (n->n_in == 1 && n->n_out == 1 && (n->op == EVO_OP_HARD_SWISH || n->a.unary.alpha != 0.0f ||
+                                              n->a.unary.beta != 0.0f))
+            return ow_emit_act(m, n, n->op == EVO_OP_HARD_SWISH ? EVO_ACT_HARD_SWISH : EVO_ACT_HARD_SIGMOID,
+                               n->a.unary.alpha, n->a.unary.beta, ow_value(m, n->in[0]), ow_value(m, n->out[0]));
+        break;
     case EVO_OP_UPDATE_SLICES: return emit_update(m, n);
     case EVO_OP_QLINEAR_CONV:
     case EVO_OP_QLINEAR_MATMUL:
