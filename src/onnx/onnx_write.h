@@ -7,9 +7,10 @@
  * op followed by its activation node(s), a fused residual an Add, a Conv
  * writing the grouped layout a Reshape + Transpose, folded values
  * initializers, evo.UpdateSlices Slices + a Concat. With options.qdq the
- * quantized compute ops are written in QDQ form (DequantizeLinear on each
- * input, the float op, QuantizeLinear on the output), which every ONNX
- * runtime reads; a QLinearConv or QLinearMatMul whose fused activation or
+ * quantized compute ops (QLinearConv, QLinearMatMul and the com.microsoft
+ * QLinear ops) are written in QDQ form (DequantizeLinear on each input,
+ * the float op, QuantizeLinear on the output), which every ONNX runtime
+ * reads; a QLinearConv or QLinearMatMul whose fused activation or
  * fixed-point requantization has no QOperator form is written that way
  * even without it. The default domain keeps the graph's opset, so raw
  * attributes stay valid, except that a graph of opset 11 or 12 whose QDQ

@@ -391,7 +391,10 @@ evo_status ow_emit_node(ow_model *m, const evo_node *n)
         if (ow_qdq_wanted(m, n))
             return ow_emit_qdq(m, n);
         return n->op == EVO_OP_QLINEAR_CONV ? emit_typed_conv(m, n) : ow_emit_copy(m, n);
-    default: break;
+    default:
+        if (m->opts->qdq && ow_is_qdq_ms(n))
+            return ow_emit_qdq_ms(m, n);
+        break;
     }
     if (evo_op_is_internal(n->op))
         return evo_node_errorf(m->err, m->g, n, EVO_ERR_UNSUPPORTED, "internal op %s has no ONNX form",

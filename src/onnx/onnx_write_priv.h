@@ -80,6 +80,10 @@ int ow_conv_stages(const evo_conv_attrs *c);
 bool ow_qdq_wanted(const ow_model *m, const evo_node *n);
 /* Appends n's QDQ form. */
 evo_status ow_emit_qdq(ow_model *m, const evo_node *n);
+/* Is n a com.microsoft quantized op with a QDQ form (onnx_write_qdq_ms.c)? */
+bool ow_is_qdq_ms(const evo_node *n);
+/* Appends the QDQ form of such an op. */
+evo_status ow_emit_qdq_ms(ow_model *m, const evo_node *n);
 
 /*
  * The default-domain opset to write (onnx_write_upgrade.c): the graph's,

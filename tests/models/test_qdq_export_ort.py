@@ -8,8 +8,9 @@ Int8 graphs come from two sources:
     (uint8 and int8; per-channel and per-tensor weights; strides, pads,
     groups; per-column B), so outputs compare in quantization steps.
 Each is imported by evo and written by `evo compile M --emit-onnx OUT.onnx`;
-OUT.onnx must pass onnx.checker (full check), hold no QLinearConv or
-QLinearMatMul (standard QDQ), and ONNX Runtime's outputs on it must agree
+OUT.onnx must pass onnx.checker (full check), hold no QLinearConv,
+QLinearMatMul or com.microsoft QLinear op (standard QDQ; ORT's QGemm, which
+evo does not rewrite, stays), and ONNX Runtime's outputs on it must agree
 with `evo run` on the int8 graph:
   - quantized outputs: every element within 1 quantization step, and
     at least 99 % exactly equal;
@@ -57,10 +58,11 @@ class NoisyCopies(CalibrationDataReader):
         return next(self.batches, None)
 
 
-def quantize_model(src, x, out):
+def quantize_model(src, x, out, op_types=("Conv", "MatMul")):
+    """QOperator quantization of src; op_types None: every op ORT quantizes."""
     name = onnx.load(src).graph.input[0].name
     quantize_static(src, out, NoisyCopies(name, x), quant_format=QuantFormat.QOperator,
-                    op_types_to_quantize=["Conv", "MatMul"], per_channel=True,
+                    op_types_to_quantize=list(op_types) if op_types else None, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 
 
@@ -163,6 +165,24 @@ def opset12_model(path, seed):
     return rng.standard_normal((1, 3, 5, 7)).astype(np.float32)
 
 
+def ms_chain(path, seed):
+    """uint8 x -> com.microsoft QLinearAveragePool (3x3, stride 2, pads) -> QLinearLeakyRelu -> y."""
+    rng = np.random.default_rng(seed)
+    inits = []
+    for name, arr in (("xs", np.float32(0.04)), ("xz", np.uint8(120)), ("ps", np.float32(0.03)),
+                      ("pz", np.uint8(128)), ("ys", np.float32(0.025)), ("yz", np.uint8(40))):
+        const(inits, name, arr)
+    mk = helper.make_node
+    nodes = [mk("QLinearAveragePool", ["x", "xs", "xz", "ps", "pz"], ["p"], domain="com.microsoft",
+                kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=0),
+             mk("QLinearLeakyRelu", ["p", "ps", "pz", "ys", "yz"], ["y"], domain="com.microsoft", alpha=0.1)]
+    graph = helper.make_graph(nodes, "ms_chain", [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 3, 9, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                      helper.make_opsetid("com.microsoft", 1)]), path)
+    return rng.integers(0, 256, (1, 3, 9, 8)).astype(np.uint8)
+
+
 def check_case(evo, name, int8_model, x, work):
     """Exports int8_model as QDQ, runs both, compares; returns the number of failures."""
     qdq = os.path.join(work, name + ".qdq.onnx")
@@ -173,7 +193,9 @@ def check_case(evo, name, int8_model, x, work):
     onnx.checker.check_model(qdq, full_check=True)
     ops = {n.op_type for n in onnx.load(qdq).graph.node}
     failures = 0
-    if ops & {"QLinearConv", "QLinearMatMul"} or "DequantizeLinear" not in ops:
+    qlinear = {"QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu",
+               "QLinearConcat", "QLinearGlobalAveragePool", "QLinearAveragePool"}
+    if ops & qlinear or "DequantizeLinear" not in ops:
         print(f"{name}: not in QDQ form: {sorted(ops)}")
         failures += 1
     sess = ort.InferenceSession(qdq, providers=["CPUExecutionProvider"])
@@ -234,12 +256,19 @@ def main():
         q = os.path.join(work, model + ".qop.onnx")
         quantize_model(os.path.join(models, model + ".onnx"), x, q)
         failures += check_case(evo, model + "_qop", q, x, work)
+        # every op ORT quantizes: com.microsoft QLinearMul/Sigmoid/Concat (tiny CNN),
+        # QLinearAdd/GlobalAveragePool (ResNet18) in QDQ form too
+        q = os.path.join(work, model + ".qall.onnx")
+        quantize_model(os.path.join(models, model + ".onnx"), x, q, None)
+        failures += check_case(evo, model + "_qall", q, x, work)
     for k, (dtype, per) in enumerate(((np.uint8, True), (np.int8, True), (np.uint8, False))):
         tag = f"{np.dtype(dtype).name}_{'perchannel' if per else 'pertensor'}"
         path = os.path.join(work, f"qconv_{tag}.onnx")
         failures += check_case(evo, f"qconv_{tag}", path, conv_chain(path, dtype, per, 10 + k), work)
         path = os.path.join(work, f"qmatmul_{tag}.onnx")
         failures += check_case(evo, f"qmatmul_{tag}", path, matmul_model(path, dtype, per, 20 + k), work)
+    path = os.path.join(work, "ms_chain.onnx")
+    failures += check_case(evo, "ms_avgpool_leakyrelu", path, ms_chain(path, 40), work)
     path = os.path.join(work, "opset12.onnx")
     x = opset12_model(path, 30)
     failures += check_case(evo, "opset12_upgraded", path, x, work)
