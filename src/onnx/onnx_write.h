@@ -24,8 +24,8 @@
 #include "graph/graph.h"
 
 typedef struct evo_onnx_write_options {
-    bool qdq;                  /* quantized ops in QDQ form */
-    const char *graph_name;    /* NULL: "evo" */
+    bool qdq;               /* quantized ops in QDQ form */
+    const char *graph_name; /* NULL: "evo" */
 } evo_onnx_write_options;
 
 evo_onnx_write_options evo_onnx_write_options_default(void);

@@ -15,7 +15,7 @@ typedef struct ow_node {
     int n_in, n_out;
     const char **in, **out; /* "" for an absent optional input */
     int n_attrs;
-    evo_attr *attrs;        /* TENSOR attributes refer to graph values */
+    evo_attr *attrs; /* TENSOR attributes refer to graph values */
 } ow_node;
 
 typedef struct ow_init {
@@ -36,10 +36,10 @@ typedef struct ow_model {
     int n_nodes, cap_nodes;
     ow_init *inits;
     int n_inits, cap_inits;
-    bool *used;        /* per graph value: a written node reads it */
+    bool *used;                /* per graph value: a written node reads it */
     const char ***split_parts; /* per node: names given to a Split's dropped outputs */
-    int64_t opset;     /* of the default domain, as written */
-    int64_t n_fresh;   /* counter behind generated names */
+    int64_t opset;             /* of the default domain, as written */
+    int64_t n_fresh;           /* counter behind generated names */
 } ow_model;
 
 /* Name of graph value v, marked as read ("" for -1). */

@@ -14,10 +14,10 @@
 #define MS_MAX_IN 64
 
 typedef struct ms_form {
-    const char *op;        /* the float op */
-    int data[MS_MAX_IN];   /* input index of each quantized operand; its scale and zp follow it */
+    const char *op;      /* the float op */
+    int data[MS_MAX_IN]; /* input index of each quantized operand; its scale and zp follow it */
     int n_data;
-    int y_scale;           /* input index of the output scale; its zero point follows */
+    int y_scale; /* input index of the output scale; its zero point follows */
 } ms_form;
 
 /* The QDQ form of n, or false when n is not one of these ops. */
@@ -96,8 +96,9 @@ evo_status ow_emit_qdq_ms(ow_model *m, const evo_node *n)
         return evo_node_errorf(m->err, m->g, n, EVO_ERR_UNSUPPORTED, "no QDQ form for this node");
     evo_status s = check_scale(m, n, f.y_scale);
     for (int k = 0; k < f.n_data && !s; k++)
-        s = n->in[f.data[k]] < 0 ? evo_node_errorf(m->err, m->g, n, EVO_ERR_UNSUPPORTED, "input %d is absent", f.data[k])
-                                 : check_scale(m, n, f.data[k] + 1);
+        s = n->in[f.data[k]] < 0
+                ? evo_node_errorf(m->err, m->g, n, EVO_ERR_UNSUPPORTED, "input %d is absent", f.data[k])
+                : check_scale(m, n, f.data[k] + 1);
     if (s)
         return s;
     ow_node *o = ow_add(m, f.op, n->name, f.n_data, 1);
@@ -110,7 +111,8 @@ evo_status ow_emit_qdq_ms(ow_model *m, const evo_node *n)
     for (int k = 0; k < f.n_data; k++) {
         int i = f.data[k];
         const char *zp = opt_in(m, n, i + 2), *y = ow_fresh(m, n->name, "dq");
-        ow_node *d = ow_add(m, "DequantizeLinear", ow_fresh(m, n->name, "DequantizeLinear"), zp[0] ? 3 : 2, 1);
+        ow_node *d =
+            ow_add(m, "DequantizeLinear", ow_fresh(m, n->name, "DequantizeLinear"), zp[0] ? 3 : 2, 1);
         if (!d || !y)
             return ow_nomem(m, n);
         d->in[0] = ow_value(m, n->in[i]);

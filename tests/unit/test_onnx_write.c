@@ -285,5 +285,6 @@ static void test_refused(void)
     evo_graph_free(b.g);
 }
 
-CHECK_MAIN(CHECK_TEST(test_hard_swish), CHECK_TEST(test_hard_chains), CHECK_TEST(test_clip), CHECK_TEST(test_residual), CHECK_TEST(test_gemm),
-           CHECK_TEST(test_constant_output), CHECK_TEST(test_refused))
+CHECK_MAIN(CHECK_TEST(test_hard_swish), CHECK_TEST(test_hard_chains), CHECK_TEST(test_clip),
+           CHECK_TEST(test_residual), CHECK_TEST(test_gemm), CHECK_TEST(test_constant_output),
+           CHECK_TEST(test_refused))

@@ -31,7 +31,8 @@ typedef struct act_case {
     const char *name;
 } act_case;
 
-static void add_const(evo_builder *b, const char *name, evo_dtype t, int rank, const int64_t *dims, const void *data)
+static void add_const(evo_builder *b, const char *name, evo_dtype t, int rank, const int64_t *dims,
+                      const void *data)
 {
     int v = evo_build_value(b, name);
     evo_error err = {0};
@@ -65,7 +66,8 @@ static void build(evo_builder *b, bool conv, evo_dtype t, check_rng *rng)
     if (conv) {
         add_const(b, "w", EVO_DTYPE_INT8, 4, (int64_t[]){6, 5, 3, 3}, w);
         add_const(b, "bias", EVO_DTYPE_INT32, 1, &m, bias);
-        evo_build_node(b, "QLinearConv", "x xs xz w ws wz ys yz bias", "y", "kernel_shape=3,3 pads=1,0,1,2 strides=2,1");
+        evo_build_node(b, "QLinearConv", "x xs xz w ws wz ys yz bias", "y",
+                       "kernel_shape=3,3 pads=1,0,1,2 strides=2,1");
     } else {
         add_const(b, "w", EVO_DTYPE_INT8, 2, (int64_t[]){24, 9}, w);
         evo_build_node(b, "QLinearMatMul", "x xs xz w ws wz ys yz", "y", "");
@@ -106,7 +108,8 @@ static size_t run(evo_model *m, uint8_t *out, size_t cap, uint8_t *in_copy, size
         memcpy(in_copy, p, d.size_bytes);
         *n_in = d.size_bytes;
     }
-    if (evo_session_run(s, &err) == EVO_OK && evo_model_output_desc(m, 0, &d) == EVO_OK && d.size_bytes <= cap) {
+    if (evo_session_run(s, &err) == EVO_OK && evo_model_output_desc(m, 0, &d) == EVO_OK &&
+        d.size_bytes <= cap) {
         n = d.size_bytes;
         memcpy(out, evo_session_output_data(s, 0), n);
     }
@@ -158,18 +161,32 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     float act_scale = table ? 0.06f : 0.0f;
     int32_t act_zp = table ? (t == EVO_DTYPE_UINT8 ? 128 : 0) : 0;
     if (conv)
-        n->a.conv = (evo_conv_attrs){.n_spatial = n->a.conv.n_spatial, .group = n->a.conv.group,
-                                     .kernel = {3, 3}, .stride = {2, 1}, .dilation = {1, 1},
-                                     .pad_begin = {1, 0}, .pad_end = {1, 2}, .act = ac->act,
-                                     .act_alpha = ac->alpha, .act_beta = ac->beta, .requant = mode,
-                                     .act_scale = act_scale, .act_zp = act_zp};
+        n->a.conv = (evo_conv_attrs){.n_spatial = n->a.conv.n_spatial,
+                                     .group = n->a.conv.group,
+                                     .kernel = {3, 3},
+                                     .stride = {2, 1},
+                                     .dilation = {1, 1},
+                                     .pad_begin = {1, 0},
+                                     .pad_end = {1, 2},
+                                     .act = ac->act,
+                                     .act_alpha = ac->alpha,
+                                     .act_beta = ac->beta,
+                                     .requant = mode,
+                                     .act_scale = act_scale,
+                                     .act_zp = act_zp};
     else
-        n->a.gemm = (evo_gemm_attrs){.alpha = 1, .beta = 1, .act = ac->act, .act_alpha = ac->alpha,
-                                     .act_beta = ac->beta, .requant = mode, .act_scale = act_scale,
+        n->a.gemm = (evo_gemm_attrs){.alpha = 1,
+                                     .beta = 1,
+                                     .act = ac->act,
+                                     .act_alpha = ac->alpha,
+                                     .act_beta = ac->beta,
+                                     .requant = mode,
+                                     .act_scale = act_scale,
                                      .act_zp = act_zp};
     evo_onnx_write_options wo = evo_onnx_write_options_default();
     wo.qdq = true;
-    CHECK_MSG(evo_onnx_write_buffer(b.g, &wo, &buf, &size, &err) == EVO_OK, "%s %s: %s", what, ac->name, err.msg);
+    CHECK_MSG(evo_onnx_write_buffer(b.g, &wo, &buf, &size, &err) == EVO_OK, "%s %s: %s", what, ac->name,
+              err.msg);
     CHECK_MSG(evo_model_from_graph(b.g, &ma, &err) == EVO_OK, "%s", err.msg);
     if (!ma)
         evo_graph_free(b.g);
@@ -187,8 +204,8 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     const char *dir = getenv("EVO_QDQ_DUMP_DIR"); /* for the ONNX Runtime side of the test */
     if (dir && *dir) {
         char name[128];
-        snprintf(name, sizeof(name), "%s_%s_%s_%s", what, evo_dtype_name(t), mode == EVO_REQUANT_FIXED ? "fixed" : "float",
-                 ac->name);
+        snprintf(name, sizeof(name), "%s_%s_%s_%s", what, evo_dtype_name(t),
+                 mode == EVO_REQUANT_FIXED ? "fixed" : "float", ac->name);
         if (dump(dir, name, "onnx", buf, size) && dump(dir, name, "x.bin", x, n_x))
             dump(dir, name, "y.bin", ya, na);
     }
@@ -196,7 +213,8 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     int distinct = 0;
     bool seen[256] = {false};
     for (size_t i = 0; i < na && na == nb; i++) {
-        int da = t == EVO_DTYPE_INT8 ? (int8_t)ya[i] : ya[i], db = t == EVO_DTYPE_INT8 ? (int8_t)yb[i] : yb[i];
+        int da = t == EVO_DTYPE_INT8 ? (int8_t)ya[i] : ya[i],
+            db = t == EVO_DTYPE_INT8 ? (int8_t)yb[i] : yb[i];
         n_equal += da == db;
         n_far += abs(da - db) > 1;
         distinct += !seen[ya[i]];
@@ -204,9 +222,10 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     }
     double equal = na ? (double)n_equal / (double)na : 0;
     printf("%-13s %-5s %-5s %-12s %4zu outputs (%3d distinct): %.4f equal, %zu beyond 1 step\n", what,
-           evo_dtype_name(t), mode == EVO_REQUANT_FIXED ? "fixed" : "float", ac->name, na, distinct, equal, n_far);
-    CHECK_MSG(n_far == 0 && equal >= MIN_EQUAL, "%s %s: %zu outputs beyond 1 step, %.4f equal", what, ac->name,
-              n_far, equal);
+           evo_dtype_name(t), mode == EVO_REQUANT_FIXED ? "fixed" : "float", ac->name, na, distinct, equal,
+           n_far);
+    CHECK_MSG(n_far == 0 && equal >= MIN_EQUAL, "%s %s: %zu outputs beyond 1 step, %.4f equal", what,
+              ac->name, n_far, equal);
     CHECK_MSG(distinct >= 6, "%s %s: only %d distinct outputs", what, ac->name, distinct);
 done:
     evo_model_free(ma);
