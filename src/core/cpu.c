@@ -28,6 +28,9 @@ static void cpu_detect(void)
         __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
         cpu_info.amx_tile = (d >> 24) & 1;
         cpu_info.amx_int8 = (d >> 25) & 1;
+        /* AVX-VNNI (vpdpbusd on ymm, VEX): leaf 7 subleaf 1, EAX bit 4; usable only with AVX2 */
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
+        cpu_info.avx_vnni = ((a >> 4) & 1) && cpu_info.avx2;
     }
 #elif defined(__aarch64__)
     cpu_info.neon = true;

@@ -133,8 +133,8 @@ static evo_status build_calls(evo_session *s, evo_error *err)
     return EVO_OK;
 }
 
-evo_status evo_session_create(const evo_model *model, const evo_session_options *opts,
-                              evo_session **out, evo_error *err)
+static evo_status session_create(const evo_model *model, const evo_session_options *opts, bool observable,
+                                 evo_session **out, evo_error *err)
 {
     if (!model || !out)
         return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_create: model and out are required");
@@ -152,7 +152,8 @@ evo_status evo_session_create(const evo_model *model, const evo_session_options 
     s->model = model;
     s->profile = opts->profile != 0;
     const evo_graph *g = model->g;
-    st = evo_plan_build(g, isa, n_threads, &s->plan, err);
+    st = observable ? evo_plan_build_unfused(g, isa, n_threads, &s->plan, err)
+                    : evo_plan_build(g, isa, n_threads, &s->plan, err);
     if (st)
         goto fail;
     size_t arena_bytes = s->plan.arena_bytes + s->plan.scratch_bytes;
@@ -185,6 +186,18 @@ evo_status evo_session_create(const evo_model *model, const evo_session_options 
 fail:
     evo_session_free(s);
     return st;
+}
+
+evo_status evo_session_create(const evo_model *model, const evo_session_options *opts,
+                              evo_session **out, evo_error *err)
+{
+    return session_create(model, opts, false, out, err);
+}
+
+evo_status evo_session_create_observable(const evo_model *model, const evo_session_options *opts,
+                                         evo_session **out, evo_error *err)
+{
+    return session_create(model, opts, true, out, err);
 }
 
 void evo_session_free(evo_session *s)
@@ -237,6 +250,22 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
             evo_pool_run(s->pool, run_call, &s->calls[i]);
         if (s->profile)
             s->step_ns[i] = evo_now_ns() - t0;
+    }
+    return EVO_OK;
+}
+
+evo_status evo_session_run_observed(evo_session *s, evo_step_observer fn, void *user, evo_error *err)
+{
+    if (!s || !fn)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_run_observed: no session or observer");
+    for (int i = 0; i < s->plan.n_steps; i++) {
+        const step_call *c = &s->calls[i];
+        if (s->plan.steps[i].fused)
+            return evo_errorf(err, EVO_ERR_INTERNAL, "evo_session_run_observed: the session runs fused pairs");
+        if (!s->plan.steps[i].skip)
+            evo_pool_run(s->pool, run_call, &s->calls[i]);
+        /* a view's bytes are complete here: its producers ran in the steps before */
+        fn(user, c->args.node, c->args.out, c->args.n_out);
     }
     return EVO_OK;
 }

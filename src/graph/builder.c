@@ -6,6 +6,7 @@
  */
 #include "graph/builder.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,22 @@ void evo_build_const(evo_builder *b, const char *name, evo_dtype dtype, int rank
         b->ok = false;
 }
 
+void evo_build_qweight(evo_builder *b, const char *name, int rank, const int64_t *dims)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    int8_t *data = malloc((size_t)n);
+    if (!data) {
+        b->ok = false;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        data[i] = (int8_t)lrintf(rnd(b) * 127.0f);
+    evo_build_const(b, name, EVO_DTYPE_INT8, rank, dims, data);
+    free(data);
+}
+
 void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *values)
 {
     int v = evo_build_value(b, name);
@@ -97,13 +114,14 @@ void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *
 
 void evo_build_node(evo_builder *b, const char *op, const char *ins, const char *outs, const char *attrs)
 {
-    char names[2][8][32];
+    char names[2][EVO_BUILDER_MAX_NODE_IO][32];
     int count[2] = {0, 0};
     const char *lists[2] = {ins, outs};
     for (int k = 0; k < 2; k++) {
         char buf[256];
         snprintf(buf, sizeof(buf), "%s", lists[k]);
-        for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && count[k] < 8; t = strtok_r(NULL, " ", &save))
+        for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && count[k] < EVO_BUILDER_MAX_NODE_IO;
+             t = strtok_r(NULL, " ", &save))
             snprintf(names[k][count[k]++], 32, "%s", t);
     }
     int id = evo_graph_add_node(b->g, op, NULL, count[0], count[1]);

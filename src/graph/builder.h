@@ -15,6 +15,8 @@
 #include "graph/graph.h"
 
 #define EVO_BUILDER_MAX_IO 8
+/* The most inputs (or outputs) of one node: QLinearConv has 9. */
+#define EVO_BUILDER_MAX_NODE_IO 12
 
 typedef struct evo_builder {
     evo_graph *g;
@@ -35,6 +37,8 @@ void evo_build_input_typed(evo_builder *b, const char *name, evo_dtype dtype, in
 /* A constant of any dtype holding data (copied); rank 0 is a scalar. */
 void evo_build_const(evo_builder *b, const char *name, evo_dtype dtype, int rank, const int64_t *dims,
                      const void *data);
+/* An int8 constant with uniform values in [-127, 127] (quantized weights). */
+void evo_build_qweight(evo_builder *b, const char *name, int rank, const int64_t *dims);
 /* A 1-D int64 constant holding values[0, count) (a Reshape shape, say). */
 void evo_build_ints(evo_builder *b, const char *name, int count, const int64_t *values);
 /*

@@ -11,6 +11,7 @@
 #include "core/cpu.h"
 #include "kernels/fastops.h"
 #include "kernels/conv_fast.h"
+#include "kernels/qconv_fast.h"
 
 #include <stdlib.h>
 
@@ -49,6 +50,15 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_CONV, &evo_kernel_conv_avx2},
     {EVO_OP_CONV, &evo_kernel_conv_dw_avx512},
     {EVO_OP_GEMM, &evo_kernel_gemm_avx512},
+    /* int8 convolution and matrix product (qconv_*.c, qmatmul_*.c) */
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_avx512},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_vnni},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_avx2},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_avxvnni},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_avx2},
+    {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_vnni},
+    {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_avxvnni},
+    {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_avx2},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
     EVO_FASTOPS_ENTRIES(MAX_POOL, pool),
     EVO_FASTOPS_ENTRIES(AVERAGE_POOL, pool),

@@ -6,8 +6,9 @@
  *                                            the activation as a clamp);
  *   DQ(a) + DQ(b) -> MatMul [-> Relu | Clip] -> Q   becomes QLinearMatMul;
  *   DQ -> MaxPool | Reshape | Transpose | Flatten | Squeeze | Unsqueeze |
- *     Slice | nearest Resize | Concat | Split -> Q, with the same per-tensor
- *     scale and zero point on every side, runs on the bytes (the pairs go).
+ *     Slice | nearest Resize | Concat | Split | Pad -> Q, with the same
+ *     per-tensor scale and zero point on every side, runs on the bytes (the
+ *     pairs go; a constant Pad value becomes its byte, 0 the zero point).
  *
  * Runs after shape inference and constant folding, which have turned each
  * DQ of a constant into a float constant: the DQ node is dead but still the
@@ -232,6 +233,7 @@ static bool runs_on_bytes(const evo_node *n)
     case EVO_OP_UNSQUEEZE:
     case EVO_OP_SLICE:
     case EVO_OP_SPLIT:
+    case EVO_OP_PAD:
     case EVO_OP_CONCAT: return true;
     case EVO_OP_RESIZE:
     case EVO_OP_UPSAMPLE: return n->a.resize.mode == EVO_RESIZE_NEAREST;
@@ -243,6 +245,23 @@ static bool runs_on_bytes(const evo_node *n)
 static int n_data_inputs(const evo_node *n)
 {
     return n->op == EVO_OP_CONCAT ? n->n_in : 1;
+}
+
+/*
+ * Pad in constant mode on bytes: the value as a byte of q's type, which
+ * must stand for exactly the float value (0 is the zero point).
+ */
+static const char *pad_byte(const evo_graph *g, const evo_node *n, const qparam *q, int32_t *byte)
+{
+    double v = n->a.pad.value, s = scale_at(g, q, 0);
+    double b = nearbyint(v / s) + zp_at(g, q, 0);
+    int32_t lo = q->dtype == EVO_DTYPE_INT8 ? -128 : 0, hi = q->dtype == EVO_DTYPE_INT8 ? 127 : 255;
+    if (!(b >= lo && b <= hi) || (float)((b - zp_at(g, q, 0)) * s) != (float)v)
+        return "its pad value is not exactly representable in the quantized type";
+    if (g->opset > 0 && g->opset < 11 && b != 0)
+        return "its pad value is an attribute (opset < 11) that would change";
+    *byte = (int32_t)b;
+    return NULL;
 }
 
 /*
@@ -270,6 +289,12 @@ static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam
             return "its inputs are quantized with different scales or zero points";
         if (i == 0)
             *in_q = q;
+    }
+    int32_t byte;
+    if (n->op == EVO_OP_PAD && n->a.pad.mode == EVO_PAD_CONSTANT) {
+        const char *why = pad_byte(g, n, in_q, &byte);
+        if (why)
+            return why;
     }
     for (int o = 0; o < n->n_out; o++) {
         int r = n->out[o] >= 0 ? single_reader(g, n->out[o]) : -1;
@@ -371,9 +396,24 @@ static evo_status fold_compute(evo_graph *g, int id, const compute_match *m, evo
 }
 
 /* Runs layout node id on the bytes its DequantizeLinear inputs read, writing its QuantizeLinears' outputs. */
-static evo_status fold_layout(evo_graph *g, int id, const qparam *out_q, evo_error *err)
+static evo_status fold_layout(evo_graph *g, int id, const qparam *in_q, const qparam *out_q, evo_error *err)
 {
     evo_node *n = &g->nodes[id];
+    int32_t byte;
+    if (n->op == EVO_OP_PAD && n->a.pad.mode == EVO_PAD_CONSTANT && g->opset >= 11 &&
+        pad_byte(g, n, in_q, &byte) == NULL) { /* the value input becomes that byte */
+        uint8_t b = (uint8_t)byte;
+        int v = evo_new_const(g, n->name, in_q->dtype, 0, NULL, &b);
+        int *in = evo_mem_alloc(&g->mem, sizeof(int) * (size_t)(n->n_in > 3 ? n->n_in : 3));
+        if (v < 0 || !in)
+            return evo_node_errorf(err, g, n, EVO_ERR_NOMEM, "out of memory folding QDQ");
+        n = &g->nodes[id];
+        for (int i = 0; i < (n->n_in > 3 ? n->n_in : 3); i++)
+            in[i] = i < n->n_in ? n->in[i] : -1;
+        in[2] = v;
+        n->in = in;
+        n->n_in = n->n_in > 3 ? n->n_in : 3;
+    }
     for (int i = 0; i < n_data_inputs(n); i++) {
         int dq = g->values[n->in[i]].producer;
         n->in[i] = g->nodes[dq].in[0];
@@ -401,7 +441,7 @@ evo_status evo_pass_fold_qdq(evo_graph *g, evo_pass_ctx *ctx)
         else if (n->op == EVO_OP_MATMUL && !match_matmul(g, i, &m))
             s = fold_compute(g, i, &m, ctx->err);
         else if (runs_on_bytes(n) && !match_layout(g, i, &in_q, out_q))
-            s = fold_layout(g, i, out_q, ctx->err);
+            s = fold_layout(g, i, &in_q, out_q, ctx->err);
         if (s)
             return s;
     }

@@ -116,8 +116,9 @@ static evo_status check_resize(const evo_graph *g, const evo_node *n, const evo_
                                evo_error *err)
 {
     const evo_resize_attrs *ra = &n->a.resize;
-    if (y->rank != x->rank || y->dtype != x->dtype || x->dtype != EVO_DTYPE_FLOAT)
-        return BAD("resize input and output must be float32 of the same rank");
+    bool bytes_ok = ra->mode == EVO_RESIZE_NEAREST && (x->dtype == EVO_DTYPE_UINT8 || x->dtype == EVO_DTYPE_INT8);
+    if (y->rank != x->rank || y->dtype != x->dtype || (x->dtype != EVO_DTYPE_FLOAT && !bytes_ok))
+        return BAD("resize input and output must be float32 (or uint8/int8 for nearest) of the same rank");
     for (int d = 0; d < x->rank; d++) {
         if (!isfinite(ra->scale[d]) || ra->scale[d] <= 0 || !isfinite(ra->roi_start[d]) || !isfinite(ra->roi_end[d]))
             return BAD("resize scale or roi is not a positive finite number");

@@ -82,8 +82,8 @@ static evo_status assign_offsets(live_range *lr, int n, int64_t *offsets, size_t
     return EVO_OK;
 }
 
-evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_plan *out,
-                          evo_error *err)
+static evo_status plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, bool fuse_pairs, evo_plan *out,
+                             evo_error *err)
 {
     evo_plan p;
     memset(&p, 0, sizeof(p));
@@ -115,7 +115,7 @@ evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_
             goto fail;
         }
         int step = p.n_steps++;
-        if (step > 0 && !p.steps[step - 1].fused) { /* the step before may run inside this one */
+        if (fuse_pairs && step > 0 && !p.steps[step - 1].fused) { /* the step before may run inside this one */
             const evo_kernel_def *f = evo_kernel_fused(g, &g->nodes[p.steps[step - 1].node], p.steps[step - 1].kernel, n, k);
             if (f) {
                 p.steps[step - 1].fused = true;
@@ -221,6 +221,18 @@ fail:
     free(lr);
     evo_plan_free(&p);
     return s;
+}
+
+evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_plan *out,
+                          evo_error *err)
+{
+    return plan_build(g, max_isa, n_tasks, true, out, err);
+}
+
+evo_status evo_plan_build_unfused(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_plan *out,
+                                  evo_error *err)
+{
+    return plan_build(g, max_isa, n_tasks, false, out, err);
 }
 
 void evo_plan_free(evo_plan *p)

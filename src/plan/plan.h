@@ -31,6 +31,12 @@ typedef struct evo_plan {
 /* Builds the plan for a compiled graph. max_isa caps kernel selection. */
 evo_status evo_plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_plan *out,
                           evo_error *err);
+/*
+ * The same plan without fused pairs: every node's outputs are stored, so a
+ * step observer (evo_session_run_observed) sees each of them.
+ */
+evo_status evo_plan_build_unfused(const evo_graph *g, evo_isa max_isa, int n_tasks, evo_plan *out,
+                                  evo_error *err);
 void evo_plan_free(evo_plan *p);
 
 /*

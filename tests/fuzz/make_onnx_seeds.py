@@ -32,6 +32,13 @@ COPIES = [
     "pytorch-converted/test_Conv2d",
     "pytorch-converted/test_PReLU_2d_multiparam",
     "pytorch-converted/test_Linear",
+    "node/test_qlinearconv",
+    "node/test_qlinearmatmul_3D",
+    "node/test_convinteger_with_padding",
+    "node/test_matmulinteger",
+    "node/test_quantizelinear_axis",
+    "node/test_dequantizelinear_axis",
+    "node/test_dynamicquantizelinear",
 ]
 
 

@@ -370,7 +370,7 @@ static evo_status qc_infer_bad(int which, evo_error *err)
     uint8_t u = 0;
     int8_t i8 = 0;
     float f = 0.1f, f3[3] = {0.1f, 0.1f, 0.1f};
-    int32_t b[3] = {0};
+    int32_t b[4] = {0};
     int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {4, 2, 3, 3}, bd[1] = {which == 3 ? 3 : 4};
     int ins[9] = {qt_value(g, "x", EVO_DTYPE_UINT8, 4, xd, NULL),
                   qt_param(g, "xs", EVO_DTYPE_FLOAT, 1, &f),

@@ -164,7 +164,7 @@ static void test_dynamic_quantize(void)
 static void test_quant_refused(void)
 {
     float s = 1.0f, s3[3] = {1, 1, 1};
-    uint8_t z = 0;
+    uint8_t z[3] = {0, 0, 0};
     int64_t d[2] = {2, 4};
     struct {
         const char *op;
@@ -185,10 +185,10 @@ static void test_quant_refused(void)
         evo_graph *g = evo_graph_new("test");
         g->opset = 21;
         bool deq = cases[i].op[0] == 'D';
-        int16_t z16 = 0;
+        int16_t z16[3] = {0, 0, 0};
         int node = q_node(g, cases[i].op, deq ? EVO_DTYPE_UINT8 : EVO_DTYPE_FLOAT, 2, d,
                           cases[i].n_scale ? cases[i].n_scale : 1, cases[i].n_scale == 3 ? s3 : &s, cases[i].zt,
-                          cases[i].n_scale == 0 ? NULL : cases[i].zt == EVO_DTYPE_INT16 ? (void *)&z16 : (void *)&z,
+                          cases[i].n_scale == 0 ? NULL : cases[i].zt == EVO_DTYPE_INT16 ? (void *)z16 : (void *)z,
                           1);
         if (cases[i].attr)
             nn_attr_int(g, node, cases[i].attr, cases[i].value);

@@ -138,7 +138,7 @@ static void build_matmul(evo_builder *b)
 
 /*
  * x -> QDQ -> MaxPool -> QDQ -> Transpose -> QDQ -> Concat(itself twice) ->
- * QDQ -> Split -> QDQ each part; variant 1 changes the scale after MaxPool,
+ * QDQ -> Pad (constant 0) -> QDQ -> Split -> QDQ each part; variant 1 changes the scale after MaxPool,
  * variant 2 reads the first DequantizeLinear's output twice.
  */
 static int layout_variant;
@@ -154,8 +154,11 @@ static void build_layout(evo_builder *b)
     qdq(b, "t", "q", "td");
     evo_build_node(b, "Concat", "td td", "c", "axis=1");
     qdq(b, "c", "q", "cd");
+    evo_build_ints(b, "pads", 8, (int64_t[]){0, 0, 0, 1, 0, 0, 0, 2});
+    evo_build_node(b, "Pad", "cd pads", "pd0", NULL); /* value 0.0: the zero point 100 on the bytes */
+    qdq(b, "pd0", "q", "pdd");
     evo_build_ints(b, "parts", 2, (int64_t[]){2, 3});
-    evo_build_node(b, "Split", "cd parts", "s0 s1", "axis=2");
+    evo_build_node(b, "Split", "pdd parts", "s0 s1", "axis=2");
     qdq(b, "s1", "q", "y");
     qdq(b, "s0", "q", "y2");
     evo_build_output(b, "y");

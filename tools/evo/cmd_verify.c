@@ -167,6 +167,71 @@ static void build_elementwise(evo_builder *b)
     evo_build_output(b, "y");
 }
 
+/*
+ * x -> QuantizeLinear -> QLinearConv (int8 weights with per-channel
+ * scales, int32 bias, "same" pads) -> DequantizeLinear: the int8 kernels
+ * are exact, so every tier must match the reference bit for bit.
+ */
+static void build_qconv(evo_builder *b, int64_t ci, int64_t co, int64_t h, int64_t w, int64_t k, int64_t stride,
+                        int64_t group, bool s8)
+{
+    evo_dtype t = s8 ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
+    int64_t one[1] = {1}, cd[1] = {co};
+    float xs = 2.0f / 255.0f, ws[256], ys = 0.0f;
+    int32_t bias[256];
+    uint8_t xzp = s8 ? (uint8_t)(int8_t)-3 : 131, yzp = s8 ? (uint8_t)(int8_t)5 : 120;
+    for (int64_t c = 0; c < co && c < 256; c++) {
+        ws[c] = 0.002f + 0.0005f * (float)(c % 7);
+        bias[c] = (int32_t)((c * 7919) % 4001) - 2000;
+        ys = fmaxf(ys, ws[c]);
+    }
+    /* outputs spread over about +-100 steps: acc ~ sqrt(K) * 75 * 73 */
+    ys *= xs * 75.0f * 73.0f * sqrtf((float)(ci / group * k * k)) / 100.0f;
+    evo_build_input(b, "x", 4, (int64_t[]){1, ci, h, w});
+    evo_build_const(b, "xs", EVO_DTYPE_FLOAT, 0, one, &xs);
+    evo_build_const(b, "xzp", t, 0, one, &xzp);
+    evo_build_qweight(b, "w", 4, (int64_t[]){co, ci / group, k, k});
+    evo_build_const(b, "ws", EVO_DTYPE_FLOAT, 1, cd, ws);
+    evo_build_const(b, "wzp", EVO_DTYPE_INT8, 1, cd, NULL);
+    evo_build_const(b, "ys", EVO_DTYPE_FLOAT, 0, one, &ys);
+    evo_build_const(b, "yzp", t, 0, one, &yzp);
+    evo_build_const(b, "bias", EVO_DTYPE_INT32, 1, cd, bias);
+    char attrs[128];
+    int64_t p0 = (k - 1) / 2, p1 = k / 2;
+    snprintf(attrs, sizeof(attrs), "kernel_shape=%lld,%lld strides=%lld,%lld pads=%lld,%lld,%lld,%lld group=%lld",
+             (long long)k, (long long)k, (long long)stride, (long long)stride, (long long)p0, (long long)p0,
+             (long long)p1, (long long)p1, (long long)group);
+    evo_build_node(b, "QuantizeLinear", "x xs xzp", "xq", NULL);
+    evo_build_node(b, "QLinearConv", "xq xs xzp w ws wzp ys yzp bias", "yq", attrs);
+    evo_build_node(b, "DequantizeLinear", "yq ys yzp", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+static void build_qconv1x1(evo_builder *b)
+{
+    build_qconv(b, 64, 72, 20, 21, 1, 1, 1, false);
+}
+
+static void build_qconv3x3(evo_builder *b)
+{
+    build_qconv(b, 37, 53, 29, 31, 3, 1, 1, true);
+}
+
+static void build_qconv3x3_s2(evo_builder *b)
+{
+    build_qconv(b, 32, 48, 47, 45, 3, 2, 1, false);
+}
+
+static void build_qconv_dw(evo_builder *b)
+{
+    build_qconv(b, 24, 24, 37, 53, 3, 1, 24, true);
+}
+
+static void build_qconv_dw5_s2(evo_builder *b)
+{
+    build_qconv(b, 40, 40, 26, 27, 5, 2, 40, false);
+}
+
 static const check checks[] = {
     {"conv 3x3 + SiLU", build_conv3x3_silu},
     {"conv 1x1 + relu + add", build_conv1x1_residual},
@@ -182,6 +247,11 @@ static const check checks[] = {
     {"resize linear 2x, nearest", build_resize_linear},
     {"gemm", build_gemm},
     {"broadcast mul/sigmoid/sub", build_elementwise},
+    {"int8 conv 1x1 (uint8)", build_qconv1x1},
+    {"int8 conv 3x3 (int8)", build_qconv3x3},
+    {"int8 conv 3x3 stride 2", build_qconv3x3_s2},
+    {"int8 depthwise 3x3 (int8)", build_qconv_dw},
+    {"int8 depthwise 5x5 stride 2", build_qconv_dw5_s2},
 };
 
 static evo_status build_model(const check *c, evo_model **out, evo_error *err)

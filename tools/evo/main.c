@@ -20,6 +20,7 @@ static const command commands[] = {
     {"run", evo_cmd_run, "MODEL --input F --output F   run once on tensor files (.npy or raw)"},
     {"bench", evo_cmd_bench, "MODEL [--threads N] [--runs R] [--profile]   latency statistics"},
     {"verify", evo_cmd_verify, "[--threads N]          this machine: ISA, FMA peak, kernels vs reference"},
+    {"quantize", evo_cmd_quantize, "MODEL --calib DIR -o OUT.evo   calibrate on images, write an int8 model"},
     {"detect", evo_cmd_detect, "MODEL IMAGE... [-o OUT]   detect objects in images"},
     {"eval", evo_cmd_eval, "MODEL IMAGES_DIR [--labels DIR]   COCO mAP over labelled images"},
 };
@@ -29,7 +30,7 @@ static void usage(FILE *f)
     fprintf(f, "evo %s - edge vision optimizer\n\nusage: evo COMMAND [options]\n\ncommands:\n",
             EVO_VERSION_STRING);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni\n"
                "                --disable-pass simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,\n"
                "                               fuse_residual_act,fuse_update\n");

@@ -1,0 +1,272 @@
+/*
+ * qconv_avx2.c - int8 Conv on AVX2: the packed GEMM (qconv_fast.h,
+ * qconv_body.inc) and the depthwise kernel, with the AVX2 epilogue.
+ *
+ * AVX2 has no vpdpbusd, and vpmaddubsw saturates its int16 pair sums, so
+ * products are made exact with vpmaddwd: a B vector (8 columns x 4 uint8
+ * bytes k0..k3) splits into its even bytes (k0, k2) and odd bytes (k1, k3)
+ * as int16 pairs, and the weights are packed as the int16 pairs (w0, w2)
+ * and (w1, w3) (EVO_QK_W_MADD), so two vpmaddwd add the four products of
+ * each column. Register tile: MR = 4 channels x NR = 16 columns (8
+ * accumulators, 4 split B vectors, 2 weight broadcasts).
+ */
+#include "kernels/qconv_avx2.h"
+
+#define MR EVO_QCONV_AVX2_MR
+#define NR EVO_QCONV_AVX2_NR
+#define QK_LAYOUT EVO_QK_W_MADD
+#define WB 8 /* weight bytes per row per 4 K */
+
+#define ROW_MADD(i)                                                                                          \
+    do {                                                                                                     \
+        __m256i we = _mm256_set1_epi32(aw[2 * i]), wo = _mm256_set1_epi32(aw[2 * i + 1]);                    \
+        c##i##0 = _mm256_add_epi32(c##i##0,                                                                  \
+                                   _mm256_add_epi32(_mm256_madd_epi16(e0, we), _mm256_madd_epi16(o0, wo)));  \
+        c##i##1 = _mm256_add_epi32(c##i##1,                                                                  \
+                                   _mm256_add_epi32(_mm256_madd_epi16(e1, we), _mm256_madd_epi16(o1, wo)));  \
+    } while (0)
+
+/* acc[i * 2 + v] = the MR x NR tile over k4n steps of 4 K. */
+__attribute__((noinline)) static void qkernel(int64_t k4n, const unsigned char *restrict a,
+                                              const uint8_t *restrict b, __m256i *restrict acc)
+{
+    const __m256i lo8 = _mm256_set1_epi16(0x00FF);
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+            c31 = c00;
+    for (int64_t p = 0; p < k4n; p++) {
+        int32_t aw[2 * MR];
+        memcpy(aw, a, sizeof(aw));
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)b),
+                x1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+        __m256i e0 = _mm256_and_si256(x0, lo8), o0 = _mm256_srli_epi16(x0, 8);
+        __m256i e1 = _mm256_and_si256(x1, lo8), o1 = _mm256_srli_epi16(x1, 8);
+        ROW_MADD(0);
+        ROW_MADD(1);
+        ROW_MADD(2);
+        ROW_MADD(3);
+        a += MR * WB;
+        b += NR * 4;
+    }
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11;
+    acc[4] = c20, acc[5] = c21, acc[6] = c30, acc[7] = c31;
+}
+
+static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a,
+                 const uint8_t *b, int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y,
+                 int64_t ldy)
+{
+    __m256i acc[MR * 2];
+    qkernel(k4n, a, b, acc);
+    const int32_t *table = (const int32_t *)(base + h->off_table);
+    for (int i = 0; i < n_rows; i++) {
+        qrow r;
+        qrow_load(h, base, ch0 + i, &r);
+        for (int v = 0; v * 8 < width; v++)
+            qepi8_store(h, table, &r, acc[i * 2 + v], y + i * ldy + v * 8, width - v * 8);
+    }
+}
+
+#include "kernels/qconv_body.inc"
+
+void evo_qconv_gemm_avx2(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
+                         int task, int n_tasks)
+{
+    qgemm_run(p, packed, x, y, scratch, task, n_tasks);
+}
+
+const evo_kernel_def evo_kernel_qconv_avx2 = {
+    .name = "qconv_avx2",
+    .isa = EVO_ISA_AVX2,
+    .supports = qk_supports,
+    .scratch_bytes = qk_scratch,
+    .run = qk_run,
+    .packed_bytes = qk_packed_bytes,
+    .pack = qk_pack,
+};
+
+/* 8 taps' inputs from row src at columns iw0 + l * sw (l < cnt) as int32, x_zp outside [0, iw). */
+static inline __attribute__((always_inline)) __m256i dw_taps(const uint8_t *src, int64_t iw0, int64_t sw,
+                                                             int64_t iw, int64_t cnt, bool sgn, uint8_t pad)
+{
+    __m128i b;
+    if (iw0 >= 0 && iw0 + 8 * sw <= iw) {
+        b = sw == 1 ? _mm_loadl_epi64((const __m128i *)(src + iw0))
+                    : _mm_loadu_si128((const __m128i *)(src + iw0));
+    } else {
+        uint8_t t[16];
+        memset(t, pad, sizeof(t));
+        for (int64_t l = 0; l < cnt; l++) {
+            int64_t i = iw0 + l * sw;
+            if (i >= 0 && i < iw)
+                t[l * sw] = src[i];
+        }
+        b = _mm_loadu_si128((const __m128i *)t);
+    }
+    if (sw == 1)
+        return sgn ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+    __m256i w = _mm256_cvtepu16_epi32(b); /* even byte low */
+    return sgn ? _mm256_srai_epi32(_mm256_slli_epi32(w, 24), 24)
+               : _mm256_and_si256(w, _mm256_set1_epi32(255));
+}
+
+/* Padded input rows: the most taps down and bytes across the copying path takes. */
+#define DW_KH_MAX 7
+#define DW_ROW_MAX 1024
+/* Padded rows kept: a row is copied once while the taps' rows span fewer than this. */
+#define DW_RING 16
+
+/* Bytes of a padded row copy: pw of x_zp, the row, x_zp past it as far as the last vector reads. */
+static inline int64_t dw_row_len(const evo_qconv_shape *s)
+{
+    return EVO_MAX(s->pw + s->iw, (s->ow - 1) * s->sw + (s->kw - 1) * s->dw + 2 * 8 * s->sw + 1);
+}
+
+/* Input row ih of src into dst, padded per dw_row_len. */
+static inline void dw_row_copy(const evo_qconv_shape *s, const uint8_t *src, uint8_t pad, uint8_t *dst)
+{
+    int64_t len = dw_row_len(s);
+    memset(dst, pad, (size_t)s->pw);
+    memcpy(dst + s->pw, src, (size_t)s->iw);
+    memset(dst + s->pw + s->iw, pad, (size_t)(len - s->pw - s->iw));
+}
+
+/*
+ * The copying path of a plane: each input row is copied once, padded,
+ * into a ring of rows, so every tap is one plain load (the masked or
+ * byte-wise edge loads cost more than the copies).
+ */
+static inline __attribute__((always_inline)) void
+dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
+              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
+{
+    uint8_t ring[DW_RING][DW_ROW_MAX];
+    int64_t tag[DW_RING];
+    for (int i = 0; i < DW_RING; i++)
+        tag[i] = -1;
+    const qrow r = *rp;
+    int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
+    const int64_t sw = s->sw;
+    for (int64_t oh = 0; oh < s->oh; oh++) {
+        int32_t zsum = 0; /* what the padding rows add */
+        bool in[DW_KH_MAX];
+        const uint8_t *rows[DW_KH_MAX];
+        for (int64_t ky = 0; ky < s->kh; ky++) {
+            int64_t ih = oh * s->sh - s->ph + ky * s->dh;
+            in[ky] = ih >= 0 && ih < s->ih;
+            if (in[ky]) { /* input rows are copied once: slot ih % DW_RING is not needed again */
+                int64_t slot = ih % DW_RING;
+                if (tag[slot] != ih)
+                    dw_row_copy(s, x + ih * s->iw, h->x_pad, ring[slot]);
+                tag[slot] = ih;
+                rows[ky] = ring[slot];
+            } else
+                for (int64_t kx = 0; kx < kw; kx++)
+                    zsum += zp * (int32_t)(int16_t)wc[ky * kw + kx];
+        }
+        for (int64_t ow = 0; ow < s->ow; ow += 8) {
+            int64_t cnt = EVO_MIN((int64_t)8, s->ow - ow);
+            __m256i acc = _mm256_set1_epi32(zsum);
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                if (!in[ky])
+                    continue;
+                const uint8_t *src = rows[ky];
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    int64_t at = ow * sw + kx * s->dw;
+                    acc =
+                        _mm256_add_epi32(acc, _mm256_madd_epi16(dw_taps(src, at, sw, at + 8 * sw, 8, sgn, 0),
+                                                                _mm256_set1_epi32(wc[ky * kw + kx])));
+                }
+            }
+            qepi8_store(h, table, &r, acc, y + oh * s->ow + ow, cnt);
+        }
+    }
+}
+
+/*
+ * One output plane of channel c (see qconv_dw_avx512.c); kw and sgn are
+ * constants in the specialised copies, so the tap loop unrolls; windows
+ * wholly inside the row load without the padding path.
+ */
+static inline __attribute__((always_inline)) void
+dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
+           const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
+{
+    const int32_t *wc = (const int32_t *)(base + h->off_w) + c * h->k_g;
+    const int32_t *table = (const int32_t *)(base + h->off_table);
+    qrow r;
+    qrow_load(h, base, c, &r);
+    if (s->kh <= DW_KH_MAX && (s->kh - 1) * s->dh < DW_RING && dw_row_len(s) <= DW_ROW_MAX) {
+        dw_plane_rows(s, h, wc, table, &r, x, y, kw, sgn);
+        return;
+    }
+    int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
+    const int64_t sw = s->sw, span = (kw - 1) * s->dw + 8 * sw;
+    for (int64_t oh = 0; oh < s->oh; oh++)
+        for (int64_t ow = 0; ow < s->ow; ow += 8) {
+            int64_t cnt = EVO_MIN((int64_t)8, s->ow - ow), iw0 = ow * sw - s->pw;
+            bool inner = iw0 >= 0 && iw0 + span <= s->iw;
+            __m256i acc = _mm256_setzero_si256();
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                int64_t ih = oh * s->sh - s->ph + ky * s->dh;
+                const int32_t *wt = wc + ky * kw;
+                if (ih < 0 || ih >= s->ih) {
+                    int32_t z = 0;
+                    for (int64_t kx = 0; kx < kw; kx++)
+                        z += zp * (int32_t)(int16_t)wt[kx];
+                    acc = _mm256_add_epi32(acc, _mm256_set1_epi32(z));
+                    continue;
+                }
+                const uint8_t *src = x + ih * s->iw;
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    int64_t at = iw0 + kx * s->dw;
+                    __m256i xv = inner ? dw_taps(src, at, sw, at + 8 * sw, 8, sgn, h->x_pad)
+                                       : dw_taps(src, at, sw, s->iw, cnt, sgn, h->x_pad);
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, _mm256_set1_epi32(wt[kx])));
+                }
+            }
+            qepi8_store(h, table, &r, acc, y + oh * s->ow + ow, cnt);
+        }
+}
+
+static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base,
+                     int64_t c, const uint8_t *x, uint8_t *y, bool sgn)
+{
+    if (s->kw == 3 && !sgn)
+        dw_plane_t(s, h, base, c, x, y, 3, false);
+    else if (s->kw == 3)
+        dw_plane_t(s, h, base, c, x, y, 3, true);
+    else if (s->kw == 5 && !sgn)
+        dw_plane_t(s, h, base, c, x, y, 5, false);
+    else if (s->kw == 5)
+        dw_plane_t(s, h, base, c, x, y, 5, true);
+    else
+        dw_plane_t(s, h, base, c, x, y, s->kw, sgn);
+}
+
+void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
+                       int n_tasks)
+{
+    const evo_qconv_packed *h = packed;
+    int64_t p0, p1;
+    evo_task_range(s->batch * s->c_out, task, n_tasks, &p0, &p1);
+    bool sgn = h->x_xor != 0;
+    for (int64_t pl = p0; pl < p1; pl++)
+        dw_plane(s, h, packed, pl % s->c_out, (const uint8_t *)x + pl * s->ih * s->iw,
+                 (uint8_t *)y + pl * s->oh * s->ow, sgn);
+}
+
+static void dw_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    evo_qconv_shape s;
+    evo_qconv_dw_shape(a, &s);
+    evo_qconv_dw_avx2(&s, a->packed, a->in[0].data, a->out[0].data, task, n_tasks);
+}
+
+const evo_kernel_def evo_kernel_qconv_dw_avx2 = {
+    .name = "qconv_dw_avx2",
+    .isa = EVO_ISA_AVX2,
+    .supports = evo_qconv_dw_supports,
+    .run = dw_run,
+    .packed_bytes = evo_qconv_dw_packed_bytes,
+    .pack = evo_qconv_dw_pack,
+};

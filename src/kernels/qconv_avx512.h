@@ -1,0 +1,170 @@
+/*
+ * qconv_avx512.h - the AVX-512 int8 conv epilogue (qconv_vnni.c,
+ * qconv_dw_avx512.c): one output channel's 16 accumulators plus the folded
+ * bias, requantized (FLOAT or FIXED, docs/int8.md), clamped, mapped
+ * through the activation table and stored as bytes. Every function is
+ * static; included only by files compiled for AVX-512.
+ */
+#ifndef EVO_QCONV_AVX512_H
+#define EVO_QCONV_AVX512_H
+
+#include "kernels/qconv_fast.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+/* The epilogue constants of 16 lanes (one channel broadcast, or one channel per lane), in registers. */
+typedef struct qrow {
+    __m512i bias, q, ls, rs, rmask, rthr, lo, hi, zp, smax, smin;
+    __m512 m, flo, fhi;
+} qrow;
+
+/* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only). */
+static inline void qrow_finish(const evo_qconv_packed *h, __m512i shift, qrow *r)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    r->ls = r->rs = r->rmask = r->rthr = r->smax = r->smin = zero;
+    if (h->requant == EVO_REQUANT_FIXED) { /* FLOAT needs none of the shifts */
+        r->ls = _mm512_min_epi32(_mm512_max_epi32(shift, zero), _mm512_set1_epi32(31));
+        r->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+        r->rmask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r->rs), _mm512_set1_epi32(1));
+        r->rthr = _mm512_srli_epi32(r->rmask, 1);
+        /* acc << ls saturates beyond these */
+        r->smax = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MAX), r->ls);
+        r->smin = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MIN), r->ls);
+    }
+    r->lo = _mm512_set1_epi32(h->lo);
+    r->hi = _mm512_set1_epi32(h->hi);
+    r->zp = _mm512_set1_epi32(h->zp);
+    r->flo = _mm512_set1_ps((float)(h->lo - h->zp));
+    r->fhi = _mm512_set1_ps((float)(h->hi - h->zp));
+}
+
+/* Channel c in every lane (conv: a tile row is one channel). */
+static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *base, int64_t c, qrow *r)
+{
+    r->bias = _mm512_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
+    r->q = _mm512_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
+    r->m = _mm512_set1_ps(((const float *)(base + h->off_mult))[c]);
+    qrow_finish(h, _mm512_set1_epi32(((const int32_t *)(base + h->off_shift))[c]), r);
+}
+
+/* Channels c0 + lane for lanes in m (matmul: a tile column is one channel). */
+static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned char *base, int64_t c0,
+                                   __mmask16 m, qrow *r)
+{
+    r->bias = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_bias) + c0);
+    r->q = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_qmul) + c0);
+    r->m = _mm512_maskz_loadu_ps(m, (const float *)(base + h->off_mult) + c0);
+    qrow_finish(h, _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_shift) + c0), r);
+}
+
+/* gemmlowp's fixed-point requantization of 16 accumulators (evo_requant_fixed: the left shift saturates). */
+static inline __m512i requant_fixed16(__m512i acc, const qrow *r)
+{
+    const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
+    __m512i x = _mm512_sllv_epi32(acc, r->ls);
+    x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, r->smax), _mm512_set1_epi32(INT32_MAX));
+    x = _mm512_mask_mov_epi32(x, _mm512_cmplt_epi32_mask(acc, r->smin), _mm512_set1_epi32(INT32_MIN));
+    __m512i pe = _mm512_mul_epi32(x, r->q);
+    __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r->q, 32));
+    /* (x * q + 2^30) >> 31 is SaturatingRoundingDoublingHighMul for q > 0 */
+    pe = _mm512_srai_epi64(_mm512_add_epi64(pe, nudge), 31);
+    po = _mm512_srai_epi64(_mm512_add_epi64(po, nudge), 31);
+    __m512i hm = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
+    /* RoundingDivideByPOT */
+    __m512i rem = _mm512_and_si512(hm, r->rmask);
+    __m512i thr = _mm512_add_epi32(r->rthr, _mm512_srli_epi32(hm, 31));
+    __m512i v = _mm512_srav_epi32(hm, r->rs);
+    return _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
+}
+
+/* The output bytes (as int32 lanes) of 16 accumulators of one channel. */
+static inline __m512i qepi16(const evo_qconv_packed *h, const int32_t *table, const qrow *r, __m512i acc)
+{
+    acc = _mm512_add_epi32(acc, r->bias);
+    __m512i v;
+    if (h->requant == EVO_REQUANT_FLOAT) {
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), r->m);
+        f = _mm512_min_ps(_mm512_max_ps(f, r->flo), r->fhi);
+        v = _mm512_add_epi32(_mm512_cvtps_epi32(f), r->zp);
+    } else {
+        v = _mm512_add_epi32(requant_fixed16(acc, r), r->zp);
+        v = _mm512_min_epi32(_mm512_max_epi32(v, r->lo), r->hi);
+    }
+    if (h->has_table)
+        v = _mm512_i32gather_epi32(_mm512_and_si512(v, _mm512_set1_epi32(255)), table, 4);
+    return v;
+}
+
+static inline void qepi16_store(const evo_qconv_packed *h, const int32_t *table, const qrow *r, __m512i acc,
+                                uint8_t *dst, __mmask16 m)
+{
+    _mm512_mask_cvtepi32_storeu_epi8(dst, m, qepi16(h, table, r, acc));
+}
+
+static inline __mmask16 qmask16(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/*
+ * The vpdpbusd micro-kernel (MR = 8 rows x NV vectors of 16 columns):
+ * acc[i * 3 + v] = sum over k4n steps of 4 K of the broadcast 4 bytes of
+ * row i (a, MR * 4 bytes per step) times the 16 columns of vector v (b,
+ * NR * 4 bytes per step). DP(acc, column vector, broadcast) orders the
+ * operands: vpdpbusd's first is uint8 (QK_DP_CONV: the columns are
+ * activations, the rows weights; QK_DP_MM the other way).
+ */
+#define QK_DP_CONV(c, bv, av) _mm512_dpbusd_epi32(c, bv, av)
+#define QK_DP_MM(c, bv, av) _mm512_dpbusd_epi32(c, av, bv)
+#define ROW_DP(i, NV, DP)                                                                                    \
+    do {                                                                                                     \
+        __m512i av = _mm512_set1_epi32(aw[i]);                                                               \
+        c##i##0 = DP(c##i##0, b0, av);                                                                       \
+        if (NV > 1)                                                                                          \
+            c##i##1 = DP(c##i##1, b1, av);                                                                   \
+        if (NV > 2)                                                                                          \
+            c##i##2 = DP(c##i##2, b2, av);                                                                   \
+    } while (0)
+#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
+/* The accumulators are named variables: GCC keeps an array of them in memory inside the loop. */
+#define QKERNEL(NAME, NV, DP)                                                                                \
+    __attribute__((noinline)) static void NAME(int64_t k4n, const unsigned char *restrict a,                 \
+                                               const uint8_t *restrict b, __m512i *restrict acc)             \
+    {                                                                                                        \
+        __m512i c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                  \
+        __m512i c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                                  \
+        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_si512();      \
+        c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;                         \
+        for (int64_t p = 0; p < k4n; p++) {                                                                  \
+            int32_t aw[MR];                                                                                  \
+            memcpy(aw, a, sizeof(aw));                                                                       \
+            __m512i b0 = _mm512_loadu_si512(b), b1 = c00, b2 = c00;                                          \
+            if (NV > 1)                                                                                      \
+                b1 = _mm512_loadu_si512(b + 64);                                                             \
+            if (NV > 2)                                                                                      \
+                b2 = _mm512_loadu_si512(b + 128);                                                            \
+            _mm_prefetch((const char *)(a + 512), _MM_HINT_T0);                                              \
+            ROW_DP(0, NV, DP);                                                                               \
+            ROW_DP(1, NV, DP);                                                                               \
+            ROW_DP(2, NV, DP);                                                                               \
+            ROW_DP(3, NV, DP);                                                                               \
+            ROW_DP(4, NV, DP);                                                                               \
+            ROW_DP(5, NV, DP);                                                                               \
+            ROW_DP(6, NV, DP);                                                                               \
+            ROW_DP(7, NV, DP);                                                                               \
+            a += MR * 4;                                                                                     \
+            b += NR * 4;                                                                                     \
+        }                                                                                                    \
+        ROW_OUT(0);                                                                                          \
+        ROW_OUT(1);                                                                                          \
+        ROW_OUT(2);                                                                                          \
+        ROW_OUT(3);                                                                                          \
+        ROW_OUT(4);                                                                                          \
+        ROW_OUT(5);                                                                                          \
+        ROW_OUT(6);                                                                                          \
+        ROW_OUT(7);                                                                                          \
+    }
+
+#endif /* EVO_QCONV_AVX512_H */

@@ -1,0 +1,212 @@
+/*
+ * qconv_dw_avx512.c - depthwise int8 Conv (group = c_in = c_out), any
+ * kernel size and dilation, stride 1 or 2 across, AVX-512.
+ *
+ * 16 outputs of a row per vector: each tap loads the 16 input bytes it
+ * reads (stride 2: 32 bytes, the even ones kept), widened to one int32
+ * lane each, padding lanes merged in as the zero point; vpmaddwd against
+ * the tap's weight (low int16 of each lane, high zero) adds the exact
+ * product. The zero point's share is folded into the bias at pack time
+ * (EVO_QK_W_DW), so padding must read as x_zp. Tasks split the planes.
+ */
+#include "kernels/qconv_avx512.h"
+
+#include <string.h>
+
+/* 16 taps' inputs from row src at columns iw0 + l * sw (l < cnt), x_zp outside [0, iw). */
+static inline __m512i load_taps(const uint8_t *src, int64_t iw0, int64_t sw, int64_t iw, int64_t cnt,
+                                bool sgn, uint8_t pad)
+{
+    int64_t lo = EVO_MAX(-iw0, (int64_t)0);
+    if (sw == 1) {
+        int64_t hi = EVO_MIN(cnt, iw - iw0);
+        __mmask16 m = hi > lo ? (__mmask16)(qmask16(hi) & ~qmask16(lo)) : 0;
+        __m128i b = _mm_mask_loadu_epi8(_mm_set1_epi8((char)pad), m, src + iw0);
+        return sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+    }
+    int64_t hi = EVO_MIN(2 * cnt, iw - iw0);
+    __mmask32 m = 0;
+    if (hi > lo) {
+        uint64_t hm = hi >= 32 ? 0xFFFFFFFFu : (((uint64_t)1 << hi) - 1);
+        m = (__mmask32)(hm & ~(((uint64_t)1 << lo) - 1));
+    }
+    __m256i b = _mm256_mask_loadu_epi8(_mm256_set1_epi8((char)pad), m, src + iw0);
+    __m512i w = _mm512_cvtepu16_epi32(b); /* even byte low, odd byte above */
+    if (sgn)
+        return _mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24);
+    return _mm512_and_si512(w, _mm512_set1_epi32(255));
+}
+
+/* 16 taps' inputs at src (all inside the row): 16 consecutive bytes, or the even ones of 32. */
+static inline __attribute__((always_inline)) __m512i load_inner(const uint8_t *src, int64_t sw, bool sgn)
+{
+    if (sw == 1) {
+        __m128i b = _mm_loadu_si128((const __m128i *)src);
+        return sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+    }
+    __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)src));
+    return sgn ? _mm512_srai_epi32(_mm512_slli_epi32(w, 24), 24)
+               : _mm512_and_si512(w, _mm512_set1_epi32(255));
+}
+
+/* Padded input rows: the most taps down and bytes across the copying path takes. */
+#define DW_KH_MAX 7
+#define DW_ROW_MAX 1024
+/* Padded rows kept: a row is copied once while the taps' rows span fewer than this. */
+#define DW_RING 16
+
+/* Bytes of a padded row copy: pw of x_zp, the row, x_zp past it as far as the last vector reads. */
+static inline int64_t dw_row_len(const evo_qconv_shape *s)
+{
+    return EVO_MAX(s->pw + s->iw, (s->ow - 1) * s->sw + (s->kw - 1) * s->dw + 2 * 16 * s->sw + 1);
+}
+
+/* Input row ih of src into dst, padded per dw_row_len. */
+static inline void dw_row_copy(const evo_qconv_shape *s, const uint8_t *src, uint8_t pad, uint8_t *dst)
+{
+    int64_t len = dw_row_len(s);
+    memset(dst, pad, (size_t)s->pw);
+    memcpy(dst + s->pw, src, (size_t)s->iw);
+    memset(dst + s->pw + s->iw, pad, (size_t)(len - s->pw - s->iw));
+}
+
+/*
+ * The copying path of a plane: each input row is copied once, padded,
+ * into a ring of rows, so every tap is one plain load (the masked or
+ * byte-wise edge loads cost more than the copies).
+ */
+static inline __attribute__((always_inline)) void
+dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
+              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
+{
+    uint8_t ring[DW_RING][DW_ROW_MAX];
+    int64_t tag[DW_RING];
+    for (int i = 0; i < DW_RING; i++)
+        tag[i] = -1;
+    const qrow r = *rp;
+    int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
+    const int64_t sw = s->sw;
+    for (int64_t oh = 0; oh < s->oh; oh++) {
+        int32_t zsum = 0; /* what the padding rows add */
+        bool in[DW_KH_MAX];
+        const uint8_t *rows[DW_KH_MAX];
+        for (int64_t ky = 0; ky < s->kh; ky++) {
+            int64_t ih = oh * s->sh - s->ph + ky * s->dh;
+            in[ky] = ih >= 0 && ih < s->ih;
+            if (in[ky]) { /* input rows are copied once: slot ih % DW_RING is not needed again */
+                int64_t slot = ih % DW_RING;
+                if (tag[slot] != ih)
+                    dw_row_copy(s, x + ih * s->iw, h->x_pad, ring[slot]);
+                tag[slot] = ih;
+                rows[ky] = ring[slot];
+            } else
+                for (int64_t kx = 0; kx < kw; kx++)
+                    zsum += zp * (int32_t)(int16_t)wc[ky * kw + kx];
+        }
+        for (int64_t ow = 0; ow < s->ow; ow += 16) {
+            int64_t cnt = EVO_MIN((int64_t)16, s->ow - ow);
+            __m512i acc = _mm512_set1_epi32(zsum);
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                if (!in[ky])
+                    continue;
+                const uint8_t *src = rows[ky];
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    int64_t at = ow * sw + kx * s->dw;
+                    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(load_inner(src + at, sw, sgn),
+                                                                  _mm512_set1_epi32(wc[ky * kw + kx])));
+                }
+            }
+            qepi16_store(h, table, &r, acc, y + oh * s->ow + ow, qmask16(cnt));
+        }
+    }
+}
+
+/*
+ * One output plane of channel c; kw and sgn are constants in the
+ * specialised copies (3x3, 5x5; uint8, int8), so the tap loop unrolls.
+ * zrow[ky]: x_zp times the sum of weight row ky, what a padding row adds.
+ */
+static inline __attribute__((always_inline)) void
+dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base, int64_t c,
+           const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
+{
+    const int32_t *wc = (const int32_t *)(base + h->off_w) + c * h->k_g;
+    const int32_t *table = (const int32_t *)(base + h->off_table);
+    qrow r;
+    qrow_load(h, base, c, &r);
+    if (s->kh <= DW_KH_MAX && (s->kh - 1) * s->dh < DW_RING && dw_row_len(s) <= DW_ROW_MAX) {
+        dw_plane_rows(s, h, wc, table, &r, x, y, kw, sgn);
+        return;
+    }
+    int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
+    const int64_t sw = s->sw, span = (kw - 1) * s->dw + (sw == 1 ? 16 : 32);
+    for (int64_t oh = 0; oh < s->oh; oh++) {
+        for (int64_t ow = 0; ow < s->ow; ow += 16) {
+            int64_t cnt = EVO_MIN((int64_t)16, s->ow - ow), iw0 = ow * sw - s->pw;
+            bool inner = iw0 >= 0 && iw0 + span <= s->iw;
+            __m512i acc = _mm512_setzero_si512();
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                int64_t ih = oh * s->sh - s->ph + ky * s->dh;
+                const int32_t *wt = wc + ky * kw;
+                if (ih < 0 || ih >= s->ih) {
+                    int32_t z = 0;
+                    for (int64_t kx = 0; kx < kw; kx++)
+                        z += zp * (int32_t)(int16_t)wt[kx];
+                    acc = _mm512_add_epi32(acc, _mm512_set1_epi32(z));
+                    continue;
+                }
+                const uint8_t *src = x + ih * s->iw;
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    int64_t at = iw0 + kx * s->dw;
+                    __m512i xv = inner ? load_inner(src + at, sw, sgn)
+                                       : load_taps(src, at, sw, s->iw, cnt, sgn, h->x_pad);
+                    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(xv, _mm512_set1_epi32(wt[kx])));
+                }
+            }
+            qepi16_store(h, table, &r, acc, y + oh * s->ow + ow, qmask16(cnt));
+        }
+    }
+}
+
+static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base,
+                     int64_t c, const uint8_t *x, uint8_t *y, bool sgn)
+{
+    if (s->kw == 3 && !sgn)
+        dw_plane_t(s, h, base, c, x, y, 3, false);
+    else if (s->kw == 3)
+        dw_plane_t(s, h, base, c, x, y, 3, true);
+    else if (s->kw == 5 && !sgn)
+        dw_plane_t(s, h, base, c, x, y, 5, false);
+    else if (s->kw == 5)
+        dw_plane_t(s, h, base, c, x, y, 5, true);
+    else
+        dw_plane_t(s, h, base, c, x, y, s->kw, sgn);
+}
+
+void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
+                         int n_tasks)
+{
+    const evo_qconv_packed *h = packed;
+    int64_t p0, p1;
+    evo_task_range(s->batch * s->c_out, task, n_tasks, &p0, &p1);
+    bool sgn = h->x_xor != 0;
+    for (int64_t pl = p0; pl < p1; pl++)
+        dw_plane(s, h, packed, pl % s->c_out, (const uint8_t *)x + pl * s->ih * s->iw,
+                 (uint8_t *)y + pl * s->oh * s->ow, sgn);
+}
+
+static void dw_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    evo_qconv_shape s;
+    evo_qconv_dw_shape(a, &s);
+    evo_qconv_dw_avx512(&s, a->packed, a->in[0].data, a->out[0].data, task, n_tasks);
+}
+
+const evo_kernel_def evo_kernel_qconv_dw_avx512 = {
+    .name = "qconv_dw_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = evo_qconv_dw_supports,
+    .run = dw_run,
+    .packed_bytes = evo_qconv_dw_packed_bytes,
+    .pack = evo_qconv_dw_pack,
+};

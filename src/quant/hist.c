@@ -1,0 +1,275 @@
+/*
+ * hist.c - calibration statistics (running min/max + a growing symmetric
+ * histogram) and the four range methods: minmax, percentile, entropy (KL
+ * divergence between the clipped distribution and its quantization, the
+ * threshold search TensorRT's entropy calibrator describes) and mse (the
+ * range minimising expected rounding plus clipping error).
+ */
+#include "quant/hist.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const method_names[] = {"minmax", "percentile", "entropy", "mse"};
+
+const char *evo_calib_method_name(evo_calib_method m)
+{
+    return (unsigned)m < 4 ? method_names[m] : "?";
+}
+
+bool evo_calib_method_parse(const char *s, evo_calib_method *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, method_names[i]) == 0) {
+            *out = (evo_calib_method)i;
+            return true;
+        }
+    return false;
+}
+
+void evo_hist_init(evo_hist *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->min = INFINITY;
+    h->max = -INFINITY;
+}
+
+double evo_hist_bin_width(const evo_hist *h)
+{
+    return 2.0 * h->r / EVO_HIST_BINS;
+}
+
+double evo_hist_bin_lo(const evo_hist *h, int i)
+{
+    return -h->r + (double)i * evo_hist_bin_width(h);
+}
+
+/* Doubles r: bin i of [-r, r) lands in bin BINS/4 + i/2 of [-2r, 2r), exactly. */
+static void grow(evo_hist *h)
+{
+    uint64_t merged[EVO_HIST_BINS];
+    memset(merged, 0, sizeof(merged));
+    for (int i = 0; i < EVO_HIST_BINS; i++)
+        merged[EVO_HIST_BINS / 4 + i / 2] += h->count[i];
+    memcpy(h->count, merged, sizeof(merged));
+    h->r *= 2;
+}
+
+/* Makes the bins cover amax (> 0). */
+static void cover(evo_hist *h, double amax)
+{
+    if (h->r == 0) {
+        h->r = amax * (1 + 1e-6);
+        h->count[EVO_HIST_BINS / 2] += h->zeros_before_r;
+        h->zeros_before_r = 0;
+    }
+    while (amax >= h->r)
+        grow(h);
+}
+
+static int bin_of(const evo_hist *h, double x)
+{
+    double pos = (x + h->r) * (EVO_HIST_BINS / (2.0 * h->r));
+    int i = (int)pos;
+    return i < 0 ? 0 : i >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : i;
+}
+
+void evo_hist_add(evo_hist *h, const float *x, size_t n)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        if (!isfinite(v)) {
+            bad++;
+            continue;
+        }
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    h->n_nonfinite += bad;
+    if (bad == n)
+        return;
+    h->n += n - bad;
+    h->min = lo < h->min ? lo : h->min;
+    h->max = hi > h->max ? hi : h->max;
+    double amax = fmax(fabs((double)lo), fabs((double)hi));
+    if (amax == 0 && h->r == 0) {
+        h->zeros_before_r += n - bad;
+        return;
+    }
+    cover(h, amax);
+    double k = EVO_HIST_BINS / (2.0 * h->r);
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            continue;
+        int b = (int)(((double)x[i] + h->r) * k);
+        h->count[b < 0 ? 0 : b >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : b]++;
+    }
+}
+
+void evo_hist_add_repeated(evo_hist *h, double x, uint64_t count)
+{
+    if (!count)
+        return;
+    if (!isfinite(x)) {
+        h->n_nonfinite += count;
+        return;
+    }
+    h->n += count;
+    h->min = fmin(h->min, x);
+    h->max = fmax(h->max, x);
+    if (x == 0 && h->r == 0) {
+        h->zeros_before_r += count;
+        return;
+    }
+    cover(h, fabs(x));
+    h->count[bin_of(h, x)] += count;
+}
+
+/* Share p (e.g. 99.99) kept on each side: the bin edges holding the central mass. */
+static void percentile_range(const evo_hist *h, double percentile, double *lo, double *hi)
+{
+    double tail = (double)h->n * (1.0 - percentile / 100.0);
+    double w = evo_hist_bin_width(h), seen = 0;
+    *lo = h->min;
+    *hi = h->max;
+    for (int i = 0; i < EVO_HIST_BINS; i++) {
+        seen += (double)h->count[i];
+        if (seen > tail) {
+            *lo = fmax(h->min, evo_hist_bin_lo(h, i));
+            break;
+        }
+    }
+    seen = 0;
+    for (int i = EVO_HIST_BINS - 1; i >= 0; i--) {
+        seen += (double)h->count[i];
+        if (seen > tail) {
+            *hi = fmin(h->max, evo_hist_bin_lo(h, i) + w);
+            break;
+        }
+    }
+}
+
+/* KL(P || Q) of the clipped reference and its quantization at threshold bin i. */
+static double kl_at(const uint64_t *c, int i, double outliers, int levels)
+{
+    double p_sum = outliers, kl = 0;
+    for (int k = 0; k < i; k++)
+        p_sum += (double)c[k];
+    if (p_sum <= 0)
+        return 0;
+    double per = (double)i / levels, q_sum = p_sum - outliers; /* Q: the unclipped first i bins */
+    for (int j = 0; j < levels; j++) {
+        int start = (int)(j * per), end = j + 1 == levels ? i : (int)((j + 1) * per);
+        double sum = 0;
+        int nz = 0;
+        for (int k = start; k < end; k++) {
+            sum += (double)c[k];
+            nz += c[k] != 0;
+        }
+        for (int k = start; k < end; k++) {
+            double p = (double)c[k] + (k == i - 1 ? outliers : 0);
+            if (p <= 0)
+                continue;
+            double q = c[k] && q_sum > 0 ? sum / nz / q_sum : 0;
+            p /= p_sum;
+            kl += p * log(p / (q > 0 ? q : 1e-12));
+        }
+    }
+    return kl;
+}
+
+double evo_hist_kl_threshold(const uint64_t *abs_count, int n_bins, double bin_width, int levels)
+{
+    int last = n_bins; /* past the last non-empty bin */
+    while (last > 0 && !abs_count[last - 1])
+        last--;
+    if (last <= levels)
+        return last * bin_width;
+    double outliers = 0, best_kl = INFINITY;
+    int best = last;
+    for (int k = levels; k < last; k++)
+        outliers += (double)abs_count[k];
+    for (int i = levels; i <= last; i++) {
+        double kl = kl_at(abs_count, i, outliers, levels);
+        if (kl < best_kl) {
+            best_kl = kl;
+            best = i;
+        }
+        if (i < last)
+            outliers -= (double)abs_count[i];
+    }
+    return best * bin_width;
+}
+
+/*
+ * MSE: for thresholds t at every |x| bin edge, the range [max(min, -t),
+ * min(max, t)] split into levels - 1 steps; expected error = rounding noise
+ * step^2 / 12 for each value inside plus (x - end)^2 for each value
+ * clipped, from prefix sums of count, count * x and count * x^2 over bin
+ * centres, so each candidate costs O(1).
+ */
+static void mse_range(const evo_hist *h, int levels, double *lo, double *hi)
+{
+    enum { B = EVO_HIST_BINS };
+    static const int half = B / 2;
+    double w = evo_hist_bin_width(h), best = INFINITY;
+    double s0[B + 1], s1[B + 1], s2[B + 1]; /* prefix sums over signed bins */
+    s0[0] = s1[0] = s2[0] = 0;
+    for (int i = 0; i < B; i++) {
+        double c = (double)h->count[i], x = evo_hist_bin_lo(h, i) + 0.5 * w;
+        x = fmin(fmax(x, h->min), h->max);
+        s0[i + 1] = s0[i] + c;
+        s1[i + 1] = s1[i] + c * x;
+        s2[i + 1] = s2[i] + c * x * x;
+    }
+    for (int k = 1; k <= half; k++) {
+        double t = k * w, a = fmax(h->min, -t), b = fmin(h->max, t);
+        if (!(b > a))
+            continue;
+        int ia = half - k, ib = half + k; /* bins [0, ia) lie below -t, [ib, B) above t */
+        double step = (b - a) / (levels - 1), err = 0;
+        if (a == -t)
+            err += s2[ia] - 2 * a * s1[ia] + a * a * s0[ia];
+        else
+            ia = 0;
+        if (b == t)
+            err += (s2[B] - s2[ib]) - 2 * b * (s1[B] - s1[ib]) + b * b * (s0[B] - s0[ib]);
+        else
+            ib = B;
+        err += (s0[ib] - s0[ia]) * step * step / 12;
+        if (err < best) {
+            best = err;
+            *lo = a;
+            *hi = b;
+        }
+    }
+}
+
+void evo_hist_range(const evo_hist *h, evo_calib_method m, double percentile, int levels, double *lo,
+                    double *hi)
+{
+    if (h->n == 0) {
+        *lo = *hi = 0;
+        return;
+    }
+    *lo = h->min;
+    *hi = h->max;
+    if (h->r == 0 || m == EVO_CALIB_MINMAX)
+        return;
+    if (m == EVO_CALIB_PERCENTILE) {
+        percentile_range(h, percentile, lo, hi);
+    } else if (m == EVO_CALIB_ENTROPY) {
+        uint64_t fold[EVO_HIST_BINS / 2];
+        for (int k = 0; k < EVO_HIST_BINS / 2; k++)
+            fold[k] = h->count[EVO_HIST_BINS / 2 + k] + h->count[EVO_HIST_BINS / 2 - 1 - k];
+        /* one-signed data uses every level on its side; two-signed data half of them per side */
+        int lv = h->min >= 0 || h->max <= 0 ? levels : levels / 2;
+        double t = evo_hist_kl_threshold(fold, EVO_HIST_BINS / 2, evo_hist_bin_width(h), lv);
+        *lo = fmax(h->min, -t);
+        *hi = fmin(h->max, t);
+    } else {
+        mse_range(h, levels, lo, hi);
+    }
+}

@@ -1,0 +1,457 @@
+/*
+ * cmd_quantize.c - `evo quantize MODEL.onnx --calib DIR -o OUT.evo`:
+ * compile the float model without the fusions that hide values, run it
+ * over the calibration images through evo detect's fused preprocess while
+ * keeping bounded statistics of every value, quantize (docs/int8.md) and
+ * save the int8 model as a .evo file. Progress and the calibration time go
+ * to stderr; --report adds per-layer and whole-model accuracy vs fp32.
+ */
+#include "cli.h"
+#include "exec/model.h"
+#include "exec/session.h"
+#include "plan/evo_file.h"
+#include "quant/quantize.h"
+#include "quant/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: evo quantize MODEL.onnx --calib DIR -o OUT.evo [--calib-count N]\n"
+    "  [--method minmax|percentile|entropy|mse] [--percentile 99.99] [--act-dtype uint8|int8]\n"
+    "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--report] [--report-count 4]\n"
+    "  [--target-sqnr DB] [--threads N] [--isa NAME] [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
+    "calibration images go through evo detect's preprocess: its --preset and options apply\n"
+    "(decoder options are accepted and unused)\n" CLI_DETECTOR_HELP;
+
+typedef struct quant_cli {
+    const char *model, *calib_dir, *out;
+    int calib_count;
+    bool report;
+    int report_count;   /* images the report and --target-sqnr run both models on */
+    double target_sqnr; /* 0: none */
+    evo_quant_options q;
+    evo_detect_options det; /* evo detect's options: the preprocess is what calibration uses */
+    cli_model_opts mo;
+    char disable[512]; /* the user's --disable-pass plus the unfused passes */
+    char keep[4096];   /* --keep-fp */
+    char target_keep[4096]; /* the worst layers --target-sqnr keeps */
+} quant_cli;
+
+static int parse_value_opt(quant_cli *c, const char *a, const char *v)
+{
+    if (!strcmp(a, "--calib")) {
+        c->calib_dir = v;
+    } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+        c->out = v;
+    } else if (!strcmp(a, "--calib-count")) {
+        return cli_parse_int(a, v, 1, EVO_CALIB_MAX_IMAGES, &c->calib_count) ? 1 : -1;
+    } else if (!strcmp(a, "--method")) {
+        if (!evo_calib_method_parse(v, &c->q.method))
+            return cli_fail("quantize: --method \"%s\", expected minmax, percentile, entropy or mse", v), -1;
+    } else if (!strcmp(a, "--percentile")) {
+        char *end;
+        c->q.percentile = strtod(v, &end);
+        if (*end || end == v || !(c->q.percentile >= 50 && c->q.percentile <= 100))
+            return cli_fail("quantize: --percentile \"%s\", expected a number in [50, 100]", v), -1;
+    } else if (!strcmp(a, "--act-dtype")) {
+        if (strcmp(v, "uint8") && strcmp(v, "int8"))
+            return cli_fail("quantize: --act-dtype \"%s\", expected uint8 or int8", v), -1;
+        c->q.act_dtype = !strcmp(v, "int8") ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
+    } else if (!strcmp(a, "--report-count")) {
+        return cli_parse_int(a, v, 1, EVO_CALIB_MAX_IMAGES, &c->report_count) ? 1 : -1;
+    } else if (!strcmp(a, "--keep-fp")) {
+        snprintf(c->keep, sizeof c->keep, "%s", v);
+    } else if (!strcmp(a, "--target-sqnr")) {
+        char *end;
+        c->target_sqnr = strtod(v, &end);
+        if (*end || end == v || !(c->target_sqnr > 0 && c->target_sqnr < 200))
+            return cli_fail("quantize: --target-sqnr \"%s\", expected decibels in (0, 200)", v), -1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int parse_args(int argc, char **argv, quant_cli *c)
+{
+    if (cli_detect_preset(argc, argv, "quantize", &c->det) < 0)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--act-symmetric") || !strcmp(a, "--int8-all") || !strcmp(a, "--report")) {
+            c->q.act_symmetric |= !strcmp(a, "--act-symmetric");
+            c->q.int8_all |= !strcmp(a, "--int8-all");
+            c->report |= !strcmp(a, "--report");
+            continue;
+        }
+        int r = i + 1 < argc ? parse_value_opt(c, a, argv[i + 1]) : 0;
+        if (r > 0) {
+            i++;
+            continue;
+        }
+        if (r == 0)
+            r = cli_parse_model_opt(argc, argv, &i, &c->mo);
+        if (r == 0)
+            r = cli_parse_detect_opt(argc, argv, &i, "quantize", &c->det, NULL);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        if (a[0] == '-')
+            return cli_fail("quantize: unknown or incomplete option \"%s\"\n%s", a, usage);
+        if (c->model)
+            return cli_fail("quantize: more than one model given (\"%s\", \"%s\")", c->model, a);
+        c->model = a;
+    }
+    if (!c->model || !c->calib_dir || !c->out)
+        return cli_fail("quantize: MODEL, --calib DIR and -o OUT.evo are required\n%s", usage);
+    if (c->q.act_symmetric && c->q.act_dtype != EVO_DTYPE_INT8)
+        return cli_fail("quantize: --act-symmetric needs --act-dtype int8 (uint8 activations are asymmetric)");
+    if (!strcmp(c->out, c->model))
+        return cli_fail("quantize: the output would overwrite the input \"%s\"", c->model);
+    snprintf(c->disable, sizeof c->disable, "%s%s%s", c->mo.disable_passes ? c->mo.disable_passes : "",
+             c->mo.disable_passes ? "," : "", EVO_QUANT_UNFUSED_PASSES);
+    c->q.keep_fp = c->keep;
+    c->q.disable_passes = c->mo.disable_passes;
+    return 0;
+}
+
+static void progress(void *user, int i, int n, const char *path, double elapsed_s)
+{
+    (void)path;
+    bool tty = isatty(2) != 0;
+    if (tty || i == n || i % 16 == 0)
+        fprintf(stderr, "%scalibration: image %d/%d, %.1f s%s", tty ? "\r" : "", i, n, elapsed_s,
+                tty && i < n ? "" : "\n");
+    (void)user;
+}
+
+static void warn(void *user, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, "\nevo: warning: %s (skipped)\n", msg);
+}
+
+static evo_compile_options compile_opts(const quant_cli *c, bool unfused)
+{
+    evo_compile_options co = evo_compile_options_default();
+    co.input_shapes = c->mo.shapes;
+    co.n_input_shapes = c->mo.n_shapes;
+    co.disable_passes = unfused ? c->disable : c->mo.disable_passes;
+    return co;
+}
+
+/* A model that is already quantized: compiled as it is, with a note. */
+static int save_as_is(const quant_cli *c)
+{
+    evo_compile_options co = compile_opts(c, false);
+    evo_error err = {0};
+    evo_graph *g = NULL;
+    if (evo_graph_load_compiled(c->model, NULL, 0, &co, &g, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    fprintf(stderr, "evo: note: %s is already quantized; imported as it is, without calibration\n", c->model);
+    size_t bytes = 0;
+    evo_status s = evo_file_write(g, c->out, &bytes, &err);
+    evo_graph_free(g);
+    if (s)
+        return cli_fail("%s", err.msg);
+    printf("wrote %s (%zu bytes)\n", c->out, bytes);
+    return 0;
+}
+
+/* The unfused float model, an observable session on it and its calibration statistics. */
+typedef struct float_side {
+    evo_model *model;
+    evo_session *sess;
+    evo_calib *cal;
+} float_side;
+
+static void float_side_free(float_side *f)
+{
+    evo_calib_free(f->cal);
+    evo_session_free(f->sess);
+    evo_model_free(f->model);
+}
+
+static evo_calib_images images_of(const quant_cli *c)
+{
+    evo_calib_images im = {c->calib_dir, c->calib_count, c->det.preprocess, progress, warn, NULL};
+    return im;
+}
+
+static int calibrate(const quant_cli *c, evo_graph *g, float_side *f)
+{
+    evo_error err = {0};
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = c->mo.n_threads;
+    so.isa = c->mo.isa;
+    if (evo_model_from_graph(g, &f->model, &err) != EVO_OK) {
+        evo_graph_free(g);
+        return cli_fail("%s", err.msg);
+    }
+    if (evo_session_create_observable(f->model, &so, &f->sess, &err) != EVO_OK ||
+        evo_calib_create(g, &f->cal, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    evo_calib_images im = images_of(c);
+    evo_calib_summary sum;
+    if (evo_calib_run_images(f->cal, f->sess, f->model, &im, &sum, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    struct rusage ru;
+    double peak_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0; /* Linux: KB */
+    fprintf(stderr, "calibration: %d images (%d skipped), %d values observed, method %s, %.2f s, peak memory %.0f MB\n",
+            sum.n_used, sum.n_skipped, f->cal->n_observed, evo_calib_method_name(c->q.method), sum.seconds, peak_mb);
+    return 0;
+}
+
+/* Loads the unfused graph again and quantizes it, keep_target kept fp32 too; *out owns it. */
+static int quantize_copy(const quant_cli *c, const evo_calib *cal, const char *keep_target, evo_graph **out,
+                         evo_quant_result *res)
+{
+    evo_compile_options co = compile_opts(c, true);
+    evo_error err = {0};
+    evo_graph *g = NULL;
+    if (evo_graph_load_compiled(c->model, NULL, 0, &co, &g, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    evo_quant_options q = c->q;
+    q.keep_target = keep_target;
+    if (evo_quantize_graph(g, cal, &q, res, &err) != EVO_OK) {
+        evo_graph_free(g);
+        evo_quant_result_free(res);
+        return cli_fail("%s", err.msg);
+    }
+    *out = g;
+    return 0;
+}
+
+static void print_result(const quant_cli *c, const evo_quant_result *r)
+{
+    printf("quantized %s: %d nodes int8 (%d Conv/MatMul/Gemm), %d kept fp32, %d QuantizeLinear, "
+           "%d DequantizeLinear; activations %s%s\n",
+           c->model, r->n_int8, r->n_compute_int8, r->n_compute_fp, r->n_quantize, r->n_dequantize,
+           c->q.act_dtype == EVO_DTYPE_INT8 ? "int8" : "uint8",
+           c->q.act_dtype == EVO_DTYPE_UINT8 ? " asymmetric" : c->q.act_symmetric ? " symmetric" : " asymmetric");
+    for (int i = 0; i < r->n_kept; i++)
+        printf("  fp32: %-40s %-8s %s\n", r->kept[i].node, r->kept[i].op, evo_keep_reason_name(r->kept[i].reason));
+    if (r->n_degenerate)
+        printf("  %d value ranges were degenerate (constant); they got a safe scale\n", r->n_degenerate);
+}
+
+/* The model-output error of graph qg against the float side over the inputs; frees qg. */
+static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inputs, int n, evo_quant_compare *cmp)
+{
+    evo_error err = {0};
+    evo_model *qm = NULL;
+    evo_session *qs = NULL;
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = c->mo.n_threads;
+    so.isa = c->mo.isa;
+    if (evo_model_from_graph(qg, &qm, &err) != EVO_OK) {
+        evo_graph_free(qg);
+        return cli_fail("%s", err.msg);
+    }
+    evo_status s = evo_session_create(qm, &so, &qs, &err);
+    if (!s)
+        s = evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, false, cmp, &err);
+    evo_session_free(qs);
+    evo_model_free(qm);
+    return s ? cli_fail("%s", err.msg) : 0;
+}
+
+typedef struct ranked {
+    char node[256];
+    double output_sqnr_db;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    double x = ((const ranked *)a)->output_sqnr_db, y = ((const ranked *)b)->output_sqnr_db;
+    return x < y ? -1 : x > y;
+}
+
+/* Output SQNR with the layers keep_target kept fp32 too, on the report inputs. */
+static int output_sqnr(const quant_cli *c, float_side *f, const char *keep_target, const char *only, float **inputs,
+                       int n, double *db)
+{
+    evo_graph *g = NULL;
+    evo_quant_result res = {0};
+    quant_cli one = *c;
+    one.q.only = only;
+    int rc = quantize_copy(&one, f->cal, keep_target, &g, &res);
+    evo_quant_result_free(&res);
+    evo_quant_compare cmp = {0};
+    if (!rc)
+        rc = compare(c, f, g, inputs, n, &cmp);
+    *db = evo_quant_sqnr_db(&cmp.output);
+    evo_quant_compare_free(&cmp);
+    return rc;
+}
+
+static void print_layer_table(const evo_quant_compare *cmp, int n)
+{
+    printf("report over %d calibration images (int8 vs fp32):\n  %-40s %-14s %9s %9s\n", n, "layer", "op", "SQNR dB",
+           "cosine");
+    for (int l = 0; l < cmp->n_layers; l++)
+        printf("  %-40s %-14s %9.2f %9.5f\n", cmp->layers[l].node, cmp->layers[l].op,
+               evo_quant_sqnr_db(&cmp->layers[l].err), evo_quant_cosine(&cmp->layers[l].err));
+    printf("model output: SQNR %.2f dB, cosine %.5f\n", evo_quant_sqnr_db(&cmp->output), evo_quant_cosine(&cmp->output));
+}
+
+/* Quantizes each layer alone, measures the model output, sorts worst first and prints the ranking. */
+static int rank_layers(const quant_cli *c, float_side *f, float **inputs, int n, ranked *r, int n_layers)
+{
+    int rc = 0;
+    bool tty = isatty(2) != 0;
+    for (int l = 0; l < n_layers && !rc; l++) {
+        rc = output_sqnr(c, f, NULL, r[l].node, inputs, n, &r[l].output_sqnr_db);
+        if (tty || l + 1 == n_layers || (l + 1) % 16 == 0)
+            fprintf(stderr, "%sranking: layer %d/%d%s", tty ? "\r" : "", l + 1, n_layers,
+                    tty && l + 1 < n_layers ? "" : "\n");
+    }
+    if (rc)
+        return rc;
+    qsort(r, (size_t)n_layers, sizeof(ranked), cmp_ranked);
+    printf("layers by their effect on the model output (each quantized alone; worst first):\n");
+    for (int l = 0; l < n_layers; l++)
+        printf("  %3d  %-40s output SQNR %7.2f dB\n", l + 1, r[l].node, r[l].output_sqnr_db);
+    return 0;
+}
+
+/* Per-layer SQNR and cosine of the default quantization, then the layers ranked; *out lists them. */
+static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ranked **out, int *n_out)
+{
+    evo_graph *g = NULL;
+    evo_quant_result res = {0};
+    int rc = quantize_copy(c, f->cal, NULL, &g, &res);
+    evo_quant_result_free(&res);
+    if (rc)
+        return rc;
+    evo_model *qm = NULL;
+    evo_session *qs = NULL;
+    evo_error err = {0};
+    evo_quant_compare cmp = {0};
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = c->mo.n_threads;
+    so.isa = c->mo.isa;
+    if (evo_model_from_graph(g, &qm, &err) != EVO_OK) {
+        evo_graph_free(g);
+        return cli_fail("%s", err.msg);
+    }
+    ranked *r = NULL;
+    if (evo_session_create_observable(qm, &so, &qs, &err) != EVO_OK ||
+        evo_quant_compare_run(f->sess, f->model, qs, qm, (const float *const *)inputs, n, true, &cmp, &err) != EVO_OK)
+        rc = cli_fail("%s", err.msg);
+    else if (!(r = calloc((size_t)cmp.n_layers + 1, sizeof(ranked))))
+        rc = cli_fail("out of memory");
+    if (!rc) {
+        print_layer_table(&cmp, n);
+        for (int l = 0; l < cmp.n_layers; l++)
+            snprintf(r[l].node, sizeof r[l].node, "%s", cmp.layers[l].node);
+        *n_out = cmp.n_layers;
+    }
+    evo_quant_compare_free(&cmp);
+    evo_session_free(qs);
+    evo_model_free(qm);
+    if (!rc)
+        rc = rank_layers(c, f, inputs, n, r, *n_out);
+    *out = r;
+    return rc;
+}
+
+/* The first n ranked names, comma-separated, into buf. */
+static int join_names(const ranked *r, int n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int k = 0; k < n; k++) {
+        int w = snprintf(buf + len, cap - len, "%s%s", k ? "," : "", r[k].node);
+        if (w < 0 || (size_t)w >= cap - len)
+            return cli_fail("quantize: --target-sqnr: too many layers to keep fp32 (%d)", n);
+        len += (size_t)w;
+    }
+    return 0;
+}
+
+/* --target-sqnr: the fewest worst-ranked layers kept fp32 that reach the target (bisection), into c->target_keep. */
+static int reach_target(quant_cli *c, float_side *f, const ranked *r, int n_ranked, float **inputs, int n)
+{
+    int lo = 0, hi = n_ranked, rc = 0;
+    double db = 0;
+    while (lo < hi && !rc) { /* keeping the worst hi layers reaches the target (or hi is all of them) */
+        int mid = (lo + hi) / 2;
+        rc = join_names(r, mid, c->target_keep, sizeof c->target_keep);
+        if (!rc)
+            rc = output_sqnr(c, f, c->target_keep, NULL, inputs, n, &db);
+        fprintf(stderr, "target: %d layers kept fp32 -> output SQNR %.2f dB\n", mid, db);
+        if (db >= c->target_sqnr)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (!rc)
+        rc = join_names(r, hi, c->target_keep, sizeof c->target_keep);
+    if (!rc)
+        printf("target %.1f dB: the %d worst layers kept fp32\n", c->target_sqnr, hi);
+    return rc;
+}
+
+static int report(quant_cli *c, float_side *f)
+{
+    float **inputs = NULL;
+    int n = 0, n_ranked = 0;
+    evo_error err = {0};
+    evo_calib_images im = images_of(c);
+    if (evo_calib_load_inputs(f->model, &im, c->report_count ? c->report_count : 4, &inputs, &n, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    ranked *r = NULL;
+    int rc = report_layers(c, f, inputs, n, &r, &n_ranked);
+    if (!rc && c->target_sqnr > 0)
+        rc = reach_target(c, f, r, n_ranked, inputs, n);
+    free(r);
+    evo_calib_free_inputs(inputs, n);
+    return rc;
+}
+
+int evo_cmd_quantize(int argc, char **argv)
+{
+    static quant_cli c; // option buffers; the CLI runs one command per process
+    memset(&c, 0, sizeof c);
+    c.q = evo_quant_options_default();
+    c.det = evo_detect_options_default();
+    c.mo.n_threads = 1;
+    if (parse_args(argc, argv, &c))
+        return 1;
+    if (evo_file_path_has_magic(c.model))
+        return cli_fail("quantize: %s is a compiled .evo file; quantize takes the ONNX model", c.model);
+    evo_compile_options co = compile_opts(&c, true);
+    evo_error err = {0};
+    evo_graph *g = NULL;
+    if (evo_graph_load_compiled(c.model, NULL, 0, &co, &g, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    if (evo_graph_is_quantized(g)) {
+        evo_graph_free(g);
+        return save_as_is(&c);
+    }
+    float_side f = {0};
+    int rc = calibrate(&c, g, &f);
+    evo_graph *qg = NULL;
+    evo_quant_result res = {0};
+    if (!rc && (c.report || c.target_sqnr > 0))
+        rc = report(&c, &f);
+    if (!rc)
+        rc = quantize_copy(&c, f.cal, c.target_keep, &qg, &res);
+    if (!rc) {
+        size_t bytes = 0;
+        print_result(&c, &res);
+        if (evo_file_write(qg, c.out, &bytes, &err) != EVO_OK)
+            rc = cli_fail("%s", err.msg);
+        else
+            printf("wrote %s (%zu bytes)\n", c.out, bytes);
+    }
+    evo_quant_result_free(&res);
+    evo_graph_free(qg);
+    float_side_free(&f);
+    return rc;
+}
