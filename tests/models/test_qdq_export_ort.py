@@ -22,7 +22,8 @@ Third source: FIXED requantization and every fused activation exist only in
 evo's own int8 graphs, so tests/unit/test_onnx_write_qdq.c (run here with
 EVO_QDQ_DUMP_DIR) writes each case's QDQ export, input and evo's int8
 output; ONNX Runtime on the export must give every output within 1 step of
-evo's and at least 97 % equal (FIXED rounding and the tables' double
+evo's (a table activation: 1 step of its pre-activation, the bound the C
+test writes, up to 2 output steps for HardSwish) and at least 97 % equal (FIXED rounding and the tables' double
 precision differ from float arithmetic on a few outputs).
 
 The pretrained detectors of SHARED_DATA (YOLOX-nano, NanoDet-m, PicoDet-S,
@@ -239,11 +240,13 @@ def check_dumped(test_bin, work):
         steps = np.abs(got.astype(np.int32) - want.astype(np.int32))
         exact = float(np.mean(steps == 0))
         worst = min(worst, exact)
-        if steps.max() > 1 or exact < 0.97:
-            print(f"{name}: max {int(steps.max())} steps, {exact:.4f} equal FAIL")
+        with open(path + ".steps") as f:
+            max_steps = int(f.read())
+        if steps.max() > max_steps or exact < 0.97:
+            print(f"{name}: max {int(steps.max())} steps (bound {max_steps}), {exact:.4f} equal FAIL")
             failures += 1
-    print(f"fused activations / FIXED: {len(names)} QDQ exports in ONNX Runtime vs evo: all within 1 step: "
-          f"{'yes' if failures == 0 else 'NO'}; lowest fraction equal {worst:.4f}")
+    print(f"fused activations / FIXED: {len(names)} QDQ exports in ONNX Runtime vs evo: all within their "
+          f"step bound: {'yes' if failures == 0 else 'NO'}; lowest fraction equal {worst:.4f}")
     return failures
 
 
