@@ -8,7 +8,9 @@
  * Conv(K x K, stride, "same" padding) with per-channel weight scales,
  * uint8 activations (int8 with --s8), FLOAT requantization (FIXED with
  * --fixed) and an optional fused activation (relu, silu); prints the
- * median time and GOP/s (2 ops per multiply-add), and the best time. Compare with
+ * median time and GOP/s (2 ops per multiply-add), and the best time: on
+ * a busy machine the median includes time slices of other processes
+ * (perf stat's task-clock then stays near best x runs), the best does not. Compare with
  * build/evo_conv_layer on the same arguments for the fp32 conv.
  */
 #include "core/core.h"

@@ -310,6 +310,14 @@ typedef struct evo_detect_options {
 
 /* Ultralytics defaults for both stages. */
 EVO_API evo_detect_options evo_detect_options_default(void);
+/*
+ * A model family's whole pipeline: "yolov5", "yolov8", "yolox", "nanodet",
+ * "picodet", or a preset file (any name with '/' or '.'; `key = value`
+ * lines, README "Detector presets"). *out is written only on success;
+ * errors name the file and line.
+ */
+EVO_API evo_status evo_detect_options_preset(const char *name_or_path, evo_detect_options *out,
+                                             evo_error *err);
 
 /* Milliseconds per stage of the last evo_detector_run. */
 typedef struct evo_detect_timing {

@@ -65,7 +65,7 @@ static inline float check_rng_float(check_rng *r, float lo, float hi)
 /* Uniform integer in [lo, hi]. */
 static inline int check_rng_int(check_rng *r, int lo, int hi)
 {
-    return lo + (int)(check_rng_u64(r) % (uint64_t)(hi - lo + 1));
+    return (int)(lo + (int64_t)(check_rng_u64(r) % (uint64_t)((int64_t)hi - lo + 1)));
 }
 
 typedef struct check_test {

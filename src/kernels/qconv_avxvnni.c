@@ -54,8 +54,9 @@
 VKERNEL(vkernel_conv, DP_CONV)
 VKERNEL(vkernel_mm, DP_MM)
 
-static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a, const uint8_t *b,
-                 int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y, int64_t ldy)
+static void tile(const evo_qconv_packed *h, const unsigned char *base, const unsigned char *a,
+                 const uint8_t *b, int64_t k4n, int64_t width, int64_t ch0, int n_rows, uint8_t *y,
+                 int64_t ldy)
 {
     __m256i acc[MR * 2];
     vkernel_conv(k4n, a, b, acc);
@@ -86,8 +87,8 @@ static void mm_tile(const evo_qconv_packed *h, const unsigned char *base, const 
 #include "kernels/qconv_body.inc"
 #include "kernels/qmatmul_body.inc"
 
-void evo_qconv_gemm_avxvnni(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
-                            int task, int n_tasks)
+void evo_qconv_gemm_avxvnni(const evo_qconv_plan *p, const void *packed, const void *x, void *y,
+                            void *scratch, int task, int n_tasks)
 {
     qgemm_run(p, packed, x, y, scratch, task, n_tasks);
 }

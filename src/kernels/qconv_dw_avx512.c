@@ -77,7 +77,7 @@ static inline void dw_row_copy(const evo_qconv_shape *s, const uint8_t *src, uin
  */
 static inline __attribute__((always_inline)) void
 dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
-              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kw, bool sgn)
+              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn)
 {
     uint8_t ring[DW_RING][DW_ROW_MAX];
     int64_t tag[DW_RING];
@@ -90,7 +90,7 @@ dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t
         int32_t zsum = 0; /* what the padding rows add */
         bool in[DW_KH_MAX];
         const uint8_t *rows[DW_KH_MAX];
-        for (int64_t ky = 0; ky < s->kh; ky++) {
+        for (int64_t ky = 0; ky < kh; ky++) {
             int64_t ih = oh * s->sh - s->ph + ky * s->dh;
             in[ky] = ih >= 0 && ih < s->ih;
             if (in[ky]) { /* input rows are copied once: slot ih % DW_RING is not needed again */
@@ -99,14 +99,16 @@ dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t
                     dw_row_copy(s, x + ih * s->iw, h->x_pad, ring[slot]);
                 tag[slot] = ih;
                 rows[ky] = ring[slot];
-            } else
+            } else {
+                rows[ky] = NULL;
                 for (int64_t kx = 0; kx < kw; kx++)
                     zsum += zp * (int32_t)(int16_t)wc[ky * kw + kx];
+            }
         }
         for (int64_t ow = 0; ow < s->ow; ow += 16) {
             int64_t cnt = EVO_MIN((int64_t)16, s->ow - ow);
             __m512i acc = _mm512_set1_epi32(zsum);
-            for (int64_t ky = 0; ky < s->kh; ky++) {
+            for (int64_t ky = 0; ky < kh; ky++) {
                 if (!in[ky])
                     continue;
                 const uint8_t *src = rows[ky];
@@ -135,7 +137,10 @@ dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned c
     qrow r;
     qrow_load(h, base, c, &r);
     if (s->kh <= DW_KH_MAX && (s->kh - 1) * s->dh < DW_RING && dw_row_len(s) <= DW_ROW_MAX) {
-        dw_plane_rows(s, h, wc, table, &r, x, y, kw, sgn);
+        if (s->kh == kw) /* square: kh a constant too in the specialised copies */
+            dw_plane_rows(s, h, wc, table, &r, x, y, kw, kw, sgn);
+        else
+            dw_plane_rows(s, h, wc, table, &r, x, y, s->kh, kw, sgn);
         return;
     }
     int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;

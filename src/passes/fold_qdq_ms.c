@@ -276,6 +276,33 @@ static int ms_inputs(evo_graph *g, const evo_node *n, const ms_match *m, int *in
     }
 }
 
+/*
+ * Keeps the raw attributes the com.microsoft op defines (the ONNX writer
+ * copies them): Gemm's beta (1 here) and AveragePool's dilations (1) go.
+ */
+static void keep_ms_attrs(evo_node *n)
+{
+    static const char *const gemm[] = {"alpha", "transA", "transB", NULL};
+    static const char *const pool[] = {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads",
+                                       "strides",  NULL};
+    static const char *const leaky[] = {"alpha", NULL}, *const concat[] = {"axis", NULL},
+                             *const none[] = {NULL};
+    const char *const *keep = n->op == EVO_OP_QGEMM                  ? gemm
+                              : n->op == EVO_OP_QLINEAR_AVERAGE_POOL ? pool
+                              : n->op == EVO_OP_QLINEAR_LEAKY_RELU   ? leaky
+                              : n->op == EVO_OP_QLINEAR_CONCAT       ? concat
+                                                                     : none;
+    int k = 0;
+    for (int i = 0; i < n->n_attrs; i++) {
+        bool listed = false;
+        for (int j = 0; keep[j] && !listed; j++)
+            listed = strcmp(n->attrs[i].name, keep[j]) == 0;
+        if (listed)
+            n->attrs[k++] = n->attrs[i];
+    }
+    n->n_attrs = k;
+}
+
 /* Rewrites node id as its com.microsoft op; leaves it float when that cannot be. */
 static evo_status fold(evo_graph *g, int id, const ms_match *m, evo_error *err)
 {
@@ -293,6 +320,7 @@ static evo_status fold(evo_graph *g, int id, const ms_match *m, evo_error *err)
     n->n_in = n_in;
     if (m->op == EVO_OP_QLINEAR_AVERAGE_POOL || m->op == EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL)
         n->a.pool.channels_last = false;
+    keep_ms_attrs(n);
     g->nodes[m->out.node].is_dead = true;
     evo_redirect_output(g, id, m->out.data);
     return evo_op_get(n->op)->infer(g, n, err);

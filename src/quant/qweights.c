@@ -28,14 +28,23 @@ int quant_const_scalar(evo_graph *g, const char *base, const char *what, evo_dty
     return id;
 }
 
-/* A new constant named base:what with dims and data (copied); -1 on failure. */
+/*
+ * A new constant named base:what with dims and data (copied); -1 on failure.
+ * dims may point into the graph's values, which adding a value moves: it is
+ * copied first.
+ */
 static int new_const(evo_graph *g, const char *base, const char *what, evo_dtype dtype, int rank,
                      const int64_t *dims, const void *data)
 {
     char name[512];
+    int64_t d[EVO_MAX_RANK];
+    if (rank < 0 || rank > EVO_MAX_RANK)
+        return -1;
+    for (int i = 0; i < rank; i++)
+        d[i] = dims[i];
     snprintf(name, sizeof(name), "%s:%s", base, what);
     int id = evo_graph_add_value(g, name);
-    if (id < 0 || evo_value_set_const(g, &g->values[id], dtype, rank, dims, data, NULL) != EVO_OK)
+    if (id < 0 || evo_value_set_const(g, &g->values[id], dtype, rank, d, data, NULL) != EVO_OK)
         return -1;
     return id;
 }
@@ -61,10 +70,13 @@ typedef struct qlinear_io {
 /* The 9 inputs of QLinearConv from the float Conv n. */
 static evo_status conv_inputs(evo_graph *g, evo_node *n, const qlinear_io *io, int *in, evo_error *err)
 {
+    /* g->values moves as constants are added below: what is needed of W is taken now */
     const evo_value *w = &g->values[n->in[1]];
     const evo_value *b = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
-    int64_t m = w->dims[0], per = evo_value_count(w) / (m ? m : 1);
-    const float *wf = w->data;
+    int64_t m = w->dims[0], per = evo_value_count(w) / (m ? m : 1), w_dims[EVO_MAX_RANK];
+    int w_rank = w->rank;
+    memcpy(w_dims, w->dims, sizeof(w_dims));
+    const float *wf = w->data, *bf = b ? b->data : NULL;
     float *ws = malloc(sizeof(float) * (size_t)m);
     int8_t *wq = malloc((size_t)(m * per) + 1), *wzp = calloc((size_t)m + 1, 1);
     int32_t *bq = malloc(sizeof(int32_t) * (size_t)m);
@@ -77,13 +89,13 @@ static evo_status conv_inputs(evo_graph *g, evo_node *n, const qlinear_io *io, i
         ws[c] = evo_qparams_weight_scale(wf + c * per, per);
         for (int64_t k = 0; k < per; k++)
             wq[c * per + k] = quant_weight(wf[c * per + k], ws[c]);
-        bq[c] = b ? quant_bias(((const float *)b->data)[c], (double)io->x.scale * ws[c]) : 0;
+        bq[c] = bf ? quant_bias(bf[c], (double)io->x.scale * ws[c]) : 0;
     }
     int64_t mdim[1] = {m};
     in[0] = io->x_q;
     in[1] = quant_const_scalar(g, n->name, "x_scale", EVO_DTYPE_FLOAT, io->x.scale);
     in[2] = quant_const_scalar(g, n->name, "x_zero_point", io->x.dtype, io->x.zp);
-    in[3] = new_const(g, n->name, "w_int8", EVO_DTYPE_INT8, w->rank, w->dims, wq);
+    in[3] = new_const(g, n->name, "w_int8", EVO_DTYPE_INT8, w_rank, w_dims, wq);
     in[4] = new_const(g, n->name, "w_scale", EVO_DTYPE_FLOAT, 1, mdim, ws);
     in[5] = new_const(g, n->name, "w_zero_point", EVO_DTYPE_INT8, 1, mdim, wzp);
     in[6] = quant_const_scalar(g, n->name, "y_scale", EVO_DTYPE_FLOAT, io->y.scale);

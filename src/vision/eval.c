@@ -284,7 +284,8 @@ evo_status evo_coco_eval_compute(evo_coco_eval *e, evo_eval_result *out, evo_err
         class_acc *c = &e->classes[k];
         if (c->n_gt == 0)
             continue; // COCOeval leaves classes without ground truth out of the mean
-        qsort(c->recs, (size_t)c->n_recs, sizeof(det_rec), cmp_rec);
+        if (c->n_recs > 0)
+            qsort(c->recs, (size_t)c->n_recs, sizeof(det_rec), cmp_rec);
         evo_eval_class *res = &results[at++];
         memset(res, 0, sizeof *res);
         res->class_id = k;

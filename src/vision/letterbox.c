@@ -258,25 +258,32 @@ static area_span area_span_of(int d, double scale, int src_n)
     return a;
 }
 
-/* The x taps of one source row, summed in OpenCV's order (left, middle, right) in float. */
-static void area_hsum(const pp_ctx *c, const area_span *ax, int sy, float buf[3])
+/* Tap k of a span: k = -1 the left partial, [0, s2 - s1) the full ones, s2 - s1 the right partial. */
+static inline bool area_tap(const area_span *a, int k, int *s, float *w)
 {
-    int p[3];
+    if (k < 0) {
+        *s = a->s1 - 1, *w = a->w_left;
+    } else if (k < a->s2 - a->s1) {
+        *s = a->s1 + k, *w = a->w_mid;
+    } else {
+        *s = a->s2, *w = a->w_right;
+    }
+    return *w != 0.0f;
+}
+
+/* The x taps of one source row, summed in OpenCV's order (left, middle, right) in float. */
+static ALWAYS_INLINE void area_hsum(const pp_ctx *c, evo_pixel_format fmt, const area_span *ax,
+                                    int sy, float buf[3])
+{
+    int p[3], sx;
+    float w;
     buf[0] = buf[1] = buf[2] = 0.0f;
-    if (ax->w_left != 0.0f) {
-        evo_pixsrc_rgb(&c->src, ax->s1 - 1, sy, p);
-        for (int k = 0; k < 3; k++)
-            buf[k] = buf[k] + (float)p[k] * ax->w_left;
-    }
-    for (int sx = ax->s1; sx < ax->s2; sx++) {
-        evo_pixsrc_rgb(&c->src, sx, sy, p);
-        for (int k = 0; k < 3; k++)
-            buf[k] = buf[k] + (float)p[k] * ax->w_mid;
-    }
-    if (ax->w_right != 0.0f) {
-        evo_pixsrc_rgb(&c->src, ax->s2, sy, p);
-        for (int k = 0; k < 3; k++)
-            buf[k] = buf[k] + (float)p[k] * ax->w_right;
+    for (int k = -1; k <= ax->s2 - ax->s1; k++) {
+        if (!area_tap(ax, k, &sx, &w))
+            continue;
+        evo_pixsrc_rgb_fmt(&c->src, fmt, sx, sy, p);
+        for (int i = 0; i < 3; i++)
+            buf[i] = buf[i] + (float)p[i] * w;
     }
 }
 
@@ -306,34 +313,76 @@ static void sample_area_int(const pp_ctx *c, int cy, int cx, float out[3])
     }
 }
 
-/* OpenCV INTER_AREA for a shrink: float weights, float sums, rounded to 8 bits (half to even). */
-static void sample_area(const pp_ctx *c, int cy, int cx, float out[3])
+static inline void area_store(const pp_ctx *c, const float sum[3], size_t at)
+{
+    float v[3];
+    for (int k = 0; k < 3; k++) {
+        v[k] = c->round_u8 ? (float)lrintf(sum[k]) : sum[k];
+        v[k] = v[k] < 0.0f ? 0.0f : v[k] > 255.0f && c->round_u8 ? 255.0f : v[k];
+    }
+    for (int k = 0; k < 3; k++)
+        c->plane[k][at] = v[c->order[k]] * c->mul[k] + c->add[k];
+}
+
+/*
+ * OpenCV INTER_AREA for a shrink, n content columns of one row: each source
+ * row of the y span is summed across each column's x span (float), then
+ * weighted into the column's sum, rows in OpenCV's order, so every float
+ * operation matches cv2.resize; rounded to 8 bits half to even.
+ */
+static ALWAYS_INLINE void area_block(const pp_ctx *c, evo_pixel_format fmt, const area_span *ax,
+                                     int n, const area_span *ay, size_t at)
+{
+    float sum[TAP_BLOCK][3], buf[3], beta;
+    bool first = true;
+    int sy;
+    for (int k = -1; k <= ay->s2 - ay->s1; k++) {
+        if (!area_tap(ay, k, &sy, &beta))
+            continue;
+        for (int i = 0; i < n; i++) {
+            area_hsum(c, fmt, &ax[i], sy, buf);
+            area_vadd(sum[i], buf, beta, first);
+        }
+        first = false;
+    }
+    for (int i = 0; i < n; i++)
+        area_store(c, sum[i], at + (size_t)i);
+}
+
+static void area_block_any(const pp_ctx *c, const area_span *ax, int n, const area_span *ay,
+                           size_t at)
+{
+    switch (c->src.format) {
+    case EVO_PIXEL_RGB24: area_block(c, EVO_PIXEL_RGB24, ax, n, ay, at); break;
+    case EVO_PIXEL_BGR24: area_block(c, EVO_PIXEL_BGR24, ax, n, ay, at); break;
+    default: area_block(c, c->src.format, ax, n, ay, at); break;
+    }
+}
+
+/* Area rows [cy0, cy1): integer factors per pixel, others in column blocks of precomputed spans. */
+static void area_rows(const pp_ctx *c, const evo_transform *t, int cy0, int cy1)
 {
     if (c->scale_x == floor(c->scale_x) && c->scale_y == floor(c->scale_y)) {
-        sample_area_int(c, cy, cx, out);
+        for (int cy = cy0; cy < cy1; cy++) {
+            size_t at = (size_t)(cy + t->content_y) * t->dst_w + (size_t)t->content_x;
+            for (int cx = 0; cx < t->content_w; cx++) {
+                float rgb[3];
+                sample_area_int(c, cy, cx, rgb);
+                for (int k = 0; k < 3; k++)
+                    c->plane[k][at + (size_t)cx] = rgb[c->order[k]] * c->mul[k] + c->add[k];
+            }
+        }
         return;
     }
-    area_span ax = area_span_of(cx, c->scale_x, c->src_w);
-    area_span ay = area_span_of(cy, c->scale_y, c->src_h);
-    float buf[3], sum[3] = {0, 0, 0};
-    bool first = true;
-    if (ay.w_left != 0.0f) {
-        area_hsum(c, &ax, ay.s1 - 1, buf);
-        area_vadd(sum, buf, ay.w_left, first);
-        first = false;
-    }
-    for (int sy = ay.s1; sy < ay.s2; sy++) {
-        area_hsum(c, &ax, sy, buf);
-        area_vadd(sum, buf, ay.w_mid, first);
-        first = false;
-    }
-    if (ay.w_right != 0.0f) {
-        area_hsum(c, &ax, ay.s2, buf);
-        area_vadd(sum, buf, ay.w_right, first);
-    }
-    for (int k = 0; k < 3; k++) {
-        float v = c->round_u8 ? (float)lrintf(sum[k]) : sum[k];
-        out[k] = v < 0.0f ? 0.0f : v > 255.0f && c->round_u8 ? 255.0f : v;
+    area_span ax[TAP_BLOCK];
+    for (int x0 = 0; x0 < t->content_w; x0 += TAP_BLOCK) {
+        int n = EVO_MIN(TAP_BLOCK, t->content_w - x0);
+        for (int i = 0; i < n; i++)
+            ax[i] = area_span_of(x0 + i, c->scale_x, c->src_w);
+        for (int cy = cy0; cy < cy1; cy++) {
+            area_span ay = area_span_of(cy, c->scale_y, c->src_h);
+            area_block_any(c, ax, n, &ay, (size_t)(cy + t->content_y) * t->dst_w + (size_t)(t->content_x + x0));
+        }
     }
 }
 
@@ -344,23 +393,11 @@ static void pad_span(const pp_ctx *c, size_t at, int n)
             c->plane[k][at + (size_t)i] = c->pad[k];
 }
 
-static void area_row(const pp_ctx *c, int cy, size_t at, int cw)
-{
-    for (int cx = 0; cx < cw; cx++) {
-        float rgb[3];
-        sample_area(c, cy, cx, rgb);
-        for (int k = 0; k < 3; k++)
-            c->plane[k][at + (size_t)cx] = rgb[c->order[k]] * c->mul[k] + c->add[k];
-    }
-}
-
 /* Content rows [cy0, cy1) in column blocks, so horizontal taps are computed once per block. */
 static void content_rows(const pp_ctx *c, const evo_transform *t, int cy0, int cy1)
 {
     if (c->area) {
-        for (int cy = cy0; cy < cy1; cy++)
-            area_row(c, cy, (size_t)(cy + t->content_y) * t->dst_w + (size_t)t->content_x,
-                     t->content_w);
+        area_rows(c, t, cy0, cy1);
         return;
     }
     lin_tap tx[TAP_BLOCK];

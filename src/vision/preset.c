@@ -384,3 +384,10 @@ evo_status evo_preset_load(const char *name_or_path, evo_detect_options *o, evo_
     free(buf);
     return s;
 }
+
+evo_status evo_detect_options_preset(const char *name_or_path, evo_detect_options *out, evo_error *err)
+{
+    if (!name_or_path || !out)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_detect_options_preset: name and out are required");
+    return evo_preset_load(name_or_path, out, err);
+}

@@ -167,6 +167,44 @@ def old_style():
     return m
 
 
+def ms_quantized():
+    # ONNX Runtime's com.microsoft quantized ops in a chain, uint8 between Q and DQ.
+    def qp(name, scale, zp):
+        return [helper.make_tensor(name + "_s", TensorProto.FLOAT, [], [scale]),
+                helper.make_tensor(name + "_z", TensorProto.UINT8, [], [zp])]
+
+    def q(name):
+        return [name + "_s", name + "_z"]
+
+    ms = "com.microsoft"
+    r = np.random.default_rng(11)
+    inits = qp("a", 0.02, 128) + qp("b", 1 / 256, 0) + qp("c", 0.03, 100) + qp("d", 0.05, 120)
+    inits += [helper.make_tensor("w", TensorProto.INT8, [3, 8], r.integers(-100, 100, 24).tolist()),
+              helper.make_tensor("w_s", TensorProto.FLOAT, [3], [0.01, 0.02, 0.015]),
+              helper.make_tensor("w_z", TensorProto.INT8, [3], [0, 0, 0]),
+              helper.make_tensor("bias", TensorProto.INT32, [3], [100, -50, 7])]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x"] + q("a"), ["xq"]),
+        helper.make_node("QLinearSigmoid", ["xq"] + q("a") + q("b"), ["s"], domain=ms),
+        helper.make_node("QLinearLeakyRelu", ["xq"] + q("a") + q("c"), ["l"], domain=ms, alpha=0.1),
+        helper.make_node("QLinearAdd", ["s"] + q("b") + ["l"] + q("c") + q("d"), ["ad"], domain=ms),
+        helper.make_node("QLinearMul", ["ad"] + q("d") + ["xq"] + q("a") + q("c"), ["mu"], domain=ms),
+        helper.make_node("QLinearConcat", q("d") + ["mu"] + q("c") + ["ad"] + q("d"), ["cat"], domain=ms, axis=1),
+        helper.make_node("QLinearAveragePool", ["cat"] + q("d") + q("d"), ["ap"], domain=ms,
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1),
+        helper.make_node("QLinearGlobalAveragePool", ["ap"] + q("d") + q("c"), ["gp"], domain=ms, channels_last=0),
+        helper.make_node("Flatten", ["gp"], ["fl"]),
+        helper.make_node("QGemm", ["fl"] + q("c") + ["w", "w_s", "w_z", "bias"] + q("a"), ["y8"], domain=ms,
+                         transB=1),
+        helper.make_node("DequantizeLinear", ["y8"] + q("a"), ["y"]),
+    ]
+    g = helper.make_graph(nodes, "ms_quantized", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(ms, 1)])
+    m.ir_version = 8
+    return m
+
+
 def varint(v):
     out = bytearray()
     while True:
@@ -241,6 +279,7 @@ def main():
     save(yolo_head(), "gen_yolo_head.onnx")
     save(shape_chain(), "gen_shape_chain.onnx")
     save(old_style(), "gen_old_style.onnx")
+    save(ms_quantized(), "gen_ms_quantized.onnx")
     save(qlinear_opset12(), "gen_qlinear_opset12.onnx")
     for name, data in malformed(base).items():
         with open(os.path.join(OUT, name), "wb") as f:

@@ -190,7 +190,7 @@ static int run_case(check_rng *r, qcase *tc)
     for (int64_t i = 0; i < nw; i++)
         w[i] = (int8_t)check_rng_int(r, -128, 127);
     for (int64_t i = 0; i < s->c_out; i++) {
-        bias[i] = extreme ? check_rng_int(r, -(1 << 30), (1 << 30) - 1) * 2 : check_rng_int(r, -20000, 20000);
+        bias[i] = extreme ? check_rng_int(r, -(1 << 29), (1 << 29) - 1) * 4 : check_rng_int(r, -20000, 20000);
         ws[i] = check_rng_float(r, 0.002f, 0.02f);
     }
     q->w = w;

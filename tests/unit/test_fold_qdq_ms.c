@@ -11,6 +11,8 @@
 #include "check.h"
 #include "exec/model.h"
 #include "graph/builder.h"
+#include "onnx/onnx.h"
+#include "onnx/onnx_write.h"
 #include "passes/passes.h"
 
 #include <math.h>
@@ -133,9 +135,47 @@ static void build_gemm(evo_builder *b)
 
 typedef struct compiled {
     evo_model *m;
+    evo_model *rt; /* folded graph written as ONNX and read back (fold only) */
     int n_live[EVO_OP_COUNT];
     char island[160]; /* "Op: reason" of the first float island */
 } compiled;
+
+/*
+ * Writes the folded graph g as ONNX (com.microsoft nodes with their domain
+ * and opset), reads it back and compiles it into out->rt; the ops must
+ * stay the same.
+ */
+static bool round_trip(const evo_graph *g, compiled *out)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    evo_error err = {0};
+    evo_graph *back = NULL;
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, &err};
+    bool ok = evo_onnx_write_buffer(g, NULL, &buf, &n, &err) == EVO_OK &&
+              evo_onnx_load_buffer(buf, n, "round_trip.onnx", &back, &err) == EVO_OK &&
+              evo_passes_run(back, &ctx) == EVO_OK;
+    CHECK_MSG(ok, "round trip: %s", err.msg);
+    free(buf);
+    if (!ok) {
+        evo_graph_free(back);
+        return false;
+    }
+    int live[EVO_OP_COUNT] = {0};
+    for (int i = 0; i < back->n_nodes; i++)
+        live[back->nodes[i].op] += !back->nodes[i].is_dead;
+    int n_ms = 0;
+    for (int op = EVO_OP_QLINEAR_ADD; op <= EVO_OP_QGEMM; op++) {
+        CHECK_MSG(live[op] == out->n_live[op], "round trip: %d %s, was %d", live[op], evo_op_name((evo_op)op),
+                  out->n_live[op]);
+        n_ms += live[op];
+    }
+    CHECK_MSG(n_ms == 0 || back->opset_ms >= 1, "round trip: no com.microsoft opset_import");
+    ok = evo_model_from_graph(back, &out->rt, &err) == EVO_OK;
+    CHECK_MSG(ok, "round trip: %s", err.msg);
+    return ok;
+}
 
 static bool compile(void (*build)(evo_builder *), bool fold, compiled *out)
 {
@@ -163,6 +203,8 @@ static bool compile(void (*build)(evo_builder *), bool fold, compiled *out)
         if (why && !out->island[0])
             snprintf(out->island, sizeof(out->island), "%s: %s", n->op_type, why);
     }
+    if (fold && !round_trip(b.g, out))
+        return false;
     if (evo_model_from_graph(b.g, &out->m, &err) != EVO_OK) {
         CHECK_MSG(false, "%s", err.msg);
         return false;
@@ -252,11 +294,13 @@ static void test_fold(void)
             CHECK_MSG(u.n_live[c->float_op] == 1 &&
                           strstr(u.island, "would fold (pass fold_qdq_ms disabled)"),
                       "%s: unfolded island \"%s\"", c->name, u.island);
+            compare(&f, &(compiled){.m = f.rt}, 0.0f, "round trip"); /* bit-identical */
             double exact = compare(&f, &u, c->lsb, c->name);
             printf("%-18s %.4f of the outputs bit-exact with the float island\n", c->name, exact);
             CHECK_MSG(exact >= 0.95, "%s: only %.4f bit-exact", c->name, exact);
         }
         evo_model_free(f.m);
+        evo_model_free(f.rt);
         evo_model_free(u.m);
     }
 }
@@ -333,6 +377,7 @@ static void test_no_fold(void)
                       cases[i].why);
         }
         evo_model_free(f.m);
+        evo_model_free(f.rt);
     }
 }
 

@@ -35,6 +35,9 @@ static void test_builtins(void)
     CHECK(n == 5);
     evo_error err;
     CHECK(evo_preset_load("yolov9", &o, &err) == EVO_ERR_INVALID_ARG && strstr(err.msg, "yolov9"));
+    evo_detect_options pub;
+    CHECK(evo_detect_options_preset("picodet", &pub, NULL) == EVO_OK && pub.decode.n_strides == 4);
+    CHECK(evo_detect_options_preset(NULL, &pub, NULL) == EVO_ERR_INVALID_ARG);
 }
 
 static void test_file(void)
