@@ -93,7 +93,8 @@ const char *ow_split_part(ow_model *m, const evo_node *s, int o)
     ptrdiff_t id = s - m->g->nodes;
     if (!m->split_parts && !(m->split_parts = calloc((size_t)m->g->n_nodes + 1, sizeof(char **))))
         return NULL;
-    if (!m->split_parts[id] && !(m->split_parts[id] = evo_mem_alloc(&m->mem, sizeof(char *) * (size_t)s->n_out)))
+    if (!m->split_parts[id] &&
+        !(m->split_parts[id] = evo_mem_alloc(&m->mem, sizeof(char *) * (size_t)s->n_out)))
         return NULL;
     if (!m->split_parts[id][o])
         m->split_parts[id][o] = ow_fresh(m, s->name, "part");
@@ -116,8 +117,13 @@ ow_node *ow_add(ow_model *m, const char *op_type, const char *name, int n_in, in
     for (int i = 0; i < n_in + n_out; i++)
         io[i] = "";
     ow_node *node = &m->nodes[m->n_nodes++];
-    *node = (ow_node){.op_type = op_type, .domain = "", .name = name, .n_in = n_in, .n_out = n_out,
-                      .in = io, .out = io + n_in};
+    *node = (ow_node){.op_type = op_type,
+                      .domain = "",
+                      .name = name,
+                      .n_in = n_in,
+                      .n_out = n_out,
+                      .in = io,
+                      .out = io + n_in};
     return node;
 }
 
@@ -206,8 +212,8 @@ static void put_tensor(evo_pbw *w, const void *ctx)
 
 static ow_init value_tensor(const evo_value *v, const char *name)
 {
-    ow_init t = {.name = name, .dtype = v->dtype, .rank = v->rank, .data = v->data,
-                 .size_bytes = v->size_bytes};
+    ow_init t = {
+        .name = name, .dtype = v->dtype, .rank = v->rank, .data = v->data, .size_bytes = v->size_bytes};
     memcpy(t.dims, v->dims, sizeof(t.dims));
     return t;
 }
@@ -352,8 +358,8 @@ static evo_status collect_domains(ow_model *m, opset_ctx *dom, int *n_dom)
         if (seen)
             continue;
         if (*n_dom == OW_MAX_DOMAINS)
-            return evo_errorf(m->err, EVO_ERR_LIMIT, "%s: nodes of more than %d operator domains",
-                              m->g->file, OW_MAX_DOMAINS);
+            return evo_errorf(m->err, EVO_ERR_LIMIT, "%s: nodes of more than %d operator domains", m->g->file,
+                              OW_MAX_DOMAINS);
         dom[(*n_dom)++] = (opset_ctx){d, 1}; /* com.microsoft and others: version 1 */
     }
     return EVO_OK;
@@ -405,8 +411,9 @@ static evo_status add_graph_inits(ow_model *m)
         if (val->data && val->is_output)
             continue; /* the Identity of emit_const_outputs writes it */
         if (val->dtype == EVO_DTYPE_STRING || val->rank < 0)
-            return evo_errorf(m->err, EVO_ERR_UNSUPPORTED, "%s: constant \"%s\": %s tensors cannot be written",
-                              m->g->file, val->name, val->rank < 0 ? "rankless" : "string");
+            return evo_errorf(m->err, EVO_ERR_UNSUPPORTED,
+                              "%s: constant \"%s\": %s tensors cannot be written", m->g->file, val->name,
+                              val->rank < 0 ? "rankless" : "string");
         ow_init t = value_tensor(val, val->name);
         if (!add_init(m, &t))
             return ow_nomem(m, NULL);

@@ -7,13 +7,16 @@
  * op followed by its activation node(s), a fused residual an Add, a Conv
  * writing the grouped layout a Reshape + Transpose, folded values
  * initializers, evo.UpdateSlices Slices + a Concat. With options.qdq the
- * quantized compute ops are written in QDQ form (DequantizeLinear on each
- * input, the float op, QuantizeLinear on the output), which every ONNX
- * runtime reads; a QLinearConv or QLinearMatMul whose fused activation or
+ * quantized compute ops (QLinearConv, QLinearMatMul and the com.microsoft
+ * QLinear ops) are written in QDQ form (DequantizeLinear on each input,
+ * the float op, QuantizeLinear on the output), which every ONNX runtime
+ * reads; a QLinearConv or QLinearMatMul whose fused activation or
  * fixed-point requantization has no QOperator form is written that way
  * even without it. The default domain keeps the graph's opset, so raw
- * attributes stay valid; an op that needs a newer opset is refused with
- * the node's name.
+ * attributes stay valid, except that a graph of opset 11 or 12 whose QDQ
+ * form needs per-channel weights is written at opset 13 with the ops
+ * whose signature changed rewritten (onnx_write_upgrade.c); what cannot
+ * be written is refused with the node's name.
  */
 #ifndef EVO_ONNX_WRITE_H
 #define EVO_ONNX_WRITE_H
@@ -21,8 +24,8 @@
 #include "graph/graph.h"
 
 typedef struct evo_onnx_write_options {
-    bool qdq;                  /* quantized ops in QDQ form */
-    const char *graph_name;    /* NULL: "evo" */
+    bool qdq;               /* quantized ops in QDQ form */
+    const char *graph_name; /* NULL: "evo" */
 } evo_onnx_write_options;
 
 evo_onnx_write_options evo_onnx_write_options_default(void);

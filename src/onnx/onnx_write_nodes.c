@@ -141,7 +141,8 @@ evo_status ow_emit_act(ow_model *m, const evo_node *n, evo_act act, float alpha,
         return EVO_OK;
     case EVO_ACT_NONE: return unary(m, n, "Identity", x, y, NULL);
     }
-    return evo_node_errorf(m->err, m->g, n, EVO_ERR_INTERNAL, "fused activation %d has no ONNX form", (int)act);
+    return evo_node_errorf(m->err, m->g, n, EVO_ERR_INTERNAL, "fused activation %d has no ONNX form",
+                           (int)act);
 }
 
 bool ow_conv_attrs(ow_model *m, ow_node *o, const evo_conv_attrs *c)
@@ -290,8 +291,8 @@ static const char *split_part(ow_model *m, int x, int64_t axis, int64_t begin, i
 }
 
 /* x[begin:end] along axis: the Split part fuse_update dropped, else a new Slice; *out its name. */
-static evo_status slice(ow_model *m, const evo_node *n, const char *x, int64_t axis, int64_t begin, int64_t end,
-                        const char **out)
+static evo_status slice(ow_model *m, const evo_node *n, const char *x, int64_t axis, int64_t begin,
+                        int64_t end, const char **out)
 {
     if ((*out = split_part(m, n->in[0], axis, begin, end)) != NULL)
         return EVO_OK;
@@ -332,7 +333,8 @@ static evo_status emit_update(ow_model *m, const evo_node *n)
         const evo_value *u = n->in[k + 1] >= 0 ? &m->g->values[n->in[k + 1]] : NULL;
         if (!u || u->rank != x->rank || a->sizes[k] < at || a->sizes[k] + u->dims[a->axis] > len)
             return evo_node_errorf(m->err, m->g, n, EVO_ERR_INTERNAL, "update %d out of place", k + 1);
-        evo_status s = a->sizes[k] > at ? slice(m, n, xn, a->axis, at, a->sizes[k], &parts[n_parts++]) : EVO_OK;
+        evo_status s =
+            a->sizes[k] > at ? slice(m, n, xn, a->axis, at, a->sizes[k], &parts[n_parts++]) : EVO_OK;
         if (s)
             return s;
         parts[n_parts++] = ow_value(m, n->in[k + 1]);
@@ -376,13 +378,26 @@ evo_status ow_emit_node(ow_model *m, const evo_node *n)
         if (n->a.gemm.act != EVO_ACT_NONE)
             return emit_gemm(m, n);
         break;
+    case EVO_OP_HARD_SIGMOID:
+    case EVO_OP_HARD_SWISH:
+        // fuse_hard makes them without raw attributes (HardSigmoid's defaults differ from
+        // its 1/6, 1/2); HardSwish needs opset 14. Imported ones have typed alpha/beta.
+        if (n->n_in == 1 && n->n_out == 1 &&
+            (n->op == EVO_OP_HARD_SWISH || n->a.unary.alpha != 0.0f || n->a.unary.beta != 0.0f))
+            return ow_emit_act(m, n, n->op == EVO_OP_HARD_SWISH ? EVO_ACT_HARD_SWISH : EVO_ACT_HARD_SIGMOID,
+                               n->a.unary.alpha, n->a.unary.beta, ow_value(m, n->in[0]),
+                               ow_value(m, n->out[0]));
+        break;
     case EVO_OP_UPDATE_SLICES: return emit_update(m, n);
     case EVO_OP_QLINEAR_CONV:
     case EVO_OP_QLINEAR_MATMUL:
         if (ow_qdq_wanted(m, n))
             return ow_emit_qdq(m, n);
         return n->op == EVO_OP_QLINEAR_CONV ? emit_typed_conv(m, n) : ow_emit_copy(m, n);
-    default: break;
+    default:
+        if (m->opts->qdq && ow_is_qdq_ms(n))
+            return ow_emit_qdq_ms(m, n);
+        break;
     }
     if (evo_op_is_internal(n->op))
         return evo_node_errorf(m->err, m->g, n, EVO_ERR_UNSUPPORTED, "internal op %s has no ONNX form",

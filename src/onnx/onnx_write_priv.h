@@ -15,7 +15,7 @@ typedef struct ow_node {
     int n_in, n_out;
     const char **in, **out; /* "" for an absent optional input */
     int n_attrs;
-    evo_attr *attrs;        /* TENSOR attributes refer to graph values */
+    evo_attr *attrs; /* TENSOR attributes refer to graph values */
 } ow_node;
 
 typedef struct ow_init {
@@ -36,10 +36,10 @@ typedef struct ow_model {
     int n_nodes, cap_nodes;
     ow_init *inits;
     int n_inits, cap_inits;
-    bool *used;        /* per graph value: a written node reads it */
+    bool *used;                /* per graph value: a written node reads it */
     const char ***split_parts; /* per node: names given to a Split's dropped outputs */
-    int64_t opset;     /* of the default domain, as written */
-    int64_t n_fresh;   /* counter behind generated names */
+    int64_t opset;             /* of the default domain, as written */
+    int64_t n_fresh;           /* counter behind generated names */
 } ow_model;
 
 /* Name of graph value v, marked as read ("" for -1). */
@@ -80,6 +80,10 @@ int ow_conv_stages(const evo_conv_attrs *c);
 bool ow_qdq_wanted(const ow_model *m, const evo_node *n);
 /* Appends n's QDQ form. */
 evo_status ow_emit_qdq(ow_model *m, const evo_node *n);
+/* Is n a com.microsoft quantized op with a QDQ form (onnx_write_qdq_ms.c)? */
+bool ow_is_qdq_ms(const evo_node *n);
+/* Appends the QDQ form of such an op. */
+evo_status ow_emit_qdq_ms(ow_model *m, const evo_node *n);
 
 /*
  * The default-domain opset to write (onnx_write_upgrade.c): the graph's,

@@ -19,9 +19,9 @@
 #include "onnx/pb.h"
 
 typedef struct evo_pbw {
-    uint8_t *buf;   /* heap, owned; NULL while counting */
+    uint8_t *buf; /* heap, owned; NULL while counting */
     size_t len, cap;
-    bool counting;  /* only len advances */
+    bool counting; /* only len advances */
     bool failed;
     const char *error; /* static reason once failed */
 } evo_pbw;

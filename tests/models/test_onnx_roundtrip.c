@@ -79,7 +79,8 @@ static void round_trip(const char *dir, const char *file, const char *data)
     if (!b)
         goto done;
     int live_a = live_nodes(g), live_b = live_nodes(b->g);
-    printf("%-20s written %.2f MB, %d live nodes, re-imported %d\n", file, (double)size / 1e6, live_a, live_b);
+    printf("%-20s written %.2f MB, %d live nodes, re-imported %d\n", file, (double)size / 1e6, live_a,
+           live_b);
     CHECK_MSG(live_a == live_b, "%s: %d live nodes compiled, %d after the round trip", file, live_a, live_b);
     ya = run(a, &in, &na);
     yb = run(b, &in, &nb);
@@ -94,7 +95,8 @@ static void round_trip(const char *dir, const char *file, const char *data)
         max_ref = fabs(ya[i]) > max_ref ? fabs(ya[i]) : max_ref;
         n_diff += ya[i] != yb[i];
     }
-    printf("%-20s outputs: %zu of %zu differ, max|diff| %.3g, max|y| %.3g\n", file, n_diff, na, max_err, max_ref);
+    printf("%-20s outputs: %zu of %zu differ, max|diff| %.3g, max|y| %.3g\n", file, n_diff, na, max_err,
+           max_ref);
     CHECK_MSG(max_err <= ROUND_TRIP_REL_BOUND * max_ref, "%s: max|diff| %.6g > %g * %.6g", file, max_err,
               ROUND_TRIP_REL_BOUND, max_ref);
 done:
@@ -113,10 +115,17 @@ int main(void)
     if (!dir || !*dir)
         dir = EVO_MODELS_DEFAULT_DIR;
     static const char *const cases[][2] = {
-        {"tiny_cnn_op13.onnx", "tiny_cnn"}, {"resnet18_op12.onnx", "resnet18"}, {"resnet18_op17.onnx", "resnet18"},
-        {"yolov5s_op12.onnx", "yolov5s"},   {"yolov5s_op17.onnx", "yolov5s"},   {"yolov8n_op12.onnx", "yolov8n"},
-        {"yolov8n_op17.onnx", "yolov8n"},   {"yolov5n_op17.onnx", "yolov5n"},   {"mobilenet_v2_op17.onnx", "mobilenet_v2"},
-        {"mobilenet_v3_large_op17.onnx", "mobilenet_v3_large"},                 {"shufflenet_v2_x1_0_op17.onnx", "shufflenet_v2_x1_0"},
+        {"tiny_cnn_op13.onnx", "tiny_cnn"},
+        {"resnet18_op12.onnx", "resnet18"},
+        {"resnet18_op17.onnx", "resnet18"},
+        {"yolov5s_op12.onnx", "yolov5s"},
+        {"yolov5s_op17.onnx", "yolov5s"},
+        {"yolov8n_op12.onnx", "yolov8n"},
+        {"yolov8n_op17.onnx", "yolov8n"},
+        {"yolov5n_op17.onnx", "yolov5n"},
+        {"mobilenet_v2_op17.onnx", "mobilenet_v2"},
+        {"mobilenet_v3_large_op17.onnx", "mobilenet_v3_large"},
+        {"shufflenet_v2_x1_0_op17.onnx", "shufflenet_v2_x1_0"},
         {"efficientnet_b0_op17.onnx", "efficientnet_b0"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -166,6 +166,38 @@ static void build_gemm(evo_builder *b)
     evo_build_output(b, "y");
 }
 
+/*
+ * x * Clip(x + 3, 0, 6) / 6 and Clip(x + 3, 0, 6) / 6 on a graph input:
+ * fuse_hard makes them HardSwish and HardSigmoid (1/6, 1/2) without raw
+ * attributes and with nothing to fuse into.
+ */
+static void build_hard_chains(evo_builder *b)
+{
+    evo_build_input(b, "x", 2, (int64_t[]){3, 17});
+    float three = 3, zero = 0, six = 6;
+    evo_build_weight(b, "three", 0, NULL, 0);
+    evo_build_weight(b, "zero", 0, NULL, 0);
+    evo_build_weight(b, "six", 0, NULL, 0);
+    memcpy((void *)b->g->values[evo_build_value(b, "three")].data, &three, 4);
+    memcpy((void *)b->g->values[evo_build_value(b, "zero")].data, &zero, 4);
+    memcpy((void *)b->g->values[evo_build_value(b, "six")].data, &six, 4);
+    evo_build_node(b, "Add", "x three", "p", "");
+    evo_build_node(b, "Clip", "p zero six", "c", "");
+    evo_build_node(b, "Div", "c six", "hs", "");
+    evo_build_node(b, "Mul", "x hs", "sw", "");
+    evo_build_node(b, "Add", "x three", "p2", "");
+    evo_build_node(b, "Clip", "p2 zero six", "c2", "");
+    evo_build_node(b, "Div", "c2 six", "hsig", "");
+    evo_build_node(b, "Add", "sw hsig", "y", "");
+    evo_build_output(b, "y");
+}
+
+static void test_hard_chains(void)
+{
+    round_trip(build_hard_chains, 11, "HardSigmoid", "HardSwish");
+    round_trip(build_hard_chains, 17, "HardSwish", NULL);
+}
+
 static void test_hard_swish(void)
 {
     round_trip(build_hard_swish, 17, "HardSwish", NULL);
@@ -253,5 +285,6 @@ static void test_refused(void)
     evo_graph_free(b.g);
 }
 
-CHECK_MAIN(CHECK_TEST(test_hard_swish), CHECK_TEST(test_clip), CHECK_TEST(test_residual), CHECK_TEST(test_gemm),
-           CHECK_TEST(test_constant_output), CHECK_TEST(test_refused))
+CHECK_MAIN(CHECK_TEST(test_hard_swish), CHECK_TEST(test_hard_chains), CHECK_TEST(test_clip),
+           CHECK_TEST(test_residual), CHECK_TEST(test_gemm), CHECK_TEST(test_constant_output),
+           CHECK_TEST(test_refused))

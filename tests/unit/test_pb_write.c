@@ -11,7 +11,8 @@
 
 #include <stdlib.h>
 
-static const int64_t ints[] = {0, 1, 127, 128, 16383, 16384, INT32_MAX, (int64_t)1 << 35, INT64_MAX, -1, INT64_MIN};
+static const int64_t ints[] = {0,         1,  127,      128, 16383, 16384, INT32_MAX, (int64_t)1 << 35,
+                               INT64_MAX, -1, INT64_MIN};
 
 static void put_inner(evo_pbw *w, const void *ctx)
 {
