@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "exec/model.h"
 #include "exec/session.h"
+#include "onnx/onnx_write.h"
 #include "plan/evo_file.h"
 #include "quant/quantize.h"
 #include "quant/report.h"
@@ -19,7 +20,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: evo quantize MODEL.onnx --calib DIR -o OUT.evo [--calib-count N]\n"
+    "usage: evo quantize MODEL.onnx --calib DIR -o OUT.evo [--qdq OUT.onnx] [--calib-count N]\n"
     "  [--method minmax|percentile(default)|entropy|mse] [--percentile 99.99] [--act-dtype uint8|int8]\n"
     "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--report] [--report-count 4]\n"
     "  [--target-sqnr DB] [--threads N] [--isa NAME] [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
@@ -28,6 +29,7 @@ static const char usage[] =
 
 typedef struct quant_cli {
     const char *model, *calib_dir, *out;
+    const char *qdq; /* --qdq: the int8 model also as standard QDQ ONNX */
     int calib_count;
     bool report;
     int report_count;   /* images the report and --target-sqnr run both models on */
@@ -46,6 +48,8 @@ static int parse_value_opt(quant_cli *c, const char *a, const char *v)
         c->calib_dir = v;
     } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
         c->out = v;
+    } else if (!strcmp(a, "--qdq")) {
+        c->qdq = v;
     } else if (!strcmp(a, "--calib-count")) {
         return cli_parse_int(a, v, 1, EVO_CALIB_MAX_IMAGES, &c->calib_count) ? 1 : -1;
     } else if (!strcmp(a, "--method")) {
@@ -145,6 +149,18 @@ static evo_compile_options compile_opts(const quant_cli *c, bool unfused)
     return co;
 }
 
+/* Writes the int8 graph g to path as standard QDQ ONNX (--qdq). */
+static int write_qdq(const evo_graph *g, const char *path)
+{
+    evo_onnx_write_options o = evo_onnx_write_options_default();
+    o.qdq = true;
+    evo_error err = {0};
+    if (evo_onnx_write_file(g, path, &o, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    printf("wrote %s (QDQ ONNX)\n", path);
+    return 0;
+}
+
 /* A model that is already quantized: compiled as it is, with a note. */
 static int save_as_is(const quant_cli *c)
 {
@@ -156,11 +172,13 @@ static int save_as_is(const quant_cli *c)
     fprintf(stderr, "evo: note: %s is already quantized; imported as it is, without calibration\n", c->model);
     size_t bytes = 0;
     evo_status s = evo_file_write(g, c->out, &bytes, &err);
+    int rc = s ? cli_fail("%s", err.msg) : 0;
+    if (!rc)
+        printf("wrote %s (%zu bytes)\n", c->out, bytes);
+    if (!rc && c->qdq)
+        rc = write_qdq(g, c->qdq);
     evo_graph_free(g);
-    if (s)
-        return cli_fail("%s", err.msg);
-    printf("wrote %s (%zu bytes)\n", c->out, bytes);
-    return 0;
+    return rc;
 }
 
 /* The unfused float model, an observable session on it and its calibration statistics. */
@@ -462,6 +480,8 @@ int evo_cmd_quantize(int argc, char **argv)
             rc = cli_fail("%s", err.msg);
         else
             printf("wrote %s (%zu bytes)\n", c.out, bytes);
+        if (!rc && c.qdq)
+            rc = write_qdq(qg, c.qdq);
     }
     evo_quant_result_free(&res);
     evo_graph_free(qg);
