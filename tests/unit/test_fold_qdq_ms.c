@@ -136,6 +136,7 @@ static void build_gemm(evo_builder *b)
 typedef struct compiled {
     evo_model *m;
     evo_model *rt; /* folded graph written as ONNX and read back (fold only) */
+    uint8_t *rt_file; /* the ONNX bytes rt's weights point into: freed after rt */
     int n_live[EVO_OP_COUNT];
     char island[160]; /* "Op: reason" of the first float island */
 } compiled;
@@ -157,11 +158,12 @@ static bool round_trip(const evo_graph *g, compiled *out)
               evo_onnx_load_buffer(buf, n, "round_trip.onnx", &back, &err) == EVO_OK &&
               evo_passes_run(back, &ctx) == EVO_OK;
     CHECK_MSG(ok, "round trip: %s", err.msg);
-    free(buf);
     if (!ok) {
         evo_graph_free(back);
+        free(buf);
         return false;
     }
+    out->rt_file = buf; /* the loaded graph's weights point into it */
     int live[EVO_OP_COUNT] = {0};
     for (int i = 0; i < back->n_nodes; i++)
         live[back->nodes[i].op] += !back->nodes[i].is_dead;
@@ -301,6 +303,7 @@ static void test_fold(void)
         }
         evo_model_free(f.m);
         evo_model_free(f.rt);
+        free(f.rt_file);
         evo_model_free(u.m);
     }
 }
@@ -378,6 +381,7 @@ static void test_no_fold(void)
         }
         evo_model_free(f.m);
         evo_model_free(f.rt);
+        free(f.rt_file);
     }
 }
 
