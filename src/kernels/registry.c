@@ -67,6 +67,10 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_QUANTIZE_LINEAR, &evo_kernel_qconvert_avx2},
     {EVO_OP_DEQUANTIZE_LINEAR, &evo_kernel_qconvert_avx512},
     {EVO_OP_DEQUANTIZE_LINEAR, &evo_kernel_qconvert_avx2},
+    {EVO_OP_RESIZE, &evo_kernel_qresize_avx512},
+    {EVO_OP_RESIZE, &evo_kernel_qresize_avx2},
+    {EVO_OP_UPSAMPLE, &evo_kernel_qresize_avx512},
+    {EVO_OP_UPSAMPLE, &evo_kernel_qresize_avx2},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
     EVO_FASTOPS_ENTRIES(MAX_POOL, pool),
     EVO_FASTOPS_ENTRIES(AVERAGE_POOL, pool),

@@ -5,9 +5,11 @@
  * and int8 (YOLOX SPP and stride-2 shapes, then random shapes with odd
  * sizes, pads, strides 1-4 and ceil_mode), QuantizeLinear and
  * DequantizeLinear per tensor and per axis with and without zero points
- * (with ties, NaN, infinities and saturating values). Outputs carry a guard
- * zone that must stay untouched. Also: supports() refuses float MaxPool,
- * Indices, dilation and int32 DequantizeLinear.
+ * (with ties, NaN, infinities and saturating values), nearest Resize by
+ * integer factors (YOLOX's 2x, random shapes, factors 1-4). Outputs carry
+ * a guard zone that must stay untouched. Also: supports() refuses float
+ * MaxPool, Indices, dilation, int32 DequantizeLinear, downscaling and
+ * fractional Resize.
  */
 #include "qtest_util.h"
 
@@ -270,12 +272,64 @@ static void test_qconvert_refused(void)
     evo_graph_free(g);
 }
 
+/* ---- nearest Resize ---- */
+
+/* A nearest Resize of uint8/int8 by scales {1, 1, sh, sw}; compares the variants or checks the refusal. */
+static void check_qresize(check_rng *r, evo_dtype t, const int64_t *dims, float sh, float sw, const char *mode,
+                          bool expect)
+{
+    evo_graph *g = evo_graph_new("test");
+    g->opset = 13;
+    float scales[4] = {1.0f, 1.0f, sh, sw};
+    int ins[3] = {qt_value(g, "x", t, 4, dims, NULL), -1, qt_param(g, "scales", EVO_DTYPE_FLOAT, 4, scales)};
+    int node = nn_node(g, "Resize", 3, ins, 1);
+    nn_attr_string(g, node, "mode", mode);
+    nn_attr_string(g, node, "coordinate_transformation_mode", "asymmetric");
+    nn_attr_string(g, node, "nearest_mode", "floor");
+    evo_error err = {0};
+    CHECK_MSG(nn_infer(g, node, &err) == EVO_OK, "%s", err.msg);
+    char what[160];
+    snprintf(what, sizeof(what), "Resize %s %s %lldx%lldx%lldx%lld scales %g,%g", mode,
+             t == EVO_DTYPE_INT8 ? "int8" : "uint8", (long long)dims[0], (long long)dims[1], (long long)dims[2],
+             (long long)dims[3], sh, sw);
+    if (expect) {
+        void *xs = qt_bytes(r, dims[0] * dims[1] * dims[2] * dims[3], t);
+        void *in[3] = {xs, NULL, scales};
+        compare_variants(g, node, in, &evo_kernel_qresize_avx512, &evo_kernel_qresize_avx2, what);
+        free(xs);
+    } else {
+        variant vs[2];
+        int nv = host_variants(&evo_kernel_qresize_avx512, &evo_kernel_qresize_avx2, vs);
+        for (int v = 0; v < nv; v++)
+            CHECK_MSG(!vs[v].def->supports(g, &g->nodes[node]), "%s %s: supported", what, vs[v].what);
+    }
+    evo_graph_free(g);
+}
+
+static void test_qresize(void)
+{
+    check_rng r = {0x2e51};
+    static const int64_t sizes[] = {1, 2, 3, 13, 26, 31, 32, 33, 52, 63, 65, 129};
+    static const float factors[][2] = {{2, 2}, {1, 2}, {2, 1}, {3, 3}, {2, 3}, {4, 2}};
+    int64_t yolox[4] = {1, 64, 26, 26};
+    check_qresize(&r, EVO_DTYPE_UINT8, yolox, 2, 2, "nearest", true);
+    for (int it = 0; it < 120; it++) {
+        int64_t dims[4] = {check_rng_int(&r, 1, 2), check_rng_int(&r, 1, 5), sizes[check_rng_int(&r, 0, 11)],
+                           sizes[check_rng_int(&r, 0, 11)]};
+        const float *f = factors[check_rng_int(&r, 0, 5)];
+        check_qresize(&r, it % 2 ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8, dims, f[0], f[1], "nearest", true);
+    }
+    int64_t small[4] = {1, 2, 6, 6};
+    check_qresize(&r, EVO_DTYPE_UINT8, small, 0.5f, 0.5f, "nearest", false);
+    check_qresize(&r, EVO_DTYPE_UINT8, small, 1.5f, 1.5f, "nearest", false);
+}
+
 int main(int argc, char **argv)
 {
     static const check_test tests[] = {
         {"qpool_model_shapes", test_qpool_model_shapes}, {"qpool_random", test_qpool_random},
         {"qpool_refused", test_qpool_refused},           {"qconvert_random", test_qconvert_random},
-        {"qconvert_refused", test_qconvert_refused},
+        {"qconvert_refused", test_qconvert_refused},     {"qresize", test_qresize},
     };
     return check_run(tests, (int)(sizeof(tests) / sizeof(tests[0])), argc, argv);
 }

@@ -47,6 +47,14 @@ static inline void b_store_n(uint8_t *p, vb v, int64_t n)
 /* Lane-wise max, as int8 when sg, else as uint8. */
 static inline vb b_max(vb a, vb b, bool sg) { return sg ? _mm256_max_epi8(a, b) : _mm256_max_epu8(a, b); }
 
+/* Each byte of v twice: *lo = v0 v0 v1 v1 ... v15 v15, *hi the same of v16..v31. */
+static inline void b_dup2(vb v, vb *lo, vb *hi)
+{
+    __m256i a = _mm256_unpacklo_epi8(v, v), b = _mm256_unpackhi_epi8(v, v); /* per 128-bit lane */
+    *lo = _mm256_permute2x128_si256(a, b, 0x20);
+    *hi = _mm256_permute2x128_si256(a, b, 0x31);
+}
+
 /* p[0], p[2], ..., p[B_LANES - 2]. */
 static inline vbh bh_load_even(const uint8_t *p)
 {

@@ -44,6 +44,14 @@ static inline void b_store_n(uint8_t *p, vb v, int64_t n)
 /* Lane-wise max, as int8 when sg, else as uint8. */
 static inline vb b_max(vb a, vb b, bool sg) { return sg ? _mm512_max_epi8(a, b) : _mm512_max_epu8(a, b); }
 
+/* Each byte of v twice: *lo = v0 v0 v1 v1 ... v31 v31, *hi the same of v32..v63. */
+static inline void b_dup2(vb v, vb *lo, vb *hi)
+{
+    __m512i a = _mm512_unpacklo_epi8(v, v), b = _mm512_unpackhi_epi8(v, v); /* per 128-bit lane */
+    *lo = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), b);
+    *hi = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15), b);
+}
+
 /* p[0], p[2], ..., p[B_LANES - 2]. */
 static inline vbh bh_load_even(const uint8_t *p) { return _mm512_cvtepi16_epi8(_mm512_loadu_si512(p)); }
 
