@@ -232,6 +232,38 @@ static void build_qconv_dw5_s2(evo_builder *b)
     build_qconv(b, 40, 40, 26, 27, 5, 2, 40, false);
 }
 
+/*
+ * x -> QuantizeLinear -> MaxPool 5x5 -> MaxPool 3x3 stride 2 -> Resize 2x
+ * nearest -> DequantizeLinear, all on bytes: exact, like the int8 convs.
+ */
+static void build_qpool_resize(evo_builder *b, bool s8)
+{
+    evo_dtype t = s8 ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
+    int64_t one[1] = {1}, four[1] = {4};
+    float xs = 0.0157f, scales[4] = {1, 1, 2, 2};
+    uint8_t xzp = s8 ? (uint8_t)(int8_t)-3 : 128;
+    evo_build_input(b, "x", 4, (int64_t[]){1, 24, 13, 27});
+    evo_build_const(b, "xs", EVO_DTYPE_FLOAT, 0, one, &xs);
+    evo_build_const(b, "xzp", t, 0, one, &xzp);
+    evo_build_const(b, "scales", EVO_DTYPE_FLOAT, 1, four, scales);
+    evo_build_node(b, "QuantizeLinear", "x xs xzp", "xq", NULL);
+    evo_build_node(b, "MaxPool", "xq", "p1", "kernel_shape=5,5 pads=2,2,2,2");
+    evo_build_node(b, "MaxPool", "p1", "p2", "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
+    evo_build_node(b, "Resize", "p2 _ scales", "u", NULL);
+    evo_build_node(b, "DequantizeLinear", "u xs xzp", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+static void build_qpool_u8(evo_builder *b)
+{
+    build_qpool_resize(b, false);
+}
+
+static void build_qpool_s8(evo_builder *b)
+{
+    build_qpool_resize(b, true);
+}
+
 static const check checks[] = {
     {"conv 3x3 + SiLU", build_conv3x3_silu},
     {"conv 1x1 + relu + add", build_conv1x1_residual},
@@ -252,6 +284,8 @@ static const check checks[] = {
     {"int8 conv 3x3 stride 2", build_qconv3x3_s2},
     {"int8 depthwise 3x3 (int8)", build_qconv_dw},
     {"int8 depthwise 5x5 stride 2", build_qconv_dw5_s2},
+    {"uint8 maxpool + resize 2x", build_qpool_u8},
+    {"int8 maxpool + resize 2x", build_qpool_s8},
 };
 
 static evo_status build_model(const check *c, evo_model **out, evo_error *err)
