@@ -18,8 +18,9 @@ int evo_pool_size(const evo_pool *pool);
 /* Runs fn(ctx, t, n) for every t in [0, n) and returns when all are done. */
 void evo_pool_run(evo_pool *pool, evo_pool_fn fn, void *ctx);
 /*
- * The median wall time of one evo_pool_run of an empty function over
- * back-to-back runs (the cost a parallel step pays to fork and join), in
+ * The wall time of one evo_pool_run of an empty function over back-to-back
+ * runs (the cost a parallel step pays to fork and join; the first quartile,
+ * so that moments when another process holds a core do not count), in
  * nanoseconds; 0 for a pool without workers.
  */
 int64_t evo_pool_dispatch_ns(evo_pool *pool);

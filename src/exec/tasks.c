@@ -20,6 +20,12 @@
 #define STEP_DISPATCH_FACTOR 4.0
 /* ... and at least this long (dispatch can measure near zero while workers spin) */
 #define STEP_MIN_PARALLEL_NS 8000.0
+/*
+ * ... but at most this: a dispatch measured while other processes load the
+ * machine can reach milliseconds, and it must not turn a whole model serial
+ * for the session's life.
+ */
+#define STEP_MAX_PARALLEL_NS 100000.0
 
 static double value_bytes(const evo_graph *g, int v)
 {
@@ -44,6 +50,8 @@ int evo_plan_assign_tasks(const evo_graph *g, evo_plan *p, int64_t dispatch_ns)
     double threshold = STEP_DISPATCH_FACTOR * (double)dispatch_ns;
     if (threshold < STEP_MIN_PARALLEL_NS)
         threshold = STEP_MIN_PARALLEL_NS;
+    if (threshold > STEP_MAX_PARALLEL_NS)
+        threshold = STEP_MAX_PARALLEL_NS;
     int serial = 0;
     for (int i = 0; i < p->n_steps; i++) {
         evo_step *s = &p->steps[i];
