@@ -11,6 +11,7 @@
  * accumulators, 4 split B vectors, 2 weight broadcasts).
  */
 #include "kernels/qconv_avx2.h"
+#include "kernels/qconv_dw_rows.h"
 
 #define MR EVO_QCONV_AVX2_MR
 #define NR EVO_QCONV_AVX2_NR
@@ -109,69 +110,26 @@ static inline __attribute__((always_inline)) __m256i dw_taps(const uint8_t *src,
                : _mm256_and_si256(w, _mm256_set1_epi32(255));
 }
 
-/* Padded input rows: the most taps down and bytes across the copying path takes. */
-#define DW_KH_MAX 7
-#define DW_ROW_MAX 1024
-/* Padded rows kept: a row is copied once while the taps' rows span fewer than this. */
-#define DW_RING 16
-
-/* Bytes of a padded row copy: pw of x_zp, the row, x_zp past it as far as the last vector reads. */
-static inline int64_t dw_row_len(const evo_qconv_shape *s)
-{
-    return EVO_MAX(s->pw + s->iw, (s->ow - 1) * s->sw + (s->kw - 1) * s->dw + 2 * 8 * s->sw + 1);
-}
-
-/* Input row ih of src into dst, padded per dw_row_len. */
-static inline void dw_row_copy(const evo_qconv_shape *s, const uint8_t *src, uint8_t pad, uint8_t *dst)
-{
-    int64_t len = dw_row_len(s);
-    memset(dst, pad, (size_t)s->pw);
-    memcpy(dst + s->pw, src, (size_t)s->iw);
-    memset(dst + s->pw + s->iw, pad, (size_t)(len - s->pw - s->iw));
-}
-
-/*
- * The copying path of a plane: each input row is copied once, padded,
- * into a ring of rows, so every tap is one plain load (the masked or
- * byte-wise edge loads cost more than the copies).
- */
+/* The copying path of a plane (qconv_dw_rows.h): the taps of every padded row. */
 static inline __attribute__((always_inline)) void
 dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
               const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn)
 {
-    uint8_t ring[DW_RING][DW_ROW_MAX];
-    int64_t tag[DW_RING];
-    for (int i = 0; i < DW_RING; i++)
-        tag[i] = -1;
+    dw_ring ring;
+    dw_ring_init(&ring);
     const qrow r = *rp;
     int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
     const int64_t sw = s->sw;
     for (int64_t oh = 0; oh < s->oh; oh++) {
-        int32_t zsum = 0; /* what the padding rows add */
-        bool in[DW_KH_MAX];
         const uint8_t *rows[DW_KH_MAX];
-        for (int64_t ky = 0; ky < kh; ky++) {
-            int64_t ih = oh * s->sh - s->ph + ky * s->dh;
-            in[ky] = ih >= 0 && ih < s->ih;
-            if (in[ky]) { /* input rows are copied once: slot ih % DW_RING is not needed again */
-                int64_t slot = ih % DW_RING;
-                if (tag[slot] != ih)
-                    dw_row_copy(s, x + ih * s->iw, h->x_pad, ring[slot]);
-                tag[slot] = ih;
-                rows[ky] = ring[slot];
-            } else {
-                rows[ky] = NULL;
-                for (int64_t kx = 0; kx < kw; kx++)
-                    zsum += zp * (int32_t)(int16_t)wc[ky * kw + kx];
-            }
-        }
+        int32_t zsum = dw_ring_rows(&ring, s, x, h->x_pad, zp, wc, oh, kh, kw, 8, rows);
         for (int64_t ow = 0; ow < s->ow; ow += 8) {
             int64_t cnt = EVO_MIN((int64_t)8, s->ow - ow);
             __m256i acc = _mm256_set1_epi32(zsum);
             for (int64_t ky = 0; ky < kh; ky++) {
-                if (!in[ky])
-                    continue;
                 const uint8_t *src = rows[ky];
+                if (!src)
+                    continue;
                 for (int64_t kx = 0; kx < kw; kx++) {
                     int64_t at = ow * sw + kx * s->dw;
                     acc =
@@ -197,7 +155,7 @@ dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned c
     const int32_t *table = (const int32_t *)(base + h->off_table);
     qrow r;
     qrow_load(h, base, c, &r);
-    if (s->kh <= DW_KH_MAX && (s->kh - 1) * s->dh < DW_RING && dw_row_len(s) <= DW_ROW_MAX) {
+    if (dw_rows_fit(s, 8)) {
         if (s->kh == kw) /* square: kh a constant too in the specialised copies */
             dw_plane_rows(s, h, wc, table, &r, x, y, kw, kw, sgn);
         else
