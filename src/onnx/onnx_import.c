@@ -10,6 +10,7 @@
  * requires; nested graphs in attributes are recorded by type only.
  */
 #include "onnx/onnx.h"
+#include "onnx/onnx_fields.h"
 #include "onnx/onnx_priv.h"
 
 #include <errno.h>
@@ -21,48 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Field numbers (onnx.proto). */
-enum {
-    MODEL_IR_VERSION = 1,
-    MODEL_PRODUCER_NAME = 2,
-    MODEL_GRAPH = 7,
-    MODEL_OPSET_IMPORT = 8,
-    GRAPH_NODE = 1,
-    GRAPH_INITIALIZER = 5,
-    GRAPH_INPUT = 11,
-    GRAPH_OUTPUT = 12,
-    GRAPH_SPARSE_INITIALIZER = 15,
-    NODE_INPUT = 1,
-    NODE_OUTPUT = 2,
-    NODE_NAME = 3,
-    NODE_OP_TYPE = 4,
-    NODE_ATTRIBUTE = 5,
-    NODE_DOMAIN = 7,
-    ATTR_NAME = 1,
-    ATTR_F = 2,
-    ATTR_I = 3,
-    ATTR_S = 4,
-    ATTR_T = 5,
-    ATTR_G = 6,
-    ATTR_FLOATS = 7,
-    ATTR_INTS = 8,
-    ATTR_STRINGS = 9,
-    ATTR_TENSORS = 10,
-    ATTR_GRAPHS = 11,
-    ATTR_TP = 14,
-    ATTR_TYPE_PROTOS = 15,
-    ATTR_TYPE = 20,
-    ATTR_SPARSE_TENSOR = 22,
-    ATTR_SPARSE_TENSORS = 23,
-    VI_NAME = 1,
-    VI_TYPE = 2,
-    TYPE_TENSOR = 1,
-    TENSOR_TYPE_ELEM = 1,
-    TENSOR_TYPE_SHAPE = 2,
-    SHAPE_DIM = 1,
-    DIM_VALUE = 1,
-    DIM_PARAM = 2,
-};
 
 /* protobuf's own limit for one serialized message */
 #define ONNX_MAX_BYTES ((size_t)INT32_MAX)

@@ -9,6 +9,7 @@
  * never larger than a small multiple of the input that justifies it.
  * The host is little-endian, so raw bytes are the in-memory layout.
  */
+#include "onnx/onnx_fields.h"
 #include "onnx/onnx_priv.h"
 
 #include <fcntl.h>
@@ -22,22 +23,6 @@
 #error "the ONNX importer assumes a little-endian host"
 #endif
 
-/* TensorProto field numbers (onnx.proto). */
-enum {
-    TP_DIMS = 1,
-    TP_DATA_TYPE = 2,
-    TP_SEGMENT = 3,
-    TP_FLOAT_DATA = 4,
-    TP_INT32_DATA = 5,
-    TP_STRING_DATA = 6,
-    TP_INT64_DATA = 7,
-    TP_NAME = 8,
-    TP_RAW_DATA = 9,
-    TP_DOUBLE_DATA = 10,
-    TP_UINT64_DATA = 11,
-    TP_EXTERNAL_DATA = 13,
-    TP_DATA_LOCATION = 14,
-};
 
 #define TP_LOCATION_EXTERNAL 1
 #define ONNX_MAX_PATH 4096

@@ -4,6 +4,7 @@
  * raw_data, little-endian, straight from the graph's constant data;
  * initializers are not repeated as graph inputs (IR version 4 and up).
  */
+#include "onnx/onnx_fields.h"
 #include "onnx/onnx_write.h"
 #include "onnx/onnx_write_priv.h"
 #include "onnx/pb_write.h"
@@ -12,46 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum {
-    MODEL_IR_VERSION = 1,
-    MODEL_PRODUCER_NAME = 2,
-    MODEL_GRAPH = 7,
-    MODEL_OPSET_IMPORT = 8,
-    OPSET_DOMAIN = 1,
-    OPSET_VERSION = 2,
-    GRAPH_NODE = 1,
-    GRAPH_NAME = 2,
-    GRAPH_INITIALIZER = 5,
-    GRAPH_INPUT = 11,
-    GRAPH_OUTPUT = 12,
-    NODE_INPUT = 1,
-    NODE_OUTPUT = 2,
-    NODE_NAME = 3,
-    NODE_OP_TYPE = 4,
-    NODE_ATTRIBUTE = 5,
-    NODE_DOMAIN = 7,
-    ATTR_NAME = 1,
-    ATTR_F = 2,
-    ATTR_I = 3,
-    ATTR_S = 4,
-    ATTR_T = 5,
-    ATTR_FLOATS = 7,
-    ATTR_INTS = 8,
-    ATTR_TYPE = 20,
-    TENSOR_DIMS = 1,
-    TENSOR_DATA_TYPE = 2,
-    TENSOR_NAME = 8,
-    TENSOR_RAW_DATA = 9,
-    VI_NAME = 1,
-    VI_TYPE = 2,
-    TYPE_TENSOR = 1,
-    TENSOR_TYPE_ELEM = 1,
-    TENSOR_TYPE_SHAPE = 2,
-    SHAPE_DIM = 1,
-    DIM_VALUE = 1,
-    DIM_PARAM = 2,
-};
 
 #define OW_MAX_DOMAINS 16
 
@@ -203,11 +164,11 @@ static void put_tensor(evo_pbw *w, const void *ctx)
 {
     const ow_init *t = ctx;
     for (int d = 0; d < t->rank; d++)
-        evo_pbw_int(w, TENSOR_DIMS, t->dims[d]);
-    evo_pbw_int(w, TENSOR_DATA_TYPE, (int64_t)t->dtype);
+        evo_pbw_int(w, TP_DIMS, t->dims[d]);
+    evo_pbw_int(w, TP_DATA_TYPE, (int64_t)t->dtype);
     if (t->name && t->name[0])
-        evo_pbw_string(w, TENSOR_NAME, t->name);
-    evo_pbw_bytes(w, TENSOR_RAW_DATA, t->data, t->size_bytes);
+        evo_pbw_string(w, TP_NAME, t->name);
+    evo_pbw_bytes(w, TP_RAW_DATA, t->data, t->size_bytes);
 }
 
 static ow_init value_tensor(const evo_value *v, const char *name)
