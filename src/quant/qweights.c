@@ -5,6 +5,7 @@
  * point 0), bias int32 at scale x_scale * w_scale[c], requantization
  * EVO_REQUANT_FIXED and the fused activation (docs/int8.md).
  */
+#include "quant/actrange.h"
 #include "quant/quant_priv.h"
 
 #include <math.h>
@@ -170,7 +171,9 @@ evo_status quant_convert_compute(quant_state *q, int id, int x_q, int y_q, evo_e
     evo_act act = q->act[id];
     if (act != EVO_ACT_NONE && act != EVO_ACT_RELU && act != EVO_ACT_CLIP) {
         double lo, hi;
-        evo_hist_range(evo_calib_hist(q->cal, pre), q->o->method, q->o->percentile, 256, &lo, &hi);
+        const evo_hist *h = evo_calib_hist(q->cal, pre);
+        evo_hist_range(h, q->o->method, q->o->percentile, 256, &lo, &hi);
+        quant_act_input_range(h, act, q->act_alpha[id], q->act_beta[id], 256, &lo, &hi);
         evo_qparams_from_range(lo, hi, q->o->act_dtype, q->o->act_symmetric, &act_qp);
     }
     n->in = in;

@@ -11,6 +11,7 @@
 #include "exec/session.h"
 #include "onnx/onnx_write.h"
 #include "plan/evo_file.h"
+#include "quant/equalize.h"
 #include "quant/quantize.h"
 #include "quant/report.h"
 
@@ -22,7 +23,7 @@
 static const char usage[] =
     "usage: evo quantize MODEL.onnx --calib DIR -o OUT.evo [--qdq OUT.onnx] [--calib-count N]\n"
     "  [--method minmax|percentile(default)|entropy|mse] [--percentile 99.99] [--act-dtype uint8|int8]\n"
-    "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--report] [--report-count 4]\n"
+    "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--no-equalize] [--report] [--report-count 4]\n"
     "  [--target-sqnr DB] [--threads N] [--isa NAME] [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
     "calibration images go through evo detect's preprocess: its --preset and options apply\n"
     "(decoder options are accepted and unused)\n" CLI_DETECTOR_HELP;
@@ -40,6 +41,8 @@ typedef struct quant_cli {
     char disable[512];      /* the user's --disable-pass plus the unfused passes */
     char keep[4096];        /* --keep-fp */
     char target_keep[4096]; /* the worst layers --target-sqnr keeps */
+    bool no_equalize;       /* --no-equalize */
+    evo_chan_ranges *eq;    /* per-channel ranges equalization is computed from (NULL: none) */
 } quant_cli;
 
 static int parse_value_opt(quant_cli *c, const char *a, const char *v)
@@ -85,6 +88,10 @@ static int parse_args(int argc, char **argv, quant_cli *c)
         return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--no-equalize")) {
+            c->no_equalize = true;
+            continue;
+        }
         if (!strcmp(a, "--act-symmetric") || !strcmp(a, "--int8-all") || !strcmp(a, "--report")) {
             c->q.act_symmetric |= !strcmp(a, "--act-symmetric");
             c->q.int8_all |= !strcmp(a, "--int8-all");
@@ -228,15 +235,67 @@ static int calibrate(const quant_cli *c, evo_graph *g, float_side *f)
     return 0;
 }
 
-/* Loads the unfused graph again and quantizes it, keep_target kept fp32 too; *out owns it. */
-static int quantize_copy(const quant_cli *c, const evo_calib *cal, const char *keep_target, evo_graph **out,
-                         evo_quant_result *res)
+/* The unfused float graph, equalized when c->eq is set; *out owns it. */
+static int load_float(const quant_cli *c, evo_graph **out)
 {
     evo_compile_options co = compile_opts(c, true);
     evo_error err = {0};
     evo_graph *g = NULL;
+    int n_pairs = 0;
     if (evo_graph_load_compiled(c->model, NULL, 0, &co, &g, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
+    if (c->eq && evo_equalize_graph(g, c->eq, &n_pairs, &err) != EVO_OK) {
+        evo_graph_free(g);
+        return cli_fail("%s", err.msg);
+    }
+    *out = g;
+    return 0;
+}
+
+/* Images the per-channel ranges of equalization are collected on (they need extremes, not histograms). */
+#define EQUALIZE_IMAGES 16
+
+/*
+ * Cross-layer equalization: per-channel ranges of the float graph g (taken
+ * over) on the first calibration images into c->eq, then *g becomes the
+ * graph loaded again and equalized.
+ */
+static int equalize(quant_cli *c, evo_graph **g)
+{
+    evo_error err = {0};
+    evo_model *m = NULL;
+    evo_session *sess = NULL;
+    float **inputs = NULL;
+    int n = 0, rc = 0;
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = c->mo.n_threads;
+    so.isa = c->mo.isa;
+    evo_graph *fg = *g;
+    *g = NULL;
+    if (evo_model_from_graph(fg, &m, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    evo_calib_images im = images_of(c);
+    im.progress = NULL;
+    int max = c->calib_count && c->calib_count < EQUALIZE_IMAGES ? c->calib_count : EQUALIZE_IMAGES;
+    if (evo_session_create_observable(m, &so, &sess, &err) != EVO_OK ||
+        evo_calib_load_inputs(m, &im, max, &inputs, &n, &err) != EVO_OK ||
+        evo_chan_ranges_collect(sess, m, m->g, (const float *const *)inputs, n, &c->eq, &err) !=
+            EVO_OK)
+        rc = cli_fail("%s", err.msg);
+    evo_calib_free_inputs(inputs, n);
+    evo_session_free(sess);
+    evo_model_free(m);
+    return rc ? rc : load_float(c, g);
+}
+
+/* Loads the unfused graph again and quantizes it, keep_target kept fp32 too; *out owns it. */
+static int quantize_copy(const quant_cli *c, const evo_calib *cal, const char *keep_target, evo_graph **out,
+                         evo_quant_result *res)
+{
+    evo_error err = {0};
+    evo_graph *g = NULL;
+    if (load_float(c, &g))
+        return 1;
     evo_quant_options q = c->q;
     q.keep_target = keep_target;
     if (evo_quantize_graph(g, cal, &q, res, &err) != EVO_OK) {
@@ -466,7 +525,9 @@ int evo_cmd_quantize(int argc, char **argv)
         return save_as_is(&c);
     }
     float_side f = {0};
-    int rc = calibrate(&c, g, &f);
+    int rc = c.no_equalize ? 0 : equalize(&c, &g);
+    if (!rc)
+        rc = calibrate(&c, g, &f);
     evo_graph *qg = NULL;
     evo_quant_result res = {0};
     if (!rc && (c.report || c.target_sqnr > 0))
@@ -486,5 +547,6 @@ int evo_cmd_quantize(int argc, char **argv)
     evo_quant_result_free(&res);
     evo_graph_free(qg);
     float_side_free(&f);
+    evo_chan_ranges_free(c.eq);
     return rc;
 }
