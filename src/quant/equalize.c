@@ -21,6 +21,7 @@
 #include "passes/rewrite.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,6 +335,7 @@ evo_status evo_equalize_graph(evo_graph *g, const evo_chan_ranges *r, int *n_pai
             if (pair_scales(a, share, n_ch, sc)) {
                 s = apply_scales(g, p, cons, n_cons, sc, n_ch, err);
                 *n_pairs += !s;
+                if (getenv("EVO_EQ_DEBUG")) fprintf(stderr, "eq %s -> %d consumers (%s)\n", g->nodes[p].name, n_cons, g->nodes[cons[0]].name);
             }
         }
         free(a);
