@@ -29,6 +29,13 @@
 /* Passes the float graph is compiled without, for calibration and quantization. */
 #define EVO_QUANT_UNFUSED_PASSES "fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update"
 
+/*
+ * evo quantize's default mixed precision: the layers that hurt the model
+ * output most (each quantized alone) stay fp32, the fewest that bring the
+ * output SQNR against fp32 to this target (docs/int8.md).
+ */
+#define EVO_QUANT_DEFAULT_TARGET_SQNR_DB 18.0
+
 typedef struct evo_quant_options {
     evo_calib_method method;
     double percentile;          /* EVO_CALIB_PERCENTILE: share kept, e.g. 99.99 */
@@ -36,6 +43,7 @@ typedef struct evo_quant_options {
     bool act_symmetric;         /* zero point 0 (int8) */
     const char *keep_fp;        /* comma-separated node names kept fp32 */
     const char *keep_target;    /* the same, chosen by --target-sqnr */
+    const char *keep_output;    /* the same: the layers that write the model outputs (default policy) */
     bool int8_all;              /* quantize the head decode too */
     const char *only;           /* when set, the one compute node quantized (layer-by-layer ranking) */
     const char *disable_passes; /* float fusions not to run afterwards */
@@ -48,6 +56,7 @@ typedef enum evo_keep_reason {
     EVO_KEEP_NONE = 0,
     EVO_KEEP_ASKED,       /* --keep-fp */
     EVO_KEEP_TARGET,      /* among the worst layers, for --target-sqnr */
+    EVO_KEEP_OUTPUT,      /* writes a model output (through the head decode): default policy */
     EVO_KEEP_UNSUPPORTED, /* a shape or attribute the int8 ops do not take */
     EVO_KEEP_NO_RANGE,    /* calibration never saw its values */
 } evo_keep_reason;
@@ -81,6 +90,14 @@ void evo_quant_result_free(evo_quant_result *r);
  */
 evo_status evo_quantize_graph(evo_graph *g, const evo_calib *cal, const evo_quant_options *o,
                               evo_quant_result *res, evo_error *err);
+
+/*
+ * The compute nodes (Conv, MatMul, Gemm) from which a graph output is
+ * reachable without passing another compute node (a detector's last
+ * class and box layers), comma-separated into buf; false when they do not
+ * fit in cap bytes.
+ */
+bool evo_quant_output_layers(const evo_graph *g, char *buf, size_t cap);
 
 /* Is g already quantized (any QuantizeLinear, DequantizeLinear or quantized compute op)? */
 bool evo_graph_is_quantized(const evo_graph *g);

@@ -149,6 +149,8 @@ static void select_compute(quant_state *q, int id, const bool *head)
         q->keep[id] = EVO_KEEP_ASKED;
     else if (evo_name_listed(q->o->keep_target, n->name))
         q->keep[id] = EVO_KEEP_TARGET;
+    else if (evo_name_listed(q->o->keep_output, n->name))
+        q->keep[id] = EVO_KEEP_OUTPUT;
     else if (!compute_fits(g, n))
         q->keep[id] = EVO_KEEP_UNSUPPORTED;
     else if (!has_range(q, n->in[0]) || !has_range(q, n->out[0]))

@@ -35,6 +35,7 @@ typedef struct quant_cli {
     bool report;
     int report_count;   /* images the report and --target-sqnr run both models on */
     double target_sqnr; /* 0: none */
+    bool target_given;  /* --target-sqnr on the command line (else the default policy decides) */
     evo_quant_options q;
     evo_detect_options det; /* evo detect's options: the preprocess is what calibration uses */
     cli_model_opts mo;
@@ -42,6 +43,8 @@ typedef struct quant_cli {
     char keep[4096];        /* --keep-fp */
     char target_keep[4096]; /* the worst layers --target-sqnr keeps */
     bool no_equalize;       /* --no-equalize */
+    bool policy;            /* the default mixed precision (neither --int8-all nor --keep-fp) */
+    char output_layers[4096]; /* the layers writing model outputs, fp32 under the default policy */
     evo_chan_ranges *eq;    /* per-channel ranges equalization is computed from (NULL: none) */
 } quant_cli;
 
@@ -74,8 +77,9 @@ static int parse_value_opt(quant_cli *c, const char *a, const char *v)
     } else if (!strcmp(a, "--target-sqnr")) {
         char *end;
         c->target_sqnr = strtod(v, &end);
-        if (*end || end == v || !(c->target_sqnr > 0 && c->target_sqnr < 200))
-            return cli_fail("quantize: --target-sqnr \"%s\", expected decibels in (0, 200)", v), -1;
+        c->target_given = true;
+        if (*end || end == v || !(c->target_sqnr >= 0 && c->target_sqnr < 200))
+            return cli_fail("quantize: --target-sqnr \"%s\", expected decibels in [0, 200) (0: no search)", v), -1;
     } else {
         return 0;
     }
@@ -128,6 +132,11 @@ static int parse_args(int argc, char **argv, quant_cli *c)
              c->mo.disable_passes ? "," : "", EVO_QUANT_UNFUSED_PASSES);
     c->q.keep_fp = c->keep;
     c->q.disable_passes = c->mo.disable_passes;
+    /* by default the worst layers stay fp32 until the output reaches the default target, unless the
+     * user chose what runs int8 (--int8-all, --keep-fp) */
+    c->policy = !c->q.int8_all && !c->keep[0];
+    if (!c->target_given)
+        c->target_sqnr = c->policy ? EVO_QUANT_DEFAULT_TARGET_SQNR_DB : 0;
     return 0;
 }
 
@@ -400,8 +409,9 @@ static int rank_layers(const quant_cli *c, float_side *f, float **inputs, int n,
     if (rc)
         return rc;
     qsort(r, (size_t)n_layers, sizeof(ranked), cmp_ranked);
-    printf("layers by their effect on the model output (each quantized alone; worst first):\n");
-    for (int l = 0; l < n_layers; l++)
+    if (c->report)
+        printf("layers by their effect on the model output (each quantized alone; worst first):\n");
+    for (int l = 0; l < n_layers && c->report; l++)
         printf("  %3d  %-40s output SQNR %7.2f dB\n", l + 1, r[l].node, r[l].output_sqnr_db);
     return 0;
 }
@@ -434,7 +444,8 @@ static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ran
     else if (!(r = calloc((size_t)cmp.n_layers + 1, sizeof(ranked))))
         rc = cli_fail("out of memory");
     if (!rc) {
-        print_layer_table(&cmp, n);
+        if (c->report)
+            print_layer_table(&cmp, n);
         for (int l = 0; l < cmp.n_layers; l++)
             snprintf(r[l].node, sizeof r[l].node, "%s", cmp.layers[l].node);
         *n_out = cmp.n_layers;
@@ -486,6 +497,29 @@ static int reach_target(quant_cli *c, float_side *f, const ranked *r, int n_rank
     return rc;
 }
 
+/*
+ * The default policy's first step: when the model quantized whole (but for
+ * the head decode) reaches the target, nothing else stays fp32 and no
+ * search runs (c->target_sqnr becomes 0); otherwise the output layers stay
+ * fp32 and the search goes on from there.
+ */
+static int all_int8_enough(quant_cli *c, float_side *f, float **inputs, int n)
+{
+    double db = 0;
+    c->q.keep_output = NULL;
+    int rc = output_sqnr(c, f, NULL, NULL, inputs, n, &db);
+    if (rc)
+        return rc;
+    bool enough = db >= c->target_sqnr;
+    fprintf(stderr, "target %.1f dB: int8 but for the head decode -> output SQNR %.2f dB%s\n", c->target_sqnr, db,
+            enough ? "" : "; the output layers stay fp32, then the worst layers");
+    if (enough)
+        c->target_sqnr = 0;
+    else
+        c->q.keep_output = c->output_layers;
+    return 0;
+}
+
 static int report(quant_cli *c, float_side *f)
 {
     float **inputs = NULL;
@@ -496,7 +530,9 @@ static int report(quant_cli *c, float_side *f)
         EVO_OK)
         return cli_fail("%s", err.msg);
     ranked *r = NULL;
-    int rc = report_layers(c, f, inputs, n, &r, &n_ranked);
+    int rc = c->policy && c->target_sqnr > 0 ? all_int8_enough(c, f, inputs, n) : 0;
+    if (!rc && (c->report || c->target_sqnr > 0))
+        rc = report_layers(c, f, inputs, n, &r, &n_ranked);
     if (!rc && c->target_sqnr > 0)
         rc = reach_target(c, f, r, n_ranked, inputs, n);
     free(r);
@@ -523,6 +559,13 @@ int evo_cmd_quantize(int argc, char **argv)
     if (evo_graph_is_quantized(g)) {
         evo_graph_free(g);
         return save_as_is(&c);
+    }
+    if (c.policy) {
+        if (!evo_quant_output_layers(g, c.output_layers, sizeof c.output_layers)) {
+            evo_graph_free(g);
+            return cli_fail("quantize: %s: too many output layers to list", c.model);
+        }
+        c.q.keep_output = c.output_layers;
     }
     float_side f = {0};
     int rc = c.no_equalize ? 0 : equalize(&c, &g);
