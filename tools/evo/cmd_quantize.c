@@ -279,6 +279,14 @@ static int equalize(quant_cli *c, evo_graph **g)
     evo_session_options so = evo_session_options_default();
     so.n_threads = c->mo.n_threads;
     so.isa = c->mo.isa;
+    char **paths = NULL;
+    if (evo_calib_list_images(c->calib_dir, 1, &paths, &n, &err) != EVO_OK) { /* the folder's errors first */
+        evo_graph_free(*g);
+        *g = NULL;
+        return cli_fail("%s", err.msg);
+    }
+    evo_calib_free_list(paths, n);
+    n = 0;
     evo_graph *fg = *g;
     *g = NULL;
     if (evo_model_from_graph(fg, &m, &err) != EVO_OK)
