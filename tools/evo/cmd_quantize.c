@@ -366,12 +366,29 @@ static int compare(const quant_cli *c, float_side *f, evo_graph *qg, float **inp
 typedef struct ranked {
     char node[256];
     double output_sqnr_db;
+    double macs;     /* multiply-adds of the layer */
+    bool kept;       /* kept fp32 by the target search */
 } ranked;
 
 static int cmp_ranked(const void *a, const void *b)
 {
     double x = ((const ranked *)a)->output_sqnr_db, y = ((const ranked *)b)->output_sqnr_db;
     return x < y ? -1 : x > y;
+}
+
+static int cmp_macs(const void *a, const void *b)
+{
+    double x = ((const ranked *)a)->macs, y = ((const ranked *)b)->macs;
+    return x > y ? -1 : x < y;
+}
+
+/* The multiply-adds of the node named name in g (0 when absent). */
+static double node_macs(const evo_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].is_dead && !strcmp(g->nodes[i].name, name))
+            return evo_node_flops(g, &g->nodes[i]) / 2;
+    return 0;
 }
 
 /* Output SQNR with the layers keep_target kept fp32 too, on the report inputs. */
@@ -454,8 +471,10 @@ static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ran
     if (!rc) {
         if (c->report)
             print_layer_table(&cmp, n);
-        for (int l = 0; l < cmp.n_layers; l++)
+        for (int l = 0; l < cmp.n_layers; l++) {
             snprintf(r[l].node, sizeof r[l].node, "%s", cmp.layers[l].node);
+            r[l].macs = node_macs(f->model->g, r[l].node);
+        }
         *n_out = cmp.n_layers;
     }
     evo_quant_compare_free(&cmp);
@@ -467,13 +486,15 @@ static int report_layers(quant_cli *c, float_side *f, float **inputs, int n, ran
     return rc;
 }
 
-/* The first n ranked names, comma-separated, into buf. */
+/* The names of the n ranked layers marked kept, comma-separated, into buf. */
 static int join_names(const ranked *r, int n, char *buf, size_t cap)
 {
     size_t len = 0;
     buf[0] = 0;
     for (int k = 0; k < n; k++) {
-        int w = snprintf(buf + len, cap - len, "%s%s", k ? "," : "", r[k].node);
+        if (!r[k].kept)
+            continue;
+        int w = snprintf(buf + len, cap - len, "%s%s", len ? "," : "", r[k].node);
         if (w < 0 || (size_t)w >= cap - len)
             return cli_fail("quantize: --target-sqnr: too many layers to keep fp32 (%d)", n);
         len += (size_t)w;
@@ -481,15 +502,53 @@ static int join_names(const ranked *r, int n, char *buf, size_t cap)
     return 0;
 }
 
-/* --target-sqnr: the fewest worst-ranked layers kept fp32 that reach the target (bisection), into
- * c->target_keep. */
-static int reach_target(quant_cli *c, float_side *f, const ranked *r, int n_ranked, float **inputs, int n)
+/* Marks the first n of r kept fp32, the others int8. */
+static void keep_first(ranked *r, int n_ranked, int n)
+{
+    for (int k = 0; k < n_ranked; k++)
+        r[k].kept = k < n;
+}
+
+/*
+ * Back to int8, largest first, every kept layer the target holds without
+ * (the prefix the bisection found is enough, not the cheapest).
+ */
+static int release_kept(quant_cli *c, float_side *f, ranked *r, int n_ranked, float **inputs, int n, int *n_kept)
+{
+    qsort(r, (size_t)n_ranked, sizeof(ranked), cmp_macs);
+    int rc = 0;
+    for (int k = 0; k < n_ranked && !rc; k++) {
+        if (!r[k].kept)
+            continue;
+        double db = 0;
+        r[k].kept = false;
+        rc = join_names(r, n_ranked, c->target_keep, sizeof c->target_keep);
+        if (!rc)
+            rc = output_sqnr(c, f, c->target_keep, NULL, inputs, n, &db);
+        r[k].kept = db < c->target_sqnr;
+        *n_kept -= !r[k].kept;
+        fprintf(stderr, "target: %s (%.1f M MACs) int8 -> output SQNR %.2f dB%s\n", r[k].node, r[k].macs / 1e6,
+                db, r[k].kept ? ", stays fp32" : "");
+    }
+    return rc;
+}
+
+/*
+ * --target-sqnr: the fewest worst-ranked layers (r is sorted worst first)
+ * kept fp32 that reach the target, by bisection, then those the target
+ * does not need released, largest first; the names go to c->target_keep.
+ * (Ordering by output noise per multiply-add instead keeps fewer MACs fp32
+ * at the same SQNR but costs more mAP on the shared detectors: the cheap
+ * layers it picks lower the noise where detections do not look.)
+ */
+static int reach_target(quant_cli *c, float_side *f, ranked *r, int n_ranked, float **inputs, int n)
 {
     int lo = 0, hi = n_ranked, rc = 0;
     double db = 0;
-    while (lo < hi && !rc) { /* keeping the worst hi layers reaches the target (or hi is all of them) */
+    while (lo < hi && !rc) { /* keeping the first hi layers reaches the target (or hi is all of them) */
         int mid = (lo + hi) / 2;
-        rc = join_names(r, mid, c->target_keep, sizeof c->target_keep);
+        keep_first(r, n_ranked, mid);
+        rc = join_names(r, n_ranked, c->target_keep, sizeof c->target_keep);
         if (!rc)
             rc = output_sqnr(c, f, c->target_keep, NULL, inputs, n, &db);
         fprintf(stderr, "target: %d layers kept fp32 -> output SQNR %.2f dB\n", mid, db);
@@ -498,10 +557,14 @@ static int reach_target(quant_cli *c, float_side *f, const ranked *r, int n_rank
         else
             lo = mid + 1;
     }
+    keep_first(r, n_ranked, hi);
+    int n_kept = hi;
+    if (!rc && hi < n_ranked)
+        rc = release_kept(c, f, r, n_ranked, inputs, n, &n_kept);
     if (!rc)
-        rc = join_names(r, hi, c->target_keep, sizeof c->target_keep);
+        rc = join_names(r, n_ranked, c->target_keep, sizeof c->target_keep);
     if (!rc)
-        printf("target %.1f dB: the %d worst layers kept fp32\n", c->target_sqnr, hi);
+        printf("target %.1f dB: %d layers kept fp32\n", c->target_sqnr, n_kept);
     return rc;
 }
 
