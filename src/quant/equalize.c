@@ -21,7 +21,6 @@
 #include "passes/rewrite.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +48,8 @@ typedef struct observe_ctx {
 static void observe_tensor(observe_ctx *c, int v, const evo_tensor *t)
 {
     evo_chan_ranges *r = c->r;
-    if (v < 0 || v >= r->n_values || !t->data || t->dtype != EVO_DTYPE_FLOAT || t->rank != 4 || t->dims[0] != 1 ||
-        t->dims[1] < 1 || t->dims[1] > (1 << 20))
+    if (v < 0 || v >= r->n_values || !t->data || t->dtype != EVO_DTYPE_FLOAT || t->rank != 4 ||
+        t->dims[0] != 1 || t->dims[1] < 1 || t->dims[1] > (1 << 20))
         return;
     int n_ch = (int)t->dims[1];
     int64_t plane = t->dims[2] * t->dims[3];
@@ -125,8 +124,8 @@ evo_status evo_chan_ranges_collect(evo_session *sess, const evo_model *model, co
 static bool own_const(const evo_graph *g, int v, int rank, int id)
 {
     int users[2];
-    return v >= 0 && g->values[v].data && g->values[v].dtype == EVO_DTYPE_FLOAT && g->values[v].rank == rank &&
-           evo_consumers(g, v, users, 2) == 1 && users[0] == id;
+    return v >= 0 && g->values[v].data && g->values[v].dtype == EVO_DTYPE_FLOAT &&
+           g->values[v].rank == rank && evo_consumers(g, v, users, 2) == 1 && users[0] == id;
 }
 
 /* A float 2-D Conv with its own constant weights (and bias) and nothing fused. */
@@ -134,9 +133,9 @@ static bool plain_conv(const evo_graph *g, int id)
 {
     const evo_node *n = &g->nodes[id];
     const evo_conv_attrs *c = &n->a.conv;
-    return n->op == EVO_OP_CONV && !n->is_dead && n->n_out == 1 && c->n_spatial == 2 && c->act == EVO_ACT_NONE &&
-           !c->has_residual && !c->out_groups && c->group >= 1 && n->n_in >= 2 && own_const(g, n->in[1], 4, id) &&
-           (n->n_in < 3 || n->in[2] < 0 || own_const(g, n->in[2], 1, id));
+    return n->op == EVO_OP_CONV && !n->is_dead && n->n_out == 1 && c->n_spatial == 2 &&
+           c->act == EVO_ACT_NONE && !c->has_residual && !c->out_groups && c->group >= 1 && n->n_in >= 2 &&
+           own_const(g, n->in[1], 4, id) && (n->n_in < 3 || n->in[2] < 0 || own_const(g, n->in[2], 1, id));
 }
 
 /* Does node u map x to f(x) with f(x / s) = f(x) / s for every s > 0, per channel? */
@@ -241,8 +240,8 @@ static void column_shares(const evo_graph *g, const int *cons, int n_cons, int64
 }
 
 /* Applies s to producer p (divide) and the consumers (multiply). */
-static evo_status apply_scales(evo_graph *g, int p, const int *cons, int n_cons, const double *s, int64_t n_ch,
-                               evo_error *err)
+static evo_status apply_scales(evo_graph *g, int p, const int *cons, int n_cons, const double *s,
+                               int64_t n_ch, evo_error *err)
 {
     const evo_node *pn = &g->nodes[p];
     int w1 = pn->in[1], b1 = pn->n_in > 2 ? pn->in[2] : -1;
@@ -271,7 +270,8 @@ static evo_status apply_scales(evo_graph *g, int p, const int *cons, int n_cons,
 }
 
 /* The per-channel range a_c of the values between p's output and end (they scale together). */
-static bool channel_ranges(const evo_graph *g, const evo_chan_ranges *r, int p, int end, int64_t n_ch, double *a)
+static bool channel_ranges(const evo_graph *g, const evo_chan_ranges *r, int p, int end, int64_t n_ch,
+                           double *a)
 {
     for (int64_t c = 0; c < n_ch; c++)
         a[c] = 0;
@@ -315,8 +315,8 @@ evo_status evo_equalize_graph(evo_graph *g, const evo_chan_ranges *r, int *n_pai
 {
     *n_pairs = 0;
     if (r->n_values != g->n_values)
-        return evo_errorf(err, EVO_ERR_INTERNAL, "%s: per-channel ranges of %d values for a graph of %d", g->file,
-                          r->n_values, g->n_values);
+        return evo_errorf(err, EVO_ERR_INTERNAL, "%s: per-channel ranges of %d values for a graph of %d",
+                          g->file, r->n_values, g->n_values);
     evo_status s = EVO_OK;
     for (int p = 0; p < g->n_nodes && !s; p++) {
         int cons[MAX_CONSUMERS], end = -1;
@@ -335,7 +335,6 @@ evo_status evo_equalize_graph(evo_graph *g, const evo_chan_ranges *r, int *n_pai
             if (pair_scales(a, share, n_ch, sc)) {
                 s = apply_scales(g, p, cons, n_cons, sc, n_ch, err);
                 *n_pairs += !s;
-                if (getenv("EVO_EQ_DEBUG")) fprintf(stderr, "eq %s -> %d consumers (%s)\n", g->nodes[p].name, n_cons, g->nodes[cons[0]].name);
             }
         }
         free(a);

@@ -29,7 +29,8 @@ static bool *reaches_output(const evo_graph *g)
             out[i] = g->values[v].is_output;
             for (int k = 0; k < g->n_outputs; k++)
                 out[i] |= g->outputs[k] == v;
-            for (int j = i + 1; j < g->n_nodes && !out[i]; j++) { /* readers come later in topological order */
+            /* readers come later in topological order */
+            for (int j = i + 1; j < g->n_nodes && !out[i]; j++) {
                 const evo_node *r = &g->nodes[j];
                 if (r->is_dead || quant_is_compute(r) || !out[j])
                     continue;

@@ -150,7 +150,8 @@ static void test_equalize_preserves_outputs(void)
     evo_model *m0 = NULL, *m1 = NULL;
     evo_session *obs = NULL;
     evo_chan_ranges *ranges = NULL, *after = NULL;
-    if (!g0 || !g1 || evo_model_from_graph(g0, &m0, &err) || evo_session_create_observable(m0, NULL, &obs, &err) ||
+    if (!g0 || !g1 || evo_model_from_graph(g0, &m0, &err) ||
+        evo_session_create_observable(m0, NULL, &obs, &err) ||
         evo_chan_ranges_collect(obs, m0, m0->g, (const float *const *)inputs, N_INPUTS, &ranges, &err)) {
         CHECK_MSG(false, "%s", err.msg);
         goto done;

@@ -79,7 +79,9 @@ static int parse_value_opt(quant_cli *c, const char *a, const char *v)
         c->target_sqnr = strtod(v, &end);
         c->target_given = true;
         if (*end || end == v || !(c->target_sqnr >= 0 && c->target_sqnr < 200))
-            return cli_fail("quantize: --target-sqnr \"%s\", expected decibels in [0, 200) (0: no search)", v), -1;
+            return cli_fail("quantize: --target-sqnr \"%s\", expected decibels in [0, 200) (0: no search)",
+                            v),
+                   -1;
     } else {
         return 0;
     }
@@ -513,7 +515,8 @@ static void keep_first(ranked *r, int n_ranked, int n)
  * Back to int8, largest first, every kept layer the target holds without
  * (the prefix the bisection found is enough, not the cheapest).
  */
-static int release_kept(quant_cli *c, float_side *f, ranked *r, int n_ranked, float **inputs, int n, int *n_kept)
+static int release_kept(quant_cli *c, float_side *f, ranked *r, int n_ranked, float **inputs, int n,
+                        int *n_kept)
 {
     qsort(r, (size_t)n_ranked, sizeof(ranked), cmp_macs);
     int rc = 0;
@@ -527,8 +530,8 @@ static int release_kept(quant_cli *c, float_side *f, ranked *r, int n_ranked, fl
             rc = output_sqnr(c, f, c->target_keep, NULL, inputs, n, &db);
         r[k].kept = db < c->target_sqnr;
         *n_kept -= !r[k].kept;
-        fprintf(stderr, "target: %s (%.1f M MACs) int8 -> output SQNR %.2f dB%s\n", r[k].node, r[k].macs / 1e6,
-                db, r[k].kept ? ", stays fp32" : "");
+        fprintf(stderr, "target: %s (%.1f M MACs) int8 -> output SQNR %.2f dB%s\n", r[k].node,
+                r[k].macs / 1e6, db, r[k].kept ? ", stays fp32" : "");
     }
     return rc;
 }
@@ -582,8 +585,8 @@ static int all_int8_enough(quant_cli *c, float_side *f, float **inputs, int n)
     if (rc)
         return rc;
     bool enough = db >= c->target_sqnr;
-    fprintf(stderr, "target %.1f dB: int8 but for the head decode -> output SQNR %.2f dB%s\n", c->target_sqnr, db,
-            enough ? "" : "; the output layers stay fp32, then the worst layers");
+    fprintf(stderr, "target %.1f dB: int8 but for the head decode -> output SQNR %.2f dB%s\n",
+            c->target_sqnr, db, enough ? "" : "; the output layers stay fp32, then the worst layers");
     if (enough)
         c->target_sqnr = 0;
     else
