@@ -634,7 +634,7 @@ int evo_cmd_quantize(int argc, char **argv)
         evo_graph_free(g);
         return save_as_is(&c);
     }
-    if (c.policy) {
+    if (c.policy && c.target_sqnr > 0) {
         if (!evo_quant_output_layers(g, c.output_layers, sizeof c.output_layers)) {
             evo_graph_free(g);
             return cli_fail("quantize: %s: too many output layers to list", c.model);
