@@ -129,7 +129,7 @@ static void print_layers(const evo_graph *g, bool verbose)
             total_int8 += macs;
         if (verbose) {
             char dims[128], prec[32];
-            const evo_value *o = n->n_out ? &g->values[n->out[0]] : NULL;
+            const evo_value *o = n->n_out && n->out[0] >= 0 ? &g->values[n->out[0]] : NULL;
             printf("  %-4d %-32.32s %-18s %-11s %-22s %12.0f\n", idx, n->name, n->op_type,
                    precision(g, n, prec, sizeof(prec)), o ? evo_dims_str(o->dims, o->rank, dims, sizeof(dims)) : "-",
                    macs);
