@@ -28,27 +28,35 @@ def map_of(evo, model, images, preset):
     return float(m.group(1))
 
 
+# model file, preset, int8 share floor in % (measured 100 and 64.5 on 2026-12-04)
+MODELS = [("nanodet_m_416.onnx", "nanodet", 95.0), ("yolox_nano.onnx", "yolox", 55.0)]
+
+
+def check_model(evo, data, images, tmp, file, preset, min_share):
+    model = os.path.join(data, "models", file)
+    q = os.path.join(tmp, preset + "_int8.evo")
+    run(evo, "quantize", model, "--calib", images, "--preset", preset, "-o", q)
+    fp, i8 = map_of(evo, model, images, preset), map_of(evo, q, images, preset)
+    m = re.search(r"precision: int8 [0-9.]+ G MACs \(([0-9.]+)%\)", run(evo, "info", q))
+    share = float(m.group(1)) if m else -1
+    print(f"{file} coco64: fp32 mAP {fp:.4f}, int8 default {i8:.4f} ({i8 - fp:+.4f}), int8 MACs {share:.1f} %")
+    if abs(i8 - fp) > 0.010 or share < min_share:
+        print(f"FAIL: {file}: int8 mAP more than 1.0 point from fp32, or under {min_share} % of MACs int8")
+        return False
+    return True
+
+
 def main():
     evo, data = sys.argv[1], sys.argv[2]
-    model = os.path.join(data, "models", "nanodet_m_416.onnx")
     images = os.path.join(data, "coco64", "images")
-    if not os.path.isfile(model) or not os.path.isdir(images):
-        print(f"SKIP: {model} or {images} not found (shared data absent)")
+    missing = [f for f, _, _ in MODELS if not os.path.isfile(os.path.join(data, "models", f))]
+    if missing or not os.path.isdir(images):
+        print(f"SKIP: {images} or {', '.join(missing) or 'the models'} not found (shared data absent)")
         return 77
     with tempfile.TemporaryDirectory() as tmp:
-        q = os.path.join(tmp, "nanodet_int8.evo")
-        run(evo, "quantize", model, "--calib", images, "--preset", "nanodet", "-o", q)
-        fp, i8 = map_of(evo, model, images, "nanodet"), map_of(evo, q, images, "nanodet")
-        info = run(evo, "info", q)
-    m = re.search(r"precision: int8 [0-9.]+ G MACs \(([0-9.]+)%\)", info)
-    share = float(m.group(1)) if m else -1
-    print(f"NanoDet-m coco64: fp32 mAP {fp:.4f}, int8 default {i8:.4f} ({i8 - fp:+.4f}), int8 MACs {share:.1f} %")
-    ok = abs(i8 - fp) <= 0.010 and share >= 80
-    if not ok:
-        print("FAIL: int8 mAP more than 1.0 point from fp32, or under 80 % of MACs int8")
-        return 1
-    print("PASS")
-    return 0
+        ok = all([check_model(evo, data, images, tmp, f, p, floor) for f, p, floor in MODELS])
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
