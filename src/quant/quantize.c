@@ -33,7 +33,7 @@ const char *evo_keep_reason_name(evo_keep_reason r)
     switch (r) {
     case EVO_KEEP_NONE: return "int8";
     case EVO_KEEP_ASKED: return "--keep-fp";
-    case EVO_KEEP_TARGET: return "--target-sqnr";
+    case EVO_KEEP_TARGET: return "ranked worst, for the target SQNR";
     case EVO_KEEP_OUTPUT: return "writes a model output";
     case EVO_KEEP_UNSUPPORTED: return "not supported in int8";
     case EVO_KEEP_NO_RANGE: return "no calibration data";

@@ -55,7 +55,7 @@ evo_quant_options evo_quant_options_default(void);
 typedef enum evo_keep_reason {
     EVO_KEEP_NONE = 0,
     EVO_KEEP_ASKED,       /* --keep-fp */
-    EVO_KEEP_TARGET,      /* among the worst layers, for --target-sqnr */
+    EVO_KEEP_TARGET,      /* among the worst layers, for the target SQNR (default or --target-sqnr) */
     EVO_KEEP_OUTPUT,      /* writes a model output (through the head decode): default policy */
     EVO_KEEP_UNSUPPORTED, /* a shape or attribute the int8 ops do not take */
     EVO_KEEP_NO_RANGE,    /* calibration never saw its values */
