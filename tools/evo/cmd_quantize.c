@@ -326,8 +326,25 @@ static int quantize_copy(const quant_cli *c, const evo_calib *cal, const char *k
     return 0;
 }
 
-static void print_result(const quant_cli *c, const evo_quant_result *r)
+/* The multiply-adds of g's QLinearConv / QLinearMatMul nodes and of all its nodes. */
+static void int8_macs(const evo_graph *g, double *int8, double *total)
 {
+    *int8 = *total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const evo_node *n = &g->nodes[i];
+        if (n->is_dead)
+            continue;
+        double macs = evo_node_flops(g, n) / 2;
+        *total += macs;
+        if (n->op == EVO_OP_QLINEAR_CONV || n->op == EVO_OP_QLINEAR_MATMUL)
+            *int8 += macs;
+    }
+}
+
+static void print_result(const quant_cli *c, const evo_graph *qg, const evo_quant_result *r)
+{
+    double int8 = 0, total = 0;
+    int8_macs(qg, &int8, &total);
     printf("quantized %s: %d nodes int8 (%d Conv/MatMul/Gemm), %d kept fp32, %d QuantizeLinear, "
            "%d DequantizeLinear; activations %s%s\n",
            c->model, r->n_int8, r->n_compute_int8, r->n_compute_fp, r->n_quantize, r->n_dequantize,
@@ -335,6 +352,8 @@ static void print_result(const quant_cli *c, const evo_quant_result *r)
            c->q.act_dtype == EVO_DTYPE_UINT8 ? " asymmetric"
            : c->q.act_symmetric              ? " symmetric"
                                              : " asymmetric");
+    if (total > 0)
+        printf("  int8 %.3f G of %.3f G MACs (%.1f %%)\n", int8 / 1e9, total / 1e9, 100 * int8 / total);
     for (int i = 0; i < r->n_kept; i++)
         printf("  fp32: %-40s %-8s %s\n", r->kept[i].node, r->kept[i].op,
                evo_keep_reason_name(r->kept[i].reason));
@@ -653,7 +672,7 @@ int evo_cmd_quantize(int argc, char **argv)
         rc = quantize_copy(&c, f.cal, c.target_keep, &qg, &res);
     if (!rc) {
         size_t bytes = 0;
-        print_result(&c, &res);
+        print_result(&c, qg, &res);
         if (evo_file_write(qg, c.out, &bytes, &err) != EVO_OK)
             rc = cli_fail("%s", err.msg);
         else
