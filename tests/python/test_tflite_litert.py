@@ -1,0 +1,229 @@
+"""evo export --tflite: LiteRT (ai-edge-litert) runs the export of evo's int8 graphs
+and agrees with `evo run` on the same .evo.
+
+Small float ONNX models (conv+relu, depthwise, residual add, concat,
+maxpool, nearest resize, fully connected, and table activations) are
+built with the onnx package, quantized by `evo quantize --act-dtype int8`
+on random-noise calibration images, exported with `evo export M.evo
+--tflite M.tflite`, and run on the same random input by `evo run` (NCHW)
+and by LiteRT (NHWC, transposed) with three kernel sets: the reference
+kernels (BUILTIN_REF), the optimized builtin kernels
+(BUILTIN_WITHOUT_DEFAULT_DELEGATES) and the default (XNNPACK delegate).
+Outputs are float (DEQUANTIZE at the border), so differences are counted
+in steps of the output's scale: integer-only cases must agree within
+MAX_STEPS with every kernel set; the table activations (evo: one
+256-entry table; TFLite: LOGISTIC then MUL, each rounding) are measured
+and held to TABLE_MAX_STEPS. A model with an op outside the export's table
+must be refused with the node's name and a non-zero exit.
+
+usage: test_tflite_litert.py EVO WORK_DIR
+Exit 77 (skipped) when ai-edge-litert is not installed.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+try:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+except ImportError:
+    print("SKIP: ai-edge-litert is not installed (pip install -r requirements.txt)")
+    sys.exit(77)
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+MAX_STEPS = 1
+TABLE_MAX_STEPS = 3
+H = W = 16
+RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
+             ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
+             ("xnnpack", OpResolverType.AUTO)]
+
+
+class Net:
+    """A float ONNX graph under construction, NCHW input 'x' [1, 3, H, W]."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def name(self, base):
+        self.count += 1
+        return f"{base}{self.count}"
+
+    def const(self, arr):
+        n = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(arr, np.float32), n))
+        return n
+
+    def op(self, op_type, inputs, **attrs):
+        out = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+    def conv(self, x, cin, cout, k=3, stride=1, pad=1, group=1):
+        w = self.rng.normal(0, (2.0 / (cin // group * k * k)) ** 0.5, (cout, cin // group, k, k))
+        b = self.rng.normal(0, 0.1, cout)
+        return self.op("Conv", [x, self.const(w), self.const(b)], kernel_shape=[k, k],
+                       strides=[stride, stride], pads=[pad] * 4, group=group)
+
+    def model(self, y, out_shape, path):
+        g = helper.make_graph(self.nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, H, W])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, out_shape)], self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        m.ir_version = 8
+        onnx.save(m, path)
+
+
+def build_models(work):
+    models = {}
+
+    def add(name, fn, table=False):
+        n = Net(len(models))
+        y, shape = fn(n)
+        path = os.path.join(work, name + ".onnx")
+        n.model(y, shape, path)
+        models[name] = (path, table)
+
+    def conv_relu(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        return n.op("Relu", [n.conv(a, 8, 8, stride=2)]), [1, 8, H // 2, W // 2]
+
+    def depthwise(n):
+        a = n.op("Relu", [n.conv("x", 3, 16, k=1, pad=0)])
+        b = n.op("Clip", [n.conv(a, 16, 16, group=16), n.const(0.0), n.const(6.0)])
+        c = n.conv(b, 16, 32, k=3, stride=2, group=16)  # depth multiplier 2, explicit pad
+        return n.conv(c, 32, 8, k=1, pad=0), [1, 8, H // 2, W // 2]
+
+    def residual(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.conv(n.op("Relu", [n.conv(a, 8, 8)]), 8, 8)
+        return n.conv(n.op("Add", [a, b]), 8, 4, k=1, pad=0), [1, 4, H, W]
+
+    def concat(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.op("Relu", [n.conv("x", 3, 4, k=1, pad=0)])
+        return n.conv(n.op("Concat", [a, b], axis=1), 12, 6), [1, 6, H, W]
+
+    def maxpool(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.op("MaxPool", [a], kernel_shape=[2, 2], strides=[2, 2])
+        c = n.op("MaxPool", [b], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+        return n.conv(c, 8, 8), [1, 8, H // 2, W // 2]
+
+    def resize(n):
+        a = n.op("Relu", [n.conv("x", 3, 8, stride=2)])
+        b = n.op("Resize", [a, "", n.const([1, 1, 2, 2])], mode="nearest",
+                 coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        return n.conv(n.op("Concat", [b, n.op("Relu", [n.conv("x", 3, 8)])], axis=1), 16, 8), [1, 8, H, W]
+
+    def fc(n):
+        a = n.op("Relu", [n.conv("x", 3, 8, stride=2)])
+        f = n.op("Flatten", [a], axis=1)
+        k = 8 * (H // 2) * (W // 2)
+        b = n.op("Relu", [n.op("MatMul", [f, n.const(n.rng.normal(0, (2.0 / k) ** 0.5, (k, 32)))])])
+        return n.op("MatMul", [b, n.const(n.rng.normal(0, 0.25, (32, 10)))]), [1, 10]
+
+    def silu(n):
+        a = n.conv("x", 3, 8)
+        return n.conv(n.op("Mul", [a, n.op("Sigmoid", [a])]), 8, 8), [1, 8, H, W]
+
+    def hardswish(n):
+        a = n.op("HardSwish", [n.conv("x", 3, 8)])
+        b = n.op("LeakyRelu", [n.conv(a, 8, 8)], alpha=0.1)
+        return n.conv(b, 8, 8), [1, 8, H, W]
+
+    def sigmoid(n):
+        return n.op("Sigmoid", [n.conv("x", 3, 8)]), [1, 8, H, W]
+
+    for name, fn in [("conv_relu", conv_relu), ("depthwise", depthwise), ("residual", residual),
+                     ("concat", concat), ("maxpool", maxpool), ("resize", resize), ("fc", fc)]:
+        add(name, fn)
+    for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid", sigmoid)]:
+        add(name, fn, table=True)
+    return models
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
+    return r.stderr
+
+
+def output_scale(interp):
+    """The scale of the int8 tensor the float output is dequantized from (through float ops after it)."""
+    producer = {o: op for op in interp._get_ops_details() for o in op["outputs"]}
+    scales = {t["index"]: t["quantization_parameters"]["scales"] for t in interp.get_tensor_details()}
+    t = interp.get_output_details()[0]["index"]
+    while t in producer:
+        op = producer[t]
+        if op["op_name"] == "DEQUANTIZE":
+            return float(scales[op["inputs"][0]][0])
+        t = op["inputs"][0]
+    raise RuntimeError("the output is not dequantized from an int8 tensor")
+
+
+def litert_run(path, x, resolver):
+    interp = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    xin = x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
+    if tuple(inp["shape"]) != xin.shape:
+        raise RuntimeError(f"input shape {tuple(inp['shape'])}, expected {xin.shape}")
+    interp.set_tensor(inp["index"], np.ascontiguousarray(xin))
+    interp.invoke()
+    y = interp.get_tensor(interp.get_output_details()[0]["index"])
+    scale = output_scale(interp) if resolver == OpResolverType.BUILTIN_REF else None
+    return (y.transpose(0, 3, 1, 2) if y.ndim == 4 else y), scale
+
+
+def main():
+    evo, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    calib = os.path.join(work, "calib")
+    os.makedirs(calib, exist_ok=True)
+    import cv2
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        cv2.imwrite(os.path.join(calib, f"{i}.png"), rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
+    failures = 0
+    for name, (onnx_path, table) in build_models(work).items():
+        evo_path = onnx_path[:-5] + ".evo"
+        tfl_path = onnx_path[:-5] + ".tflite"
+        run([evo, "quantize", onnx_path, "--calib", calib, "--act-dtype", "int8", "-o", evo_path])
+        summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
+        x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)
+        np.save(os.path.join(work, name + ".x.npy"), x)
+        y_path = os.path.join(work, name + ".y.npy")
+        run([evo, "run", evo_path, "--input", os.path.join(work, name + ".x.npy"), "--output", y_path])
+        y_evo = np.load(y_path)
+        bound = TABLE_MAX_STEPS if table else MAX_STEPS
+        print(f"{name}: {summary.split(': ', 1)[1]}")
+        for rname, resolver in RESOLVERS:
+            y_tfl, s = litert_run(tfl_path, x, resolver)
+            scale = s or scale  # the reference run comes first; a delegate hides the ops
+            steps = np.rint(np.abs(y_tfl.astype(np.float64) - y_evo) / scale).astype(np.int64)
+            hist = {int(k): int(v) for k, v in zip(*np.unique(steps, return_counts=True))}
+            worst = int(steps.max())
+            ok = worst <= bound
+            failures += not ok
+            print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} {steps.size} outputs, max {worst} steps, "
+                  f"{(steps > 0).sum()} differ ({100.0 * (steps > 0).mean():.2f} %), steps:count {hist}")
+    # a node without a TFLite form: refused by name, non-zero exit
+    n = Net(99)
+    n.model(n.op("Relu", [n.op("Softmax", [n.conv("x", 3, 4)], axis=1)]), [1, 4, H, W],
+            os.path.join(work, "softmax.onnx"))
+    bad = subprocess.run([evo, "export", os.path.join(work, "softmax.onnx"), "--tflite",
+                          os.path.join(work, "softmax.tflite")], capture_output=True, text=True)
+    refused = bad.returncode != 0 and '(Softmax): no TFLite form' in bad.stderr
+    print(f"refusal: exit {bad.returncode}, {bad.stderr.strip()}")
+    failures += not refused
+    print(f"tflite vs evo: {failures} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
