@@ -145,12 +145,13 @@ evo_status tx_op(tx *c, int code, const int *in, int n_in, const int *out, int n
     if (idx == m->n_opcodes) {
         if (!grow((void **)&m->opcodes, &m->cap_opcodes, m->n_opcodes, sizeof(tfl_opcode)))
             return tx_fail(c, EVO_ERR_NOMEM, "out of memory");
-        /* per-channel int8 weights need version 3 of the conv ops (2 of FC's int8 kernel is 4) */
-        int version = 1;
+        /* versions as TFLite numbers its int8 kernels: 3 for per-channel conv and FC weights, 2 for
+         * the other int8 ops; RESHAPE and HARD_SWISH have one version for every type */
+        int version = 2;
         if (code == TFL_OP_CONV_2D || code == TFL_OP_DEPTHWISE_CONV_2D || code == TFL_OP_FULLY_CONNECTED)
             version = 3;
-        else if (code != TFL_OP_RESHAPE)
-            version = 2;
+        else if (code == TFL_OP_RESHAPE || code == TFL_OP_HARD_SWISH)
+            version = 1;
         m->opcodes[m->n_opcodes++] = (tfl_opcode){code, version};
     }
     if (!grow((void **)&m->ops, &m->cap_ops, m->n_ops, sizeof(tfl_operator)))

@@ -216,7 +216,9 @@ def main():
     n = Net(99)
     n.model(n.op("Relu", [n.op("Softmax", [n.conv("x", 3, 4)], axis=1)]), [1, 4, H, W],
             os.path.join(work, "softmax.onnx"))
-    bad = subprocess.run([evo, "export", os.path.join(work, "softmax.onnx"), "--tflite",
+    run([evo, "quantize", os.path.join(work, "softmax.onnx"), "--calib", calib, "--act-dtype", "int8",
+         "-o", os.path.join(work, "softmax.evo")])
+    bad = subprocess.run([evo, "export", os.path.join(work, "softmax.evo"), "--tflite",
                           os.path.join(work, "softmax.tflite")], capture_output=True, text=True)
     refused = bad.returncode != 0 and '(Softmax): no TFLite form' in bad.stderr
     print(f"refusal: exit {bad.returncode}, {bad.stderr.strip()}")
