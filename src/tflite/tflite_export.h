@@ -81,6 +81,7 @@ evo_status tx_export_node(tx *c, const evo_node *n);
 evo_status tx_export_qconv(tx *c, const evo_node *n);
 evo_status tx_export_qmatmul(tx *c, const evo_node *n);
 evo_status tx_export_pool(tx *c, const evo_node *n);
+evo_status tx_export_fc_float(tx *c, const evo_node *n);
 evo_status tx_export_act(tx *c, int in, tx_q in_q, int act, float alpha, float beta, int out,
                          tx_q out_q);
 

@@ -123,11 +123,11 @@ static evo_status window_padding(tx *c, const int64_t *in, const int64_t *k_eff,
         int64_t total = EVO_MAX((so - 1) * stride[d] + k_eff[d] - in[d], 0);
         same &= so == out[d] && pb[d] == total / 2;
         valid &= pb[d] == 0 && out[d] == (in[d] - k_eff[d]) / stride[d] + 1;
+        /* rows past the last window (fewer than a stride) stay unread by VALID too */
         pads[2 * d] = pb[d];
-        pads[2 * d + 1] = (out[d] - 1) * stride[d] + k_eff[d] - in[d] - pb[d];
-        if (pads[2 * d + 1] < 0)
-            return tx_fail(c, EVO_ERR_UNSUPPORTED, "the window leaves %lld trailing input rows unread, "
-                           "which TFLite's VALID padding would read", (long long)-pads[2 * d + 1]);
+        pads[2 * d + 1] = EVO_MAX((out[d] - 1) * stride[d] + k_eff[d] - in[d] - pb[d], 0);
+        if ((in[d] + pads[2 * d] + pads[2 * d + 1] - k_eff[d]) / stride[d] + 1 != out[d])
+            return tx_fail(c, EVO_ERR_UNSUPPORTED, "no padding of axis %d gives %lld outputs", d, (long long)out[d]);
         need |= pads[2 * d] || pads[2 * d + 1];
     }
     *padding = same ? TFL_PAD_SAME : TFL_PAD_VALID;
@@ -232,7 +232,7 @@ static evo_status finish_with_act(tx *c, int code, const int *ins, int n_in, tfl
     if (out < 0)
         return EVO_ERR_UNSUPPORTED;
     int pre = out;
-    tx_q pq = {true, act_scale, act_zp};
+    tx_q pq = {yq.on, act_scale, act_zp};
     if (table)
         pre = tensor_like(c, out, "preact", pq);
     if ((s = tx_op(c, code, ins, n_in, &pre, 1, opt)) != EVO_OK)
@@ -387,4 +387,44 @@ evo_status tx_export_pool(tx *c, const evo_node *n)
     if ((s = tx_op(c, code, &xt, 1, &mid, 1, &o)) != EVO_OK)
         return s;
     return tx_op(c, TFL_OP_QUANTIZE, &mid, 1, &yt, 1, &(tfl_options){.type = TFL_OPT_QUANTIZE});
+}
+
+/* A float Gemm (alpha 1, beta 1 or no C) or MatMul with a constant 2-D B: FULLY_CONNECTED in float. */
+evo_status tx_export_fc_float(tx *c, const evo_node *n)
+{
+    const evo_gemm_attrs *a = &n->a.gemm;
+    bool gemm = n->op == EVO_OP_GEMM;
+    evo_value *av = evo_node_input(c->g, n, 0), *b = evo_node_input(c->g, n, 1);
+    evo_value *cv = gemm ? evo_node_input(c->g, n, 2) : NULL;
+    if (av->dtype != EVO_DTYPE_FLOAT || !b || !b->data || b->dtype != EVO_DTYPE_FLOAT || b->rank != 2 ||
+        av->rank < 2)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "B is not a constant float [K, N] matrix (FULLY_CONNECTED's weights)");
+    if (gemm && (a->trans_a || a->alpha != 1.0f || (cv && a->beta != 1.0f)))
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "a Gemm with transA, alpha or beta other than 1");
+    bool tb = gemm && a->trans_b;
+    int64_t k = tb ? b->dims[1] : b->dims[0], nn = tb ? b->dims[0] : b->dims[1];
+    if (cv && (!cv->data || cv->dtype != EVO_DTYPE_FLOAT || evo_value_count(cv) != nn))
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "C is not a constant float of %lld values", (long long)nn);
+    char name[200];
+    snprintf(name, sizeof(name), "%s:weights", n->name);
+    int wt = tx_const(c, name, TFL_FLOAT32, 2, (int64_t[]){nn, k}, NULL, sizeof(float) * (size_t)(nn * k));
+    if (wt < 0)
+        return EVO_ERR_NOMEM;
+    float *wd = (float *)c->m->buffers[c->m->tensors[wt].buffer].data;
+    const float *bd = b->data;
+    for (int64_t i = 0; i < k; i++)
+        for (int64_t j = 0; j < nn; j++)
+            wd[j * k + i] = tb ? bd[j * k + i] : bd[i * nn + j];
+    int bt = -1;
+    if (cv) {
+        snprintf(name, sizeof(name), "%s:bias", n->name);
+        bt = tx_const(c, name, TFL_FLOAT32, 1, &nn, cv->data, sizeof(float) * (size_t)nn);
+    }
+    int at = tx_plain(c, n->in[0]);
+    if (at < 0 || bt < -1)
+        return EVO_ERR_UNSUPPORTED;
+    tfl_options o = {.type = TFL_OPT_FULLY_CONNECTED};
+    o.i[2] = av->rank > 2;
+    return finish_with_act(c, TFL_OP_FULLY_CONNECTED, (int[]){at, wt, bt}, 3, &o, 0, a->act, a->act_alpha,
+                           a->act_beta, 0, 0, n->out[0], (tx_q){0}, true);
 }

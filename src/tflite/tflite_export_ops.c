@@ -332,6 +332,42 @@ static evo_status export_resize(tx *c, const evo_node *n)
                  &(tfl_options){.type = TFL_OPT_RESIZE_NEAREST_NEIGHBOR});
 }
 
+/* ReduceMean of float data: MEAN over the axes in natural layout, or in NCHW order when dropping axes would reorder the rest. */
+static evo_status export_mean(tx *c, const evo_node *n)
+{
+    const evo_reduce_attrs *a = &n->a.reduce;
+    const evo_value *x = evo_node_input(c->g, n, 0);
+    if (x->dtype != EVO_DTYPE_FLOAT)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "a ReduceMean of %s data", evo_dtype_name(x->dtype));
+    bool natural = x->rank == 4 && a->keepdims;
+    if (x->rank == 4 && !a->keepdims) { /* the kept axes must keep their order in NHWC */
+        int last = -1;
+        natural = true;
+        for (int d = 0; d < 4; d++) {
+            if (a->axes_mask >> d & 1)
+                continue;
+            natural &= tx_nhwc_axis[d] > last;
+            last = tx_nhwc_axis[d];
+        }
+    }
+    int32_t axes[EVO_MAX_RANK];
+    int n_axes = 0;
+    for (int d = 0; d < x->rank; d++)
+        if (a->axes_mask >> d & 1)
+            axes[n_axes++] = natural ? tx_nhwc_axis[d] : d;
+    char name[200];
+    snprintf(name, sizeof(name), "%s:axes", n->name);
+    int at = tx_const_i32(c, name, axes, n_axes);
+    int in = natural ? tx_in(c, n->in[0]) : tx_plain(c, n->in[0]);
+    int out = natural ? tx_out(c, n->out[0], (tx_q){0}) : tx_out_plain(c, n->out[0], (tx_q){0});
+    if (at < 0 || in < 0 || out < 0)
+        return EVO_ERR_UNSUPPORTED;
+    tfl_options o = {.type = TFL_OPT_REDUCER};
+    o.i[0] = a->keepdims;
+    evo_status s = tx_op(c, TFL_OP_MEAN, (int[]){in, at}, 2, &out, 1, &o);
+    return s || natural ? s : tx_bind_plain(c, n->out[0], out);
+}
+
 evo_status tx_export_node(tx *c, const evo_node *n)
 {
     switch (n->op) {
@@ -339,6 +375,9 @@ evo_status tx_export_node(tx *c, const evo_node *n)
     case EVO_OP_DEQUANTIZE_LINEAR: return export_quantize(c, n, false);
     case EVO_OP_QLINEAR_CONV: return tx_export_qconv(c, n);
     case EVO_OP_QLINEAR_MATMUL: return tx_export_qmatmul(c, n);
+    case EVO_OP_GEMM:
+    case EVO_OP_MATMUL: return tx_export_fc_float(c, n);
+    case EVO_OP_REDUCE_MEAN: return export_mean(c, n);
     case EVO_OP_MAX_POOL:
     case EVO_OP_AVERAGE_POOL:
     case EVO_OP_GLOBAL_AVERAGE_POOL:

@@ -57,6 +57,11 @@ class Net:
         self.inits.append(numpy_helper.from_array(np.asarray(arr, np.float32), n))
         return n
 
+    def const_i64(self, arr):
+        n = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(arr, np.int64), n))
+        return n
+
     def op(self, op_type, inputs, **attrs):
         out = self.name(op_type.lower())
         self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
@@ -126,6 +131,19 @@ def build_models(work):
         b = n.op("Relu", [n.op("MatMul", [f, n.const(n.rng.normal(0, (2.0 / k) ** 0.5, (k, 32)))])])
         return n.op("MatMul", [b, n.const(n.rng.normal(0, 0.25, (32, 10)))]), [1, 10]
 
+    def shuffle(n):
+        """ShuffleNet's channel shuffle and split: Concat, Reshape to 5-D, Transpose, Reshape, Slice."""
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.op("Relu", [n.conv("x", 3, 8, k=1, pad=0)])
+        c = n.op("Concat", [a, b], axis=1)
+        r = n.op("Reshape", [c, n.const_i64([1, 2, 8, H, W])])
+        t = n.op("Transpose", [r], perm=[0, 2, 1, 3, 4])
+        f = n.op("Reshape", [t, n.const_i64([1, 16, H, W])])
+        lo = n.op("Slice", [f, n.const_i64([0]), n.const_i64([8]), n.const_i64([1])])
+        hi = n.op("Slice", [f, n.const_i64([8]), n.const_i64([16]), n.const_i64([1])])
+        d = n.op("Relu", [n.conv(hi, 8, 8, group=8)])
+        return n.conv(n.op("Concat", [lo, d], axis=1), 16, 8), [1, 8, H, W]
+
     def silu(n):
         a = n.conv("x", 3, 8)
         return n.conv(n.op("Mul", [a, n.op("Sigmoid", [a])]), 8, 8), [1, 8, H, W]
@@ -139,7 +157,7 @@ def build_models(work):
         return n.op("Sigmoid", [n.conv("x", 3, 8)]), [1, 8, H, W]
 
     for name, fn in [("conv_relu", conv_relu), ("depthwise", depthwise), ("residual", residual),
-                     ("concat", concat), ("maxpool", maxpool), ("resize", resize), ("fc", fc)]:
+                     ("concat", concat), ("maxpool", maxpool), ("resize", resize), ("fc", fc), ("shuffle", shuffle)]:
         add(name, fn)
     for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid", sigmoid)]:
         add(name, fn, table=True)
