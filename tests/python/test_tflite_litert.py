@@ -16,7 +16,11 @@ MAX_STEPS with every kernel set; the table activations (evo: one
 and held to TABLE_MAX_STEPS. A model with an op outside the export's table
 must be refused with the node's name and a non-zero exit.
 
-usage: test_tflite_litert.py EVO WORK_DIR
+With MODELS_DIR (models/out), whole networks go the same way instead (see
+check_real_models): ResNet18, MobileNetV2 and ShuffleNetV2 must be
+bit-exact with the reference kernels (up to their float tail).
+
+usage: test_tflite_litert.py EVO WORK_DIR [MODELS_DIR]
 Exit 77 (skipped) when ai-edge-litert is not installed.
 """
 import os
@@ -36,6 +40,10 @@ from onnx import TensorProto, helper, numpy_helper
 MAX_STEPS = 1
 TABLE_MAX_STEPS = 3
 H = W = 16
+# (model, bit-exact with the reference kernels): EfficientNet's SiLU tables are not
+REAL_MODELS = [("resnet18", True), ("mobilenet_v2", True), ("shufflenet_v2_x1_0", True),
+               ("efficientnet_b0", False)]
+REAL_EXACT_REL = 1e-5  # the fp32 tail (pooling, classifier) in float arithmetic
 RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
              ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
              ("xnnpack", OpResolverType.AUTO)]
@@ -153,13 +161,14 @@ def build_models(work):
         b = n.op("LeakyRelu", [n.conv(a, 8, 8)], alpha=0.1)
         return n.conv(b, 8, 8), [1, 8, H, W]
 
-    def sigmoid(n):
-        return n.op("Sigmoid", [n.conv("x", 3, 8)]), [1, 8, H, W]
+    def sigmoid_tanh(n):
+        a = n.op("Sigmoid", [n.conv("x", 3, 8)])
+        return n.conv(n.op("Tanh", [n.conv(a, 8, 8)]), 8, 8), [1, 8, H, W]
 
     for name, fn in [("conv_relu", conv_relu), ("depthwise", depthwise), ("residual", residual),
                      ("concat", concat), ("maxpool", maxpool), ("resize", resize), ("fc", fc), ("shuffle", shuffle)]:
         add(name, fn)
-    for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid", sigmoid)]:
+    for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid_tanh", sigmoid_tanh)]:
         add(name, fn, table=True)
     return models
 
@@ -198,8 +207,55 @@ def litert_run(path, x, resolver):
     return (y.transpose(0, 3, 1, 2) if y.ndim == 4 else y), scale
 
 
+def input_scale(path):
+    interp = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]["index"]
+    scales = {t["index"]: t["quantization_parameters"]["scales"] for t in interp.get_tensor_details()}
+    for op in interp._get_ops_details():
+        if op["op_name"] == "QUANTIZE" and op["inputs"][0] == inp:
+            return np.float32(scales[op["outputs"][0]][0])
+    raise RuntimeError("the input is not quantized by a QUANTIZE")
+
+
+def check_real_models(evo, work, calib, models_dir):
+    """Whole int8 networks (fp32 tail): bit-exact with LiteRT's reference kernels when no input is
+    a rounding tie (TFLite's QUANTIZE rounds half away from zero, ONNX's QuantizeLinear half to
+    even), so ties are nudged one float step away first; the other kernel sets are reported."""
+    failures = 0
+    for name, exact in REAL_MODELS:
+        src = os.path.join(models_dir, name + "_op17.onnx")
+        ref_in = os.path.join(models_dir, name + ".input.npy")
+        if not (os.path.exists(src) and os.path.exists(ref_in)):
+            print(f"{name}: SKIP ({src} is absent: make models)")
+            continue
+        evo_path, tfl_path = os.path.join(work, name + ".evo"), os.path.join(work, name + ".tflite")
+        run([evo, "quantize", src, "--calib", calib, "--act-dtype", "int8", "-o", evo_path])
+        summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
+        x = np.load(ref_in).astype(np.float32)
+        s = input_scale(tfl_path)
+        q = x / s
+        tie = (q - np.floor(q)) == 0.5
+        x[tie] = np.nextafter(x[tie], np.where(x[tie] > 0, np.inf, -np.inf).astype(np.float32))
+        x_path, y_path = os.path.join(work, name + ".x.npy"), os.path.join(work, name + ".y.npy")
+        np.save(x_path, x)
+        run([evo, "run", evo_path, "--input", x_path, "--output", y_path])
+        y_evo = np.load(y_path).astype(np.float64)
+        span = y_evo.max() - y_evo.min()
+        print(f"{name}: {summary.split(': ', 1)[1]} ({int(tie.sum())} input ties nudged)")
+        for rname, resolver in RESOLVERS:
+            y_tfl, _ = litert_run(tfl_path, x, resolver)
+            rel = float(np.abs(y_tfl - y_evo).max() / span)
+            top1 = "same" if y_tfl.argmax() == y_evo.argmax() else "differs"
+            ok = rname != "ref" or not exact or rel <= REAL_EXACT_REL
+            failures += not ok
+            print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the output range, top-1 {top1}")
+    return failures
+
+
 def main():
     evo, work = sys.argv[1], sys.argv[2]
+    models_dir = sys.argv[3] if len(sys.argv) > 3 else None
     os.makedirs(work, exist_ok=True)
     calib = os.path.join(work, "calib")
     os.makedirs(calib, exist_ok=True)
@@ -208,7 +264,8 @@ def main():
     for i in range(4):
         cv2.imwrite(os.path.join(calib, f"{i}.png"), rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
     failures = 0
-    for name, (onnx_path, table) in build_models(work).items():
+    small = {} if models_dir else build_models(work)
+    for name, (onnx_path, table) in small.items():
         evo_path = onnx_path[:-5] + ".evo"
         tfl_path = onnx_path[:-5] + ".tflite"
         run([evo, "quantize", onnx_path, "--calib", calib, "--act-dtype", "int8", "-o", evo_path])
@@ -230,6 +287,10 @@ def main():
             failures += not ok
             print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} {steps.size} outputs, max {worst} steps, "
                   f"{(steps > 0).sum()} differ ({100.0 * (steps > 0).mean():.2f} %), steps:count {hist}")
+    if models_dir:
+        failures += check_real_models(evo, work, calib, models_dir)
+        print(f"tflite vs evo: {failures} failures")
+        return 1 if failures else 0
     # a node without a TFLite form: refused by name, non-zero exit
     n = Net(99)
     n.model(n.op("Relu", [n.op("Softmax", [n.conv("x", 3, 4)], axis=1)]), [1, 4, H, W],
