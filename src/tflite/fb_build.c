@@ -61,7 +61,7 @@ static uint8_t *fb_front(fb_builder *b)
 
 static void fb_pad(fb_builder *b, size_t n)
 {
-    if (!fb_reserve(b, n))
+    if (!n || !fb_reserve(b, n))
         return;
     b->used += n;
     memset(fb_front(b), 0, n);
@@ -78,7 +78,7 @@ static void fb_prep(fb_builder *b, size_t align, size_t extra)
 
 static void fb_push(fb_builder *b, const void *data, size_t n)
 {
-    if (!fb_reserve(b, n))
+    if (!n || !fb_reserve(b, n))
         return;
     b->used += n;
     if (data)

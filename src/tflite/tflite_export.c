@@ -225,8 +225,8 @@ evo_status tx_transpose(tx *c, int from, int to, const int *perm, int rank)
         return tx_op(c, TFL_OP_TRANSPOSE, (int[]){from, tp}, 2, &to, 1,
                      &(tfl_options){.type = TFL_OPT_TRANSPOSE});
     }
-    const tfl_tensor *dst = &c->m->tensors[to];
-    int ts = tx_const_i32(c, name, dst->shape, dst->rank);
+    tfl_tensor dst = c->m->tensors[to]; /* a copy: the shape constant may move the array */
+    int ts = tx_const_i32(c, name, dst.shape, dst.rank);
     return tx_op(c, TFL_OP_RESHAPE, (int[]){from, ts}, 2, &to, 1, &(tfl_options){.type = TFL_OPT_RESHAPE});
 }
 

@@ -141,20 +141,21 @@ static evo_status pad_input(tx *c, int *t, const int64_t *pads, bool use_fill, i
 {
     if (!(pads[0] || pads[1] || pads[2] || pads[3]))
         return EVO_OK;
-    const tfl_tensor *src = &c->m->tensors[*t];
+    /* a copy: adding tensors below may move the array */
+    const tfl_tensor src = c->m->tensors[*t];
     int32_t p[8] = {0, 0, (int32_t)pads[0], (int32_t)pads[1], (int32_t)pads[2], (int32_t)pads[3], 0, 0};
     char name[200];
-    snprintf(name, sizeof(name), "%s:pads", src->name);
+    snprintf(name, sizeof(name), "%s:pads", src.name);
     int pt = tx_const(c, name, TFL_INT32, 2, (int64_t[]){4, 2}, p, sizeof(p));
-    int64_t dims[4] = {src->shape[0], src->shape[1] + pads[0] + pads[1], src->shape[2] + pads[2] + pads[3],
-                       src->shape[3]};
-    tx_q q = src->q.n == 1 ? (tx_q){true, src->q.scale[0], (int32_t)src->q.zero_point[0]} : (tx_q){0};
-    snprintf(name, sizeof(name), "%s:padded", src->name);
-    int type = src->type;
+    int64_t dims[4] = {src.shape[0], src.shape[1] + pads[0] + pads[1], src.shape[2] + pads[2] + pads[3],
+                       src.shape[3]};
+    tx_q q = src.q.n == 1 ? (tx_q){true, src.q.scale[0], (int32_t)src.q.zero_point[0]} : (tx_q){0};
+    snprintf(name, sizeof(name), "%s:padded", src.name);
+    int type = src.type;
     int out = tx_tensor(c, name, type, 4, dims, q);
     evo_status s;
     if (use_fill) {
-        snprintf(name, sizeof(name), "%s:fill", c->m->tensors[*t].name);
+        snprintf(name, sizeof(name), "%s:fill", src.name);
         int ft = type == TFL_INT8 ? tx_const(c, name, type, 1, (int64_t[]){1}, &fill8, 1)
                                   : tx_const(c, name, type, 1, (int64_t[]){1}, &fillf, 4);
         if (ft >= 0 && type == TFL_INT8 && (s = tx_set_channel_q(c, ft, &q.scale, 1, 0)) != EVO_OK)
