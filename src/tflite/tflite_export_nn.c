@@ -76,8 +76,8 @@ evo_status tx_export_act(tx *c, int in, tx_q in_q, int act, float alpha, float b
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "Clip(%g, %g) has no TFLite op (ReLU and ReLU6 do)",
                        (double)alpha, (double)beta);
     default:
-        return tx_fail(c, EVO_ERR_UNSUPPORTED, "activation %d (HardSigmoid or other) has no TFLite int8 op",
-                       act);
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "activation %s has no TFLite op",
+                       act == EVO_ACT_HARD_SIGMOID ? "HardSigmoid" : "(other)");
     }
 }
 
@@ -243,44 +243,112 @@ static evo_status finish_with_act(tx *c, int code, const int *ins, int n_in, tfl
     return plain_out ? tx_bind_plain(c, y, out) : EVO_OK;
 }
 
+/* The filter of conv n (weights w, int8 or float) in TFLite's OHWI, or 1HWO when depthwise. */
+static int conv_filter(tx *c, const evo_node *n, const evo_value *w, bool dw)
+{
+    int64_t m_out = w->dims[0], cpg = w->dims[1], khw = w->dims[2] * w->dims[3];
+    size_t es = w->dtype == EVO_DTYPE_INT8 ? 1 : 4;
+    int64_t fd[4] = {dw ? 1 : m_out, w->dims[2], w->dims[3], dw ? m_out : cpg};
+    char name[200];
+    snprintf(name, sizeof(name), "%s:filter", n->name);
+    int ft = tx_const(c, name, es == 1 ? TFL_INT8 : TFL_FLOAT32, 4, fd, NULL, es * (size_t)(m_out * cpg * khw));
+    if (ft < 0)
+        return -2;
+    uint8_t *f = (uint8_t *)c->m->buffers[c->m->tensors[ft].buffer].data;
+    const uint8_t *src = w->data;
+    for (int64_t o = 0; o < m_out; o++)
+        for (int64_t i = 0; i < cpg; i++)
+            for (int64_t u = 0; u < khw; u++)
+                memcpy(f + es * (size_t)(dw ? u * m_out + o : (o * khw + u) * cpg + i),
+                       src + es * (size_t)((o * cpg + i) * khw + u), es);
+    return ft;
+}
+
+/* Float conv bias (input 2, or zeros). */
+static int float_bias(tx *c, const evo_node *n, int64_t m_out)
+{
+    evo_value *b = evo_node_input(c->g, n, 2);
+    if (b && (!b->data || b->dtype != EVO_DTYPE_FLOAT || evo_value_count(b) != m_out)) {
+        tx_fail(c, EVO_ERR_UNSUPPORTED, "the bias is not a constant float of %lld values", (long long)m_out);
+        return -2;
+    }
+    float *zeros = b ? NULL : evo_mem_alloc(&c->m->mem, sizeof(float) * (size_t)m_out);
+    char name[200];
+    snprintf(name, sizeof(name), "%s:bias", n->name);
+    return tx_const(c, name, TFL_FLOAT32, 1, &m_out, b ? b->data : zeros, sizeof(float) * (size_t)m_out);
+}
+
+/*
+ * A float conv's fused residual r (input 3): the conv writes a tensor of
+ * its own, then ADD(conv, r) the output, the activation fused into the
+ * ADD (ReLU, ReLU6) or after it when r was added before the activation,
+ * or fused into the conv when r is added after it (x + SiLU(conv)).
+ */
+static evo_status conv_residual(tx *c, const evo_node *n, int code, const int *ins, tfl_options *o, int act_slot)
+{
+    const evo_conv_attrs *a = &n->a.conv;
+    int fused;
+    bool table;
+    evo_status s = fused_act(c, a->act, a->act_alpha, a->act_beta, (tx_q){0}, &fused, &table);
+    int r = tx_in(c, n->in[3]);
+    int out = tx_out(c, n->out[0], (tx_q){0});
+    if (s != EVO_OK || r < 0 || out < 0)
+        return s ? s : EVO_ERR_UNSUPPORTED;
+    int conv = tensor_like(c, out, "conv", (tx_q){0});
+    if (a->residual_after_act) {
+        int acted = table ? tensor_like(c, out, "act", (tx_q){0}) : conv;
+        o->i[act_slot] = fused;
+        if ((s = tx_op(c, code, ins, 3, &conv, 1, o)) ||
+            (table && (s = tx_export_act(c, conv, (tx_q){0}, a->act, a->act_alpha, a->act_beta, acted, (tx_q){0}))))
+            return s;
+        return tx_op(c, TFL_OP_ADD, (int[]){acted, r}, 2, &out, 1, &(tfl_options){.type = TFL_OPT_ADD});
+    }
+    if ((s = tx_op(c, code, ins, 3, &conv, 1, o)) != EVO_OK)
+        return s;
+    tfl_options add = {.type = TFL_OPT_ADD};
+    add.i[0] = fused;
+    int sum = table ? tensor_like(c, out, "sum", (tx_q){0}) : out;
+    if ((s = tx_op(c, TFL_OP_ADD, (int[]){conv, r}, 2, &sum, 1, &add)) != EVO_OK)
+        return s;
+    return table ? tx_export_act(c, sum, (tx_q){0}, a->act, a->act_alpha, a->act_beta, out, (tx_q){0}) : EVO_OK;
+}
+
+/* QLinearConv (int8) and Conv (float): CONV_2D or DEPTHWISE_CONV_2D. */
 evo_status tx_export_qconv(tx *c, const evo_node *n)
 {
     const evo_conv_attrs *a = &n->a.conv;
-    evo_value *x = evo_node_input(c->g, n, 0), *w = evo_node_input(c->g, n, 3);
+    bool q8 = n->op == EVO_OP_QLINEAR_CONV;
+    evo_value *x = evo_node_input(c->g, n, 0), *w = evo_node_input(c->g, n, q8 ? 3 : 1);
     evo_value *y = evo_node_output(c->g, n, 0);
     if (a->n_spatial != 2 || x->rank != 4)
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "a %d-D convolution; TFLite's are 2-D", a->n_spatial);
-    if (a->has_residual || a->out_groups)
-        return tx_fail(c, EVO_ERR_UNSUPPORTED, "a fused residual or grouped output layout");
-    if (!w || !w->data || w->dtype != EVO_DTYPE_INT8 || w->rank != 4)
-        return tx_fail(c, EVO_ERR_UNSUPPORTED, "the weights are not a constant int8 [M, C/group, kH, kW]");
-    tx_q xq, yq;
+    if (a->out_groups)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "it writes the grouped layout of a fused Reshape + Transpose "
+                       "(compile with --disable-pass fuse_layout)");
+    if (q8 && a->has_residual)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "an int8 conv with a fused residual Add");
+    evo_dtype wt = q8 ? EVO_DTYPE_INT8 : EVO_DTYPE_FLOAT;
+    if (!w || !w->data || w->dtype != wt || w->rank != 4 || x->dtype != wt)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "the weights are not a constant %s [M, C/group, kH, kW]",
+                       evo_dtype_name(wt));
+    tx_q xq = {0}, yq = {0};
     evo_status s;
-    if ((s = tx_scalar_q(c, 1, 2, &xq)) || (s = tx_scalar_q(c, 6, 7, &yq)) || (s = tx_check_q(c, n->in[0], xq)))
+    if (q8 && ((s = tx_scalar_q(c, 1, 2, &xq)) || (s = tx_scalar_q(c, 6, 7, &yq)) ||
+               (s = tx_check_q(c, n->in[0], xq))))
         return s;
     int64_t m_out = w->dims[0], cpg = w->dims[1], kh = w->dims[2], kw = w->dims[3], cin = x->dims[1];
     bool dw = a->group == cin && cpg == 1 && a->group > 1 && m_out % cin == 0;
     if (a->group != 1 && !dw)
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "a grouped convolution (group %lld of %lld channels) is neither "
                        "plain nor depthwise", (long long)a->group, (long long)cin);
-    float *ws;
-    if ((s = weight_scales(c, 4, 5, m_out, &ws)) != EVO_OK)
+    float *ws = NULL;
+    if (q8 && (s = weight_scales(c, 4, 5, m_out, &ws)) != EVO_OK)
         return s;
-    int64_t fd[4] = {dw ? 1 : m_out, kh, kw, dw ? m_out : cpg};
-    char name[200];
-    snprintf(name, sizeof(name), "%s:filter", n->name);
-    int ft = tx_const(c, name, TFL_INT8, 4, fd, NULL, (size_t)(m_out * cpg * kh * kw));
-    if (ft < 0)
-        return EVO_ERR_NOMEM;
-    int8_t *f = (int8_t *)c->m->buffers[c->m->tensors[ft].buffer].data;
-    const int8_t *src = w->data;
-    for (int64_t o = 0; o < m_out; o++)
-        for (int64_t i = 0; i < cpg; i++)
-            for (int64_t u = 0; u < kh * kw; u++)
-                f[dw ? u * m_out + o : (o * kh * kw + u) * cpg + i] = src[(o * cpg + i) * kh * kw + u];
-    if ((s = tx_set_channel_q(c, ft, ws, (int)m_out, dw ? 3 : 0)) != EVO_OK)
-        return s;
-    int bt = bias_tensor(c, n->n_in > 8 ? n->in[8] : -1, m_out, xq.scale, ws, n->name);
+    int ft = conv_filter(c, n, w, dw);
+    if (ft < 0 || (q8 && (s = tx_set_channel_q(c, ft, ws, (int)m_out, dw ? 3 : 0)) != EVO_OK))
+        return ft < 0 ? EVO_ERR_NOMEM : s;
+    int bt = q8 ? bias_tensor(c, n->n_in > 8 ? n->in[8] : -1, m_out, xq.scale, ws, n->name)
+                : float_bias(c, n, m_out);
     int xt = tx_in(c, n->in[0]);
     if (bt < 0 || xt < 0)
         return EVO_ERR_UNSUPPORTED;
@@ -297,9 +365,11 @@ evo_status tx_export_qconv(tx *c, const evo_node *n)
     if (dw)
         oi[3] = (int32_t)(m_out / cin);
     oi[act_slot + 1] = (int32_t)a->dilation[1], oi[act_slot + 2] = (int32_t)a->dilation[0];
-    return finish_with_act(c, dw ? TFL_OP_DEPTHWISE_CONV_2D : TFL_OP_CONV_2D, (int[]){xt, ft, bt}, 3, &o,
-                           act_slot, a->act, a->act_alpha, a->act_beta, a->act_scale, a->act_zp, n->out[0], yq,
-                           false);
+    int code = dw ? TFL_OP_DEPTHWISE_CONV_2D : TFL_OP_CONV_2D;
+    if (a->has_residual)
+        return conv_residual(c, n, code, (int[]){xt, ft, bt}, &o, act_slot);
+    return finish_with_act(c, code, (int[]){xt, ft, bt}, 3, &o, act_slot, a->act, a->act_alpha, a->act_beta,
+                           a->act_scale, a->act_zp, n->out[0], yq, false);
 }
 
 evo_status tx_export_qmatmul(tx *c, const evo_node *n)

@@ -373,6 +373,7 @@ evo_status tx_export_node(tx *c, const evo_node *n)
     switch (n->op) {
     case EVO_OP_QUANTIZE_LINEAR: return export_quantize(c, n, true);
     case EVO_OP_DEQUANTIZE_LINEAR: return export_quantize(c, n, false);
+    case EVO_OP_CONV:
     case EVO_OP_QLINEAR_CONV: return tx_export_qconv(c, n);
     case EVO_OP_QLINEAR_MATMUL: return tx_export_qmatmul(c, n);
     case EVO_OP_GEMM:

@@ -20,7 +20,9 @@ must be refused with the node's name and a non-zero exit.
 
 With MODELS_DIR (models/out), whole networks go the same way instead (see
 check_real_models): ResNet18, MobileNetV2 and ShuffleNetV2 must be
-bit-exact with the reference kernels (up to their float tail).
+bit-exact with the reference kernels (up to their float tail); the
+float exports of ResNet18 and MobileNetV2 must match PyTorch's saved
+outputs within FLOAT_REL of the output range.
 
 usage: test_tflite_litert.py EVO WORK_DIR [MODELS_DIR]
 Exit 77 (skipped) when ai-edge-litert is not installed.
@@ -41,11 +43,13 @@ from onnx import TensorProto, helper, numpy_helper
 
 MAX_STEPS = 1
 TABLE_MAX_STEPS = 3
+FLOAT_REL = 1e-4  # float exports: float rounding, relative to the output's range
 H = W = 16
 # (model, bit-exact with the reference kernels): EfficientNet's SiLU tables are not
 REAL_MODELS = [("resnet18", True), ("mobilenet_v2", True), ("shufflenet_v2_x1_0", True),
                ("efficientnet_b0", False)]
-REAL_EXACT_REL = 1e-5  # the fp32 tail (pooling, classifier) in float arithmetic
+REAL_EXACT_REL = 1e-5
+FLOAT_MODELS = ["resnet18", "mobilenet_v2"]  # the fp32 tail (pooling, classifier) in float arithmetic
 RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
              ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
              ("xnnpack", OpResolverType.AUTO)]
@@ -183,7 +187,8 @@ def run(cmd):
 
 
 def output_scale(interp):
-    """The scale of the int8 tensor the float output is dequantized from (through float ops after it)."""
+    """The scale of the int8 tensor the float output is dequantized from (through float ops after
+    it); None for a model without one."""
     producer = {o: op for op in interp._get_ops_details() for o in op["outputs"]}
     scales = {t["index"]: t["quantization_parameters"]["scales"] for t in interp.get_tensor_details()}
     t = interp.get_output_details()[0]["index"]
@@ -192,7 +197,7 @@ def output_scale(interp):
         if op["op_name"] == "DEQUANTIZE":
             return float(scales[op["inputs"][0]][0])
         t = op["inputs"][0]
-    raise RuntimeError("the output is not dequantized from an int8 tensor")
+    return None  # a float model
 
 
 def litert_run(path, x, resolver):
@@ -218,6 +223,34 @@ def input_scale(path):
         if op["op_name"] == "QUANTIZE" and op["inputs"][0] == inp:
             return np.float32(scales[op["outputs"][0]][0])
     raise RuntimeError("the input is not quantized by a QUANTIZE")
+
+
+def check_float_small(evo, work, rng):
+    """Float Conv with fused activations and residuals (ResNet's Relu(conv + r), YOLO's
+    r + SiLU(conv)), exported from the ONNX file itself, against evo run: within FLOAT_REL."""
+    n = Net(77)
+    a = n.op("Relu", [n.conv("x", 3, 8)])
+    b = n.op("Relu", [n.op("Add", [n.conv(a, 8, 8), a])])
+    c = n.conv(b, 8, 8)
+    d = n.op("Add", [b, n.op("Mul", [c, n.op("Sigmoid", [c])])])
+    path = os.path.join(work, "fp32_residual.onnx")
+    n.model(n.conv(d, 8, 4, k=1, pad=0), [1, 4, H, W], path)
+    tfl_path = path[:-5] + ".tflite"
+    summary = run([evo, "export", path, "--tflite", tfl_path]).strip().splitlines()[-1]
+    x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)
+    x_path, y_path = path[:-5] + ".x.npy", path[:-5] + ".y.npy"
+    np.save(x_path, x)
+    run([evo, "run", path, "--input", x_path, "--output", y_path])
+    y_evo = np.load(y_path).astype(np.float64)
+    failures = 0
+    print(f"fp32_residual: {summary.split(': ', 1)[1]}")
+    for rname, resolver in RESOLVERS:
+        y_tfl, _ = litert_run(tfl_path, x, resolver)
+        rel = float(np.abs(y_tfl - y_evo).max() / (y_evo.max() - y_evo.min()))
+        ok = rel <= FLOAT_REL
+        failures += not ok
+        print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
+    return failures
 
 
 def nudge_ties(x, scale):
@@ -260,6 +293,21 @@ def check_real_models(evo, work, calib, models_dir):
             ok = rname != "ref" or not exact or rel <= REAL_EXACT_REL
             failures += not ok
             print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the output range, top-1 {top1}")
+    # float exports (no quantization) against the PyTorch outputs models/export.py saved
+    for name in FLOAT_MODELS:
+        src = os.path.join(models_dir, name + "_op17.onnx")
+        if not os.path.exists(src):
+            continue
+        tfl_path = os.path.join(work, name + "_fp32.tflite")
+        run([evo, "export", src, "--tflite", tfl_path])
+        x = np.load(os.path.join(models_dir, name + ".input.npy")).astype(np.float32)
+        y_ref = np.load(os.path.join(models_dir, name + ".output.npy")).astype(np.float64)
+        for rname, resolver in RESOLVERS:
+            y_tfl, _ = litert_run(tfl_path, x, resolver)
+            rel = float(np.abs(y_tfl - y_ref).max() / (y_ref.max() - y_ref.min()))
+            ok = rel <= FLOAT_REL
+            failures += not ok
+            print(f"{name} fp32 vs PyTorch: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
     return failures
 
 
@@ -303,6 +351,8 @@ def main():
         failures += check_real_models(evo, work, calib, models_dir)
         print(f"tflite vs evo: {failures} failures")
         return 1 if failures else 0
+    # float graphs (no quantization): fused residuals before and after the activation
+    failures += check_float_small(evo, work, rng)
     # a node without a TFLite form: refused by name, non-zero exit
     n = Net(99)
     n.model(n.op("Relu", [n.op("Softmax", [n.conv("x", 3, 4)], axis=1)]), [1, 4, H, W],
