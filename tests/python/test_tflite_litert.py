@@ -99,12 +99,12 @@ class Net:
 def build_models(work):
     models = {}
 
-    def add(name, fn, table=False):
+    def add(name, fn, table=False, args=()):
         n = Net(len(models))
         y, shape = fn(n)
         path = os.path.join(work, name + ".onnx")
         n.model(y, shape, path)
-        models[name] = (path, table)
+        models[name] = (path, table, list(args))
 
     def conv_relu(n):
         a = n.op("Relu", [n.conv("x", 3, 8)])
@@ -176,6 +176,15 @@ def build_models(work):
         add(name, fn)
     for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid_tanh", sigmoid_tanh)]:
         add(name, fn, table=True)
+    # one table activation as the int8 output itself (--int8-all): the difference at the activation
+    for name, act in [("silu_at_output", "silu"), ("hardswish_at_output", "HardSwish"),
+                      ("leaky_at_output", "LeakyRelu"), ("sigmoid_at_output", "Sigmoid"), ("tanh_at_output", "Tanh")]:
+        def at_output(n, act=act):
+            a = n.conv("x", 3, 8)
+            if act == "silu":
+                return n.op("Mul", [a, n.op("Sigmoid", [a])]), [1, 8, H, W]
+            return n.op(act, [a], **({"alpha": 0.1} if act == "LeakyRelu" else {})), [1, 8, H, W]
+        add(name, at_output, table=True, args=["--int8-all"])
     return models
 
 
@@ -323,10 +332,10 @@ def main():
         cv2.imwrite(os.path.join(calib, f"{i}.png"), rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
     failures = 0
     small = {} if models_dir else build_models(work)
-    for name, (onnx_path, table) in small.items():
+    for name, (onnx_path, table, args) in small.items():
         evo_path = onnx_path[:-5] + ".evo"
         tfl_path = onnx_path[:-5] + ".tflite"
-        run([evo, "quantize", onnx_path, "--calib", calib, "--act-dtype", "int8", "-o", evo_path])
+        run([evo, "quantize", onnx_path, "--calib", calib, "--act-dtype", "int8", "-o", evo_path] + args)
         summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
         x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)
         y_path = os.path.join(work, name + ".y.npy")
