@@ -34,6 +34,41 @@ static int tensor_like(tx *c, int like, const char *suffix, tx_q q)
     return tx_tensor(c, name, t->type, t->rank, dims, t->type == TFL_INT8 ? q : (tx_q){0});
 }
 
+/* A one-element constant holding v: int8 at scale |v| / 127 (v itself is then exact), or float. */
+static int scalar_const(tx *c, const char *name, float v, bool q8)
+{
+    if (!q8)
+        return tx_const(c, name, TFL_FLOAT32, 1, (int64_t[]){1}, &v, 4);
+    int8_t q = v < 0 ? -127 : 127;
+    int t = tx_const(c, name, TFL_INT8, 1, (int64_t[]){1}, &q, 1);
+    float scale = fabsf(v) / 127.0f;
+    if (t >= 0 && tx_set_channel_q(c, t, &scale, 1, 0) != EVO_OK)
+        return -2;
+    return t;
+}
+
+/*
+ * HardSigmoid with alpha 1/6 (PyTorch's): clamp(x / 6 + beta, 0, 1) =
+ * RELU6(x + 6 * beta) / 6, as ADD (fused RELU6, int8 output [0, 6]) and
+ * MUL by 1/6; TFLite has no HardSigmoid op.
+ */
+static evo_status hard_sigmoid(tx *c, int in, bool q8, float alpha, float beta, int out)
+{
+    if (fabsf(alpha * 6.0f - 1.0f) > 1e-6f || beta * 6.0f == 0.0f)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "HardSigmoid(alpha %g, beta %g): only alpha 1/6 (RELU6(x + 6 beta) / 6) "
+                       "has a TFLite form", (double)alpha, (double)beta);
+    char name[200];
+    snprintf(name, sizeof(name), "%s:hsig_offset", c->m->tensors[out].name);
+    int off = scalar_const(c, name, beta / alpha, q8);
+    snprintf(name, sizeof(name), "%s:hsig_scale", c->m->tensors[out].name);
+    int k = scalar_const(c, name, alpha, q8);
+    int u = tensor_like(c, out, "relu6", (tx_q){true, 6.0f / 255.0f, -128});
+    tfl_options add = {.type = TFL_OPT_ADD};
+    add.i[0] = TFL_ACT_RELU6;
+    evo_status s = tx_op(c, TFL_OP_ADD, (int[]){in, off}, 2, &u, 1, &add);
+    return s ? s : tx_op(c, TFL_OP_MUL, (int[]){u, k}, 2, &out, 1, &(tfl_options){.type = TFL_OPT_MUL});
+}
+
 evo_status tx_export_act(tx *c, int in, tx_q in_q, int act, float alpha, float beta, int out,
                          tx_q out_q)
 {
@@ -63,6 +98,8 @@ evo_status tx_export_act(tx *c, int in, tx_q in_q, int act, float alpha, float b
     }
     case EVO_ACT_HARD_SWISH:
         return tx_op(c, TFL_OP_HARD_SWISH, &in, 1, &out, 1, &(tfl_options){.type = TFL_OPT_HARD_SWISH});
+    case EVO_ACT_HARD_SIGMOID:
+        return hard_sigmoid(c, in, q8, alpha, beta, out);
     case EVO_ACT_LEAKY_RELU: {
         tfl_options o = {.type = TFL_OPT_LEAKY_RELU};
         o.f[0] = alpha;

@@ -112,6 +112,7 @@ static evo_status export_unary(tx *c, const evo_node *n)
     case EVO_OP_QLINEAR_SIGMOID: act = EVO_ACT_SIGMOID; break;
     case EVO_OP_TANH: act = EVO_ACT_TANH; break;
     case EVO_OP_HARD_SWISH: act = EVO_ACT_HARD_SWISH; break;
+    case EVO_OP_HARD_SIGMOID: act = EVO_ACT_HARD_SIGMOID; break;
     default: act = EVO_ACT_LEAKY_RELU; break;
     }
     if (n->op == EVO_OP_QLINEAR_SIGMOID || n->op == EVO_OP_QLINEAR_LEAKY_RELU) {
@@ -394,6 +395,7 @@ evo_status tx_export_node(tx *c, const evo_node *n)
     case EVO_OP_SIGMOID:
     case EVO_OP_TANH:
     case EVO_OP_HARD_SWISH:
+    case EVO_OP_HARD_SIGMOID:
     case EVO_OP_LEAKY_RELU:
     case EVO_OP_QLINEAR_SIGMOID:
     case EVO_OP_QLINEAR_LEAKY_RELU: return export_unary(c, n);

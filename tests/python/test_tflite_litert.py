@@ -45,11 +45,12 @@ MAX_STEPS = 1
 TABLE_MAX_STEPS = 3
 FLOAT_REL = 1e-4  # float exports: float rounding, relative to the output's range
 H = W = 16
-# (model, bit-exact with the reference kernels): EfficientNet's SiLU tables are not
+# (model, bit-exact with the reference kernels): EfficientNet's SiLU and MobileNetV3's
+# HardSwish and HardSigmoid tables are not
 REAL_MODELS = [("resnet18", True), ("mobilenet_v2", True), ("shufflenet_v2_x1_0", True),
-               ("efficientnet_b0", False)]
+               ("efficientnet_b0", False), ("mobilenet_v3_large", False)]
 REAL_EXACT_REL = 1e-5
-FLOAT_MODELS = ["resnet18", "mobilenet_v2"]  # the fp32 tail (pooling, classifier) in float arithmetic
+FLOAT_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_large"]  # the fp32 tail (pooling, classifier) in float arithmetic
 RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
              ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
              ("xnnpack", OpResolverType.AUTO)]
@@ -178,12 +179,14 @@ def build_models(work):
         add(name, fn, table=True)
     # one table activation as the int8 output itself (--int8-all): the difference at the activation
     for name, act in [("silu_at_output", "silu"), ("hardswish_at_output", "HardSwish"),
-                      ("leaky_at_output", "LeakyRelu"), ("sigmoid_at_output", "Sigmoid"), ("tanh_at_output", "Tanh")]:
+                      ("leaky_at_output", "LeakyRelu"), ("sigmoid_at_output", "Sigmoid"), ("tanh_at_output", "Tanh"),
+                      ("hardsigmoid_at_output", "HardSigmoid")]:
         def at_output(n, act=act):
             a = n.conv("x", 3, 8)
             if act == "silu":
                 return n.op("Mul", [a, n.op("Sigmoid", [a])]), [1, 8, H, W]
-            return n.op(act, [a], **({"alpha": 0.1} if act == "LeakyRelu" else {})), [1, 8, H, W]
+            attrs = {"LeakyRelu": {"alpha": 0.1}, "HardSigmoid": {"alpha": 1.0 / 6}}.get(act, {})
+            return n.op(act, [a], **attrs), [1, 8, H, W]
         add(name, at_output, table=True, args=["--int8-all"])
     return models
 
