@@ -257,8 +257,8 @@ static int bias_tensor(tx *c, int b, int64_t n, float x_scale, const float *w_sc
 
 /* Writes the output of a conv/FC: fused act, or a pre-activation tensor and the table activation's ops. */
 static evo_status finish_with_act(tx *c, int code, const int *ins, int n_in, tfl_options *opt, int act_slot,
-                                  int act, float lo, float hi, float act_scale, int32_t act_zp, int y, tx_q yq,
-                                  bool plain_out)
+                                  int act, float lo, float hi, float act_scale, int32_t act_zp, int y, int given,
+                                  tx_q yq, bool plain_out)
 {
     int fused;
     bool table;
@@ -266,7 +266,7 @@ static evo_status finish_with_act(tx *c, int code, const int *ins, int n_in, tfl
     if (s != EVO_OK)
         return s;
     opt->i[act_slot] = fused;
-    int out = plain_out ? tx_out_plain(c, y, yq) : tx_out(c, y, yq);
+    int out = given >= 0 ? given : plain_out ? tx_out_plain(c, y, yq) : tx_out(c, y, yq);
     if (out < 0)
         return EVO_ERR_UNSUPPORTED;
     int pre = out;
@@ -277,7 +277,7 @@ static evo_status finish_with_act(tx *c, int code, const int *ins, int n_in, tfl
         return s;
     if (table && (s = tx_export_act(c, pre, pq, act, lo, hi, out, yq)) != EVO_OK)
         return s;
-    return plain_out ? tx_bind_plain(c, y, out) : EVO_OK;
+    return plain_out && given < 0 ? tx_bind_plain(c, y, out) : EVO_OK;
 }
 
 /* The filter of conv n (weights w, int8 or float) in TFLite's OHWI, or 1HWO when depthwise. */
@@ -350,6 +350,33 @@ static evo_status conv_residual(tx *c, const evo_node *n, int code, const int *i
     return table ? tx_export_act(c, sum, (tx_q){0}, a->act, a->act_alpha, a->act_beta, out, (tx_q){0}) : EVO_OK;
 }
 
+/* The NHWC tensor [N, H, W, M] a conv writing the grouped layout computes first. */
+static int grouped_tensor(tx *c, const evo_node *n, int64_t m_out, tx_q yq)
+{
+    const evo_value *y = evo_node_output(c->g, n, 0);
+    if (y->rank != 5)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "a grouped output of rank %d", y->rank), -2;
+    char name[200];
+    snprintf(name, sizeof(name), "%s:nhwc", y->name);
+    return tx_tensor(c, name, tx_type(y->dtype), 4, (int64_t[]){y->dims[0], y->dims[2], y->dims[3], m_out},
+                     yq);
+}
+
+/* [N, H, W, G * C'] -> RESHAPE [N, H, W, G, C'] -> TRANSPOSE to y's [N, G, H, W, C'] (fuse_layout's form). */
+static evo_status ungroup(tx *c, const evo_node *n, int t, tx_q yq)
+{
+    const evo_value *y = evo_node_output(c->g, n, 0);
+    char name[200];
+    snprintf(name, sizeof(name), "%s:split", y->name);
+    int r = tx_tensor(c, name, tx_type(y->dtype), 5,
+                      (int64_t[]){y->dims[0], y->dims[2], y->dims[3], y->dims[1], y->dims[4]}, yq);
+    int out = tx_out(c, n->out[0], yq);
+    if (r < 0 || out < 0)
+        return EVO_ERR_UNSUPPORTED;
+    evo_status s = tx_transpose(c, t, r, NULL, 5);
+    return s ? s : tx_transpose(c, r, out, (int[]){0, 3, 1, 2, 4}, 5);
+}
+
 /* QLinearConv (int8) and Conv (float): CONV_2D or DEPTHWISE_CONV_2D. */
 evo_status tx_export_qconv(tx *c, const evo_node *n)
 {
@@ -359,9 +386,8 @@ evo_status tx_export_qconv(tx *c, const evo_node *n)
     evo_value *y = evo_node_output(c->g, n, 0);
     if (a->n_spatial != 2 || x->rank != 4)
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "a %d-D convolution; TFLite's are 2-D", a->n_spatial);
-    if (a->out_groups)
-        return tx_fail(c, EVO_ERR_UNSUPPORTED, "it writes the grouped layout of a fused Reshape + Transpose "
-                       "(compile with --disable-pass fuse_layout)");
+    if (a->out_groups && a->has_residual)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "a fused residual with the grouped output layout");
     if (q8 && a->has_residual)
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "an int8 conv with a fused residual Add");
     evo_dtype wt = q8 ? EVO_DTYPE_INT8 : EVO_DTYPE_FLOAT;
@@ -403,10 +429,18 @@ evo_status tx_export_qconv(tx *c, const evo_node *n)
         oi[3] = (int32_t)(m_out / cin);
     oi[act_slot + 1] = (int32_t)a->dilation[1], oi[act_slot + 2] = (int32_t)a->dilation[0];
     int code = dw ? TFL_OP_DEPTHWISE_CONV_2D : TFL_OP_CONV_2D;
+    int grouped = a->out_groups ? grouped_tensor(c, n, m_out, yq) : -1;
+    if (grouped < -1)
+        return EVO_ERR_UNSUPPORTED;
+    if (a->out_groups) {
+        s = finish_with_act(c, code, (int[]){xt, ft, bt}, 3, &o, act_slot, a->act, a->act_alpha, a->act_beta,
+                            a->act_scale, a->act_zp, n->out[0], grouped, yq, false);
+        return s ? s : ungroup(c, n, grouped, yq);
+    }
     if (a->has_residual)
         return conv_residual(c, n, code, (int[]){xt, ft, bt}, &o, act_slot);
     return finish_with_act(c, code, (int[]){xt, ft, bt}, 3, &o, act_slot, a->act, a->act_alpha, a->act_beta,
-                           a->act_scale, a->act_zp, n->out[0], yq, false);
+                           a->act_scale, a->act_zp, n->out[0], -1, yq, false);
 }
 
 evo_status tx_export_qmatmul(tx *c, const evo_node *n)
@@ -443,7 +477,7 @@ evo_status tx_export_qmatmul(tx *c, const evo_node *n)
     tfl_options o = {.type = TFL_OPT_FULLY_CONNECTED};
     o.i[2] = av->rank > 2; /* keep_num_dims */
     return finish_with_act(c, TFL_OP_FULLY_CONNECTED, (int[]){at, wt, bt}, 3, &o, 0, a->act, a->act_alpha,
-                           a->act_beta, a->act_scale, a->act_zp, n->out[0], yq, true);
+                           a->act_beta, a->act_scale, a->act_zp, n->out[0], -1, yq, true);
 }
 
 evo_status tx_export_pool(tx *c, const evo_node *n)
@@ -534,5 +568,5 @@ evo_status tx_export_fc_float(tx *c, const evo_node *n)
     tfl_options o = {.type = TFL_OPT_FULLY_CONNECTED};
     o.i[2] = av->rank > 2;
     return finish_with_act(c, TFL_OP_FULLY_CONNECTED, (int[]){at, wt, bt}, 3, &o, 0, a->act, a->act_alpha,
-                           a->act_beta, 0, 0, n->out[0], (tx_q){0}, true);
+                           a->act_beta, 0, 0, n->out[0], -1, (tx_q){0}, true);
 }

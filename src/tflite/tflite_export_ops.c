@@ -76,8 +76,10 @@ static evo_status export_binary(tx *c, const evo_node *n)
     bool q8 = n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL;
     int code = n->op == EVO_OP_ADD || n->op == EVO_OP_QLINEAR_ADD ? TFL_OP_ADD
                : n->op == EVO_OP_SUB                              ? TFL_OP_SUB
+               : n->op == EVO_OP_DIV                              ? TFL_OP_DIV
                                                                   : TFL_OP_MUL;
-    int opt = code == TFL_OP_ADD ? TFL_OPT_ADD : code == TFL_OP_SUB ? TFL_OPT_SUB : TFL_OPT_MUL;
+    int opt = code == TFL_OP_ADD ? TFL_OPT_ADD : code == TFL_OP_SUB ? TFL_OPT_SUB
+              : code == TFL_OP_DIV ? TFL_OPT_DIV : TFL_OPT_MUL;
     int ia = 0, ib = q8 ? 3 : 1;
     tx_q aq = {0}, bq = {0}, yq = {0};
     evo_status s;
@@ -369,6 +371,74 @@ static evo_status export_mean(tx *c, const evo_node *n)
     return s || natural ? s : tx_bind_plain(c, n->out[0], out);
 }
 
+/* Float Softmax over the axis that is last in natural layout (C of a rank-4 value). */
+static evo_status export_softmax(tx *c, const evo_node *n)
+{
+    const evo_value *x = evo_node_input(c->g, n, 0);
+    int axis = nat_axis(x->rank, n->a.axis.axis);
+    if (x->dtype != EVO_DTYPE_FLOAT || n->a.axis.legacy || axis != x->rank - 1)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "a Softmax over axis %lld of rank %d%s: TFLite's SOFTMAX takes the "
+                       "last (NHWC) axis of float data", (long long)n->a.axis.axis, x->rank,
+                       n->a.axis.legacy ? " (opset below 13, coerced to 2-D)" : "");
+    int in = tx_in(c, n->in[0]);
+    int out = tx_out(c, n->out[0], (tx_q){0});
+    if (in < 0 || out < 0)
+        return EVO_ERR_UNSUPPORTED;
+    tfl_options o = {.type = TFL_OPT_SOFTMAX};
+    o.f[0] = 1.0f;
+    return tx_op(c, TFL_OP_SOFTMAX, &in, 1, &out, 1, &o);
+}
+
+/* evo.UpdateSlices(X, U1, ...): X's untouched slices and the updates, concatenated along the axis. */
+static evo_status export_update(tx *c, const evo_node *n)
+{
+    const evo_split_attrs *a = &n->a.split;
+    const evo_value *x = evo_node_input(c->g, n, 0);
+    tx_q q = tx_value_q(c, n->in[0]);
+    int64_t start[EVO_MAX_RANK] = {0}, step[EVO_MAX_RANK], len[EVO_MAX_RANK];
+    for (int d = 0; d < x->rank; d++)
+        step[d] = 1, len[d] = x->dims[d];
+    int *parts = evo_mem_alloc(&c->m->mem, sizeof(int) * (size_t)(2 * n->n_in + 1));
+    if (!parts)
+        return tx_fail(c, EVO_ERR_NOMEM, "out of memory");
+    int n_parts = 0;
+    int64_t at = 0, end = x->dims[a->axis];
+    for (int k = 0; k <= a->n_splits; k++) {
+        const evo_value *u = k < a->n_splits ? evo_node_input(c->g, n, k + 1) : NULL;
+        int64_t upto = u ? a->sizes[k] : end;
+        if (u && (u->rank != x->rank || a->sizes[k] < at || a->sizes[k] + u->dims[a->axis] > end))
+            return tx_fail(c, EVO_ERR_UNSUPPORTED, "update %d out of place", k + 1);
+        if (upto > at) { /* an untouched slice of X */
+            start[a->axis] = at;
+            len[a->axis] = upto - at;
+            evo_value piece = *x;
+            piece.dims[a->axis] = upto - at;
+            int64_t dims[EVO_MAX_RANK];
+            int rank = tx_natural_dims(&piece, dims);
+            char name[200];
+            snprintf(name, sizeof(name), "%s:keep%d", n->name, k);
+            int t = tx_tensor(c, name, tx_type(x->dtype), rank, dims, q);
+            evo_status s = t < 0 ? EVO_ERR_UNSUPPORTED : strided_slice(c, n->in[0], t, start, step, len);
+            if (s != EVO_OK)
+                return s;
+            parts[n_parts++] = t;
+        }
+        if (u) {
+            if (u->dtype == EVO_DTYPE_INT8 && (tx_check_q(c, n->in[k + 1], q) != EVO_OK))
+                return EVO_ERR_UNSUPPORTED;
+            if ((parts[n_parts++] = tx_in(c, n->in[k + 1])) < 0)
+                return EVO_ERR_UNSUPPORTED;
+            at = a->sizes[k] + u->dims[a->axis];
+        }
+    }
+    int out = tx_out(c, n->out[0], q);
+    if (out < 0)
+        return EVO_ERR_UNSUPPORTED;
+    tfl_options o = {.type = TFL_OPT_CONCATENATION};
+    o.i[0] = nat_axis(x->rank, a->axis);
+    return tx_op(c, TFL_OP_CONCATENATION, parts, n_parts, &out, 1, &o);
+}
+
 evo_status tx_export_node(tx *c, const evo_node *n)
 {
     switch (n->op) {
@@ -387,6 +457,7 @@ evo_status tx_export_node(tx *c, const evo_node *n)
     case EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL: return tx_export_pool(c, n);
     case EVO_OP_ADD:
     case EVO_OP_SUB:
+    case EVO_OP_DIV:
     case EVO_OP_MUL:
     case EVO_OP_QLINEAR_ADD:
     case EVO_OP_QLINEAR_MUL: return export_binary(c, n);
@@ -420,6 +491,8 @@ evo_status tx_export_node(tx *c, const evo_node *n)
     case EVO_OP_PAD: return export_pad(c, n);
     case EVO_OP_RESIZE:
     case EVO_OP_UPSAMPLE: return export_resize(c, n);
+    case EVO_OP_SOFTMAX: return export_softmax(c, n);
+    case EVO_OP_UPDATE_SLICES: return export_update(c, n);
     default:
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "the op is not in the TFLite export's table "
                        "(docs/tflite.md lists what is)");

@@ -16,7 +16,9 @@ const char *tfl_options_fields(int options_type)
     case TFL_OPT_CONCATENATION: return "ib";        /* axis, act */
     case TFL_OPT_ADD:
     case TFL_OPT_SUB:
+    case TFL_OPT_DIV:
     case TFL_OPT_MUL: return "b";                   /* act */
+    case TFL_OPT_SOFTMAX: return "f";               /* beta */
     case TFL_OPT_REDUCER: return "b";               /* keep_dims */
     case TFL_OPT_STRIDED_SLICE: return "iiiii";     /* begin, end, ellipsis, new_axis, shrink masks */
     case TFL_OPT_RESIZE_NEAREST_NEIGHBOR: return "bb"; /* align_corners, half_pixel_centers */
@@ -48,6 +50,8 @@ const char *tfl_op_name(int builtin_code)
     case TFL_OP_RELU: return "RELU";
     case TFL_OP_RELU6: return "RELU6";
     case TFL_OP_RESHAPE: return "RESHAPE";
+    case TFL_OP_SOFTMAX: return "SOFTMAX";
+    case TFL_OP_DIV: return "DIV";
     case TFL_OP_TANH: return "TANH";
     case TFL_OP_PAD: return "PAD";
     case TFL_OP_TRANSPOSE: return "TRANSPOSE";
