@@ -44,7 +44,8 @@ int tx_type(evo_dtype d)
 {
     switch (d) {
     case EVO_DTYPE_FLOAT: return TFL_FLOAT32;
-    case EVO_DTYPE_INT8: return TFL_INT8;
+    case EVO_DTYPE_INT8:
+    case EVO_DTYPE_UINT8: return TFL_INT8;
     case EVO_DTYPE_INT32: return TFL_INT32;
     default: return -1;
     }
@@ -242,13 +243,18 @@ static int const_tensor(tx *c, int v)
     }
     int64_t dims[EVO_MAX_RANK];
     int rank = tx_natural_dims(val, dims);
-    if (rank != 4)
+    if (rank != 4 && val->dtype != EVO_DTYPE_UINT8)
         return tx_const(c, val->name, type, rank, dims, val->data, val->size_bytes);
-    int t = tx_const(c, val->name, type, rank, dims, NULL, val->size_bytes);
+    int t = tx_const(c, val->name, type, rank, dims, rank == 4 ? NULL : val->data, val->size_bytes);
     if (t < 0)
         return -2;
     size_t es = val->size_bytes / (size_t)(evo_value_count(val) ? evo_value_count(val) : 1);
     uint8_t *dst = (uint8_t *)c->m->buffers[c->m->tensors[t].buffer].data;
+    if (rank != 4) {
+        for (size_t i = 0; i < val->size_bytes; i++)
+            dst[i] ^= 0x80; /* uint8 -> int8, zero point 128 lower */
+        return t;
+    }
     const uint8_t *src = val->data;
     int64_t n = val->dims[0], ch = val->dims[1], h = val->dims[2], w = val->dims[3];
     for (int64_t i = 0; i < n; i++)
@@ -257,6 +263,8 @@ static int const_tensor(tx *c, int v)
                 for (int64_t x = 0; x < w; x++)
                     memcpy(dst + (size_t)(((i * h + y) * w + x) * ch + k) * es,
                            src + (size_t)(((i * ch + k) * h + y) * w + x) * es, es);
+    for (size_t i = 0; val->dtype == EVO_DTYPE_UINT8 && i < val->size_bytes; i++)
+        dst[i] ^= 0x80;
     return t;
 }
 
@@ -302,9 +310,8 @@ int tx_out(tx *c, int v, tx_q q)
     const evo_value *val = &c->g->values[v];
     int type = tx_type(val->dtype);
     if (type < 0 || type == TFL_INT32) {
-        tx_fail(c, EVO_ERR_UNSUPPORTED, "output \"%s\" is %s; the export takes int8 and float32 tensors%s",
-                val->name, evo_dtype_name(val->dtype),
-                val->dtype == EVO_DTYPE_UINT8 ? " (quantize with --act-dtype int8)" : "");
+        tx_fail(c, EVO_ERR_UNSUPPORTED, "output \"%s\" is %s; the export takes int8, uint8 and float32 tensors",
+                val->name, evo_dtype_name(val->dtype));
         return -2;
     }
     int64_t dims[EVO_MAX_RANK];
@@ -353,12 +360,12 @@ evo_status tx_scalar_q(tx *c, int scale_in, int zp_in, tx_q *q)
                        "TFLite activations are quantized per tensor", scale_in);
     if (z && (!z->data || evo_value_count(z) != 1))
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "input %d (zero point) is not one constant", zp_in);
-    if (z && z->dtype != EVO_DTYPE_INT8)
-        return tx_fail(c, EVO_ERR_UNSUPPORTED, "input %d (zero point) is %s; the export takes int8 "
-                       "activations (quantize with --act-dtype int8)", zp_in, evo_dtype_name(z->dtype));
+    if (z && !tx_is_q8(z->dtype))
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "input %d (zero point) is %s; the export takes int8 and uint8 "
+                       "activations", zp_in, evo_dtype_name(z->dtype));
     q->on = true;
     q->scale = *(const float *)s->data;
-    q->zp = z ? *(const int8_t *)z->data : 0;
+    q->zp = !z ? 0 : z->dtype == EVO_DTYPE_INT8 ? *(const int8_t *)z->data : *(const uint8_t *)z->data - 128;
     return EVO_OK;
 }
 
@@ -430,7 +437,7 @@ evo_status evo_tflite_export(evo_graph *g, tfl_model **out, evo_error *err)
             s = EVO_ERR_INTERNAL;
             goto done;
         }
-        if (v->dtype != EVO_DTYPE_FLOAT && v->dtype != EVO_DTYPE_INT8) {
+        if (v->dtype != EVO_DTYPE_FLOAT && !tx_is_q8(v->dtype)) {
             s = tx_fail(&c, EVO_ERR_UNSUPPORTED, "output \"%s\" is %s", v->name, evo_dtype_name(v->dtype));
             goto done;
         }

@@ -51,8 +51,21 @@ evo_status tx_set_channel_q(tx *c, int t, const float *scale, int n, int dim);
 evo_status tx_op(tx *c, int code, const int *in, int n_in, const int *out, int n_out,
                  const tfl_options *opt);
 
-/* TFLite type of an evo dtype (int8 and float only); -1 otherwise. */
+/*
+ * TFLite type of an evo dtype; -1 for types the export does not take.
+ * uint8 activations become int8 with the zero point 128 lower (the same
+ * real values: q - zp is unchanged), constants with each byte shifted.
+ */
 int tx_type(evo_dtype d);
+static inline bool tx_is_q8(evo_dtype d)
+{
+    return d == EVO_DTYPE_INT8 || d == EVO_DTYPE_UINT8;
+}
+/* What a byte of dtype d becomes in TFLite's int8 (-128 for uint8). */
+static inline int32_t tx_byte_shift(evo_dtype d)
+{
+    return d == EVO_DTYPE_UINT8 ? -128 : 0;
+}
 /* The quantization of value v's tensor (from the tensor already made for it). */
 tx_q tx_value_q(tx *c, int v);
 /* Dims of value v in natural layout (rank-4 NCHW -> NHWC) into dims; returns the rank. */

@@ -391,7 +391,7 @@ evo_status tx_export_qconv(tx *c, const evo_node *n)
     if (q8 && a->has_residual)
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "an int8 conv with a fused residual Add");
     evo_dtype wt = q8 ? EVO_DTYPE_INT8 : EVO_DTYPE_FLOAT;
-    if (!w || !w->data || w->dtype != wt || w->rank != 4 || x->dtype != wt)
+    if (!w || !w->data || w->dtype != wt || w->rank != 4 || (q8 ? !tx_is_q8(x->dtype) : x->dtype != wt))
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "the weights are not a constant %s [M, C/group, kH, kW]",
                        evo_dtype_name(wt));
     tx_q xq = {0}, yq = {0};
@@ -434,13 +434,13 @@ evo_status tx_export_qconv(tx *c, const evo_node *n)
         return EVO_ERR_UNSUPPORTED;
     if (a->out_groups) {
         s = finish_with_act(c, code, (int[]){xt, ft, bt}, 3, &o, act_slot, a->act, a->act_alpha, a->act_beta,
-                            a->act_scale, a->act_zp, n->out[0], grouped, yq, false);
+                            a->act_scale, a->act_zp + tx_byte_shift(y->dtype), n->out[0], grouped, yq, false);
         return s ? s : ungroup(c, n, grouped, yq);
     }
     if (a->has_residual)
         return conv_residual(c, n, code, (int[]){xt, ft, bt}, &o, act_slot);
     return finish_with_act(c, code, (int[]){xt, ft, bt}, 3, &o, act_slot, a->act, a->act_alpha, a->act_beta,
-                           a->act_scale, a->act_zp, n->out[0], -1, yq, false);
+                           a->act_scale, a->act_zp + tx_byte_shift(y->dtype), n->out[0], -1, yq, false);
 }
 
 evo_status tx_export_qmatmul(tx *c, const evo_node *n)
@@ -477,7 +477,8 @@ evo_status tx_export_qmatmul(tx *c, const evo_node *n)
     tfl_options o = {.type = TFL_OPT_FULLY_CONNECTED};
     o.i[2] = av->rank > 2; /* keep_num_dims */
     return finish_with_act(c, TFL_OP_FULLY_CONNECTED, (int[]){at, wt, bt}, 3, &o, 0, a->act, a->act_alpha,
-                           a->act_beta, a->act_scale, a->act_zp, n->out[0], -1, yq, true);
+                           a->act_beta, a->act_scale, a->act_zp + tx_byte_shift(evo_node_output(c->g, n, 0)->dtype),
+                           n->out[0], -1, yq, true);
 }
 
 evo_status tx_export_pool(tx *c, const evo_node *n)

@@ -140,7 +140,7 @@ static evo_status export_concat(tx *c, const evo_node *n)
     int first = q ? 2 : 0, stride = q ? 3 : 1;
     if (q && (s = tx_scalar_q(c, 0, 1, &yq)) != EVO_OK)
         return s;
-    if (!q && y->dtype == EVO_DTYPE_INT8)
+    if (!q && tx_is_q8(y->dtype))
         yq = tx_value_q(c, n->in[0]);
     int n_in = (n->n_in - first) / stride;
     int *ins = evo_mem_alloc(&c->m->mem, sizeof(int) * (size_t)(n_in + 1));
@@ -289,13 +289,15 @@ static evo_status export_pad(tx *c, const evo_node *n)
     c->m->tensors[pt].shape[0] = x->rank;
     c->m->tensors[pt].shape[1] = 2;
     /* PAD fills with real 0: the zero point of an int8 tensor */
-    bool zero = x->dtype == EVO_DTYPE_INT8 ? a->value == q.zp : a->value == 0.0;
+    bool q8 = tx_is_q8(x->dtype);
+    double value = a->value + tx_byte_shift(x->dtype);
+    bool zero = q8 ? value == q.zp : value == 0.0;
     if (zero)
         return tx_op(c, TFL_OP_PAD, (int[]){in, pt, -1}, 2, &out, 1, &(tfl_options){.type = TFL_OPT_PAD});
-    int8_t v8 = (int8_t)a->value;
-    float vf = (float)a->value;
+    int8_t v8 = (int8_t)value;
+    float vf = (float)value;
     snprintf(name, sizeof(name), "%s:value", n->name);
-    int vt = x->dtype == EVO_DTYPE_INT8 ? tx_const(c, name, TFL_INT8, 1, (int64_t[]){1}, &v8, 1)
+    int vt = q8 ? tx_const(c, name, TFL_INT8, 1, (int64_t[]){1}, &v8, 1)
                                         : tx_const(c, name, TFL_FLOAT32, 1, (int64_t[]){1}, &vf, 4);
     if (vt >= 0 && q.on) {
         if (tx_set_channel_q(c, vt, &q.scale, 1, 0) != EVO_OK)
@@ -424,7 +426,7 @@ static evo_status export_update(tx *c, const evo_node *n)
             parts[n_parts++] = t;
         }
         if (u) {
-            if (u->dtype == EVO_DTYPE_INT8 && (tx_check_q(c, n->in[k + 1], q) != EVO_OK))
+            if (tx_is_q8(u->dtype) && (tx_check_q(c, n->in[k + 1], q) != EVO_OK))
                 return EVO_ERR_UNSUPPORTED;
             if ((parts[n_parts++] = tx_in(c, n->in[k + 1])) < 0)
                 return EVO_ERR_UNSUPPORTED;

@@ -105,7 +105,7 @@ def build_models(work):
         y, shape = fn(n)
         path = os.path.join(work, name + ".onnx")
         n.model(y, shape, path)
-        models[name] = (path, table, list(args))
+        models[name] = (path, table, list(args) or ["--act-dtype", "int8"])
 
     def conv_relu(n):
         a = n.op("Relu", [n.conv("x", 3, 8)])
@@ -187,7 +187,11 @@ def build_models(work):
                 return n.op("Mul", [a, n.op("Sigmoid", [a])]), [1, 8, H, W]
             attrs = {"LeakyRelu": {"alpha": 0.1}, "HardSigmoid": {"alpha": 1.0 / 6}}.get(act, {})
             return n.op(act, [a], **attrs), [1, 8, H, W]
-        add(name, at_output, table=True, args=["--int8-all"])
+        add(name, at_output, table=True, args=["--act-dtype", "int8", "--int8-all"])
+    # evo quantize's default uint8 activations: int8 tensors with the zero point 128 lower, as exact
+    for name, fn in [("conv_relu_uint8", conv_relu), ("depthwise_uint8", depthwise), ("shuffle_uint8", shuffle),
+                     ("resize_uint8", resize), ("fc_uint8", fc)]:
+        add(name, fn, args=["--act-dtype", "uint8"])
     return models
 
 
@@ -340,7 +344,7 @@ def main():
     for name, (onnx_path, table, args) in small.items():
         evo_path = onnx_path[:-5] + ".evo"
         tfl_path = onnx_path[:-5] + ".tflite"
-        run([evo, "quantize", onnx_path, "--calib", calib, "--act-dtype", "int8", "-o", evo_path] + args)
+        run([evo, "quantize", onnx_path, "--calib", calib, "-o", evo_path] + args)
         summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
         x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)
         y_path = os.path.join(work, name + ".y.npy")

@@ -278,13 +278,14 @@ static void test_refusals(void)
     tfl_model *m = NULL;
     CHECK(evo_tflite_export(g, &m, &err) == EVO_ERR_UNSUPPORTED && m == NULL);
     CHECK_MSG(strstr(err.msg, "(Exp): no TFLite form") != NULL, "%s", err.msg);
-    /* a uint8 zero point: the export takes int8 activations only */
+    /* a weight zero point other than 0: TFLite's int8 weights are symmetric */
     for (int i = 0; i < g->n_values; i++)
-        if (strcmp(g->values[i].name, "z2") == 0)
-            g->values[i].dtype = EVO_DTYPE_UINT8;
+        if (strcmp(g->values[i].name, "wz1") == 0)
+            ((int8_t *)(uintptr_t)g->values[i].data)[2] = 3;
     CHECK(evo_tflite_export(g, &m, &err) == EVO_ERR_UNSUPPORTED && m == NULL);
-    CHECK_MSG(strstr(err.msg, "--act-dtype int8") != NULL && strstr(err.msg, "QLinearConv") != NULL, "%s",
-              err.msg);
+    CHECK_MSG(strstr(err.msg, "weight zero point 3 of channel 2 is not 0") != NULL &&
+                  strstr(err.msg, "QLinearConv_1") != NULL,
+              "%s", err.msg);
     evo_graph_free(g);
 }
 
