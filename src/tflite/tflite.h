@@ -77,7 +77,8 @@ typedef struct tfl_model {
 void tfl_model_free(tfl_model *m);
 
 /*
- * Exports the int8 (or float) graph g as a TFLite model. g is not
+ * Exports the quantized (int8 or uint8 activations) or float graph g as a
+ * TFLite model. g is not
  * changed. On failure *out is untouched and err names the node, its op and
  * why it has no TFLite form. On success the caller frees *out with
  * tfl_model_free and free().

@@ -1,6 +1,6 @@
 /*
  * cmd_export.c - `evo export MODEL --tflite OUT.tflite`: the compiled
- * graph (an int8 .evo from evo quantize --act-dtype int8, or an ONNX model
+ * graph (an int8 or uint8 .evo from evo quantize, or a float ONNX model
  * compiled on the fly) as a TensorFlow Lite flatbuffer (docs/tflite.md).
  * The written file is read back with evo's TFLite reader, and its
  * operators counted on stderr, so a file the reader rejects is never left
