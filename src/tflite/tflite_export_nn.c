@@ -96,8 +96,14 @@ evo_status tx_export_act(tx *c, int in, tx_q in_q, int act, float alpha, float b
                          &(tfl_options){.type = TFL_OPT_MUL});
         return tx_op(c, TFL_OP_QUANTIZE, &mid, 1, &out, 1, &(tfl_options){.type = TFL_OPT_QUANTIZE});
     }
-    case EVO_ACT_HARD_SWISH:
-        return tx_op(c, TFL_OP_HARD_SWISH, &in, 1, &out, 1, &(tfl_options){.type = TFL_OPT_HARD_SWISH});
+    case EVO_ACT_HARD_SWISH: {
+        if (q8)
+            return tx_op(c, TFL_OP_HARD_SWISH, &in, 1, &out, 1, &(tfl_options){.type = TFL_OPT_HARD_SWISH});
+        /* float: x * HardSigmoid(x), since NPU compilers (Vela) take HARD_SWISH only on 8-bit data */
+        int mid = tensor_like(c, out, "hsig", (tx_q){0});
+        evo_status s = hard_sigmoid(c, in, false, 1.0f / 6, 0.5f, mid);
+        return s ? s : tx_op(c, TFL_OP_MUL, (int[]){in, mid}, 2, &out, 1, &(tfl_options){.type = TFL_OPT_MUL});
+    }
     case EVO_ACT_HARD_SIGMOID:
         return hard_sigmoid(c, in, q8, alpha, beta, out);
     case EVO_ACT_LEAKY_RELU: {
