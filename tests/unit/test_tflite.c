@@ -176,6 +176,17 @@ static void check_mapping(const tfl_model *m)
     CHECK(count_ops(m, TFL_OP_PAD) == 1 && count_ops(m, TFL_OP_FULLY_CONNECTED) == 1);
     CHECK(count_ops(m, TFL_OP_LOGISTIC) == 1 && count_ops(m, TFL_OP_MUL) == 1);
     CHECK(count_ops(m, TFL_OP_CONCATENATION) == 1);
+    /* the flatten of an NHWC feature map goes through its NCHW order: TRANSPOSE, then RESHAPE */
+    CHECK(count_ops(m, TFL_OP_TRANSPOSE) == 1 && count_ops(m, TFL_OP_RESHAPE) == 1);
+    for (int i = 0; i < m->n_ops; i++) {
+        const tfl_operator *op = &m->ops[i];
+        if (m->opcodes[op->opcode_index].builtin != TFL_OP_TRANSPOSE)
+            continue;
+        const tfl_tensor *perm = &m->tensors[op->in[1]];
+        const int32_t *p = (const int32_t *)m->buffers[perm->buffer].data;
+        CHECK(perm->type == TFL_INT32 && perm->shape[0] == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2);
+        CHECK(i + 1 < m->n_ops && m->ops[i + 1].in[0] == op->out[0]); /* the RESHAPE reads it */
+    }
     const tfl_tensor *x = &m->tensors[m->inputs[0]];
     CHECK(x->type == TFL_FLOAT32 && x->rank == 4 && x->shape[1] == 7 && x->shape[2] == 6 && x->shape[3] == 5);
     const tfl_tensor *f1 = find_tensor(m, "QLinearConv_1:filter"), *f2 = find_tensor(m, "QLinearConv_2:filter");
