@@ -19,6 +19,7 @@ int evo_cmd_detect(int argc, char **argv);
 int evo_cmd_compile(int argc, char **argv);
 int evo_cmd_eval(int argc, char **argv);
 int evo_cmd_quantize(int argc, char **argv);
+int evo_cmd_export(int argc, char **argv);
 
 /* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME, --disable-pass LIST. */
 typedef struct cli_model_opts {

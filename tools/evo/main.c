@@ -21,6 +21,7 @@ static const command commands[] = {
     {"bench", evo_cmd_bench, "MODEL [--threads N] [--runs R] [--profile]   latency statistics"},
     {"verify", evo_cmd_verify, "[--threads N]          this machine: ISA, FMA peak, kernels vs reference"},
     {"quantize", evo_cmd_quantize, "MODEL --calib DIR -o OUT.evo   calibrate on images, write an int8 model"},
+    {"export", evo_cmd_export, "MODEL --tflite OUT.tflite   an int8 (or float) model as a TensorFlow Lite file"},
     {"detect", evo_cmd_detect, "MODEL IMAGE... [-o OUT]   detect objects in images"},
     {"eval", evo_cmd_eval, "MODEL IMAGES_DIR [--labels DIR]   COCO mAP over labelled images"},
 };

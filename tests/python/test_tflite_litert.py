@@ -1,0 +1,389 @@
+"""evo export --tflite: LiteRT (ai-edge-litert) runs the export of evo's int8 graphs
+and agrees with `evo run` on the same .evo.
+
+Small float ONNX models (conv+relu, depthwise, residual add, concat,
+maxpool, nearest resize, fully connected, and table activations) are
+built with the onnx package, quantized by `evo quantize --act-dtype int8`
+on random-noise calibration images, exported with `evo export M.evo
+--tflite M.tflite`, and run on the same random input by `evo run` (NCHW)
+and by LiteRT (NHWC, transposed) with three kernel sets: the reference
+kernels (BUILTIN_REF), the optimized builtin kernels
+(BUILTIN_WITHOUT_DEFAULT_DELEGATES) and the default (XNNPACK delegate).
+Outputs are float (DEQUANTIZE at the border), so differences are counted
+in steps of the output's scale: integer-only cases must be bit-exact with
+the reference kernels and within MAX_STEPS with the others (input values
+on a rounding tie are nudged first: TFLite's QUANTIZE rounds them away
+from zero, evo's QuantizeLinear to even); the table activations (evo: one
+256-entry table; TFLite: LOGISTIC then MUL, each rounding) are measured
+and held to TABLE_MAX_STEPS. A model with an op outside the export's table
+must be refused with the node's name and a non-zero exit.
+
+With MODELS_DIR (models/out), whole networks go the same way instead (see
+check_real_models): ResNet18, MobileNetV2 and ShuffleNetV2 must be
+bit-exact with the reference kernels (up to their float tail); the
+float exports of ResNet18 and MobileNetV2 must match PyTorch's saved
+outputs within FLOAT_REL of the output range.
+
+usage: test_tflite_litert.py EVO WORK_DIR [MODELS_DIR]
+Exit 77 (skipped) when ai-edge-litert is not installed.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+try:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+except ImportError:
+    print("SKIP: ai-edge-litert is not installed (pip install -r requirements.txt)")
+    sys.exit(77)
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+MAX_STEPS = 1
+TABLE_MAX_STEPS = 3
+FLOAT_REL = 1e-4  # float exports: float rounding, relative to the output's range
+H = W = 16
+# (model, bit-exact with the reference kernels): EfficientNet's SiLU and MobileNetV3's
+# HardSwish and HardSigmoid tables are not
+REAL_MODELS = [("resnet18", True), ("mobilenet_v2", True), ("shufflenet_v2_x1_0", True),
+               ("efficientnet_b0", False), ("mobilenet_v3_large", False), ("yolov5n", False), ("yolov8n", False)]
+REAL_EXACT_REL = 1e-5
+FLOAT_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_large", "yolov5n", "yolov8n"]  # the fp32 tail (pooling, classifier) in float arithmetic
+RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
+             ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
+             ("xnnpack", OpResolverType.AUTO)]
+
+
+class Net:
+    """A float ONNX graph under construction, NCHW input 'x' [1, 3, H, W]."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def name(self, base):
+        self.count += 1
+        return f"{base}{self.count}"
+
+    def const(self, arr):
+        n = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(arr, np.float32), n))
+        return n
+
+    def const_i64(self, arr):
+        n = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(arr, np.int64), n))
+        return n
+
+    def op(self, op_type, inputs, **attrs):
+        out = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+    def conv(self, x, cin, cout, k=3, stride=1, pad=1, group=1):
+        w = self.rng.normal(0, (2.0 / (cin // group * k * k)) ** 0.5, (cout, cin // group, k, k))
+        b = self.rng.normal(0, 0.1, cout)
+        return self.op("Conv", [x, self.const(w), self.const(b)], kernel_shape=[k, k],
+                       strides=[stride, stride], pads=[pad] * 4, group=group)
+
+    def model(self, y, out_shape, path):
+        g = helper.make_graph(self.nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, H, W])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, out_shape)], self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        m.ir_version = 8
+        onnx.save(m, path)
+
+
+def build_models(work):
+    models = {}
+
+    def add(name, fn, table=False, args=()):
+        n = Net(len(models))
+        y, shape = fn(n)
+        path = os.path.join(work, name + ".onnx")
+        n.model(y, shape, path)
+        models[name] = (path, table, list(args) or ["--act-dtype", "int8"])
+
+    def conv_relu(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        return n.op("Relu", [n.conv(a, 8, 8, stride=2)]), [1, 8, H // 2, W // 2]
+
+    def depthwise(n):
+        a = n.op("Relu", [n.conv("x", 3, 16, k=1, pad=0)])
+        b = n.op("Clip", [n.conv(a, 16, 16, group=16), n.const(0.0), n.const(6.0)])
+        c = n.conv(b, 16, 32, k=3, stride=2, group=16)  # depth multiplier 2, explicit pad
+        return n.conv(c, 32, 8, k=1, pad=0), [1, 8, H // 2, W // 2]
+
+    def residual(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.conv(n.op("Relu", [n.conv(a, 8, 8)]), 8, 8)
+        return n.conv(n.op("Add", [a, b]), 8, 4, k=1, pad=0), [1, 4, H, W]
+
+    def concat(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.op("Relu", [n.conv("x", 3, 4, k=1, pad=0)])
+        return n.conv(n.op("Concat", [a, b], axis=1), 12, 6), [1, 6, H, W]
+
+    def maxpool(n):
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.op("MaxPool", [a], kernel_shape=[2, 2], strides=[2, 2])
+        c = n.op("MaxPool", [b], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+        return n.conv(c, 8, 8), [1, 8, H // 2, W // 2]
+
+    def resize(n):
+        a = n.op("Relu", [n.conv("x", 3, 8, stride=2)])
+        b = n.op("Resize", [a, "", n.const([1, 1, 2, 2])], mode="nearest",
+                 coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        return n.conv(n.op("Concat", [b, n.op("Relu", [n.conv("x", 3, 8)])], axis=1), 16, 8), [1, 8, H, W]
+
+    def fc(n):
+        a = n.op("Relu", [n.conv("x", 3, 8, stride=2)])
+        f = n.op("Flatten", [a], axis=1)
+        k = 8 * (H // 2) * (W // 2)
+        b = n.op("Relu", [n.op("MatMul", [f, n.const(n.rng.normal(0, (2.0 / k) ** 0.5, (k, 32)))])])
+        return n.op("MatMul", [b, n.const(n.rng.normal(0, 0.25, (32, 10)))]), [1, 10]
+
+    def shuffle(n):
+        """ShuffleNet's channel shuffle and split: Concat, Reshape to 5-D, Transpose, Reshape, Slice."""
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.op("Relu", [n.conv("x", 3, 8, k=1, pad=0)])
+        c = n.op("Concat", [a, b], axis=1)
+        r = n.op("Reshape", [c, n.const_i64([1, 2, 8, H, W])])
+        t = n.op("Transpose", [r], perm=[0, 2, 1, 3, 4])
+        f = n.op("Reshape", [t, n.const_i64([1, 16, H, W])])
+        lo = n.op("Slice", [f, n.const_i64([0]), n.const_i64([8]), n.const_i64([1])])
+        hi = n.op("Slice", [f, n.const_i64([8]), n.const_i64([16]), n.const_i64([1])])
+        d = n.op("Relu", [n.conv(hi, 8, 8, group=8)])
+        return n.conv(n.op("Concat", [lo, d], axis=1), 16, 8), [1, 8, H, W]
+
+    def silu(n):
+        a = n.conv("x", 3, 8)
+        return n.conv(n.op("Mul", [a, n.op("Sigmoid", [a])]), 8, 8), [1, 8, H, W]
+
+    def hardswish(n):
+        a = n.op("HardSwish", [n.conv("x", 3, 8)])
+        b = n.op("LeakyRelu", [n.conv(a, 8, 8)], alpha=0.1)
+        return n.conv(b, 8, 8), [1, 8, H, W]
+
+    def sigmoid_tanh(n):
+        a = n.op("Sigmoid", [n.conv("x", 3, 8)])
+        return n.conv(n.op("Tanh", [n.conv(a, 8, 8)]), 8, 8), [1, 8, H, W]
+
+    for name, fn in [("conv_relu", conv_relu), ("depthwise", depthwise), ("residual", residual),
+                     ("concat", concat), ("maxpool", maxpool), ("resize", resize), ("fc", fc), ("shuffle", shuffle)]:
+        add(name, fn)
+    for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid_tanh", sigmoid_tanh)]:
+        add(name, fn, table=True)
+    # one table activation as the int8 output itself (--int8-all): the difference at the activation
+    for name, act in [("silu_at_output", "silu"), ("hardswish_at_output", "HardSwish"),
+                      ("leaky_at_output", "LeakyRelu"), ("sigmoid_at_output", "Sigmoid"), ("tanh_at_output", "Tanh"),
+                      ("hardsigmoid_at_output", "HardSigmoid")]:
+        def at_output(n, act=act):
+            a = n.conv("x", 3, 8)
+            if act == "silu":
+                return n.op("Mul", [a, n.op("Sigmoid", [a])]), [1, 8, H, W]
+            attrs = {"LeakyRelu": {"alpha": 0.1}, "HardSigmoid": {"alpha": 1.0 / 6}}.get(act, {})
+            return n.op(act, [a], **attrs), [1, 8, H, W]
+        add(name, at_output, table=True, args=["--act-dtype", "int8", "--int8-all"])
+    # evo quantize's default uint8 activations: int8 tensors with the zero point 128 lower, as exact
+    for name, fn in [("conv_relu_uint8", conv_relu), ("depthwise_uint8", depthwise), ("shuffle_uint8", shuffle),
+                     ("resize_uint8", resize), ("fc_uint8", fc)]:
+        add(name, fn, args=["--act-dtype", "uint8"])
+    return models
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
+    return r.stderr
+
+
+def output_scale(interp):
+    """The scale of the int8 tensor the float output is dequantized from (through float ops after
+    it); None for a model without one."""
+    producer = {o: op for op in interp._get_ops_details() for o in op["outputs"]}
+    scales = {t["index"]: t["quantization_parameters"]["scales"] for t in interp.get_tensor_details()}
+    t = interp.get_output_details()[0]["index"]
+    while t in producer:
+        op = producer[t]
+        if op["op_name"] == "DEQUANTIZE":
+            return float(scales[op["inputs"][0]][0])
+        t = op["inputs"][0]
+    return None  # a float model
+
+
+def litert_run(path, x, resolver):
+    interp = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    xin = x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
+    if tuple(inp["shape"]) != xin.shape:
+        raise RuntimeError(f"input shape {tuple(inp['shape'])}, expected {xin.shape}")
+    interp.set_tensor(inp["index"], np.ascontiguousarray(xin))
+    interp.invoke()
+    y = interp.get_tensor(interp.get_output_details()[0]["index"])
+    scale = output_scale(interp) if resolver == OpResolverType.BUILTIN_REF else None
+    return (y.transpose(0, 3, 1, 2) if y.ndim == 4 else y), scale
+
+
+def input_scale(path):
+    interp = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]["index"]
+    scales = {t["index"]: t["quantization_parameters"]["scales"] for t in interp.get_tensor_details()}
+    for op in interp._get_ops_details():
+        if op["op_name"] == "QUANTIZE" and op["inputs"][0] == inp:
+            return np.float32(scales[op["outputs"][0]][0])
+    raise RuntimeError("the input is not quantized by a QUANTIZE")
+
+
+def check_float_small(evo, work, rng):
+    """Float Conv with fused activations and residuals (ResNet's Relu(conv + r), YOLO's
+    r + SiLU(conv)), exported from the ONNX file itself, against evo run: within FLOAT_REL."""
+    n = Net(77)
+    a = n.op("Relu", [n.conv("x", 3, 8)])
+    b = n.op("Relu", [n.op("Add", [n.conv(a, 8, 8), a])])
+    c = n.conv(b, 8, 8)
+    d = n.op("Add", [b, n.op("Mul", [c, n.op("Sigmoid", [c])])])
+    path = os.path.join(work, "fp32_residual.onnx")
+    n.model(n.conv(d, 8, 4, k=1, pad=0), [1, 4, H, W], path)
+    tfl_path = path[:-5] + ".tflite"
+    summary = run([evo, "export", path, "--tflite", tfl_path]).strip().splitlines()[-1]
+    x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)
+    x_path, y_path = path[:-5] + ".x.npy", path[:-5] + ".y.npy"
+    np.save(x_path, x)
+    run([evo, "run", path, "--input", x_path, "--output", y_path])
+    y_evo = np.load(y_path).astype(np.float64)
+    failures = 0
+    print(f"fp32_residual: {summary.split(': ', 1)[1]}")
+    for rname, resolver in RESOLVERS:
+        y_tfl, _ = litert_run(tfl_path, x, resolver)
+        rel = float(np.abs(y_tfl - y_evo).max() / (y_evo.max() - y_evo.min()))
+        ok = rel <= FLOAT_REL
+        failures += not ok
+        print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
+    return failures
+
+
+def nudge_ties(x, scale):
+    """x with every value whose x / scale is a rounding tie moved one float step away from 0:
+    TFLite's QUANTIZE rounds ties away from zero, ONNX's QuantizeLinear (evo) to even."""
+    x = x.copy()
+    q = x / scale
+    tie = (q - np.floor(q)) == 0.5
+    x[tie] = np.nextafter(x[tie], np.where(x[tie] > 0, np.inf, -np.inf).astype(np.float32))
+    return x
+
+
+def check_real_models(evo, work, calib, models_dir):
+    """Whole int8 networks (fp32 tail): bit-exact with LiteRT's reference kernels when no input is
+    a rounding tie (TFLite's QUANTIZE rounds half away from zero, ONNX's QuantizeLinear half to
+    even), so ties are nudged one float step away first; the other kernel sets are reported."""
+    failures = 0
+    for name, exact in REAL_MODELS:
+        src = os.path.join(models_dir, name + "_op17.onnx")
+        ref_in = os.path.join(models_dir, name + ".input.npy")
+        if not (os.path.exists(src) and os.path.exists(ref_in)):
+            print(f"{name}: SKIP ({src} is absent: make models)")
+            continue
+        evo_path, tfl_path = os.path.join(work, name + ".evo"), os.path.join(work, name + ".tflite")
+        run([evo, "quantize", src, "--calib", calib, "--act-dtype", "int8", "-o", evo_path])
+        summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
+        x = np.load(ref_in).astype(np.float32)
+        n_ties = int((np.abs(x / input_scale(tfl_path) % 1.0) == 0.5).sum())
+        x = nudge_ties(x, input_scale(tfl_path))
+        x_path, y_path = os.path.join(work, name + ".x.npy"), os.path.join(work, name + ".y.npy")
+        np.save(x_path, x)
+        run([evo, "run", evo_path, "--input", x_path, "--output", y_path])
+        y_evo = np.load(y_path).astype(np.float64)
+        span = y_evo.max() - y_evo.min()
+        print(f"{name}: {summary.split(': ', 1)[1]} ({n_ties} input ties nudged)")
+        for rname, resolver in RESOLVERS:
+            y_tfl, _ = litert_run(tfl_path, x, resolver)
+            rel = float(np.abs(y_tfl - y_evo).max() / span)
+            mean = float(np.abs(y_tfl - y_evo).mean() / span)
+            top1 = "same" if y_tfl.argmax() == y_evo.argmax() else "differs"
+            ok = rname != "ref" or not exact or rel <= REAL_EXACT_REL
+            failures += not ok
+            print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the output range "
+                  f"(mean {mean:.1e}), top-1 {top1}")
+    # float exports (no quantization) against the PyTorch outputs models/export.py saved
+    for name in FLOAT_MODELS:
+        src = os.path.join(models_dir, name + "_op17.onnx")
+        if not os.path.exists(src):
+            continue
+        tfl_path = os.path.join(work, name + "_fp32.tflite")
+        run([evo, "export", src, "--tflite", tfl_path])
+        x = np.load(os.path.join(models_dir, name + ".input.npy")).astype(np.float32)
+        y_ref = np.load(os.path.join(models_dir, name + ".output.npy")).astype(np.float64)
+        for rname, resolver in RESOLVERS:
+            y_tfl, _ = litert_run(tfl_path, x, resolver)
+            rel = float(np.abs(y_tfl - y_ref).max() / (y_ref.max() - y_ref.min()))
+            ok = rel <= FLOAT_REL
+            failures += not ok
+            print(f"{name} fp32 vs PyTorch: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
+    return failures
+
+
+def main():
+    evo, work = sys.argv[1], sys.argv[2]
+    models_dir = sys.argv[3] if len(sys.argv) > 3 else None
+    os.makedirs(work, exist_ok=True)
+    calib = os.path.join(work, "calib")
+    os.makedirs(calib, exist_ok=True)
+    import cv2
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        cv2.imwrite(os.path.join(calib, f"{i}.png"), rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
+    failures = 0
+    small = {} if models_dir else build_models(work)
+    for name, (onnx_path, table, args) in small.items():
+        evo_path = onnx_path[:-5] + ".evo"
+        tfl_path = onnx_path[:-5] + ".tflite"
+        run([evo, "quantize", onnx_path, "--calib", calib, "-o", evo_path] + args)
+        summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
+        x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)
+        y_path = os.path.join(work, name + ".y.npy")
+        x = nudge_ties(x, input_scale(tfl_path))
+        np.save(os.path.join(work, name + ".x.npy"), x)
+        run([evo, "run", evo_path, "--input", os.path.join(work, name + ".x.npy"), "--output", y_path])
+        y_evo = np.load(y_path)
+        print(f"{name}: {summary.split(': ', 1)[1]}")
+        for rname, resolver in RESOLVERS:
+            y_tfl, s = litert_run(tfl_path, x, resolver)
+            scale = s or scale  # the reference run comes first; a delegate hides the ops
+            steps = np.rint(np.abs(y_tfl.astype(np.float64) - y_evo) / scale).astype(np.int64)
+            hist = {int(k): int(v) for k, v in zip(*np.unique(steps, return_counts=True))}
+            worst = int(steps.max())
+            # integer-only cases: bit-exact with the reference kernels, 1 step with the others
+            bound = TABLE_MAX_STEPS if table else (0 if resolver == OpResolverType.BUILTIN_REF else MAX_STEPS)
+            ok = worst <= bound
+            failures += not ok
+            print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} {steps.size} outputs, max {worst} steps, "
+                  f"{(steps > 0).sum()} differ ({100.0 * (steps > 0).mean():.2f} %), steps:count {hist}")
+    if models_dir:
+        failures += check_real_models(evo, work, calib, models_dir)
+        print(f"tflite vs evo: {failures} failures")
+        return 1 if failures else 0
+    # float graphs (no quantization): fused residuals before and after the activation
+    failures += check_float_small(evo, work, rng)
+    # a node without a TFLite form: refused by name, non-zero exit
+    n = Net(99)
+    n.model(n.op("Relu", [n.op("Exp", [n.conv("x", 3, 4)])]), [1, 4, H, W], os.path.join(work, "exp.onnx"))
+    run([evo, "quantize", os.path.join(work, "exp.onnx"), "--calib", calib, "--act-dtype", "int8",
+         "-o", os.path.join(work, "exp.evo")])
+    bad = subprocess.run([evo, "export", os.path.join(work, "exp.evo"), "--tflite",
+                          os.path.join(work, "exp.tflite")], capture_output=True, text=True)
+    refused = bad.returncode != 0 and '(Exp): no TFLite form' in bad.stderr
+    print(f"refusal: exit {bad.returncode}, {bad.stderr.strip()}")
+    failures += not refused
+    print(f"tflite vs evo: {failures} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
