@@ -191,7 +191,7 @@ static void add_activation(evo_npu_node_desc *nd, evo_npu_desc *conv, const evo_
         t = add_part(nd, EVO_NPU_OP_LOGISTIC, "SiLU's sigmoid(x)", y, y);
         evo_npu_set(t, EVO_NPU_P_OUT_SCALE_256, 1);
         evo_npu_set(t, EVO_NPU_P_OUT_ZP_IS_MIN, 1);
-        t = add_part(nd, EVO_NPU_OP_MUL, "SiLU's x * sigmoid(x) (Mul by a tensor)", y, y);
+        t = add_part(nd, EVO_NPU_OP_MUL, "SiLU's x * sigmoid(x), a Mul by a tensor", y, y);
         evo_npu_set(t, EVO_NPU_P_SHAPE_MATCH, 1);
         evo_npu_set(t, EVO_NPU_P_SHAPES_EQUAL, 1);
         evo_npu_set(t, EVO_NPU_P_IFM_TYPES_MATCH, 1);
