@@ -204,6 +204,11 @@ evo_status evo_npu_place_graph(const evo_graph *g, const evo_npu_target *target,
         evo_npu_place *p = &out->nodes[out->n_nodes];
         p->node = i;
         place_node(g, n, target, p);
+        if (p->on_npu && g->npu_place && g->npu_target && strcmp(g->npu_target, target->name) == 0 &&
+            !g->npu_place[i]) {
+            p->on_npu = false; /* the file's recorded placement keeps it on the CPU */
+            snprintf(p->reason, sizeof(p->reason), "placed on the CPU by the recorded placement");
+        }
         on[out->n_nodes++] = p->on_npu;
         out->n_npu += p->on_npu;
         out->macs_total += p->macs;
@@ -222,4 +227,21 @@ void evo_npu_placement_free(evo_npu_placement *p)
     free(p->nodes);
     p->nodes = NULL;
     p->n_nodes = 0;
+}
+
+evo_status evo_npu_record(evo_graph *g, const evo_npu_target *target, evo_npu_placement *out, evo_error *err)
+{
+    evo_status s = evo_npu_place_graph(g, target, out, err);
+    if (s)
+        return s;
+    g->npu_target = evo_mem_strdup(&g->mem, target->name);
+    g->npu_place = evo_mem_alloc(&g->mem, (size_t)g->n_nodes + 1);
+    if (!g->npu_target || !g->npu_place) {
+        evo_npu_placement_free(out);
+        return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory recording the placement", g->file);
+    }
+    memset(g->npu_place, 0, (size_t)g->n_nodes + 1);
+    for (int i = 0; i < out->n_nodes; i++)
+        g->npu_place[out->nodes[i].node] = out->nodes[i].on_npu;
+    return EVO_OK;
 }

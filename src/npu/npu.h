@@ -235,10 +235,19 @@ typedef struct evo_npu_placement {
     int n_transitions; /* NPU <-> CPU changes along the execution order */
 } evo_npu_placement;
 
-/* Places g's live nodes on target. Caller frees with evo_npu_placement_free. */
+/*
+ * Places g's live nodes on target (a node the target accepts stays on the
+ * CPU when g records a placement for target that keeps it there). Caller
+ * frees with evo_npu_placement_free.
+ */
 evo_status evo_npu_place_graph(const evo_graph *g, const evo_npu_target *target, evo_npu_placement *out,
                                evo_error *err);
 void evo_npu_placement_free(evo_npu_placement *p);
+/*
+ * Places g on target and records the result in g (npu_target, npu_place:
+ * what evo_file_write stores); *out as evo_npu_place_graph's, for reports.
+ */
+evo_status evo_npu_record(evo_graph *g, const evo_npu_target *target, evo_npu_placement *out, evo_error *err);
 /*
  * Counts the maximal NPU runs and the NPU <-> CPU transitions of a sequence
  * of n placements in execution order (the partition of a scheduled graph).

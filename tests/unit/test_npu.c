@@ -9,8 +9,12 @@
 #include "graph/builder.h"
 #include "npu/npu.h"
 #include "passes/passes.h"
+#include "plan/evo_file.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
+#include <unistd.h>
 
 /* An op the rule applies to and the table lists (an ANY rule: the first listed op it does not except). */
 static evo_npu_op rule_op(const evo_npu_table *t, const evo_npu_rule *r)
@@ -255,6 +259,109 @@ static void test_graph(void)
     evo_graph_free(g);
 }
 
+/* Reads a whole file; NULL when it cannot. */
+static uint8_t *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *p = NULL;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        p = n > 0 ? malloc((size_t)n) : NULL;
+        if (p && (fseek(f, 0, SEEK_SET) != 0 || fread(p, 1, (size_t)n, f) != (size_t)n)) {
+            free(p);
+            p = NULL;
+        }
+        *size = (size_t)(p ? n : 0);
+    }
+    if (f)
+        fclose(f);
+    return p;
+}
+
+static uint32_t rd_u32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Loads image with the byte at offset at (from the NPU section's start) set to value; the error text. */
+static evo_status load_patched(const uint8_t *image, size_t size, uint64_t at, uint8_t value, evo_error *err)
+{
+    uint8_t *b = malloc(size);
+    evo_graph *g = NULL;
+    memcpy(b, image, size);
+    uint32_t n_sec = rd_u32(b + 20);
+    uint64_t table, off = 0;
+    memcpy(&table, b + 40, 8);
+    for (uint32_t k = 0; k < n_sec; k++) {
+        if (rd_u32(b + table + 24 * k) == 7) /* the NPU section */
+            memcpy(&off, b + table + 24 * k + 8, 8);
+    }
+    CHECK(off > 0);
+    b[off + at] = value;
+    uint64_t sum = evo_file_checksum(b, size - 8);
+    memcpy(b + size - 8, &sum, 8);
+    evo_status s = evo_file_load_buffer(b, size, "patched.evo", 0, &g, err);
+    evo_graph_free(g);
+    free(b);
+    return s;
+}
+
+/* evo compile --target's record: written, read back, and a bad placement refused by name. */
+static void test_evo_file(void)
+{
+    evo_graph *g = build_small();
+    evo_error err = {0};
+    evo_npu_placement pl;
+    CHECK(evo_npu_record(g, evo_npu_target_find("ethos-u55-128"), &pl, &err) == EVO_OK);
+    evo_npu_placement_free(&pl);
+    char path[] = "/tmp/evo_test_npu_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_MSG(evo_file_write(g, path, NULL, &err) == EVO_OK, "%s", err.msg);
+    evo_graph *h = NULL;
+    CHECK_MSG(evo_file_load(path, &h, &err) == EVO_OK, "%s", err.msg);
+    CHECK(h && h->npu_target && strcmp(h->npu_target, "ethos-u55-128") == 0);
+    int live = 0, exp_index = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].is_dead)
+            continue;
+        CHECK(h && h->npu_place && h->npu_place[live] == g->npu_place[i]);
+        if (strcmp(g->nodes[i].op_type, "Exp") == 0)
+            exp_index = live;
+        live++;
+    }
+    evo_graph_free(h);
+    CHECK(exp_index >= 0);
+
+    size_t size = 0;
+    uint8_t *image = slurp(path, &size);
+    CHECK(image != NULL);
+    CHECK(load_patched(image, size, 16 + (uint64_t)exp_index, 1, &err) == EVO_ERR_PARSE);
+    CHECK_MSG(strstr(err.msg, "patched.evo: npu placement: node \"") &&
+                  strstr(err.msg, "(Exp) is placed on the NPU, but ethos-u55-128 refuses it: float op"),
+              "%s", err.msg);
+    CHECK(load_patched(image, size, 16, 2, &err) == EVO_ERR_PARSE);
+    CHECK_MSG(strstr(err.msg, "place 2, expected 0 (CPU) or 1 (NPU)") != NULL, "%s", err.msg);
+    CHECK(load_patched(image, size, 0, 9, &err) == EVO_ERR_PARSE);
+    CHECK_MSG(strstr(err.msg, "npu placement: section version 9, expected 1") != NULL, "%s", err.msg);
+    CHECK(load_patched(image, size, 8, 99, &err) == EVO_ERR_PARSE);
+    CHECK_MSG(strstr(err.msg, "places in") != NULL, "%s", err.msg);
+    free(image);
+
+    /* an unknown target name in the file lists the known ones */
+    g->npu_target = "ethos-u99";
+    CHECK(evo_file_write(g, path, NULL, &err) == EVO_OK);
+    h = NULL;
+    CHECK(evo_file_load(path, &h, &err) == EVO_ERR_PARSE && h == NULL);
+    CHECK_MSG(strstr(err.msg, "npu placement: unknown target \"ethos-u99\"; known targets: cpu, ethos-u55-128") != NULL,
+              "%s", err.msg);
+    remove(path);
+    evo_graph_free(g);
+}
+
 int main(void)
 {
     test_every_rule(&evo_npu_table_ethos_u);
@@ -263,6 +370,7 @@ int main(void)
     test_targets();
     test_partition();
     test_graph();
+    test_evo_file();
     printf("%d checks, %d failed\n", check_count, check_failures);
     return check_failures != 0;
 }

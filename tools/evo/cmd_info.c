@@ -210,8 +210,6 @@ int evo_cmd_info(int argc, char **argv)
     }
     if (!path)
         return cli_fail("usage: evo info MODEL [--brief] [--target T [--json]] [--input-shape NAME=DIMS]");
-    if (json && !target)
-        return cli_fail("info: --json prints a placement: give --target too");
     evo_error err = {0};
     evo_graph *g = NULL;
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
@@ -223,6 +221,12 @@ int evo_cmd_info(int argc, char **argv)
     co.disable_passes = mo.disable_passes;
     evo_pass_ctx ctx = {&co, &err};
     evo_status s = compiled ? evo_file_check_options(g, &co, &err) : evo_passes_run(g, &ctx);
+    if (!target && s == EVO_OK && g->npu_target) /* a .evo compiled with --target */
+        target = evo_npu_target_find(g->npu_target);
+    if (json && !target) {
+        evo_graph_free(g);
+        return cli_fail("info: --json prints a placement: give --target too");
+    }
     if (target && s == EVO_OK) {
         int rc = cli_npu_require_int8(g, path, target);
         if (!rc && json)
