@@ -143,11 +143,10 @@ static void set_weights(evo_npu_desc *d, const evo_value *w, const evo_value *ws
     double wsum_max = 0, rescale_max = 0;
     for (int64_t c = 0; c < n_out && w && w->data; c++) {
         double sum = 0, zp = wzp && evo_value_count(wzp) > 1 ? const_at(wzp, c) : const_at(wzp, 0);
-        for (int64_t i = 0; i < total; i++) {
-            int64_t ch = out_axis == 0 ? i / (total / n_out) : i % n_out;
-            if (ch == c)
-                sum += fabs(const_at(w, i) - zp);
-        }
+        /* channel c: a contiguous block of W [M, ...] (axis 0), or column c of B [K, N] (axis 1) */
+        int64_t per = total / n_out, first = out_axis == 0 ? c * per : c, step = out_axis == 0 ? 1 : n_out;
+        for (int64_t k = 0; k < per; k++)
+            sum += fabs(const_at(w, first + k * step) - zp);
         wsum_max = sum > wsum_max ? sum : wsum_max;
     }
     for (int64_t c = 0; c < n_ws; c++) {

@@ -249,6 +249,23 @@ static void test_graph(void)
           pl.nodes[5].parts[1] == EVO_NPU_OP_DEPTHWISE_CONV_2D);
     CHECK_NEAR(pl.macs_total, 16.0 * 8 * 8 * 16 * 9 + 16.0 * 2 * 2 * 9, 0.5);
     CHECK_NEAR(pl.macs_npu, pl.macs_total, 0.5);
+    /* the weight sum is the largest per-output-channel sum of |w - w_zp| (w_zp 0 here) */
+    evo_npu_node_desc nd;
+    const evo_node *c1 = &g->nodes[pl.nodes[0].node];
+    evo_npu_describe(g, c1, &nd);
+    const evo_value *w = &g->values[c1->in[3]];
+    double want = 0;
+    for (int64_t c = 0; c < w->dims[0]; c++) {
+        double sum = 0;
+        int64_t per = evo_value_count(w) / w->dims[0];
+        for (int64_t k = 0; k < per; k++)
+            sum += abs(((const int8_t *)w->data)[c * per + k]);
+        want = sum > want ? sum : want;
+    }
+    CHECK(nd.n_parts == 1 && nd.parts[0].has[EVO_NPU_P_WEIGHT_SUM]);
+    CHECK_NEAR(nd.parts[0].v[EVO_NPU_P_WEIGHT_SUM], want, 0);
+    CHECK_NEAR(nd.parts[0].v[EVO_NPU_P_RESCALE], 0.05 * 0.01 / 0.1, 1e-9);
+    CHECK(nd.parts[0].v[EVO_NPU_P_PER_AXIS] == 1 && nd.parts[0].v[EVO_NPU_P_FUSED_ACT] == EVO_NPU_ACT_NONE);
     const evo_npu_place *mp = find_place(g, &pl, "MaxPool");
     CHECK(mp && mp->on_npu && mp->parts[0] == EVO_NPU_OP_MAX_POOL_2D);
     evo_npu_placement_free(&pl);
