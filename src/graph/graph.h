@@ -108,6 +108,14 @@ typedef struct evo_graph {
     evo_mapping *maps;
     int n_maps, cap_maps;
 
+    /*
+     * NPU placement recorded by `evo compile --target` (src/npu/): the
+     * target name and one byte per node (1: NPU, 0: CPU); NULL when none.
+     * Both live in mem.
+     */
+    const char *npu_target;
+    uint8_t *npu_place;
+
     /* name -> value id hash, open addressing; owned by mem-independent heap */
     int *hash;
     int hash_cap;

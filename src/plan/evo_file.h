@@ -32,6 +32,11 @@
  *   IO       i32 inputs[n_inputs], i32 outputs[n_outputs]
  *   DATA     constant bytes, each blob 64-byte aligned; the section starts
  *            64-byte aligned, so a mapped file gives aligned weights
+ *   NPU      optional (evo compile --target): u32 section version (1),
+ *            u32 target name (string ref), u32 n_nodes, u32 reserved, then
+ *            u8 place[n_nodes] (1: the node runs on the NPU, 0: the CPU); a
+ *            reader checks the target is known and every NPU node passes
+ *            the target's constraint table (src/npu/)
  *   trailer  u64 checksum over bytes [0, file bytes - 8)
  *
  * Unknown section ids are skipped, so sections can be added without a

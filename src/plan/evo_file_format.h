@@ -12,7 +12,11 @@
 
 #include "plan/evo_file.h"
 
-enum { SEC_META = 1, SEC_STRINGS, SEC_VALUES, SEC_NODES, SEC_IO, SEC_DATA, SEC_LAST = SEC_DATA };
+/* SEC_DATA is the last required section; optional ones follow (SEC_MAX). */
+enum { SEC_META = 1, SEC_STRINGS, SEC_VALUES, SEC_NODES, SEC_IO, SEC_DATA, SEC_LAST = SEC_DATA, SEC_NPU, SEC_MAX = SEC_NPU };
+
+#define NPU_SECTION_VERSION 1u
+#define NPU_FIXED_BYTES 16
 
 #define HEADER_BYTES 64
 #define SECTION_BYTES 24

@@ -11,6 +11,8 @@
  */
 #include "plan/evo_file_format.h"
 
+#include "npu/npu.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -26,8 +28,8 @@ typedef struct reader {
     size_t size;
     const char *file;
     evo_error *err;
-    const uint8_t *sec[SEC_LAST + 1];
-    uint64_t sec_bytes[SEC_LAST + 1];
+    const uint8_t *sec[SEC_MAX + 1];
+    uint64_t sec_bytes[SEC_MAX + 1];
     bool copy_data; /* the image is not 64-byte aligned: copy constants */
     evo_graph *g;
 } reader;
@@ -110,7 +112,7 @@ static evo_status read_header(reader *r, unsigned flags)
         if (off < HEADER_BYTES || off > end || bytes > end - off)
             return fail(r, "section table", "section %u (%llu bytes at %llu) lies outside the file", id,
                         (unsigned long long)bytes, (unsigned long long)off);
-        if (id < 1 || id > SEC_LAST)
+        if (id < 1 || id > SEC_MAX)
             continue; /* added by a later minor revision */
         if (r->sec[id])
             return fail(r, "section table", "section %u appears twice", id);
@@ -380,6 +382,60 @@ static evo_status read_io(reader *r, uint32_t n_inputs, uint32_t n_outputs)
     return EVO_OK;
 }
 
+/*
+ * The NPU placement section: a known target, one 0/1 byte per node, and
+ * every node placed on the NPU accepted by the target's constraint table.
+ */
+static evo_status read_npu(reader *r)
+{
+    evo_graph *g = r->g;
+    const uint8_t *p = r->sec[SEC_NPU];
+    uint64_t bytes = r->sec_bytes[SEC_NPU];
+    if (bytes < NPU_FIXED_BYTES)
+        return fail(r, "npu placement", "section is %llu bytes, expected at least %d", (unsigned long long)bytes,
+                    NPU_FIXED_BYTES);
+    uint32_t version = ld_u32(p), n_nodes = ld_u32(p + 8);
+    const char *name;
+    if (version != NPU_SECTION_VERSION)
+        return fail(r, "npu placement", "section version %u, expected %u", version, NPU_SECTION_VERSION);
+    if (!get_string(r, ld_u32(p + 4), &name))
+        return fail(r, "npu placement", "target name reference out of range");
+    const evo_npu_target *t = evo_npu_target_find(name);
+    if (!t) {
+        char list[512];
+        return fail(r, "npu placement", "unknown target \"%.64s\"; known targets: %s", name,
+                    evo_npu_target_list(list, sizeof(list)));
+    }
+    if (n_nodes != (uint32_t)g->n_nodes || bytes != NPU_FIXED_BYTES + (uint64_t)n_nodes)
+        return fail(r, "npu placement", "%u places in %llu bytes for a graph of %d nodes", n_nodes,
+                    (unsigned long long)bytes, g->n_nodes);
+    const uint8_t *place = p + NPU_FIXED_BYTES;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (place[i] > 1)
+            return fail(r, "npu placement", "node \"%s\": place %u, expected 0 (CPU) or 1 (NPU)", g->nodes[i].name,
+                        place[i]);
+    }
+    evo_npu_placement pl;
+    evo_status s = evo_npu_place_graph(g, t, &pl, r->err);
+    if (s)
+        return s;
+    for (int i = 0; i < pl.n_nodes && !s; i++) {
+        const evo_npu_place *q = &pl.nodes[i];
+        if (place[q->node] && !q->on_npu)
+            s = fail(r, "npu placement", "node \"%s\" (%s) is placed on the NPU, but %s refuses it: %s",
+                     g->nodes[q->node].name, g->nodes[q->node].op_type, t->name, q->reason);
+    }
+    evo_npu_placement_free(&pl);
+    if (s)
+        return s;
+    g->npu_target = evo_mem_strdup(&g->mem, t->name);
+    g->npu_place = evo_mem_alloc(&g->mem, (size_t)g->n_nodes + 1);
+    if (!g->npu_target || !g->npu_place)
+        return evo_errorf(r->err, EVO_ERR_NOMEM, "%s: out of memory", r->file);
+    memcpy(g->npu_place, place, (size_t)g->n_nodes);
+    return EVO_OK;
+}
+
 static evo_status read_graph(reader *r)
 {
     evo_graph *g = r->g;
@@ -410,9 +466,9 @@ static evo_status read_graph(reader *r)
             return s;
     if (c.left)
         return fail(r, "nodes", "%llu bytes left after %u nodes", (unsigned long long)c.left, n_nodes);
-    if ((s = check_order(r)) || (s = read_io(r, n_inputs, n_outputs)))
+    if ((s = check_order(r)) || (s = read_io(r, n_inputs, n_outputs)) || (s = evo_file_check_nodes(g, r->err)))
         return s;
-    return evo_file_check_nodes(g, r->err);
+    return r->sec[SEC_NPU] ? read_npu(r) : EVO_OK;
 }
 
 evo_status evo_file_load_buffer(const void *data, size_t size_bytes, const char *name, unsigned flags,

@@ -67,7 +67,7 @@ typedef struct blob {
 
 typedef struct writer {
     const evo_graph *g;
-    buf strings, values, nodes, io;
+    buf strings, values, nodes, io, npu; /* npu: the optional placement section */
     blob *blobs;
     int n_blobs, cap_blobs;
     uint64_t data_bytes;
@@ -233,10 +233,23 @@ static void write_head(writer *w, buf *head, int n_values, int n_nodes, uint64_t
     put_u32(&meta, (uint32_t)n_nodes);
     put_u32(&meta, (uint32_t)g->n_inputs);
     put_u32(&meta, (uint32_t)g->n_outputs);
-    const buf *secs[] = {&meta, &w->strings, &w->values, &w->nodes, &w->io};
-    uint64_t offsets[SEC_LAST + 1];
-    uint64_t at = HEADER_BYTES + SECTION_BYTES * SEC_LAST;
-    for (int s = 0; s < SEC_LAST - 1; s++) {
+    /* the in-memory sections, then the optional NPU placement, then DATA */
+    const buf *secs[SEC_MAX];
+    uint32_t ids[SEC_MAX + 1];
+    int n_mem = 0;
+    const buf *order[] = {&meta, &w->strings, &w->values, &w->nodes, &w->io, &w->npu};
+    const uint32_t order_ids[] = {SEC_META, SEC_STRINGS, SEC_VALUES, SEC_NODES, SEC_IO, SEC_NPU};
+    for (int k = 0; k < (int)(sizeof(order) / sizeof(order[0])); k++) {
+        if (order_ids[k] == SEC_NPU && !w->npu.n)
+            continue;
+        secs[n_mem] = order[k];
+        ids[n_mem++] = order_ids[k];
+    }
+    ids[n_mem] = SEC_DATA;
+    int n_sec = n_mem + 1;
+    uint64_t offsets[SEC_MAX + 1];
+    uint64_t at = HEADER_BYTES + (uint64_t)SECTION_BYTES * (uint64_t)n_sec;
+    for (int s = 0; s < n_mem; s++) {
         offsets[s] = at;
         at = (at + secs[s]->n + 7) & ~(uint64_t)7;
     }
@@ -246,19 +259,19 @@ static void write_head(writer *w, buf *head, int n_values, int n_nodes, uint64_t
     put_u32(head, EVO_FILE_VERSION);
     put_u32(head, ENDIAN_TAG);
     put_u32(head, HEADER_BYTES);
-    put_u32(head, SEC_LAST);
+    put_u32(head, (uint32_t)n_sec);
     put_u64(head, file_bytes);
     put_u64(head, evo_file_schema());
     put_u64(head, HEADER_BYTES);
     put_u64(head, 0);
     put_u64(head, 0);
-    for (int s = 0; s < SEC_LAST; s++) {
-        put_u32(head, (uint32_t)(s + 1));
+    for (int s = 0; s < n_sec; s++) {
+        put_u32(head, ids[s]);
         put_u32(head, 0);
-        put_u64(head, s < SEC_LAST - 1 ? offsets[s] : *data_offset);
-        put_u64(head, s < SEC_LAST - 1 ? secs[s]->n : w->data_bytes);
+        put_u64(head, s < n_mem ? offsets[s] : *data_offset);
+        put_u64(head, s < n_mem ? secs[s]->n : w->data_bytes);
     }
-    for (int s = 0; s < SEC_LAST - 1; s++) {
+    for (int s = 0; s < n_mem; s++) {
         put(head, NULL, offsets[s] - head->n);
         put(head, secs[s]->p, secs[s]->n);
     }
@@ -340,9 +353,19 @@ evo_status evo_file_write(const evo_graph *g, const char *path, size_t *bytes_ou
         put_i32(&w.io, w.remap[g->inputs[k]]);
     for (int k = 0; k < g->n_outputs; k++)
         put_i32(&w.io, w.remap[g->outputs[k]]);
+    if (g->npu_target && g->npu_place) {
+        put_u32(&w.npu, NPU_SECTION_VERSION);
+        put_u32(&w.npu, add_string(&w, g->npu_target));
+        put_u32(&w.npu, (uint32_t)n_nodes);
+        put_u32(&w.npu, 0);
+        for (int i = 0; i < g->n_nodes; i++) {
+            if (!g->nodes[i].is_dead)
+                put(&w.npu, &g->npu_place[i], 1);
+        }
+    }
     uint64_t data_offset;
     write_head(&w, &head, n_values, n_nodes, &data_offset);
-    if (w.oom || head.oom || w.strings.oom || w.values.oom || w.nodes.oom || w.io.oom ||
+    if (w.oom || head.oom || w.strings.oom || w.values.oom || w.nodes.oom || w.io.oom || w.npu.oom ||
         w.strings.n > UINT32_MAX) {
         s = evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory writing the model", path);
         goto done;
@@ -355,6 +378,7 @@ done:
     free(w.values.p);
     free(w.nodes.p);
     free(w.io.p);
+    free(w.npu.p);
     free(head.p);
     return s;
 }

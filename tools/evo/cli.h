@@ -86,4 +86,16 @@ evo_status cli_read_tensor(const char *path, const evo_tensor_desc *desc, void *
 /* Writes a tensor as .npy when path ends in ".npy", raw otherwise. */
 evo_status cli_write_tensor(const char *path, const evo_tensor_desc *desc, const void *data, evo_error *err);
 
+/* ---- npu_report.c: --target ---- */
+
+struct evo_graph;
+struct evo_npu_target;
+/* Looks up a --target name; 1 after printing the known targets when unknown. */
+int cli_npu_target(const char *name, const struct evo_npu_target **out);
+/* 0 when g can be placed on t (the CPU, or an int8 graph); 1 after asking for evo quantize first. */
+int cli_npu_require_int8(const struct evo_graph *g, const char *path, const struct evo_npu_target *t);
+/* Prints g's placement on t (text, or one JSON object); 1 after printing an error. */
+int cli_npu_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t, bool json,
+                   bool verbose);
+
 #endif /* EVO_CLI_H */

@@ -4,9 +4,12 @@
  * by mmap without re-compiling. Compile time and peak memory go to stderr.
  * `--emit-onnx OUT.onnx` writes the compiled graph as ONNX instead (a
  * quantized graph in QDQ form), and the .evo file too when -o is given.
+ * `--target T` records where each node runs on that NPU in the .evo
+ * (docs/npu.md); the model must be int8.
  */
 #include "cli.h"
 #include "exec/model.h"
+#include "npu/npu.h"
 #include "onnx/onnx_write.h"
 #include "plan/evo_file.h"
 
@@ -34,10 +37,25 @@ static double peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0; /* Linux reports kilobytes */
 }
 
+/* Places g on target and records it in g for the .evo; prints the summary. 1 after printing an error. */
+static int record_target(evo_graph *g, const evo_npu_target *target)
+{
+    evo_error err = {0};
+    evo_npu_placement pl;
+    if (evo_npu_record(g, target, &pl, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    fprintf(stderr, "evo: target %s: %d of %d nodes, %.1f%% of the MACs on the NPU, %d NPU subgraphs, %d transitions\n",
+            target->name, pl.n_npu, pl.n_nodes, pl.macs_total > 0 ? 100.0 * pl.macs_npu / pl.macs_total : 0.0,
+            pl.n_subgraphs, pl.n_transitions);
+    evo_npu_placement_free(&pl);
+    return 0;
+}
+
 int evo_cmd_compile(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL, *out_path = NULL, *onnx_path = NULL;
+    const evo_npu_target *target = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
         if (r < 0)
@@ -52,6 +70,11 @@ int evo_cmd_compile(int argc, char **argv)
             if (++i >= argc)
                 return cli_fail("compile: %s needs a file name", argv[i - 1]);
             onnx_path = argv[i];
+        } else if (strcmp(argv[i], "--target") == 0) {
+            if (++i >= argc)
+                return cli_fail("compile: --target needs a value");
+            if (cli_npu_target(argv[i], &target))
+                return 1;
         } else if (argv[i][0] == '-') {
             return cli_fail("compile: unknown option \"%s\"", argv[i]);
         } else if (path) {
@@ -62,7 +85,7 @@ int evo_cmd_compile(int argc, char **argv)
     }
     if (!path)
         return cli_fail("usage: evo compile MODEL.onnx [-o MODEL.evo] [--input-shape NAME=DIMS] "
-                        "[--emit-onnx OUT.onnx] [--disable-pass LIST]");
+                        "[--emit-onnx OUT.onnx] [--target T] [--disable-pass LIST]");
     char buf[4096];
     if (!out_path && !onnx_path && !(out_path = default_output(path, buf, sizeof(buf))))
         return cli_fail("compile: path too long");
@@ -82,6 +105,10 @@ int evo_cmd_compile(int argc, char **argv)
     int64_t t0 = evo_now_ns();
     if (evo_graph_load_compiled(path, NULL, 0, &co, &g, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
+    if (target && (cli_npu_require_int8(g, path, target) || record_target(g, target))) {
+        evo_graph_free(g);
+        return 1;
+    }
     int64_t t1 = evo_now_ns();
     size_t bytes = 0;
     evo_status s = out_path ? evo_file_write(g, out_path, &bytes, &err) : EVO_OK;

@@ -3,12 +3,15 @@
  * it: inputs/outputs, op histogram, parameters, MACs per layer and in
  * total (and how many run in int8), each layer's precision, the float
  * islands a quantized model keeps (with the reason), the memory plan, and
- * every unsupported node with the reason.
+ * every unsupported node with the reason. With --target, where each node
+ * of an int8 graph runs on that NPU and why (npu_report.c); --json prints
+ * that placement alone as JSON.
  */
 #include "cli.h"
 #include "exec/model.h"
 #include "exec/tasks.h"
 #include "graph/op.h"
+#include "npu/npu.h"
 #include "onnx/onnx.h"
 #include "passes/passes.h"
 #include "plan/evo_file.h"
@@ -182,7 +185,8 @@ int evo_cmd_info(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL;
-    bool verbose = true;
+    bool verbose = true, json = false;
+    const evo_npu_target *target = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
         if (r < 0)
@@ -191,28 +195,51 @@ int evo_cmd_info(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--brief") == 0)
             verbose = false;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--target") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail("info: --target needs a value");
+            if (cli_npu_target(argv[++i], &target))
+                return 1;
+        }
         else if (argv[i][0] == '-')
             return cli_fail("info: unknown option \"%s\"", argv[i]);
         else
             path = argv[i];
     }
     if (!path)
-        return cli_fail("usage: evo info MODEL [--brief] [--input-shape NAME=DIMS]");
+        return cli_fail("usage: evo info MODEL [--brief] [--target T [--json]] [--input-shape NAME=DIMS]");
     evo_error err = {0};
     evo_graph *g = NULL;
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
     if ((compiled ? evo_file_load(path, &g, &err) : evo_onnx_load_file(path, &g, &err)) != EVO_OK)
         return cli_fail("%s", err.msg);
-    printf("model: %s\n  ir_version %lld, opset %lld", path, (long long)g->ir_version, (long long)g->opset);
-    if (g->opset_ms)
-        printf(", com.microsoft opset %lld", (long long)g->opset_ms);
-    printf(", producer %s\n", g->producer_name ? g->producer_name : "?");
     evo_compile_options co = evo_compile_options_default();
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
     co.disable_passes = mo.disable_passes;
     evo_pass_ctx ctx = {&co, &err};
     evo_status s = compiled ? evo_file_check_options(g, &co, &err) : evo_passes_run(g, &ctx);
+    if (!target && s == EVO_OK && g->npu_target) /* a .evo compiled with --target */
+        target = evo_npu_target_find(g->npu_target);
+    if (json && !target) {
+        evo_graph_free(g);
+        return cli_fail("info: --json prints a placement: give --target too");
+    }
+    if (target && s == EVO_OK) {
+        int rc = cli_npu_require_int8(g, path, target);
+        if (!rc && json)
+            rc = cli_npu_report(g, path, target, true, verbose);
+        if (rc || json) {
+            evo_graph_free(g);
+            return rc;
+        }
+    }
+    printf("model: %s\n  ir_version %lld, opset %lld", path, (long long)g->ir_version, (long long)g->opset);
+    if (g->opset_ms)
+        printf(", com.microsoft opset %lld", (long long)g->opset_ms);
+    printf(", producer %s\n", g->producer_name ? g->producer_name : "?");
     printf("inputs:\n");
     for (int i = 0; i < g->n_inputs; i++)
         print_value("  ", &g->values[g->inputs[i]]);
@@ -230,6 +257,8 @@ int evo_cmd_info(int argc, char **argv)
     print_params(g);
     print_layers(g, verbose);
     print_float_islands(g);
+    if (target)
+        cli_npu_report(g, path, target, false, verbose);
     evo_plan plan;
     if (evo_plan_build(g, EVO_ISA_AMX, mo.n_threads, &plan, &err) == EVO_OK) {
         printf("memory plan: arena %.2f MB for activations (%.2f MB without sharing), scratch %.2f MB\n",

@@ -16,7 +16,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"compile", evo_cmd_compile, "MODEL [-o OUT.evo]     save the compiled model as one mmap-able .evo file"},
-    {"info", evo_cmd_info, "MODEL                 inputs, outputs, ops, params, MACs, unsupported ops"},
+    {"info", evo_cmd_info, "MODEL [--target T]    inputs, outputs, ops, params, MACs, unsupported ops, NPU placement"},
     {"run", evo_cmd_run, "MODEL --input F --output F   run once on tensor files (.npy or raw)"},
     {"bench", evo_cmd_bench, "MODEL [--threads N] [--runs R] [--profile]   latency statistics"},
     {"verify", evo_cmd_verify, "[--threads N]          this machine: ISA, FMA peak, kernels vs reference"},
