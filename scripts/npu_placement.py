@@ -1,5 +1,6 @@
 """The NPU placement table of docs/npu.md: each model quantized by evo
-quantize (calibration on a folder of images), then `evo info --target T
+quantize (calibration on a folder of images; every Conv int8, the detector
+decode float: `--target-sqnr 0`, since an NPU computes int8 only), then `evo info --target T
 --json` for every known target; prints a Markdown table of the share of MACs
 and nodes on the NPU, the NPU subgraphs and the NPU<->CPU transitions.
 Targets of one family share a constraint table; the script checks that their
@@ -61,7 +62,8 @@ def main():
             print(f"skip {name}: {onnx} is missing", file=sys.stderr)
             continue
         q = os.path.join(a.work, name.lower() + ".evo")
-        run([a.evo, "quantize", onnx, "--calib", calib, "--calib-count", a.calib_count, "-o", q] + opts)
+        run([a.evo, "quantize", onnx, "--calib", calib, "--calib-count", a.calib_count,
+             "--target-sqnr", "0", "-o", q] + opts)
         per_family = {}
         for t in tlist:
             r = json.loads(run([a.evo, "info", q, "--target", t, "--json"]))
