@@ -205,8 +205,26 @@ static void add_activation(evo_npu_node_desc *nd, evo_npu_desc *conv, const evo_
     case EVO_ACT_HARD_SWISH: add_part(nd, EVO_NPU_OP_HARD_SWISH, "fused HardSwish", y, y); break;
     case EVO_ACT_TANH: add_part(nd, EVO_NPU_OP_TANH, "fused Tanh", y, y); break;
     case EVO_ACT_HARD_SIGMOID:
-        nd->n_parts = 0;
-        snprintf(nd->cpu_reason, sizeof(nd->cpu_reason), "fused HardSigmoid: no TFLite operator computes it");
+        /* as the TFLite export writes it: RELU6(x + 6 beta) / 6, an ADD of a scalar with RELU6 fused, then a MUL
+           by a scalar; only PyTorch's alpha 1/6 has that form */
+        if (fabsf(a->act_alpha * 6.0f - 1.0f) > 1e-6f || a->act_beta == 0.0f) {
+            nd->n_parts = 0;
+            snprintf(nd->cpu_reason, sizeof(nd->cpu_reason),
+                     "fused HardSigmoid with alpha %g: only alpha 1/6 has a TFLite form (ADD, RELU6, MUL)",
+                     (double)a->act_alpha);
+            break;
+        }
+        for (int k = 0; k < 2; k++) {
+            t = add_part(nd, k ? EVO_NPU_OP_MUL : EVO_NPU_OP_ADD,
+                         k ? "HardSigmoid's / 6, a Mul by a scalar" : "HardSigmoid's RELU6(x + 6 beta)", y, y);
+            if (!k)
+                evo_npu_set(t, EVO_NPU_P_FUSED_ACT, EVO_NPU_ACT_RELU6);
+            evo_npu_set(t, EVO_NPU_P_SHAPE_MATCH, 1);
+            evo_npu_set(t, EVO_NPU_P_SHAPES_EQUAL, 0);
+            evo_npu_set(t, EVO_NPU_P_IFM_TYPES_MATCH, 1);
+            evo_npu_set(t, EVO_NPU_P_BCAST_DIM1, 1);
+            evo_npu_set(t, EVO_NPU_P_IFM2_CONST_C, 1);
+        }
         break;
     default: break;
     }

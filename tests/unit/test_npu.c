@@ -266,6 +266,18 @@ static void test_graph(void)
     CHECK_NEAR(nd.parts[0].v[EVO_NPU_P_WEIGHT_SUM], want, 0);
     CHECK_NEAR(nd.parts[0].v[EVO_NPU_P_RESCALE], 0.05 * 0.01 / 0.1, 1e-9);
     CHECK(nd.parts[0].v[EVO_NPU_P_PER_AXIS] == 1 && nd.parts[0].v[EVO_NPU_P_FUSED_ACT] == EVO_NPU_ACT_NONE);
+    /* a fused HardSigmoid as the TFLite export writes it (alpha 1/6: ADD with RELU6, MUL); other alphas: CPU */
+    evo_node hs = *c1;
+    hs.a.conv.act = EVO_ACT_HARD_SIGMOID;
+    hs.a.conv.act_alpha = 1.0f / 6;
+    hs.a.conv.act_beta = 0.5f;
+    evo_npu_describe(g, &hs, &nd);
+    CHECK_MSG(nd.n_parts == 3 && nd.parts[0].op == EVO_NPU_OP_CONV_2D && nd.parts[1].op == EVO_NPU_OP_ADD &&
+                  nd.parts[2].op == EVO_NPU_OP_MUL, "%d parts", nd.n_parts);
+    CHECK(nd.parts[1].v[EVO_NPU_P_FUSED_ACT] == EVO_NPU_ACT_RELU6 && nd.parts[2].v[EVO_NPU_P_IFM2_CONST_C] == 1);
+    hs.a.conv.act_alpha = 0.2f;
+    evo_npu_describe(g, &hs, &nd);
+    CHECK_MSG(nd.n_parts == 0 && strstr(nd.cpu_reason, "HardSigmoid with alpha 0.2"), "%s", nd.cpu_reason);
     const evo_npu_place *mp = find_place(g, &pl, "MaxPool");
     CHECK(mp && mp->on_npu && mp->parts[0] == EVO_NPU_OP_MAX_POOL_2D);
     evo_npu_placement_free(&pl);
