@@ -1,7 +1,7 @@
 /*
  * conv_avx2.c - 2-D Conv as a packed-weight GEMM with fused im2col
- * packing, AVX2 + FMA (see conv_fast.h for the scheme; conv_avx512.c is the
- * same design with wider vectors).
+ * packing, AVX2 + FMA (see conv_fast.h for the scheme): the width-bound
+ * parts of conv_body.inc, which conv_avx512.c shares with wider vectors.
  *
  * Register tile: MR = 4 output channels x NR = 24 output positions (three
  * ymm per row, 12 accumulators, three B loads and one broadcast: all 16
@@ -72,70 +72,6 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
 }
 
 /*
- * Fetches the input the next panel reads from this input row (it follows
- * the current run): the rows of all input channels advance together, too
- * many streams for the hardware prefetcher.
- */
-static inline void prefetch_next(const float *p, int64_t sw)
-{
-    for (int64_t l = 0; l < NR * sw; l += 16)
-        _mm_prefetch((const char *)(p + l), _MM_HINT_T0);
-}
-
-/*
- * Packs rows [k0, k0 + kc) x columns [c0, c1) of the image's im2col matrix
- * into NR-wide panels in dst: panel q (columns from c0 + q * NR) at
- * q * kc * NR, row r at r * NR; lanes past c1 in the last panel's last
- * vector are zero.
- */
-static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc, int64_t c0, int64_t c1,
-                   float *dst)
-{
-    const int64_t khw = p->kh * p->kw;
-    for (int64_t q = 0; c0 + q * NR < c1; q++) {
-        float *panel = dst + q * kc * NR;
-        int64_t j0 = c0 + q * NR, width = EVO_MIN((int64_t)NR, c1 - j0);
-        int64_t padded = (width + VL - 1) / VL * VL;
-        /* runs of columns within one output row */
-        int64_t seg_off[NR], seg_len[NR], seg_oh[NR], seg_ow[NR];
-        int n_seg = 0;
-        for (int64_t j = j0; j < j0 + width;) {
-            int64_t oh = j / p->ow, ow = j % p->ow, len = EVO_MIN(p->ow - ow, j0 + width - j);
-            seg_off[n_seg] = j - j0, seg_len[n_seg] = len, seg_oh[n_seg] = oh, seg_ow[n_seg] = ow;
-            n_seg++;
-            j += len;
-        }
-        int64_t c = k0 / khw, kr = k0 % khw, ky = kr / p->kw, kx = kr % p->kw;
-        for (int64_t r = 0; r < kc; r++) {
-            float *row = panel + r * NR;
-            if (padded != width)
-                _mm256_storeu_ps(row + padded - VL, _mm256_setzero_ps());
-            const float *xc = x + c * p->ih * p->iw;
-            for (int s = 0; s < n_seg; s++) {
-                float *d = row + seg_off[s];
-                int64_t ih = seg_oh[s] * p->sh - p->ph + ky * p->dh;
-                int64_t iw0 = seg_ow[s] * p->sw - p->pw + kx * p->dw;
-                if (ih < 0 || ih >= p->ih) {
-                    memset(d, 0, sizeof(float) * (size_t)seg_len[s]);
-                    continue;
-                }
-                const float *src = xc + ih * p->iw;
-                if (kx == 0 && s == n_seg - 1)
-                    prefetch_next(src + iw0 + seg_len[s] * p->sw, p->sw);
-                pack_run(d, seg_len[s], src, iw0, p->sw, p->iw);
-            }
-            if (++kx == p->kw) {
-                kx = 0;
-                if (++ky == p->kh) {
-                    ky = 0;
-                    c++;
-                }
-            }
-        }
-    }
-}
-
-/*
  * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
  * the first NV vectors (with MASKED, the last read under tail_mask; B rows ldb apart).
  * The 12 accumulators are named variables: GCC keeps an array of them in
@@ -201,113 +137,34 @@ static void store_tile_groups(const evo_convf_plan *p, const __m256 *acc, int nv
     evo_convf_store_groups(p, t, 3 * VL, i0, n_rows, j0, cols, y);
 }
 
-static bool conv_supports(const evo_graph *g, const evo_node *n)
+/*
+ * acc = the nv-vector tile of width columns at b (rows ldb apart). With
+ * fetch_next (1x1, the first channel panel) the next column panel's rows
+ * are fetched first: B is the input itself, too many streams for the
+ * hardware prefetcher.
+ */
+static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64_t ldb, __m256i tm, int nv,
+                               int64_t width, bool fetch_next, __m256 *acc)
 {
-    return evo_convf_supports_out(g, n, true);
+    if (fetch_next)
+        for (int64_t r = 0; r < kc; r++)
+            for (int l = 0; l < NR; l += 16)
+                _mm_prefetch((const char *)(b + r * ldb + NR + l), _MM_HINT_T0);
+    if (width == NR)
+        kernel3_full(kc, a, b, ldb, tm, acc);
+    else if (nv == 3)
+        kernel3(kc, a, b, ldb, tm, acc);
+    else if (nv == 2)
+        kernel2(kc, a, b, ldb, tm, acc);
+    else
+        kernel1(kc, a, b, ldb, tm, acc);
 }
 
-static size_t conv_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
-{
-    evo_convf_plan p;
-    evo_convf_plan_node(&p, g, n, MR, NR, EVO_CONVF_KC_MAX, EVO_CONVF_KC_MAX, n_tasks);
-    return p.slice_bytes * (size_t)n_tasks;
-}
+/* K rows per block, packed or (1x1) read from the input */
+#define KC_PACKED EVO_CONVF_KC_MAX
+#define KC_DIRECT EVO_CONVF_KC_MAX
 
-static size_t conv_packed_bytes(const evo_graph *g, const evo_node *n)
-{
-    return evo_convf_packed_bytes(g, n, MR);
-}
-
-static void conv_pack(const evo_graph *g, const evo_node *n, void *dst)
-{
-    evo_convf_plan p;
-    evo_convf_plan_node(&p, g, n, MR, NR, EVO_CONVF_KC_MAX, EVO_CONVF_KC_MAX, 1);
-    evo_convf_pack_weights(g, n, MR, p.kc, dst);
-}
-
-/* Columns [c0, c1) x channel panels [mp0, mp1) of one image. */
-static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y, const epilogue *e,
-                       const float *res, int64_t c0, int64_t c1, int64_t mp0, int64_t mp1, float *bblock)
-{
-    __m256 acc[MR * 3];
-    for (int64_t kb = 0; kb < p->n_kb; kb++) {
-        int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->k - k0);
-        bool first = kb == 0, last = kb == p->n_kb - 1;
-        if (!p->direct)
-            pack_b(p, x, k0, kc, c0, c1, bblock);
-        for (int64_t q = 0; c0 + q * NR < c1; q++) {
-            int64_t j0 = c0 + q * NR, width = EVO_MIN((int64_t)NR, c1 - j0);
-            const float *b = bblock + q * kc * NR;
-            int64_t ldb = NR;
-            if (p->direct) {
-                /* 1x1: B is the input itself; fetch the next panel's rows while this one runs */
-                b = x + k0 * p->n + j0;
-                ldb = p->n;
-                if (j0 + NR < c1)
-                    for (int64_t r = 0; r < kc; r++)
-                        for (int l = 0; l < NR; l += 16)
-                            _mm_prefetch((const char *)(b + r * p->n + NR + l), _MM_HINT_T0);
-            }
-            int nv = (int)((width + VL - 1) / VL);
-            __m256i tm = range_mask(0, width - (nv - 1) * VL);
-            for (int64_t mp = mp0; mp < mp1; mp++) {
-                const float *a = wp + (k0 * p->m_panels + mp * kc) * MR;
-                int64_t i0 = mp * MR;
-                int n_rows = (int)EVO_MIN((int64_t)MR, p->m - i0);
-                float *c = y + i0 * p->n + j0;
-                const float *bias = last && e->bias ? e->bias + i0 : NULL;
-                const float *r = last && res ? res + i0 * p->n + j0 : NULL;
-                const epilogue *el = last ? e : NULL;
-                if (width == NR)
-                    kernel3_full(kc, a, b, ldb, tm, acc);
-                else if (nv == 3)
-                    kernel3(kc, a, b, ldb, tm, acc);
-                else if (nv == 2)
-                    kernel2(kc, a, b, ldb, tm, acc);
-                else
-                    kernel1(kc, a, b, ldb, tm, acc);
-                if (p->out_groups) /* one K block: the tile is final */
-                    store_tile_groups(p, acc, nv, width, i0, n_rows, j0, e, y);
-                else
-                    store_tile(acc, nv, c, p->n, n_rows, tm, first, el, bias, r);
-            }
-        }
-    }
-}
-
-static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
-{
-    const evo_conv_attrs *c = &a->node->a.conv;
-    evo_convf_plan p;
-    evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, EVO_CONVF_KC_MAX, EVO_CONVF_KC_MAX, n_tasks);
-    const float *x = a->in[0].data;
-    float *y = a->out[0].data;
-    epilogue e = evo_conv_epilogue_of(a);
-    const float *res = e.res;
-    float *bblock = (float *)((unsigned char *)a->scratch + p.slice_bytes * (size_t)task);
-    int64_t mp0, mp1, j0, j1;
-    evo_convf_task_share(&p, task, n_tasks, &mp0, &mp1, &j0, &j1);
-    if (mp0 >= mp1 || j0 >= j1)
-        return;
-    int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.m * p.n;
-    /* flush denormals while this kernel runs (see conv_avx512.c) */
-    unsigned csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040);
-    for (int64_t b = 0; b < p.batch; b++) {
-        const float *rb = res ? res + b * out_size : NULL;
-        for (int64_t c0 = j0; c0 < j1; c0 += p.chunk_panels * NR)
-            conv_block(&p, a->packed, x + b * in_size, y + b * out_size, &e, rb, c0,
-                       EVO_MIN(c0 + p.chunk_panels * NR, j1), mp0, mp1, bblock);
-    }
-    _mm_setcsr(csr);
-}
-
-const evo_kernel_def evo_kernel_conv_avx2 = {
-    .name = "avx2",
-    .isa = EVO_ISA_AVX2,
-    .supports = conv_supports,
-    .scratch_bytes = conv_scratch,
-    .run = conv_run,
-    .packed_bytes = conv_packed_bytes,
-    .pack = conv_pack,
-};
+#define CONV_NAME "avx2"
+#define CONV_ISA EVO_ISA_AVX2
+#define CONV_DEF evo_kernel_conv_avx2
+#include "kernels/conv_body.inc"

@@ -13,20 +13,10 @@
  * out_groups (fuse_layout) tiles are stored transposed into the grouped
  * layout. Packing, micro-kernels and the store/epilogue are kept out of
  * line so that profiles split them. Micro-kernels: conv_avx512.h;
- * epilogue: conv_act.inc.
+ * epilogue: conv_act.inc; the copying pack, the tile loops and the task
+ * split: conv_body.inc (shared with conv_avx2.c).
  */
 #include "kernels/conv_avx512.h"
-
-/*
- * Fetches the input the next panel reads from this input row (it follows
- * the current run): the rows of all input channels advance together, too
- * many streams for the hardware prefetcher.
- */
-static inline void prefetch_next(const float *p, int64_t sw)
-{
-    for (int64_t l = 0; l < NR * sw; l += 16)
-        _mm_prefetch((const char *)(p + l), _MM_HINT_T0);
-}
 
 /* Taps the gathering pack precomputes masks for; larger kernels take the copying pack. */
 #define GATHER_TAPS_MAX 16
@@ -93,94 +83,53 @@ __attribute__((noinline)) static void pack_b_gather(const evo_convf_plan *p, con
     }
 }
 
-/*
- * Packs rows [k0, k0 + kc) x columns [c0, c1) of the image's im2col matrix
- * into NR-wide panels in dst: panel q (columns from c0 + q * NR) at
- * q * kc * NR, row r at r * NR; lanes past c1 in the last panel's last
- * vector are zero.
- */
-__attribute__((noinline)) static void pack_b(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc,
-                                             int64_t c0, int64_t c1, float *dst)
+/* pack_b_gather where it pays (small maps, few taps, planes under 2^30 floats); false: not taken. */
+static bool pack_b_small(const evo_convf_plan *p, const float *x, int64_t k0, int64_t kc, int64_t c0, int64_t c1,
+                         float *dst)
 {
-    if (p->kh * p->kw <= GATHER_TAPS_MAX && p->ow <= GATHER_OW_MAX && p->ih * p->iw < ((int64_t)1 << 30)) {
-        pack_b_gather(p, x, k0, kc, c0, c1, dst);
-        return;
-    }
-    const int64_t khw = p->kh * p->kw;
-    for (int64_t q = 0; c0 + q * NR < c1; q++) {
-        float *panel = dst + q * kc * NR;
-        int64_t j0 = c0 + q * NR, width = EVO_MIN((int64_t)NR, c1 - j0);
-        int64_t padded = (width + VL - 1) / VL * VL;
-        /* runs of columns within one output row */
-        int64_t seg_off[NR], seg_len[NR], seg_oh[NR], seg_ow[NR];
-        int n_seg = 0;
-        for (int64_t j = j0; j < j0 + width;) {
-            int64_t oh = j / p->ow, ow = j % p->ow, len = EVO_MIN(p->ow - ow, j0 + width - j);
-            seg_off[n_seg] = j - j0, seg_len[n_seg] = len, seg_oh[n_seg] = oh, seg_ow[n_seg] = ow;
-            n_seg++;
-            j += len;
+    if (p->kh * p->kw > GATHER_TAPS_MAX || p->ow > GATHER_OW_MAX || p->ih * p->iw >= ((int64_t)1 << 30))
+        return false;
+    pack_b_gather(p, x, k0, kc, c0, c1, dst);
+    return true;
+}
+#define CONV_PACK_GATHER pack_b_small
+
+/*
+ * Copies one run of len columns of a packed row from an input row (see
+ * conv_body.inc's pack_b): padding by masked loads, stride 2 by an
+ * even-lane permute.
+ */
+static inline void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64_t sw, int64_t iw)
+{
+    if (sw == 1) {
+        int64_t t = 0;
+        if (iw0 >= 0) /* interior full vectors: no masks */
+            for (; t + VL <= len && iw0 + t + VL <= iw; t += VL)
+                _mm512_storeu_ps(d + t, _mm512_loadu_ps(src + iw0 + t));
+        for (; t < len; t += VL) {
+            int64_t base = iw0 + t;
+            __mmask16 m = range_mask(-base, EVO_MIN(len - t, iw - base));
+            __m512 v = _mm512_maskz_loadu_ps(m, src + base);
+            _mm512_mask_storeu_ps(d + t, range_mask(0, len - t), v);
         }
-        int64_t c = k0 / khw, kr = k0 % khw, ky = kr / p->kw, kx = kr % p->kw;
-        for (int64_t r = 0; r < kc; r++) {
-            float *row = panel + r * NR;
-            if (padded != width)
-                _mm512_storeu_ps(row + padded - VL, _mm512_setzero_ps());
-            const float *xc = x + c * p->ih * p->iw;
-            for (int s = 0; s < n_seg; s++) {
-                float *d = row + seg_off[s];
-                int64_t len = seg_len[s];
-                int64_t ih = seg_oh[s] * p->sh - p->ph + ky * p->dh;
-                int64_t iw0 = seg_ow[s] * p->sw - p->pw + kx * p->dw;
-                if (ih < 0 || ih >= p->ih) {
-                    for (int64_t t = 0; t < len; t += VL)
-                        _mm512_mask_storeu_ps(d + t, range_mask(0, len - t), _mm512_setzero_ps());
-                    continue;
-                }
-                const float *src = xc + ih * p->iw;
-                if (kx == 0 && s == n_seg - 1)
-                    prefetch_next(src + iw0 + len * p->sw, p->sw);
-                if (p->sw == 1) {
-                    int64_t t = 0;
-                    if (iw0 >= 0) /* interior full vectors: no masks */
-                        for (; t + VL <= len && iw0 + t + VL <= p->iw; t += VL)
-                            _mm512_storeu_ps(d + t, _mm512_loadu_ps(src + iw0 + t));
-                    for (; t < len; t += VL) {
-                        int64_t base = iw0 + t;
-                        __mmask16 m = range_mask(-base, EVO_MIN(len - t, p->iw - base));
-                        __m512 v = _mm512_maskz_loadu_ps(m, src + base);
-                        _mm512_mask_storeu_ps(d + t, range_mask(0, len - t), v);
-                    }
-                } else if (p->sw == 2) {
-                    const __m512i even =
-                        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-                    int64_t t = 0;
-                    if (iw0 >= 0) /* interior full vectors: no masks */
-                        for (; t + VL <= len && iw0 + 2 * (t + VL) <= p->iw; t += VL)
-                            _mm512_storeu_ps(d + t,
-                                             _mm512_permutex2var_ps(_mm512_loadu_ps(src + iw0 + 2 * t), even,
-                                                                    _mm512_loadu_ps(src + iw0 + 2 * t + VL)));
-                    for (; t < len; t += VL) {
-                        int64_t base = iw0 + 2 * t, hi = EVO_MIN(2 * (len - t), p->iw - base);
-                        __mmask16 m0 = range_mask(-base, hi), m1 = range_mask(-base - VL, hi - VL);
-                        __m512 lo = _mm512_maskz_loadu_ps(m0, src + base);
-                        __m512 up = _mm512_maskz_loadu_ps(m1, src + base + VL);
-                        _mm512_mask_storeu_ps(d + t, range_mask(0, len - t),
-                                              _mm512_permutex2var_ps(lo, even, up));
-                    }
-                } else {
-                    for (int64_t t = 0; t < len; t++) {
-                        int64_t iw = iw0 + t * p->sw;
-                        d[t] = iw >= 0 && iw < p->iw ? src[iw] : 0.0f;
-                    }
-                }
-            }
-            if (++kx == p->kw) {
-                kx = 0;
-                if (++ky == p->kh) {
-                    ky = 0;
-                    c++;
-                }
-            }
+    } else if (sw == 2) {
+        const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        int64_t t = 0;
+        if (iw0 >= 0) /* interior full vectors: no masks */
+            for (; t + VL <= len && iw0 + 2 * (t + VL) <= iw; t += VL)
+                _mm512_storeu_ps(d + t, _mm512_permutex2var_ps(_mm512_loadu_ps(src + iw0 + 2 * t), even,
+                                                               _mm512_loadu_ps(src + iw0 + 2 * t + VL)));
+        for (; t < len; t += VL) {
+            int64_t base = iw0 + 2 * t, hi = EVO_MIN(2 * (len - t), iw - base);
+            __mmask16 m0 = range_mask(-base, hi), m1 = range_mask(-base - VL, hi - VL);
+            __m512 lo = _mm512_maskz_loadu_ps(m0, src + base);
+            __m512 up = _mm512_maskz_loadu_ps(m1, src + base + VL);
+            _mm512_mask_storeu_ps(d + t, range_mask(0, len - t), _mm512_permutex2var_ps(lo, even, up));
+        }
+    } else {
+        for (int64_t t = 0; t < len; t++) {
+            int64_t x = iw0 + t * sw;
+            d[t] = x >= 0 && x < iw ? src[x] : 0.0f;
         }
     }
 }
@@ -292,8 +241,8 @@ static void store_column(__m256 xacc, float *c, int64_t ldc, int n_rows, bool fi
  * element by element. extra (kernel3x's column past the tile) is stored
  * the same way.
  */
-static void store_tile_groups(const evo_convf_plan *p, __m512 *acc, int nv, int64_t cols, const __m256 *extra,
-                              int64_t i0, int n_rows, int64_t j0, const epilogue *e, float *y)
+static void store_tile_groups_x(const evo_convf_plan *p, __m512 *acc, int nv, int64_t cols, const __m256 *extra,
+                                int64_t i0, int n_rows, int64_t j0, const epilogue *e, float *y)
 {
     __m512 bias[MR];
     for (int i = 0; i < MR; i++)
@@ -352,123 +301,30 @@ static void store_tile_groups(const evo_convf_plan *p, __m512 *acc, int nv, int6
         _mm256_storeu_ps(base + cols * cg, _mm256_loadu_ps(xcol));
 }
 
-static bool conv_supports(const evo_graph *g, const evo_node *n)
+/* store_tile_groups_x without an extra column */
+static inline void store_tile_groups(const evo_convf_plan *p, __m512 *acc, int nv, int64_t cols, int64_t i0,
+                                     int n_rows, int64_t j0, const epilogue *e, float *y)
 {
-    return evo_convf_supports_out(g, n, true);
+    store_tile_groups_x(p, acc, nv, cols, NULL, i0, n_rows, j0, e, y);
 }
 
-static size_t conv_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+/* acc = the nv-vector tile at b (rows ldb apart); fetch_next: kernel3_next for a full tile. */
+static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64_t ldb, __mmask16 tm, int nv,
+                               int64_t width, bool fetch_next, __m512 *acc)
 {
-    evo_convf_plan p;
-    evo_convf_plan_node(&p, g, n, MR, NR, KC_PACKED, KC_DIRECT, n_tasks);
-    return p.slice_bytes * (size_t)n_tasks;
+    (void)width;
+    if (nv == 3 && fetch_next)
+        kernel3_next(kc, a, b, ldb, tm, acc);
+    else if (nv == 3)
+        kernel3(kc, a, b, ldb, tm, acc);
+    else if (nv == 2)
+        kernel2(kc, a, b, ldb, tm, acc);
+    else
+        kernel1(kc, a, b, ldb, tm, acc);
 }
 
-static size_t conv_packed_bytes(const evo_graph *g, const evo_node *n)
-{
-    return evo_convf_packed_bytes(g, n, MR);
-}
-
-static void conv_pack(const evo_graph *g, const evo_node *n, void *dst)
-{
-    evo_convf_plan p;
-    evo_convf_plan_node(&p, g, n, MR, NR, KC_PACKED, KC_DIRECT, 1);
-    evo_convf_pack_weights(g, n, MR, p.kc, dst);
-}
-
-/* Columns [c0, c1) x channel panels [mp0, mp1) of one image. */
-static void conv_block(const evo_convf_plan *p, const float *wp, const float *x, float *y, const epilogue *e,
-                       const float *res, int64_t c0, int64_t c1, int64_t mp0, int64_t mp1, float *bblock)
-{
-    __m512 acc[MR * 3];
-    for (int64_t kb = 0; kb < p->n_kb; kb++) {
-        int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->k - k0);
-        bool first = kb == 0, last = kb == p->n_kb - 1;
-        if (!p->direct)
-            pack_b(p, x, k0, kc, c0, c1, bblock);
-        for (int64_t q = 0; c0 + q * NR < c1; q++) {
-            int64_t j0 = c0 + q * NR, width = EVO_MIN((int64_t)NR, c1 - j0);
-            /* one column left after this tile: kernel3x takes it along */
-            bool extra = c1 - j0 == NR + 1;
-            const float *b = bblock + q * kc * NR, *bx = bblock + (q + 1) * kc * NR;
-            int64_t ldb = NR;
-            if (p->direct) {
-                /* 1x1: B is the input itself */
-                b = x + k0 * p->n + j0;
-                bx = b + NR;
-                ldb = p->n;
-            }
-            /* 1x1: the first channel panel fetches the next column panel's rows as it goes */
-            bool fetch_next = p->direct && j0 + NR < c1;
-            int nv = (int)((width + VL - 1) / VL);
-            __mmask16 tm = range_mask(0, width - (nv - 1) * VL);
-            for (int64_t mp = mp0; mp < mp1; mp++) {
-                const float *a = wp + (k0 * p->m_panels + mp * kc) * MR;
-                int64_t i0 = mp * MR;
-                int n_rows = (int)EVO_MIN((int64_t)MR, p->m - i0);
-                float *c = y + i0 * p->n + j0;
-                const float *bias = last && e->bias ? e->bias + i0 : NULL;
-                const float *r = last && res ? res + i0 * p->n + j0 : NULL;
-                const epilogue *el = last ? e : NULL;
-                if (extra) {
-                    __m256 xacc;
-                    kernel3x(kc, a, b, ldb, bx, acc, &xacc);
-                    if (p->out_groups) {
-                        store_tile_groups(p, acc, 3, NR, &xacc, i0, n_rows, j0, e, y);
-                        continue;
-                    }
-                    store_column(xacc, c + NR, p->n, n_rows, first, el, bias, r ? r + NR : NULL);
-                } else if (nv == 3 && fetch_next && mp == mp0) {
-                    kernel3_next(kc, a, b, ldb, tm, acc);
-                } else if (nv == 3) {
-                    kernel3(kc, a, b, ldb, tm, acc);
-                } else if (nv == 2) {
-                    kernel2(kc, a, b, ldb, tm, acc);
-                } else {
-                    kernel1(kc, a, b, ldb, tm, acc);
-                }
-                if (p->out_groups) /* one K block: the tile is final */
-                    store_tile_groups(p, acc, nv, width, NULL, i0, n_rows, j0, e, y);
-                else
-                    store_tile(acc, nv, c, p->n, n_rows, tm, first, el, bias, r);
-            }
-            if (extra)
-                break;
-        }
-    }
-}
-
-static void conv_run(const evo_kernel_args *a, int task, int n_tasks)
-{
-    const evo_conv_attrs *c = &a->node->a.conv;
-    evo_convf_plan p;
-    evo_convf_plan_make(&p, c, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, KC_PACKED, KC_DIRECT, n_tasks);
-    const float *x = a->in[0].data;
-    float *y = a->out[0].data;
-    epilogue e = evo_conv_epilogue_of(a);
-    const float *res = e.res;
-    float *bblock = (float *)((unsigned char *)a->scratch + p.slice_bytes * (size_t)task);
-    int64_t mp0, mp1, j0, j1;
-    evo_convf_task_share(&p, task, n_tasks, &mp0, &mp1, &j0, &j1);
-    if (mp0 >= mp1 || j0 >= j1)
-        return;
-    int64_t in_size = p.c_in * p.ih * p.iw, out_size = p.m * p.n;
-    unsigned csr = conv_flush_denormals();
-    for (int64_t b = 0; b < p.batch; b++) {
-        const float *rb = res ? res + b * out_size : NULL;
-        for (int64_t c0 = j0; c0 < j1; c0 += p.chunk_panels * NR)
-            conv_block(&p, a->packed, x + b * in_size, y + b * out_size, &e, rb, c0,
-                       EVO_MIN(c0 + p.chunk_panels * NR, j1), mp0, mp1, bblock);
-    }
-    _mm_setcsr(csr);
-}
-
-const evo_kernel_def evo_kernel_conv_avx512 = {
-    .name = "avx512",
-    .isa = EVO_ISA_AVX512,
-    .supports = conv_supports,
-    .scratch_bytes = conv_scratch,
-    .run = conv_run,
-    .packed_bytes = conv_packed_bytes,
-    .pack = conv_pack,
-};
+#define CONV_EXTRA_COLUMN
+#define CONV_NAME "avx512"
+#define CONV_ISA EVO_ISA_AVX512
+#define CONV_DEF evo_kernel_conv_avx512
+#include "kernels/conv_body.inc"

@@ -102,17 +102,4 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
 /* B row p at b + off[p] */
 #define KERNEL_OFF(NAME, NV) KERNEL_GEN(NAME, NV, const int64_t *, b + step[p], (void)0)
 
-/*
- * Sets flush-to-zero and denormals-are-zero for the caller's thread and
- * returns the previous MXCSR, to restore when the kernel returns (FTZ + DAZ): tiny weights and activations
- * in real models otherwise cost a microcode assist per operation (YOLOv5s
- * ran 2x slower); values below 1.2e-38 do not matter.
- */
-static inline unsigned conv_flush_denormals(void)
-{
-    unsigned csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040);
-    return csr;
-}
-
 #endif /* EVO_CONV_AVX512_H */
