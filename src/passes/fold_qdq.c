@@ -19,92 +19,34 @@
  */
 #include "graph/op.h"
 #include "passes/passes.h"
+#include "passes/qdq.h"
 #include "passes/rewrite.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Where one quantization's parameters live. */
-typedef struct qparam {
-    int node;        /* the DequantizeLinear or QuantizeLinear */
-    int data;        /* the quantized value: DQ input 0, or Q output 0 */
-    int scale, zp;   /* value ids; zp is -1 when absent */
-    evo_dtype dtype; /* of data */
-    int64_t count;   /* scale elements */
-} qparam;
-
 static bool is_byte(evo_dtype t)
 {
     return t == EVO_DTYPE_UINT8 || t == EVO_DTYPE_INT8;
-}
-
-static bool is_const(const evo_graph *g, int v)
-{
-    return v >= 0 && g->values[v].data != NULL;
-}
-
-/* Fills q from quantization node id (DQ or Q); NULL or the reason the parameters are unusable. */
-static const char *qparam_of(const evo_graph *g, int id, qparam *q)
-{
-    const evo_node *n = &g->nodes[id];
-    bool dq = n->op == EVO_OP_DEQUANTIZE_LINEAR;
-    q->node = id;
-    q->data = dq ? n->in[0] : n->out[0];
-    q->scale = n->n_in > 1 ? n->in[1] : -1;
-    q->zp = n->n_in > 2 ? n->in[2] : -1;
-    if (q->data < 0 || !is_const(g, q->scale) || (q->zp >= 0 && !is_const(g, q->zp)))
-        return dq ? "a DequantizeLinear scale or zero point is not constant"
-                  : "the QuantizeLinear scale or zero point is not constant";
-    q->dtype = g->values[q->data].dtype;
-    q->count = evo_value_count(&g->values[q->scale]);
-    return NULL;
 }
 
 /*
  * The DequantizeLinear producing value v (live, or dead when v was folded
  * to a constant); not_dq is the reason returned when there is none.
  */
-static const char *dq_of(const evo_graph *g, int v, const char *not_dq, qparam *q)
+static const char *dq_of(const evo_graph *g, int v, const char *not_dq, evo_qparam *q)
 {
-    int p = v >= 0 ? g->values[v].producer : -1;
-    if (p < 0 || g->nodes[p].op != EVO_OP_DEQUANTIZE_LINEAR || (g->nodes[p].is_dead && !is_const(g, v)))
-        return not_dq;
-    return qparam_of(g, p, q);
-}
-
-/* The single live reader of v (not a graph output), or -1. */
-static int single_reader(const evo_graph *g, int v)
-{
-    int r[2];
-    return evo_consumers(g, v, r, 2) == 1 ? r[0] : -1;
-}
-
-/* Zero point element i (0 when absent). */
-static int32_t zp_at(const evo_graph *g, const qparam *q, int64_t i)
-{
-    if (q->zp < 0)
-        return 0;
-    const evo_value *z = &g->values[q->zp];
-    int64_t k = evo_value_count(z) > 1 ? i : 0;
-    switch (z->dtype) {
-    case EVO_DTYPE_INT8: return ((const int8_t *)z->data)[k];
-    case EVO_DTYPE_UINT8: return ((const uint8_t *)z->data)[k];
-    case EVO_DTYPE_INT32: return ((const int32_t *)z->data)[k];
-    default: return 0;
-    }
-}
-
-static float scale_at(const evo_graph *g, const qparam *q, int64_t i)
-{
-    return ((const float *)g->values[q->scale].data)[q->count > 1 ? i : 0];
+    int p = evo_qdq_dq_node(g, v);
+    return p < 0 ? not_dq : evo_qparam_of(g, p, q);
 }
 
 /* Same dtype, per-tensor scale and zero point on both sides. */
-static bool same_qparam(const evo_graph *g, const qparam *a, const qparam *b)
+static bool same_qparam(const evo_graph *g, const evo_qparam *a, const evo_qparam *b)
 {
-    return a->dtype == b->dtype && a->count == 1 && b->count == 1 && scale_at(g, a, 0) == scale_at(g, b, 0) &&
-           zp_at(g, a, 0) == zp_at(g, b, 0);
+    return a->dtype == b->dtype && a->count == 1 && b->count == 1 &&
+           evo_qparam_scale(g, a, 0) == evo_qparam_scale(g, b, 0) &&
+           evo_qparam_zp(g, a, 0) == evo_qparam_zp(g, b, 0);
 }
 
 /* A fused activation found between a compute op and its QuantizeLinear. */
@@ -112,7 +54,7 @@ typedef struct out_chain {
     int act_node; /* Relu or Clip, or -1 */
     evo_act act;
     float alpha, beta;
-    qparam y;
+    evo_qparam y;
 } out_chain;
 
 /* Follows v (a compute op's output) through an optional Relu/Clip to a per-tensor QuantizeLinear. */
@@ -121,26 +63,26 @@ static const char *match_out(const evo_graph *g, int v, out_chain *oc)
     oc->act_node = -1;
     oc->act = EVO_ACT_NONE;
     oc->alpha = oc->beta = 0.0f;
-    int r = single_reader(g, v);
+    int r = evo_qdq_single_reader(g, v);
     if (r < 0)
         return "its output is read by more than one node (or is a graph output)";
     const evo_node *rn = &g->nodes[r];
     if (rn->op == EVO_OP_RELU || rn->op == EVO_OP_CLIP) {
         for (int i = 1; i < rn->n_in; i++)
-            if (rn->in[i] >= 0 && !is_const(g, rn->in[i]))
+            if (rn->in[i] >= 0 && !evo_qdq_is_const(g, rn->in[i]))
                 return "its Clip has bounds that are not constant";
         oc->act_node = r;
         oc->act = rn->op == EVO_OP_RELU ? EVO_ACT_RELU : EVO_ACT_CLIP;
         oc->alpha = rn->a.unary.min;
         oc->beta = rn->a.unary.max;
-        r = single_reader(g, rn->out[0]);
+        r = evo_qdq_single_reader(g, rn->out[0]);
         if (r < 0)
             return "its activation's output is read by more than one node (or is a graph output)";
         rn = &g->nodes[r];
     }
     if (rn->op != EVO_OP_QUANTIZE_LINEAR)
         return "its output is not quantized by a QuantizeLinear";
-    const char *why = qparam_of(g, r, &oc->y);
+    const char *why = evo_qparam_of(g, r, &oc->y);
     if (why)
         return why;
     if (oc->y.count != 1 || !is_byte(oc->y.dtype))
@@ -150,7 +92,7 @@ static const char *match_out(const evo_graph *g, int v, out_chain *oc)
 
 /* What a Conv or MatMul fold needs. */
 typedef struct compute_match {
-    qparam x, w;
+    evo_qparam x, w;
     int bias;              /* Conv: the bias value (float constant) or -1 */
     const int32_t *bias_q; /* a DQ'd int32 bias usable as it is, or NULL */
     out_chain out;
@@ -162,18 +104,9 @@ static const char *match_bias(const evo_graph *g, const evo_node *c, compute_mat
     m->bias_q = NULL;
     if (m->bias < 0)
         return NULL;
-    if (!is_const(g, m->bias))
+    if (!evo_qdq_is_const(g, m->bias))
         return "bias is not constant";
-    qparam b;
-    int64_t n_out = g->values[c->out[0]].dims[1];
-    if (dq_of(g, m->bias, "", &b) == NULL && g->values[b.data].dtype == EVO_DTYPE_INT32 && is_const(g, b.data)) {
-        bool exact = true;
-        for (int64_t i = 0; i < n_out; i++)
-            exact = exact && zp_at(g, &b, i) == 0 &&
-                    scale_at(g, &b, i) == scale_at(g, &m->x, 0) * scale_at(g, &m->w, i);
-        if (exact)
-            m->bias_q = g->values[b.data].data;
-    }
+    m->bias_q = evo_qdq_int32_bias(g, m->bias, &m->x, &m->w, g->values[c->out[0]].dims[1]);
     return NULL;
 }
 
@@ -189,7 +122,7 @@ static const char *match_conv(const evo_graph *g, int id, compute_match *m)
         return why;
     if (m->x.count != 1 || !is_byte(m->x.dtype))
         return "input X is not quantized per tensor to uint8/int8";
-    if (!is_const(g, m->w.data) || !is_byte(m->w.dtype))
+    if (!evo_qdq_is_const(g, m->w.data) || !is_byte(m->w.dtype))
         return "weights are not a uint8/int8 constant";
     int64_t out_ch = g->values[c->out[0]].dims[1];
     if (m->w.count != 1 && (m->w.count != out_ch || g->nodes[m->w.node].a.quant.axis != 0))
@@ -251,12 +184,12 @@ static int n_data_inputs(const evo_node *n)
  * Pad in constant mode on bytes: the value as a byte of q's type, which
  * must stand for exactly the float value (0 is the zero point).
  */
-static const char *pad_byte(const evo_graph *g, const evo_node *n, const qparam *q, int32_t *byte)
+static const char *pad_byte(const evo_graph *g, const evo_node *n, const evo_qparam *q, int32_t *byte)
 {
-    double v = n->a.pad.value, s = scale_at(g, q, 0);
-    double b = nearbyint(v / s) + zp_at(g, q, 0);
+    double v = n->a.pad.value, s = evo_qparam_scale(g, q, 0);
+    double b = nearbyint(v / s) + evo_qparam_zp(g, q, 0);
     int32_t lo = q->dtype == EVO_DTYPE_INT8 ? -128 : 0, hi = q->dtype == EVO_DTYPE_INT8 ? 127 : 255;
-    if (!(b >= lo && b <= hi) || (float)((b - zp_at(g, q, 0)) * s) != (float)v)
+    if (!(b >= lo && b <= hi) || (float)((b - evo_qparam_zp(g, q, 0)) * s) != (float)v)
         return "its pad value is not exactly representable in the quantized type";
     if (g->opset > 0 && g->opset < 11 && b != 0)
         return "its pad value is an attribute (opset < 11) that would change";
@@ -269,7 +202,7 @@ static const char *pad_byte(const evo_graph *g, const evo_node *n, const qparam 
  * outputs (one per output: Split has several) that all share one per-tensor
  * scale and zero point. out_q[n_out] gets the QuantizeLinear of each output.
  */
-static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam *out_q)
+static const char *match_layout(const evo_graph *g, int id, evo_qparam *in_q, evo_qparam *out_q)
 {
     const evo_node *n = &g->nodes[id];
     if (!runs_on_bytes(n))
@@ -277,13 +210,13 @@ static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam
     if (n->n_out > FOLD_MAX_OUTPUTS)
         return "too many outputs";
     for (int i = 0; i < n_data_inputs(n); i++) {
-        qparam q;
+        evo_qparam q;
         const char *why = dq_of(g, n->in[i], "an input is not dequantized", &q);
         if (why)
             return why;
         if (g->nodes[q.node].is_dead)
             return "input is a dequantized constant";
-        if (single_reader(g, n->in[i]) != id)
+        if (evo_qdq_single_reader(g, n->in[i]) != id)
             return "its DequantizeLinear output is read by other nodes too";
         if (i > 0 && !same_qparam(g, &q, in_q))
             return "its inputs are quantized with different scales or zero points";
@@ -297,10 +230,10 @@ static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam
             return why;
     }
     for (int o = 0; o < n->n_out; o++) {
-        int r = n->out[o] >= 0 ? single_reader(g, n->out[o]) : -1;
+        int r = n->out[o] >= 0 ? evo_qdq_single_reader(g, n->out[o]) : -1;
         if (r < 0 || g->nodes[r].op != EVO_OP_QUANTIZE_LINEAR)
             return "its output is not read by one QuantizeLinear only";
-        const char *why = qparam_of(g, r, &out_q[o]);
+        const char *why = evo_qparam_of(g, r, &out_q[o]);
         if (why)
             return why;
         if (!same_qparam(g, in_q, &out_q[o]))
@@ -313,21 +246,12 @@ static const char *match_layout(const evo_graph *g, int id, qparam *in_q, qparam
 static const char *match_any(const evo_graph *g, int id)
 {
     compute_match m;
-    qparam a, b[FOLD_MAX_OUTPUTS];
+    evo_qparam a, b[FOLD_MAX_OUTPUTS];
     switch (g->nodes[id].op) {
     case EVO_OP_CONV: return match_conv(g, id, &m);
     case EVO_OP_MATMUL: return match_matmul(g, id, &m);
     default: return match_layout(g, id, &a, b);
     }
-}
-
-/* A zero point for q: its own, or a new zero constant of its dtype; -1 on failure. */
-static int zp_value(evo_graph *g, const qparam *q, const char *base)
-{
-    if (q->zp >= 0)
-        return q->zp;
-    uint8_t zero = 0;
-    return evo_new_const(g, base, q->dtype, 0, NULL, &zero);
 }
 
 /*
@@ -350,7 +274,8 @@ static int bias_value(evo_graph *g, const compute_match *m, int64_t n_out, const
             q[c] = m->bias_q[c];
             continue;
         }
-        double v = nearbyint((double)f[c] / (double)(scale_at(g, &m->x, 0) * scale_at(g, &m->w, c)));
+        float s = evo_qparam_scale(g, &m->x, 0) * evo_qparam_scale(g, &m->w, c);
+        double v = nearbyint((double)f[c] / (double)s);
         fits = fits && fabs(v) < 2147483647.0;
         q[c] = fits ? (int32_t)v : 0;
     }
@@ -366,7 +291,7 @@ static evo_status fold_compute(evo_graph *g, int id, const compute_match *m, evo
     const char *base = g->nodes[id].name;
     int64_t n_out = conv ? g->values[g->nodes[id].out[0]].dims[1] : 0;
     int bias = conv ? bias_value(g, m, n_out, base) : -2;
-    int y_zp = zp_value(g, &m->out.y, base);
+    int y_zp = evo_qparam_zp_value(g, &m->out.y, base);
     int *in = evo_mem_alloc(&g->mem, sizeof(int) * 9);
     if (bias == -1 || y_zp < 0 || !in)
         return EVO_OK; /* stays float: evo_fold_qdq_island cannot tell this rare case, the bias range */
@@ -396,7 +321,8 @@ static evo_status fold_compute(evo_graph *g, int id, const compute_match *m, evo
 }
 
 /* Runs layout node id on the bytes its DequantizeLinear inputs read, writing its QuantizeLinears' outputs. */
-static evo_status fold_layout(evo_graph *g, int id, const qparam *in_q, const qparam *out_q, evo_error *err)
+static evo_status fold_layout(evo_graph *g, int id, const evo_qparam *in_q, const evo_qparam *out_q,
+                              evo_error *err)
 {
     evo_node *n = &g->nodes[id];
     int32_t byte;
@@ -433,7 +359,7 @@ evo_status evo_pass_fold_qdq(evo_graph *g, evo_pass_ctx *ctx)
         const evo_node *n = &g->nodes[i];
         evo_status s = EVO_OK;
         compute_match m;
-        qparam in_q, out_q[FOLD_MAX_OUTPUTS];
+        evo_qparam in_q, out_q[FOLD_MAX_OUTPUTS];
         if (n->is_dead)
             continue;
         if (n->op == EVO_OP_CONV && !match_conv(g, i, &m))
@@ -474,7 +400,7 @@ const char *evo_fold_qdq_island(const evo_graph *g, const evo_node *n)
         const char *why = match_any(g, id);
         return why ? why : "would fold (pass fold_qdq disabled)";
     }
-    int r = n->n_out > 0 ? single_reader(g, n->out[0]) : -1;
+    int r = n->n_out > 0 ? evo_qdq_single_reader(g, n->out[0]) : -1;
     if (r >= 0 && g->nodes[r].op == EVO_OP_QUANTIZE_LINEAR)
         return "no int8 kernel for this op";
     return "its output stays float (no QuantizeLinear after it)";

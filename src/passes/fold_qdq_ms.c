@@ -18,6 +18,7 @@
  */
 #include "graph/op.h"
 #include "passes/passes.h"
+#include "passes/qdq.h"
 #include "passes/rewrite.h"
 
 #include <math.h>
@@ -26,74 +27,31 @@
 
 #define MS_MAX_IN 64
 
-/* One quantization's parameters: the quantized value, its scale and zero point (-1: absent). */
-typedef struct qref {
-    int node, data, scale, zp;
-    evo_dtype dtype;
-    int64_t count; /* scale elements */
-} qref;
-
-static bool is_const(const evo_graph *g, int v)
+/* q from quantization node id (see evo_qparam_of), which must be uint8/int8. */
+static const char *qref_of(const evo_graph *g, int id, evo_qparam *q)
 {
-    return v >= 0 && g->values[v].data != NULL;
-}
-
-static const char *qref_of(const evo_graph *g, int id, qref *q)
-{
-    const evo_node *n = &g->nodes[id];
-    bool dq = n->op == EVO_OP_DEQUANTIZE_LINEAR;
-    q->node = id;
-    q->data = dq ? n->in[0] : n->out[0];
-    q->scale = n->n_in > 1 ? n->in[1] : -1;
-    q->zp = n->n_in > 2 ? n->in[2] : -1;
-    if (q->data < 0 || !is_const(g, q->scale) || (q->zp >= 0 && !is_const(g, q->zp)))
+    if (evo_qparam_of(g, id, q))
         return "a scale or zero point is not constant";
-    q->dtype = g->values[q->data].dtype;
-    q->count = evo_value_count(&g->values[q->scale]);
     if (q->dtype != EVO_DTYPE_UINT8 && q->dtype != EVO_DTYPE_INT8)
         return "a quantized tensor is not uint8/int8";
     return NULL;
 }
 
 /* The DequantizeLinear producing v (live, or dead when v is a folded constant). */
-static const char *dq_of(const evo_graph *g, int v, qref *q)
+static const char *dq_of(const evo_graph *g, int v, evo_qparam *q)
 {
-    int p = v >= 0 ? g->values[v].producer : -1;
-    if (p < 0 || g->nodes[p].op != EVO_OP_DEQUANTIZE_LINEAR || (g->nodes[p].is_dead && !is_const(g, v)))
-        return "an input is not dequantized";
-    return qref_of(g, p, q);
-}
-
-static int single_reader(const evo_graph *g, int v)
-{
-    int r[2];
-    return evo_consumers(g, v, r, 2) == 1 ? r[0] : -1;
-}
-
-static float scale_at(const evo_graph *g, const qref *q, int64_t i)
-{
-    return ((const float *)g->values[q->scale].data)[q->count > 1 ? i : 0];
-}
-
-static int32_t zp_at(const evo_graph *g, const qref *q, int64_t i)
-{
-    if (q->zp < 0)
-        return 0;
-    const evo_value *z = &g->values[q->zp];
-    int64_t k = evo_value_count(z) > 1 ? i : 0;
-    return z->dtype == EVO_DTYPE_INT8    ? ((const int8_t *)z->data)[k]
-           : z->dtype == EVO_DTYPE_UINT8 ? ((const uint8_t *)z->data)[k]
-                                         : ((const int32_t *)z->data)[k];
+    int p = evo_qdq_dq_node(g, v);
+    return p < 0 ? "an input is not dequantized" : qref_of(g, p, q);
 }
 
 /* A match: the data inputs' parameters, Gemm's bias, the output's QuantizeLinear. */
 typedef struct ms_match {
     evo_op op;
     int n_data;
-    qref in[MS_MAX_IN];
+    evo_qparam in[MS_MAX_IN];
     int bias;              /* Gemm: the bias value or -1 */
     const int32_t *bias_q; /* Gemm: its int32 values when dequantized at scale a_scale * b_scale */
-    qref out;
+    evo_qparam out;
 } ms_match;
 
 static evo_op ms_op_of(const evo_node *n)
@@ -111,28 +69,6 @@ static evo_op ms_op_of(const evo_node *n)
     }
 }
 
-/* Gemm's C as int32 values when it is a DequantizeLinear of int32 at exactly scale a_scale * b_scale[n], zp
- * 0. */
-static const int32_t *int32_bias(const evo_graph *g, int c, const ms_match *m, int64_t cols)
-{
-    int p = g->values[c].producer;
-    if (p < 0 || g->nodes[p].op != EVO_OP_DEQUANTIZE_LINEAR)
-        return NULL;
-    const evo_node *dq = &g->nodes[p];
-    qref bq = {p, dq->in[0], dq->n_in > 1 ? dq->in[1] : -1, dq->n_in > 2 ? dq->in[2] : -1, EVO_DTYPE_INT32,
-               0};
-    if (!is_const(g, bq.data) || g->values[bq.data].dtype != EVO_DTYPE_INT32 || !is_const(g, bq.scale) ||
-        (bq.zp >= 0 && !is_const(g, bq.zp)))
-        return NULL;
-    bq.count = evo_value_count(&g->values[bq.scale]);
-    for (int64_t i = 0; i < cols; i++) {
-        if (zp_at(g, &bq, i) != 0 ||
-            scale_at(g, &bq, i) != scale_at(g, &m->in[0], 0) * scale_at(g, &m->in[1], i))
-            return NULL;
-    }
-    return g->values[bq.data].data;
-}
-
 /* Gemm: B constant, per tensor or per output column; beta 1; C a constant [N] bias. */
 static const char *match_gemm(const evo_graph *g, const evo_node *n, ms_match *m)
 {
@@ -141,7 +77,7 @@ static const char *match_gemm(const evo_graph *g, const evo_node *n, ms_match *m
         return "beta is not 1, or an activation is fused";
     const evo_value *b = &g->values[m->in[1].data];
     int64_t cols = g->values[n->out[0]].dims[1];
-    if (!is_const(g, m->in[1].data))
+    if (!evo_qdq_is_const(g, m->in[1].data))
         return "B is not a constant";
     if (m->in[1].count != 1 &&
         (m->in[1].count != cols || g->nodes[m->in[1].node].a.quant.axis != (at->trans_b ? 0 : b->rank - 1)))
@@ -151,9 +87,9 @@ static const char *match_gemm(const evo_graph *g, const evo_node *n, ms_match *m
     if (m->bias < 0)
         return NULL;
     const evo_value *c = &g->values[m->bias];
-    if (!is_const(g, m->bias) || c->dtype != EVO_DTYPE_FLOAT || c->rank != 1 || c->dims[0] != cols)
+    if (!evo_qdq_is_const(g, m->bias) || c->dtype != EVO_DTYPE_FLOAT || c->rank != 1 || c->dims[0] != cols)
         return "C is not a constant [N] bias";
-    m->bias_q = int32_bias(g, m->bias, m, cols);
+    m->bias_q = evo_qdq_int32_bias(g, m->bias, &m->in[0], &m->in[1], cols);
     return NULL;
 }
 
@@ -201,7 +137,7 @@ static const char *match(const evo_graph *g, int id, ms_match *m)
         if (m->in[i].dtype != m->in[0].dtype && !per_column_b)
             return "its inputs are quantized to different types";
     }
-    int r = single_reader(g, n->out[0]);
+    int r = evo_qdq_single_reader(g, n->out[0]);
     if (r < 0 || g->nodes[r].op != EVO_OP_QUANTIZE_LINEAR)
         return "its output is not read by one QuantizeLinear only";
     if ((why = qref_of(g, r, &m->out)))
@@ -209,15 +145,6 @@ static const char *match(const evo_graph *g, int id, ms_match *m)
     if (m->out.count != 1 || m->out.dtype != m->in[0].dtype)
         return "its QuantizeLinear is not per tensor, or not of its inputs' type";
     return match_op(g, n, m);
-}
-
-/* A zero point for q: its own, or a new zero constant of its type; -1 on failure. */
-static int zp_value(evo_graph *g, const qref *q, const char *base)
-{
-    if (q->zp >= 0)
-        return q->zp;
-    uint8_t zero = 0;
-    return evo_new_const(g, base, q->dtype, 0, NULL, &zero);
 }
 
 /* Gemm's bias as int32 [N] at scale a_scale * b_scale[n]: -2 without one, -1 when a value overflows. */
@@ -231,10 +158,8 @@ static int gemm_bias(evo_graph *g, const ms_match *m, int64_t cols, const char *
     const float *f = g->values[m->bias].data;
     bool fits = true;
     for (int64_t i = 0; i < cols; i++) {
-        double v =
-            m->bias_q
-                ? m->bias_q[i]
-                : nearbyint((double)f[i] / ((double)scale_at(g, &m->in[0], 0) * scale_at(g, &m->in[1], i)));
+        double s = (double)evo_qparam_scale(g, &m->in[0], 0) * evo_qparam_scale(g, &m->in[1], i);
+        double v = m->bias_q ? m->bias_q[i] : nearbyint((double)f[i] / s);
         fits = fits && fabs(v) < 2147483647.0;
         q[i] = fits ? (int32_t)v : 0;
     }
@@ -246,12 +171,12 @@ static int gemm_bias(evo_graph *g, const ms_match *m, int64_t cols, const char *
 /* The com.microsoft op's inputs for match m into in[]; returns their count, or -1 (stays float). */
 static int ms_inputs(evo_graph *g, const evo_node *n, const ms_match *m, int *in)
 {
-    const qref *y = &m->out;
+    const evo_qparam *y = &m->out;
     int k = 0;
     switch (m->op) {
     case EVO_OP_QLINEAR_CONCAT:
         in[k++] = y->scale;
-        if ((in[k++] = zp_value(g, y, n->name)) < 0)
+        if ((in[k++] = evo_qparam_zp_value(g, y, n->name)) < 0)
             return -1;
         for (int i = 0; i < m->n_data; i++) {
             in[k++] = m->in[i].data, in[k++] = m->in[i].scale;
@@ -260,7 +185,7 @@ static int ms_inputs(evo_graph *g, const evo_node *n, const ms_match *m, int *in
         return k;
     case EVO_OP_QGEMM: {
         int bias = gemm_bias(g, m, g->values[n->out[0]].dims[1], n->name);
-        int y_zp = zp_value(g, y, n->name);
+        int y_zp = evo_qparam_zp_value(g, y, n->name);
         if (bias == -1 || y_zp < 0)
             return -1;
         int ins[9] = {m->in[0].data, m->in[0].scale,        m->in[0].zp, m->in[1].data, m->in[1].scale,
