@@ -371,13 +371,7 @@ evo_status evo_pass_fold_qdq(evo_graph *g, evo_pass_ctx *ctx)
         if (s)
             return s;
     }
-    /* DequantizeLinear nodes whose readers all folded (dead_code would revive the removed nodes) */
-    for (int i = 0; i < g->n_nodes; i++) {
-        evo_node *n = &g->nodes[i];
-        int r;
-        if (!n->is_dead && n->op == EVO_OP_DEQUANTIZE_LINEAR && evo_consumers(g, n->out[0], &r, 1) == 0)
-            n->is_dead = true;
-    }
+    evo_qdq_drop_unread_dq(g);
     return EVO_OK;
 }
 

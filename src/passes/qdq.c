@@ -81,3 +81,13 @@ const int32_t *evo_qdq_int32_bias(const evo_graph *g, int bias, const evo_qparam
     }
     return g->values[b.data].data;
 }
+
+void evo_qdq_drop_unread_dq(evo_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        evo_node *n = &g->nodes[i];
+        int r;
+        if (!n->is_dead && n->op == EVO_OP_DEQUANTIZE_LINEAR && evo_consumers(g, n->out[0], &r, 1) == 0)
+            n->is_dead = true;
+    }
+}

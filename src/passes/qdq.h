@@ -50,4 +50,11 @@ int evo_qparam_zp_value(evo_graph *g, const evo_qparam *q, const char *base);
 const int32_t *evo_qdq_int32_bias(const evo_graph *g, int bias, const evo_qparam *x, const evo_qparam *w,
                                   int64_t n);
 
+/*
+ * Marks dead the live DequantizeLinear nodes nothing reads any more (their
+ * readers folded); run by the folding passes themselves, since dead_code
+ * would revive the nodes they removed.
+ */
+void evo_qdq_drop_unread_dq(evo_graph *g);
+
 #endif /* EVO_PASSES_QDQ_H */
