@@ -11,34 +11,13 @@
 #include "exec/model.h"
 #include "graph/builder.h"
 #include "passes/passes.h"
+#include "qdq_util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static check_rng wrng;
-
-/* Scalar float scale and uint8/int8 zero point constants "<p>_s", "<p>_z". */
-static void qp(evo_builder *b, const char *p, float scale, evo_dtype t, int zp)
-{
-    char s[64], z[64];
-    snprintf(s, sizeof(s), "%s_s", p);
-    snprintf(z, sizeof(z), "%s_z", p);
-    evo_build_const(b, s, EVO_DTYPE_FLOAT, 0, NULL, &scale);
-    uint8_t zb = (uint8_t)zp;
-    evo_build_const(b, z, t, 0, NULL, &zb);
-}
-
-/* x -> Q -> DQ: the value "<out>" is the dequantized x, the quantized bytes "<out>_q". */
-static void qdq(evo_builder *b, const char *x, const char *p, const char *out)
-{
-    char ins[160], q[64];
-    snprintf(q, sizeof(q), "%s_q", out);
-    snprintf(ins, sizeof(ins), "%s %s_s %s_z", x, p, p);
-    evo_build_node(b, "QuantizeLinear", ins, q, NULL);
-    snprintf(ins, sizeof(ins), "%s %s_s %s_z", q, p, p);
-    evo_build_node(b, "DequantizeLinear", ins, out, NULL);
-}
 
 /* A dequantized int8 weight "<name>" [dims], per output channel along axis when per_axis. */
 static void qweight(evo_builder *b, const char *name, int rank, const int64_t *dims, int axis, bool per_axis)
@@ -238,56 +217,6 @@ static bool compile(void (*build)(evo_builder *), bool fold, compiled *out)
     return true;
 }
 
-/* Runs m on inputs drawn from seed in [-2, 2); writes output 0 as floats. */
-static size_t run(const evo_model *m, uint64_t seed, float *out, size_t cap)
-{
-    evo_session *s = NULL;
-    evo_error err = {0};
-    CHECK_MSG(evo_session_create(m, NULL, &s, &err) == EVO_OK, "%s", err.msg);
-    if (!s)
-        return 0;
-    check_rng r = {seed};
-    for (int i = 0; i < evo_model_n_inputs(m); i++) {
-        evo_tensor_desc d;
-        evo_model_input_desc(m, i, &d);
-        float *p = evo_session_input_data(s, i);
-        for (size_t k = 0; k < d.size_bytes / 4; k++)
-            p[k] = check_rng_float(&r, -2.0f, 2.0f);
-    }
-    size_t n = 0;
-    if (evo_session_run(s, &err) == EVO_OK) {
-        evo_tensor_desc d;
-        evo_model_output_desc(m, 0, &d);
-        n = EVO_MIN(d.size_bytes / 4, cap);
-        memcpy(out, evo_session_output_data(s, 0), n * 4);
-    } else {
-        CHECK_MSG(false, "%s", err.msg);
-    }
-    evo_session_free(s);
-    return n;
-}
-
-/* Folded vs unfolded on 3 inputs: within lsb everywhere; returns the share of bit-exact elements. */
-static double compare(const compiled *f, const compiled *u, float lsb, const char *name)
-{
-    static float a[1 << 14], b[1 << 14];
-    size_t same = 0, total = 0;
-    for (uint64_t seed = 1; seed <= 3; seed++) {
-        size_t na = run(f->m, seed, a, 1 << 14), nb = run(u->m, seed, b, 1 << 14);
-        CHECK_MSG(na == nb && na > 0, "%s: %zu vs %zu outputs", name, na, nb);
-        int bad = 0;
-        for (size_t i = 0; i < na && i < nb; i++) {
-            same += a[i] == b[i];
-            if (!(fabsf(a[i] - b[i]) <= lsb * 1.001f) && bad++ < 3)
-                fprintf(stderr, "%s: seed %llu element %zu: folded %g, unfolded %g\n", name,
-                        (unsigned long long)seed, i, a[i], b[i]);
-        }
-        CHECK_MSG(bad == 0, "%s: %d elements differ by more than one step", name, bad);
-        total += na;
-    }
-    return total ? (double)same / (double)total : 0;
-}
-
 static void test_fold_conv(void)
 {
     for (conv_variant = 0; conv_variant < 6; conv_variant++) {
@@ -302,7 +231,7 @@ static void test_fold_conv(void)
             CHECK_MSG(f.n_live[EVO_OP_QUANTIZE_LINEAR] == 1 && f.n_live[EVO_OP_DEQUANTIZE_LINEAR] == 1, "%s", name);
             CHECK_MSG(u.n_live[EVO_OP_CONV] == 1 && u.n_islands >= 1, "%s: unfolded", name);
             CHECK_MSG(f.n_islands == 0, "%s: island %s", name, f.island[0]);
-            double exact = compare(&f, &u, 0.0412f, name);
+            double exact = qdq_compare(f.m, u.m, 0.0412f, name);
             printf("%s: %.4f of the outputs bit-exact\n", name, exact);
             CHECK_MSG(exact >= 0.99, "%s: only %.4f bit-exact", name, exact);
         }
@@ -316,7 +245,7 @@ static void test_fold_matmul(void)
     compiled f, u;
     if (compile(build_matmul, true, &f) && compile(build_matmul, false, &u)) {
         CHECK(f.n_live[EVO_OP_QLINEAR_MATMUL] == 1 && f.n_live[EVO_OP_MATMUL] == 0 && f.n_live[EVO_OP_RELU] == 0);
-        double exact = compare(&f, &u, 0.05f, "matmul");
+        double exact = qdq_compare(f.m, u.m, 0.05f, "matmul");
         printf("matmul: %.4f of the outputs bit-exact\n", exact);
         CHECK_MSG(exact >= 0.99, "matmul: only %.4f bit-exact", exact);
     }
@@ -336,18 +265,18 @@ static void test_fold_layout(void)
         if (layout_variant == 0) {
             /* everything on the bytes: one Q in, one DQ per output */
             CHECK_MSG(q == 1 && dq == 2 && f.n_islands == 0, "q %d dq %d islands %d", q, dq, f.n_islands);
-            CHECK(compare(&f, &u, 0.0f, "layout") == 1.0);
+            CHECK(qdq_compare(f.m, u.m, 0.0f, "layout") == 1.0);
         } else if (layout_variant == 1) {
             /* q2 after MaxPool differs from q: MaxPool and Transpose stay float, Concat folds */
             CHECK_MSG(f.n_islands == 2 && strstr(f.island[0], "MaxPool: the scale or zero point differs") &&
                           strstr(f.island[1], "Transpose: the scale or zero point differs"),
                       "%d: %s", f.n_islands, f.island[0]);
             CHECK_MSG(q == 3 && dq == 4 && f.n_live[EVO_OP_CONCAT] == 1, "q %d dq %d", q, dq);
-            CHECK(compare(&f, &u, 0.0f, "layout, scale mismatch") == 1.0);
+            CHECK(qdq_compare(f.m, u.m, 0.0f, "layout, scale mismatch") == 1.0);
         } else {
             CHECK_MSG(f.n_islands == 1 && strstr(f.island[0], "MaxPool: its DequantizeLinear output is read by other"),
                       "%s", f.island[0]);
-            CHECK(compare(&f, &u, 0.0f, "layout, DQ read twice") == 1.0);
+            CHECK(qdq_compare(f.m, u.m, 0.0f, "layout, DQ read twice") == 1.0);
         }
         evo_model_free(f.m);
         evo_model_free(u.m);

@@ -14,34 +14,13 @@
 #include "onnx/onnx.h"
 #include "onnx/onnx_write.h"
 #include "passes/passes.h"
+#include "qdq_util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static check_rng wrng;
-
-/* Scalar scale and zero point constants "<p>_s", "<p>_z". */
-static void qp(evo_builder *b, const char *p, float scale, evo_dtype t, int zp)
-{
-    char s[64], z[64];
-    snprintf(s, sizeof(s), "%s_s", p);
-    snprintf(z, sizeof(z), "%s_z", p);
-    evo_build_const(b, s, EVO_DTYPE_FLOAT, 0, NULL, &scale);
-    uint8_t zb = (uint8_t)zp;
-    evo_build_const(b, z, t, 0, NULL, &zb);
-}
-
-/* x -> Q(p) -> DQ(p) = out. */
-static void qdq(evo_builder *b, const char *x, const char *p, const char *out)
-{
-    char ins[200], q[80];
-    snprintf(q, sizeof(q), "%.60s_q", out);
-    snprintf(ins, sizeof(ins), "%.60s %.40s_s %.40s_z", x, p, p);
-    evo_build_node(b, "QuantizeLinear", ins, q, NULL);
-    snprintf(ins, sizeof(ins), "%.70s %.40s_s %.40s_z", q, p, p);
-    evo_build_node(b, "DequantizeLinear", ins, out, NULL);
-}
 
 /* A graph input x [dims] quantized with p into the float value "<x>d". */
 static void qinput(evo_builder *b, const char *x, int rank, const int64_t *dims, const char *p)
@@ -214,56 +193,6 @@ static bool compile(void (*build)(evo_builder *), bool fold, compiled *out)
     return true;
 }
 
-/* Runs m on inputs drawn from seed in [-2, 2); writes output 0 as floats. */
-static size_t run(const evo_model *m, uint64_t seed, float *out, size_t cap)
-{
-    evo_session *s = NULL;
-    evo_error err = {0};
-    CHECK_MSG(evo_session_create(m, NULL, &s, &err) == EVO_OK, "%s", err.msg);
-    if (!s)
-        return 0;
-    check_rng r = {seed};
-    for (int i = 0; i < evo_model_n_inputs(m); i++) {
-        evo_tensor_desc d;
-        evo_model_input_desc(m, i, &d);
-        float *p = evo_session_input_data(s, i);
-        for (size_t k = 0; k < d.size_bytes / 4; k++)
-            p[k] = check_rng_float(&r, -2.0f, 2.0f);
-    }
-    size_t n = 0;
-    if (evo_session_run(s, &err) == EVO_OK) {
-        evo_tensor_desc d;
-        evo_model_output_desc(m, 0, &d);
-        n = EVO_MIN(d.size_bytes / 4, cap);
-        memcpy(out, evo_session_output_data(s, 0), n * 4);
-    } else {
-        CHECK_MSG(false, "%s", err.msg);
-    }
-    evo_session_free(s);
-    return n;
-}
-
-/* Folded vs unfolded on 3 inputs: within lsb everywhere; returns the share of bit-exact elements. */
-static double compare(const compiled *f, const compiled *u, float lsb, const char *name)
-{
-    static float a[1 << 12], b[1 << 12];
-    size_t same = 0, total = 0;
-    for (uint64_t seed = 1; seed <= 3; seed++) {
-        size_t na = run(f->m, seed, a, 1 << 12), nb = run(u->m, seed, b, 1 << 12);
-        CHECK_MSG(na == nb && na > 0, "%s: %zu vs %zu outputs", name, na, nb);
-        int bad = 0;
-        for (size_t i = 0; i < na && i < nb; i++) {
-            same += a[i] == b[i];
-            if (!(fabsf(a[i] - b[i]) <= lsb * 1.001f) && bad++ < 3)
-                fprintf(stderr, "%s: seed %llu element %zu: folded %g, unfolded %g\n", name,
-                        (unsigned long long)seed, i, a[i], b[i]);
-        }
-        CHECK_MSG(bad == 0, "%s: %d elements differ by more than one step", name, bad);
-        total += na;
-    }
-    return total ? (double)same / (double)total : 0;
-}
-
 typedef struct fold_case {
     const char *name;
     void (*build)(evo_builder *);
@@ -296,8 +225,8 @@ static void test_fold(void)
             CHECK_MSG(u.n_live[c->float_op] == 1 &&
                           strstr(u.island, "would fold (pass fold_qdq_ms disabled)"),
                       "%s: unfolded island \"%s\"", c->name, u.island);
-            compare(&f, &(compiled){.m = f.rt}, 0.0f, "round trip"); /* bit-identical */
-            double exact = compare(&f, &u, c->lsb, c->name);
+            qdq_compare(f.m, f.rt, 0.0f, "round trip"); /* bit-identical */
+            double exact = qdq_compare(f.m, u.m, c->lsb, c->name);
             printf("%-18s %.4f of the outputs bit-exact with the float island\n", c->name, exact);
             CHECK_MSG(exact >= 0.95, "%s: only %.4f bit-exact", c->name, exact);
         }
