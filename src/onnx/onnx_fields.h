@@ -1,6 +1,6 @@
 /*
  * onnx_fields.h - the protobuf field numbers of onnx.proto that the
- * importer (onnx_import.c, onnx_tensor.c) reads and the writer
+ * importer (onnx_import.c, onnx_node.c, onnx_tensor.c) reads and the writer
  * (onnx_write*.c) writes: one table, so the two cannot drift.
  */
 #ifndef EVO_ONNX_FIELDS_H

@@ -60,4 +60,19 @@ bool onnx_dtype_known(uint64_t code);
 /* The name of an ONNX element type evo does not support (float8, int4, ...), or "unknown". */
 const char *onnx_dtype_unsupported_name(uint64_t code);
 
+/* The value named name, added when new; -1 when out of memory. */
+int onnx_find_or_add(onnx_loader *L, const char *name);
+/* Makes value id the constant t. */
+evo_status onnx_set_const(onnx_loader *L, int id, const onnx_tensor *t);
+/* True for an initializer's value (a STRING one has no data but is still constant). */
+bool onnx_is_constant(const evo_value *v);
+
+/* The domains whose opset_import the nodes need. */
+typedef struct onnx_domain_use {
+    bool default_domain, ms_domain;
+} onnx_domain_use;
+
+/* Adds the NodeProto in msg (the graph's index-th) with its attributes; notes its domain in uses. */
+evo_status onnx_load_node(onnx_loader *L, const evo_pb *msg, int index, onnx_domain_use *uses);
+
 #endif /* EVO_ONNX_PRIV_H */
