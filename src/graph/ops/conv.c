@@ -248,14 +248,22 @@ evo_status evo_conv_geometry(evo_graph *g, evo_node *n, const evo_value *x, cons
     return EVO_OK;
 }
 
-static evo_status conv_infer(evo_graph *g, evo_node *n, evo_error *err)
+evo_status evo_conv_float_inputs(evo_graph *g, const evo_node *n, evo_error *err)
 {
-    evo_conv_attrs *c = &n->a.conv;
-    evo_status s = evo_check_arity(g, n, 2, c->has_residual ? 4 : 3, 1, err);
+    evo_status s = evo_check_arity(g, n, 2, n->a.conv.has_residual ? 4 : 3, 1, err);
     if (s || (s = evo_nn_float_input(g, n, 0, 3, 2 + EVO_MAX_SPATIAL, err)) ||
         (s = evo_nn_float_input(g, n, 1, 0, -1, err)))
         return s;
     if (evo_node_input(g, n, 2) && (s = evo_nn_float_input(g, n, 2, 1, 1, err)))
+        return s;
+    return EVO_OK;
+}
+
+static evo_status conv_infer(evo_graph *g, evo_node *n, evo_error *err)
+{
+    evo_conv_attrs *c = &n->a.conv;
+    evo_status s = evo_conv_float_inputs(g, n, err);
+    if (s)
         return s;
     const evo_value *x = evo_node_input(g, n, 0), *wv = evo_node_input(g, n, 1);
     int n_spatial = x->rank - 2;

@@ -126,11 +126,8 @@ static evo_status resolve_dim(evo_graph *g, evo_node *n, int i, int64_t in, int6
 static evo_status conv_transpose_infer(evo_graph *g, evo_node *n, evo_error *err)
 {
     evo_conv_attrs *c = &n->a.conv;
-    evo_status s = evo_check_arity(g, n, 2, c->has_residual ? 4 : 3, 1, err);
-    if (s || (s = evo_nn_float_input(g, n, 0, 3, 2 + EVO_MAX_SPATIAL, err)) ||
-        (s = evo_nn_float_input(g, n, 1, 0, -1, err)))
-        return s;
-    if (evo_node_input(g, n, 2) && (s = evo_nn_float_input(g, n, 2, 1, 1, err)))
+    evo_status s = evo_conv_float_inputs(g, n, err);
+    if (s)
         return s;
     const evo_value *x = evo_node_input(g, n, 0), *w = evo_node_input(g, n, 1);
     int ns = x->rank - 2;

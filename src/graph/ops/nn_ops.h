@@ -57,6 +57,13 @@ evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_m
 evo_status evo_conv_import(evo_graph *g, evo_node *n, evo_error *err);
 
 /*
+ * Conv's and ConvTranspose's input rules: 2 or 3 inputs (4 with a fused
+ * residual), X float of rank 3 to 2 + EVO_MAX_SPATIAL, W float, the
+ * optional bias float of rank 1. conv.c.
+ */
+evo_status evo_conv_float_inputs(evo_graph *g, const evo_node *n, evo_error *err);
+
+/*
  * Conv's shape rules for X and W = [M, C/group, k...] (any dtypes, X of
  * rank >= 3): checks W and the optional bias at input bias_input (-1: none)
  * against X, resolves kernel and pads into n->a.conv, and writes the output
