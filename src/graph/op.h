@@ -46,6 +46,11 @@ evo_status evo_norm_axis(const evo_graph *g, const evo_node *n, int64_t axis, in
 evo_status evo_norm_input_axis(const evo_graph *g, const evo_node *n, const char *what, int rank,
                                int64_t *axis, evo_error *err);
 
+/* Float element types: float, double, float16, bfloat16. */
+bool evo_dtype_is_float(evo_dtype t);
+/* Integer element types, signed and unsigned, 8 to 64 bits (not bool). */
+bool evo_dtype_is_int(evo_dtype t);
+
 /* Checks x has a numeric element type (not string, bool or undefined). */
 evo_status evo_check_numeric_input(const evo_graph *g, const evo_node *n, const evo_value *x, evo_error *err);
 

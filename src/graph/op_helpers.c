@@ -59,6 +59,26 @@ evo_status evo_norm_input_axis(const evo_graph *g, const evo_node *n, const char
     return evo_norm_axis(g, n, *axis, rank, false, axis, err);
 }
 
+bool evo_dtype_is_float(evo_dtype t)
+{
+    return t == EVO_DTYPE_FLOAT || t == EVO_DTYPE_DOUBLE || t == EVO_DTYPE_FLOAT16 || t == EVO_DTYPE_BFLOAT16;
+}
+
+bool evo_dtype_is_int(evo_dtype t)
+{
+    switch (t) {
+    case EVO_DTYPE_INT8:
+    case EVO_DTYPE_UINT8:
+    case EVO_DTYPE_INT16:
+    case EVO_DTYPE_UINT16:
+    case EVO_DTYPE_INT32:
+    case EVO_DTYPE_UINT32:
+    case EVO_DTYPE_INT64:
+    case EVO_DTYPE_UINT64: return true;
+    default: return false;
+    }
+}
+
 evo_status evo_check_numeric_input(const evo_graph *g, const evo_node *n, const evo_value *x, evo_error *err)
 {
     switch (x->dtype) {

@@ -8,25 +8,9 @@
  */
 #include "graph/op.h"
 
-static bool is_float_type(evo_dtype t)
-{
-    return t == EVO_DTYPE_FLOAT || t == EVO_DTYPE_DOUBLE || t == EVO_DTYPE_FLOAT16 ||
-           t == EVO_DTYPE_BFLOAT16;
-}
-
 static bool is_numeric(evo_dtype t)
 {
-    switch (t) {
-    case EVO_DTYPE_INT8:
-    case EVO_DTYPE_UINT8:
-    case EVO_DTYPE_INT16:
-    case EVO_DTYPE_UINT16:
-    case EVO_DTYPE_INT32:
-    case EVO_DTYPE_UINT32:
-    case EVO_DTYPE_INT64:
-    case EVO_DTYPE_UINT64: return true;
-    default: return is_float_type(t);
-    }
+    return evo_dtype_is_int(t) || evo_dtype_is_float(t);
 }
 
 static evo_status binary_import(evo_graph *g, evo_node *n, evo_error *err)
@@ -110,7 +94,7 @@ static evo_status check_types(evo_graph *g, const evo_node *n, evo_dtype *out, e
     case EVO_OP_MOD:
         if (!is_numeric(t))
             expected = "a numeric type";
-        else if (is_float_type(t) && !n->a.binary.fmod)
+        else if (evo_dtype_is_float(t) && !n->a.binary.fmod)
             return evo_node_errorf(err, g, n, EVO_ERR_PARSE,
                                    "attribute \"fmod\" must be 1 for %s inputs", evo_dtype_name(t));
         break;

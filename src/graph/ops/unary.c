@@ -10,31 +10,10 @@
 #include <float.h>
 #include <math.h>
 
-static bool is_float_type(evo_dtype t)
-{
-    return t == EVO_DTYPE_FLOAT || t == EVO_DTYPE_DOUBLE || t == EVO_DTYPE_FLOAT16 ||
-           t == EVO_DTYPE_BFLOAT16;
-}
-
-static bool is_int_type(evo_dtype t)
-{
-    switch (t) {
-    case EVO_DTYPE_INT8:
-    case EVO_DTYPE_UINT8:
-    case EVO_DTYPE_INT16:
-    case EVO_DTYPE_UINT16:
-    case EVO_DTYPE_INT32:
-    case EVO_DTYPE_UINT32:
-    case EVO_DTYPE_INT64:
-    case EVO_DTYPE_UINT64: return true;
-    default: return false;
-    }
-}
-
 /* Types Cast converts between: every numeric type and bool (not string). */
 static bool is_castable(evo_dtype t)
 {
-    return is_float_type(t) || is_int_type(t) || t == EVO_DTYPE_BOOL;
+    return evo_dtype_is_float(t) || evo_dtype_is_int(t) || t == EVO_DTYPE_BOOL;
 }
 
 static evo_status unary_import(evo_graph *g, evo_node *n, evo_error *err)
@@ -91,11 +70,11 @@ static evo_status check_type(evo_graph *g, const evo_node *n, evo_dtype t, evo_e
     case EVO_OP_NEG:
     case EVO_OP_ABS:
     case EVO_OP_CLIP:
-        if (!is_float_type(t) && !is_int_type(t))
+        if (!evo_dtype_is_float(t) && !evo_dtype_is_int(t))
             expected = "a float or integer type";
         break;
     default:
-        if (!is_float_type(t))
+        if (!evo_dtype_is_float(t))
             expected = "float32, float64, float16 or bfloat16";
         break;
     }
