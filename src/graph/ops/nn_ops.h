@@ -2,7 +2,7 @@
  * nn_ops.h - helpers shared by the sliding-window op families (Conv,
  * ConvTranspose, MaxPool, AveragePool): import of kernel_shape, strides,
  * dilations, pads and auto_pad, pad resolution and the ONNX output-size
- * rules. Defined in conv.c.
+ * rules. Defined in conv.c unless marked otherwise.
  */
 #ifndef EVO_NN_OPS_H
 #define EVO_NN_OPS_H
@@ -52,6 +52,16 @@ void evo_pads_resolve(evo_auto_pad auto_pad, bool from_total, int64_t total, int
 /* Checks input i is present and a float32 tensor of known rank (rank_min..rank_max, -1: any). */
 evo_status evo_nn_float_input(evo_graph *g, const evo_node *n, int i, int rank_min, int rank_max,
                               evo_error *err);
+
+/* Sets the window of pool attributes p (MaxPool, AveragePool, QLinearAveragePool) from w. pool.c. */
+void evo_pool_set_window(evo_pool_attrs *p, const evo_window *w, bool ceil_mode, bool count_include_pad);
+
+/*
+ * The output extents out_sp of n's pool window (n->a.pool) over in_sp
+ * (n_spatial dims), its pads resolved into n->a.pool. pool.c.
+ */
+evo_status evo_pool_resolve(evo_graph *g, evo_node *n, const int64_t *in_sp, int n_spatial, int64_t *out_sp,
+                            evo_error *err);
 
 /* Conv's attribute import (conv.c), shared by QLinearConv and ConvInteger. */
 evo_status evo_conv_import(evo_graph *g, evo_node *n, evo_error *err);

@@ -8,6 +8,37 @@
 
 #include <string.h>
 
+void evo_pool_set_window(evo_pool_attrs *p, const evo_window *w, bool ceil_mode, bool count_include_pad)
+{
+    p->n_spatial = w->n_spatial;
+    memcpy(p->kernel, w->kernel, sizeof(p->kernel));
+    memcpy(p->stride, w->stride, sizeof(p->stride));
+    memcpy(p->dilation, w->dilation, sizeof(p->dilation));
+    memcpy(p->pad_begin, w->pad_begin, sizeof(p->pad_begin));
+    memcpy(p->pad_end, w->pad_end, sizeof(p->pad_end));
+    p->auto_pad = w->auto_pad;
+    p->ceil_mode = ceil_mode;
+    p->count_include_pad = count_include_pad;
+}
+
+evo_status evo_pool_resolve(evo_graph *g, evo_node *n, const int64_t *in_sp, int n_spatial, int64_t *out_sp,
+                            evo_error *err)
+{
+    evo_pool_attrs *p = &n->a.pool;
+    evo_window w = {p->n_spatial, true, {0}, {0}, {0}, {0}, {0}, p->auto_pad};
+    memcpy(w.kernel, p->kernel, sizeof(w.kernel));
+    memcpy(w.stride, p->stride, sizeof(w.stride));
+    memcpy(w.dilation, p->dilation, sizeof(w.dilation));
+    memcpy(w.pad_begin, p->pad_begin, sizeof(w.pad_begin));
+    memcpy(w.pad_end, p->pad_end, sizeof(w.pad_end));
+    evo_status s = evo_window_resolve(g, n, &w, n_spatial, in_sp, p->ceil_mode, out_sp, err);
+    if (s)
+        return s;
+    memcpy(p->pad_begin, w.pad_begin, sizeof(p->pad_begin));
+    memcpy(p->pad_end, w.pad_end, sizeof(p->pad_end));
+    return EVO_OK;
+}
+
 static evo_status pool_import(evo_graph *g, evo_node *n, evo_error *err)
 {
     evo_pool_attrs *p = &n->a.pool;
@@ -27,15 +58,7 @@ static evo_status pool_import(evo_graph *g, evo_node *n, evo_error *err)
                                "attribute \"storage_order\" = %lld, expected 0 or 1",
                                (long long)storage_order);
     memset(p, 0, sizeof(*p));
-    p->n_spatial = w.n_spatial;
-    memcpy(p->kernel, w.kernel, sizeof(p->kernel));
-    memcpy(p->stride, w.stride, sizeof(p->stride));
-    memcpy(p->dilation, w.dilation, sizeof(p->dilation));
-    memcpy(p->pad_begin, w.pad_begin, sizeof(p->pad_begin));
-    memcpy(p->pad_end, w.pad_end, sizeof(p->pad_end));
-    p->auto_pad = w.auto_pad;
-    p->ceil_mode = ceil_mode != 0;
-    p->count_include_pad = count_include_pad != 0;
+    evo_pool_set_window(p, &w, ceil_mode != 0, count_include_pad != 0);
     p->storage_order = storage_order;
     return EVO_OK;
 }
@@ -62,7 +85,6 @@ static evo_status pool_check_input(evo_graph *g, const evo_node *n, evo_error *e
 
 static evo_status pool_infer(evo_graph *g, evo_node *n, evo_error *err)
 {
-    evo_pool_attrs *p = &n->a.pool;
     bool is_max = n->op == EVO_OP_MAX_POOL;
     evo_status s = evo_check_arity(g, n, 1, 1, 1, err);
     if (s || (s = pool_check_input(g, n, err)))
@@ -72,17 +94,9 @@ static evo_status pool_infer(evo_graph *g, evo_node *n, evo_error *err)
                                is_max ? 2 : 1, n->n_out);
     const evo_value *x = evo_node_input(g, n, 0);
     int n_spatial = x->rank - 2;
-    evo_window w = {p->n_spatial, true, {0}, {0}, {0}, {0}, {0}, p->auto_pad};
-    memcpy(w.kernel, p->kernel, sizeof(w.kernel));
-    memcpy(w.stride, p->stride, sizeof(w.stride));
-    memcpy(w.dilation, p->dilation, sizeof(w.dilation));
-    memcpy(w.pad_begin, p->pad_begin, sizeof(w.pad_begin));
-    memcpy(w.pad_end, p->pad_end, sizeof(w.pad_end));
     int64_t dims[EVO_MAX_RANK];
-    if ((s = evo_window_resolve(g, n, &w, n_spatial, x->dims + 2, p->ceil_mode, dims + 2, err)))
+    if ((s = evo_pool_resolve(g, n, x->dims + 2, n_spatial, dims + 2, err)))
         return s;
-    memcpy(p->pad_begin, w.pad_begin, sizeof(p->pad_begin));
-    memcpy(p->pad_end, w.pad_end, sizeof(p->pad_end));
     dims[0] = x->dims[0];
     dims[1] = x->dims[1];
     evo_node_set_output(g, n, 0, x->dtype, x->rank, dims);

@@ -37,34 +37,7 @@ static evo_status qpool_import(evo_graph *g, evo_node *n, evo_error *err)
     if ((s = evo_attr_int(g, n, "ceil_mode", 0, &ceil_mode, err)) ||
         (s = evo_attr_int(g, n, "count_include_pad", 0, &count_include_pad, err)))
         return s;
-    p->n_spatial = w.n_spatial;
-    memcpy(p->kernel, w.kernel, sizeof(p->kernel));
-    memcpy(p->stride, w.stride, sizeof(p->stride));
-    memcpy(p->dilation, w.dilation, sizeof(p->dilation));
-    memcpy(p->pad_begin, w.pad_begin, sizeof(p->pad_begin));
-    memcpy(p->pad_end, w.pad_end, sizeof(p->pad_end));
-    p->auto_pad = w.auto_pad;
-    p->ceil_mode = ceil_mode != 0;
-    p->count_include_pad = count_include_pad != 0;
-    return EVO_OK;
-}
-
-/* Output spatial extents into out_sp (attributes resolved in n->a.pool). */
-static evo_status window_out(evo_graph *g, evo_node *n, const int64_t *in_sp, int n_spatial, int64_t *out_sp,
-                             evo_error *err)
-{
-    evo_pool_attrs *p = &n->a.pool;
-    evo_window w = {p->n_spatial, true, {0}, {0}, {0}, {0}, {0}, p->auto_pad};
-    memcpy(w.kernel, p->kernel, sizeof(w.kernel));
-    memcpy(w.stride, p->stride, sizeof(w.stride));
-    memcpy(w.dilation, p->dilation, sizeof(w.dilation));
-    memcpy(w.pad_begin, p->pad_begin, sizeof(w.pad_begin));
-    memcpy(w.pad_end, p->pad_end, sizeof(w.pad_end));
-    evo_status s = evo_window_resolve(g, n, &w, n_spatial, in_sp, p->ceil_mode, out_sp, err);
-    if (s)
-        return s;
-    memcpy(p->pad_begin, w.pad_begin, sizeof(p->pad_begin));
-    memcpy(p->pad_end, w.pad_end, sizeof(p->pad_end));
+    evo_pool_set_window(p, &w, ceil_mode != 0, count_include_pad != 0);
     return EVO_OK;
 }
 
@@ -97,7 +70,7 @@ static evo_status qpool_infer(evo_graph *g, evo_node *n, evo_error *err)
         }
         for (int i = 0; i < n_spatial; i++)
             dims[sp0 + i] = 1;
-    } else if ((s = window_out(g, n, x->dims + sp0, n_spatial, dims + sp0, err))) {
+    } else if ((s = evo_pool_resolve(g, n, x->dims + sp0, n_spatial, dims + sp0, err))) {
         return s;
     }
     evo_node_set_output(g, n, 0, x->dtype, x->rank, dims);
