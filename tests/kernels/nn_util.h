@@ -82,6 +82,17 @@ static inline void nn_attr_string(evo_graph *g, int node, const char *name, cons
     a->s_len = strlen(s);
 }
 
+/* "pads" = pb[0..ns) then pe[0..ns) (begins, then ends), ns <= 3. */
+static inline void nn_attr_pads(evo_graph *g, int node, const int64_t *pb, const int64_t *pe, int ns)
+{
+    int64_t pads[6];
+    for (int i = 0; i < ns; i++) {
+        pads[i] = pb[i];
+        pads[ns + i] = pe[i];
+    }
+    nn_attr_ints(g, node, "pads", pads, 2 * ns);
+}
+
 /* Runs the op's import and shape inference on node. */
 static inline evo_status nn_infer(evo_graph *g, int node, evo_error *err)
 {

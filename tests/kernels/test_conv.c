@@ -96,12 +96,7 @@ static int build_conv(evo_graph *g, const conv_case *tc, int extra_inputs)
     if (tc->auto_pad) {
         nn_attr_string(g, node, "auto_pad", tc->auto_pad);
     } else {
-        int64_t pads[6];
-        for (int i = 0; i < tc->ns; i++) {
-            pads[i] = tc->pb[i];
-            pads[tc->ns + i] = tc->pe[i];
-        }
-        nn_attr_ints(g, node, "pads", pads, 2 * tc->ns);
+        nn_attr_pads(g, node, tc->pb, tc->pe, tc->ns);
     }
     if (tc->group != 1)
         nn_attr_int(g, node, "group", tc->group);
