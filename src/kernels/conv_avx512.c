@@ -93,6 +93,8 @@ static bool pack_b_small(const evo_convf_plan *p, const float *x, int64_t k0, in
     return true;
 }
 #define CONV_PACK_GATHER pack_b_small
+/* packing out of line, so that profiles show it apart from the tile loops */
+#define CONV_PACK_ATTR __attribute__((noinline))
 
 /*
  * Copies one run of len columns of a packed row from an input row (see
