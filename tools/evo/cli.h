@@ -35,6 +35,10 @@ typedef struct cli_model_opts {
  * returns 1; returns 0 if it is not one; -1 after printing an error.
  */
 int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o);
+/* The compile options mo asks for: input shapes (borrowed from mo) and disabled passes. */
+evo_compile_options cli_compile_options(const cli_model_opts *mo);
+/* The session options mo asks for: threads and ISA. */
+evo_session_options cli_session_options(const cli_model_opts *mo);
 /* Parses a positive integer option value; false after printing an error. */
 bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
 /*

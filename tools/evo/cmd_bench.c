@@ -145,17 +145,12 @@ int evo_cmd_bench(int argc, char **argv)
     evo_model *model = NULL;
     evo_session *sess = NULL;
     double *times = NULL, *step_ms = NULL;
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo.shapes;
-    co.n_input_shapes = mo.n_shapes;
-    co.disable_passes = mo.disable_passes;
+    evo_compile_options co = cli_compile_options(&mo);
     int64_t t0 = evo_now_ns();
     if (evo_model_load(path, &co, &model, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
     double load_ms = (double)(evo_now_ns() - t0) / 1e6;
-    evo_session_options so = evo_session_options_default();
-    so.n_threads = mo.n_threads;
-    so.isa = mo.isa;
+    evo_session_options so = cli_session_options(&mo);
     so.profile = profile;
     if (evo_session_create(model, &so, &sess, &err) != EVO_OK) {
         cli_fail("%s", err.msg);

@@ -96,10 +96,7 @@ int evo_cmd_compile(int argc, char **argv)
                         "which keeps no ONNX attributes",
                         path);
 
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo.shapes;
-    co.n_input_shapes = mo.n_shapes;
-    co.disable_passes = mo.disable_passes;
+    evo_compile_options co = cli_compile_options(&mo);
     evo_error err = {0};
     evo_graph *g = NULL;
     int64_t t0 = evo_now_ns();

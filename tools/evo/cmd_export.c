@@ -66,10 +66,7 @@ int evo_cmd_export(int argc, char **argv)
         return cli_fail("usage: evo export MODEL --tflite OUT.tflite [--input-shape NAME=DIMS]");
     if (strcmp(out_path, path) == 0)
         return cli_fail("export: the output would overwrite the input \"%s\"", path);
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo.shapes;
-    co.n_input_shapes = mo.n_shapes;
-    co.disable_passes = mo.disable_passes;
+    evo_compile_options co = cli_compile_options(&mo);
     evo_error err = {0};
     evo_graph *g = NULL;
     if (evo_graph_load_compiled(path, NULL, 0, &co, &g, &err) != EVO_OK)

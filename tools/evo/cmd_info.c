@@ -215,10 +215,7 @@ int evo_cmd_info(int argc, char **argv)
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
     if ((compiled ? evo_file_load(path, &g, &err) : evo_onnx_load_file(path, &g, &err)) != EVO_OK)
         return cli_fail("%s", err.msg);
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo.shapes;
-    co.n_input_shapes = mo.n_shapes;
-    co.disable_passes = mo.disable_passes;
+    evo_compile_options co = cli_compile_options(&mo);
     evo_pass_ctx ctx = {&co, &err};
     evo_status s = compiled ? evo_file_check_options(g, &co, &err) : evo_passes_run(g, &ctx);
     if (!target && s == EVO_OK && g->npu_target) /* a .evo compiled with --target */

@@ -143,10 +143,7 @@ int cli_open_detector(const char *model_path, const cli_model_opts *mo, const ev
 {
     evo_error err = {0};
     evo_model *model = NULL;
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo->shapes;
-    co.n_input_shapes = mo->n_shapes;
-    co.disable_passes = mo->disable_passes;
+    evo_compile_options co = cli_compile_options(mo);
     if (evo_model_load(model_path, &co, &model, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
     evo_tensor_desc in;
@@ -158,9 +155,7 @@ int cli_open_detector(const char *model_path, const cli_model_opts *mo, const ev
         return cli_fail("%s: input 0 must be float32 [1,3,H,W] with fixed H and W (use --input-shape)",
                         model_path);
     }
-    evo_session_options so = evo_session_options_default();
-    so.n_threads = mo->n_threads;
-    so.isa = mo->isa;
+    evo_session_options so = cli_session_options(mo);
     if (evo_detector_create(model, &so, d, det_out, &err) != EVO_OK) {
         evo_model_free(model);
         return cli_fail("%s", err.msg);

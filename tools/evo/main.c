@@ -121,6 +121,23 @@ int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
     return 0;
 }
 
+evo_compile_options cli_compile_options(const cli_model_opts *mo)
+{
+    evo_compile_options co = evo_compile_options_default();
+    co.input_shapes = mo->shapes;
+    co.n_input_shapes = mo->n_shapes;
+    co.disable_passes = mo->disable_passes;
+    return co;
+}
+
+evo_session_options cli_session_options(const cli_model_opts *mo)
+{
+    evo_session_options so = evo_session_options_default();
+    so.n_threads = mo->n_threads;
+    so.isa = mo->isa;
+    return so;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {

@@ -175,13 +175,7 @@ evo_status evo_conv_import(evo_graph *g, evo_node *n, evo_error *err)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "attribute \"group\" = %lld, expected >= 1",
                                (long long)c->group);
     c->n_spatial = w.n_spatial;
-    memcpy(c->kernel, w.kernel, sizeof(c->kernel));
-    memcpy(c->stride, w.stride, sizeof(c->stride));
-    memcpy(c->dilation, w.dilation, sizeof(c->dilation));
-    memcpy(c->pad_begin, w.pad_begin, sizeof(c->pad_begin));
-    memcpy(c->pad_end, w.pad_end, sizeof(c->pad_end));
-    c->auto_pad = w.auto_pad;
-    c->act = EVO_ACT_NONE;
+    evo_conv_set_window(c, &w);
     return EVO_OK;
 }
 
@@ -246,6 +240,17 @@ evo_status evo_conv_geometry(evo_graph *g, evo_node *n, const evo_value *x, cons
     dims[0] = x->dims[0];
     dims[1] = wv->dims[0];
     return EVO_OK;
+}
+
+void evo_conv_set_window(evo_conv_attrs *c, const evo_window *w)
+{
+    memcpy(c->kernel, w->kernel, sizeof(c->kernel));
+    memcpy(c->stride, w->stride, sizeof(c->stride));
+    memcpy(c->dilation, w->dilation, sizeof(c->dilation));
+    memcpy(c->pad_begin, w->pad_begin, sizeof(c->pad_begin));
+    memcpy(c->pad_end, w->pad_end, sizeof(c->pad_end));
+    c->auto_pad = w->auto_pad;
+    c->act = EVO_ACT_NONE;
 }
 
 evo_status evo_conv_float_inputs(evo_graph *g, const evo_node *n, evo_error *err)

@@ -58,13 +58,7 @@ static evo_status conv_transpose_import(evo_graph *g, evo_node *n, evo_error *er
                                    c->n_spatial);
         c->n_spatial = ns;
     }
-    memcpy(c->kernel, w.kernel, sizeof(c->kernel));
-    memcpy(c->stride, w.stride, sizeof(c->stride));
-    memcpy(c->dilation, w.dilation, sizeof(c->dilation));
-    memcpy(c->pad_begin, w.pad_begin, sizeof(c->pad_begin));
-    memcpy(c->pad_end, w.pad_end, sizeof(c->pad_end));
-    c->auto_pad = w.auto_pad;
-    c->act = EVO_ACT_NONE;
+    evo_conv_set_window(c, &w);
     return EVO_OK;
 }
 

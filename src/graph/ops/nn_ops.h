@@ -66,6 +66,9 @@ evo_status evo_pool_resolve(evo_graph *g, evo_node *n, const int64_t *in_sp, int
 /* Conv's attribute import (conv.c), shared by QLinearConv and ConvInteger. */
 evo_status evo_conv_import(evo_graph *g, evo_node *n, evo_error *err);
 
+/* Sets the window of Conv/ConvTranspose attributes c from w (not n_spatial), with no fused activation. */
+void evo_conv_set_window(evo_conv_attrs *c, const evo_window *w);
+
 /*
  * Conv's and ConvTranspose's input rules: 2 or 3 inputs (4 with a fused
  * residual), X float of rank 3 to 2 + EVO_MAX_SPATIAL, W float, the
