@@ -284,18 +284,34 @@ evo_status evo_attr_string(const evo_graph *g, const evo_node *n, const char *na
     return EVO_OK;
 }
 
-evo_status evo_attr_ints(const evo_graph *g, const evo_node *n, const char *name, int64_t *out,
-                         int max, int *n_out, evo_error *err)
+/*
+ * The list attribute name of n, checked to be of type list_type (want
+ * names it) with at most max values; *out is NULL when n has none.
+ */
+static evo_status attr_list(const evo_graph *g, const evo_node *n, const char *name, evo_attr_type list_type,
+                            const char *want, int max, const evo_attr **out, evo_error *err)
 {
     const evo_attr *a = evo_attr_find(n, name);
-    *n_out = 0;
+    *out = NULL;
     if (!a)
         return EVO_OK;
-    if (a->type != EVO_ATTR_INTS)
-        return attr_type_error(g, n, a, "a list of ints", err);
+    if (a->type != list_type)
+        return attr_type_error(g, n, a, want, err);
     if (a->n > max)
         return evo_node_errorf(err, g, n, EVO_ERR_LIMIT,
                                "attribute \"%s\": %d values, at most %d supported", name, a->n, max);
+    *out = a;
+    return EVO_OK;
+}
+
+evo_status evo_attr_ints(const evo_graph *g, const evo_node *n, const char *name, int64_t *out,
+                         int max, int *n_out, evo_error *err)
+{
+    const evo_attr *a;
+    *n_out = 0;
+    evo_status s = attr_list(g, n, name, EVO_ATTR_INTS, "a list of ints", max, &a, err);
+    if (s || !a)
+        return s;
     for (int i = 0; i < a->n; i++)
         out[i] = a->ints[i];
     *n_out = a->n;
@@ -305,15 +321,11 @@ evo_status evo_attr_ints(const evo_graph *g, const evo_node *n, const char *name
 evo_status evo_attr_floats(const evo_graph *g, const evo_node *n, const char *name, float *out,
                            int max, int *n_out, evo_error *err)
 {
-    const evo_attr *a = evo_attr_find(n, name);
+    const evo_attr *a;
     *n_out = 0;
-    if (!a)
-        return EVO_OK;
-    if (a->type != EVO_ATTR_FLOATS)
-        return attr_type_error(g, n, a, "a list of floats", err);
-    if (a->n > max)
-        return evo_node_errorf(err, g, n, EVO_ERR_LIMIT,
-                               "attribute \"%s\": %d values, at most %d supported", name, a->n, max);
+    evo_status s = attr_list(g, n, name, EVO_ATTR_FLOATS, "a list of floats", max, &a, err);
+    if (s || !a)
+        return s;
     for (int i = 0; i < a->n; i++)
         out[i] = a->floats[i];
     *n_out = a->n;
