@@ -15,6 +15,7 @@
  */
 #include "evo.h"
 #include "graph/graph.h"
+#include "kernels/elem_ref.h"
 #include "onnx/onnx.h"
 #include "onnx/onnx_priv.h"
 
@@ -112,24 +113,6 @@ static evo_status read_pb_tensor(evo_graph *g, const unsigned char *buf, size_t 
     return onnx_read_tensor(&L, &msg, path, t);
 }
 
-static double elem_double(const void *p, evo_dtype t, int64_t i)
-{
-    switch (t) {
-    case EVO_DTYPE_FLOAT: return ((const float *)p)[i];
-    case EVO_DTYPE_DOUBLE: return ((const double *)p)[i];
-    case EVO_DTYPE_INT8: return ((const int8_t *)p)[i];
-    case EVO_DTYPE_UINT8:
-    case EVO_DTYPE_BOOL: return ((const uint8_t *)p)[i];
-    case EVO_DTYPE_INT16: return ((const int16_t *)p)[i];
-    case EVO_DTYPE_UINT16: return ((const uint16_t *)p)[i];
-    case EVO_DTYPE_INT32: return ((const int32_t *)p)[i];
-    case EVO_DTYPE_UINT32: return ((const uint32_t *)p)[i];
-    case EVO_DTYPE_INT64: return (double)((const int64_t *)p)[i];
-    case EVO_DTYPE_UINT64: return (double)((const uint64_t *)p)[i];
-    default: return 0;
-    }
-}
-
 /* The ONNX 1.12 test data stores bfloat16 tensors with data type uint16 (same bytes). */
 static bool same_type(evo_dtype data_set, evo_dtype model)
 {
@@ -162,7 +145,7 @@ static bool compare(const evo_tensor_desc *d, const void *got, const onnx_tensor
     }
     bool is_float = d->dtype == EVO_DTYPE_FLOAT || d->dtype == EVO_DTYPE_DOUBLE;
     for (int64_t i = 0; i < n; i++) {
-        double x = elem_double(got, d->dtype, i), y = elem_double(want->data, d->dtype, i);
+        double x = elem_load_f64(got, d->dtype, i), y = elem_load_f64(want->data, d->dtype, i);
         bool ok;
         if (is_float) {
             if (isnan(y))
