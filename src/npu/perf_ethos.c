@@ -1,0 +1,88 @@
+/*
+ * perf_ethos.c - the performance parameters of each NPU target, as data
+ * (evo_npu_perf, estimate.h).
+ *
+ * Ethos-U55/U65: the MAC configurations (micro-block, shared buffer banks
+ * and granules, output-unit and activation cycles per element) as the
+ * ethos-u-vela 5.2.0 compiler describes them (architecture_features.py),
+ * and the system configuration Vela uses when none is given: U55 on
+ * Ethos_U55_High_End_Embedded with the Shared_Sram memory mode (feature
+ * maps in SRAM, weights in off-chip flash), U65 on Ethos_U65_Client_Server
+ * with Dedicated_Sram_384KB (feature maps and weights in DRAM, 384 KiB of
+ * SRAM as the NPU's cache), from Vela's vela.ini: bandwidth = AXI port
+ * width (U55 8, U65 16 bytes/cycle) * the memory's clock scale.
+ *
+ * Ethos-N78: engines, SRAM and PLE lanes per variant from the driver
+ * stack's support library (CapabilitiesInternal.cpp); clock, DRAM and the
+ * per-element costs are assumptions (docs/npu.md), no public estimator
+ * checks them.
+ */
+#include "npu/estimate.h"
+
+#include <string.h>
+
+#define KIB 1024.0
+
+/* Vela's default U55 system: SRAM 8 B/cycle, flash 1 B/cycle at 500 MHz; feature maps SRAM, weights flash. */
+#define U55_SYSTEM                                                                                                \
+    .system = "Ethos_U55_High_End_Embedded, Shared_Sram", .clock_hz = 500e6,                                      \
+    .mem = {[EVO_NPU_MEM_SRAM] = {8.0, 32, 32, 32}, [EVO_NPU_MEM_FLASH] = {1.0, 128, 64, 0}},                    \
+    .fm_mem = EVO_NPU_MEM_SRAM, .weight_mem = EVO_NPU_MEM_FLASH, .fm_cache_bytes = 0
+
+/* Vela's default U65 system: SRAM 16 B/cycle, DRAM 12 B/cycle at 1 GHz; feature maps and weights DRAM, 384 KiB SRAM
+   cache. */
+#define U65_SYSTEM                                                                                                \
+    .system = "Ethos_U65_Client_Server, Dedicated_Sram_384KB", .clock_hz = 1e9,                                  \
+    .mem = {[EVO_NPU_MEM_SRAM] = {16.0, 32, 32, 32}, [EVO_NPU_MEM_DRAM] = {12.0, 128, 500, 250}},                \
+    .fm_mem = EVO_NPU_MEM_DRAM, .weight_mem = EVO_NPU_MEM_DRAM, .fm_cache_bytes = 384 * KIB,                      \
+    .sram_bytes = 384 * KIB
+
+#define VELA_SOURCE "ethos-u-vela 5.2.0 architecture_features.py and vela.ini"
+
+/* Ethos-N78 (assumed): 1 GHz, DRAM 16 B/cycle; feature maps cached in half the SRAM. */
+#define N78_SYSTEM(sram_kib)                                                                                      \
+    .system = "assumed: 1 GHz, DRAM 16 B/cycle, " #sram_kib " KiB SRAM", .clock_hz = 1e9,                          \
+    .mem = {[EVO_NPU_MEM_SRAM] = {32.0, 32, 16, 16}, [EVO_NPU_MEM_DRAM] = {16.0, 64, 250, 250}},                  \
+    .fm_mem = EVO_NPU_MEM_DRAM, .weight_mem = EVO_NPU_MEM_DRAM, .fm_cache_bytes = (sram_kib) * KIB / 2,           \
+    .sram_bytes = (sram_kib) * KIB, .n_cores = 1, .ublock_w = 2, .ublock_h = 2, .shram_end_banks = 2,            \
+    .ifm_granule = 8, .acc_granule = 16,                                                                           \
+    .source = "ethos-n-driver-stack CapabilitiesInternal.cpp (SRAM, PLE lanes); the rest assumed (docs/npu.md)"
+
+/* N78's output unit is assumed to keep pace with its MACs (U55-256's per-element costs * 256 / MACs); its PLE
+   lanes do the elementwise work (0.5 cycle per element and lane for ADD and tables, 0.25 for MUL). */
+#define N78_UNITS(macs, lanes)                                                                                    \
+    .ublock_d = (macs) / 32, .shram_banks = 48 * (macs) / 256,                                                    \
+    .out_cycles = {0.25 * 256 / (macs), 0.125 * 256 / (macs), 0.5 / (lanes), 0.25 / (lanes)},                    \
+    .act_cycles = {0, 0.25 * 256 / (macs), 0.5 / (lanes)}
+
+static const evo_npu_perf perfs[] = {
+    {.target = "ethos-u55-128", U55_SYSTEM, .source = VELA_SOURCE, .n_cores = 1, .ublock_w = 2, .ublock_h = 1,
+     .ublock_d = 8, .shram_banks = 24, .shram_end_banks = 2, .ifm_granule = 4, .acc_granule = 8,
+     .out_cycles = {0.5, 0.25, 1.5, 0.75}, .act_cycles = {0, 0.5, 1.0}},
+    {.target = "ethos-u55-256", U55_SYSTEM, .source = VELA_SOURCE, .n_cores = 1, .ublock_w = 2, .ublock_h = 2,
+     .ublock_d = 8, .shram_banks = 48, .shram_end_banks = 2, .ifm_granule = 8, .acc_granule = 16,
+     .out_cycles = {0.25, 0.125, 0.75, 0.375}, .act_cycles = {0, 0.25, 1.0}},
+    {.target = "ethos-u65-256", U65_SYSTEM, .source = VELA_SOURCE, .n_cores = 1, .ublock_w = 2, .ublock_h = 2,
+     .ublock_d = 8, .shram_banks = 48, .shram_end_banks = 2, .ifm_granule = 8, .acc_granule = 16,
+     .out_cycles = {0.25, 0.125, 0.75, 0.375}, .act_cycles = {0, 0.25, 1.0}},
+    {.target = "ethos-u65-512", U65_SYSTEM, .source = VELA_SOURCE, .n_cores = 2, .ublock_w = 2, .ublock_h = 2,
+     .ublock_d = 8, .shram_banks = 48, .shram_end_banks = 2, .ifm_granule = 8, .acc_granule = 16,
+     .out_cycles = {0.125, 0.0625, 0.375, 0.1875}, .act_cycles = {0, 0.125, 0.5}},
+    {.target = "ethos-n78-1tops-2ple", N78_SYSTEM(448), N78_UNITS(512, 1)},
+    {.target = "ethos-n78-1tops-4ple", N78_SYSTEM(448), N78_UNITS(512, 2)},
+    {.target = "ethos-n78-2tops-2ple", N78_SYSTEM(768), N78_UNITS(1024, 1)},
+    {.target = "ethos-n78-2tops-4ple", N78_SYSTEM(768), N78_UNITS(1024, 2)},
+    {.target = "ethos-n78-4tops-2ple", N78_SYSTEM(1024), N78_UNITS(2048, 2)},
+    {.target = "ethos-n78-4tops-4ple", N78_SYSTEM(1024), N78_UNITS(2048, 2)},
+    {.target = "ethos-n78-8tops-2ple", N78_SYSTEM(2048), N78_UNITS(4096, 2)},
+    {.target = "ethos-n78-8tops-4ple", N78_SYSTEM(2048), N78_UNITS(4096, 2)},
+};
+
+const evo_npu_perf *evo_npu_perf_find(const evo_npu_target *target)
+{
+    for (size_t i = 0; target && i < sizeof(perfs) / sizeof(perfs[0]); i++) {
+        if (strcmp(perfs[i].target, target->name) == 0)
+            return &perfs[i];
+    }
+    return NULL;
+}
