@@ -30,6 +30,7 @@ typedef struct job {
     int upscale;           /* nearest resize: input pixels repeat */
     int n_ifm2;            /* elementwise: 0 unary, 1 a scalar second input, 2 a full one */
     bool transposed;       /* a copy that writes with an element stride */
+    bool ifm_shared, ofm_shared; /* the tensor is shared with the CPU: in the arena, in NHWC (not NPU bricks) */
     double weight_bytes;   /* encoded weights, scales and biases */
     double macs;
     evo_npu_out_class out;
@@ -179,6 +180,24 @@ static double burst_factor(const evo_npu_port *m, double burst_bytes)
     return (double)m->burst_bytes / fmin((double)m->burst_bytes, burst_bytes);
 }
 
+/*
+ * Burst lengths in bytes of a block's input reads and output writes. The
+ * NPU's own tensors are bricks of 16 channels, read and written a block row
+ * (16 * block width bytes) at a time; a tensor shared with the CPU is NHWC,
+ * where a burst spans only the block's channels (writes at most 16 per core).
+ */
+static double read_burst(const job *j, const blk *b)
+{
+    return j->ifm_shared ? (double)b->id : 16.0 * (double)b->w;
+}
+
+static double write_burst(const evo_npu_perf *p, const job *j, const blk *b)
+{
+    if (j->transposed)
+        return 1;
+    return j->ofm_shared ? fmin((double)b->d, fmin(64.0, 16.0 * p->n_cores)) : 16.0 * (double)b->w * p->n_cores;
+}
+
 /* Cycles one block's first input and output bytes take to arrive (latency plus transfer). */
 static double block_latency(const evo_npu_perf *p, evo_npu_mem ifm_mem, evo_npu_mem ofm_mem, const job *j,
                             const blk *b)
@@ -186,8 +205,8 @@ static double block_latency(const evo_npu_perf *p, evo_npu_mem ifm_mem, evo_npu_
     const evo_npu_port *in = &p->mem[ifm_mem], *out = &p->mem[ofm_mem];
     double in_bytes = (double)(min64(b->ih, j->ih) * min64(b->iw, j->iw) * min64(b->id, j->ic));
     double out_bytes = (double)(min64(b->h, j->oh) * min64(b->w, j->ow) * min64(b->d, j->oc));
-    double c = in->read_latency + in_bytes * burst_factor(in, 16.0 * (double)b->w) / in->bytes_per_cycle;
-    c += out->write_latency + out_bytes * burst_factor(out, 16.0 * (double)b->w * p->n_cores) / out->bytes_per_cycle;
+    double c = in->read_latency + in_bytes * burst_factor(in, read_burst(j, b)) / in->bytes_per_cycle;
+    c += out->write_latency + out_bytes * burst_factor(out, write_burst(p, j, b)) / out->bytes_per_cycle;
     return c;
 }
 
@@ -237,10 +256,10 @@ static double dpu_block_cycles(const evo_npu_perf *p, const job *j, const blk *b
     return cycles / p->n_cores;
 }
 
-/* Where a feature map of bytes lives. */
-static evo_npu_mem fm_place(const evo_npu_perf *p, double bytes)
+/* Where a feature map of bytes lives: a tensor shared with the CPU in the arena, an NPU one in the SRAM cache if it fits. */
+static evo_npu_mem fm_place(const evo_npu_perf *p, double bytes, bool shared)
 {
-    return p->fm_cache_bytes > 0 && bytes <= p->fm_cache_bytes ? EVO_NPU_MEM_SRAM : p->fm_mem;
+    return !shared && p->fm_cache_bytes > 0 && bytes <= p->fm_cache_bytes ? EVO_NPU_MEM_SRAM : p->fm_mem;
 }
 
 static void add_traffic(const evo_npu_perf *p, job_cost *c, evo_npu_mem m, double bytes, double burst)
@@ -255,12 +274,12 @@ static void cost_job(const evo_npu_perf *p, const job *j, job_cost *c)
     double in_elems = (double)(j->ih * j->iw * j->ic), out_elems = (double)(j->oh * j->ow * j->oc);
     if (out_elems <= 0)
         return;
-    evo_npu_mem ifm_mem = fm_place(p, in_elems), ofm_mem = fm_place(p, out_elems);
+    evo_npu_mem ifm_mem = fm_place(p, in_elems, j->ifm_shared), ofm_mem = fm_place(p, out_elems, j->ofm_shared);
     blk b = choose_block(p, j);
     double wh_blocks = (double)(div_up(j->oh, b.h) * div_up(j->ow, b.w));
     double n_blocks = wh_blocks * (double)div_up(j->oc, b.d);
     double lat = block_latency(p, ifm_mem, ofm_mem, j, &b);
-    double in_burst = 16.0 * (double)b.w, out_burst = 16.0 * (double)b.w * p->n_cores;
+    double in_burst = read_burst(j, &b), out_burst = write_burst(p, j, &b);
     if (j->kind == JOB_ELEMENTWISE || j->kind == JOB_COPY) {
         double e = per_element(p, j), blk_elems = (double)(b.w * b.h * b.d);
         double cmd = (lat + e * blk_elems) / 4.0 / blk_elems;
@@ -268,7 +287,7 @@ static void cost_job(const evo_npu_perf *p, const job *j, job_cost *c)
         add_traffic(p, c, ifm_mem, in_elems, in_burst);
         if (j->n_ifm2 == 2)
             add_traffic(p, c, ifm_mem, out_elems, in_burst);
-        add_traffic(p, c, ofm_mem, out_elems, j->transposed ? 1.0 : out_burst);
+        add_traffic(p, c, ofm_mem, out_elems, out_burst);
         return;
     }
     double dpu = dpu_block_cycles(p, j, &b);
@@ -278,7 +297,8 @@ static void cost_job(const evo_npu_perf *p, const job *j, job_cost *c)
     out = fmax(out, cmd);
     c->npu = dpu > out ? dpu * n_blocks + out : out * n_blocks + dpu;
     /* input: each block reads its (overlapping) input window; a conv reads it again per output depth slice */
-    double ifm_read = (double)(min64(b.ih, j->ih) * min64(b.iw, j->iw)) * (double)round_up(j->ic, 16) * wh_blocks;
+    double ifm_read = (double)(min64(b.ih, j->ih) * min64(b.iw, j->iw)) *
+                      (double)(j->ifm_shared ? j->ic : round_up(j->ic, 16)) * wh_blocks; /* bricks hold 16 channels */
     if (j->kind == JOB_CONV || j->kind == JOB_VECTOR)
         ifm_read *= (double)div_up(j->oc, b.d);
     add_traffic(p, c, ifm_mem, fmin(ifm_read, in_elems * 64), in_burst);
@@ -367,12 +387,17 @@ static double conv_weight_bytes(const evo_value *w, const evo_value *wzp, int64_
 typedef struct job_sink {
     const evo_npu_perf *perf;
     evo_npu_node_cost *node;
-    double best; /* cycles of the node's largest job, for its bound */
+    double best;              /* cycles of the node's largest job, for its bound */
+    const bool *shared;       /* per value: produced or read by the CPU, or a graph input/output */
+    bool ifm_shared, ofm_shared; /* of the job being run */
 } job_sink;
 
-static void run_job(job_sink *s, const job *j)
+static void run_job(job_sink *s, const job *jin)
 {
     const evo_npu_perf *p = s->perf;
+    job jc = *jin, *j = &jc;
+    j->ifm_shared = s->ifm_shared;
+    j->ofm_shared = s->ofm_shared;
     job_cost c;
     cost_job(p, j, &c);
     double cycles = c.npu;
@@ -480,11 +505,18 @@ static void node_jobs(job_sink *s, const evo_graph *g, const evo_node *n)
     evo_npu_node_desc nd;
     evo_npu_describe(g, n, &nd);
     const evo_value *y = value_at(g, n, 0, true);
-    bool has_conv = false;
+    bool has_conv = false, x_shared = n->n_in > 0 && n->in[0] >= 0 && s->shared[n->in[0]];
+    bool y_shared = n->n_out > 0 && n->out[0] >= 0 && s->shared[n->out[0]];
+    int first = 0;
     for (int k = 0; k < nd.n_parts; k++)
         has_conv |= nd.parts[k].op == EVO_NPU_OP_CONV_2D || nd.parts[k].op == EVO_NPU_OP_DEPTHWISE_CONV_2D;
+    if (has_conv && nd.parts[0].op == EVO_NPU_OP_PAD)
+        first = 1; /* the padding is the conv's */
     for (int k = 0; k < nd.n_parts; k++) {
         const evo_npu_desc *d = &nd.parts[k];
+        /* the node's input and output are where the CPU may meet them; between its operators, NPU tensors */
+        s->ifm_shared = k == first && x_shared;
+        s->ofm_shared = k == nd.n_parts - 1 && y_shared;
         switch (d->op) {
         case EVO_NPU_OP_CONV_2D:
         case EVO_NPU_OP_DEPTHWISE_CONV_2D:
@@ -508,13 +540,17 @@ static void node_jobs(job_sink *s, const evo_graph *g, const evo_node *n)
         case EVO_NPU_OP_MEAN:
         case EVO_NPU_OP_RESIZE_NEAREST_NEIGHBOR: pool_job(s, g, n, d); break;
         case EVO_NPU_OP_CONCATENATION: /* each input is copied into its slice of the output */
-            for (int i = n->op == EVO_OP_QLINEAR_CONCAT ? 2 : 0; i < n->n_in; i += n->op == EVO_OP_QLINEAR_CONCAT ? 3 : 1)
+            for (int i = n->op == EVO_OP_QLINEAR_CONCAT ? 2 : 0; i < n->n_in; i += n->op == EVO_OP_QLINEAR_CONCAT ? 3 : 1) {
+                s->ifm_shared = n->in[i] >= 0 && s->shared[n->in[i]];
                 copy_job(s, value_at(g, n, i, false), false);
+            }
             break;
         case EVO_NPU_OP_SPLIT:
         case EVO_NPU_OP_SPLIT_V:
-            for (int i = 0; i < n->n_out; i++)
+            for (int i = 0; i < n->n_out; i++) {
+                s->ofm_shared = n->out[i] >= 0 && s->shared[n->out[i]];
                 copy_job(s, value_at(g, n, i, true), false);
+            }
             break;
         case EVO_NPU_OP_PAD: /* padding before a conv is the conv's; a Pad node copies */
             if (!has_conv)
@@ -527,6 +563,34 @@ static void node_jobs(job_sink *s, const evo_graph *g, const evo_node *n)
         default: break; /* RESHAPE: no data moves */
         }
     }
+}
+
+/* Per value: is it a graph input or output, or written or read by a node on the CPU? NULL when out of memory. */
+static bool *mark_shared(const evo_graph *g, const evo_npu_placement *pl)
+{
+    bool *shared = calloc((size_t)g->n_values + 1, 1), *npu = calloc((size_t)g->n_nodes + 1, 1);
+    if (!shared || !npu) {
+        free(shared);
+        free(npu);
+        return NULL;
+    }
+    for (int i = 0; i < pl->n_nodes; i++)
+        npu[pl->nodes[i].node] = pl->nodes[i].on_npu;
+    for (int v = 0; v < g->n_values; v++)
+        shared[v] = g->values[v].is_input || g->values[v].is_output;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const evo_node *n = &g->nodes[i];
+        if (n->is_dead || npu[i])
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0)
+                shared[n->in[k]] = true;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                shared[n->out[k]] = true;
+    }
+    free(npu);
+    return shared;
 }
 
 evo_status evo_npu_estimate_graph(const evo_graph *g, const evo_npu_placement *pl, evo_npu_estimate *out,
@@ -542,6 +606,11 @@ evo_status evo_npu_estimate_graph(const evo_graph *g, const evo_npu_placement *p
     if (!out->nodes)
         return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory estimating %d nodes", g->file, pl->n_nodes);
     out->n_nodes = pl->n_nodes;
+    bool *shared = mark_shared(g, pl);
+    if (!shared) {
+        evo_npu_estimate_free(out);
+        return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory estimating %d nodes", g->file, pl->n_nodes);
+    }
     for (int i = 0; i < pl->n_nodes; i++) {
         const evo_npu_place *pn = &pl->nodes[i];
         evo_npu_node_cost *c = &out->nodes[i];
@@ -552,7 +621,7 @@ evo_status evo_npu_estimate_graph(const evo_graph *g, const evo_npu_placement *p
             out->n_cpu_nodes++;
             continue;
         }
-        job_sink s = {p, c, -1};
+        job_sink s = {p, c, -1, shared, false, false};
         node_jobs(&s, g, &g->nodes[pn->node]);
         out->macs_npu += c->macs;
         out->npu_cycles += c->npu_cycles;
@@ -562,6 +631,7 @@ evo_status evo_npu_estimate_graph(const evo_graph *g, const evo_npu_placement *p
             out->mem_bytes[m] += c->mem_bytes[m];
         }
     }
+    free(shared);
     out->memory_bound_cycles = out->total_cycles - out->npu_cycles;
     out->ms = 1e3 * out->total_cycles / p->clock_hz;
     out->inferences_per_s = out->total_cycles > 0 ? p->clock_hz / out->total_cycles : 0;
