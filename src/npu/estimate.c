@@ -212,6 +212,8 @@ static double block_latency(const evo_npu_perf *p, evo_npu_mem ifm_mem, evo_npu_
 
 static double per_element(const evo_npu_perf *p, const job *j)
 {
+    if (j->kind == JOB_ELEMENTWISE && j->n_ifm2 == 0 && j->act == EVO_NPU_ACTC_LUT)
+        return p->lut_op_cycles;
     return fmax(p->out_cycles[j->out], p->act_cycles[j->act]);
 }
 
@@ -426,7 +428,7 @@ static evo_npu_act_class fused_class(const evo_npu_desc *d)
     return EVO_NPU_ACTC_CLAMP;
 }
 
-static void conv_jobs(job_sink *s, const evo_graph *g, const evo_node *n, const evo_npu_desc *d)
+static void conv_jobs(job_sink *s, const evo_graph *g, const evo_node *n, const evo_npu_desc *d, bool table_act)
 {
     const evo_value *x = value_at(g, n, 0, false), *w = value_at(g, n, 3, false), *y = value_at(g, n, 0, true);
     job j = {0};
@@ -452,8 +454,14 @@ static void conv_jobs(job_sink *s, const evo_graph *g, const evo_node *n, const 
                  (double)(j.kind == JOB_DEPTHWISE ? 1 : j.ic);
     }
     j.out = EVO_NPU_OUT_CONV;
-    j.act = fused_class(d);
+    j.act = table_act ? EVO_NPU_ACTC_LUT : fused_class(d);
     run_job(s, &j);
+}
+
+static bool is_table(evo_npu_op op)
+{
+    return op == EVO_NPU_OP_LOGISTIC || op == EVO_NPU_OP_TANH || op == EVO_NPU_OP_HARD_SWISH ||
+           op == EVO_NPU_OP_LEAKY_RELU;
 }
 
 static void elementwise_job(job_sink *s, const evo_value *x, const evo_value *y, const evo_npu_desc *d, int n_ifm2)
@@ -520,7 +528,14 @@ static void node_jobs(job_sink *s, const evo_graph *g, const evo_node *n)
         switch (d->op) {
         case EVO_NPU_OP_CONV_2D:
         case EVO_NPU_OP_DEPTHWISE_CONV_2D:
-        case EVO_NPU_OP_FULLY_CONNECTED: conv_jobs(s, g, n, d); break;
+        case EVO_NPU_OP_FULLY_CONNECTED: {
+            /* a table activation that is the conv's last operator runs in its output unit */
+            bool fuse = k + 2 == nd.n_parts && is_table(nd.parts[k + 1].op);
+            s->ofm_shared = (fuse || k == nd.n_parts - 1) && y_shared;
+            conv_jobs(s, g, n, d, fuse);
+            k += fuse;
+            break;
+        }
         case EVO_NPU_OP_ADD:
         case EVO_NPU_OP_MUL: {
             if (d->role) { /* a part of a fused activation: on the node's output */

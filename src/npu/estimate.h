@@ -43,7 +43,7 @@ typedef enum evo_npu_out_class {
 typedef enum evo_npu_act_class {
     EVO_NPU_ACTC_NONE = 0,
     EVO_NPU_ACTC_CLAMP, /* ReLU, ReLU6... */
-    EVO_NPU_ACTC_LUT,   /* table activations: sigmoid, tanh, hard swish, leaky ReLU */
+    EVO_NPU_ACTC_LUT,   /* a table activation (sigmoid, tanh, hard swish, leaky ReLU) fused into a conv */
     EVO_NPU_ACTC_COUNT
 } evo_npu_act_class;
 
@@ -60,6 +60,7 @@ typedef struct evo_npu_perf {
     int ifm_granule, acc_granule;       /* bank granules of the input and the 32-bit accumulators */
     double out_cycles[EVO_NPU_OUT_COUNT];
     double act_cycles[EVO_NPU_ACTC_COUNT];
+    double lut_op_cycles;               /* a table activation as an operator of its own, per element */
     evo_npu_port mem[EVO_NPU_MEM_COUNT];
     evo_npu_mem fm_mem;      /* where feature maps live */
     evo_npu_mem weight_mem;  /* where weights live (streamed from there) */
