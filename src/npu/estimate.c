@@ -274,8 +274,8 @@ static void cost_job(const evo_npu_perf *p, const job *j, job_cost *c)
 {
     memset(c, 0, sizeof(*c));
     double in_elems = (double)(j->ih * j->iw * j->ic), out_elems = (double)(j->oh * j->ow * j->oc);
-    if (out_elems <= 0)
-        return;
+    if (out_elems <= 0 || j->ih <= 0 || j->iw <= 0 || j->ic <= 0 || j->sh <= 0 || j->sw <= 0)
+        return; /* no work (or shapes not known): nothing to estimate */
     evo_npu_mem ifm_mem = fm_place(p, in_elems, j->ifm_shared), ofm_mem = fm_place(p, out_elems, j->ofm_shared);
     blk b = choose_block(p, j);
     double wh_blocks = (double)(div_up(j->oh, b.h) * div_up(j->ow, b.w));
