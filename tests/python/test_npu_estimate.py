@@ -2,12 +2,12 @@
 cycles of `evo info --target T --estimate --json` are within 25 % of the total
 Vela estimates for the same operators.
 
-usage: test_npu_estimate.py EVO WORK_DIR MODELS_DIR [SHARED_DATA_DIR]
+usage: test_npu_estimate.py [--targets T,T...] EVO WORK_DIR MODELS_DIR [SHARED_DATA_DIR]
 
 Each model is quantized once (`evo quantize --target-sqnr 0`, 2 calibration
 images: every Conv int8, as an NPU runs them), exported with `evo export
 --tflite`, and compiled by the pinned ethos-u-vela with
---verbose-performance for ethos-u55-256 and ethos-u65-512 (Vela's default
+--verbose-performance for ethos-u55-256 and ethos-u65-512 (or --targets; Vela's default
 system configuration and memory mode for each, the ones evo models). Vela
 writes its per-operator estimate to <name>_per-layer.csv and the network's
 to <name>_summary_*.csv. Vela may run operators evo's stricter table leaves
@@ -87,11 +87,14 @@ def vela_cycles(out_dir, name, types):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args, targets = sys.argv[1:], TARGETS
+    if len(args) >= 2 and args[0] == "--targets":
+        targets, args = args[1].split(","), args[2:]
+    if len(args) < 3:
         print(__doc__)
         return 2
-    evo, work, models_dir = sys.argv[1:4]
-    data = sys.argv[4] if len(sys.argv) > 4 else ""
+    evo, work, models_dir = args[:3]
+    data = args[3] if len(args) > 3 else ""
     vela = os.path.join(os.path.dirname(sys.executable), "vela")
     if not os.path.exists(vela):
         vela = shutil.which("vela")
@@ -110,7 +113,7 @@ def main():
         q, tfl = os.path.join(work, name + ".evo"), os.path.join(work, name + ".tflite")
         run([evo, "quantize", src, "--calib", calib, "--calib-count", "2", "--target-sqnr", "0", "-o", q] + opts)
         run([evo, "export", q, "--tflite", tfl])
-        for target in TARGETS:
+        for target in targets:
             out_dir = os.path.join(work, f"{name}_{target}")
             run([vela, tfl, "--accelerator-config", target, "--verbose-performance", "--output-dir", out_dir])
             est = json.loads(run([evo, "info", q, "--target", target, "--estimate", "--json"]))
