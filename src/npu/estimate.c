@@ -575,7 +575,8 @@ static void node_jobs(job_sink *s, const evo_graph *g, const evo_node *n)
         case EVO_NPU_OP_DEPTH_TO_SPACE:
         case EVO_NPU_OP_SPACE_TO_DEPTH: copy_job(s, y, false); break;
         case EVO_NPU_OP_TRANSPOSE: copy_job(s, y, true); break;
-        default: break; /* RESHAPE: no data moves */
+        case EVO_NPU_OP_RESHAPE: break; /* no data moves */
+        default: copy_job(s, y, false); break; /* an operator without a model of its own: at least a copy */
         }
     }
 }
