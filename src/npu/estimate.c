@@ -617,6 +617,13 @@ evo_status evo_npu_estimate_graph(const evo_graph *g, const evo_npu_placement *p
     if (!p)
         return evo_errorf(err, EVO_ERR_UNSUPPORTED, "target %s: no performance model (an NPU target is needed)",
                           pl->target ? pl->target->name : "?");
+    return evo_npu_estimate_graph_with(g, pl, p, out, err);
+}
+
+evo_status evo_npu_estimate_graph_with(const evo_graph *g, const evo_npu_placement *pl, const evo_npu_perf *p,
+                                       evo_npu_estimate *out, evo_error *err)
+{
+    memset(out, 0, sizeof(*out));
     out->perf = p;
     out->nodes = calloc((size_t)pl->n_nodes + 1, sizeof(*out->nodes));
     if (!out->nodes)

@@ -50,7 +50,8 @@ typedef enum evo_npu_act_class {
 /* A target's performance parameters: hardware and system configuration. */
 typedef struct evo_npu_perf {
     const char *target;   /* "ethos-u55-256" */
-    const char *system;   /* the system configuration and memory mode, as its source names them */
+    const char *system;   /* the system configuration, as its source names it */
+    const char *memory_mode; /* where feature maps and weights live, as its source names it */
     const char *source;   /* where the numbers come from */
     double clock_hz;
     int n_cores;                        /* MAC arrays working on one op (depth split) */
@@ -66,10 +67,24 @@ typedef struct evo_npu_perf {
     evo_npu_mem weight_mem;  /* where weights live (streamed from there) */
     double fm_cache_bytes;   /* > 0: feature maps up to this size are kept in SRAM (a dedicated SRAM) */
     double sram_bytes;       /* on-chip SRAM size, for reports */
+    int axi_bytes;           /* bytes per cycle of one memory port; 0: the system cannot be chosen */
 } evo_npu_perf;
 
 /* The performance parameters of target (NULL for the CPU or an unknown target). */
 const evo_npu_perf *evo_npu_perf_find(const evo_npu_target *target);
+
+/*
+ * Writes into *out the parameters of base with another system
+ * configuration and/or memory mode (the names of Vela's vela.ini:
+ * "Ethos_U65_High_End", "Shared_Sram"...; NULL keeps base's). The system
+ * sets the clock and each memory's bandwidth (the port's width times the
+ * memory's clock scale), burst and latencies; the mode where feature maps
+ * and weights live and how much SRAM caches feature maps. Fails with
+ * EVO_ERR_INVALID_ARG naming the known names, or the rule a combination
+ * breaks, or when base's target has no such choice (Ethos-N78).
+ */
+evo_status evo_npu_perf_configure(const evo_npu_perf *base, const char *system, const char *memory_mode,
+                                  evo_npu_perf *out, evo_error *err);
 
 /* What limits an operator. */
 typedef enum evo_npu_bound {
@@ -116,6 +131,9 @@ typedef struct evo_npu_estimate {
  */
 evo_status evo_npu_estimate_graph(const evo_graph *g, const evo_npu_placement *pl, evo_npu_estimate *out,
                                   evo_error *err);
+/* As evo_npu_estimate_graph with the parameters perf (from evo_npu_perf_configure); perf must outlive *out. */
+evo_status evo_npu_estimate_graph_with(const evo_graph *g, const evo_npu_placement *pl, const evo_npu_perf *perf,
+                                       evo_npu_estimate *out, evo_error *err);
 void evo_npu_estimate_free(evo_npu_estimate *e);
 
 /*

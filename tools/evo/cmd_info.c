@@ -186,6 +186,7 @@ int evo_cmd_info(int argc, char **argv)
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL;
     bool verbose = true, json = false, estimate = false;
+    const char *system = NULL, *memory_mode = NULL; /* --estimate: another system configuration / memory mode */
     const evo_npu_target *target = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
@@ -199,6 +200,13 @@ int evo_cmd_info(int argc, char **argv)
             json = true;
         else if (strcmp(argv[i], "--estimate") == 0)
             estimate = true;
+        else if (strcmp(argv[i], "--system") == 0 || strcmp(argv[i], "--memory-mode") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail("info: %s needs a value", argv[i]);
+            *(argv[i][2] == 's' ? &system : &memory_mode) = argv[i + 1];
+            estimate = true;
+            i++;
+        }
         else if (strcmp(argv[i], "--target") == 0) {
             if (i + 1 >= argc)
                 return cli_fail("info: --target needs a value");
@@ -211,7 +219,8 @@ int evo_cmd_info(int argc, char **argv)
             path = argv[i];
     }
     if (!path)
-        return cli_fail("usage: evo info MODEL [--brief] [--target T [--estimate] [--json]] [--input-shape NAME=DIMS]");
+        return cli_fail("usage: evo info MODEL [--brief] [--target T [--estimate [--system S] [--memory-mode M]] [--json]] "
+                        "[--input-shape NAME=DIMS]");
     evo_error err = {0};
     evo_graph *g = NULL;
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
@@ -232,7 +241,7 @@ int evo_cmd_info(int argc, char **argv)
     if (target && s == EVO_OK) {
         int rc = cli_npu_require_int8(g, path, target);
         if (!rc && json)
-            rc = estimate ? cli_npu_estimate_report(g, path, target, true, verbose)
+            rc = estimate ? cli_npu_estimate_report(g, path, target, system, memory_mode, true, verbose)
                           : cli_npu_report(g, path, target, true, verbose);
         if (rc || json) {
             evo_graph_free(g);
@@ -262,7 +271,7 @@ int evo_cmd_info(int argc, char **argv)
     print_float_islands(g);
     if (target)
         cli_npu_report(g, path, target, false, verbose);
-    if (target && estimate && cli_npu_estimate_report(g, path, target, false, verbose)) {
+    if (target && estimate && cli_npu_estimate_report(g, path, target, system, memory_mode, false, verbose)) {
         evo_graph_free(g);
         return 1;
     }

@@ -30,7 +30,8 @@ static void ops_str(const evo_npu_place *p, char *buf, size_t cap)
 static void print_text(const evo_graph *g, const evo_npu_placement *pl, const evo_npu_estimate *e, bool verbose)
 {
     const evo_npu_perf *p = e->perf;
-    printf("estimate: %s, %s, %.0f MHz (%s)\n", p->target, p->system, p->clock_hz / 1e6, p->source);
+    printf("estimate: %s, %s, %s, %.0f MHz (%s)\n", p->target, p->system, p->memory_mode, p->clock_hz / 1e6,
+           p->source);
     if (verbose) {
         printf("  %-4s %-32s %-24s %12s %11s %11s %11s %11s %11s %-7s\n", "#", "node", "as", "MACs", "cycles",
                "NPU", "SRAM B", "DRAM B", "flash B", "bound");
@@ -66,6 +67,8 @@ static void print_json(const evo_graph *g, const char *path, const evo_npu_place
     evo_json_put_string(stdout, p->target);
     printf(", \"system\": ");
     evo_json_put_string(stdout, p->system);
+    printf(", \"memory_mode\": ");
+    evo_json_put_string(stdout, p->memory_mode);
     printf(", \"source\": ");
     evo_json_put_string(stdout, p->source);
     printf(",\n \"clock_hz\": %.0f, \"nodes\": %d, \"npu_nodes\": %d, \"macs\": %.0f, \"npu_macs\": %.0f,\n"
@@ -99,16 +102,21 @@ static void print_json(const evo_graph *g, const char *path, const evo_npu_place
     printf("\n ]}\n");
 }
 
-int cli_npu_estimate_report(const evo_graph *g, const char *path, const evo_npu_target *t, bool json, bool verbose)
+int cli_npu_estimate_report(const evo_graph *g, const char *path, const evo_npu_target *t, const char *system,
+                            const char *memory_mode, bool json, bool verbose)
 {
-    if (!t->table)
+    const evo_npu_perf *base = evo_npu_perf_find(t);
+    if (!t->table || !base)
         return cli_fail("info: --estimate needs an NPU target (not %s)", t->name);
+    evo_npu_perf perf = *base;
     evo_npu_placement pl;
     evo_npu_estimate e;
     evo_error err = {0};
+    if ((system || memory_mode) && evo_npu_perf_configure(base, system, memory_mode, &perf, &err) != EVO_OK)
+        return cli_fail("info: %s", err.msg);
     if (evo_npu_place_graph(g, t, &pl, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
-    if (evo_npu_estimate_graph(g, &pl, &e, &err) != EVO_OK) {
+    if (evo_npu_estimate_graph_with(g, &pl, &perf, &e, &err) != EVO_OK) {
         evo_npu_placement_free(&pl);
         return cli_fail("%s", err.msg);
     }
