@@ -2,13 +2,15 @@
 cycles of `evo info --target T --estimate --json` are within 25 % of the total
 Vela estimates for the same operators.
 
-usage: test_npu_estimate.py [--targets T,T...] EVO WORK_DIR MODELS_DIR [SHARED_DATA_DIR]
+usage: test_npu_estimate.py [--targets T[:SYSTEM:MODE],...] EVO WORK_DIR MODELS_DIR [SHARED_DATA_DIR]
 
 Each model is quantized once (`evo quantize --target-sqnr 0`, 2 calibration
 images: every Conv int8, as an NPU runs them), exported with `evo export
 --tflite`, and compiled by the pinned ethos-u-vela with
 --verbose-performance for ethos-u55-256 and ethos-u65-512 (or --targets; Vela's default
-system configuration and memory mode for each, the ones evo models). Vela
+system configuration and memory mode for each, the ones evo models; a
+target given as T:SYSTEM:MODE names another system configuration and memory
+mode of vela.ini, passed to both). Vela
 writes its per-operator estimate to <name>_per-layer.csv and the network's
 to <name>_summary_*.csv. Vela may run operators evo's stricter table leaves
 on the CPU (PicoDet-S's transposes); their cycles are not work evo
@@ -113,10 +115,15 @@ def main():
         q, tfl = os.path.join(work, name + ".evo"), os.path.join(work, name + ".tflite")
         run([evo, "quantize", src, "--calib", calib, "--calib-count", "2", "--target-sqnr", "0", "-o", q] + opts)
         run([evo, "export", q, "--tflite", tfl])
-        for target in targets:
-            out_dir = os.path.join(work, f"{name}_{target}")
-            run([vela, tfl, "--accelerator-config", target, "--verbose-performance", "--output-dir", out_dir])
-            est = json.loads(run([evo, "info", q, "--target", target, "--estimate", "--json"]))
+        for spec in targets:
+            target, *sys_mode = spec.split(":")
+            vela_sys = ["--system-config", sys_mode[0], "--memory-mode", sys_mode[1]] if len(sys_mode) == 2 else []
+            evo_sys = ["--system", sys_mode[0], "--memory-mode", sys_mode[1]] if len(sys_mode) == 2 else []
+            out_dir = os.path.join(work, f"{name}_{spec.replace(':', '_')}")
+            run([vela, tfl, "--accelerator-config", target, "--verbose-performance", "--output-dir", out_dir] +
+                vela_sys)
+            est = json.loads(run([evo, "info", q, "--target", target, "--estimate", "--json"] + evo_sys))
+            target = spec
             types = set()
             for op in est["ops"]:
                 if op["place"] == "npu":

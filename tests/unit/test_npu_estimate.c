@@ -3,7 +3,8 @@
  * performance parameters whose micro-block and cores give the target's MACs
  * per cycle, the weight-size estimate on hand-computed codes, and the
  * estimate of a one-conv int8 graph on ethos-u55-256 worked out by hand
- * (block, MAC array, output unit, command latency, SRAM and flash traffic).
+ * (block, MAC array, output unit, command latency, SRAM and flash traffic),
+ * and the choice of Vela's other system configurations and memory modes.
  */
 #include "check.h"
 #include "graph/builder.h"
@@ -136,11 +137,47 @@ static void test_conv(void)
     evo_graph_free(g);
 }
 
+static void test_configure(void)
+{
+    evo_error err = {0};
+    evo_npu_perf p;
+    const evo_npu_perf *u65 = evo_npu_perf_find(evo_npu_target_find("ethos-u65-512"));
+    const evo_npu_perf *u55 = evo_npu_perf_find(evo_npu_target_find("ethos-u55-128"));
+    /* NULL keeps the defaults: the same parameters */
+    CHECK(evo_npu_perf_configure(u65, NULL, NULL, &p, &err) == EVO_OK);
+    CHECK(p.clock_hz == u65->clock_hz && p.fm_mem == u65->fm_mem && p.weight_mem == u65->weight_mem);
+    CHECK(p.fm_cache_bytes == u65->fm_cache_bytes);
+    for (int m = 0; m < EVO_NPU_MEM_COUNT; m++)
+        CHECK_NEAR(p.mem[m].bytes_per_cycle, u65->mem[m].bytes_per_cycle, 1e-12);
+    /* U65 High_End: DRAM at 16 bytes * 0.234375 = 3.75 bytes/cycle, 1 GHz */
+    CHECK(evo_npu_perf_configure(u65, "Ethos_U65_High_End", NULL, &p, &err) == EVO_OK);
+    CHECK_NEAR(p.mem[EVO_NPU_MEM_DRAM].bytes_per_cycle, 3.75, 1e-12);
+    CHECK(p.clock_hz == 1e9 && strcmp(p.memory_mode, "Dedicated_Sram_384KB") == 0);
+    /* a U55 on the same system: its port is 8 bytes wide */
+    CHECK(evo_npu_perf_configure(u55, "Ethos_U65_High_End", "Shared_Sram", &p, &err) == EVO_OK);
+    CHECK_NEAR(p.mem[EVO_NPU_MEM_DRAM].bytes_per_cycle, 1.875, 1e-12);
+    CHECK(p.fm_mem == EVO_NPU_MEM_SRAM && p.weight_mem == EVO_NPU_MEM_DRAM && p.fm_cache_bytes == 0);
+    CHECK(p.mem[EVO_NPU_MEM_FLASH].bytes_per_cycle == 0);
+    /* Sram_Only: weights read from the SRAM's port */
+    CHECK(evo_npu_perf_configure(u55, NULL, "Sram_Only", &p, &err) == EVO_OK);
+    CHECK(p.fm_mem == EVO_NPU_MEM_SRAM && p.weight_mem == EVO_NPU_MEM_SRAM);
+    /* refusals name what is known or the rule */
+    CHECK(evo_npu_perf_configure(u55, "nope", NULL, &p, &err) == EVO_ERR_INVALID_ARG &&
+          strstr(err.msg, "Ethos_U65_Client_Server"));
+    CHECK(evo_npu_perf_configure(u55, NULL, "nope", &p, &err) == EVO_ERR_INVALID_ARG &&
+          strstr(err.msg, "Dedicated_Sram_512KB"));
+    CHECK(evo_npu_perf_configure(u55, NULL, "Dedicated_Sram", &p, &err) == EVO_ERR_INVALID_ARG &&
+          strstr(err.msg, "flash"));
+    const evo_npu_perf *n78 = evo_npu_perf_find(evo_npu_target_find("ethos-n78-1tops-2ple"));
+    CHECK(evo_npu_perf_configure(n78, "Ethos_U65_High_End", NULL, &p, &err) == EVO_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     test_parameters();
     test_weight_bytes();
     test_conv();
+    test_configure();
     printf("%d checks, %d failed\n", check_count, check_failures);
     return check_failures != 0;
 }
