@@ -126,8 +126,17 @@ def main():
         check_estimate(evo, q, "ethos-u55-256", failures)
         check_estimate(evo, q, "ethos-u65-512", failures)
         check_estimate(evo, q, "ethos-n78-4tops-2ple", failures)
+        out = subprocess.run([evo, "info", q, "--target", "ethos-u65-256", "--system", "Ethos_U65_High_End",
+                              "--memory-mode", "Shared_Sram", "--json"], capture_output=True, text=True)
+        r = json.loads(out.stdout) if out.returncode == 0 else {}
+        if r.get("system") != "Ethos_U65_High_End" or r.get("memory_mode") != "Shared_Sram" or "estimate" not in r:
+            failures.append(f"--system/--memory-mode: expected them in the estimate, got {out.stderr or r.get('system')}")
         for args, want in (([q, "--estimate"], "--estimate needs a target"),
-                           ([q, "--target", "cpu", "--estimate"], "needs an NPU target")):
+                           ([q, "--target", "cpu", "--estimate"], "needs an NPU target"),
+                           ([q, "--target", "ethos-u55-256", "--system", "nope"], "known: Ethos_U55_Deep_Embedded"),
+                           ([q, "--target", "ethos-u55-256", "--memory-mode", "Dedicated_Sram"], "flash"),
+                           ([q, "--target", "ethos-n78-1tops-2ple", "--memory-mode", "Shared_Sram"],
+                            "no system configuration")):
             out = subprocess.run([evo, "info"] + args, capture_output=True, text=True)
             if out.returncode == 0 or want not in out.stderr:
                 failures.append(f"info {' '.join(args[1:])}: expected an error with \"{want}\", got {out.stderr!r}")
