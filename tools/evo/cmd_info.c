@@ -5,7 +5,8 @@
  * islands a quantized model keeps (with the reason), the memory plan, and
  * every unsupported node with the reason. With --target, where each node
  * of an int8 graph runs on that NPU and why (npu_report.c); --json prints
- * that placement alone as JSON.
+ * that placement alone as JSON. --estimate adds the NPU performance
+ * estimate (npu_estimate.c; with --json, that report alone).
  */
 #include "cli.h"
 #include "exec/model.h"
