@@ -71,6 +71,36 @@ def check_target(evo, model, target, family, failures):
     return r
 
 
+def check_estimate(evo, model, target, failures):
+    """--estimate --json: totals are the sums of the NPU ops; CPU ops carry no cycles; the text agrees."""
+    out = subprocess.run([evo, "info", model, "--target", target, "--estimate", "--json"], capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        failures.append(f"{target} --estimate: exit {out.returncode}: {out.stderr.strip()}")
+        return
+    r = json.loads(out.stdout)
+    e, ops = r["estimate"], r["ops"]
+    npu = [o for o in ops if o["place"] == "npu"]
+    total = sum(o["cycles"] for o in npu)
+    checks = {
+        "ops": len(ops) == r["nodes"] and len(npu) == r["npu_nodes"] > 0,
+        "total": abs(e["total_cycles"] - total) <= len(ops),
+        "npu cycles": abs(e["npu_cycles"] - sum(o["npu_cycles"] for o in npu)) <= len(ops),
+        "each op >= its compute": all(o["cycles"] >= o["npu_cycles"] - 1 and o["cycles"] > 0 for o in npu),
+        "memory-bound": abs(e["memory_bound_cycles"] - (e["total_cycles"] - e["npu_cycles"])) <= 1,
+        "ms": abs(e["ms"] - 1e3 * e["total_cycles"] / r["clock_hz"]) < 1e-3,
+        "cpu ops": all("cycles" not in o for o in ops if o["place"] == "cpu"),
+        "bound": all(o["bound"] in ("compute", "SRAM", "DRAM", "flash") for o in npu),
+    }
+    for name, ok in checks.items():
+        if not ok:
+            failures.append(f"{target} --estimate: {name} check failed")
+    text = subprocess.run([evo, "info", model, "--target", target, "--estimate"], capture_output=True, text=True)
+    if text.returncode != 0 or f"total {e['total_cycles']:.0f} cycles" not in text.stdout:
+        failures.append(f"{target} --estimate: the text report lacks the JSON's total")
+    print(f"{target} --estimate: {e['total_cycles']:.0f} cycles, {e['ms']:.3f} ms")
+
+
 def main():
     evo, model = sys.argv[1], sys.argv[2]
     if not os.path.exists(model):
@@ -93,6 +123,23 @@ def main():
         # tiny_cnn's convs end in SiLU: on Ethos-N78 the x * sigmoid(x) is a Mul by a tensor
         if n and not any("1 x 1 x 1 x C" in p.get("reason", "") for p in n["placement"]):
             failures.append("ethos-n78: no SiLU conv refused for its Mul by a tensor")
+        check_estimate(evo, q, "ethos-u55-256", failures)
+        check_estimate(evo, q, "ethos-u65-512", failures)
+        check_estimate(evo, q, "ethos-n78-4tops-2ple", failures)
+        out = subprocess.run([evo, "info", q, "--target", "ethos-u65-256", "--system", "Ethos_U65_High_End",
+                              "--memory-mode", "Shared_Sram", "--json"], capture_output=True, text=True)
+        r = json.loads(out.stdout) if out.returncode == 0 else {}
+        if r.get("system") != "Ethos_U65_High_End" or r.get("memory_mode") != "Shared_Sram" or "estimate" not in r:
+            failures.append(f"--system/--memory-mode: expected them in the estimate, got {out.stderr or r.get('system')}")
+        for args, want in (([q, "--estimate"], "--estimate needs a target"),
+                           ([q, "--target", "cpu", "--estimate"], "needs an NPU target"),
+                           ([q, "--target", "ethos-u55-256", "--system", "nope"], "known: Ethos_U55_Deep_Embedded"),
+                           ([q, "--target", "ethos-u55-256", "--memory-mode", "Dedicated_Sram"], "flash"),
+                           ([q, "--target", "ethos-n78-1tops-2ple", "--memory-mode", "Shared_Sram"],
+                            "no system configuration")):
+            out = subprocess.run([evo, "info"] + args, capture_output=True, text=True)
+            if out.returncode == 0 or want not in out.stderr:
+                failures.append(f"info {' '.join(args[1:])}: expected an error with \"{want}\", got {out.stderr!r}")
         out = subprocess.run([evo, "info", q, "--target", "cpu", "--json"], capture_output=True, text=True)
         c = json.loads(out.stdout) if out.returncode == 0 else None
         if not c or c["npu_nodes"] != 0 or c["npu_subgraphs"] != 0 or "rules" in c:

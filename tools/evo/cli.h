@@ -101,5 +101,11 @@ int cli_npu_require_int8(const struct evo_graph *g, const char *path, const stru
 /* Prints g's placement on t (text, or one JSON object); 1 after printing an error. */
 int cli_npu_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t, bool json,
                    bool verbose);
+/*
+ * npu_estimate.c: prints g's performance estimate on t (text, or one JSON object), with another system
+ * configuration and/or memory mode when not NULL; 1 after printing an error.
+ */
+int cli_npu_estimate_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t,
+                            const char *system, const char *memory_mode, bool json, bool verbose);
 
 #endif /* EVO_CLI_H */

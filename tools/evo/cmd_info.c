@@ -5,7 +5,8 @@
  * islands a quantized model keeps (with the reason), the memory plan, and
  * every unsupported node with the reason. With --target, where each node
  * of an int8 graph runs on that NPU and why (npu_report.c); --json prints
- * that placement alone as JSON.
+ * that placement alone as JSON. --estimate adds the NPU performance
+ * estimate (npu_estimate.c; with --json, that report alone).
  */
 #include "cli.h"
 #include "exec/model.h"
@@ -185,7 +186,8 @@ int evo_cmd_info(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL;
-    bool verbose = true, json = false;
+    bool verbose = true, json = false, estimate = false;
+    const char *system = NULL, *memory_mode = NULL; /* --estimate: another system configuration / memory mode */
     const evo_npu_target *target = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
@@ -197,6 +199,15 @@ int evo_cmd_info(int argc, char **argv)
             verbose = false;
         else if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--estimate") == 0)
+            estimate = true;
+        else if (strcmp(argv[i], "--system") == 0 || strcmp(argv[i], "--memory-mode") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail("info: %s needs a value", argv[i]);
+            *(argv[i][2] == 's' ? &system : &memory_mode) = argv[i + 1];
+            estimate = true;
+            i++;
+        }
         else if (strcmp(argv[i], "--target") == 0) {
             if (i + 1 >= argc)
                 return cli_fail("info: --target needs a value");
@@ -209,7 +220,8 @@ int evo_cmd_info(int argc, char **argv)
             path = argv[i];
     }
     if (!path)
-        return cli_fail("usage: evo info MODEL [--brief] [--target T [--json]] [--input-shape NAME=DIMS]");
+        return cli_fail("usage: evo info MODEL [--brief] [--target T [--estimate [--system S] [--memory-mode M]] [--json]] "
+                        "[--input-shape NAME=DIMS]");
     evo_error err = {0};
     evo_graph *g = NULL;
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
@@ -220,14 +232,15 @@ int evo_cmd_info(int argc, char **argv)
     evo_status s = compiled ? evo_file_check_options(g, &co, &err) : evo_passes_run(g, &ctx);
     if (!target && s == EVO_OK && g->npu_target) /* a .evo compiled with --target */
         target = evo_npu_target_find(g->npu_target);
-    if (json && !target) {
+    if ((json || estimate) && !target) {
         evo_graph_free(g);
-        return cli_fail("info: --json prints a placement: give --target too");
+        return cli_fail("info: %s: give --target too", json ? "--json prints a placement" : "--estimate needs a target");
     }
     if (target && s == EVO_OK) {
         int rc = cli_npu_require_int8(g, path, target);
         if (!rc && json)
-            rc = cli_npu_report(g, path, target, true, verbose);
+            rc = estimate ? cli_npu_estimate_report(g, path, target, system, memory_mode, true, verbose)
+                          : cli_npu_report(g, path, target, true, verbose);
         if (rc || json) {
             evo_graph_free(g);
             return rc;
@@ -256,6 +269,10 @@ int evo_cmd_info(int argc, char **argv)
     print_float_islands(g);
     if (target)
         cli_npu_report(g, path, target, false, verbose);
+    if (target && estimate && cli_npu_estimate_report(g, path, target, system, memory_mode, false, verbose)) {
+        evo_graph_free(g);
+        return 1;
+    }
     evo_plan plan;
     if (evo_plan_build(g, EVO_ISA_AMX, mo.n_threads, &plan, &err) == EVO_OK) {
         printf("memory plan: arena %.2f MB for activations (%.2f MB without sharing), scratch %.2f MB\n",
