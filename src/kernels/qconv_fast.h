@@ -58,7 +58,8 @@ typedef enum evo_qk_wlayout {
  * weights follow at the byte offsets given. The accumulator of channel c
  * is bias[c] + dot; it is requantized by mult[c] (FLOAT) or qmul[c] and
  * shift[c] (FIXED, M = qmul * 2^(shift - 31)), zp added, clamped to [lo,
- * hi], then with a table looked up as table[v & 255].
+ * hi], then with a table looked up as table[v & 255] (int32 entries at
+ * off_table, the same as bytes at off_table8).
  */
 typedef struct evo_qconv_packed {
     int64_t m_g, k_g, k_pad, m_panels; /* per group */
@@ -66,9 +67,11 @@ typedef struct evo_qconv_packed {
     evo_requant requant;
     int32_t lo, hi, zp;
     bool has_table;
+    bool lut_vbmi;   /* look the table up with byte permutes (AVX512-VBMI, from the CPU at pack time) */
+    bool no_lshift;  /* FIXED: no channel's shift is positive (the requantization skips acc << shift) */
     uint8_t x_xor; /* 0x80 for int8 activations, else 0 */
     uint8_t x_pad; /* the raw byte padding reads: x_zp */
-    int64_t off_bias, off_mult, off_qmul, off_shift, off_table, off_w;
+    int64_t off_bias, off_mult, off_qmul, off_shift, off_table, off_table8, off_w;
     int64_t w_group_bytes;
 } evo_qconv_packed;
 

@@ -5,6 +5,7 @@
  * constants, the clamp range and the activation table. Portable C, run
  * once per session.
  */
+#include "core/cpu.h"
 #include "kernels/qconv_fast.h"
 #include "kernels/quant_common.h"
 
@@ -27,7 +28,8 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->off_qmul = off + 2 * arr;
     h->off_shift = off + 3 * arr;
     h->off_table = off + 4 * arr;
-    h->off_w = h->off_table + 256 * 4;
+    h->off_table8 = h->off_table + 256 * 4;
+    h->off_w = h->off_table8 + 256;
     int64_t per_k4 = l == EVO_QK_W_DPBUSD ? 4 : 8; /* bytes per row (column) per 4 K */
     if (l == EVO_QK_W_DW)
         h->w_group_bytes = h->k_g * 4;
@@ -126,6 +128,10 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
     h.x_pad = (uint8_t)q->x_zp;
     memset(table, 0, 256 * 4);
     pack_act(q, &h, table);
+    for (int i = 0; i < 256; i++)
+        base[h.off_table8 + i] = (unsigned char)table[i];
+    h.lut_vbmi = h.has_table && evo_cpu_get()->avx512vbmi;
+    h.no_lshift = true;
     /* the depthwise kernels read raw x; the GEMMs read x ^ x_xor as uint8 */
     int32_t zp = l == EVO_QK_W_DW ? q->x_zp : q->x_zp + (q->x_signed ? 128 : 0);
     float target = h.has_table ? q->act_scale : q->y_scale;
@@ -141,6 +147,7 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
         mult[c] = (q->x_scale * ws) / target;
         evo_quant_multiplier(evo_requant_real(q->x_scale, ws, target), &qmul[c], &sh);
         shift[c] = sh;
+        h.no_lshift = h.no_lshift && sh <= 0;
     }
     memcpy(base, &h, sizeof(h));
     pack_w(s, q, &h, l, base + h.off_w);
