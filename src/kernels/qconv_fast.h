@@ -51,6 +51,7 @@ typedef enum evo_qk_wlayout {
     EVO_QK_W_MADD,       /* [group][panel][K/4][mr][(w0,w2),(w1,w3)] int16 pairs */
     EVO_QK_W_DW,         /* depthwise: [c][kh*kw] int32 holding the int16 weight */
     EVO_QK_W_MADD_T,     /* [panel][K/4][(w0,w2) of mr columns, then (w1,w3)] int16 pairs (matmul) */
+    EVO_QK_W_DIRECT,     /* [group][panel][c_in/4][kh*kw][mr][4 channels] int8 (direct conv) */
 } evo_qk_wlayout;
 
 /*
@@ -169,6 +170,7 @@ void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const voi
 void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
                        int n_tasks);
 
+extern const evo_kernel_def evo_kernel_qconv_direct_vnni; /* kh x kw > 1 from the input, vpdpbusd (+ VBMI) */
 extern const evo_kernel_def evo_kernel_qconv_vnni;      /* GEMM with vpdpbusd */
 extern const evo_kernel_def evo_kernel_qconv_dw_avx512; /* depthwise */
 extern const evo_kernel_def evo_kernel_qconv_avxvnni;   /* GEMM with AVX-VNNI (ymm vpdpbusd), AVX2 tier */

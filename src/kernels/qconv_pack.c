@@ -20,6 +20,8 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->m_g = s->c_out / s->group;
     h->k_g = s->c_in / s->group * s->kh * s->kw;
     h->k_pad = l == EVO_QK_W_DW ? h->k_g : (h->k_g + 3) & ~(int64_t)3;
+    if (l == EVO_QK_W_DIRECT) /* channels padded to 4 for each tap */
+        h->k_pad = (s->c_in / s->group + 3) / 4 * 4 * s->kh * s->kw;
     h->m_panels = (h->m_g + mr - 1) / mr;
     int64_t c = s->c_out, off = ((int64_t)sizeof(*h) + 63) & ~(int64_t)63;
     int64_t arr = (c * 4 + 63) & ~(int64_t)63;
@@ -30,7 +32,7 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->off_table = off + 4 * arr;
     h->off_table8 = h->off_table + 256 * 4;
     h->off_w = h->off_table8 + 256;
-    int64_t per_k4 = l == EVO_QK_W_DPBUSD ? 4 : 8; /* bytes per row (column) per 4 K */
+    int64_t per_k4 = l == EVO_QK_W_DPBUSD || l == EVO_QK_W_DIRECT ? 4 : 8; /* bytes per row (column) per 4 K */
     if (l == EVO_QK_W_DW)
         h->w_group_bytes = h->k_g * 4;
     else
@@ -83,6 +85,18 @@ static void pack_w(const evo_qconv_shape *s, const evo_qconv_consts *q, const ev
             int32_t *d = (int32_t *)wg;
             for (int64_t k = 0; k < h->k_g; k++)
                 d[k] = (int32_t)(uint16_t)(int16_t)w_at(q, h, g, 0, k);
+            continue;
+        }
+        if (l == EVO_QK_W_DIRECT) { /* K as (channel group of 4, tap, channel in the group) */
+            int64_t khw = s->kh * s->kw, cin_g = s->c_in / s->group;
+            for (int64_t mp = 0; mp < h->m_panels; mp++)
+                for (int64_t c4 = 0; c4 < cin_g; c4 += 4)
+                    for (int64_t t = 0; t < khw; t++)
+                        for (int i = 0; i < h->mr; i++)
+                            for (int64_t c = c4; c < c4 + 4; c++)
+                                *wg++ = (unsigned char)(int8_t)(c < cin_g ? w_at(q, h, g, mp * h->mr + i,
+                                                                                 c * khw + t)
+                                                                          : 0);
             continue;
         }
         for (int64_t mp = 0; mp < h->m_panels; mp++)

@@ -49,6 +49,10 @@ static bool has_vnni(const evo_cpu_info *c)
 {
     return c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq && c->avx512vnni;
 }
+static bool has_vnni_vbmi(const evo_cpu_info *c)
+{
+    return has_vnni(c) && c->avx512vbmi;
+}
 static bool has_avx512(const evo_cpu_info *c)
 {
     return c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq;
@@ -69,6 +73,7 @@ typedef struct qvariant {
 } qvariant;
 
 static const qvariant qvariants[] = {
+    {&evo_kernel_qconv_direct_vnni, has_vnni_vbmi, false},
     {&evo_kernel_qconv_vnni, has_vnni, false},
     {&evo_kernel_qconv_dw_avx512, has_avx512, true},
     {&evo_kernel_qconv_avxvnni, has_avxvnni, false},
@@ -179,6 +184,12 @@ static int check_variants(evo_graph *g, int node, const qvariant *vs, size_t n_v
 static bool conv_takes(const qvariant *v, const void *ctx)
 {
     const qcase *tc = ctx;
+    const evo_qconv_shape *s = &tc->s;
+    if (v->def == &evo_kernel_qconv_direct_vnni) { /* its grid drops at most a quarter of its columns */
+        int64_t wq = (s->iw + 2 * s->pw + s->sw - 1) / s->sw, taps = s->kh * s->kw;
+        return tc->w_zp == 0 && s->group == 1 && taps >= 2 && taps <= 64 && s->sh == s->sw && s->sw <= 2 &&
+               s->dh <= 4 && s->dw <= 4 && (wq - s->ow) * 4 <= wq;
+    }
     return tc->w_zp == 0 && (!v->dw || (is_dw(tc) && tc->s.sw <= 2));
 }
 
