@@ -61,6 +61,23 @@ static void dplan_make(dplan *p, const evo_qconv_shape *s, int n_tasks)
     p->slice_bytes = p->band_bytes + (size_t)(8 * p->tmp_len);
 }
 
+bool evo_qconv_direct_shape_ok(const evo_qconv_shape *s)
+{
+    if (s->group != 1 || s->kh * s->kw < 2 || s->kh * s->kw > MAX_TAPS || s->sh != s->sw || s->sh < 1 ||
+        s->sh > 2 || s->dh > 4 || s->dw > 4)
+        return false;
+    dplan p;
+    dplan_make(&p, s, 1);
+    return (p.wq - s->ow) * 4 <= p.wq; /* dropped grid columns: at most a quarter */
+}
+
+size_t evo_qconv_direct_scratch(const evo_qconv_shape *s, int n_tasks)
+{
+    dplan p;
+    dplan_make(&p, s, n_tasks);
+    return p.slice_bytes * (size_t)n_tasks;
+}
+
 static bool dk_supports(const evo_graph *g, const evo_node *n)
 {
     if (!evo_cpu_get()->avx512vbmi || !evo_qconv_node_ok(g, n, false))
@@ -68,12 +85,7 @@ static bool dk_supports(const evo_graph *g, const evo_node *n)
     evo_qconv_shape s;
     evo_qconv_shape_make(&s, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[3]].dims,
                          g->values[n->out[0]].dims);
-    if (s.group != 1 || s.kh * s.kw < 2 || s.kh * s.kw > MAX_TAPS || s.sh != s.sw || s.sh < 1 || s.sh > 2 ||
-        s.dh > 4 || s.dw > 4)
-        return false;
-    dplan p;
-    dplan_make(&p, &s, 1);
-    return (p.wq - s.ow) * 4 <= p.wq; /* dropped grid columns: at most a quarter */
+    return evo_qconv_direct_shape_ok(&s);
 }
 
 /*
@@ -239,13 +251,13 @@ static void dtile_store(const dplan *p, const evo_qconv_packed *h, const unsigne
     }
 }
 
-static void dk_run(const evo_kernel_args *a, int task, int n_tasks)
+void evo_qconv_direct_vnni(const evo_qconv_shape *sp, const void *packed, const void *xv, void *yv,
+                           void *scratch, int task, int n_tasks)
 {
-    evo_qconv_shape s;
-    evo_qconv_shape_make(&s, &a->node->a.conv, a->in[0].dims, a->in[3].dims, a->out[0].dims);
+    const evo_qconv_shape s = *sp;
     dplan p;
     dplan_make(&p, &s, n_tasks);
-    const unsigned char *base = a->packed;
+    const unsigned char *base = packed;
     const evo_qconv_packed *h = (const evo_qconv_packed *)base;
     /* this task's output rows of every image (or channel panels) */
     int64_t mp0 = 0, mp1 = p.m_panels, u0 = 0, u1 = s.batch * s.oh;
@@ -255,15 +267,15 @@ static void dk_run(const evo_kernel_args *a, int task, int n_tasks)
         evo_task_range(s.batch * s.oh, task, n_tasks, &u0, &u1);
     if (mp0 >= mp1 || u0 >= u1)
         return;
-    uint8_t *band = (uint8_t *)a->scratch + p.slice_bytes * (size_t)task, *tmp = band + p.band_bytes;
+    uint8_t *band = (uint8_t *)scratch + p.slice_bytes * (size_t)task, *tmp = band + p.band_bytes;
     int64_t toff[MAX_TAPS];
     for (int64_t t = 0; t < p.taps; t++) {
         int64_t ay = t / s.kw * s.dh, ax = t % s.kw * s.dw;
         toff[t] = ((ay % p.st * p.st + ax % p.st) * p.plane + ay / p.st * p.wq + ax / p.st) * 4;
     }
     int64_t cstride = p.phases * p.plane * 4, k_step = p.c4n * p.taps * MR * 4;
-    const uint8_t *x = a->in[0].data;
-    uint8_t *y = a->out[0].data;
+    const uint8_t *x = xv;
+    uint8_t *y = yv;
     for (int64_t u = u0; u < u1;) {
         int64_t b = u / s.oh, r0 = u % s.oh, rows = EVO_MIN(EVO_MIN(p.band, s.oh - r0), u1 - u);
         const uint8_t *xb = x + b * s.c_in * s.ih * s.iw;
@@ -291,14 +303,19 @@ static void dk_run(const evo_kernel_args *a, int task, int n_tasks)
     }
 }
 
+static void dk_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    evo_qconv_shape s;
+    evo_qconv_shape_make(&s, &a->node->a.conv, a->in[0].dims, a->in[3].dims, a->out[0].dims);
+    evo_qconv_direct_vnni(&s, a->packed, a->in[0].data, a->out[0].data, a->scratch, task, n_tasks);
+}
+
 static size_t dk_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 {
     evo_qconv_shape s;
     evo_qconv_shape_make(&s, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[3]].dims,
                          g->values[n->out[0]].dims);
-    dplan p;
-    dplan_make(&p, &s, n_tasks);
-    return p.slice_bytes * (size_t)n_tasks;
+    return evo_qconv_direct_scratch(&s, n_tasks);
 }
 
 static size_t dk_packed_bytes(const evo_graph *g, const evo_node *n)

@@ -164,6 +164,11 @@ void evo_qconv_gemm_avxvnni(const evo_qconv_plan *p, const void *packed, const v
                             int task, int n_tasks);
 void evo_qconv_gemm_avx2(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
                          int task, int n_tasks);
+/* kh x kw > 1 straight from the input (group 1; AVX512-VBMI too), packed with EVO_QK_W_DIRECT and mr 8 */
+bool evo_qconv_direct_shape_ok(const evo_qconv_shape *s);
+size_t evo_qconv_direct_scratch(const evo_qconv_shape *s, int n_tasks);
+void evo_qconv_direct_vnni(const evo_qconv_shape *s, const void *packed, const void *x, void *y, void *scratch,
+                           int task, int n_tasks);
 /* depthwise (group = c_in = c_out), packed with EVO_QK_W_DW and mr 1 */
 void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
                          int n_tasks);
