@@ -151,13 +151,17 @@ static void phase_row(const dplan *p, const uint8_t *xb, int64_t ch, int64_t in_
         memset(dst, pad, (size_t)(p->wq + 16));
         return;
     }
-    /* the padded row: ph pad bytes, the input row, pad to len */
-    memset(tmp, pad, (size_t)len);
-    memcpy(tmp + s->pw, xb + (ch * s->ih + in_row) * s->iw, (size_t)s->iw);
-    if (p->st == 1) {
-        memcpy(dst, tmp, (size_t)(p->wq + 16));
+    const uint8_t *src = xb + (ch * s->ih + in_row) * s->iw;
+    if (p->st == 1) { /* pw pad bytes, the input row, pad to wq + 16 */
+        memset(dst, pad, (size_t)s->pw);
+        memcpy(dst + s->pw, src, (size_t)s->iw);
+        memset(dst + s->pw + s->iw, pad, (size_t)(p->wq + 16 - s->pw - s->iw));
         return;
     }
+    /* the padded row in tmp, then its even or odd bytes */
+    memset(tmp, pad, (size_t)s->pw);
+    memcpy(tmp + s->pw, src, (size_t)s->iw);
+    memset(tmp + s->pw + s->iw, pad, (size_t)(len - s->pw - s->iw));
     const __m128i even = _mm_set1_epi16(0x00FF);
     for (int64_t c = 0; c < p->wq; c += 16) {
         __m128i lo = _mm_loadu_si128((const __m128i *)(tmp + 2 * c)),
