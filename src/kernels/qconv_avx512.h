@@ -17,6 +17,9 @@
 typedef struct qrow {
     __m512i bias, q, ls, rs, rmask, rthr, lo, hi, zp, smax, smin;
     __m512 m, flo, fhi;
+    /* one channel, FIXED, shift <= 0: both roundings as one 64-bit add and shift (requant_fixed16_one) */
+    bool one;
+    __m512i add64, neg64, sh64;
 } qrow;
 
 /* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only). */
@@ -46,7 +49,15 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
     r->bias = _mm512_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
     r->q = _mm512_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
     r->m = _mm512_set1_ps(((const float *)(base + h->off_mult))[c]);
-    qrow_finish(h, _mm512_set1_epi32(((const int32_t *)(base + h->off_shift))[c]), r);
+    int32_t shift = ((const int32_t *)(base + h->off_shift))[c];
+    r->one = h->requant == EVO_REQUANT_FIXED && h->no_lshift;
+    if (r->one) { /* shift >= -30: a multiplier of at least 2^-31 (else q = 0, shift 0) */
+        int rs = -shift;
+        r->add64 = _mm512_set1_epi64(((int64_t)1 << 30) + (rs > 0 ? (int64_t)1 << (rs + 30) : 0));
+        r->neg64 = _mm512_set1_epi64(rs > 0 ? (int64_t)1 << 31 : 0);
+        r->sh64 = _mm512_set1_epi64(31 + rs);
+    }
+    qrow_finish(h, _mm512_set1_epi32(shift), r);
 }
 
 /* Channels c0 + lane for lanes in m (matmul: a tile column is one channel). */
@@ -56,6 +67,7 @@ static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned cha
     r->bias = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_bias) + c0);
     r->q = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_qmul) + c0);
     r->m = _mm512_maskz_loadu_ps(m, (const float *)(base + h->off_mult) + c0);
+    r->one = false;
     qrow_finish(h, _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_shift) + c0), r);
 }
 
@@ -82,6 +94,26 @@ static inline __m512i requant_fixed16(__m512i acc, const qrow *r, bool no_lshift
     return _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
 }
 
+/*
+ * requant_fixed16 for one channel whose shift s = -rs <= 0: with P = x * q,
+ * SaturatingRoundingDoublingHighMul is floor((P + 2^30) / 2^31) and
+ * RoundingDivideByPOT of that by 2^rs adds 2^(rs - 1), less 1 when it is
+ * negative (P < -2^30), before its floor division; the two floor divisions
+ * make one: (P + 2^30 + (2^(rs - 1) - [P < -2^30]) 2^31) >> (31 + rs), in
+ * 64 bits (|P| < 2^62, rs <= 30).
+ */
+static inline __m512i requant_fixed16_one(__m512i x, const qrow *r)
+{
+    const __m512i neg = _mm512_set1_epi64(-((int64_t)1 << 30));
+    __m512i pe = _mm512_mul_epi32(x, r->q), po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), r->q);
+    __m512i te = _mm512_add_epi64(pe, r->add64), to = _mm512_add_epi64(po, r->add64);
+    te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, neg), te, r->neg64);
+    to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, neg), to, r->neg64);
+    te = _mm512_srav_epi64(te, r->sh64);
+    to = _mm512_srav_epi64(to, r->sh64);
+    return _mm512_mask_blend_epi32(0xAAAA, te, _mm512_slli_epi64(to, 32));
+}
+
 /* 16 accumulators of one channel requantized and clamped: the output bytes, or the table's indices. */
 static inline __m512i qepi16_requant(const evo_qconv_packed *h, const qrow *r, __m512i acc)
 {
@@ -92,7 +124,7 @@ static inline __m512i qepi16_requant(const evo_qconv_packed *h, const qrow *r, _
         f = _mm512_min_ps(_mm512_max_ps(f, r->flo), r->fhi);
         v = _mm512_add_epi32(_mm512_cvtps_epi32(f), r->zp);
     } else {
-        v = _mm512_add_epi32(requant_fixed16(acc, r, h->no_lshift), r->zp);
+        v = _mm512_add_epi32(r->one ? requant_fixed16_one(acc, r) : requant_fixed16(acc, r, h->no_lshift), r->zp);
         v = _mm512_min_epi32(_mm512_max_epi32(v, r->lo), r->hi);
     }
     return v;
