@@ -45,7 +45,8 @@ static void dplan_make(dplan *p, const evo_qconv_shape *s, int n_tasks)
     p->taps = s->kh * s->kw;
     p->st = s->sh;
     p->phases = p->st * p->st;
-    p->wp = s->iw + 2 * s->pw;
+    /* the padded width: as far as a tap reads (the end pads may differ from the begin ones), and the row */
+    p->wp = EVO_MAX((s->ow - 1) * p->st + (s->kw - 1) * s->dw + 1, s->iw + s->pw);
     p->wq = (p->wp + p->st - 1) / p->st;
     int64_t ay = (s->kh - 1) * s->dh / p->st, ax = (s->kw - 1) * s->dw / p->st;
     /* a band's packed input stays in L2: its rows plus the rows its last taps reach */
