@@ -43,9 +43,12 @@ typedef struct variant {
     evo_qk_wlayout layout;
     void (*gemm)(const evo_qconv_plan *, const void *, const void *, void *, void *, int, int);
     void (*dwk)(const evo_qconv_shape *, const void *, const void *, void *, int, int);
+    void (*direct)(const evo_qconv_shape *, const void *, const void *, void *, void *, int, int);
 } variant;
 
 static const variant variants[] = {
+    {"qconv_direct_vnni", EVO_ISA_VNNI, false, EVO_QCONV_VNNI_MR, 0, EVO_QK_W_DIRECT, NULL, NULL,
+     evo_qconv_direct_vnni},
     {"qconv_vnni", EVO_ISA_VNNI, false, EVO_QCONV_VNNI_MR, EVO_QCONV_VNNI_NR, EVO_QK_W_DPBUSD,
      evo_qconv_gemm_vnni, NULL},
     {"qconv_avxvnni", EVO_ISA_AVX2, false, EVO_QCONV_AVXVNNI_MR, EVO_QCONV_AVXVNNI_NR, EVO_QK_W_DPBUSD,
@@ -64,11 +67,13 @@ static double time_variant(const variant *v, const evo_qconv_shape *s, const evo
     evo_qconv_pack(s, q, v->mr, v->layout, packed);
     evo_qconv_plan p;
     evo_qconv_plan_make(&p, s, v->mr, v->nr ? v->nr : 16, 1);
-    void *scratch = v->dw ? NULL : evo_aligned_alloc(p.slice_bytes);
+    void *scratch = v->dw ? NULL : evo_aligned_alloc(v->direct ? evo_qconv_direct_scratch(s, 1) : p.slice_bytes);
     double *t = malloc(sizeof(double) * (size_t)runs);
     for (int r = -3; r < runs; r++) {
         double t0 = now_ms();
-        if (v->dw)
+        if (v->direct)
+            v->direct(s, packed, x, y, scratch, 0, 1);
+        else if (v->dw)
             v->dwk(s, packed, x, y, 0, 1);
         else
             v->gemm(&p, packed, x, y, scratch, 0, 1);
@@ -137,7 +142,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
         const variant *v = &variants[i];
         if (v->isa > cpu || v->dw != (s.group > 1) || (v->dw && st > 2) || (only && strcmp(only, v->name)) ||
-            (v->gemm == evo_qconv_gemm_avxvnni && !evo_cpu_get()->avx_vnni))
+            (v->gemm == evo_qconv_gemm_avxvnni && !evo_cpu_get()->avx_vnni) ||
+            (v->direct && (!evo_cpu_get()->avx512vbmi || !evo_qconv_direct_shape_ok(&s))))
             continue;
         double best, ms = time_variant(v, &s, &q, x, y, runs, &best);
         printf(

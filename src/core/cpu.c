@@ -21,6 +21,7 @@ static void cpu_detect(void)
     cpu_info.avx512vl = __builtin_cpu_supports("avx512vl");
     cpu_info.avx512dq = __builtin_cpu_supports("avx512dq");
     cpu_info.avx512vnni = __builtin_cpu_supports("avx512vnni");
+    cpu_info.avx512vbmi = __builtin_cpu_supports("avx512vbmi");
     {
         unsigned a, b, c, d;
         __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));

@@ -9,7 +9,8 @@
 
 typedef struct evo_cpu_info {
     bool avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, amx_tile, amx_int8;
-    bool avx_vnni; /* vpdpbusd on ymm (Alder Lake, Zen 5): taken by AVX2-tier kernels that check it */
+    bool avx_vnni;   /* vpdpbusd on ymm (Alder Lake, Zen 5): taken by AVX2-tier kernels that check it */
+    bool avx512vbmi; /* byte permutes (vpermi2b): int8 kernels' table lookups check it */
     bool neon;
 } evo_cpu_info;
 

@@ -17,6 +17,9 @@
 typedef struct qrow {
     __m512i bias, q, ls, rs, rmask, rthr, lo, hi, zp, smax, smin;
     __m512 m, flo, fhi;
+    /* one channel, FIXED, shift <= 0: both roundings as one 64-bit add and shift (requant_fixed16_one) */
+    bool one;
+    __m512i add64, neg64, sh64;
 } qrow;
 
 /* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only). */
@@ -46,7 +49,15 @@ static inline void qrow_load(const evo_qconv_packed *h, const unsigned char *bas
     r->bias = _mm512_set1_epi32(((const int32_t *)(base + h->off_bias))[c]);
     r->q = _mm512_set1_epi32(((const int32_t *)(base + h->off_qmul))[c]);
     r->m = _mm512_set1_ps(((const float *)(base + h->off_mult))[c]);
-    qrow_finish(h, _mm512_set1_epi32(((const int32_t *)(base + h->off_shift))[c]), r);
+    int32_t shift = ((const int32_t *)(base + h->off_shift))[c];
+    r->one = h->requant == EVO_REQUANT_FIXED && h->no_lshift;
+    if (r->one) { /* shift >= -30: a multiplier of at least 2^-31 (else q = 0, shift 0) */
+        int rs = -shift;
+        r->add64 = _mm512_set1_epi64(((int64_t)1 << 30) + (rs > 0 ? (int64_t)1 << (rs + 30) : 0));
+        r->neg64 = _mm512_set1_epi64(rs > 0 ? (int64_t)1 << 31 : 0);
+        r->sh64 = _mm512_set1_epi64(31 + rs);
+    }
+    qrow_finish(h, _mm512_set1_epi32(shift), r);
 }
 
 /* Channels c0 + lane for lanes in m (matmul: a tile column is one channel). */
@@ -56,16 +67,20 @@ static inline void qrow_load_lanes(const evo_qconv_packed *h, const unsigned cha
     r->bias = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_bias) + c0);
     r->q = _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_qmul) + c0);
     r->m = _mm512_maskz_loadu_ps(m, (const float *)(base + h->off_mult) + c0);
+    r->one = false;
     qrow_finish(h, _mm512_maskz_loadu_epi32(m, (const int32_t *)(base + h->off_shift) + c0), r);
 }
 
 /* gemmlowp's fixed-point requantization of 16 accumulators (evo_requant_fixed: the left shift saturates). */
-static inline __m512i requant_fixed16(__m512i acc, const qrow *r)
+static inline __m512i requant_fixed16(__m512i acc, const qrow *r, bool no_lshift)
 {
     const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
-    __m512i x = _mm512_sllv_epi32(acc, r->ls);
-    x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, r->smax), _mm512_set1_epi32(INT32_MAX));
-    x = _mm512_mask_mov_epi32(x, _mm512_cmplt_epi32_mask(acc, r->smin), _mm512_set1_epi32(INT32_MIN));
+    __m512i x = acc;
+    if (!no_lshift) { /* with every shift <= 0, ls is 0 and nothing saturates */
+        x = _mm512_sllv_epi32(acc, r->ls);
+        x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, r->smax), _mm512_set1_epi32(INT32_MAX));
+        x = _mm512_mask_mov_epi32(x, _mm512_cmplt_epi32_mask(acc, r->smin), _mm512_set1_epi32(INT32_MIN));
+    }
     __m512i pe = _mm512_mul_epi32(x, r->q);
     __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r->q, 32));
     /* (x * q + 2^30) >> 31 is SaturatingRoundingDoublingHighMul for q > 0 */
@@ -79,8 +94,28 @@ static inline __m512i requant_fixed16(__m512i acc, const qrow *r)
     return _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
 }
 
-/* The output bytes (as int32 lanes) of 16 accumulators of one channel. */
-static inline __m512i qepi16(const evo_qconv_packed *h, const int32_t *table, const qrow *r, __m512i acc)
+/*
+ * requant_fixed16 for one channel whose shift s = -rs <= 0: with P = x * q,
+ * SaturatingRoundingDoublingHighMul is floor((P + 2^30) / 2^31) and
+ * RoundingDivideByPOT of that by 2^rs adds 2^(rs - 1), less 1 when it is
+ * negative (P < -2^30), before its floor division; the two floor divisions
+ * make one: (P + 2^30 + (2^(rs - 1) - [P < -2^30]) 2^31) >> (31 + rs), in
+ * 64 bits (|P| < 2^62, rs <= 30).
+ */
+static inline __m512i requant_fixed16_one(__m512i x, const qrow *r)
+{
+    const __m512i neg = _mm512_set1_epi64(-((int64_t)1 << 30));
+    __m512i pe = _mm512_mul_epi32(x, r->q), po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), r->q);
+    __m512i te = _mm512_add_epi64(pe, r->add64), to = _mm512_add_epi64(po, r->add64);
+    te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, neg), te, r->neg64);
+    to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, neg), to, r->neg64);
+    te = _mm512_srav_epi64(te, r->sh64);
+    to = _mm512_srav_epi64(to, r->sh64);
+    return _mm512_mask_blend_epi32(0xAAAA, te, _mm512_slli_epi64(to, 32));
+}
+
+/* 16 accumulators of one channel requantized and clamped: the output bytes, or the table's indices. */
+static inline __m512i qepi16_requant(const evo_qconv_packed *h, const qrow *r, __m512i acc)
 {
     acc = _mm512_add_epi32(acc, r->bias);
     __m512i v;
@@ -89,9 +124,16 @@ static inline __m512i qepi16(const evo_qconv_packed *h, const int32_t *table, co
         f = _mm512_min_ps(_mm512_max_ps(f, r->flo), r->fhi);
         v = _mm512_add_epi32(_mm512_cvtps_epi32(f), r->zp);
     } else {
-        v = _mm512_add_epi32(requant_fixed16(acc, r), r->zp);
+        v = _mm512_add_epi32(r->one ? requant_fixed16_one(acc, r) : requant_fixed16(acc, r, h->no_lshift), r->zp);
         v = _mm512_min_epi32(_mm512_max_epi32(v, r->lo), r->hi);
     }
+    return v;
+}
+
+/* The output bytes (as int32 lanes) of 16 accumulators of one channel. */
+static inline __m512i qepi16(const evo_qconv_packed *h, const int32_t *table, const qrow *r, __m512i acc)
+{
+    __m512i v = qepi16_requant(h, r, acc);
     if (h->has_table)
         v = _mm512_i32gather_epi32(_mm512_and_si512(v, _mm512_set1_epi32(255)), table, 4);
     return v;
@@ -106,6 +148,61 @@ static inline void qepi16_store(const evo_qconv_packed *h, const int32_t *table,
 static inline __mmask16 qmask16(int64_t n)
 {
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+static inline __mmask64 qmask64(int64_t n)
+{
+    return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+}
+
+/*
+ * The activation table as 256 bytes in four registers, looked up 64 bytes
+ * at a time with two vpermi2b (entries 0-127 and 128-255) and a blend on
+ * each index's top bit: a 16-lane gather per 16 outputs costs far more.
+ * Only with h->lut_vbmi (AVX512-VBMI); callers are compiled for it.
+ */
+typedef struct qlut64 {
+    __m512i t0, t1, t2, t3;
+} qlut64;
+
+static inline void qlut64_load(const evo_qconv_packed *h, const unsigned char *base, qlut64 *t)
+{
+    const unsigned char *b = base + h->off_table8;
+    t->t0 = _mm512_loadu_si512(b);
+    t->t1 = _mm512_loadu_si512(b + 64);
+    t->t2 = _mm512_loadu_si512(b + 128);
+    t->t3 = _mm512_loadu_si512(b + 192);
+}
+
+__attribute__((target("avx512vbmi"))) static inline __m512i qlut64_map(const qlut64 *t, __m512i idx)
+{
+    __m512i lo = _mm512_permutex2var_epi8(t->t0, idx, t->t1);
+    __m512i hi = _mm512_permutex2var_epi8(t->t2, idx, t->t3);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi);
+}
+
+/*
+ * Rows [0, n_rows) of a tile of nv vectors (acc[i * 3 + v], channel ch0 +
+ * i, width <= 48 columns) requantized, the table looked up on the packed
+ * bytes of each row, and stored at y + i * ldy.
+ */
+__attribute__((target("avx512vbmi"), noinline, unused)) static void
+qrows_store_lut(const evo_qconv_packed *h, const unsigned char *base, const __m512i *acc, int nv, int64_t width,
+                int64_t ch0, int n_rows, uint8_t *y, int64_t ldy)
+{
+    qlut64 t;
+    qlut64_load(h, base, &t);
+    __mmask64 m = qmask64(width);
+    for (int i = 0; i < n_rows; i++) {
+        qrow r;
+        qrow_load(h, base, ch0 + i, &r);
+        __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3])));
+        if (nv > 1)
+            z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3 + 1])), 1);
+        if (nv > 2)
+            z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3 + 2])), 2);
+        _mm512_mask_storeu_epi8(y + i * ldy, m, qlut64_map(&t, z));
+    }
 }
 
 /*

@@ -51,6 +51,7 @@ typedef enum evo_qk_wlayout {
     EVO_QK_W_MADD,       /* [group][panel][K/4][mr][(w0,w2),(w1,w3)] int16 pairs */
     EVO_QK_W_DW,         /* depthwise: [c][kh*kw] int32 holding the int16 weight */
     EVO_QK_W_MADD_T,     /* [panel][K/4][(w0,w2) of mr columns, then (w1,w3)] int16 pairs (matmul) */
+    EVO_QK_W_DIRECT,     /* [group][panel][c_in/4][kh*kw][mr][4 channels] int8 (direct conv) */
 } evo_qk_wlayout;
 
 /*
@@ -58,7 +59,8 @@ typedef enum evo_qk_wlayout {
  * weights follow at the byte offsets given. The accumulator of channel c
  * is bias[c] + dot; it is requantized by mult[c] (FLOAT) or qmul[c] and
  * shift[c] (FIXED, M = qmul * 2^(shift - 31)), zp added, clamped to [lo,
- * hi], then with a table looked up as table[v & 255].
+ * hi], then with a table looked up as table[v & 255] (int32 entries at
+ * off_table, the same as bytes at off_table8).
  */
 typedef struct evo_qconv_packed {
     int64_t m_g, k_g, k_pad, m_panels; /* per group */
@@ -66,9 +68,11 @@ typedef struct evo_qconv_packed {
     evo_requant requant;
     int32_t lo, hi, zp;
     bool has_table;
+    bool lut_vbmi;   /* look the table up with byte permutes (AVX512-VBMI, from the CPU at pack time) */
+    bool no_lshift;  /* FIXED: no channel's shift is positive (the requantization skips acc << shift) */
     uint8_t x_xor; /* 0x80 for int8 activations, else 0 */
     uint8_t x_pad; /* the raw byte padding reads: x_zp */
-    int64_t off_bias, off_mult, off_qmul, off_shift, off_table, off_w;
+    int64_t off_bias, off_mult, off_qmul, off_shift, off_table, off_table8, off_w;
     int64_t w_group_bytes;
 } evo_qconv_packed;
 
@@ -160,12 +164,18 @@ void evo_qconv_gemm_avxvnni(const evo_qconv_plan *p, const void *packed, const v
                             int task, int n_tasks);
 void evo_qconv_gemm_avx2(const evo_qconv_plan *p, const void *packed, const void *x, void *y, void *scratch,
                          int task, int n_tasks);
+/* kh x kw > 1 straight from the input (group 1; AVX512-VBMI too), packed with EVO_QK_W_DIRECT and mr 8 */
+bool evo_qconv_direct_shape_ok(const evo_qconv_shape *s);
+size_t evo_qconv_direct_scratch(const evo_qconv_shape *s, int n_tasks);
+void evo_qconv_direct_vnni(const evo_qconv_shape *s, const void *packed, const void *x, void *y, void *scratch,
+                           int task, int n_tasks);
 /* depthwise (group = c_in = c_out), packed with EVO_QK_W_DW and mr 1 */
 void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
                          int n_tasks);
 void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
                        int n_tasks);
 
+extern const evo_kernel_def evo_kernel_qconv_direct_vnni; /* kh x kw > 1 from the input, vpdpbusd (+ VBMI) */
 extern const evo_kernel_def evo_kernel_qconv_vnni;      /* GEMM with vpdpbusd */
 extern const evo_kernel_def evo_kernel_qconv_dw_avx512; /* depthwise */
 extern const evo_kernel_def evo_kernel_qconv_avxvnni;   /* GEMM with AVX-VNNI (ymm vpdpbusd), AVX2 tier */

@@ -5,6 +5,7 @@
  * constants, the clamp range and the activation table. Portable C, run
  * once per session.
  */
+#include "core/cpu.h"
 #include "kernels/qconv_fast.h"
 #include "kernels/quant_common.h"
 
@@ -19,6 +20,8 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->m_g = s->c_out / s->group;
     h->k_g = s->c_in / s->group * s->kh * s->kw;
     h->k_pad = l == EVO_QK_W_DW ? h->k_g : (h->k_g + 3) & ~(int64_t)3;
+    if (l == EVO_QK_W_DIRECT) /* channels padded to 4 for each tap */
+        h->k_pad = (s->c_in / s->group + 3) / 4 * 4 * s->kh * s->kw;
     h->m_panels = (h->m_g + mr - 1) / mr;
     int64_t c = s->c_out, off = ((int64_t)sizeof(*h) + 63) & ~(int64_t)63;
     int64_t arr = (c * 4 + 63) & ~(int64_t)63;
@@ -27,8 +30,9 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->off_qmul = off + 2 * arr;
     h->off_shift = off + 3 * arr;
     h->off_table = off + 4 * arr;
-    h->off_w = h->off_table + 256 * 4;
-    int64_t per_k4 = l == EVO_QK_W_DPBUSD ? 4 : 8; /* bytes per row (column) per 4 K */
+    h->off_table8 = h->off_table + 256 * 4;
+    h->off_w = h->off_table8 + 256;
+    int64_t per_k4 = l == EVO_QK_W_DPBUSD || l == EVO_QK_W_DIRECT ? 4 : 8; /* bytes per row (column) per 4 K */
     if (l == EVO_QK_W_DW)
         h->w_group_bytes = h->k_g * 4;
     else
@@ -83,6 +87,18 @@ static void pack_w(const evo_qconv_shape *s, const evo_qconv_consts *q, const ev
                 d[k] = (int32_t)(uint16_t)(int16_t)w_at(q, h, g, 0, k);
             continue;
         }
+        if (l == EVO_QK_W_DIRECT) { /* K as (channel group of 4, tap, channel in the group) */
+            int64_t khw = s->kh * s->kw, cin_g = s->c_in / s->group;
+            for (int64_t mp = 0; mp < h->m_panels; mp++)
+                for (int64_t c4 = 0; c4 < cin_g; c4 += 4)
+                    for (int64_t t = 0; t < khw; t++)
+                        for (int i = 0; i < h->mr; i++)
+                            for (int64_t c = c4; c < c4 + 4; c++)
+                                *wg++ = (unsigned char)(int8_t)(c < cin_g ? w_at(q, h, g, mp * h->mr + i,
+                                                                                 c * khw + t)
+                                                                          : 0);
+            continue;
+        }
         for (int64_t mp = 0; mp < h->m_panels; mp++)
             for (int64_t k4 = 0; k4 < h->k_pad; k4 += 4) {
                 if (l == EVO_QK_W_MADD_T) { /* (w0, w2) of every column, then (w1, w3) */
@@ -126,6 +142,10 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
     h.x_pad = (uint8_t)q->x_zp;
     memset(table, 0, 256 * 4);
     pack_act(q, &h, table);
+    for (int i = 0; i < 256; i++)
+        base[h.off_table8 + i] = (unsigned char)table[i];
+    h.lut_vbmi = h.has_table && evo_cpu_get()->avx512vbmi;
+    h.no_lshift = true;
     /* the depthwise kernels read raw x; the GEMMs read x ^ x_xor as uint8 */
     int32_t zp = l == EVO_QK_W_DW ? q->x_zp : q->x_zp + (q->x_signed ? 128 : 0);
     float target = h.has_table ? q->act_scale : q->y_scale;
@@ -141,6 +161,7 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
         mult[c] = (q->x_scale * ws) / target;
         evo_quant_multiplier(evo_requant_real(q->x_scale, ws, target), &qmul[c], &sh);
         shift[c] = sh;
+        h.no_lshift = h.no_lshift && sh <= 0;
     }
     memcpy(base, &h, sizeof(h));
     pack_w(s, q, &h, l, base + h.off_w);

@@ -34,6 +34,10 @@ static void tile(const evo_qconv_packed *h, const unsigned char *base, const uns
         qkernel2(k4n, a, b, acc);
     else
         qkernel1(k4n, a, b, acc);
+    if (h->lut_vbmi) {
+        qrows_store_lut(h, base, acc, nv, width, ch0, n_rows, y, ldy);
+        return;
+    }
     const int32_t *table = (const int32_t *)(base + h->off_table);
     for (int i = 0; i < n_rows; i++) {
         qrow r;

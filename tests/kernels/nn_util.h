@@ -115,9 +115,12 @@ static inline void nn_tensor(const evo_value *v, void *data, evo_tensor *t)
     t->data = data;
 }
 
-/* Runs kernel k on node as n_tasks tasks over in_data/out_data (by input/output). */
-static inline void nn_run_kernel(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data,
-                                 void *const *out_data, int n_tasks)
+/*
+ * Runs kernel k on node as n_tasks tasks over in_data/out_data (by input/output); after_pack, when
+ * given, may change the packed constants before the run (a test's way to a kernel's other path).
+ */
+static inline void nn_run_kernel_ex(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data,
+                                    void *const *out_data, int n_tasks, void (*after_pack)(void *packed))
 {
     evo_node *n = &g->nodes[node];
     CHECK(k && k->run);
@@ -138,12 +141,20 @@ static inline void nn_run_kernel(const evo_kernel_def *k, evo_graph *g, int node
     void *packed = packed_bytes ? evo_aligned_alloc(packed_bytes) : NULL;
     if (packed)
         k->pack(g, n, packed);
+    if (packed && after_pack)
+        after_pack(packed);
     evo_kernel_args args = {n, in, n->n_in, out, n->n_out, scratch, bytes, packed};
     /* Reverse order: a task must not depend on another having run first. */
     for (int t = n_tasks - 1; t >= 0; t--)
         k->run(&args, t, n_tasks);
     evo_aligned_free(scratch);
     evo_aligned_free(packed);
+}
+
+static inline void nn_run_kernel(const evo_kernel_def *k, evo_graph *g, int node, void *const *in_data,
+                                 void *const *out_data, int n_tasks)
+{
+    nn_run_kernel_ex(k, g, node, in_data, out_data, n_tasks, NULL);
 }
 
 /* Runs the reference kernel of node as n_tasks tasks over in_data/out_data (by input/output). */
