@@ -29,6 +29,10 @@ bool quant_is_binary(const evo_graph *g, const evo_node *n)
         const evo_value *v = n->in[k] >= 0 ? &g->values[n->in[k]] : NULL;
         if (!v || v->data || v->dtype != EVO_DTYPE_FLOAT)
             return false;
+        /* x * Sigmoid(x) is SiLU, an activation (fused into its Conv, or fp32 with it) */
+        const evo_node *p = v->producer >= 0 ? &g->nodes[v->producer] : NULL;
+        if (n->op == EVO_OP_MUL && p && p->op == EVO_OP_SIGMOID && p->in[0] == n->in[1 - k])
+            return false;
     }
     return g->values[n->out[0]].dtype == EVO_DTYPE_FLOAT;
 }
