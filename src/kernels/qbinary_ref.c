@@ -26,10 +26,17 @@ void evo_qbinary_params_init(const evo_kernel_args *a, evo_qbinary_params *p)
 {
     const evo_qbinary_attrs *at = &a->node->a.qbinary;
     evo_dtype t = a->in[0].dtype;
-    evo_qparam qa = evo_qparam_read(a, 1, 2, t), qb = evo_qparam_read(a, 4, 5, t), qc = evo_qparam_read(a, 6, 7, t);
-    *p = (evo_qbinary_params){.t = t, .is_mul = a->node->op == EVO_OP_QLINEAR_MUL,
-                              .fixed = at->requant == EVO_REQUANT_FIXED, .za = qa.zp, .zb = qb.zp, .zc = qc.zp,
-                              .fa = qa.scale, .fb = qb.scale, .fc = qc.scale};
+    evo_qparam qa = evo_qparam_read(a, 1, 2, t), qb = evo_qparam_read(a, 4, 5, t);
+    evo_qparam qc = evo_qparam_read(a, 6, 7, t);
+    *p = (evo_qbinary_params){.t = t,
+                              .is_mul = a->node->op == EVO_OP_QLINEAR_MUL,
+                              .fixed = at->requant == EVO_REQUANT_FIXED,
+                              .za = qa.zp,
+                              .zb = qb.zp,
+                              .zc = qc.zp,
+                              .fa = qa.scale,
+                              .fb = qb.scale,
+                              .fc = qc.scale};
     evo_quant_act_range(at->act, at->act_alpha, at->act_beta, qc.scale, qc.zp, t, &p->lo, &p->hi);
     if (p->fixed && p->is_mul) {
         evo_qmul_multiplier(qa.scale, qb.scale, qc.scale, &p->mc, &p->sc);

@@ -126,7 +126,8 @@ evo_status ow_emit_qdq_ms(ow_model *m, const evo_node *n)
     m->nodes[at].out[0] = acc;
     const evo_qbinary_attrs *qa = &n->a.qbinary;
     if ((n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL) && qa->act != EVO_ACT_NONE) {
-        const char *t = ow_fresh(m, n->name, "act"); /* the fused ReLU/Clip before the output's QuantizeLinear */
+        /* the fused ReLU/Clip before the output's QuantizeLinear */
+        const char *t = ow_fresh(m, n->name, "act");
         if (!t)
             return ow_nomem(m, n);
         if ((s = ow_emit_act(m, n, qa->act, qa->act_alpha, qa->act_beta, acc, t)))

@@ -255,8 +255,9 @@ static evo_status convert_binary(quant_state *q, int id, int a_q, int b_q, int y
 {
     evo_graph *g = q->g;
     const char *name = g->nodes[id].name;
-    const evo_qparams pa = q->qp[quant_find(q, g->nodes[id].in[0])], pb = q->qp[quant_find(q, g->nodes[id].in[1])],
-                      pc = q->qp[quant_find(q, q->act_out[id])];
+    const evo_qparams pa = q->qp[quant_find(q, g->nodes[id].in[0])];
+    const evo_qparams pb = q->qp[quant_find(q, g->nodes[id].in[1])];
+    const evo_qparams pc = q->qp[quant_find(q, q->act_out[id])];
     int *in = evo_mem_alloc(&g->mem, sizeof(int) * 8);
     if (!in)
         return evo_node_errorf(err, g, &g->nodes[id], EVO_ERR_NOMEM, "out of memory");
@@ -430,7 +431,8 @@ static evo_status list_kept(const quant_state *q, evo_quant_result *res, evo_err
         return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory", g->file);
     for (int i = 0; i < q->n_nodes; i++) {
         bool compute = quant_is_compute(&g->nodes[i]);
-        if (g->nodes[i].is_dead || q->keep[i] == EVO_KEEP_NONE || (!compute && !quant_is_binary(g, &g->nodes[i])))
+        if (g->nodes[i].is_dead || q->keep[i] == EVO_KEEP_NONE ||
+            (!compute && !quant_is_binary(g, &g->nodes[i])))
             continue;
         res->kept[res->n_kept++] = (evo_quant_kept){g->nodes[i].name, g->nodes[i].op_type, q->keep[i]};
         res->n_compute_fp += compute;

@@ -106,8 +106,8 @@ static evo_status build_maps(const evo_graph *fpg, const evo_graph *qg, compare_
 {
     for (int i = 0; i < qg->n_nodes; i++) {
         const evo_node *n = &qg->nodes[i];
-        bool layer = n->op == EVO_OP_QLINEAR_CONV || n->op == EVO_OP_QLINEAR_MATMUL || n->op == EVO_OP_QLINEAR_ADD ||
-                     n->op == EVO_OP_QLINEAR_MUL;
+        bool layer = n->op == EVO_OP_QLINEAR_CONV || n->op == EVO_OP_QLINEAR_MATMUL ||
+                     n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL;
         if (n->is_dead || !layer || n->n_in < 8)
             continue;
         const evo_value *y = &qg->values[n->out[0]];

@@ -18,8 +18,8 @@ static evo_status qbinary_infer(evo_graph *g, evo_node *n, evo_error *err)
         return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "fused activation %d, expected none, ReLU or Clip",
                                (int)qa->act);
     if (qa->act == EVO_ACT_CLIP && !(qa->act_alpha <= qa->act_beta))
-        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "fused Clip min %g above max %g", (double)qa->act_alpha,
-                               (double)qa->act_beta);
+        return evo_node_errorf(err, g, n, EVO_ERR_PARSE, "fused Clip min %g above max %g",
+                               (double)qa->act_alpha, (double)qa->act_beta);
     evo_status s = evo_q_check_arity(g, n, 7, 8, err);
     if (s || (s = evo_q_check_data(g, n, 0, "A", err)) || (s = evo_q_check_data(g, n, 3, "B", err)))
         return s;
