@@ -235,6 +235,18 @@ typedef struct evo_gemm_attrs {
 } evo_gemm_attrs;
 
 /*
+ * com.microsoft QLinearAdd and QLinearMul. requant FLOAT is ONNX Runtime's
+ * arithmetic (what imported ops use), FIXED TFLite's int8 ADD and MUL
+ * (what evo quantize emits; docs/int8.md). act: a fused ReLU or Clip
+ * (act_alpha = min, act_beta = max) as a clamp of the output, or none.
+ */
+typedef struct evo_qbinary_attrs {
+    evo_requant requant;
+    evo_act act;
+    float act_alpha, act_beta;
+} evo_qbinary_attrs;
+
+/*
  * QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear. A scale with one
  * element is per-tensor; otherwise per-axis along axis.
  */
@@ -276,6 +288,7 @@ typedef union evo_attrs {
     evo_d2s_attrs d2s;
     evo_fill_attrs fill;
     evo_quant_attrs quant;
+    evo_qbinary_attrs qbinary;
 } evo_attrs;
 
 #endif /* EVO_ATTRS_H */

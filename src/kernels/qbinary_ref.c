@@ -1,13 +1,53 @@
 /*
  * qbinary_ref.c - reference kernel of com.microsoft QLinearAdd and
- * QLinearMul, with numpy broadcasting over logical indices. The arithmetic
- * is ONNX Runtime's float path: each operand dequantized in float
- * (scale * (q - zp)), added or multiplied, divided by C's scale, rounded
- * half to even and offset by C's zero point, then saturated. (ONNX
- * Runtime's x86 vector path for QLinearAdd uses a fixed-point multiplier
- * instead and may differ by one step where a value falls near .5.)
+ * QLinearMul, with numpy broadcasting over logical indices; the arithmetic
+ * of each element is qbinary.h's (FLOAT: ONNX Runtime's float path, FIXED:
+ * TFLite's int8 ADD and MUL). (ONNX Runtime's x86 vector path for
+ * QLinearAdd uses a fixed-point multiplier instead and may differ by one
+ * step where a value falls near .5.) Also the parameter derivation the
+ * vector kernels share.
  */
-#include "kernels/qlinear_ref.h"
+#include "kernels/qbinary.h"
+
+void evo_qadd_multipliers(float a, float b, float c, int32_t m[3], int s[3])
+{
+    double twice_max = 2.0 * (double)(a > b ? a : b);
+    evo_quant_multiplier((double)a / twice_max, &m[0], &s[0]);
+    evo_quant_multiplier((double)b / twice_max, &m[1], &s[1]);
+    evo_quant_multiplier(twice_max / ((double)(1 << EVO_QADD_LEFT_SHIFT) * (double)c), &m[2], &s[2]);
+}
+
+void evo_qmul_multiplier(float a, float b, float c, int32_t *m, int *s)
+{
+    evo_quant_multiplier((double)a * (double)b / (double)c, m, s);
+}
+
+void evo_qbinary_params_init(const evo_kernel_args *a, evo_qbinary_params *p)
+{
+    const evo_qbinary_attrs *at = &a->node->a.qbinary;
+    evo_dtype t = a->in[0].dtype;
+    evo_qparam qa = evo_qparam_read(a, 1, 2, t), qb = evo_qparam_read(a, 4, 5, t);
+    evo_qparam qc = evo_qparam_read(a, 6, 7, t);
+    *p = (evo_qbinary_params){.t = t,
+                              .is_mul = a->node->op == EVO_OP_QLINEAR_MUL,
+                              .fixed = at->requant == EVO_REQUANT_FIXED,
+                              .za = qa.zp,
+                              .zb = qb.zp,
+                              .zc = qc.zp,
+                              .fa = qa.scale,
+                              .fb = qb.scale,
+                              .fc = qc.scale};
+    evo_quant_act_range(at->act, at->act_alpha, at->act_beta, qc.scale, qc.zp, t, &p->lo, &p->hi);
+    if (p->fixed && p->is_mul) {
+        evo_qmul_multiplier(qa.scale, qb.scale, qc.scale, &p->mc, &p->sc);
+    } else if (p->fixed) {
+        int32_t m[3];
+        int s[3];
+        evo_qadd_multipliers(qa.scale, qb.scale, qc.scale, m, s);
+        p->ma = m[0], p->mb = m[1], p->mc = m[2];
+        p->sa = s[0], p->sb = s[1], p->sc = s[2];
+    }
+}
 
 /* Element strides of x seen through the output's dims (0 on broadcast axes). */
 static void bcast_strides(const evo_tensor *x, const evo_tensor *out, int64_t *strides)
@@ -27,10 +67,8 @@ static void bcast_strides(const evo_tensor *x, const evo_tensor *out, int64_t *s
 static void qbinary_run(const evo_kernel_args *a, int task, int n_tasks)
 {
     const evo_tensor *ta = &a->in[0], *tb = &a->in[3], *out = &a->out[0];
-    evo_dtype t = ta->dtype;
-    evo_qparam qa = evo_qparam_read(a, 1, 2, t), qb = evo_qparam_read(a, 4, 5, t),
-               qc = evo_qparam_read(a, 6, 7, t);
-    bool is_mul = a->node->op == EVO_OP_QLINEAR_MUL;
+    evo_qbinary_params p;
+    evo_qbinary_params_init(a, &p);
     int64_t sa[EVO_MAX_RANK], sb[EVO_MAX_RANK], idx[EVO_MAX_RANK];
     bcast_strides(ta, out, sa);
     bcast_strides(tb, out, sb);
@@ -44,10 +82,8 @@ static void qbinary_run(const evo_kernel_args *a, int task, int n_tasks)
         ib += idx[d] * sb[d];
     }
     for (int64_t i = begin; i < end; i++) {
-        float va = qa.scale * (float)(evo_q_load(ta->data, ia, t) - qa.zp);
-        float vb = qb.scale * (float)(evo_q_load(tb->data, ib, t) - qb.zp);
-        float v = is_mul ? va * vb / qc.scale : (va + vb) / qc.scale;
-        evo_q_store(out->data, i, evo_q_round(v, qc.zp), t);
+        int32_t v = evo_qbinary_one(&p, evo_q_load(ta->data, ia, p.t), evo_q_load(tb->data, ib, p.t));
+        evo_q_store(out->data, i, v, p.t);
         for (int d = out->rank - 1; d >= 0; d--) {
             ia += sa[d];
             ib += sb[d];

@@ -61,7 +61,7 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_vnni},
     {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_avxvnni},
     {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_avx2},
-    /* int8 pooling and float <-> int8 conversion (qdata_*.c) */
+    /* int8 pooling, float <-> int8 conversion (qdata_*.c), int8 Add and Mul (qbinary_*.c) */
     {EVO_OP_MAX_POOL, &evo_kernel_qpool_avx512},
     {EVO_OP_MAX_POOL, &evo_kernel_qpool_avx2},
     {EVO_OP_QUANTIZE_LINEAR, &evo_kernel_qconvert_avx512},
@@ -72,6 +72,10 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_RESIZE, &evo_kernel_qresize_avx2},
     {EVO_OP_UPSAMPLE, &evo_kernel_qresize_avx512},
     {EVO_OP_UPSAMPLE, &evo_kernel_qresize_avx2},
+    {EVO_OP_QLINEAR_ADD, &evo_kernel_qbinary_avx512},
+    {EVO_OP_QLINEAR_ADD, &evo_kernel_qbinary_avx2},
+    {EVO_OP_QLINEAR_MUL, &evo_kernel_qbinary_avx512},
+    {EVO_OP_QLINEAR_MUL, &evo_kernel_qbinary_avx2},
     /* pooling, elementwise, resize and other data movement (fastops.h) */
     EVO_FASTOPS_ENTRIES(MAX_POOL, pool),
     EVO_FASTOPS_ENTRIES(AVERAGE_POOL, pool),

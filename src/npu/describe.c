@@ -304,6 +304,10 @@ static void describe_qbinary(const evo_graph *g, const evo_node *n, evo_npu_node
     evo_npu_set(d, EVO_NPU_P_IFM_TYPES_MATCH, a->dtype == b->dtype);
     evo_npu_set(d, EVO_NPU_P_BCAST_DIM1, bcast_ok);
     evo_npu_set(d, EVO_NPU_P_IFM2_CONST_C, per_channel);
+    /* evo quantize's fused ReLU/Clip, exported as the ADD/MUL's fused activation */
+    const evo_qbinary_attrs *qa = &n->a.qbinary;
+    evo_conv_attrs act = {.act = qa->act, .act_alpha = qa->act_alpha, .act_beta = qa->act_beta};
+    add_activation(nd, d, &act, y);
 }
 
 /* The channel-axis rule of Concat/Split: every part a multiple of 16 when the axis is channels. */

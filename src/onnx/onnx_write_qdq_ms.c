@@ -5,7 +5,8 @@
  * QLinearGlobalAveragePool become a DequantizeLinear per quantized input
  * (per tensor, as these ops are), the float op with the same attributes,
  * and a QuantizeLinear to the output's scale and zero point, which is how
- * ONNX Runtime defines them.
+ * ONNX Runtime defines them. A QLinearAdd/QLinearMul's fused ReLU/Clip
+ * (evo quantize's) goes between the float op and the QuantizeLinear.
  */
 #include "onnx/onnx_write_priv.h"
 
@@ -122,11 +123,21 @@ evo_status ow_emit_qdq_ms(ow_model *m, const evo_node *n)
         d->out[0] = y;
         m->nodes[at].in[k] = y;
     }
+    m->nodes[at].out[0] = acc;
+    const evo_qbinary_attrs *qa = &n->a.qbinary;
+    if ((n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL) && qa->act != EVO_ACT_NONE) {
+        /* the fused ReLU/Clip before the output's QuantizeLinear */
+        const char *t = ow_fresh(m, n->name, "act");
+        if (!t)
+            return ow_nomem(m, n);
+        if ((s = ow_emit_act(m, n, qa->act, qa->act_alpha, qa->act_beta, acc, t)))
+            return s;
+        acc = t;
+    }
     const char *yzp = opt_in(m, n, f.y_scale + 1);
     ow_node *q = ow_add(m, "QuantizeLinear", ow_fresh(m, n->name, "QuantizeLinear"), yzp[0] ? 3 : 2, 1);
     if (!q)
         return ow_nomem(m, n);
-    m->nodes[at].out[0] = acc;
     q->in[0] = acc;
     q->in[1] = ow_value(m, n->in[f.y_scale]);
     if (yzp[0])

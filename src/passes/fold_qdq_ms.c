@@ -245,6 +245,9 @@ static evo_status fold(evo_graph *g, int id, const ms_match *m, evo_error *err)
     n->n_in = n_in;
     if (m->op == EVO_OP_QLINEAR_AVERAGE_POOL || m->op == EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL)
         n->a.pool.channels_last = false;
+    /* ONNX Runtime's arithmetic, nothing fused */
+    if (m->op == EVO_OP_QLINEAR_ADD || m->op == EVO_OP_QLINEAR_MUL)
+        n->a.qbinary = (evo_qbinary_attrs){EVO_REQUANT_FLOAT, EVO_ACT_NONE, 0, 0};
     keep_ms_attrs(n);
     g->nodes[m->out.node].is_dead = true;
     evo_redirect_output(g, id, m->out.data);

@@ -119,6 +119,7 @@ typedef enum evo_attr_kind {
     EVO_AK_D2S,
     EVO_AK_FILL,
     EVO_AK_QUANT,
+    EVO_AK_QBINARY,
     EVO_AK_COUNT
 } evo_attr_kind;
 

@@ -157,6 +157,13 @@ static const evo_file_field quant_fields[] = {
     FLD(evo_quant_attrs, output_dtype, I32, EVO_DTYPE_BFLOAT16),
 };
 
+static const evo_file_field qbinary_fields[] = {
+    FLD(evo_qbinary_attrs, requant, I32, EVO_REQUANT_FIXED),
+    FLD(evo_qbinary_attrs, act, I32, EVO_ACT_TANH),
+    FLD(evo_qbinary_attrs, act_alpha, F32, -1),
+    FLD(evo_qbinary_attrs, act_beta, F32, -1),
+};
+
 #define FAMILY(id, f) [id] = {#id, f, (int)EVO_ARRAY_LEN(f)}
 const evo_file_family evo_file_families[EVO_AK_COUNT] = {
     [EVO_AK_NONE] = {"EVO_AK_NONE", NULL, 0}, FAMILY(EVO_AK_CONV, conv_fields),
@@ -169,6 +176,7 @@ const evo_file_family evo_file_families[EVO_AK_COUNT] = {
     FAMILY(EVO_AK_ARG, arg_fields),           FAMILY(EVO_AK_TOPK, topk_fields),
     FAMILY(EVO_AK_GEMM, gemm_fields),         FAMILY(EVO_AK_D2S, d2s_fields),
     FAMILY(EVO_AK_FILL, fill_fields),         FAMILY(EVO_AK_QUANT, quant_fields),
+    FAMILY(EVO_AK_QBINARY, qbinary_fields),
 };
 
 /* ops.def family -> union member */
@@ -199,7 +207,7 @@ const evo_file_family evo_file_families[EVO_AK_COUNT] = {
 #define AK_OF_range EVO_AK_NONE
 #define AK_OF_d2s EVO_AK_D2S
 #define AK_OF_update EVO_AK_SPLIT
-#define AK_OF_qbinary EVO_AK_NONE
+#define AK_OF_qbinary EVO_AK_QBINARY
 #define AK_OF_qlut EVO_AK_UNARY
 #define AK_OF_qconcat EVO_AK_AXIS
 #define AK_OF_qpool EVO_AK_POOL

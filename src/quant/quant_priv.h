@@ -19,10 +19,10 @@ typedef struct quant_state {
     int n_nodes, n_values; /* of the graph before the rewrite */
     bool *int8;            /* per node: runs quantized */
     bool *absorbed;        /* per node: an activation folded into its producer */
-    int *act_out;          /* per node (compute): the value it writes after fusion */
-    evo_act *act;          /* per node (compute): fused activation */
+    int *act_out;          /* per node (compute, Add/Mul): the value it writes after fusion */
+    evo_act *act;          /* per node (compute, Add/Mul): fused activation */
     float *act_alpha, *act_beta;
-    evo_keep_reason *keep; /* per node (compute) */
+    evo_keep_reason *keep; /* per node (compute, Add/Mul) */
     bool *quantized;       /* per value: has an int8 version (produced int8, or a twin) */
     bool *produced_int8;   /* per value: written by an int8 node (its int8 version is the value) */
     int *parent;           /* per value: union-find of values sharing qparams */
@@ -32,6 +32,8 @@ typedef struct quant_state {
 
 /* Is node n a compute node the pass may quantize (Conv, MatMul, Gemm)? */
 bool quant_is_compute(const evo_node *n);
+/* Is node n an Add or Mul of two float activations (not constants), the pass's int8 Add/Mul candidates? */
+bool quant_is_binary(const evo_graph *g, const evo_node *n);
 /* The ONNX activation node n computes, or EVO_ACT_NONE. */
 evo_act quant_node_act(const evo_node *n, float *alpha, float *beta);
 

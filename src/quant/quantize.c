@@ -37,6 +37,7 @@ const char *evo_keep_reason_name(evo_keep_reason r)
     case EVO_KEEP_OUTPUT: return "writes a model output";
     case EVO_KEEP_UNSUPPORTED: return "not supported in int8";
     case EVO_KEEP_NO_RANGE: return "no calibration data";
+    case EVO_KEEP_FLOAT_INPUTS: return "its inputs stay fp32";
     }
     return "?";
 }
@@ -57,7 +58,8 @@ bool evo_graph_is_quantized(const evo_graph *g)
         if (!g->nodes[i].is_dead &&
             (op == EVO_OP_QUANTIZE_LINEAR || op == EVO_OP_DEQUANTIZE_LINEAR ||
              op == EVO_OP_DYNAMIC_QUANTIZE_LINEAR || op == EVO_OP_QLINEAR_CONV ||
-             op == EVO_OP_QLINEAR_MATMUL || op == EVO_OP_CONV_INTEGER || op == EVO_OP_MATMUL_INTEGER))
+             op == EVO_OP_QLINEAR_MATMUL || op == EVO_OP_CONV_INTEGER || op == EVO_OP_MATMUL_INTEGER ||
+             op == EVO_OP_QLINEAR_ADD || op == EVO_OP_QLINEAR_MUL))
             return true;
     }
     return false;
@@ -244,13 +246,54 @@ static bool read_as_float(const quant_state *q, int v)
     return false;
 }
 
+/*
+ * Rewrites Add/Mul node id as QLinearAdd/QLinearMul in FIXED
+ * requantization reading a_q, b_q and writing y_q, with the group qparams
+ * of its operands and of its output after the fused ReLU/Clip.
+ */
+static evo_status convert_binary(quant_state *q, int id, int a_q, int b_q, int y_q, evo_error *err)
+{
+    evo_graph *g = q->g;
+    const char *name = g->nodes[id].name;
+    const evo_qparams pa = q->qp[quant_find(q, g->nodes[id].in[0])];
+    const evo_qparams pb = q->qp[quant_find(q, g->nodes[id].in[1])];
+    const evo_qparams pc = q->qp[quant_find(q, q->act_out[id])];
+    int *in = evo_mem_alloc(&g->mem, sizeof(int) * 8);
+    if (!in)
+        return evo_node_errorf(err, g, &g->nodes[id], EVO_ERR_NOMEM, "out of memory");
+    in[0] = a_q;
+    in[1] = quant_const_scalar(g, name, "a_scale", EVO_DTYPE_FLOAT, pa.scale);
+    in[2] = quant_const_scalar(g, name, "a_zero_point", pa.dtype, pa.zp);
+    in[3] = b_q;
+    in[4] = quant_const_scalar(g, name, "b_scale", EVO_DTYPE_FLOAT, pb.scale);
+    in[5] = quant_const_scalar(g, name, "b_zero_point", pb.dtype, pb.zp);
+    in[6] = quant_const_scalar(g, name, "c_scale", EVO_DTYPE_FLOAT, pc.scale);
+    in[7] = quant_const_scalar(g, name, "c_zero_point", pc.dtype, pc.zp);
+    evo_node *n = &g->nodes[id];
+    for (int k = 0; k < 8; k++)
+        if (in[k] < 0)
+            return evo_node_errorf(err, g, n, EVO_ERR_NOMEM, "out of memory adding quantization constants");
+    bool mul = n->op == EVO_OP_MUL;
+    n->op = mul ? EVO_OP_QLINEAR_MUL : EVO_OP_QLINEAR_ADD;
+    n->op_type = mul ? "QLinearMul" : "QLinearAdd";
+    n->domain = "com.microsoft";
+    n->in = in;
+    n->n_in = 8;
+    n->out[0] = y_q;
+    n->n_attrs = 0;
+    memset(&n->a, 0, sizeof(n->a));
+    n->a.qbinary = (evo_qbinary_attrs){EVO_REQUANT_FIXED, q->act[id], q->act_alpha[id], q->act_beta[id]};
+    return EVO_OK;
+}
+
 /* Int8 node id: Q for float data inputs, the rewired node, DQ for outputs read as float. */
 static evo_status emit_int8(emitter *em, int id, evo_quant_result *res, evo_error *err)
 {
     quant_state *q = em->q;
     evo_graph *g = q->g;
-    bool compute = quant_is_compute(&g->nodes[id]);
-    int n_data = compute ? 1 : quant_layout_data_inputs(&g->nodes[id]);
+    bool compute = quant_is_compute(&g->nodes[id]), binary = quant_is_binary(g, &g->nodes[id]);
+    bool fused = compute || binary; /* writes act_out[id] */
+    int n_data = compute ? 1 : binary ? 2 : quant_layout_data_inputs(&g->nodes[id]);
     evo_status s = EVO_OK;
     for (int k = 0; k < n_data && !s; k++) {
         int v = g->nodes[id].in[k];
@@ -262,17 +305,21 @@ static evo_status emit_int8(emitter *em, int id, evo_quant_result *res, evo_erro
         res->n_quantize++;
     }
     int outs[QUANT_MAX_OUTS];
-    int n_out = compute ? 1 : g->nodes[id].n_out;
+    int n_out = fused ? 1 : g->nodes[id].n_out;
     if (s || n_out > QUANT_MAX_OUTS)
         return s ? s : evo_node_errorf(err, g, &g->nodes[id], EVO_ERR_LIMIT, "too many outputs to quantize");
     for (int o = 0; o < n_out; o++) {
-        outs[o] = compute ? q->act_out[id] : g->nodes[id].out[o];
+        outs[o] = fused ? q->act_out[id] : g->nodes[id].out[o];
         if ((q->qval[outs[o]] = new_qvalue(g, outs[o])) < 0)
             return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory", g->file);
     }
     if (compute) {
         s = quant_convert_compute(q, id, q->qval[g->nodes[id].in[0]], q->qval[outs[0]], err);
         res->n_compute_int8++;
+    } else if (binary) {
+        const evo_node *n = &g->nodes[id];
+        s = convert_binary(q, id, q->qval[n->in[0]], q->qval[n->in[1]], q->qval[outs[0]], err);
+        res->n_binary_int8++;
     } else {
         evo_node *n = &g->nodes[id];
         for (int k = 0; k < n_data; k++)
@@ -383,10 +430,13 @@ static evo_status list_kept(const quant_state *q, evo_quant_result *res, evo_err
     if (!res->kept)
         return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory", g->file);
     for (int i = 0; i < q->n_nodes; i++) {
-        if (g->nodes[i].is_dead || !quant_is_compute(&g->nodes[i]) || q->keep[i] == EVO_KEEP_NONE)
+        bool compute = quant_is_compute(&g->nodes[i]);
+        if (g->nodes[i].is_dead || q->keep[i] == EVO_KEEP_NONE ||
+            (!compute && !quant_is_binary(g, &g->nodes[i])))
             continue;
         res->kept[res->n_kept++] = (evo_quant_kept){g->nodes[i].name, g->nodes[i].op_type, q->keep[i]};
-        res->n_compute_fp++;
+        res->n_compute_fp += compute;
+        res->n_binary_fp += !compute;
     }
     return EVO_OK;
 }

@@ -8,8 +8,9 @@
  *   - selects the nodes that run int8 (quant/select.c): every 2-D Conv,
  *     MatMul with a constant 2-D B and bias-free Gemm, each with the
  *     activation its output alone feeds (ReLU/Clip as a clamp, the others
- *     as a table from the pre-activation's range), and the layout ops whose
- *     data input is int8; by default the detector head's decode (the nodes
+ *     as a table from the pre-activation's range), an Add or Mul of two
+ *     activations one of which is int8 (with its ReLU/Clip), and the layout
+ *     ops whose data input is int8; by default the detector head's decode (the nodes
  *     after the last compute node) stays fp32;
  *   - gives each group of values that must share bytes one range
  *     (a layout op's input and outputs, a Concat's inputs and output);
@@ -17,8 +18,9 @@
  *     per-output-channel int8 weights and int32 bias, QuantizeLinear where
  *     float meets int8, DequantizeLinear where int8 meets float;
  *   - runs the float fusions on what stayed float.
- * Convs with a residual Add: the Add stays a float node (its inputs are
- * dequantized), so each Conv quantizes alone.
+ * A residual Add or a squeeze-excite Mul becomes QLinearAdd/QLinearMul in
+ * FIXED requantization (TFLite's int8 ADD and MUL), each operand and the
+ * output with its own range.
  */
 #ifndef EVO_QUANT_QUANTIZE_H
 #define EVO_QUANT_QUANTIZE_H
@@ -59,6 +61,7 @@ typedef enum evo_keep_reason {
     EVO_KEEP_OUTPUT,      /* writes a model output (through the head decode): default policy */
     EVO_KEEP_UNSUPPORTED, /* a shape or attribute the int8 ops do not take */
     EVO_KEEP_NO_RANGE,    /* calibration never saw its values */
+    EVO_KEEP_FLOAT_INPUTS, /* an Add/Mul whose inputs both stayed fp32 */
 } evo_keep_reason;
 
 const char *evo_keep_reason_name(evo_keep_reason r);
@@ -73,9 +76,11 @@ typedef struct evo_quant_result {
     int n_int8;                   /* nodes that run int8 (compute and layout) */
     int n_compute_int8;           /* Conv/MatMul/Gemm turned QLinear */
     int n_compute_fp;             /* Conv/MatMul/Gemm kept fp32 */
+    int n_binary_int8;            /* Add/Mul turned QLinearAdd/QLinearMul */
+    int n_binary_fp;              /* Add/Mul of two activations kept fp32 (not counting the head decode) */
     int n_quantize, n_dequantize; /* border nodes added */
     int n_degenerate;             /* ranges that got a safe default scale */
-    evo_quant_kept *kept;         /* compute nodes kept fp32, in graph order (malloc'd) */
+    evo_quant_kept *kept;         /* compute and Add/Mul nodes kept fp32, in graph order (malloc'd) */
     int n_kept;
 } evo_quant_result;
 

@@ -100,13 +100,15 @@ static int32_t const_zp(const evo_value *v)
     return v->dtype == EVO_DTYPE_INT8 ? ((const int8_t *)v->data)[0] : ((const uint8_t *)v->data)[0];
 }
 
-/* One layer per QLinearConv / QLinearMatMul whose float twin exists in fpg. */
+/* One layer per QLinearConv / QLinearMatMul / QLinearAdd / QLinearMul whose float twin exists in fpg. */
 static evo_status build_maps(const evo_graph *fpg, const evo_graph *qg, compare_ctx *c, int64_t *max_count,
                              evo_error *err)
 {
     for (int i = 0; i < qg->n_nodes; i++) {
         const evo_node *n = &qg->nodes[i];
-        if (n->is_dead || (n->op != EVO_OP_QLINEAR_CONV && n->op != EVO_OP_QLINEAR_MATMUL) || n->n_in < 8)
+        bool layer = n->op == EVO_OP_QLINEAR_CONV || n->op == EVO_OP_QLINEAR_MATMUL ||
+                     n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL;
+        if (n->is_dead || !layer || n->n_in < 8)
             continue;
         const evo_value *y = &qg->values[n->out[0]];
         size_t len = strlen(y->name);

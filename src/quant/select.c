@@ -2,9 +2,12 @@
  * select.c - which nodes of a float graph run int8, in one walk in
  * topological order: a compute node (2-D Conv; MatMul with a constant
  * 2-D B; Gemm without bias, transA, alpha or beta) unless kept fp32, with
- * the activation its output alone feeds; a layout-only node whose data
- * input is int8. The detector head's decode, every non-compute node from
- * which no compute node is reachable, stays fp32 unless --int8-all.
+ * the activation its output alone feeds; an Add or Mul of two activations
+ * (numpy broadcasting: a residual, a squeeze-excite scale) one of which is
+ * int8, with the ReLU/Clip its output alone feeds; a layout-only node whose
+ * data input is int8. The detector head's decode, every non-compute node
+ * from which no compute node is reachable, stays fp32 unless --int8-all.
+ * Add and Mul are ranked and kept fp32 by name as compute nodes are.
  */
 #include "passes/rewrite.h"
 #include "quant/quant_priv.h"
@@ -16,6 +19,22 @@
 bool quant_is_compute(const evo_node *n)
 {
     return n->op == EVO_OP_CONV || n->op == EVO_OP_MATMUL || n->op == EVO_OP_GEMM;
+}
+
+bool quant_is_binary(const evo_graph *g, const evo_node *n)
+{
+    if ((n->op != EVO_OP_ADD && n->op != EVO_OP_MUL) || n->n_in != 2 || n->n_out != 1 || n->out[0] < 0)
+        return false;
+    for (int k = 0; k < 2; k++) {
+        const evo_value *v = n->in[k] >= 0 ? &g->values[n->in[k]] : NULL;
+        if (!v || v->data || v->dtype != EVO_DTYPE_FLOAT)
+            return false;
+        /* x * Sigmoid(x) is SiLU, an activation (fused into its Conv, or fp32 with it) */
+        const evo_node *p = v->producer >= 0 ? &g->nodes[v->producer] : NULL;
+        if (n->op == EVO_OP_MUL && p && p->op == EVO_OP_SIGMOID && p->in[0] == n->in[1 - k])
+            return false;
+    }
+    return g->values[n->out[0]].dtype == EVO_DTYPE_FLOAT;
 }
 
 evo_act quant_node_act(const evo_node *n, float *alpha, float *beta)
@@ -97,7 +116,7 @@ static bool compute_fits(const evo_graph *g, const evo_node *n)
  * (or a SiLU's Sigmoid + Mul pair), when that may run int8 and was
  * calibrated. Fills q->act* and marks the absorbed nodes.
  */
-static void fuse_activation(quant_state *q, int id, const bool *head)
+static void fuse_activation(quant_state *q, int id, const bool *head, bool clamp_only)
 {
     evo_graph *g = q->g;
     int x = g->nodes[id].out[0], users[3];
@@ -110,7 +129,7 @@ static void fuse_activation(quant_state *q, int id, const bool *head)
             a->n_in >= 1 && a->in[0] == x && a->n_out == 1 ? quant_node_act(a, &al, &be) : EVO_ACT_NONE;
         bool may = q->o->int8_all || !head[users[0]];
         if (act == EVO_ACT_NONE || !may || evo_name_listed(q->o->keep_fp, a->name) ||
-            !has_range(q, a->out[0]))
+            !has_range(q, a->out[0]) || (clamp_only && act != EVO_ACT_RELU && act != EVO_ACT_CLIP))
             return;
         q->act[id] = act;
         q->act_alpha[id] = al;
@@ -119,7 +138,7 @@ static void fuse_activation(quant_state *q, int id, const bool *head)
         q->absorbed[users[0]] = true;
         return;
     }
-    if (n_users != 2 || users[0] < 0 || users[1] < 0)
+    if (clamp_only || n_users != 2 || users[0] < 0 || users[1] < 0)
         return;
     for (int k = 0; k < 2; k++) { /* SiLU: Mul(x, Sigmoid(x)) with the Sigmoid read only by the Mul */
         const evo_node *s = &g->nodes[users[k]], *m = &g->nodes[users[1 - k]];
@@ -141,27 +160,64 @@ static void fuse_activation(quant_state *q, int id, const bool *head)
     }
 }
 
+/* The keep reason the options give node n (--keep-fp or the one layer ranked, target, output layers). */
+static evo_keep_reason asked_keep(const quant_state *q, const evo_node *n)
+{
+    if (evo_name_listed(q->o->keep_fp, n->name) || (q->o->only && strcmp(q->o->only, n->name)))
+        return EVO_KEEP_ASKED;
+    if (evo_name_listed(q->o->keep_target, n->name))
+        return EVO_KEEP_TARGET;
+    if (evo_name_listed(q->o->keep_output, n->name))
+        return EVO_KEEP_OUTPUT;
+    return EVO_KEEP_NONE;
+}
+
 static void select_compute(quant_state *q, int id, const bool *head)
 {
     evo_graph *g = q->g;
     const evo_node *n = &g->nodes[id];
-    if (evo_name_listed(q->o->keep_fp, n->name) || (q->o->only && strcmp(q->o->only, n->name)))
-        q->keep[id] = EVO_KEEP_ASKED;
-    else if (evo_name_listed(q->o->keep_target, n->name))
-        q->keep[id] = EVO_KEEP_TARGET;
-    else if (evo_name_listed(q->o->keep_output, n->name))
-        q->keep[id] = EVO_KEEP_OUTPUT;
-    else if (!compute_fits(g, n))
+    if ((q->keep[id] = asked_keep(q, n)))
+        return;
+    if (!compute_fits(g, n))
         q->keep[id] = EVO_KEEP_UNSUPPORTED;
     else if (!has_range(q, n->in[0]) || !has_range(q, n->out[0]))
         q->keep[id] = EVO_KEEP_NO_RANGE;
     if (q->keep[id])
         return;
     q->int8[id] = true;
-    fuse_activation(q, id, head);
+    fuse_activation(q, id, head, false);
     q->quantized[n->in[0]] = true;
     q->quantized[q->act_out[id]] = true;
     q->produced_int8[q->act_out[id]] = true;
+}
+
+/*
+ * Add/Mul node id of two activations (quant_is_binary): int8 with its
+ * ReLU/Clip when one input is int8 already (or it is the one layer
+ * ranked: its inputs are then quantized for it) and all three values have
+ * ranges. Each operand and the output keep their own range (the FIXED
+ * arithmetic rescales them).
+ */
+static void select_binary(quant_state *q, int id, const bool *head)
+{
+    evo_graph *g = q->g;
+    const evo_node *n = &g->nodes[id];
+    int a = n->in[0], b = n->in[1];
+    if (head[id] && !q->o->int8_all)
+        return;
+    bool ranked = q->o->only && !strcmp(q->o->only, n->name);
+    if ((q->keep[id] = asked_keep(q, n)))
+        return;
+    if (!has_range(q, a) || !has_range(q, b) || !has_range(q, n->out[0]))
+        q->keep[id] = EVO_KEEP_NO_RANGE;
+    else if (!ranked && !q->produced_int8[a] && !q->produced_int8[b])
+        q->keep[id] = EVO_KEEP_FLOAT_INPUTS;
+    if (q->keep[id])
+        return;
+    q->int8[id] = true;
+    fuse_activation(q, id, head, true);
+    q->quantized[a] = q->quantized[b] = true;
+    q->quantized[q->act_out[id]] = q->produced_int8[q->act_out[id]] = true;
 }
 
 /* Layout-only ops that run on int8 bytes unchanged; the data inputs that carry the bytes. */
@@ -227,6 +283,8 @@ evo_status quant_select(quant_state *q, evo_error *err)
             continue;
         if (quant_is_compute(n))
             select_compute(q, i, head);
+        else if (quant_is_binary(g, n))
+            select_binary(q, i, head);
         else
             select_layout(q, i, head);
     }

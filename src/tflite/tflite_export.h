@@ -91,6 +91,8 @@ evo_status tx_check_q(tx *c, int v, tx_q q);
 
 /* The op handlers (tflite_export_ops.c, tflite_export_nn.c). */
 evo_status tx_export_node(tx *c, const evo_node *n);
+/* A fused ReLU/Clip (act, min lo, max hi) of an op writing yq as TFLite's fused function in *fused. */
+evo_status tx_clamp_act(tx *c, int act, float lo, float hi, tx_q yq, int *fused);
 evo_status tx_export_qconv(tx *c, const evo_node *n);
 evo_status tx_export_qmatmul(tx *c, const evo_node *n);
 evo_status tx_export_pool(tx *c, const evo_node *n);

@@ -577,3 +577,10 @@ evo_status tx_export_fc_float(tx *c, const evo_node *n)
     return finish_with_act(c, TFL_OP_FULLY_CONNECTED, (int[]){at, wt, bt}, 3, &o, 0, a->act, a->act_alpha,
                            a->act_beta, 0, 0, n->out[0], -1, (tx_q){0}, true);
 }
+
+evo_status tx_clamp_act(tx *c, int act, float lo, float hi, tx_q yq, int *fused)
+{
+    bool table;
+    evo_status s = fused_act(c, act, lo, hi, yq, fused, &table);
+    return s || !table ? s : tx_fail(c, EVO_ERR_UNSUPPORTED, "fused activation %d is not a clamp", act);
+}

@@ -95,10 +95,14 @@ static evo_status export_binary(tx *c, const evo_node *n)
     if (q8 && ((!c->g->values[n->in[ia]].data && (s = tx_check_q(c, n->in[ia], aq))) ||
                (!c->g->values[n->in[ib]].data && (s = tx_check_q(c, n->in[ib], bq)))))
         return s;
+    tfl_options o = {.type = opt};
+    const evo_qbinary_attrs *qa = &n->a.qbinary;
+    if (q8 && (s = tx_clamp_act(c, qa->act, qa->act_alpha, qa->act_beta, yq, &o.i[0])))
+        return s;
     int out = tx_out(c, n->out[0], yq);
     if (out < 0)
         return EVO_ERR_UNSUPPORTED;
-    return tx_op(c, code, (int[]){a, b}, 2, &out, 1, &(tfl_options){.type = opt});
+    return tx_op(c, code, (int[]){a, b}, 2, &out, 1, &o);
 }
 
 static evo_status export_unary(tx *c, const evo_node *n)

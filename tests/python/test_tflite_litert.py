@@ -1,7 +1,8 @@
 """evo export --tflite: LiteRT (ai-edge-litert) runs the export of evo's int8 graphs
 and agrees with `evo run` on the same .evo.
 
-Small float ONNX models (conv+relu, depthwise, residual add, concat,
+Small float ONNX models (conv+relu, depthwise, residual add (int8 ADD, with a
+fused ReLU), squeeze-excite (int8 MUL by a per-channel gate), concat,
 maxpool, nearest resize, fully connected, and table activations) are
 built with the onnx package, quantized by `evo quantize --act-dtype int8`
 on random-noise calibration images, exported with `evo export M.evo
@@ -125,6 +126,19 @@ def build_models(work):
         b = n.conv(n.op("Relu", [n.conv(a, 8, 8)]), 8, 8)
         return n.conv(n.op("Add", [a, b]), 8, 4, k=1, pad=0), [1, 4, H, W]
 
+    def residual_relu(n):
+        """ResNet's Relu(block(a) + a): an int8 ADD with the ReLU fused."""
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        b = n.conv(n.op("Relu", [n.conv(a, 8, 8)]), 8, 8)
+        return n.conv(n.op("Relu", [n.op("Add", [b, a])]), 8, 4, k=1, pad=0), [1, 4, H, W]
+
+    def se_mul(n, gate="Relu"):
+        """Squeeze-excite: a * gate(conv(relu(conv(GlobalAveragePool(a))))), an int8 MUL by [1, 8, 1, 1]."""
+        a = n.op("Relu", [n.conv("x", 3, 8)])
+        p = n.op("GlobalAveragePool", [a])
+        s = n.op(gate, [n.conv(n.op("Relu", [n.conv(p, 8, 4, k=1, pad=0)]), 4, 8, k=1, pad=0)])
+        return n.conv(n.op("Mul", [a, s]), 8, 8), [1, 8, H, W]
+
     def concat(n):
         a = n.op("Relu", [n.conv("x", 3, 8)])
         b = n.op("Relu", [n.conv("x", 3, 4, k=1, pad=0)])
@@ -176,9 +190,10 @@ def build_models(work):
         return n.conv(n.op("Tanh", [n.conv(a, 8, 8)]), 8, 8), [1, 8, H, W]
 
     for name, fn in [("conv_relu", conv_relu), ("depthwise", depthwise), ("residual", residual),
-                     ("concat", concat), ("maxpool", maxpool), ("resize", resize), ("fc", fc), ("shuffle", shuffle)]:
+                     ("residual_relu", residual_relu), ("se_mul", se_mul), ("concat", concat), ("maxpool", maxpool), ("resize", resize), ("fc", fc), ("shuffle", shuffle)]:
         add(name, fn)
-    for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid_tanh", sigmoid_tanh)]:
+    for name, fn in [("silu", silu), ("hardswish_leaky", hardswish), ("sigmoid_tanh", sigmoid_tanh),
+                     ("se_mul_sigmoid", lambda n: se_mul(n, "Sigmoid"))]:
         add(name, fn, table=True)
     # one table activation as the int8 output itself (--int8-all): the difference at the activation
     for name, act in [("silu_at_output", "silu"), ("hardswish_at_output", "HardSwish"),
@@ -193,7 +208,8 @@ def build_models(work):
         add(name, at_output, table=True, args=["--act-dtype", "int8", "--int8-all"])
     # evo quantize's default uint8 activations: int8 tensors with the zero point 128 lower, as exact
     for name, fn in [("conv_relu_uint8", conv_relu), ("depthwise_uint8", depthwise), ("shuffle_uint8", shuffle),
-                     ("resize_uint8", resize), ("fc_uint8", fc)]:
+                     ("resize_uint8", resize), ("fc_uint8", fc), ("residual_relu_uint8", residual_relu),
+                     ("se_mul_uint8", se_mul)]:
         add(name, fn, args=["--act-dtype", "uint8"])
     return models
 

@@ -8,6 +8,8 @@
  */
 #include "check.h"
 #include "exec/model.h"
+#include "graph/builder.h"
+#include "passes/passes.h"
 #include "plan/evo_file.h"
 #include "plan/plan.h"
 
@@ -426,6 +428,81 @@ static void test_semantic_tampering(void)
     unlink(evo);
 }
 
+/* x quantized twice -> QLinearAdd (FIXED, ReLU) -> QLinearMul by a [1, 4, 1, 1] input (FIXED, Clip) -> y. */
+static evo_graph *qbinary_graph(void)
+{
+    evo_builder b;
+    evo_error err = {0};
+    evo_builder_init(&b, "qbinary", 3);
+    evo_build_input(&b, "x", 4, (int64_t[]){1, 4, 5, 6});
+    evo_build_input(&b, "g", 4, (int64_t[]){1, 4, 1, 1});
+    float s1 = 0.02f, s2 = 0.03f;
+    uint8_t z1 = 128, z2 = 100;
+    int64_t one[1] = {1};
+    evo_build_const(&b, "s1", EVO_DTYPE_FLOAT, 0, one, &s1);
+    evo_build_const(&b, "s2", EVO_DTYPE_FLOAT, 0, one, &s2);
+    evo_build_const(&b, "z1", EVO_DTYPE_UINT8, 0, one, &z1);
+    evo_build_const(&b, "z2", EVO_DTYPE_UINT8, 0, one, &z2);
+    evo_build_node(&b, "QuantizeLinear", "x s1 z1", "xq", NULL);
+    evo_build_node(&b, "QuantizeLinear", "x s2 z2", "xq2", NULL);
+    evo_build_node(&b, "QuantizeLinear", "g s1 z1", "gq", NULL);
+    evo_build_node(&b, "com.microsoft.QLinearAdd", "xq s1 z1 xq2 s2 z2 s2 z2", "a", NULL);
+    if (b.ok)
+        b.g->nodes[b.g->n_nodes - 1].a.qbinary = (evo_qbinary_attrs){EVO_REQUANT_FIXED, EVO_ACT_RELU, 0, 0};
+    evo_build_node(&b, "com.microsoft.QLinearMul", "a s2 z2 gq s1 z1 s2 z2", "m", NULL);
+    if (b.ok)
+        b.g->nodes[b.g->n_nodes - 1].a.qbinary = (evo_qbinary_attrs){EVO_REQUANT_FIXED, EVO_ACT_CLIP, -1, 2};
+    evo_build_node(&b, "DequantizeLinear", "m s2 z2", "y", NULL);
+    evo_build_output(&b, "y");
+    evo_compile_options co = evo_compile_options_default();
+    bool ok = b.ok && evo_passes_run(b.g, &(evo_pass_ctx){&co, &err}) == EVO_OK;
+    CHECK_MSG(ok, "qbinary graph: %s", err.msg);
+    if (!ok) {
+        evo_graph_free(b.g);
+        return NULL;
+    }
+    return b.g;
+}
+
+/* QLinearAdd/QLinearMul's typed attributes round-trip; an activation or mode they do not take is refused on load. */
+static void test_qbinary_attrs(void)
+{
+    char evo[512];
+    tmp_path("qbinary.evo", evo, sizeof(evo));
+    for (int c = 0; c < 4; c++) {
+        evo_graph *g = qbinary_graph(), *back = NULL;
+        evo_error err = {0};
+        if (!g)
+            return;
+        evo_qbinary_attrs *add = &g->nodes[first_live(g, EVO_OP_QLINEAR_ADD)].a.qbinary;
+        evo_qbinary_attrs *mul = &g->nodes[first_live(g, EVO_OP_QLINEAR_MUL)].a.qbinary;
+        if (c == 1)
+            add->act = EVO_ACT_SIGMOID; /* a table activation QLinearAdd does not fuse */
+        if (c == 2)
+            mul->act_alpha = 3; /* Clip min above max */
+        if (c == 3)
+            mul->requant = (evo_requant)2;
+        CHECK(evo_file_write(g, evo, NULL, &err) == EVO_OK);
+        evo_status s = evo_file_load(evo, &back, &err);
+        if (c == 0) {
+            CHECK_MSG(s == EVO_OK, "%s", err.msg);
+            if (back) {
+                const evo_qbinary_attrs *a2 = &back->nodes[first_live(back, EVO_OP_QLINEAR_ADD)].a.qbinary;
+                const evo_qbinary_attrs *m2 = &back->nodes[first_live(back, EVO_OP_QLINEAR_MUL)].a.qbinary;
+                CHECK(a2->requant == EVO_REQUANT_FIXED && a2->act == EVO_ACT_RELU);
+                CHECK(m2->requant == EVO_REQUANT_FIXED && m2->act == EVO_ACT_CLIP && m2->act_alpha == -1 &&
+                      m2->act_beta == 2);
+            }
+        } else {
+            const char *want = c == 1 ? "fused activation" : c == 2 ? "Clip min" : "out of range";
+            CHECK_MSG(s == EVO_ERR_PARSE && strstr(err.msg, want), "case %d: status %d: %s", c, s, err.msg);
+        }
+        evo_graph_free(g);
+        evo_graph_free(back);
+    }
+    unlink(evo);
+}
+
 static void test_options_and_buffers(void)
 {
     char evo[512];
@@ -539,5 +616,5 @@ static void test_round_trip_quantized(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_round_trip_models), CHECK_TEST(test_round_trip_quantized), CHECK_TEST(test_truncation), CHECK_TEST(test_byte_flips),
-           CHECK_TEST(test_version_and_schema), CHECK_TEST(test_semantic_tampering),
+           CHECK_TEST(test_version_and_schema), CHECK_TEST(test_semantic_tampering), CHECK_TEST(test_qbinary_attrs),
            CHECK_TEST(test_options_and_buffers))

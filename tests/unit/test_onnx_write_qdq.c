@@ -1,7 +1,8 @@
 /*
  * test_onnx_write_qdq.c - the QDQ form of QLinearConv and QLinearMatMul
- * for what only evo's own int8 graphs hold: FIXED (fixed-point)
- * requantization and every fused activation (ReLU and Clip as a clamp,
+ * (and of QLinearAdd / QLinearMul with a fused ReLU/Clip: a residual and a
+ * squeeze-excite broadcast) for what only evo's own int8 graphs hold:
+ * FIXED (fixed-point) requantization and every fused activation (ReLU and Clip as a clamp,
  * LeakyReLU, Sigmoid, SiLU, HardSigmoid, HardSwish and Tanh as a table
  * behind a requantization to act_scale, act_zp). Each graph runs in evo
  * as built and as written in QDQ form and re-imported (float ops between
@@ -42,6 +43,40 @@ static void add_const(evo_builder *b, const char *name, evo_dtype t, int rank, c
     evo_error err = {0};
     if (v < 0 || evo_value_set_const(b->g, &b->g->values[v], t, rank, dims, data, &err) != EVO_OK)
         b->ok = false;
+}
+
+typedef enum kind { K_MATMUL, K_CONV, K_ADD, K_MUL } kind;
+
+static const char *kind_op(kind k)
+{
+    return k == K_CONV ? "QLinearConv" : k == K_MATMUL ? "QLinearMatMul" : k == K_ADD ? "QLinearAdd" : "QLinearMul";
+}
+
+/*
+ * x + B (B constant, x's shape) or x * B (B [1, 5, 1, 1]), quantized, from x [1, 5, 7, 6]: the
+ * operands' and the output's scales and zero points.
+ */
+static void build_binary(evo_builder *b, kind k, evo_dtype t, check_rng *rng)
+{
+    int64_t xdims[4] = {1, 5, 7, 6}, bdims[4] = {1, 5, k == K_ADD ? 7 : 1, k == K_ADD ? 6 : 1};
+    evo_build_input(b, "x", 4, xdims);
+    b->g->values[evo_build_value(b, "x")].dtype = t;
+    float xs = 0.03f, bs = 0.02f, ys = k == K_ADD ? 0.05f : 0.12f;
+    uint8_t xz = t == EVO_DTYPE_UINT8 ? 120 : (uint8_t)(int8_t)-7, bz = t == EVO_DTYPE_UINT8 ? 100 : 3,
+            yz = t == EVO_DTYPE_UINT8 ? 131 : 5;
+    uint8_t bq[5 * 7 * 6];
+    for (size_t i = 0; i < sizeof(bq); i++)
+        bq[i] = (uint8_t)check_rng_int(rng, 0, 255);
+    add_const(b, "xs", EVO_DTYPE_FLOAT, 0, NULL, &xs);
+    add_const(b, "xz", t, 0, NULL, &xz);
+    add_const(b, "bq", t, 4, bdims, bq);
+    add_const(b, "bs", EVO_DTYPE_FLOAT, 0, NULL, &bs);
+    add_const(b, "bz", t, 0, NULL, &bz);
+    add_const(b, "ys", EVO_DTYPE_FLOAT, 0, NULL, &ys);
+    add_const(b, "yz", t, 0, NULL, &yz);
+    evo_build_node(b, k == K_ADD ? "com.microsoft.QLinearAdd" : "com.microsoft.QLinearMul", "x xs xz bq bs bz ys yz",
+                   "y", "");
+    evo_build_output(b, "y");
 }
 
 /* Quantized input x, its scale and zero point, and the output's; conv or matmul weights. */
@@ -136,8 +171,9 @@ static int count_op(const uint8_t *buf, size_t size, const char *op)
     return n;
 }
 
-static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case *ac)
+static void check_case(kind k, evo_dtype t, evo_requant mode, const act_case *ac)
 {
+    bool conv = k == K_CONV, binary = k == K_ADD || k == K_MUL;
     static uint8_t ya[4096], yb[4096];
     check_rng rng = {0x5eed + (uint64_t)ac->act};
     evo_builder b;
@@ -145,15 +181,18 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     evo_model *ma = NULL, *mb = NULL;
     uint8_t *buf = NULL;
     size_t size = 0;
-    const char *what = conv ? "QLinearConv" : "QLinearMatMul";
+    const char *what = kind_op(k);
     CHECK(evo_builder_init(&b, "qdq", 11) == EVO_OK);
-    build(&b, conv, t, &rng);
+    if (binary)
+        build_binary(&b, k, t, &rng);
+    else
+        build(&b, conv, t, &rng);
     evo_compile_options co = evo_compile_options_default();
     evo_pass_ctx ctx = {&co, &err};
     CHECK_MSG(b.ok && evo_passes_run(b.g, &ctx) == EVO_OK, "%s", err.msg);
     evo_node *n = NULL;
     for (int i = 0; i < b.g->n_nodes; i++)
-        if (!b.g->nodes[i].is_dead && strcmp(b.g->nodes[i].op_type, what) == 0)
+        if (!b.g->nodes[i].is_dead && strstr(b.g->nodes[i].op_type, what))
             n = &b.g->nodes[i];
     CHECK(n != NULL);
     if (!n) {
@@ -164,7 +203,9 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     // The pre-activation domain: wider than the output's for the saturating activations.
     float act_scale = table ? 0.06f : 0.0f;
     int32_t act_zp = table ? (t == EVO_DTYPE_UINT8 ? 128 : 0) : 0;
-    if (conv)
+    if (binary)
+        n->a.qbinary = (evo_qbinary_attrs){mode, ac->act, ac->alpha, ac->beta};
+    else if (conv)
         n->a.conv = (evo_conv_attrs){.n_spatial = n->a.conv.n_spatial,
                                      .group = n->a.conv.group,
                                      .kernel = {3, 3},
@@ -207,7 +248,7 @@ static void check_case(bool conv, evo_dtype t, evo_requant mode, const act_case 
     size_t n_equal = 0, n_far = 0;
     // One step of the pre-activation (act_scale) moves a table activation's output by up to
     // slope * act_scale / y_scale steps (1.8 for HardSwish here).
-    float y_scale = conv ? 0.05f : 0.07f;
+    float y_scale = conv || k == K_ADD ? 0.05f : k == K_MUL ? 0.12f : 0.07f;
     int max_steps = table ? (int)ceil(ac->slope * act_scale / y_scale) : 1;
     max_steps = max_steps < 1 ? 1 : max_steps;
     const char *dir = getenv("EVO_QDQ_DUMP_DIR"); /* for the ONNX Runtime side of the test */
@@ -259,17 +300,29 @@ static const act_case acts[] = {
 static void test_qconv(void)
 {
     for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++) {
-        check_case(true, EVO_DTYPE_UINT8, EVO_REQUANT_FIXED, &acts[k]);
-        check_case(true, EVO_DTYPE_INT8, EVO_REQUANT_FIXED, &acts[k]);
-        check_case(true, EVO_DTYPE_UINT8, EVO_REQUANT_FLOAT, &acts[k]);
+        check_case(K_CONV, EVO_DTYPE_UINT8, EVO_REQUANT_FIXED, &acts[k]);
+        check_case(K_CONV, EVO_DTYPE_INT8, EVO_REQUANT_FIXED, &acts[k]);
+        check_case(K_CONV, EVO_DTYPE_UINT8, EVO_REQUANT_FLOAT, &acts[k]);
     }
 }
 
 static void test_qmatmul(void)
 {
     for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++) {
-        check_case(false, EVO_DTYPE_UINT8, EVO_REQUANT_FIXED, &acts[k]);
-        check_case(false, EVO_DTYPE_INT8, EVO_REQUANT_FLOAT, &acts[k]);
+        check_case(K_MATMUL, EVO_DTYPE_UINT8, EVO_REQUANT_FIXED, &acts[k]);
+        check_case(K_MATMUL, EVO_DTYPE_INT8, EVO_REQUANT_FLOAT, &acts[k]);
+    }
+}
+
+/* QLinearAdd / QLinearMul with the clamps evo quantize fuses (none, ReLU, Clip). */
+static void test_qbinary(void)
+{
+    for (size_t k = 0; k < 3; k++) {
+        for (kind op = K_ADD; op <= K_MUL; op++) {
+            check_case(op, EVO_DTYPE_UINT8, EVO_REQUANT_FIXED, &acts[k]);
+            check_case(op, EVO_DTYPE_INT8, EVO_REQUANT_FIXED, &acts[k]);
+            check_case(op, EVO_DTYPE_UINT8, EVO_REQUANT_FLOAT, &acts[k]);
+        }
     }
 }
 
@@ -311,4 +364,4 @@ static void test_qconv_typed_attrs(void)
     free(buf);
 }
 
-CHECK_MAIN(CHECK_TEST(test_qconv), CHECK_TEST(test_qmatmul), CHECK_TEST(test_qconv_typed_attrs))
+CHECK_MAIN(CHECK_TEST(test_qconv), CHECK_TEST(test_qmatmul), CHECK_TEST(test_qbinary), CHECK_TEST(test_qconv_typed_attrs))

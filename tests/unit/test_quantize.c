@@ -4,12 +4,15 @@
  * their outputs compared with fp32 (SQNR above a stated threshold); the
  * quantized graph's shape (QLinearConv in FIXED mode, Q/DQ at the borders);
  * a constant activation (degenerate range: finite positive scales, no NaN);
+ * a residual Add + ReLU and a squeeze-excite Mul becoming QLinearAdd (ReLU
+ * fused) and QLinearMul in FIXED mode, or staying fp32 by --keep-fp;
  * --keep-fp names; already-quantized graphs; bad calibration folders.
  */
 #include "check.h"
 #include "exec/model.h"
 #include "exec/session.h"
 #include "graph/builder.h"
+#include "onnx/onnx_write.h"
 #include "passes/passes.h"
 #include "quant/quantize.h"
 #include "quant/report.h"
@@ -62,6 +65,13 @@ static evo_graph *load_unfused(const char *path, evo_error *err)
     return g;
 }
 
+/*
+ * Of the last graph quantize_sqnr made: its QLinearAdd nodes with a fused
+ * ReLU, and its first node kept fp32 (the result's names die with the graph).
+ */
+static int last_add_relu;
+static char last_kept[64];
+
 static int count_op(const evo_graph *g, evo_op op)
 {
     int n = 0;
@@ -103,9 +113,17 @@ static double quantize_sqnr(const char *path, const evo_quant_options *o, int n_
         goto done;
     }
     *n_qconv = count_op(qg, EVO_OP_QLINEAR_CONV);
-    for (int i = 0; i < qg->n_nodes; i++)
-        if (!qg->nodes[i].is_dead && qg->nodes[i].op == EVO_OP_QLINEAR_CONV)
-            CHECK(qg->nodes[i].a.conv.requant == EVO_REQUANT_FIXED);
+    last_add_relu = 0;
+    for (int i = 0; i < qg->n_nodes; i++) {
+        const evo_node *n = &qg->nodes[i];
+        if (!n->is_dead && n->op == EVO_OP_QLINEAR_CONV)
+            CHECK(n->a.conv.requant == EVO_REQUANT_FIXED);
+        if (!n->is_dead && (n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL))
+            CHECK(n->a.qbinary.requant == EVO_REQUANT_FIXED);
+        last_add_relu += !n->is_dead && n->op == EVO_OP_QLINEAR_ADD && n->a.qbinary.act == EVO_ACT_RELU;
+    }
+    CHECK(count_op(qg, EVO_OP_QLINEAR_ADD) + count_op(qg, EVO_OP_QLINEAR_MUL) == res->n_binary_int8);
+    snprintf(last_kept, sizeof(last_kept), "%s", res->n_kept ? res->kept[0].node : "");
     CHECK(count_op(qg, EVO_OP_QUANTIZE_LINEAR) >= 1 && count_op(qg, EVO_OP_DEQUANTIZE_LINEAR) >= 1);
     if (evo_model_from_graph(qg, &qm, &err) != EVO_OK || evo_session_create(qm, NULL, &qs, &err) != EVO_OK) {
         CHECK_MSG(false, "%s", err.msg);
@@ -167,6 +185,8 @@ static void test_resnet18(void)
     printf("resnet18: output SQNR %.2f dB, %d QLinearConv, %d kept fp32\n", db, n_qconv, res.n_compute_fp);
     CHECK_MSG(db > 30.0, "resnet18 int8 output SQNR %.2f dB, expected > 30", db);
     CHECK(n_qconv == 20);
+    /* the 8 residual Adds run int8, each with the ReLU after it */
+    CHECK(res.n_binary_int8 == 8 && last_add_relu == 8);
     /* the final Gemm has a bias: QLinearMatMul takes none, so it stays fp32 and says why */
     CHECK(res.n_kept == 1 && res.kept[0].reason == EVO_KEEP_UNSUPPORTED);
     evo_quant_result_free(&res);
@@ -234,6 +254,71 @@ static void test_degenerate_range(void)
     evo_calib_free(cal);
     evo_session_free(s);
     evo_model_free(m);
+}
+
+/*
+ * x -> Conv -> Relu = r; Conv(r) + r -> Relu = a (a residual block);
+ * a * Sigmoid(Conv(GlobalAveragePool(a))) (squeeze-excite, [1,8,1,1]) ->
+ * Conv -> y, written as ONNX to path.
+ */
+static bool write_residual_se(const char *path)
+{
+    evo_builder b;
+    evo_error err = {0};
+    evo_builder_init(&b, "residual_se", 11);
+    evo_build_input(&b, "x", 4, (int64_t[]){1, 3, 12, 10});
+    evo_build_weight(&b, "w0", 4, (int64_t[]){8, 3, 3, 3}, 0.4f);
+    evo_build_weight(&b, "w1", 4, (int64_t[]){8, 8, 3, 3}, 0.15f);
+    evo_build_weight(&b, "w2", 4, (int64_t[]){8, 8, 1, 1}, 0.5f);
+    evo_build_weight(&b, "w3", 4, (int64_t[]){4, 8, 1, 1}, 0.5f);
+    evo_build_node(&b, "Conv", "x w0", "c0", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(&b, "Relu", "c0", "r0", "");
+    evo_build_node(&b, "Conv", "r0 w1", "c1", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(&b, "Add", "c1 r0", "sum", "");
+    evo_build_node(&b, "Relu", "sum", "a", "");
+    evo_build_node(&b, "GlobalAveragePool", "a", "p", "");
+    evo_build_node(&b, "Conv", "p w2", "c2", "kernel_shape=1,1");
+    evo_build_node(&b, "Sigmoid", "c2", "gate", "");
+    evo_build_node(&b, "Mul", "a gate", "m", "");
+    evo_build_node(&b, "Conv", "m w3", "y", "kernel_shape=1,1");
+    evo_build_output(&b, "y");
+    evo_compile_options co = evo_compile_options_default();
+    co.disable_passes = EVO_QUANT_UNFUSED_PASSES;
+    bool ok = b.ok && evo_passes_run(b.g, &(evo_pass_ctx){&co, &err}) == EVO_OK &&
+              evo_onnx_write_file(b.g, path, NULL, &err) == EVO_OK;
+    CHECK_MSG(ok, "residual_se: %s", err.msg);
+    evo_graph_free(b.g);
+    return ok;
+}
+
+static void test_residual_se(void)
+{
+    char path[] = "/tmp/evo_residual_se_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    if (!write_residual_se(path)) {
+        unlink(path);
+        return;
+    }
+    evo_quant_options o = evo_quant_options_default();
+    evo_quant_result res;
+    int n_qconv = 0;
+    double db = quantize_sqnr(path, &o, 8, -1, 1, &res, &n_qconv);
+    printf("residual + SE: output SQNR %.2f dB, %d QLinearConv, %d Add/Mul int8\n", db, n_qconv, res.n_binary_int8);
+    CHECK_MSG(db > 25.0, "residual + SE int8 output SQNR %.2f dB, expected > 25", db);
+    CHECK(n_qconv == 4 && res.n_binary_int8 == 2 && last_add_relu == 1 && res.n_kept == 0);
+    evo_quant_result_free(&res);
+    /* the Add kept fp32 by name: listed with the reason; the Mul still reads an int8 input (the gate) */
+    o.keep_fp = "Add_3";
+    db = quantize_sqnr(path, &o, 8, -1, 1, &res, &n_qconv);
+    CHECK(res.n_binary_int8 == 1 && res.n_binary_fp == 1 && res.n_kept == 1 &&
+          res.kept[0].reason == EVO_KEEP_ASKED && !strcmp(last_kept, "Add_3"));
+    CHECK_MSG(db > 25.0, "residual + SE, Add fp32: output SQNR %.2f dB", db);
+    evo_quant_result_free(&res);
+    unlink(path);
 }
 
 static void test_keep_fp_and_names(void)
@@ -345,6 +430,6 @@ static void test_calib_folders(void)
     rmdir(dir);
 }
 
-CHECK_MAIN({"tiny_cnn", test_tiny_cnn}, {"resnet18", test_resnet18},
+CHECK_MAIN({"tiny_cnn", test_tiny_cnn}, {"resnet18", test_resnet18}, {"residual_se", test_residual_se},
            {"degenerate_range", test_degenerate_range}, {"keep_fp_and_names", test_keep_fp_and_names},
            {"already_quantized", test_already_quantized}, {"calib_folders", test_calib_folders})

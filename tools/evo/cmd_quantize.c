@@ -345,9 +345,10 @@ static void print_result(const quant_cli *c, const evo_graph *qg, const evo_quan
 {
     double int8 = 0, total = 0;
     int8_macs(qg, &int8, &total);
-    printf("quantized %s: %d nodes int8 (%d Conv/MatMul/Gemm), %d kept fp32, %d QuantizeLinear, "
-           "%d DequantizeLinear; activations %s%s\n",
-           c->model, r->n_int8, r->n_compute_int8, r->n_compute_fp, r->n_quantize, r->n_dequantize,
+    printf("quantized %s: %d nodes int8 (%d Conv/MatMul/Gemm, %d Add/Mul), %d kept fp32 (%d Add/Mul), "
+           "%d QuantizeLinear, %d DequantizeLinear; activations %s%s\n",
+           c->model, r->n_int8, r->n_compute_int8, r->n_binary_int8, r->n_compute_fp + r->n_binary_fp,
+           r->n_binary_fp, r->n_quantize, r->n_dequantize,
            c->q.act_dtype == EVO_DTYPE_INT8 ? "int8" : "uint8",
            c->q.act_dtype == EVO_DTYPE_UINT8 ? " asymmetric"
            : c->q.act_symmetric              ? " symmetric"

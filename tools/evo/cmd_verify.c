@@ -264,6 +264,40 @@ static void build_qpool_s8(evo_builder *b)
     build_qpool_resize(b, true);
 }
 
+/*
+ * x, quantized at two scales -> QLinearAdd (residual, fused ReLU) ->
+ * QLinearMul by a quantized [1, C, 1, 1] gate (squeeze-excite) ->
+ * DequantizeLinear, both in FIXED requantization: exact.
+ */
+static void build_qbinary(evo_builder *b)
+{
+    const evo_dtype t = EVO_DTYPE_UINT8;
+    int64_t one[1] = {1};
+    float xs = 0.0157f, x2s = 0.011f, gs = 0.0078f, as = 0.02f, ms = 0.013f;
+    uint8_t xz = 128, x2z = 120, gz = 128, az = 0, mz = 3;
+    evo_build_input(b, "x", 4, (int64_t[]){1, 24, 13, 27});
+    evo_build_input(b, "g", 4, (int64_t[]){1, 24, 1, 1});
+    const char *names[] = {"xs", "x2s", "gs", "as", "ms"};
+    const float *sc[] = {&xs, &x2s, &gs, &as, &ms};
+    const char *znames[] = {"xz", "x2z", "gz", "az", "mz"};
+    const uint8_t *zp[] = {&xz, &x2z, &gz, &az, &mz};
+    for (int i = 0; i < 5; i++) {
+        evo_build_const(b, names[i], EVO_DTYPE_FLOAT, 0, one, sc[i]);
+        evo_build_const(b, znames[i], t, 0, one, zp[i]);
+    }
+    evo_build_node(b, "QuantizeLinear", "x xs xz", "xq", NULL);
+    evo_build_node(b, "QuantizeLinear", "x x2s x2z", "xq2", NULL);
+    evo_build_node(b, "QuantizeLinear", "g gs gz", "gq", NULL);
+    evo_build_node(b, "com.microsoft.QLinearAdd", "xq xs xz xq2 x2s x2z as az", "a", NULL);
+    if (b->ok)
+        b->g->nodes[b->g->n_nodes - 1].a.qbinary = (evo_qbinary_attrs){EVO_REQUANT_FIXED, EVO_ACT_RELU, 0, 0};
+    evo_build_node(b, "com.microsoft.QLinearMul", "a as az gq gs gz ms mz", "m", NULL);
+    if (b->ok)
+        b->g->nodes[b->g->n_nodes - 1].a.qbinary = (evo_qbinary_attrs){EVO_REQUANT_FIXED, EVO_ACT_NONE, 0, 0};
+    evo_build_node(b, "DequantizeLinear", "m ms mz", "y", NULL);
+    evo_build_output(b, "y");
+}
+
 static const check checks[] = {
     {"conv 3x3 + SiLU", build_conv3x3_silu},
     {"conv 1x1 + relu + add", build_conv1x1_residual},
@@ -286,6 +320,7 @@ static const check checks[] = {
     {"int8 depthwise 5x5 stride 2", build_qconv_dw5_s2},
     {"uint8 maxpool + resize 2x", build_qpool_u8},
     {"int8 maxpool + resize 2x", build_qpool_s8},
+    {"int8 residual add + SE mul", build_qbinary},
 };
 
 static evo_status build_model(const check *c, evo_model **out, evo_error *err)
