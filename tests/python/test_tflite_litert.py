@@ -46,6 +46,7 @@ from onnx import TensorProto, helper, numpy_helper
 # ADD whose own rescale rounds the other way too.
 MAX_STEPS = 2
 TABLE_MAX_STEPS = 3
+NPU_TARGET = "ethos-u55-256"
 FLOAT_REL = 1e-4  # float exports: float rounding, relative to the output's range
 H = W = 16
 # (model, bit-exact with the reference kernels): EfficientNet's SiLU and MobileNetV3's
@@ -195,6 +196,13 @@ def build_models(work):
     for name, fn in [("conv_relu_uint8", conv_relu), ("depthwise_uint8", depthwise), ("shuffle_uint8", shuffle),
                      ("resize_uint8", resize), ("fc_uint8", fc)]:
         add(name, fn, args=["--act-dtype", "uint8"])
+    add("silu_uint8", silu, table=True, args=["--act-dtype", "uint8"])
+    add("hardswish_leaky_uint8", hardswish, table=True, args=["--act-dtype", "uint8"])
+    # every table case again quantized for an NPU target (evo quantize --target): the NPU nodes get
+    # TFLite's tables, so they are bit-exact with the reference kernels like the integer-only cases
+    for name in [k for k, v in models.items() if v[1]]:
+        path, _, args = models[name]
+        models[name + "_npu"] = (path, False, args + ["--target", NPU_TARGET])
     return models
 
 
@@ -345,8 +353,8 @@ def main():
     failures = 0
     small = {} if models_dir else build_models(work)
     for name, (onnx_path, table, args) in small.items():
-        evo_path = onnx_path[:-5] + ".evo"
-        tfl_path = onnx_path[:-5] + ".tflite"
+        evo_path = os.path.join(work, name + ".evo")
+        tfl_path = os.path.join(work, name + ".tflite")
         run([evo, "quantize", onnx_path, "--calib", calib, "--int8-all", "-o", evo_path] + args)
         summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
         x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)

@@ -45,6 +45,8 @@ int evo_cmd_run(int argc, char **argv)
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
+        if (r == 0)
+            r = cli_parse_sim_target(argc, argv, &i, &mo);
         if (r < 0)
             return 1;
         if (r > 0)
@@ -66,15 +68,13 @@ int evo_cmd_run(int argc, char **argv)
         }
     }
     if (!path)
-        return cli_fail("usage: evo run MODEL --input [NAME=]FILE ... --output [NAME=]FILE ... [--threads N]");
+        return cli_fail("usage: evo run MODEL --input [NAME=]FILE ... --output [NAME=]FILE ... [--threads N] "
+                        "[--target T]");
 
     evo_error err = {0};
     evo_model *model = NULL;
     evo_session *sess = NULL;
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo.shapes;
-    co.n_input_shapes = mo.n_shapes;
-    co.disable_passes = mo.disable_passes;
+    evo_compile_options co = cli_compile_options(&mo);
     int64_t t0 = evo_now_ns();
     if (evo_model_load(path, &co, &model, &err) != EVO_OK)
         return cli_fail("%s", err.msg);

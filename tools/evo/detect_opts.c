@@ -143,10 +143,7 @@ int cli_open_detector(const char *model_path, const cli_model_opts *mo, const ev
 {
     evo_error err = {0};
     evo_model *model = NULL;
-    evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo->shapes;
-    co.n_input_shapes = mo->n_shapes;
-    co.disable_passes = mo->disable_passes;
+    evo_compile_options co = cli_compile_options(mo);
     if (evo_model_load(model_path, &co, &model, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
     evo_tensor_desc in;
