@@ -93,8 +93,8 @@ evo_status evo_npu_simulate(evo_graph *g, const evo_npu_target *target, evo_npu_
 char *evo_npu_sim_summary(const evo_npu_sim *s, const char *target, char *buf, size_t cap)
 {
     int len = snprintf(buf, cap,
-                       "%s: %d of %d nodes on the NPU with TFLite's integer semantics (%d activation tables "
-                       "TFLite's)",
+                       "%s: %d of %d nodes on the NPU with TFLite's integer semantics (TFLite's tables for %d "
+                       "fused activations)",
                        target, s->n_npu - s->n_inexact, s->n_nodes, s->n_tables);
     if (s->n_inexact && len > 0 && (size_t)len < cap)
         len += snprintf(buf + len, cap - (size_t)len, "; %d NPU nodes not TFLite-exact:", s->n_inexact);

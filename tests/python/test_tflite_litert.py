@@ -440,6 +440,18 @@ def main():
             failures += not ok
             print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} {steps.size} outputs, max {worst} steps, "
                   f"{(steps > 0).sum()} differ ({100.0 * (steps > 0).mean():.2f} %), steps:count {hist}")
+            if table and resolver == OpResolverType.BUILTIN_REF:
+                # the same CPU-quantized model simulated on the NPU (evo run --target): TFLite's tables
+                sim_path = os.path.join(work, name + ".sim.npy")
+                sim = subprocess.run([evo, "run", evo_path, "--target", NPU_TARGET, "--input",
+                                      os.path.join(work, name + ".x.npy"), "--output", sim_path],
+                                     capture_output=True, text=True)
+                d = np.rint(np.abs(y_tfl.astype(np.float64) - np.load(sim_path)) / scale).max() \
+                    if sim.returncode == 0 else -1
+                ok = d == 0 and f"evo: {NPU_TARGET}: " in sim.stderr
+                failures += not ok
+                line = next((l for l in sim.stderr.splitlines() if NPU_TARGET in l), sim.stderr.strip())
+                print(f"  run --target: {'ok  ' if ok else 'FAIL'} max {d:.0f} steps from the reference kernels ({line})")
     if models_dir:
         failures += check_real_models(evo, work, calib, models_dir, shared_dir)
         print(f"tflite vs evo: {failures} failures")

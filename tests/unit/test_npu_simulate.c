@@ -104,7 +104,7 @@ static void test_apply(void)
           strstr(sim.kinds[0].reason, "float requantization"));
     char line[512];
     evo_npu_sim_summary(&sim, "ethos-n78-1tops-2ple", line, sizeof(line));
-    CHECK_MSG(strstr(line, "1 of 3 nodes on the NPU with TFLite's integer semantics (1 activation tables") &&
+    CHECK_MSG(strstr(line, "1 of 3 nodes on the NPU with TFLite's integer semantics (TFLite's tables for 1 fused") &&
                   strstr(line, "1 NPU nodes not TFLite-exact: QLinearConv x1 (float requantization"),
               "%s", line);
     /* Ethos-U takes all three: both tables TFLite's */
