@@ -20,9 +20,9 @@
 #include <limits.h>
 #include <math.h>
 
-static int32_t clamp8(int32_t v)
+static int32_t clamp8(int64_t v)
 {
-    return v < -128 ? -128 : v > 127 ? 127 : v;
+    return v < -128 ? -128 : v > 127 ? 127 : (int32_t)v;
 }
 
 /* TFLite's MultiplyByQuantizedMultiplier (double rounding) of x by the real multiplier m (>= 0). */
@@ -205,6 +205,9 @@ void evo_quant_act_table_tflite(evo_act act, float alpha, float beta, float act_
                                 float y_scale, int32_t y_zp, evo_dtype t, uint8_t table[256])
 {
     int32_t shift = t == EVO_DTYPE_INT8 ? 0 : 128; /* uint8 bytes as int8 with zero points 128 lower */
+    /* TFLite requires zero points within the type; clamping keeps every product below 2^31 */
+    act_zp = clamp8((int64_t)act_zp - shift) + shift;
+    y_zp = clamp8((int64_t)y_zp - shift) + shift;
     for (int i = 0; i < 256; i++) {
         int32_t y = act_int8(act, alpha, beta, act_scale, act_zp - shift, y_scale, y_zp - shift, i - 128);
         table[i] = (uint8_t)(t == EVO_DTYPE_INT8 ? (uint8_t)(int8_t)y : (uint8_t)(y + 128));
