@@ -262,6 +262,7 @@ typedef struct evo_npu_sim {
     int n_nodes;   /* live nodes placed */
     int n_npu;     /* of them on the NPU */
     int n_tables;  /* NPU nodes whose fused activation table became TFLite's */
+    int n_requant; /* NPU convs whose float requantization (imported) became EVO_REQUANT_FIXED */
     int n_inexact; /* NPU nodes whose arithmetic is not TFLite's (ONNX Runtime's float ops) */
     int n_kinds;
     struct {
@@ -273,8 +274,8 @@ typedef struct evo_npu_sim {
 /*
  * Gives the nodes pl places on the NPU the target's integer semantics
  * where evo has them (TFLite's tables for fused activations:
- * EVO_ACT_TABLE_TFLITE) and counts those it has not in *out. CPU nodes are
- * left as they are.
+ * EVO_ACT_TABLE_TFLITE; EVO_REQUANT_FIXED for imported convolutions) and
+ * counts those it has not in *out. CPU nodes are left as they are.
  */
 void evo_npu_apply_semantics(evo_graph *g, const evo_npu_placement *pl, evo_npu_sim *out);
 /* Places g on target (as g's recorded placement for target, if any) and applies the semantics. */

@@ -9,10 +9,11 @@
  * concat of equal parameters, max pool, nearest resize, pad) are exact by
  * construction. A fused table activation is the one place where evo's own
  * choice (f rounded once, in double) differs: NPU nodes get TFLite's
- * tables (EVO_ACT_TABLE_TFLITE). Nodes whose arithmetic is ONNX Runtime's
- * (com.microsoft QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/pools, imported
- * convs with float requantization) are counted and named, never claimed
- * exact. CPU nodes keep their semantics.
+ * tables (EVO_ACT_TABLE_TFLITE), and imported convolutions with ONNX
+ * Runtime's float requantization get the fixed-point one TFLite's kernels
+ * use. Nodes whose arithmetic evo has only in ONNX Runtime's form
+ * (com.microsoft QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/pools) are counted
+ * and named, never claimed exact. CPU nodes keep their semantics.
  */
 #include "npu/npu.h"
 
@@ -25,10 +26,6 @@
 static const char *inexact_reason(const evo_node *n)
 {
     switch (n->op) {
-    case EVO_OP_QLINEAR_CONV:
-        return n->a.conv.requant == EVO_REQUANT_FIXED ? NULL : "float requantization (ONNX Runtime's)";
-    case EVO_OP_QLINEAR_MATMUL:
-        return n->a.gemm.requant == EVO_REQUANT_FIXED ? NULL : "float requantization (ONNX Runtime's)";
     case EVO_OP_QLINEAR_ADD:
     case EVO_OP_QLINEAR_MUL: return "ONNX Runtime's float arithmetic, TFLite's ADD/MUL rescale in fixed point";
     case EVO_OP_QLINEAR_SIGMOID:
@@ -63,6 +60,15 @@ void evo_npu_apply_semantics(evo_graph *g, const evo_npu_placement *pl, evo_npu_
             continue;
         evo_node *n = &g->nodes[pl->nodes[i].node];
         out->n_npu++;
+        /* an imported conv's ONNX Runtime float requantization: TFLite's CONV_2D and FULLY_CONNECTED rescale in
+         * fixed point from the same double multiplier, which is EVO_REQUANT_FIXED */
+        evo_requant *rq = n->op == EVO_OP_QLINEAR_CONV     ? &n->a.conv.requant
+                          : n->op == EVO_OP_QLINEAR_MATMUL ? &n->a.gemm.requant
+                                                           : NULL;
+        if (rq && *rq != EVO_REQUANT_FIXED) {
+            *rq = EVO_REQUANT_FIXED;
+            out->n_requant++;
+        }
         if (n->op == EVO_OP_QLINEAR_CONV && evo_act_is_table(n->a.conv.act)) {
             n->a.conv.act_table = EVO_ACT_TABLE_TFLITE;
             out->n_tables++;
@@ -96,6 +102,9 @@ char *evo_npu_sim_summary(const evo_npu_sim *s, const char *target, char *buf, s
                        "%s: %d of %d nodes on the NPU with TFLite's integer semantics (TFLite's tables for %d "
                        "fused activations)",
                        target, s->n_npu - s->n_inexact, s->n_nodes, s->n_tables);
+    if (s->n_requant && len > 0 && (size_t)len < cap)
+        len += snprintf(buf + len, cap - (size_t)len, "; %d imported convolutions requantized in fixed point",
+                        s->n_requant);
     if (s->n_inexact && len > 0 && (size_t)len < cap)
         len += snprintf(buf + len, cap - (size_t)len, "; %d NPU nodes not TFLite-exact:", s->n_inexact);
     for (int i = 0; i < s->n_kinds && len > 0 && (size_t)len < cap; i++)

@@ -339,6 +339,34 @@ def inner_ties(path, x):
     return ties
 
 
+def check_imported(evo, work, calib, small, rng):
+    """An imported QDQ model (evo quantize --qdq, read back: QLinearConv with ONNX Runtime's float
+    requantization) is a step off TFLite on the CPU, and bit-exact simulated on an NPU (evo run
+    --target: the NPU convs requantize in fixed point, as TFLite's kernels do)."""
+    failures = 0
+    for name in ["conv_relu", "resize", "fc"]:  # every conv on the NPU (depthwise's multiplier-2 conv is not)
+        onnx_path, _, args = small[name]
+        qdq = os.path.join(work, name + "_qdq.onnx")
+        tfl = os.path.join(work, name + "_qdq.tflite")
+        run([evo, "quantize", onnx_path, "--calib", calib, "--int8-all", "-o", os.path.join(work, name + "_q.evo"),
+             "--qdq", qdq] + args)
+        run([evo, "export", qdq, "--tflite", tfl])
+        x = nudge_ties(rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32), input_scale(tfl))
+        x_path = os.path.join(work, name + "_qdq.x.npy")
+        np.save(x_path, x)
+        y_tfl, scale = litert_run(tfl, x, OpResolverType.BUILTIN_REF)
+        worst = {}
+        for mode, extra in [("cpu", []), ("npu", ["--target", NPU_TARGET])]:
+            y_path = os.path.join(work, f"{name}_qdq.{mode}.npy")
+            run([evo, "run", qdq, "--input", x_path, "--output", y_path] + extra)
+            worst[mode] = int(np.rint(np.abs(y_tfl.astype(np.float64) - np.load(y_path)) / scale).max())
+        ok = worst["npu"] == 0 and worst["cpu"] <= MAX_STEPS
+        failures += not ok
+        print(f"{name} imported QDQ: {'ok  ' if ok else 'FAIL'} CPU (float requantization) max {worst['cpu']} steps, "
+              f"--target {NPU_TARGET} max {worst['npu']} steps from the reference kernels")
+    return failures
+
+
 def check_real_models(evo, work, calib, models_dir, shared_dir=None):
     """Whole int8 networks (fp32 tail): bit-exact with LiteRT's reference kernels when no input is
     a rounding tie (TFLite's QUANTIZE rounds half away from zero, ONNX's QuantizeLinear half to
@@ -456,6 +484,7 @@ def main():
         failures += check_real_models(evo, work, calib, models_dir, shared_dir)
         print(f"tflite vs evo: {failures} failures")
         return 1 if failures else 0
+    failures += check_imported(evo, work, calib, small, rng)
     # float graphs (no quantization): fused residuals before and after the activation
     failures += check_float_small(evo, work, rng)
     # a node without a TFLite form: refused by name, non-zero exit

@@ -98,18 +98,51 @@ static void test_apply(void)
     evo_node *c1 = find(g, "a"), *c2 = find(g, "s");
     CHECK(c1 && c1->a.conv.act_table == EVO_ACT_TABLE_TFLITE);
     CHECK(c2 && c2->a.conv.act_table == EVO_ACT_TABLE_FLOAT);
-    CHECK_MSG(sim.n_nodes == 3 && sim.n_npu == 2 && sim.n_tables == 1 && sim.n_inexact == 1, "%d %d %d %d",
-              sim.n_nodes, sim.n_npu, sim.n_tables, sim.n_inexact);
-    CHECK(sim.n_kinds == 1 && strcmp(sim.kinds[0].op, "QLinearConv") == 0 && sim.kinds[0].count == 1 &&
-          strstr(sim.kinds[0].reason, "float requantization"));
+    evo_node *c3 = find(g, "y");
+    CHECK(c3 && c3->a.conv.requant == EVO_REQUANT_FIXED); /* imported: ONNX Runtime's float requantization before */
+    CHECK_MSG(sim.n_nodes == 3 && sim.n_npu == 2 && sim.n_tables == 1 && sim.n_requant == 1 && sim.n_inexact == 0,
+              "%d %d %d %d %d", sim.n_nodes, sim.n_npu, sim.n_tables, sim.n_requant, sim.n_inexact);
     char line[512];
     evo_npu_sim_summary(&sim, "ethos-n78-1tops-2ple", line, sizeof(line));
-    CHECK_MSG(strstr(line, "1 of 3 nodes on the NPU with TFLite's integer semantics (TFLite's tables for 1 fused") &&
-                  strstr(line, "1 NPU nodes not TFLite-exact: QLinearConv x1 (float requantization"),
+    CHECK_MSG(strstr(line, "2 of 3 nodes on the NPU with TFLite's integer semantics (TFLite's tables for 1 fused") &&
+                  strstr(line, "; 1 imported convolutions requantized in fixed point") && !strstr(line, "not TFLite"),
               "%s", line);
     /* Ethos-U takes all three: both tables TFLite's */
     CHECK(evo_npu_simulate(g, evo_npu_target_find("ethos-u55-128"), &sim, &err) == EVO_OK);
     CHECK(c2 && c2->a.conv.act_table == EVO_ACT_TABLE_TFLITE && sim.n_tables == 2 && sim.n_npu == 3);
+    evo_graph_free(g);
+}
+
+/* A node evo computes only in ONNX Runtime's form, on the NPU: counted and named, its arithmetic untouched. */
+static void test_inexact(void)
+{
+    evo_graph *g = build();
+    evo_node *c2 = find(g, "s");
+    CHECK(c2 != NULL);
+    if (!c2) {
+        evo_graph_free(g);
+        return;
+    }
+    c2->op = EVO_OP_QLINEAR_ADD; /* only the op is read: a stand-in for an imported com.microsoft.QLinearAdd */
+    c2->op_type = "com.microsoft.QLinearAdd";
+    evo_npu_place places[3];
+    memset(places, 0, sizeof(places));
+    evo_npu_placement pl = {NULL, places, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].is_dead && g->nodes[i].op != EVO_OP_CONSTANT && pl.n_nodes < 3)
+            places[pl.n_nodes++] = (evo_npu_place){.node = i, .on_npu = true};
+    evo_npu_sim sim;
+    evo_npu_apply_semantics(g, &pl, &sim);
+    sim.n_nodes = pl.n_nodes;
+    CHECK_MSG(sim.n_npu == 3 && sim.n_inexact == 1 && sim.n_kinds == 1 && sim.kinds[0].count == 1 &&
+                  strcmp(sim.kinds[0].op, "com.microsoft.QLinearAdd") == 0,
+              "%d %d %d", sim.n_npu, sim.n_inexact, sim.n_kinds);
+    char line[512];
+    evo_npu_sim_summary(&sim, "ethos-u55-128", line, sizeof(line));
+    CHECK_MSG(strstr(line, "2 of 3 nodes on the NPU with TFLite's integer semantics") &&
+                  strstr(line, "; 1 NPU nodes not TFLite-exact: com.microsoft.QLinearAdd x1 (ONNX Runtime's float "
+                               "arithmetic"),
+              "%s", line);
     evo_graph_free(g);
 }
 
@@ -206,4 +239,4 @@ static void test_load_option(void)
     evo_graph_free(g);
 }
 
-CHECK_MAIN(CHECK_TEST(test_apply), CHECK_TEST(test_run), CHECK_TEST(test_load_option))
+CHECK_MAIN(CHECK_TEST(test_apply), CHECK_TEST(test_inexact), CHECK_TEST(test_run), CHECK_TEST(test_load_option))
