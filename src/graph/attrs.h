@@ -121,6 +121,7 @@ typedef struct evo_unary_attrs {
     float alpha, beta;
     float min, max; /* Clip, resolved; -inf/+inf when absent */
     evo_dtype to;   /* Cast */
+    evo_act_table table; /* QLinearSigmoid, QLinearLeakyRelu: ONNX Runtime's float table, or TFLite's (NPU) */
 } evo_unary_attrs;
 
 /* Add, Sub, Mul, Div, Pow, Min, Max, Equal, Less, Greater, PRelu, Where, ... */

@@ -9,10 +9,11 @@
  * concat of equal parameters, max pool, nearest resize, pad) are exact by
  * construction. A fused table activation is the one place where evo's own
  * choice (f rounded once, in double) differs: NPU nodes get TFLite's
- * tables (EVO_ACT_TABLE_TFLITE), and imported convolutions with ONNX
+ * tables (EVO_ACT_TABLE_TFLITE; also imported QLinearSigmoid and
+ * QLinearLeakyRelu, whose tables are ONNX Runtime's), and imported convolutions with ONNX
  * Runtime's float requantization get the fixed-point one TFLite's kernels
  * use. Nodes whose arithmetic evo has only in ONNX Runtime's form
- * (com.microsoft QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/pools) are counted
+ * (com.microsoft QLinearAdd/Mul/Concat/pools) are counted
  * and named, never claimed exact. CPU nodes keep their semantics.
  */
 #include "npu/npu.h"
@@ -28,8 +29,6 @@ static const char *inexact_reason(const evo_node *n)
     switch (n->op) {
     case EVO_OP_QLINEAR_ADD:
     case EVO_OP_QLINEAR_MUL: return "ONNX Runtime's float arithmetic, TFLite's ADD/MUL rescale in fixed point";
-    case EVO_OP_QLINEAR_SIGMOID:
-    case EVO_OP_QLINEAR_LEAKY_RELU: return "ONNX Runtime's float table";
     case EVO_OP_QLINEAR_CONCAT: return "inputs requantized through a float table, TFLite's QUANTIZE is fixed point";
     case EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL:
     case EVO_OP_QLINEAR_AVERAGE_POOL: return "ONNX Runtime's float rescale of the sum";
@@ -74,6 +73,9 @@ void evo_npu_apply_semantics(evo_graph *g, const evo_npu_placement *pl, evo_npu_
             out->n_tables++;
         } else if (n->op == EVO_OP_QLINEAR_MATMUL && evo_act_is_table(n->a.gemm.act)) {
             n->a.gemm.act_table = EVO_ACT_TABLE_TFLITE;
+            out->n_tables++;
+        } else if (n->op == EVO_OP_QLINEAR_SIGMOID || n->op == EVO_OP_QLINEAR_LEAKY_RELU) {
+            n->a.unary.table = EVO_ACT_TABLE_TFLITE;
             out->n_tables++;
         }
         const char *why = inexact_reason(n);

@@ -79,6 +79,7 @@ static const evo_file_field unary_fields[] = {
     FLD(evo_unary_attrs, min, F32, -1),
     FLD(evo_unary_attrs, max, F32, -1),
     FLD(evo_unary_attrs, to, I32, EVO_DTYPE_BFLOAT16),
+    FLD(evo_unary_attrs, table, I32, EVO_ACT_TABLE_TFLITE),
 };
 static const evo_file_field binary_fields[] = {
     FLD(evo_binary_attrs, fmod, BOOL, -1),
