@@ -142,6 +142,13 @@ typedef struct evo_compile_options {
     const char *disable_passes;          /* comma-separated optimisation passes to skip, e.g. "fuse_act" */
     const evo_const_input *const_inputs; /* inputs frozen to constants; borrowed during load */
     int n_const_inputs;
+    /*
+     * Simulate an NPU target ("ethos-u55-256", docs/npu.md): the nodes it
+     * takes compute with its integer semantics (TFLite's), the others as on
+     * the CPU. The model must be int8. NULL: none (a .evo compiled with
+     * --target already carries its target's semantics).
+     */
+    const char *npu_target;
     evo_log_fn log;                      /* NULL: silent */
     void *log_user;
 } evo_compile_options;

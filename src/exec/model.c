@@ -4,6 +4,7 @@
  * through it the file mapping and every weight.
  */
 #include "exec/model.h"
+#include "npu/npu.h"
 #include "onnx/onnx.h"
 #include "passes/passes.h"
 #include "plan/evo_file.h"
@@ -19,6 +20,28 @@ evo_compile_options evo_compile_options_default(void)
     return o;
 }
 
+/* opts->npu_target: g's nodes on that NPU get its integer semantics; the summary goes to opts->log. */
+static evo_status simulate_target(evo_graph *g, const evo_compile_options *opts, evo_error *err)
+{
+    const evo_npu_target *t = evo_npu_target_find(opts->npu_target);
+    if (!t) {
+        char list[512];
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: unknown NPU target \"%s\" (known: %s)", g->file,
+                          opts->npu_target, evo_npu_target_list(list, sizeof(list)));
+    }
+    if (t->table && !evo_npu_graph_is_int8(g))
+        return evo_errorf(err, EVO_ERR_INVALID_ARG,
+                          "%s: simulating %s needs an int8 model: evo quantize MODEL --calib DIR -o MODEL_int8.evo",
+                          g->file, t->name);
+    evo_npu_sim sim;
+    evo_status s = evo_npu_simulate(g, t, &sim, err);
+    if (!s && opts->log) {
+        char msg[1024];
+        opts->log(opts->log_user, 1, evo_npu_sim_summary(&sim, t->name, msg, sizeof(msg)));
+    }
+    return s;
+}
+
 evo_status evo_graph_load_compiled(const char *path, const void *data, size_t size_bytes,
                                    const evo_compile_options *opts, evo_graph **out,
                                    evo_error *err)
@@ -29,7 +52,8 @@ evo_status evo_graph_load_compiled(const char *path, const void *data, size_t si
         /* a compiled .evo file: already through every pass */
         evo_status s = data ? evo_file_load_buffer(data, size_bytes, path, 0, &g, err)
                             : evo_file_load(path, &g, err);
-        if (!s && (s = evo_file_check_options(g, opts, err)))
+        if (!s && ((s = evo_file_check_options(g, opts, err)) ||
+                   (opts && opts->npu_target && (s = simulate_target(g, opts, err)))))
             evo_graph_free(g);
         if (!s)
             *out = g;
@@ -41,6 +65,8 @@ evo_status evo_graph_load_compiled(const char *path, const void *data, size_t si
         return s;
     evo_pass_ctx ctx = {opts ? opts : &defaults, err};
     s = evo_passes_run(g, &ctx);
+    if (!s && opts && opts->npu_target)
+        s = simulate_target(g, opts, err);
     if (s) {
         evo_graph_free(g);
         return s;

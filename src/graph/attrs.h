@@ -46,6 +46,19 @@ typedef enum evo_requant {
     EVO_REQUANT_FIXED,
 } evo_requant;
 
+/*
+ * How the 256 entries of a fused table activation are computed
+ * (docs/int8.md): FLOAT rounds f(x) once, computed in double; TFLITE
+ * computes what TFLite's int8 ops make of the activation as evo's TFLite
+ * export writes it (LOGISTIC's table, then MUL; HARD_SWISH's and
+ * LEAKY_RELU's fixed point...), which an NPU running TFLite semantics
+ * reproduces bit for bit.
+ */
+typedef enum evo_act_table {
+    EVO_ACT_TABLE_FLOAT = 0,
+    EVO_ACT_TABLE_TFLITE,
+} evo_act_table;
+
 /* Conv, ConvTranspose, QLinearConv, ConvInteger. Spatial arrays are indexed 0..n_spatial-1. */
 typedef struct evo_conv_attrs {
     int n_spatial;
@@ -77,6 +90,7 @@ typedef struct evo_conv_attrs {
     evo_requant requant;
     float act_scale;
     int32_t act_zp;
+    evo_act_table act_table;
 } evo_conv_attrs;
 
 /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, QLinear(Global)AveragePool. */
@@ -107,6 +121,7 @@ typedef struct evo_unary_attrs {
     float alpha, beta;
     float min, max; /* Clip, resolved; -inf/+inf when absent */
     evo_dtype to;   /* Cast */
+    evo_act_table table; /* QLinearSigmoid, QLinearLeakyRelu: ONNX Runtime's float table, or TFLite's (NPU) */
 } evo_unary_attrs;
 
 /* Add, Sub, Mul, Div, Pow, Min, Max, Equal, Less, Greater, PRelu, Where, ... */
@@ -232,6 +247,7 @@ typedef struct evo_gemm_attrs {
     evo_requant requant;
     float act_scale;
     int32_t act_zp;
+    evo_act_table act_table;
 } evo_gemm_attrs;
 
 /*

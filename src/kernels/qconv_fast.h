@@ -43,6 +43,7 @@ typedef struct evo_qconv_consts {
     float act_alpha, act_beta; /* LeakyRelu alpha, HardSigmoid alpha/beta, Clip min/max */
     float act_scale;           /* table activations: the pre-activation's quantization */
     int32_t act_zp;
+    evo_act_table act_table;
 } evo_qconv_consts;
 
 /* How the packed weights are laid out: the micro-kernel's operand. */

@@ -56,8 +56,8 @@ static void pack_act(const evo_qconv_consts *q, evo_qconv_packed *h, int32_t *ta
     if (!evo_act_is_table(q->act))
         return;
     uint8_t t[256];
-    evo_quant_act_table(q->act, q->act_alpha, q->act_beta, q->act_scale, q->act_zp, q->y_scale, q->y_zp, yt,
-                        t);
+    evo_quant_act_table(q->act_table, q->act, q->act_alpha, q->act_beta, q->act_scale, q->act_zp, q->y_scale,
+                        q->y_zp, yt, t);
     h->has_table = true;
     h->zp = q->act_zp;
     for (int i = 0; i < 256; i++) { /* entry i is pre-activation byte qmin + i */
@@ -267,6 +267,7 @@ void evo_qconv_pack_node(const evo_graph *g, const evo_node *n, int mr, evo_qk_w
     q.act = c->act;
     q.act_alpha = c->act_alpha, q.act_beta = c->act_beta;
     q.act_scale = c->act_scale, q.act_zp = c->act_zp;
+    q.act_table = c->act_table;
     evo_qconv_pack(&s, &q, mr, l, dst);
 }
 
@@ -335,5 +336,6 @@ void evo_qmatmul_pack_node(const evo_graph *g, const evo_node *n, int nr, evo_qk
     q.act = at->act;
     q.act_alpha = at->act_alpha, q.act_beta = at->act_beta;
     q.act_scale = at->act_scale, q.act_zp = at->act_zp;
+    q.act_table = at->act_table;
     evo_qconv_pack(&s, &q, nr, l, dst);
 }

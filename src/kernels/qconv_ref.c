@@ -129,8 +129,8 @@ static void qconv_run(const evo_kernel_args *a, int task, int n_tasks)
     if (qlinear) {
         const evo_tensor *yzp = &a->in[7];
         int32_t y_zp = yzp->data ? evo_quant_load(yzp->data, a->out[0].dtype, 0) : 0;
-        evo_quant_out_init(&o, c->requant, a->out[0].dtype, c->act, c->act_alpha, c->act_beta, c->act_scale,
-                           c->act_zp, *(const float *)a->in[1].data, *(const float *)a->in[6].data, y_zp);
+        evo_quant_out_init(&o, c->requant, c->act_table, a->out[0].dtype, c->act, c->act_alpha, c->act_beta,
+                           c->act_scale, c->act_zp, *(const float *)a->in[1].data, *(const float *)a->in[6].data, y_zp);
         w_scale = a->in[4].data;
         n_w_scale = evo_tensor_count(&a->in[4]);
     }

@@ -4,10 +4,13 @@
  * float (x = x_scale * (q - x_zp), f(x), y = clamp(nearbyintf(f(x) /
  * y_scale) + y_zp)), then one lookup per element. The table is a few
  * hundred operations, rebuilt per call so scales may be run-time inputs.
+ * A node an NPU simulation placed on the NPU (attribute table) builds
+ * TFLite's table instead (quant_tflite.c).
  */
 #include "kernels/qlinear_ref.h"
 
 #include "kernels/qlut_ref.h"
+#include "kernels/quant_tflite.h"
 
 void evo_qlut_build(evo_op op, float alpha, evo_qparam qx, evo_qparam qy, evo_dtype t, uint8_t table[256])
 {
@@ -24,8 +27,17 @@ static void qlut_run(const evo_kernel_args *a, int task, int n_tasks)
     const evo_tensor *x = &a->in[0];
     evo_dtype t = x->dtype;
     uint8_t table[256];
-    evo_qlut_build(a->node->op, a->node->a.unary.alpha, evo_qparam_read(a, 1, 2, t),
-                   evo_qparam_read(a, 3, 4, t), t, table);
+    const evo_unary_attrs *at = &a->node->a.unary;
+    evo_qparam qx = evo_qparam_read(a, 1, 2, t), qy = evo_qparam_read(a, 3, 4, t);
+    if (at->table == EVO_ACT_TABLE_TFLITE) { /* an NPU's: TFLite's LOGISTIC (+ QUANTIZE) or LEAKY_RELU */
+        uint8_t by_q[256]; /* indexed by q - qmin: int8 byte b is entry b ^ 0x80 */
+        evo_quant_act_table_tflite(a->node->op == EVO_OP_QLINEAR_SIGMOID ? EVO_ACT_SIGMOID : EVO_ACT_LEAKY_RELU,
+                                   at->alpha, 0.0f, qx.scale, qx.zp, qy.scale, qy.zp, t, by_q);
+        for (int b = 0; b < 256; b++)
+            table[b] = by_q[t == EVO_DTYPE_INT8 ? b ^ 0x80 : b];
+    } else {
+        evo_qlut_build(a->node->op, at->alpha, qx, qy, t, table);
+    }
     const uint8_t *src = x->data;
     uint8_t *dst = a->out[0].data;
     int64_t begin, end;

@@ -102,8 +102,8 @@ static void qmm_run(const evo_kernel_args *a, int task, int n_tasks)
     int64_t n_b_scale = 0;
     if (qlinear) {
         int32_t y_zp = a->in[7].data ? evo_quant_load(a->in[7].data, a->out[0].dtype, 0) : 0;
-        evo_quant_out_init(&o, at->requant, a->out[0].dtype, at->act, at->act_alpha, at->act_beta, at->act_scale,
-                           at->act_zp, *(const float *)a->in[1].data, *(const float *)a->in[6].data, y_zp);
+        evo_quant_out_init(&o, at->requant, at->act_table, a->out[0].dtype, at->act, at->act_alpha, at->act_beta,
+                           at->act_scale, at->act_zp, *(const float *)a->in[1].data, *(const float *)a->in[6].data, y_zp);
         b_scale = a->in[4].data;
         n_b_scale = evo_tensor_count(&a->in[4]);
     }

@@ -6,6 +6,7 @@
  * every kernel that uses these helpers agrees bit for bit.
  */
 #include "kernels/quant_common.h"
+#include "kernels/quant_tflite.h"
 
 #include <float.h>
 #include <limits.h>
@@ -107,9 +108,13 @@ double evo_quant_act_eval(evo_act act, float alpha, float beta, double x)
     return x;
 }
 
-void evo_quant_act_table(evo_act act, float alpha, float beta, float act_scale, int32_t act_zp, float y_scale,
-                         int32_t y_zp, evo_dtype t, uint8_t table[256])
+void evo_quant_act_table(evo_act_table mode, evo_act act, float alpha, float beta, float act_scale, int32_t act_zp,
+                         float y_scale, int32_t y_zp, evo_dtype t, uint8_t table[256])
 {
+    if (mode == EVO_ACT_TABLE_TFLITE) {
+        evo_quant_act_table_tflite(act, alpha, beta, act_scale, act_zp, y_scale, y_zp, t, table);
+        return;
+    }
     int32_t qmin, qmax;
     evo_quant_range(t, &qmin, &qmax);
     for (int i = 0; i < 256; i++) {

@@ -112,11 +112,13 @@ double evo_quant_act_eval(evo_act act, float alpha, float beta, double x);
 
 /*
  * The 256-entry table of a fused table activation, indexed by the
- * pre-activation byte q (for int8, by q + 128):
+ * pre-activation byte q (for int8, by q + 128); entries are output bytes of
+ * dtype t. EVO_ACT_TABLE_FLOAT:
  * T[q] = clamp(nearbyint(f(act_scale * (q - act_zp)) / y_scale) + y_zp),
- * computed in double; entries are output bytes of dtype t.
+ * computed in double; EVO_ACT_TABLE_TFLITE: TFLite's int8 ops
+ * (evo_quant_act_table_tflite).
  */
-void evo_quant_act_table(evo_act act, float alpha, float beta, float act_scale, int32_t act_zp, float y_scale,
-                         int32_t y_zp, evo_dtype t, uint8_t table[256]);
+void evo_quant_act_table(evo_act_table mode, evo_act act, float alpha, float beta, float act_scale, int32_t act_zp,
+                         float y_scale, int32_t y_zp, evo_dtype t, uint8_t table[256]);
 
 #endif /* EVO_QUANT_COMMON_H */

@@ -23,9 +23,9 @@ typedef struct evo_quant_out {
 } evo_quant_out;
 
 /* The channel-independent part; builds the table when act is a table activation. */
-static inline void evo_quant_out_init(evo_quant_out *o, evo_requant mode, evo_dtype dtype, evo_act act, float alpha,
-                                      float beta, float act_scale, int32_t act_zp, float in_scale, float y_scale,
-                                      int32_t y_zp)
+static inline void evo_quant_out_init(evo_quant_out *o, evo_requant mode, evo_act_table table, evo_dtype dtype,
+                                      evo_act act, float alpha, float beta, float act_scale, int32_t act_zp,
+                                      float in_scale, float y_scale, int32_t y_zp)
 {
     o->mode = mode;
     o->dtype = dtype;
@@ -35,7 +35,7 @@ static inline void evo_quant_out_init(evo_quant_out *o, evo_requant mode, evo_dt
     o->in_scale = in_scale;
     o->has_table = evo_act_is_table(act);
     if (o->has_table) {
-        evo_quant_act_table(act, alpha, beta, act_scale, act_zp, y_scale, y_zp, dtype, o->table);
+        evo_quant_act_table(table, act, alpha, beta, act_scale, act_zp, y_scale, y_zp, dtype, o->table);
         o->y_scale = act_scale;
         o->zp = act_zp;
         evo_quant_range(dtype, &o->lo, &o->hi);

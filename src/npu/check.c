@@ -243,5 +243,7 @@ evo_status evo_npu_record(evo_graph *g, const evo_npu_target *target, evo_npu_pl
     memset(g->npu_place, 0, (size_t)g->n_nodes + 1);
     for (int i = 0; i < out->n_nodes; i++)
         g->npu_place[out->nodes[i].node] = out->nodes[i].on_npu;
+    evo_npu_sim sim;
+    evo_npu_apply_semantics(g, out, &sim);
     return EVO_OK;
 }

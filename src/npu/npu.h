@@ -245,7 +245,9 @@ evo_status evo_npu_place_graph(const evo_graph *g, const evo_npu_target *target,
 void evo_npu_placement_free(evo_npu_placement *p);
 /*
  * Places g on target and records the result in g (npu_target, npu_place:
- * what evo_file_write stores); *out as evo_npu_place_graph's, for reports.
+ * what evo_file_write stores), giving the NPU nodes the target's integer
+ * semantics (evo_npu_apply_semantics); *out as evo_npu_place_graph's, for
+ * reports.
  */
 evo_status evo_npu_record(evo_graph *g, const evo_npu_target *target, evo_npu_placement *out, evo_error *err);
 /*
@@ -253,6 +255,34 @@ evo_status evo_npu_record(evo_graph *g, const evo_npu_target *target, evo_npu_pl
  * of n placements in execution order (the partition of a scheduled graph).
  */
 void evo_npu_partition(const bool *on_npu, int n, int *n_subgraphs, int *n_transitions);
+#define EVO_NPU_SIM_KINDS 8
+
+/* What simulating a placement changed (simulate.c). */
+typedef struct evo_npu_sim {
+    int n_nodes;   /* live nodes placed */
+    int n_npu;     /* of them on the NPU */
+    int n_tables;  /* NPU nodes whose fused activation table became TFLite's */
+    int n_requant; /* NPU convs whose float requantization (imported) became EVO_REQUANT_FIXED */
+    int n_inexact; /* NPU nodes whose arithmetic is not TFLite's (ONNX Runtime's float ops) */
+    int n_kinds;
+    struct {
+        const char *op, *reason; /* static or graph-owned */
+        int count;
+    } kinds[EVO_NPU_SIM_KINDS]; /* the inexact nodes by op */
+} evo_npu_sim;
+
+/*
+ * Gives the nodes pl places on the NPU the target's integer semantics
+ * where evo has them (TFLite's tables for fused activations:
+ * EVO_ACT_TABLE_TFLITE; EVO_REQUANT_FIXED for imported convolutions) and
+ * counts those it has not in *out. CPU nodes are left as they are.
+ */
+void evo_npu_apply_semantics(evo_graph *g, const evo_npu_placement *pl, evo_npu_sim *out);
+/* Places g on target (as g's recorded placement for target, if any) and applies the semantics. */
+evo_status evo_npu_simulate(evo_graph *g, const evo_npu_target *target, evo_npu_sim *out, evo_error *err);
+/* One line saying what *s simulates and which NPU nodes are not TFLite-exact. Returns buf. */
+char *evo_npu_sim_summary(const evo_npu_sim *s, const char *target, char *buf, size_t cap);
+
 /* Does g have any int8 compute (QLinearConv, QLinearMatMul, com.microsoft QLinear*)? */
 bool evo_npu_graph_is_int8(const evo_graph *g);
 

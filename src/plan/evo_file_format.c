@@ -29,7 +29,7 @@ _Static_assert(sizeof(int) == 4 && sizeof(float) == 4 && sizeof(double) == 8, "f
 _Static_assert(sizeof(bool) == 1, "bool fields are written as one byte");
 _Static_assert(sizeof(evo_act) == 4 && sizeof(evo_auto_pad) == 4 && sizeof(evo_dtype) == 4 &&
                    sizeof(evo_pad_mode) == 4 && sizeof(evo_resize_mode) == 4 && sizeof(evo_coord_mode) == 4 &&
-                   sizeof(evo_nearest_mode) == 4 && sizeof(evo_requant) == 4,
+                   sizeof(evo_nearest_mode) == 4 && sizeof(evo_requant) == 4 && sizeof(evo_act_table) == 4,
                "enum fields are written as int32");
 
 // clang-format off
@@ -57,6 +57,7 @@ static const evo_file_field conv_fields[] = {
     FLD(evo_conv_attrs, requant, I32, EVO_REQUANT_FIXED),
     FLD(evo_conv_attrs, act_scale, F32, -1),
     FLD(evo_conv_attrs, act_zp, I32, -1),
+    FLD(evo_conv_attrs, act_table, I32, EVO_ACT_TABLE_TFLITE),
 };
 static const evo_file_field pool_fields[] = {
     FLD(evo_pool_attrs, n_spatial, I32, EVO_MAX_SPATIAL),
@@ -78,6 +79,7 @@ static const evo_file_field unary_fields[] = {
     FLD(evo_unary_attrs, min, F32, -1),
     FLD(evo_unary_attrs, max, F32, -1),
     FLD(evo_unary_attrs, to, I32, EVO_DTYPE_BFLOAT16),
+    FLD(evo_unary_attrs, table, I32, EVO_ACT_TABLE_TFLITE),
 };
 static const evo_file_field binary_fields[] = {
     FLD(evo_binary_attrs, fmod, BOOL, -1),
@@ -142,6 +144,7 @@ static const evo_file_field gemm_fields[] = {
     FLD(evo_gemm_attrs, requant, I32, EVO_REQUANT_FIXED),
     FLD(evo_gemm_attrs, act_scale, F32, -1),
     FLD(evo_gemm_attrs, act_zp, I32, -1),
+    FLD(evo_gemm_attrs, act_table, I32, EVO_ACT_TABLE_TFLITE),
 };
 static const evo_file_field d2s_fields[] = {
     FLD(evo_d2s_attrs, blocksize, I64, -1),

@@ -49,6 +49,7 @@ typedef struct evo_quant_options {
     bool int8_all;              /* quantize the head decode too */
     const char *only;           /* when set, the one compute node quantized (layer-by-layer ranking) */
     const char *disable_passes; /* float fusions not to run afterwards */
+    evo_act_table act_table;    /* how fused activation tables are computed (EVO_ACT_TABLE_FLOAT) */
 } evo_quant_options;
 
 evo_quant_options evo_quant_options_default(void);

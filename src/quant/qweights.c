@@ -189,6 +189,7 @@ evo_status quant_convert_compute(quant_state *q, int id, int x_q, int y_q, evo_e
         n->a.conv.act_beta = q->act_beta[id];
         n->a.conv.act_scale = act_qp.scale;
         n->a.conv.act_zp = act_qp.zp;
+        n->a.conv.act_table = q->o->act_table;
     } else {
         n->op = EVO_OP_QLINEAR_MATMUL;
         n->op_type = "QLinearMatMul";
@@ -200,6 +201,7 @@ evo_status quant_convert_compute(quant_state *q, int id, int x_q, int y_q, evo_e
         n->a.gemm.act_beta = q->act_beta[id];
         n->a.gemm.act_scale = act_qp.scale;
         n->a.gemm.act_zp = act_qp.zp;
+        n->a.gemm.act_table = q->o->act_table;
         n->n_attrs = 0; /* Gemm's transB was applied to the constant */
     }
     return EVO_OK;

@@ -359,7 +359,7 @@ static void test_requant_helpers(void)
     CHECK(lo == -128 && hi == 127);
     /* Sigmoid table, uint8: T[act_zp] = nearbyint(0.5 / y_scale) + y_zp. */
     uint8_t table[256];
-    evo_quant_act_table(EVO_ACT_SIGMOID, 0, 0, 0.1f, 128, 1.0f / 256, 0, EVO_DTYPE_UINT8, table);
+    evo_quant_act_table(EVO_ACT_TABLE_FLOAT, EVO_ACT_SIGMOID, 0, 0, 0.1f, 128, 1.0f / 256, 0, EVO_DTYPE_UINT8, table);
     CHECK(table[128] == 128);
     CHECK(table[0] == 0 && table[255] == 255); /* sigmoid(12.7) * 256 = 255.99 clamps */
 }

@@ -25,7 +25,10 @@ bit-exact with the reference kernels (up to their float tail); the
 float exports of ResNet18 and MobileNetV2 must match PyTorch's saved
 outputs within FLOAT_REL of the output range.
 
-usage: test_tflite_litert.py EVO WORK_DIR [MODELS_DIR]
+With SHARED_DIR (../shared/data) too, YOLOX-nano, PicoDet-S and NanoDet-m quantized for
+an NPU target must be bit-exact with the reference kernels as well.
+
+usage: test_tflite_litert.py EVO WORK_DIR [MODELS_DIR [SHARED_DIR]]
 Exit 77 (skipped) when ai-edge-litert is not installed.
 """
 import os
@@ -47,6 +50,7 @@ from onnx import TensorProto, helper, numpy_helper
 # ADD whose own rescale rounds the other way too.
 MAX_STEPS = 2
 TABLE_MAX_STEPS = 3
+NPU_TARGET = "ethos-u55-256"
 FLOAT_REL = 1e-4  # float exports: float rounding, relative to the output's range
 H = W = 16
 # (model, bit-exact with the reference kernels): EfficientNet's SiLU and MobileNetV3's
@@ -54,6 +58,11 @@ H = W = 16
 REAL_MODELS = [("resnet18", True), ("mobilenet_v2", True), ("shufflenet_v2_x1_0", True),
                ("efficientnet_b0", False), ("mobilenet_v3_large", False), ("yolov5n", False), ("yolov8n", False)]
 REAL_EXACT_REL = 1e-5
+# quantized again for an NPU target (--target): TFLite's tables on the NPU nodes make them exact too
+NPU_REAL_MODELS = ["efficientnet_b0", "mobilenet_v3_large", "yolov5s", "yolov8n"]
+# ../shared/data's detectors (name, preset, input range): random input of the preprocessed range
+SHARED_DETECTORS = [("yolox_nano", "yolox", 0.0, 255.0), ("picodet_s_416_coco", "picodet", -2.0, 2.0),
+                    ("nanodet_m_416", "nanodet", -2.0, 2.0)]
 FLOAT_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_large", "yolov5n", "yolov8n"]  # the fp32 tail (pooling, classifier) in float arithmetic
 RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
              ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
@@ -211,6 +220,13 @@ def build_models(work):
                      ("resize_uint8", resize), ("fc_uint8", fc), ("residual_relu_uint8", residual_relu),
                      ("se_mul_uint8", se_mul)]:
         add(name, fn, args=["--act-dtype", "uint8"])
+    add("silu_uint8", silu, table=True, args=["--act-dtype", "uint8"])
+    add("hardswish_leaky_uint8", hardswish, table=True, args=["--act-dtype", "uint8"])
+    # every table case again quantized for an NPU target (evo quantize --target): the NPU nodes get
+    # TFLite's tables, so they are bit-exact with the reference kernels like the integer-only cases
+    for name in [k for k, v in models.items() if v[1]]:
+        path, _, args = models[name]
+        models[name + "_npu"] = (path, False, args + ["--target", NPU_TARGET])
     return models
 
 
@@ -254,9 +270,12 @@ def input_scale(path):
     interp.allocate_tensors()
     inp = interp.get_input_details()[0]["index"]
     scales = {t["index"]: t["quantization_parameters"]["scales"] for t in interp.get_tensor_details()}
-    for op in interp._get_ops_details():
-        if op["op_name"] == "QUANTIZE" and op["inputs"][0] == inp:
+    quantizes = [op for op in interp._get_ops_details() if op["op_name"] == "QUANTIZE"]
+    for op in quantizes:
+        if op["inputs"][0] == inp:
             return np.float32(scales[op["outputs"][0]][0])
+    if quantizes:  # layout ops first (YOLOX's space-to-depth slices): the first QUANTIZE reads the same values
+        return np.float32(scales[quantizes[0]["outputs"][0]][0])
     raise RuntimeError("the input is not quantized by a QUANTIZE")
 
 
@@ -298,30 +317,113 @@ def nudge_ties(x, scale):
     return x
 
 
-def check_real_models(evo, work, calib, models_dir):
+def real_cases(models_dir, shared_dir, rng):
+    """(name, onnx, input, quantize args, bit-exact with the reference kernels, kernel sets) of the
+    whole networks: models/out's, then each table-activation network quantized for an NPU target
+    (evo quantize --target: its NPU nodes get TFLite's tables) and the shared detectors likewise."""
+    cases = []
+    for name, exact in REAL_MODELS:
+        src = os.path.join(models_dir, name + "_op17.onnx")
+        cases.append((name, src, os.path.join(models_dir, name + ".input.npy"), [], exact, RESOLVERS))
+    for name in NPU_REAL_MODELS:
+        src = os.path.join(models_dir, name + "_op17.onnx")
+        cases.append((name + "_npu", src, os.path.join(models_dir, name + ".input.npy"),
+                      ["--target", NPU_TARGET], True, RESOLVERS[:2]))
+    for name, preset, lo, hi in SHARED_DETECTORS:
+        src = os.path.join(shared_dir or "", "models", name + ".onnx")
+        x = rng.uniform(lo, hi, (1, 3, 416, 416)).astype(np.float32)
+        cases.append((name + "_npu", src, x, ["--preset", preset, "--target", NPU_TARGET], True, RESOLVERS[:2]))
+    return cases
+
+
+def inner_ties(path, x):
+    """Rounding ties at the float -> int8 QUANTIZE ops past the input's (the float residual Adds'
+    requantization), where TFLite rounds half away from zero and evo's QuantizeLinear to even."""
+    interp = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                         experimental_preserve_all_tensors=True)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    interp.set_tensor(inp["index"], x.transpose(0, 2, 3, 1).copy() if x.ndim == 4 else x)
+    interp.invoke()
+    det = {t["index"]: t for t in interp.get_tensor_details()}
+    ties = 0
+    for op in interp._get_ops_details():
+        i, o = op["inputs"][0] if op["inputs"].size else -1, op["outputs"][0]
+        if op["op_name"] == "QUANTIZE" and i >= 0 and det[i]["dtype"] == np.float32 and i != inp["index"]:
+            q = interp.get_tensor(i) / np.float32(det[o]["quantization_parameters"]["scales"][0])
+            ties += int(((q - np.floor(q)) == 0.5).sum())
+    return ties
+
+
+def check_imported(evo, work, calib, small, rng):
+    """An imported QDQ model (evo quantize --qdq, read back: QLinearConv with ONNX Runtime's float
+    requantization, QLinearSigmoid/QLinearLeakyRelu with its float tables) is a step off TFLite on
+    the CPU, and bit-exact simulated on an NPU (evo run --target: the NPU convs requantize in fixed
+    point, the activations take TFLite's tables, as TFLite's kernels do)."""
+    failures = 0
+    # every node on the NPU (depthwise's multiplier-2 conv is not); the activations read back as
+    # com.microsoft QLinearSigmoid and QLinearLeakyRelu (ONNX Runtime's float tables on the CPU)
+    for name in ["conv_relu", "resize", "fc", "sigmoid_at_output", "leaky_at_output"]:
+        onnx_path, _, args = small[name]
+        qdq = os.path.join(work, name + "_qdq.onnx")
+        tfl = os.path.join(work, name + "_qdq.tflite")
+        run([evo, "quantize", onnx_path, "--calib", calib, "--int8-all", "-o", os.path.join(work, name + "_q.evo"),
+             "--qdq", qdq] + args)
+        run([evo, "export", qdq, "--tflite", tfl])
+        x = nudge_ties(rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32), input_scale(tfl))
+        x_path = os.path.join(work, name + "_qdq.x.npy")
+        np.save(x_path, x)
+        y_tfl, scale = litert_run(tfl, x, OpResolverType.BUILTIN_REF)
+        worst = {}
+        for mode, extra in [("cpu", []), ("npu", ["--target", NPU_TARGET])]:
+            y_path = os.path.join(work, f"{name}_qdq.{mode}.npy")
+            run([evo, "run", qdq, "--input", x_path, "--output", y_path] + extra)
+            worst[mode] = int(np.rint(np.abs(y_tfl.astype(np.float64) - np.load(y_path)) / scale).max())
+        ok = worst["npu"] == 0 and worst["cpu"] <= (TABLE_MAX_STEPS if small[name][1] else MAX_STEPS)
+        failures += not ok
+        print(f"{name} imported QDQ: {'ok  ' if ok else 'FAIL'} CPU (ONNX Runtime's arithmetic) max {worst['cpu']} steps, "
+              f"--target {NPU_TARGET} max {worst['npu']} steps from the reference kernels")
+    return failures
+
+
+def check_real_models(evo, work, calib, models_dir, shared_dir=None):
     """Whole int8 networks (fp32 tail): bit-exact with LiteRT's reference kernels when no input is
     a rounding tie (TFLite's QUANTIZE rounds half away from zero, ONNX's QuantizeLinear half to
     even), so ties are nudged one float step away first; the other kernel sets are reported."""
     failures = 0
-    for name, exact in REAL_MODELS:
-        src = os.path.join(models_dir, name + "_op17.onnx")
-        ref_in = os.path.join(models_dir, name + ".input.npy")
-        if not (os.path.exists(src) and os.path.exists(ref_in)):
-            print(f"{name}: SKIP ({src} is absent: make models)")
+    for name, src, ref_in, qargs, exact, resolvers in real_cases(models_dir, shared_dir, np.random.default_rng(7)):
+        if not (os.path.exists(src) and (not isinstance(ref_in, str) or os.path.exists(ref_in))):
+            print(f"{name}: SKIP ({src} is absent: make models, or ../shared/data)")
             continue
         evo_path, tfl_path = os.path.join(work, name + ".evo"), os.path.join(work, name + ".tflite")
-        run([evo, "quantize", src, "--calib", calib, "--act-dtype", "int8", "--int8-all", "-o", evo_path])
-        summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
-        x = np.load(ref_in).astype(np.float32)
+        q = subprocess.run([evo, "quantize", src, "--calib", calib, "--act-dtype", "int8", "--int8-all",
+                            "-o", evo_path] + qargs, capture_output=True, text=True)
+        if q.returncode:
+            sys.exit(f"evo quantize {name} failed: {q.stderr}")
+        npu = [l[5:] for l in q.stderr.splitlines() if l.startswith("evo: " + NPU_TARGET)]
+        ex = subprocess.run([evo, "export", evo_path, "--tflite", tfl_path], capture_output=True, text=True)
+        if ex.returncode:
+            print(f"{name}: SKIP (no TFLite form: {ex.stderr.strip()})")
+            continue
+        summary = ex.stderr.strip().splitlines()[-1]
+        x = (np.load(ref_in) if isinstance(ref_in, str) else ref_in).astype(np.float32)
         n_ties = int((np.abs(x / input_scale(tfl_path) % 1.0) == 0.5).sum())
         x = nudge_ties(x, input_scale(tfl_path))
+        # a tie inside the network (a float residual Add's QUANTIZE, a CPU op): perturb the input
+        perturbed = 0
+        while exact and inner_ties(tfl_path, x) and perturbed < 4:
+            perturbed += 1
+            x = nudge_ties(x * np.float32(1 + 1e-6 * perturbed), input_scale(tfl_path))
         x_path, y_path = os.path.join(work, name + ".x.npy"), os.path.join(work, name + ".y.npy")
         np.save(x_path, x)
         run([evo, "run", evo_path, "--input", x_path, "--output", y_path])
         y_evo = np.load(y_path).astype(np.float64)
         span = y_evo.max() - y_evo.min()
-        print(f"{name}: {summary.split(': ', 1)[1]} ({n_ties} input ties nudged)")
-        for rname, resolver in RESOLVERS:
+        print(f"{name}: {summary.split(': ', 1)[1]} ({n_ties} input ties nudged"
+              f"{f', input scaled {perturbed}x by 1e-6 to avoid a tie inside' if perturbed else ''})")
+        if npu:
+            print(f"  {npu[0]}")
+        for rname, resolver in resolvers:
             y_tfl, _ = litert_run(tfl_path, x, resolver)
             rel = float(np.abs(y_tfl - y_evo).max() / span)
             mean = float(np.abs(y_tfl - y_evo).mean() / span)
@@ -351,6 +453,7 @@ def check_real_models(evo, work, calib, models_dir):
 def main():
     evo, work = sys.argv[1], sys.argv[2]
     models_dir = sys.argv[3] if len(sys.argv) > 3 else None
+    shared_dir = sys.argv[4] if len(sys.argv) > 4 and os.path.isdir(sys.argv[4]) else None
     os.makedirs(work, exist_ok=True)
     calib = os.path.join(work, "calib")
     os.makedirs(calib, exist_ok=True)
@@ -361,8 +464,8 @@ def main():
     failures = 0
     small = {} if models_dir else build_models(work)
     for name, (onnx_path, table, args) in small.items():
-        evo_path = onnx_path[:-5] + ".evo"
-        tfl_path = onnx_path[:-5] + ".tflite"
+        evo_path = os.path.join(work, name + ".evo")
+        tfl_path = os.path.join(work, name + ".tflite")
         run([evo, "quantize", onnx_path, "--calib", calib, "--int8-all", "-o", evo_path] + args)
         summary = run([evo, "export", evo_path, "--tflite", tfl_path]).strip().splitlines()[-1]
         x = rng.uniform(0, 1, (1, 3, H, W)).astype(np.float32)
@@ -384,10 +487,23 @@ def main():
             failures += not ok
             print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} {steps.size} outputs, max {worst} steps, "
                   f"{(steps > 0).sum()} differ ({100.0 * (steps > 0).mean():.2f} %), steps:count {hist}")
+            if table and resolver == OpResolverType.BUILTIN_REF:
+                # the same CPU-quantized model simulated on the NPU (evo run --target): TFLite's tables
+                sim_path = os.path.join(work, name + ".sim.npy")
+                sim = subprocess.run([evo, "run", evo_path, "--target", NPU_TARGET, "--input",
+                                      os.path.join(work, name + ".x.npy"), "--output", sim_path],
+                                     capture_output=True, text=True)
+                d = np.rint(np.abs(y_tfl.astype(np.float64) - np.load(sim_path)) / scale).max() \
+                    if sim.returncode == 0 else -1
+                ok = d == 0 and f"evo: {NPU_TARGET}: " in sim.stderr
+                failures += not ok
+                line = next((l for l in sim.stderr.splitlines() if NPU_TARGET in l), sim.stderr.strip())
+                print(f"  run --target: {'ok  ' if ok else 'FAIL'} max {d:.0f} steps from the reference kernels ({line})")
     if models_dir:
-        failures += check_real_models(evo, work, calib, models_dir)
+        failures += check_real_models(evo, work, calib, models_dir, shared_dir)
         print(f"tflite vs evo: {failures} failures")
         return 1 if failures else 0
+    failures += check_imported(evo, work, calib, small, rng)
     # float graphs (no quantization): fused residuals before and after the activation
     failures += check_float_small(evo, work, rng)
     # a node without a TFLite form: refused by name, non-zero exit

@@ -28,6 +28,7 @@ typedef struct cli_model_opts {
     int n_threads;
     const char *isa;
     const char *disable_passes;
+    const char *npu_target; /* --target T of run, detect and eval: simulate that NPU (docs/npu.md) */
 } cli_model_opts;
 
 /*
@@ -35,8 +36,13 @@ typedef struct cli_model_opts {
  * returns 1; returns 0 if it is not one; -1 after printing an error.
  */
 int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o);
-/* The compile options mo asks for: input shapes (borrowed from mo) and disabled passes. */
-evo_compile_options cli_compile_options(const cli_model_opts *mo);
+/*
+ * run, detect, eval: if argv[*i] is --target T, consumes it into o->npu_target
+ * and returns 1; 0 if it is not; -1 after printing an error.
+ */
+int cli_parse_sim_target(int argc, char **argv, int *i, cli_model_opts *o);
+/* Compile options from the model options (shapes, passes, the simulated target with its summary on stderr). */
+evo_compile_options cli_compile_options(const cli_model_opts *o);
 /* The session options mo asks for: threads and ISA. */
 evo_session_options cli_session_options(const cli_model_opts *mo);
 /* Parses a positive integer option value; false after printing an error. */

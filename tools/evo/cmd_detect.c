@@ -221,7 +221,7 @@ static void print_summary(const detect_ctx *c)
 static const char usage[] =
     "usage: evo detect MODEL IMAGE|DIR... [-o OUT.jpg|DIR] [--json FILE|-] [--timing]\n"
     "  [--names FILE] [--quality 90] [DETECTOR OPTIONS] [--threads N] [--isa NAME]\n"
-    "  [--input-shape NAME=1x3xHxW]\n"
+    "  [--input-shape NAME=1x3xHxW] [--target T (simulate an NPU: docs/npu.md)]\n"
     CLI_DETECTOR_HELP;
 
 int evo_cmd_detect(int argc, char **argv)
@@ -237,6 +237,8 @@ int evo_cmd_detect(int argc, char **argv)
         return 1;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
+        if (r == 0)
+            r = cli_parse_sim_target(argc, argv, &i, &mo);
         if (r == 0)
             r = parse_detect_opt(argc, argv, &i, &o);
         if (r < 0)

@@ -41,6 +41,7 @@ typedef struct eval_ctx {
 static const char usage[] =
     "usage: evo eval MODEL IMAGES_DIR [--labels DIR] [--json FILE|-] [--dets-out FILE]\n"
     "  [--names FILE] [DETECTOR OPTIONS] [--threads N] [--isa NAME] [--input-shape NAME=1x3xHxW]\n"
+    "  [--target T (simulate an NPU: docs/npu.md)]\n"
     "   or: evo eval --dets-in FILE --labels DIR [--json FILE|-] [--names FILE]\n"
     "COCO mAP@0.5:0.95 and mAP@0.5 (101-point, as pycocotools), per-class AP, images/s.\n"
     "Labels: one YOLO file per image (class cx cy w h, normalised), default DIR/../labels\n"
@@ -328,6 +329,8 @@ static int parse_args(int argc, char **argv, eval_opts *o, cli_model_opts *mo)
         return 1;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, mo);
+        if (r == 0)
+            r = cli_parse_sim_target(argc, argv, &i, mo);
         if (r == 0)
             r = parse_eval_opt(argc, argv, &i, o);
         if (r < 0)

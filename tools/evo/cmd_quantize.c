@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "exec/model.h"
 #include "exec/session.h"
+#include "npu/npu.h"
 #include "onnx/onnx_write.h"
 #include "plan/evo_file.h"
 #include "quant/equalize.h"
@@ -24,7 +25,8 @@ static const char usage[] =
     "usage: evo quantize MODEL.onnx --calib DIR -o OUT.evo [--qdq OUT.onnx] [--calib-count N]\n"
     "  [--method minmax|percentile(default)|entropy|mse] [--percentile 99.99] [--act-dtype uint8|int8]\n"
     "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--no-equalize] [--report] [--report-count 4]\n"
-    "  [--target-sqnr DB] [--threads N] [--isa NAME] [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
+    "  [--target-sqnr DB] [--act-table float|tflite] [--target T] [--threads N] [--isa NAME]\n"
+    "  [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
     "calibration images go through evo detect's preprocess: its --preset and options apply\n"
     "(decoder options are accepted and unused)\n" CLI_DETECTOR_HELP;
 
@@ -46,6 +48,7 @@ typedef struct quant_cli {
     bool policy;            /* the default mixed precision (neither --int8-all nor --keep-fp) */
     char output_layers[4096]; /* the layers writing model outputs, fp32 under the default policy */
     evo_chan_ranges *eq;    /* per-channel ranges equalization is computed from (NULL: none) */
+    const struct evo_npu_target *target; /* --target: placement and NPU semantics recorded in the .evo */
 } quant_cli;
 
 static int parse_value_opt(quant_cli *c, const char *a, const char *v)
@@ -72,6 +75,12 @@ static int parse_value_opt(quant_cli *c, const char *a, const char *v)
         c->q.act_dtype = !strcmp(v, "int8") ? EVO_DTYPE_INT8 : EVO_DTYPE_UINT8;
     } else if (!strcmp(a, "--report-count")) {
         return cli_parse_int(a, v, 1, EVO_CALIB_MAX_IMAGES, &c->report_count) ? 1 : -1;
+    } else if (!strcmp(a, "--act-table")) {
+        if (strcmp(v, "float") && strcmp(v, "tflite"))
+            return cli_fail("quantize: --act-table \"%s\", expected float or tflite", v), -1;
+        c->q.act_table = !strcmp(v, "tflite") ? EVO_ACT_TABLE_TFLITE : EVO_ACT_TABLE_FLOAT;
+    } else if (!strcmp(a, "--target")) {
+        return cli_npu_target(v, &c->target) ? -1 : 1;
     } else if (!strcmp(a, "--keep-fp")) {
         snprintf(c->keep, sizeof c->keep, "%s", v);
     } else if (!strcmp(a, "--target-sqnr")) {
@@ -86,6 +95,22 @@ static int parse_value_opt(quant_cli *c, const char *a, const char *v)
         return 0;
     }
     return 1;
+}
+
+/* --target: places qg, records the placement and gives the NPU nodes its semantics; 1 after an error. */
+static int record_target(evo_graph *qg, const evo_npu_target *t)
+{
+    evo_error err = {0};
+    evo_npu_placement pl;
+    if (evo_npu_record(qg, t, &pl, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    evo_npu_sim sim;
+    evo_npu_apply_semantics(qg, &pl, &sim);
+    sim.n_nodes = pl.n_nodes;
+    evo_npu_placement_free(&pl);
+    char msg[1024];
+    fprintf(stderr, "evo: %s\n", evo_npu_sim_summary(&sim, t->name, msg, sizeof(msg)));
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, quant_cli *c)
@@ -674,7 +699,9 @@ int evo_cmd_quantize(int argc, char **argv)
     if (!rc) {
         size_t bytes = 0;
         print_result(&c, qg, &res);
-        if (evo_file_write(qg, c.out, &bytes, &err) != EVO_OK)
+        if (c.target)
+            rc = record_target(qg, c.target);
+        if (!rc && evo_file_write(qg, c.out, &bytes, &err) != EVO_OK)
             rc = cli_fail("%s", err.msg);
         else
             printf("wrote %s (%zu bytes)\n", c.out, bytes);

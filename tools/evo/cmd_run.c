@@ -45,6 +45,8 @@ int evo_cmd_run(int argc, char **argv)
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
+        if (r == 0)
+            r = cli_parse_sim_target(argc, argv, &i, &mo);
         if (r < 0)
             return 1;
         if (r > 0)
@@ -66,7 +68,8 @@ int evo_cmd_run(int argc, char **argv)
         }
     }
     if (!path)
-        return cli_fail("usage: evo run MODEL --input [NAME=]FILE ... --output [NAME=]FILE ... [--threads N]");
+        return cli_fail("usage: evo run MODEL --input [NAME=]FILE ... --output [NAME=]FILE ... [--threads N] "
+                        "[--target T]");
 
     evo_error err = {0};
     evo_model *model = NULL;

@@ -121,12 +121,33 @@ int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
     return 0;
 }
 
-evo_compile_options cli_compile_options(const cli_model_opts *mo)
+int cli_parse_sim_target(int argc, char **argv, int *i, cli_model_opts *o)
+{
+    if (strcmp(argv[*i], "--target") != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_fail("--target needs a value");
+        return -1;
+    }
+    o->npu_target = argv[++*i];
+    return 1;
+}
+
+static void log_stderr(void *user, int level, const char *msg)
+{
+    (void)user;
+    (void)level;
+    fprintf(stderr, "evo: %s\n", msg);
+}
+
+evo_compile_options cli_compile_options(const cli_model_opts *o)
 {
     evo_compile_options co = evo_compile_options_default();
-    co.input_shapes = mo->shapes;
-    co.n_input_shapes = mo->n_shapes;
-    co.disable_passes = mo->disable_passes;
+    co.input_shapes = o->shapes;
+    co.n_input_shapes = o->n_shapes;
+    co.disable_passes = o->disable_passes;
+    co.npu_target = o->npu_target;
+    co.log = log_stderr;
     return co;
 }
 

@@ -16,6 +16,7 @@ static evo_status qlut_import(evo_graph *g, evo_node *n, evo_error *err)
     at->min = -INFINITY;
     at->max = INFINITY;
     at->to = EVO_DTYPE_UNDEFINED;
+    at->table = EVO_ACT_TABLE_FLOAT;
     if (n->op != EVO_OP_QLINEAR_LEAKY_RELU)
         return EVO_OK;
     evo_status s = evo_attr_float(g, n, "alpha", 0.01f, &at->alpha, err);
