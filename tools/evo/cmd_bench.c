@@ -149,6 +149,8 @@ int evo_cmd_bench(int argc, char **argv)
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
     co.disable_passes = mo.disable_passes;
+    co.act_levels = mo.act;
+    co.log = cli_log;
     int64_t t0 = evo_now_ns();
     if (evo_model_load(path, &co, &model, &err) != EVO_OK)
         return cli_fail("%s", err.msg);

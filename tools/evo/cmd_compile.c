@@ -100,6 +100,8 @@ int evo_cmd_compile(int argc, char **argv)
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
     co.disable_passes = mo.disable_passes;
+    co.act_levels = mo.act;
+    co.log = cli_log;
     evo_error err = {0};
     evo_graph *g = NULL;
     int64_t t0 = evo_now_ns();

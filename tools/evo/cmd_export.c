@@ -70,6 +70,8 @@ int evo_cmd_export(int argc, char **argv)
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
     co.disable_passes = mo.disable_passes;
+    co.act_levels = mo.act;
+    co.log = cli_log;
     evo_error err = {0};
     evo_graph *g = NULL;
     if (evo_graph_load_compiled(path, NULL, 0, &co, &g, &err) != EVO_OK)

@@ -219,6 +219,8 @@ int evo_cmd_info(int argc, char **argv)
     co.input_shapes = mo.shapes;
     co.n_input_shapes = mo.n_shapes;
     co.disable_passes = mo.disable_passes;
+    co.act_levels = mo.act;
+    co.log = cli_log;
     evo_pass_ctx ctx = {&co, &err};
     evo_status s = compiled ? evo_file_check_options(g, &co, &err) : evo_passes_run(g, &ctx);
     if (!target && s == EVO_OK && g->npu_target) /* a .evo compiled with --target */

@@ -147,6 +147,8 @@ int cli_open_detector(const char *model_path, const cli_model_opts *mo, const ev
     co.input_shapes = mo->shapes;
     co.n_input_shapes = mo->n_shapes;
     co.disable_passes = mo->disable_passes;
+    co.act_levels = mo->act;
+    co.log = cli_log;
     if (evo_model_load(model_path, &co, &model, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
     evo_tensor_desc in;
