@@ -23,6 +23,8 @@ typedef evo_status (*evo_pass_fn)(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_passes_run(evo_graph *g, evo_pass_ctx *ctx);
 
 evo_status evo_pass_check(evo_graph *g, evo_pass_ctx *ctx);
+/* Sorts g's nodes topologically again (stable), after a rewrite added nodes. check.c. */
+evo_status evo_graph_sort(evo_graph *g, evo_error *err);
 evo_status evo_pass_infer_fold(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_dead_code(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_simplify(evo_graph *g, evo_pass_ctx *ctx);

@@ -99,8 +99,11 @@ struct evo_npu_target;
 int cli_npu_target(const char *name, const struct evo_npu_target **out);
 /* 0 when g can be placed on t (the CPU, or an int8 graph); 1 after asking for evo quantize first. */
 int cli_npu_require_int8(const struct evo_graph *g, const char *path, const struct evo_npu_target *t);
-/* Prints g's placement on t (text, or one JSON object); 1 after printing an error. */
-int cli_npu_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t, bool json,
-                   bool verbose);
+struct evo_npu_rewrites;
+/* Applies t's exact rewrites to g (none for the CPU), counted in *rw; 1 after printing an error. */
+int cli_npu_rewrite(struct evo_graph *g, const struct evo_npu_target *t, struct evo_npu_rewrites *rw);
+/* Prints g's placement on t (text, or one JSON object) with the rewrites applied (rw, may be NULL); 1 after an error. */
+int cli_npu_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t,
+                   const struct evo_npu_rewrites *rw, bool json, bool verbose);
 
 #endif /* EVO_CLI_H */

@@ -38,10 +38,18 @@ static double peak_rss_mb(void)
 }
 
 /* Places g on target and records it in g for the .evo; prints the summary. 1 after printing an error. */
-static int record_target(evo_graph *g, const evo_npu_target *target)
+static int record_target(evo_graph *g, const evo_npu_target *target, bool rewrite)
 {
     evo_error err = {0};
     evo_npu_placement pl;
+    evo_npu_rewrites rw;
+    if (rewrite && cli_npu_rewrite(g, target, &rw))
+        return 1;
+    if (rewrite && target->table) {
+        char buf[256];
+        fprintf(stderr, "evo: target %s: rewritten: %s (exact: the same function)\n", target->name,
+                evo_npu_rewrites_str(&rw, buf, sizeof(buf)));
+    }
     if (evo_npu_record(g, target, &pl, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
     fprintf(stderr, "evo: target %s: %d of %d nodes, %.1f%% of the MACs on the NPU, %d NPU subgraphs, %d transitions\n",
@@ -56,6 +64,7 @@ int evo_cmd_compile(int argc, char **argv)
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL, *out_path = NULL, *onnx_path = NULL;
     const evo_npu_target *target = NULL;
+    bool rewrite = true;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
         if (r < 0)
@@ -75,6 +84,8 @@ int evo_cmd_compile(int argc, char **argv)
                 return cli_fail("compile: --target needs a value");
             if (cli_npu_target(argv[i], &target))
                 return 1;
+        } else if (strcmp(argv[i], "--no-rewrite") == 0) {
+            rewrite = false;
         } else if (argv[i][0] == '-') {
             return cli_fail("compile: unknown option \"%s\"", argv[i]);
         } else if (path) {
@@ -107,7 +118,7 @@ int evo_cmd_compile(int argc, char **argv)
     int64_t t0 = evo_now_ns();
     if (evo_graph_load_compiled(path, NULL, 0, &co, &g, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
-    if (target && (cli_npu_require_int8(g, path, target) || record_target(g, target))) {
+    if (target && (cli_npu_require_int8(g, path, target) || record_target(g, target, rewrite))) {
         evo_graph_free(g);
         return 1;
     }

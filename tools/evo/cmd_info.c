@@ -185,7 +185,8 @@ int evo_cmd_info(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL;
-    bool verbose = true, json = false;
+    bool verbose = true, json = false, rewrite = true;
+    evo_npu_rewrites rw = {{0}};
     const evo_npu_target *target = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
@@ -197,6 +198,8 @@ int evo_cmd_info(int argc, char **argv)
             verbose = false;
         else if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--no-rewrite") == 0)
+            rewrite = false;
         else if (strcmp(argv[i], "--target") == 0) {
             if (i + 1 >= argc)
                 return cli_fail("info: --target needs a value");
@@ -209,7 +212,7 @@ int evo_cmd_info(int argc, char **argv)
             path = argv[i];
     }
     if (!path)
-        return cli_fail("usage: evo info MODEL [--brief] [--target T [--json]] [--input-shape NAME=DIMS]");
+        return cli_fail("usage: evo info MODEL [--brief] [--target T [--json] [--no-rewrite]] [--input-shape NAME=DIMS]");
     evo_error err = {0};
     evo_graph *g = NULL;
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
@@ -231,8 +234,10 @@ int evo_cmd_info(int argc, char **argv)
     }
     if (target && s == EVO_OK) {
         int rc = cli_npu_require_int8(g, path, target);
+        if (!rc && rewrite)
+            rc = cli_npu_rewrite(g, target, &rw);
         if (!rc && json)
-            rc = cli_npu_report(g, path, target, true, verbose);
+            rc = cli_npu_report(g, path, target, rewrite ? &rw : NULL, true, verbose);
         if (rc || json) {
             evo_graph_free(g);
             return rc;
@@ -260,7 +265,7 @@ int evo_cmd_info(int argc, char **argv)
     print_layers(g, verbose);
     print_float_islands(g);
     if (target)
-        cli_npu_report(g, path, target, false, verbose);
+        cli_npu_report(g, path, target, rewrite ? &rw : NULL, false, verbose);
     evo_plan plan;
     if (evo_plan_build(g, EVO_ISA_AMX, mo.n_threads, &plan, &err) == EVO_OK) {
         printf("memory plan: arena %.2f MB for activations (%.2f MB without sharing), scratch %.2f MB\n",

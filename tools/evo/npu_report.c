@@ -29,6 +29,17 @@ int cli_npu_require_int8(const evo_graph *g, const char *path, const evo_npu_tar
                     path, t->name, path);
 }
 
+int cli_npu_rewrite(struct evo_graph *g, const evo_npu_target *t, evo_npu_rewrites *rw)
+{
+    evo_error err = {0};
+    memset(rw, 0, sizeof(*rw));
+    if (!t->table)
+        return 0;
+    if (evo_npu_rewrite(g, t->table, rw, &err) != EVO_OK)
+        return cli_fail("%s", err.msg);
+    return 0;
+}
+
 static void parts_str(const evo_npu_place *p, char *buf, size_t cap)
 {
     size_t len = 0;
@@ -43,13 +54,17 @@ static void parts_str(const evo_npu_place *p, char *buf, size_t cap)
         snprintf(buf, cap, "-");
 }
 
-static void print_text(const evo_graph *g, const evo_npu_placement *pl, bool verbose)
+static void print_text(const evo_graph *g, const evo_npu_placement *pl, const evo_npu_rewrites *rw, bool verbose)
 {
     const evo_npu_target *t = pl->target;
     printf("target %s", t->name);
     if (t->table)
         printf(" (%s rules: %s, %s)", t->table->family, t->table->source, t->table->version);
     printf("\n");
+    if (rw) {
+        char buf[256];
+        printf("rewritten: %s (exact: the same function)\n", evo_npu_rewrites_str(rw, buf, sizeof(buf)));
+    }
     if (verbose) {
         printf("placement:\n  %-4s %-32s %-18s %-5s %-34s %s\n", "#", "node", "op", "place", "as", "reason");
         for (int i = 0; i < pl->n_nodes; i++) {
@@ -66,7 +81,8 @@ static void print_text(const evo_graph *g, const evo_npu_placement *pl, bool ver
            pl->n_transitions);
 }
 
-static void print_json(const evo_graph *g, const char *path, const evo_npu_placement *pl)
+static void print_json(const evo_graph *g, const char *path, const evo_npu_placement *pl,
+                       const evo_npu_rewrites *rw)
 {
     const evo_npu_target *t = pl->target;
     printf("{\"model\": ");
@@ -80,6 +96,12 @@ static void print_json(const evo_graph *g, const char *path, const evo_npu_place
         evo_json_put_string(stdout, t->table->source);
         printf(", \"version\": ");
         evo_json_put_string(stdout, t->table->version);
+        printf("}");
+    }
+    if (rw) {
+        printf(", \"rewritten\": {");
+        for (int k = 0; k < EVO_NPU_RW_COUNT; k++)
+            printf("%s\"%s\": %d", k ? ", " : "", evo_npu_rewrite_name((evo_npu_rewrite_kind)k), rw->count[k]);
         printf("}");
     }
     printf(",\n \"nodes\": %d, \"npu_nodes\": %d, \"macs\": %.0f, \"npu_macs\": %.0f, \"npu_mac_share\": %.6f,"
@@ -107,16 +129,17 @@ static void print_json(const evo_graph *g, const char *path, const evo_npu_place
     printf("\n ]}\n");
 }
 
-int cli_npu_report(const evo_graph *g, const char *path, const evo_npu_target *t, bool json, bool verbose)
+int cli_npu_report(const evo_graph *g, const char *path, const evo_npu_target *t, const evo_npu_rewrites *rw,
+                   bool json, bool verbose)
 {
     evo_npu_placement pl;
     evo_error err = {0};
     if (evo_npu_place_graph(g, t, &pl, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
     if (json)
-        print_json(g, path, &pl);
+        print_json(g, path, &pl, rw);
     else
-        print_text(g, &pl, verbose);
+        print_text(g, &pl, rw, verbose);
     evo_npu_placement_free(&pl);
     return 0;
 }
