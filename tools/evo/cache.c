@@ -198,9 +198,10 @@ int cli_copy_file(const char *from, const char *to)
     /* a hard link when the cache and the output share a file system: no bytes copied (an output later
        changed in place would change the entry too, which its checksum then rejects) */
     if (link(from, tmp) == 0) {
-        if (rename(tmp, to) == 0)
+        int rc = rename(tmp, to);
+        unlink(tmp); /* renaming onto another link of the same file leaves tmp in place */
+        if (rc == 0)
             return 0;
-        unlink(tmp);
     }
     int in = open(from, O_RDONLY), out = in < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int rc = in < 0 || out < 0 ? -1 : 0;

@@ -242,6 +242,10 @@ static int prepare_source(const cli_compile_req *r, bool need_int8, const char *
 {
     *tmp_src = false;
     bool is_evo = evo_file_path_has_magic(r->model);
+    if (is_evo && r->mo->act)
+        return cli_fail("%s: activation levels (--act %s) apply to a float ONNX model before quantization, not to "
+                        "a compiled .evo",
+                        r->model, r->mo->act);
     if (is_evo && r->quant_argc)
         return cli_fail("compile: %s is a compiled .evo: quantize options (--calib ...) apply to an ONNX model",
                         r->model);
