@@ -265,8 +265,11 @@ typedef enum evo_npu_rewrite_kind {
     EVO_NPU_RW_FOCUS = 0, /* Focus slices + concat + conv -> one stride-2 conv */
     EVO_NPU_RW_KERNEL_PAD, /* a refused kernel side grown by zero taps */
     EVO_NPU_RW_POOL_CHAIN, /* k x k stride-1 max pool -> chained 3 x 3 */
+    EVO_NPU_RW_SLICES_SPLIT, /* channel Slices tiling a tensor -> one Split */
     EVO_NPU_RW_COUNT
 } evo_npu_rewrite_kind;
+
+#define EVO_NPU_MAX_SPLIT 16 /* the most parts slices->split joins */
 
 typedef struct evo_npu_rewrites {
     int count[EVO_NPU_RW_COUNT];

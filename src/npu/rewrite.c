@@ -14,6 +14,10 @@
  *                  or two taps of zero weight (the weight zero point) at the
  *                  end, padding at the end grown alike (6x6 -> 7x7, which is
  *                  then TensorFlow's SAME padding).
+ *   slices->split  Slices that cut one tensor along channels into parts
+ *                  that tile it (YOLOv8's C2f chunk, as exported) as one
+ *                  Split with those parts, for targets that run SPLIT and
+ *                  not STRIDED_SLICE.
  *   maxpool-chain  a k x k stride-1 max pool with SAME padding (YOLO's SPPF
  *                  5x5, SPP's 9x9 and 13x13) as (k - 1) / 2 chained 3x3 ones
  *                  (the max over a window is the max of maxima of windows).
@@ -32,7 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const rw_names[EVO_NPU_RW_COUNT] = {"focus->conv", "kernel-pad", "maxpool-chain"};
+static const char *const rw_names[EVO_NPU_RW_COUNT] = {"focus->conv", "kernel-pad", "maxpool-chain",
+                                                         "slices->split"};
 
 const char *evo_npu_rewrite_name(evo_npu_rewrite_kind k)
 {
@@ -338,6 +343,100 @@ static evo_status focus_conv(evo_graph *g, int ci, evo_npu_rewrites *rep, evo_er
     return EVO_OK;
 }
 
+/* ---- slices->split ---- */
+
+/* Is node n a Slice of x along channels only (step 1, full extent elsewhere)? Its first channel in *c0. */
+static bool channel_slice(const evo_graph *g, const evo_node *n, int x, int64_t *c0, int64_t *cn)
+{
+    if (n->is_dead || n->op != EVO_OP_SLICE || n->in[0] != x || n->n_out != 1 || n->out[0] < 0)
+        return false;
+    const evo_value *xv = &g->values[x], *y = &g->values[n->out[0]];
+    if (xv->rank != 4 || y->rank != 4)
+        return false;
+    for (int a = 0; a < 4; a++) {
+        if (n->a.slice.step[a] != 1 || (a != 1 && (n->a.slice.start[a] != 0 || y->dims[a] != xv->dims[a])))
+            return false;
+    }
+    *c0 = n->a.slice.start[1];
+    *cn = y->dims[1];
+    return true;
+}
+
+static evo_status slices_split(evo_graph *g, const evo_npu_table *t, int si, evo_npu_rewrites *rep, evo_error *err)
+{
+    int64_t c0, cn;
+    const evo_node *first = &g->nodes[si];
+    if (first->op != EVO_OP_SLICE || first->is_dead)
+        return EVO_OK;
+    int x = first->in[0];
+    if (!channel_slice(g, first, x, &c0, &cn))
+        return EVO_OK;
+    int parts[EVO_NPU_MAX_SPLIT], n = 0;
+    int64_t starts[EVO_NPU_MAX_SPLIT], sizes[EVO_NPU_MAX_SPLIT];
+    for (int i = si; i < g->n_nodes; i++) { /* si is the first of its group in node order */
+        if (!channel_slice(g, &g->nodes[i], x, &c0, &cn))
+            continue;
+        if (n == EVO_NPU_MAX_SPLIT)
+            return EVO_OK;
+        parts[n] = i;
+        starts[n] = c0;
+        sizes[n++] = cn;
+    }
+    for (int a = 0; a < n; a++) /* sort by first channel (insertion) */
+        for (int b = a; b > 0 && starts[b] < starts[b - 1]; b--) {
+            int64_t ts = starts[b], tz = sizes[b];
+            int tp = parts[b];
+            starts[b] = starts[b - 1], sizes[b] = sizes[b - 1], parts[b] = parts[b - 1];
+            starts[b - 1] = ts, sizes[b - 1] = tz, parts[b - 1] = tp;
+        }
+    int64_t at = 0;
+    for (int a = 0; a < n; a++) { /* the parts must tile [0, C) */
+        if (starts[a] != at)
+            return EVO_OK;
+        at += sizes[a];
+    }
+    if (n < 2 || at != g->values[x].dims[1])
+        return EVO_OK;
+    int outs[EVO_NPU_MAX_SPLIT];
+    for (int a = 0; a < n; a++)
+        outs[a] = g->nodes[parts[a]].out[0];
+    evo_node tmp = g->nodes[si];
+    tmp.op = EVO_OP_SPLIT;
+    tmp.n_out = n;
+    tmp.out = outs;
+    memset(&tmp.a, 0, sizeof(tmp.a));
+    tmp.a.split.axis = 1;
+    tmp.a.split.n_splits = n;
+    tmp.a.split.sizes = sizes;
+    if (t && (part_passes(t, g, &g->nodes[si], EVO_NPU_OP_STRIDED_SLICE) != 0 ||
+              (part_passes(t, g, &tmp, EVO_NPU_OP_SPLIT) != 1 && part_passes(t, g, &tmp, EVO_NPU_OP_SPLIT_V) != 1)))
+        return EVO_OK;
+    int *out_ids = evo_mem_alloc(&g->mem, sizeof(int) * (size_t)n);
+    int64_t *sz = evo_mem_alloc(&g->mem, sizeof(int64_t) * (size_t)n);
+    if (!out_ids || !sz)
+        return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory making a Split", g->file);
+    memcpy(out_ids, outs, sizeof(int) * (size_t)n);
+    memcpy(sz, sizes, sizeof(int64_t) * (size_t)n);
+    evo_node *sp = &g->nodes[si];
+    sp->op = EVO_OP_SPLIT;
+    sp->op_type = evo_op_name(EVO_OP_SPLIT);
+    sp->n_in = 1;
+    sp->n_out = n;
+    sp->out = out_ids;
+    sp->n_attrs = 0;
+    memset(&sp->a, 0, sizeof(sp->a));
+    sp->a.split.axis = 1;
+    sp->a.split.n_splits = n;
+    sp->a.split.sizes = sz;
+    for (int a = 0; a < n; a++) {
+        g->values[out_ids[a]].producer = si;
+        if (parts[a] != si)
+            g->nodes[parts[a]].is_dead = true;
+    }
+    rep->count[EVO_NPU_RW_SLICES_SPLIT]++;
+    return EVO_OK;
+}
+
 /* ---- maxpool-chain ---- */
 
 static bool pool_same_s1(const evo_node *n)
@@ -416,6 +515,8 @@ evo_status evo_npu_rewrite(evo_graph *g, const evo_npu_table *table, evo_npu_rew
         evo_status s = focus_conv(g, i, out, err);
         if (!s && !g->nodes[i].is_dead)
             s = pool_chain(g, table, i, out, err);
+        if (!s && !g->nodes[i].is_dead)
+            s = slices_split(g, table, i, out, err);
         if (s)
             return s;
     }

@@ -3,7 +3,7 @@
  * float function: each graph is built twice from one seed, one copy
  * rewritten (no table: every rewrite that matches), both run on one random
  * input and compared (max pool chains bit-exact, convs up to fp32 rounding
- * order). Also: a table applies a rewrite only where it helps, and graphs
+ * order; channel slices -> Split bit-exact). Also: a table applies a rewrite only where it helps, and graphs
  * that do not match are left alone.
  */
 #include "check.h"
@@ -79,6 +79,25 @@ static void build_conv6(evo_builder *b, int variant)
     evo_build_input(b, "x", 4, (int64_t[]){1, 3, g_h, g_w});
     evo_build_weight(b, "w", 4, (int64_t[]){6, 3, 6, 6}, 0.3f);
     evo_build_node(b, "Conv", "x w", "y", "kernel_shape=6,6 strides=2,2 pads=2,2,2,2");
+    evo_build_output(b, "y");
+}
+
+/* Channel Slices that tile a tensor (YOLOv8's C2f chunk), concatenated back in another order: variant = cut. */
+static void build_chunk(evo_builder *b, int variant)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, g_h, g_w});
+    evo_build_weight(b, "w", 4, (int64_t[]){8, 3, 1, 1}, 0.5f);
+    evo_build_node(b, "Conv", "x w", "c", "kernel_shape=1,1");
+    evo_build_ints(b, "s0", 1, (int64_t[]){0});
+    evo_build_ints(b, "e0", 1, (int64_t[]){variant});
+    evo_build_ints(b, "s1", 1, (int64_t[]){variant});
+    evo_build_ints(b, "e1", 1, (int64_t[]){8});
+    evo_build_ints(b, "ax", 1, (int64_t[]){1});
+    evo_build_node(b, "Slice", "c s1 e1 ax", "hi", NULL);
+    evo_build_node(b, "Slice", "c s0 e0 ax", "lo", NULL);
+    evo_build_weight(b, "w2", 4, (int64_t[]){8 - variant, 8 - variant, 3, 3}, 0.5f);
+    evo_build_node(b, "Conv", "hi w2", "h2", "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_node(b, "Concat", "h2 lo", "y", "axis=1");
     evo_build_output(b, "y");
 }
 
@@ -188,6 +207,12 @@ static void test_kernel_pad(void)
     g_w = 12;
 }
 
+static void test_slices_split(void)
+{
+    compare(build_chunk, 4, 1, EVO_NPU_RW_SLICES_SPLIT, 0);
+    compare(build_chunk, 3, 1, EVO_NPU_RW_SLICES_SPLIT, 0);
+}
+
 /* A table applies a rewrite only where it helps; graphs that do not match stay as they are. */
 static void test_no_match(void)
 {
@@ -216,4 +241,5 @@ static void test_no_match(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_focus_conv), CHECK_TEST(test_pool_chain), CHECK_TEST(test_kernel_pad),
+           CHECK_TEST(test_slices_split),
            CHECK_TEST(test_no_match))
