@@ -234,6 +234,7 @@ int evo_cmd_info(int argc, char **argv)
     }
     if (target && s == EVO_OK) {
         int rc = cli_npu_require_int8(g, path, target);
+        rewrite &= !g->npu_place; /* a file compiled for a target is reported as placed, rewrites included */
         if (!rc && rewrite)
             rc = cli_npu_rewrite(g, target, &rw);
         if (!rc && json)

@@ -99,6 +99,8 @@ static void compile_one(job *j)
     evo_npu_rewrites rw = {{0}};
     if (evo_graph_load_compiled(j->src, NULL, 0, &co, &g, &err) != EVO_OK)
         goto fail;
+    g->npu_target = NULL; /* placed anew: a placement the file records is for its own node ids */
+    g->npu_place = NULL;
     if (r->rewrite && j->t->table && evo_npu_rewrite(g, j->t->table, &rw, &err) != EVO_OK)
         goto fail;
     if (evo_npu_record(g, j->t, &pl, &err) != EVO_OK)
