@@ -22,11 +22,12 @@ import os
 import subprocess
 import sys
 
-# (name, ONNX path relative to --models or --data, quantize options, eval preset or None, activation levels)
+# (name, ONNX path relative to --models or --data, quantize options, eval preset (None: the model has seeded
+# random weights, as `make models` exports YOLOv5s, YOLOv8n and ResNet18, so no mAP), activation levels)
 SILU = ["silu=relu", "silu=leaky:0.1", "silu=hardswish"]
 MODELS = [
-    ("YOLOv5s", "models:yolov5s_op17.onnx", ["--preset", "yolov5"], "yolov5", SILU),
-    ("YOLOv8n", "models:yolov8n_op17.onnx", ["--preset", "yolov8"], "yolov8", SILU),
+    ("YOLOv5s", "models:yolov5s_op17.onnx", ["--preset", "yolov5"], None, SILU),
+    ("YOLOv8n", "models:yolov8n_op17.onnx", ["--preset", "yolov8"], None, SILU),
     ("ResNet18", "models:resnet18_op17.onnx",
      ["--mode", "stretch", "--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"], None, []),
     ("YOLOX-nano", "data:models/yolox_nano.onnx", ["--preset", "yolox"], "yolox", SILU),
@@ -109,8 +110,8 @@ def main():
             with_rw = place(a.evo, q, tlist, families, True)
             if level is None:
                 rows.append((name, with_rw, place(a.evo, q, tlist, families, False)))
-            if preset and (levels and not a.no_levels):
-                mp = evaluate(a.evo, onnx, preset, level, a.data)
+            if levels and not a.no_levels:
+                mp = evaluate(a.evo, onnx, preset, level, a.data) if preset else None
                 level_rows.append((name, level or "none (as trained)", mp, with_rw))
     fams = list(families)
     print("| model | " + " | ".join(f"{f}: {', '.join(families[f])}" for f in fams) +
@@ -125,10 +126,11 @@ def main():
         print("| model | activations | fp32 mAP@0.5:0.95 / mAP@0.5 (coco64, not retrained) | " +
               " | ".join(f.split(" (")[0] for f in fams) + " |")
         print("|---|---|---|" + "---|" * len(fams))
-        for name, level, (m, m50), per in level_rows:
+        for name, level, mp, per in level_rows:
             cells = [f"{100 * per[f][0]:.1f} % MACs, {per[f][1]}/{per[f][2]} nodes, {per[f][3]} subgraphs"
                      for f in fams]
-            print(f"| {name} | {level} | {m:.4f} / {m50:.4f} | " + " | ".join(cells) + " |")
+            m = f"{mp[0]:.4f} / {mp[1]:.4f}" if mp else "- (random weights)"
+            print(f"| {name} | {level} | {m} | " + " | ".join(cells) + " |")
     return 0
 
 
