@@ -112,7 +112,7 @@ def main():
                 rows.append((name, with_rw, place(a.evo, q, tlist, families, False)))
             if levels and not a.no_levels:
                 mp = evaluate(a.evo, onnx, preset, level, a.data) if preset else None
-                level_rows.append((name, level or "none (as trained)", mp, with_rw))
+                level_rows.append((name, level or "none (original)", mp, with_rw))
     fams = list(families)
     print("| model | " + " | ".join(f"{f}: {', '.join(families[f])}" for f in fams) +
           " | Ethos-N78 without the rewrites |")
