@@ -4,8 +4,11 @@
  * by mmap without re-compiling. Compile time and peak memory go to stderr.
  * `--emit-onnx OUT.onnx` writes the compiled graph as ONNX instead (a
  * quantized graph in QDQ form), and the .evo file too when -o is given.
- * `--target T` records where each node runs on that NPU in the .evo
- * (docs/npu.md); the model must be int8.
+ * `--target T[,T...]` records where each node runs on that NPU in the .evo
+ * after the target's exact rewrites, for several targets in parallel and
+ * through the compile cache (compile_targets.c, docs/npu.md); the model
+ * must be int8, or an ONNX model with --calib DIR (and evo quantize's
+ * options), quantized here.
  */
 #include "cli.h"
 #include "exec/model.h"
