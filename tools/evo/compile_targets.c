@@ -263,19 +263,21 @@ static int prepare_source(const cli_compile_req *r, bool need_int8, const char *
         co.input_shapes = r->mo->shapes;
         co.n_input_shapes = r->mo->n_shapes;
         co.disable_passes = r->mo->disable_passes;
+        co.act_levels = r->mo->act;
+        if (evo_graph_load_compiled(r->model, NULL, 0, &co, &g, &err) != EVO_OK)
+            return cli_fail("%s", err.msg);
+        bool int8 = evo_npu_graph_is_int8(g); /* an ONNX model may be quantized already (QLinearConv, QDQ) */
+        evo_graph_free(g);
+        if (int8)
+            return 0;
         if (!is_evo)
             return cli_fail("%s: a float model; an NPU target places int8 graphs: give --calib DIR (calibration "
                             "images, with the model's --preset) to quantize it here, or an int8 .evo from "
                             "evo quantize %s --calib DIR -o MODEL_int8.evo",
                             r->model, r->model);
-        if (evo_graph_load_compiled(r->model, NULL, 0, &co, &g, &err) != EVO_OK)
-            return cli_fail("%s", err.msg);
-        bool int8 = evo_npu_graph_is_int8(g);
-        evo_graph_free(g);
-        if (!int8)
-            return cli_fail("%s: a float .evo; an NPU target places int8 graphs: compile the ONNX model with "
-                            "--calib DIR, or give the int8 .evo from evo quantize",
-                            r->model);
+        return cli_fail("%s: a float .evo; an NPU target places int8 graphs: compile the ONNX model with "
+                        "--calib DIR, or give the int8 .evo from evo quantize",
+                        r->model);
         return 0;
     }
     cli_hash h = *base;
