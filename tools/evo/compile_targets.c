@@ -161,8 +161,9 @@ static void hash_exe(cli_hash *h)
     }
 }
 
-/* Adds the calibration images' names, sizes and times to h (the --calib DIR of the forwarded options). */
-static void hash_calib(const cli_compile_req *r, cli_hash *h)
+/* Adds the calibration images' names, sizes and times to h (the --calib DIR of the forwarded options); 1 after
+   printing why the folder cannot be listed. */
+static int hash_calib(const cli_compile_req *r, cli_hash *h)
 {
     for (int i = 0; i + 1 < r->quant_argc; i++) {
         if (strcmp(r->quant_argv[i], "--calib") != 0)
@@ -170,7 +171,7 @@ static void hash_calib(const cli_compile_req *r, cli_hash *h)
         char **paths = NULL;
         int n = 0;
         if (cli_list_images(r->quant_argv[i + 1], 100000, &paths, &n) != 0)
-            return;
+            return 1;
         for (int k = 0; k < n; k++) {
             struct stat st;
             cli_hash_update(h, paths[k], strlen(paths[k]) + 1);
@@ -181,6 +182,7 @@ static void hash_calib(const cli_compile_req *r, cli_hash *h)
         }
         cli_free_list(paths, n);
     }
+    return 0;
 }
 
 static bool has_calib(const cli_compile_req *r)
@@ -238,11 +240,9 @@ static int parse_targets(const char *list, const evo_npu_target **ts, int *n)
     return *n ? 0 : cli_fail("compile: --target needs at least one target");
 }
 
-/* The graph source: MODEL when it is an int8 .evo (or no target needs int8), else its quantized form. */
-static int prepare_source(const cli_compile_req *r, bool need_int8, const char *dir, const cli_hash *base,
-                          char *src, size_t cap, bool *tmp_src)
+/* Options that do not fit the model: 1 after printing why. */
+static int check_options(const cli_compile_req *r)
 {
-    *tmp_src = false;
     bool is_evo = evo_file_path_has_magic(r->model);
     if (is_evo && r->mo->act)
         return cli_fail("%s: activation levels (--act %s) apply to a float ONNX model before quantization, not to "
@@ -253,6 +253,15 @@ static int prepare_source(const cli_compile_req *r, bool need_int8, const char *
                         r->model);
     if (!is_evo && r->quant_argc && !has_calib(r))
         return cli_fail("compile: unknown option \"%s\" (quantize options need --calib DIR)", r->quant_argv[0]);
+    return 0;
+}
+
+/* The graph source: MODEL when it is an int8 .evo (or no target needs int8), else its quantized form. */
+static int prepare_source(const cli_compile_req *r, bool need_int8, const char *dir, const cli_hash *base,
+                          char *src, size_t cap, bool *tmp_src)
+{
+    *tmp_src = false;
+    bool is_evo = evo_file_path_has_magic(r->model);
     if (is_evo || !r->quant_argc) {
         snprintf(src, cap, "%s", r->model);
         if (!need_int8)
@@ -315,7 +324,7 @@ int cli_compile_targets(const cli_compile_req *r)
 {
     const evo_npu_target *ts[MAX_TARGETS];
     int n_t = 0;
-    if (parse_targets(r->targets, ts, &n_t))
+    if (parse_targets(r->targets, ts, &n_t) || check_options(r))
         return 1;
     int64_t t0 = evo_now_ns();
     char dir[4096], src[4400], base_out[4096];
@@ -332,7 +341,8 @@ int cli_compile_targets(const cli_compile_req *r)
     if (cli_hash_file(r->model, &base) != 0)
         return cli_fail("%s: cannot read the model", r->model);
     cli_hash_update(&base, r->key_opts, strlen(r->key_opts) + 1);
-    hash_calib(r, &base);
+    if (hash_calib(r, &base))
+        return 1;
     bool need_int8 = false, tmp_src = false;
     for (int i = 0; i < n_t; i++)
         need_int8 |= ts[i]->table != NULL;
