@@ -3,7 +3,8 @@ compile cache (hits give the same bytes; a damaged entry is detected and
 rebuilt; --no-cache writes nothing there), a float model quantized with
 --calib and asked for --calib without it, unknown targets listed; and with
 ../shared/data, YOLOX-nano's exact rewrites on the int8 graph (Focus into a
-stride-2 conv, the 6x6 kernel grown to 7x7) give bit-identical outputs.
+stride-2 conv, the 6x6 kernel grown to 7x7) give bit-identical outputs, and
+the activation-bound count of `evo info --json` agrees with its reasons.
 
 usage: test_compile_targets.py EVO MODEL.onnx [SHARED_DATA]
 """
@@ -110,6 +111,17 @@ def yolox_exact(evo, data, work, failures):
     r = run([evo, "quantize", onnx, "--calib", calib, "--calib-count", "2", "--target-sqnr", "0", "--preset", "yolox",
              "-o", q])
     check(failures, "yolox quantize", r.returncode == 0, r.stderr)
+    # the activation-bound count agrees with the per-node reasons
+    import json
+    r = run([evo, "info", q, "--target", "ethos-n78-1tops-2ple", "--json"])
+    if r.returncode == 0:
+        j = json.loads(r.stdout)
+        silu = [p for p in j["placement"] if p["place"] == "cpu" and p["reason"].startswith("SiLU's")]
+        ab = j["activation_bound"]["silu"]
+        check(failures, "activation_bound", ab["nodes"] == len(silu) > 0 and
+              abs(ab["macs"] - sum(p["macs"] for p in silu)) <= len(silu), (ab, len(silu)))
+    else:
+        check(failures, "yolox info --json", False, r.stderr)
     n = os.path.join(work, "yolox_n78.evo")
     r = run([evo, "compile", q, "--target", "ethos-n78-1tops-2ple", "--no-cache", "-o", n])
     check(failures, "yolox rewrites", r.returncode == 0 and "focus->conv 1, kernel-pad 1" in r.stderr, r.stderr)
