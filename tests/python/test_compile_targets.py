@@ -9,8 +9,10 @@ the activation-bound count of `evo info --json` agrees with its reasons.
 usage: test_compile_targets.py EVO MODEL.onnx [SHARED_DATA]
 """
 import glob
+import json
 import os
 import random
+import struct
 import subprocess
 import sys
 import tempfile
@@ -112,7 +114,6 @@ def yolox_exact(evo, data, work, failures):
              "-o", q])
     check(failures, "yolox quantize", r.returncode == 0, r.stderr)
     # the activation-bound count agrees with the per-node reasons
-    import json
     r = run([evo, "info", q, "--target", "ethos-n78-1tops-2ple", "--json"])
     if r.returncode == 0:
         j = json.loads(r.stdout)
@@ -128,7 +129,6 @@ def yolox_exact(evo, data, work, failures):
     rng = random.Random(5)
     x = os.path.join(work, "x.bin")
     with open(x, "wb") as f:
-        import struct
         f.write(struct.pack("<%df" % (3 * 416 * 416), *[rng.uniform(0, 255) for _ in range(3 * 416 * 416)]))
     outs = []
     for m in (q, n):
