@@ -3,8 +3,10 @@
  * float function: each graph is built twice from one seed, one copy
  * rewritten (no table: every rewrite that matches), both run on one random
  * input and compared (max pool chains bit-exact, convs up to fp32 rounding
- * order; channel slices -> Split bit-exact). Also: a table applies a rewrite only where it helps, and graphs
- * that do not match are left alone.
+ * order; channel slices -> Split bit-exact); int8 graphs (QuantizeLinear,
+ * QLinearConv with nonzero weight zero points, DequantizeLinear) give
+ * bit-identical outputs. Also: a table applies a rewrite only where it
+ * helps, and graphs that do not match are left alone.
  */
 #include "check.h"
 #include "evo.h"
@@ -101,6 +103,107 @@ static void build_chunk(evo_builder *b, int variant)
     evo_build_output(b, "y");
 }
 
+/* ---- int8 graphs: the rewrites must give the same bytes ---- */
+
+/* QLinearConv x -> y (uint8 activations, int8 weights with per-channel scales and zero points). */
+static void qconv(evo_builder *b, const char *x, const char *y, int cin, int cout, int k, const char *attrs,
+                  const char *tag)
+{
+    char n[9][32], ins[320];
+    const char *suffix[9] = {"", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"};
+    for (int i = 1; i < 9; i++)
+        snprintf(n[i], sizeof(n[i]), "%s_%s", tag, suffix[i]);
+    float xs = 0.02f, ys = 0.05f, ws[16];
+    uint8_t xz = 128, yz = 120;
+    int8_t wz[16];
+    int32_t bias[16];
+    for (int i = 0; i < cout; i++) {
+        ws[i] = 0.004f + 0.001f * (float)i;
+        wz[i] = (int8_t)(i % 3 - 1); /* nonzero weight zero points: kernel-pad's taps must be them */
+        bias[i] = 37 * i - 50;
+    }
+    evo_build_const(b, n[1], EVO_DTYPE_FLOAT, 0, NULL, &xs);
+    evo_build_const(b, n[2], EVO_DTYPE_UINT8, 0, NULL, &xz);
+    evo_build_qweight(b, n[3], 4, (int64_t[]){cout, cin, k, k});
+    evo_build_const(b, n[4], EVO_DTYPE_FLOAT, 1, (int64_t[]){cout}, ws);
+    evo_build_const(b, n[5], EVO_DTYPE_INT8, 1, (int64_t[]){cout}, wz);
+    evo_build_const(b, n[6], EVO_DTYPE_FLOAT, 0, NULL, &ys);
+    evo_build_const(b, n[7], EVO_DTYPE_UINT8, 0, NULL, &yz);
+    evo_build_const(b, n[8], EVO_DTYPE_INT32, 1, (int64_t[]){cout}, bias);
+    snprintf(ins, sizeof(ins), "%s %s %s %s %s %s %s %s %s", x, n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8]);
+    evo_build_node(b, "QLinearConv", ins, y, attrs);
+}
+
+/* x (float) -> QuantizeLinear -> q; dq: DequantizeLinear of name with the conv output's parameters. */
+static void quant_in(evo_builder *b, const char *x, const char *q)
+{
+    float s = 0.02f;
+    uint8_t z = 128;
+    evo_build_const(b, "qs", EVO_DTYPE_FLOAT, 0, NULL, &s);
+    evo_build_const(b, "qz", EVO_DTYPE_UINT8, 0, NULL, &z);
+    char ins[96];
+    snprintf(ins, sizeof ins, "%s qs qz", x);
+    evo_build_node(b, "QuantizeLinear", ins, q, NULL);
+}
+
+static void dequant_out(evo_builder *b, const char *v, const char *y)
+{
+    float s = 0.05f;
+    uint8_t z = 120;
+    char ds[64], dz[64], ins[200];
+    snprintf(ds, sizeof ds, "%s_ds", y);
+    snprintf(dz, sizeof dz, "%s_dz", y);
+    evo_build_const(b, ds, EVO_DTYPE_FLOAT, 0, NULL, &s);
+    evo_build_const(b, dz, EVO_DTYPE_UINT8, 0, NULL, &z);
+    snprintf(ins, sizeof ins, "%s %s %s", v, ds, dz);
+    evo_build_node(b, "DequantizeLinear", ins, y, NULL);
+}
+
+/* Focus (float slices, YOLOX's form) -> Concat -> QuantizeLinear -> QLinearConv 3x3 -> DequantizeLinear. */
+static void build_qfocus(evo_builder *b, int variant)
+{
+    (void)variant;
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, g_h, g_w});
+    static const int offs[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+    char cat[64] = "";
+    for (int i = 0; i < 4; i++) {
+        char r[16], c[16];
+        snprintf(r, sizeof r, "r%d", i);
+        snprintf(c, sizeof c, "c%d", i);
+        slice(b, "x", r, 2, offs[i][0], 2, 2 * i);
+        slice(b, r, c, 3, offs[i][1], 2, 2 * i + 1);
+        strcat(cat, c);
+        strcat(cat, i < 3 ? " " : "");
+    }
+    evo_build_node(b, "Concat", cat, "f", "axis=1");
+    quant_in(b, "f", "q");
+    qconv(b, "q", "qy", 12, 5, 3, "kernel_shape=3,3 pads=1,1,1,1", "c");
+    dequant_out(b, "qy", "y");
+    evo_build_output(b, "y");
+}
+
+/* QuantizeLinear -> QLinearConv 6x6/2 (grown by kernel-pad) or MaxPool 5x5/1 (chained) -> DequantizeLinear. */
+static void build_qconv6(evo_builder *b, int variant)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, g_h, g_w});
+    quant_in(b, "x", "q");
+    if (variant == 6) {
+        qconv(b, "q", "qy", 3, 6, 6, "kernel_shape=6,6 strides=2,2 pads=2,2,2,2", "c");
+        dequant_out(b, "qy", "y");
+    } else {
+        char attrs[96];
+        int p = (variant - 1) / 2;
+        snprintf(attrs, sizeof attrs, "kernel_shape=%d,%d pads=%d,%d,%d,%d", variant, variant, p, p, p, p);
+        evo_build_node(b, "MaxPool", "q", "qy", attrs);
+        float s = 0.02f;
+        uint8_t z = 128;
+        evo_build_const(b, "ds", EVO_DTYPE_FLOAT, 0, NULL, &s);
+        evo_build_const(b, "dz", EVO_DTYPE_UINT8, 0, NULL, &z);
+        evo_build_node(b, "DequantizeLinear", "qy ds dz", "y", NULL);
+    }
+    evo_build_output(b, "y");
+}
+
 /* Builds, compiles, optionally rewrites (kernel-pad: grows node `grow` instead), runs; returns the output. */
 static float *run(build_fn fn, int variant, int rewrite, evo_npu_rewrites *rw, size_t *n_out)
 {
@@ -120,7 +223,8 @@ static float *run(build_fn fn, int variant, int rewrite, evo_npu_rewrites *rw, s
         CHECK_MSG(evo_npu_rewrite(b.g, NULL, rw, &err) == EVO_OK, "%s", err.msg);
     if (rewrite == 2) {
         for (int i = 0; i < b.g->n_nodes; i++)
-            if (!b.g->nodes[i].is_dead && b.g->nodes[i].op == EVO_OP_CONV)
+            if (!b.g->nodes[i].is_dead &&
+                (b.g->nodes[i].op == EVO_OP_CONV || b.g->nodes[i].op == EVO_OP_QLINEAR_CONV))
                 CHECK_MSG(evo_npu_grow_kernel(b.g, i, 1, 1, &err) == EVO_OK, "%s", err.msg);
     }
     CHECK_MSG(evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
@@ -213,6 +317,22 @@ static void test_slices_split(void)
     compare(build_chunk, 3, 1, EVO_NPU_RW_SLICES_SPLIT, 0);
 }
 
+/* On int8 graphs the rewrites give the same bytes: the outputs (dequantized) are bit-identical. */
+static void test_int8(void)
+{
+    static const int sides[][2] = {{10, 12}, {6, 8}, {14, 10}};
+    for (int s = 0; s < 3; s++) {
+        g_h = sides[s][0];
+        g_w = sides[s][1];
+        compare(build_qfocus, 0, 1, EVO_NPU_RW_FOCUS, 0);
+        compare(build_qconv6, 6, 2, EVO_NPU_RW_KERNEL_PAD, 0);
+        compare(build_qconv6, 5, 1, EVO_NPU_RW_POOL_CHAIN, 0);
+        compare(build_qconv6, 9, 1, EVO_NPU_RW_POOL_CHAIN, 0);
+    }
+    g_h = 10;
+    g_w = 12;
+}
+
 /* A table applies a rewrite only where it helps; graphs that do not match stay as they are. */
 static void test_no_match(void)
 {
@@ -241,5 +361,5 @@ static void test_no_match(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_focus_conv), CHECK_TEST(test_pool_chain), CHECK_TEST(test_kernel_pad),
-           CHECK_TEST(test_slices_split),
+           CHECK_TEST(test_slices_split), CHECK_TEST(test_int8),
            CHECK_TEST(test_no_match))
