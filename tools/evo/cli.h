@@ -37,8 +37,6 @@ typedef struct cli_model_opts {
  * returns 1; returns 0 if it is not one; -1 after printing an error.
  */
 int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o);
-/* Sets co's shapes, disabled passes, activation levels and log from mo. */
-void cli_compile_opts(const cli_model_opts *mo, evo_compile_options *co);
 /* The compile log: "evo: MSG" on stderr, a message repeated back to back printed once. */
 void cli_log(void *user, int level, const char *msg);
 /* Parses a positive integer option value; false after printing an error. */

@@ -51,15 +51,6 @@ void cli_log(void *user, int level, const char *msg)
     fprintf(stderr, "evo: %s\n", msg);
 }
 
-void cli_compile_opts(const cli_model_opts *mo, evo_compile_options *co)
-{
-    co->input_shapes = mo->shapes;
-    co->n_input_shapes = mo->n_shapes;
-    co->disable_passes = mo->disable_passes;
-    co->act_levels = mo->act;
-    co->log = cli_log;
-}
-
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;
