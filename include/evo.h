@@ -151,6 +151,12 @@ typedef struct evo_compile_options {
     const char *npu_target;
     evo_log_fn log;                      /* NULL: silent */
     void *log_user;
+    /*
+     * Activation levels, e.g. "silu=relu,hardswish=leaky:0.1": activations
+     * replaced before quantization and fusion. This changes the network (it
+     * needs retraining); NULL or "": none. docs/npu.md.
+     */
+    const char *act_levels;
 } evo_compile_options;
 
 EVO_API evo_compile_options evo_compile_options_default(void);

@@ -286,4 +286,35 @@ char *evo_npu_sim_summary(const evo_npu_sim *s, const char *target, char *buf, s
 /* Does g have any int8 compute (QLinearConv, QLinearMatMul, com.microsoft QLinear*)? */
 bool evo_npu_graph_is_int8(const evo_graph *g);
 
+/*
+ * Exact rewrites for a target (rewrite.c): the graph computes the same
+ * function (float up to rounding order, int8 exactly) with nodes the target
+ * may accept. X(ENUM, "name").
+ */
+typedef enum evo_npu_rewrite_kind {
+    EVO_NPU_RW_FOCUS = 0, /* Focus slices + concat + conv -> one stride-2 conv */
+    EVO_NPU_RW_KERNEL_PAD, /* a refused kernel side grown by zero taps */
+    EVO_NPU_RW_POOL_CHAIN, /* k x k stride-1 max pool -> chained 3 x 3 */
+    EVO_NPU_RW_SLICES_SPLIT, /* channel Slices tiling a tensor -> one Split */
+    EVO_NPU_RW_COUNT
+} evo_npu_rewrite_kind;
+
+#define EVO_NPU_MAX_SPLIT 16 /* the most parts slices->split joins */
+
+typedef struct evo_npu_rewrites {
+    int count[EVO_NPU_RW_COUNT];
+} evo_npu_rewrites;
+
+/*
+ * Applies the exact rewrites to g for table (NULL: every rewrite that
+ * matches, regardless of a target), counting them in *out; sorts g again
+ * when nodes were added.
+ */
+evo_status evo_npu_rewrite(evo_graph *g, const evo_npu_table *table, evo_npu_rewrites *out, evo_error *err);
+/* Grows conv node ni's kernel (Conv or QLinearConv) by dh x dw zero taps at the end (kernel-pad's step). */
+evo_status evo_npu_grow_kernel(evo_graph *g, int ni, int64_t dh, int64_t dw, evo_error *err);
+const char *evo_npu_rewrite_name(evo_npu_rewrite_kind k);
+/* "focus->conv 1, maxpool-chain 3" (or "none") into buf; returns buf. */
+char *evo_npu_rewrites_str(const evo_npu_rewrites *r, char *buf, size_t cap);
+
 #endif /* EVO_NPU_H */

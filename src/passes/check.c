@@ -277,6 +277,11 @@ static evo_status fix_input_shapes(evo_graph *g, const evo_compile_options *opts
     return EVO_OK;
 }
 
+evo_status evo_graph_sort(evo_graph *g, evo_error *err)
+{
+    return topo_sort(g, err);
+}
+
 evo_status evo_pass_check(evo_graph *g, evo_pass_ctx *ctx)
 {
     evo_status s = freeze_inputs(g, ctx->opts, ctx->err);

@@ -19,6 +19,7 @@ static const pass_entry passes[] = {
     {"fold_qdq_ms", evo_pass_fold_qdq_ms, true},
     {"simplify", evo_pass_simplify, true},
     {"fuse_hard", evo_pass_fuse_hard, true},
+    {"act_levels", evo_pass_act_levels, false},
     {"fold_bn", evo_pass_fold_bn, true},
     {"fuse_residual", evo_pass_fuse_residual, true},
     {"fuse_layout", evo_pass_fuse_layout, true},

@@ -23,10 +23,14 @@ typedef evo_status (*evo_pass_fn)(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_passes_run(evo_graph *g, evo_pass_ctx *ctx);
 
 evo_status evo_pass_check(evo_graph *g, evo_pass_ctx *ctx);
+/* Sorts g's nodes topologically again (stable), after a rewrite added nodes. check.c. */
+evo_status evo_graph_sort(evo_graph *g, evo_error *err);
 evo_status evo_pass_infer_fold(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_dead_code(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_simplify(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_hard(evo_graph *g, evo_pass_ctx *ctx);
+/* Activation levels (evo_compile_options.act_levels): changes the network. act_levels.c. */
+evo_status evo_pass_act_levels(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fold_bn(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_residual(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_residual_act(evo_graph *g, evo_pass_ctx *ctx);

@@ -554,6 +554,11 @@ evo_status evo_file_check_options(const evo_graph *g, const evo_compile_options 
         return evo_errorf(err, EVO_ERR_UNSUPPORTED,
                           "%s: constant inputs cannot be bound to a compiled model; bind them when compiling",
                           g->file);
+    if (opts->act_levels && *opts->act_levels)
+        return evo_errorf(err, EVO_ERR_UNSUPPORTED,
+                          "%s: activation levels (%s) apply to a float ONNX model before quantization, not to a "
+                          "compiled .evo",
+                          g->file, opts->act_levels);
     for (int i = 0; i < opts->n_input_shapes; i++) {
         const evo_input_shape *is = &opts->input_shapes[i];
         const evo_value *v = NULL;

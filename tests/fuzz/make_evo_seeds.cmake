@@ -31,7 +31,7 @@ foreach(path ${models})
 endforeach()
 # an int8 model with a recorded NPU placement (the optional NPU section)
 if(EXISTS ${NODE_DIR}/test_qlinearconv/model.onnx)
-  execute_process(COMMAND ${EVO} compile ${NODE_DIR}/test_qlinearconv/model.onnx --target ethos-u55-128
+  execute_process(COMMAND ${EVO} compile ${NODE_DIR}/test_qlinearconv/model.onnx --target ethos-u55-128 --no-cache
                           -o ${OUT}/qlinearconv_ethos_u55.evo
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(NOT rc EQUAL 0)

@@ -9,6 +9,7 @@
 #include "kernels/kernel.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 int evo_cmd_info(int argc, char **argv);
@@ -29,6 +30,7 @@ typedef struct cli_model_opts {
     const char *isa;
     const char *disable_passes;
     const char *npu_target; /* --target T of run, detect and eval: simulate that NPU (docs/npu.md) */
+    const char *act; /* --act: activation levels (changes the network) */
 } cli_model_opts;
 
 /*
@@ -45,6 +47,8 @@ int cli_parse_sim_target(int argc, char **argv, int *i, cli_model_opts *o);
 evo_compile_options cli_compile_options(const cli_model_opts *o);
 /* The session options mo asks for: threads and ISA. */
 evo_session_options cli_session_options(const cli_model_opts *mo);
+/* The compile log: "evo: MSG" on stderr, a message repeated back to back printed once. */
+void cli_log(void *user, int level, const char *msg);
 /* Parses a positive integer option value; false after printing an error. */
 bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
 /*
@@ -113,5 +117,52 @@ int cli_npu_report(const struct evo_graph *g, const char *path, const struct evo
  */
 int cli_npu_estimate_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t,
                             const char *system, const char *memory_mode, bool json, bool verbose);
+struct evo_npu_rewrites;
+/* Applies t's exact rewrites to g (none for the CPU), counted in *rw; 1 after printing an error. */
+int cli_npu_rewrite(struct evo_graph *g, const struct evo_npu_target *t, struct evo_npu_rewrites *rw);
+/* Prints g's placement on t (text, or one JSON object) with the rewrites applied (rw, may be NULL); 1 after an error. */
+int cli_npu_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t,
+                   const struct evo_npu_rewrites *rw, bool json, bool verbose);
+
+/* ---- cache.c: the compile cache ---- */
+
+/* A 128-bit running hash (not cryptographic: it detects corruption and stale entries). */
+typedef struct cli_hash {
+    uint64_t a, b, n;
+} cli_hash;
+void cli_hash_init(cli_hash *h);
+void cli_hash_update(cli_hash *h, const void *data, size_t n);
+/* The hash as 32 hex digits. */
+void cli_hash_str(const cli_hash *h, char out[33]);
+/* Adds a file's bytes; -1 when it cannot be read. */
+int cli_hash_file(const char *path, cli_hash *h);
+/* The cache directory ($EVO_CACHE_DIR, else ~/.cache/evo), created; -1 when there is none. */
+int cli_cache_dir(char *buf, size_t cap);
+/*
+ * 1 and the entry's path when key is cached and its bytes match its checksum;
+ * 0 otherwise (a damaged entry is removed and note says so).
+ */
+int cli_cache_lookup(const char *dir, const char *key, char *path, size_t cap, char *note, size_t note_cap);
+/* Moves the finished file tmp_path (in dir) into the cache as key with its checksum; -1 on failure. */
+int cli_cache_store(const char *dir, const char *key, const char *tmp_path);
+/* Copies a file (to a temporary name, then renamed); -1 on failure. */
+int cli_copy_file(const char *from, const char *to);
+
+/* ---- compile_targets.c: evo compile --target a,b,c ---- */
+
+typedef struct cli_compile_req {
+    const char *model;
+    const char *out;         /* -o, or NULL: MODEL.evo (MODEL.T.evo for several targets) */
+    const char *targets;     /* comma-separated */
+    bool rewrite;            /* the exact rewrites (--no-rewrite: off) */
+    bool cache;              /* --no-cache: off */
+    const cli_model_opts *mo;
+    char **quant_argv;       /* quantize options (--calib DIR ...), forwarded to evo quantize */
+    int quant_argc;
+    const char *key_opts;    /* every option that changes the result, for the cache key */
+} cli_compile_req;
+
+/* Compiles req->model for each target in parallel; 1 after printing an error. */
+int cli_compile_targets(const cli_compile_req *req);
 
 #endif /* EVO_CLI_H */

@@ -4,8 +4,11 @@
  * by mmap without re-compiling. Compile time and peak memory go to stderr.
  * `--emit-onnx OUT.onnx` writes the compiled graph as ONNX instead (a
  * quantized graph in QDQ form), and the .evo file too when -o is given.
- * `--target T` records where each node runs on that NPU in the .evo
- * (docs/npu.md); the model must be int8.
+ * `--target T[,T...]` records where each node runs on that NPU in the .evo
+ * after the target's exact rewrites, for several targets in parallel and
+ * through the compile cache (compile_targets.c, docs/npu.md); the model
+ * must be int8, or an ONNX model with --calib DIR (and evo quantize's
+ * options), quantized here.
  */
 #include "cli.h"
 #include "exec/model.h"
@@ -37,31 +40,69 @@ static double peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0; /* Linux reports kilobytes */
 }
 
-/* Places g on target and records it in g for the .evo; prints the summary. 1 after printing an error. */
-static int record_target(evo_graph *g, const evo_npu_target *target)
+/* evo quantize's options that take a value (forwarded with --calib). */
+static bool quant_value_opt(const char *a)
 {
-    evo_error err = {0};
-    evo_npu_placement pl;
-    if (evo_npu_record(g, target, &pl, &err) != EVO_OK)
-        return cli_fail("%s", err.msg);
-    fprintf(stderr, "evo: target %s: %d of %d nodes, %.1f%% of the MACs on the NPU, %d NPU subgraphs, %d transitions\n",
-            target->name, pl.n_npu, pl.n_nodes, pl.macs_total > 0 ? 100.0 * pl.macs_npu / pl.macs_total : 0.0,
-            pl.n_subgraphs, pl.n_transitions);
-    evo_npu_placement_free(&pl);
-    return 0;
+    static const char *const opts[] = {"--calib", "--calib-count", "--method", "--percentile", "--act-dtype",
+                                       "--keep-fp", "--target-sqnr", "--report-count"};
+    for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+        if (strcmp(a, opts[k]) == 0)
+            return true;
+    return false;
+}
+
+static bool quant_flag(const char *a)
+{
+    return strcmp(a, "--act-symmetric") == 0 || strcmp(a, "--int8-all") == 0 || strcmp(a, "--no-equalize") == 0;
+}
+
+/* Appends argv[from, to) to the forwarded options and the cache key text. */
+static void forward(char **argv, int from, int to, char **fwd, int *n_fwd, char *key, size_t cap, bool to_quant)
+{
+    for (int k = from; k < to; k++) {
+        if (to_quant)
+            fwd[(*n_fwd)++] = argv[k];
+        size_t len = strlen(key);
+        snprintf(key + len, cap - len, "%s\x1f", argv[k]);
+    }
 }
 
 int evo_cmd_compile(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL, *out_path = NULL, *onnx_path = NULL;
-    const evo_npu_target *target = NULL;
+    const char *targets = NULL;
+    bool rewrite = true, cache = true;
+    static char *fwd[1024];  /* options forwarded to evo quantize */
+    static char key[16384]; /* the options that change the result, for the cache key */
+    int n_fwd = 0;
+    key[0] = 0;
+    evo_detect_options scratch = evo_detect_options_default();
     for (int i = 1; i < argc; i++) {
+        int i0 = i;
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
         if (r < 0)
             return 1;
-        if (r > 0)
+        if (r > 0) {
+            bool threads = strcmp(argv[i0], "--threads") == 0;
+            forward(argv, i0, i + 1, fwd, &n_fwd, key, sizeof(key), !threads);
             continue;
+        }
+        if (n_fwd + 4 >= (int)(sizeof(fwd) / sizeof(fwd[0])))
+            return cli_fail("compile: too many options");
+        if (quant_value_opt(argv[i]) || quant_flag(argv[i])) {
+            if (quant_value_opt(argv[i]) && ++i >= argc)
+                return cli_fail("compile: %s needs a value", argv[i - 1]);
+            forward(argv, i0, i + 1, fwd, &n_fwd, key, sizeof(key), true);
+            continue;
+        }
+        r = cli_parse_detect_opt(argc, argv, &i, "compile", &scratch, NULL);
+        if (r < 0)
+            return 1;
+        if (r > 0) {
+            forward(argv, i0, i + 1, fwd, &n_fwd, key, sizeof(key), true);
+            continue;
+        }
         if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
             if (++i >= argc)
                 return cli_fail("compile: %s needs a file name", argv[i - 1]);
@@ -73,8 +114,11 @@ int evo_cmd_compile(int argc, char **argv)
         } else if (strcmp(argv[i], "--target") == 0) {
             if (++i >= argc)
                 return cli_fail("compile: --target needs a value");
-            if (cli_npu_target(argv[i], &target))
-                return 1;
+            targets = argv[i];
+        } else if (strcmp(argv[i], "--no-rewrite") == 0) {
+            rewrite = false;
+        } else if (strcmp(argv[i], "--no-cache") == 0) {
+            cache = false;
         } else if (argv[i][0] == '-') {
             return cli_fail("compile: unknown option \"%s\"", argv[i]);
         } else if (path) {
@@ -85,7 +129,24 @@ int evo_cmd_compile(int argc, char **argv)
     }
     if (!path)
         return cli_fail("usage: evo compile MODEL.onnx [-o MODEL.evo] [--input-shape NAME=DIMS] "
-                        "[--emit-onnx OUT.onnx] [--target T] [--disable-pass LIST]");
+                        "[--emit-onnx OUT.onnx] [--target T[,T...] [--calib DIR [quantize options]] "
+                        "[--no-rewrite] [--no-cache]] [--disable-pass LIST] [--act silu=relu,...]");
+    /* the model options alone quantize nothing: they are forwarded along with quantize options only */
+    const char *quant = NULL;
+    for (int k = 0; k < n_fwd && !quant; k++)
+        if (fwd[k][0] == '-' && fwd[k][1] == '-' && strcmp(fwd[k], "--input-shape") && strcmp(fwd[k], "--disable-pass") &&
+            strcmp(fwd[k], "--act") && strcmp(fwd[k], "--isa"))
+            quant = fwd[k];
+    if (targets) {
+        if (onnx_path)
+            return cli_fail("compile: --emit-onnx writes the graph without a placement: give it without --target");
+        cli_compile_req req = {.model = path, .out = out_path, .targets = targets, .rewrite = rewrite,
+                               .cache = cache, .mo = &mo, .quant_argv = fwd, .quant_argc = quant ? n_fwd : 0,
+                               .key_opts = key};
+        return cli_compile_targets(&req);
+    }
+    if (quant)
+        return cli_fail("compile: \"%s\" (a quantize option) applies with --target T --calib DIR", quant);
     char buf[4096];
     if (!out_path && !onnx_path && !(out_path = default_output(path, buf, sizeof(buf))))
         return cli_fail("compile: path too long");
@@ -102,10 +163,6 @@ int evo_cmd_compile(int argc, char **argv)
     int64_t t0 = evo_now_ns();
     if (evo_graph_load_compiled(path, NULL, 0, &co, &g, &err) != EVO_OK)
         return cli_fail("%s", err.msg);
-    if (target && (cli_npu_require_int8(g, path, target) || record_target(g, target))) {
-        evo_graph_free(g);
-        return 1;
-    }
     int64_t t1 = evo_now_ns();
     size_t bytes = 0;
     evo_status s = out_path ? evo_file_write(g, out_path, &bytes, &err) : EVO_OK;

@@ -186,8 +186,9 @@ int evo_cmd_info(int argc, char **argv)
 {
     cli_model_opts mo = {.n_threads = 1};
     const char *path = NULL;
-    bool verbose = true, json = false, estimate = false;
+    bool verbose = true, json = false, estimate = false, rewrite = true;
     const char *system = NULL, *memory_mode = NULL; /* --estimate: another system configuration / memory mode */
+    evo_npu_rewrites rw = {{0}};
     const evo_npu_target *target = NULL;
     for (int i = 1; i < argc; i++) {
         int r = cli_parse_model_opt(argc, argv, &i, &mo);
@@ -208,6 +209,8 @@ int evo_cmd_info(int argc, char **argv)
             estimate = true;
             i++;
         }
+        else if (strcmp(argv[i], "--no-rewrite") == 0)
+            rewrite = false;
         else if (strcmp(argv[i], "--target") == 0) {
             if (i + 1 >= argc)
                 return cli_fail("info: --target needs a value");
@@ -220,8 +223,8 @@ int evo_cmd_info(int argc, char **argv)
             path = argv[i];
     }
     if (!path)
-        return cli_fail("usage: evo info MODEL [--brief] [--target T [--estimate [--system S] [--memory-mode M]] [--json]] "
-                        "[--input-shape NAME=DIMS]");
+        return cli_fail("usage: evo info MODEL [--brief] [--target T [--estimate [--system S] [--memory-mode M]] [--json] "
+                        "[--no-rewrite]] [--input-shape NAME=DIMS]");
     evo_error err = {0};
     evo_graph *g = NULL;
     bool compiled = evo_file_path_has_magic(path); /* .evo: the passes already ran */
@@ -238,9 +241,12 @@ int evo_cmd_info(int argc, char **argv)
     }
     if (target && s == EVO_OK) {
         int rc = cli_npu_require_int8(g, path, target);
+        rewrite &= !g->npu_place; /* a file compiled for a target is reported as placed, rewrites included */
+        if (!rc && rewrite)
+            rc = cli_npu_rewrite(g, target, &rw);
         if (!rc && json)
             rc = estimate ? cli_npu_estimate_report(g, path, target, system, memory_mode, true, verbose)
-                          : cli_npu_report(g, path, target, true, verbose);
+                          : cli_npu_report(g, path, target, rewrite ? &rw : NULL, true, verbose);
         if (rc || json) {
             evo_graph_free(g);
             return rc;
@@ -268,7 +274,7 @@ int evo_cmd_info(int argc, char **argv)
     print_layers(g, verbose);
     print_float_islands(g);
     if (target)
-        cli_npu_report(g, path, target, false, verbose);
+        cli_npu_report(g, path, target, rewrite ? &rw : NULL, false, verbose);
     if (target && estimate && cli_npu_estimate_report(g, path, target, system, memory_mode, false, verbose)) {
         evo_graph_free(g);
         return 1;

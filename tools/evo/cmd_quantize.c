@@ -27,6 +27,7 @@ static const char usage[] =
     "  [--act-symmetric] [--keep-fp NODE,...] [--int8-all] [--no-equalize] [--report] [--report-count 4]\n"
     "  [--target-sqnr DB] [--act-table float|tflite] [--target T] [--threads N] [--isa NAME]\n"
     "  [--input-shape NAME=DIMS] [--disable-pass LIST]\n"
+    "  [--act silu=relu|leaky:0.1|hardswish,...]  (activation levels: change the network; retrain it)\n"
     "calibration images go through evo detect's preprocess: its --preset and options apply\n"
     "(decoder options are accepted and unused)\n" CLI_DETECTOR_HELP;
 
@@ -189,6 +190,8 @@ static evo_compile_options compile_opts(const quant_cli *c, bool unfused)
     co.input_shapes = c->mo.shapes;
     co.n_input_shapes = c->mo.n_shapes;
     co.disable_passes = unfused ? c->disable : c->mo.disable_passes;
+    co.act_levels = c->mo.act;
+    co.log = cli_log;
     return co;
 }
 

@@ -3,6 +3,7 @@
  * subcommand.
  */
 #include "cli.h"
+#include "passes/act_levels.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -34,7 +35,20 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni\n"
                "                --disable-pass simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,\n"
-               "                               fuse_residual_act,fuse_update\n");
+               "                               fuse_residual_act,fuse_update\n"
+               "                --act silu=relu|leaky:0.1|hardswish,hardswish=relu,...  activation levels:\n"
+               "                               replaced before quantization; changes the network (retrain it)\n");
+}
+
+void cli_log(void *user, int level, const char *msg)
+{
+    static char last[512]; /* a message repeated by the compiles of one command is printed once */
+    (void)user;
+    (void)level;
+    if (strncmp(last, msg, sizeof(last) - 1) == 0)
+        return;
+    snprintf(last, sizeof(last), "%s", msg);
+    fprintf(stderr, "evo: %s\n", msg);
 }
 
 int cli_fail(const char *fmt, ...)
@@ -95,7 +109,7 @@ int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
 {
     const char *a = argv[*i];
     if (strcmp(a, "--input-shape") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--isa") == 0 ||
-        strcmp(a, "--disable-pass") == 0) {
+        strcmp(a, "--disable-pass") == 0 || strcmp(a, "--act") == 0) {
         if (*i + 1 >= argc) {
             cli_fail("%s needs a value", a);
             return -1;
@@ -109,6 +123,16 @@ int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
         }
         if (strcmp(a, "--disable-pass") == 0) {
             o->disable_passes = v;
+            return 1;
+        }
+        if (strcmp(a, "--act") == 0) {
+            evo_act_levels lv;
+            evo_error err = {0};
+            if (evo_act_levels_parse(v, &lv, &err) != EVO_OK) {
+                cli_fail("--act: %s", err.msg);
+                return -1;
+            }
+            o->act = v;
             return 1;
         }
         if (o->n_shapes >= 16 || !parse_shape(v, &o->shapes[o->n_shapes])) {
@@ -133,13 +157,6 @@ int cli_parse_sim_target(int argc, char **argv, int *i, cli_model_opts *o)
     return 1;
 }
 
-static void log_stderr(void *user, int level, const char *msg)
-{
-    (void)user;
-    (void)level;
-    fprintf(stderr, "evo: %s\n", msg);
-}
-
 evo_compile_options cli_compile_options(const cli_model_opts *o)
 {
     evo_compile_options co = evo_compile_options_default();
@@ -147,7 +164,8 @@ evo_compile_options cli_compile_options(const cli_model_opts *o)
     co.n_input_shapes = o->n_shapes;
     co.disable_passes = o->disable_passes;
     co.npu_target = o->npu_target;
-    co.log = log_stderr;
+    co.act_levels = o->act;
+    co.log = cli_log;
     return co;
 }
 
