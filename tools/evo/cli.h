@@ -108,9 +108,6 @@ struct evo_npu_target;
 int cli_npu_target(const char *name, const struct evo_npu_target **out);
 /* 0 when g can be placed on t (the CPU, or an int8 graph); 1 after asking for evo quantize first. */
 int cli_npu_require_int8(const struct evo_graph *g, const char *path, const struct evo_npu_target *t);
-/* Prints g's placement on t (text, or one JSON object); 1 after printing an error. */
-int cli_npu_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t, bool json,
-                   bool verbose);
 /*
  * npu_estimate.c: prints g's performance estimate on t (text, or one JSON object), with another system
  * configuration and/or memory mode when not NULL; 1 after printing an error.
