@@ -1,5 +1,5 @@
 /*
- * qconv_direct_vnni.c - int8 Conv with kh x kw > 1, stride 1 or 2, group
+ * qconv_direct_vbmi.c - int8 Conv with kh x kw > 1, stride 1 or 2, group
  * 1, straight from the input with vpdpbusd (AVX512-VNNI, and AVX512-VBMI
  * for the epilogue's byte permutes): no im2col.
  *
@@ -20,8 +20,6 @@
 #include "kernels/qconv_interleave.h"
 
 #include <string.h>
-
-#pragma GCC target("avx512vbmi")
 
 #define MR EVO_QCONV_VNNI_MR
 #define NR EVO_QCONV_VNNI_NR
