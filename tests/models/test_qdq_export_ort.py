@@ -36,6 +36,7 @@ a line saying so.
 usage: test_qdq_export_ort.py EVO MODELS_DIR WORK_DIR TEST_ONNX_WRITE_QDQ [SHARED_DATA]
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -62,7 +63,9 @@ class NoisyCopies(CalibrationDataReader):
 def quantize_model(src, x, out, op_types=("Conv", "MatMul")):
     """QOperator quantization of src; op_types None: every op ORT quantizes."""
     name = onnx.load(src).graph.input[0].name
-    quantize_static(src, out, NoisyCopies(name, x), quant_format=QuantFormat.QOperator,
+    local = os.path.join(os.path.dirname(out), "src_" + os.path.basename(src))  # ORT writes MODEL-inferred.onnx beside it
+    shutil.copyfile(src, local)
+    quantize_static(local, out, NoisyCopies(name, x), quant_format=QuantFormat.QOperator,
                     op_types_to_quantize=list(op_types) if op_types else None, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 

@@ -9,6 +9,7 @@ outputs: evo's FLOAT requantization is ONNX Runtime's arithmetic.
 usage: test_qdq_ort.py EVO_BINARY MODELS_DIR
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,10 @@ def main():
             graph_in = onnx.load(src).graph.input[0]
             shape = [d.dim_value or 1 for d in graph_in.type.tensor_type.shape.dim]
             q = os.path.join(tmp, f"{model}.{act.name}.qdq.onnx")
-            quantize_static(src, q, Reader(graph_in.name, shape), quant_format=QuantFormat.QDQ,
+            local = os.path.join(tmp, model)  # ONNX Runtime writes MODEL-inferred.onnx beside its input
+            if not os.path.exists(local):
+                shutil.copyfile(src, local)
+            quantize_static(local, q, Reader(graph_in.name, shape), quant_format=QuantFormat.QDQ,
                             activation_type=act, weight_type=QuantType.QInt8, per_channel=True)
             x = np.load(os.path.join(models, inp))
             so = ort.SessionOptions()

@@ -27,6 +27,7 @@ ORT calibration on 2 cores) runs when named:
 Usage: test_ort_quantized.py EVO MODELS_DIR [MODEL ...]
 """
 import os
+import shutil
 import sys
 import tempfile
 
@@ -112,13 +113,15 @@ def run_model(evo, models_dir, base, work, stats):
     feeds = {inp.name: x}
     fp32_out = list(run_ort(src, feeds).values())[0]
     ok = True
+    local = os.path.join(work, os.path.basename(src))  # ONNX Runtime writes MODEL-inferred.onnx beside its input
+    shutil.copyfile(src, local)
     for fmt in (QuantFormat.QDQ, QuantFormat.QOperator):
         q = os.path.join(work, "%s_%s.onnx" % (base, fmt.name))
-        quantize_static(src, q, RandomReader(inp.name, shape), quant_format=fmt, per_channel=True,
+        quantize_static(local, q, RandomReader(inp.name, shape), quant_format=fmt, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         ok &= compare("%s %s" % (base, fmt.name), q, feeds, fp32_out, evo, False, stats)
     q = os.path.join(work, "%s_dynamic.onnx" % base)
-    quantize_dynamic(src, q, weight_type=QuantType.QUInt8)
+    quantize_dynamic(local, q, weight_type=QuantType.QUInt8)
     ok &= compare("%s dynamic" % base, q, feeds, fp32_out, evo, True, stats)
     return ok
 
