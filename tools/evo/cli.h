@@ -114,6 +114,9 @@ int cli_npu_require_int8(const struct evo_graph *g, const char *path, const stru
  */
 int cli_npu_estimate_report(const struct evo_graph *g, const char *path, const struct evo_npu_target *t,
                             const char *system, const char *memory_mode, bool json, bool verbose);
+struct evo_npu_place;
+/* A node's TFLite-level operators joined by "+" ("-" for none), into buf. */
+void cli_npu_parts_str(const struct evo_npu_place *p, char *buf, size_t cap);
 struct evo_npu_rewrites;
 /* Applies t's exact rewrites to g (none for the CPU), counted in *rw; 1 after printing an error. */
 int cli_npu_rewrite(struct evo_graph *g, const struct evo_npu_target *t, struct evo_npu_rewrites *rw);

@@ -13,20 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void ops_str(const evo_npu_place *p, char *buf, size_t cap)
-{
-    size_t len = 0;
-    buf[0] = 0;
-    for (int k = 0; k < p->n_parts && len < cap; k++) {
-        int w = snprintf(buf + len, cap - len, "%s%s", k ? "+" : "", evo_npu_op_name(p->parts[k]));
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-    if (!p->n_parts)
-        snprintf(buf, cap, "-");
-}
-
 static void print_text(const evo_graph *g, const evo_npu_placement *pl, const evo_npu_estimate *e, bool verbose)
 {
     const evo_npu_perf *p = e->perf;
@@ -38,7 +24,7 @@ static void print_text(const evo_graph *g, const evo_npu_placement *pl, const ev
         for (int i = 0; i < e->n_nodes; i++) {
             const evo_npu_node_cost *c = &e->nodes[i];
             char ops[96];
-            ops_str(&pl->nodes[i], ops, sizeof(ops));
+            cli_npu_parts_str(&pl->nodes[i], ops, sizeof(ops));
             printf("  %-4d %-32.32s %-24.24s %12.0f ", i, g->nodes[c->node].name, ops, c->macs);
             if (!c->on_npu) {
                 printf("%11s\n", "CPU");

@@ -40,7 +40,7 @@ int cli_npu_rewrite(struct evo_graph *g, const evo_npu_target *t, evo_npu_rewrit
     return 0;
 }
 
-static void parts_str(const evo_npu_place *p, char *buf, size_t cap)
+void cli_npu_parts_str(const struct evo_npu_place *p, char *buf, size_t cap)
 {
     size_t len = 0;
     buf[0] = 0;
@@ -96,7 +96,7 @@ static void print_text(const evo_graph *g, const evo_npu_placement *pl, const ev
         for (int i = 0; i < pl->n_nodes; i++) {
             const evo_npu_place *p = &pl->nodes[i];
             char parts[128];
-            parts_str(p, parts, sizeof(parts));
+            cli_npu_parts_str(p, parts, sizeof(parts));
             printf("  %-4d %-32.32s %-18s %-5s %-34s %s\n", i, g->nodes[p->node].name, g->nodes[p->node].op_type,
                    p->on_npu ? "NPU" : "CPU", parts, p->on_npu ? "" : p->reason);
         }
