@@ -24,7 +24,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 try:
@@ -33,16 +32,10 @@ except ImportError:
     print("SKIP: ethos-u-vela is not installed (pip install -r requirements.txt)")
     sys.exit(77)
 
+from test_vela import MODELS, calib_dir, run  # noqa: E402  (the same models and flow as the placement test)
+
 TARGETS = ["ethos-u55-256", "ethos-u65-512"]
 TOLERANCE = 0.25
-# (name, where, file, evo quantize options)
-MODELS = [
-    ("resnet18", "models", "resnet18_op17.onnx", []),
-    ("yolov5s", "models", "yolov5s_op17.onnx", ["--preset", "yolov5"]),
-    ("yolov8n", "models", "yolov8n_op17.onnx", ["--preset", "yolov8"]),
-    ("yolox_nano", "data", "models/yolox_nano.onnx", ["--preset", "yolox"]),
-    ("picodet_s", "data", "models/picodet_s_416_coco.onnx", ["--preset", "picodet"]),
-]
 # evo's TFLite operator names -> the names in Vela's "Original Operator" column (a Split is exported as slices)
 VELA_NAMES = {
     "CONV_2D": ["Conv2D"], "DEPTHWISE_CONV_2D": ["DepthwiseConv2D"], "FULLY_CONNECTED": ["FullyConnected"],
@@ -53,27 +46,6 @@ VELA_NAMES = {
     "RESHAPE": ["Reshape"], "TRANSPOSE": ["Transpose"], "PAD": ["Pad", "PadV2"],
     "DEPTH_TO_SPACE": ["DepthToSpace"], "SPACE_TO_DEPTH": ["SpaceToDepth"],
 }
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
-    return r.stdout
-
-
-def calib_dir(work, data):
-    coco = os.path.join(data, "coco64", "images") if data else ""
-    if coco and os.path.isdir(coco):
-        return coco
-    import cv2
-    import numpy as np
-    d = os.path.join(work, "calib")
-    os.makedirs(d, exist_ok=True)
-    rng = np.random.default_rng(5)
-    for i in range(2):
-        cv2.imwrite(os.path.join(d, f"{i}.png"), rng.integers(0, 256, (224, 224, 3), dtype=np.uint8))
-    return d
 
 
 def vela_cycles(out_dir, name, types):
