@@ -232,6 +232,7 @@ typedef enum evo_pixel_format {
     EVO_PIXEL_GRAY8,     /* one byte, replicated to R=G=B */
     EVO_PIXEL_YUYV,      /* YUY2: Y0 U Y1 V per pixel pair, BT.601 limited range */
     EVO_PIXEL_NV12,      /* Y plane, then interleaved U,V plane at half resolution */
+    EVO_PIXEL_I420,      /* YUV420P: Y plane, then U plane, then V plane, both at half resolution */
     EVO_PIXEL_FORMAT_COUNT
 } evo_pixel_format;
 
@@ -240,9 +241,13 @@ EVO_API const char *evo_pixel_format_name(evo_pixel_format f);
 
 /*
  * A frame in caller memory. stride_bytes is the distance between rows (for
- * NV12, between Y rows). NV12's UV plane is uv_data with uv_stride_bytes;
- * uv_data NULL means right after the Y plane (data + height * stride_bytes)
- * and uv_stride_bytes 0 means stride_bytes.
+ * NV12 and I420, between Y rows). NV12's UV plane is uv_data with
+ * uv_stride_bytes; uv_data NULL means right after the Y plane (data +
+ * height * stride_bytes) and uv_stride_bytes 0 means stride_bytes.
+ * I420's U plane is uv_data and its V plane v_data, both with
+ * uv_stride_bytes; NULL means packed after the previous plane and a zero
+ * stride means stride_bytes / 2 (rounded up), as FFmpeg's YUV420P lays
+ * out a contiguous buffer.
  */
 typedef struct evo_frame {
     evo_pixel_format format;
@@ -251,6 +256,7 @@ typedef struct evo_frame {
     size_t stride_bytes;
     const uint8_t *uv_data;
     size_t uv_stride_bytes;
+    const uint8_t *v_data;
 } evo_frame;
 
 typedef enum evo_fit_mode {

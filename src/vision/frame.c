@@ -22,6 +22,7 @@ const char *evo_pixel_format_name(evo_pixel_format f)
     case EVO_PIXEL_GRAY8: return "gray8";
     case EVO_PIXEL_YUYV: return "yuyv";
     case EVO_PIXEL_NV12: return "nv12";
+    case EVO_PIXEL_I420: return "i420";
     default: return "unknown";
     }
 }
@@ -36,7 +37,8 @@ static size_t row_bytes(evo_pixel_format format, int width)
     case EVO_PIXEL_RGBA32:
     case EVO_PIXEL_BGRA32: return 4 * w;
     case EVO_PIXEL_GRAY8:
-    case EVO_PIXEL_NV12: return w;
+    case EVO_PIXEL_NV12:
+    case EVO_PIXEL_I420: return w;
     case EVO_PIXEL_YUYV: return 2 * w;
     default: return 0;
     }
@@ -59,7 +61,7 @@ size_t evo_frame_size_bytes(evo_pixel_format format, int width, int height)
     if (width <= 0 || height <= 0 || width > EVO_IMAGE_MAX_SIDE || height > EVO_IMAGE_MAX_SIDE)
         return 0;
     size_t rows = row_bytes(format, width) * (size_t)height;
-    if (format == EVO_PIXEL_NV12)
+    if (format == EVO_PIXEL_NV12 || format == EVO_PIXEL_I420)
         rows += (size_t)width * (size_t)(height / 2);
     return rows;
 }
@@ -81,18 +83,20 @@ evo_status evo_frame_check(const evo_frame *f, evo_error *err)
         return evo_errorf(err, EVO_ERR_INVALID_ARG,
                           "frame (%s %dx%d): stride %zu bytes, expected at least %zu", name,
                           f->width, f->height, f->stride_bytes, need);
-    if ((f->format == EVO_PIXEL_YUYV || f->format == EVO_PIXEL_NV12) && (f->width & 1))
+    bool yuv420 = f->format == EVO_PIXEL_NV12 || f->format == EVO_PIXEL_I420;
+    if ((f->format == EVO_PIXEL_YUYV || yuv420) && (f->width & 1))
         return evo_errorf(err, EVO_ERR_INVALID_ARG,
                           "frame (%s): width %d, expected an even width", name, f->width);
-    if (f->format == EVO_PIXEL_NV12) {
+    if (yuv420) {
         if (f->height & 1)
             return evo_errorf(err, EVO_ERR_INVALID_ARG,
-                              "frame (nv12): height %d, expected an even height", f->height);
-        size_t uv_stride = f->uv_stride_bytes ? f->uv_stride_bytes : f->stride_bytes;
-        if (uv_stride < (size_t)f->width)
+                              "frame (%s): height %d, expected an even height", name, f->height);
+        evo_pixsrc src = evo_pixsrc_make(f);
+        size_t need_uv = f->format == EVO_PIXEL_NV12 ? (size_t)f->width : (size_t)f->width / 2;
+        if (src.uv_stride < need_uv)
             return evo_errorf(err, EVO_ERR_INVALID_ARG,
-                              "frame (nv12): uv stride %zu bytes, expected at least %d",
-                              uv_stride, f->width);
+                              "frame (%s): chroma stride %zu bytes, expected at least %zu", name,
+                              src.uv_stride, need_uv);
     }
     return EVO_OK;
 }

@@ -230,6 +230,7 @@ static void linear_block_any(const pp_ctx *c, const lin_tap *tx, int n, const li
     case EVO_PIXEL_BGRA32: linear_block(c, EVO_PIXEL_BGRA32, tx, n, ty, at); break;
     case EVO_PIXEL_GRAY8: linear_block(c, EVO_PIXEL_GRAY8, tx, n, ty, at); break;
     case EVO_PIXEL_YUYV: linear_block(c, EVO_PIXEL_YUYV, tx, n, ty, at); break;
+    case EVO_PIXEL_I420: linear_block(c, EVO_PIXEL_I420, tx, n, ty, at); break;
     default: linear_block(c, EVO_PIXEL_NV12, tx, n, ty, at); break;
     }
 }

@@ -7,12 +7,13 @@
 
 #include "vision/vision.h"
 
-/* A checked frame with NV12's uv plane resolved. */
+/* A checked frame with NV12's uv plane (I420's u and v planes) resolved. */
 typedef struct evo_pixsrc {
     evo_pixel_format format;
     const uint8_t *data;
     size_t stride;
-    const uint8_t *uv;
+    const uint8_t *uv; /* NV12: interleaved U,V; I420: U */
+    const uint8_t *v;  /* I420: V */
     size_t uv_stride;
 } evo_pixsrc;
 
@@ -23,7 +24,13 @@ static inline evo_pixsrc evo_pixsrc_make(const evo_frame *f)
     s.data = f->data;
     s.stride = f->stride_bytes;
     s.uv = f->uv_data ? f->uv_data : f->data + (size_t)f->height * f->stride_bytes;
-    s.uv_stride = f->uv_stride_bytes ? f->uv_stride_bytes : f->stride_bytes;
+    s.v = NULL;
+    if (f->format == EVO_PIXEL_I420) {
+        s.uv_stride = f->uv_stride_bytes ? f->uv_stride_bytes : (f->stride_bytes + 1) / 2;
+        s.v = f->v_data ? f->v_data : s.uv + (size_t)(f->height / 2) * s.uv_stride;
+    } else {
+        s.uv_stride = f->uv_stride_bytes ? f->uv_stride_bytes : f->stride_bytes;
+    }
     return s;
 }
 
@@ -62,6 +69,11 @@ static inline void evo_pixsrc_rgb_fmt(const evo_pixsrc *s, evo_pixel_format fmt,
         p = s->uv + (size_t)(y >> 1) * s->uv_stride + 2 * (size_t)(x >> 1);
         evo_yuv_to_rgb(row[x], p[0], p[1], c);
         break;
+    case EVO_PIXEL_I420: {
+        size_t at = (size_t)(y >> 1) * s->uv_stride + (size_t)(x >> 1);
+        evo_yuv_to_rgb(row[x], s->uv[at], s->v[at], c);
+        break;
+    }
     default:
         c[0] = c[1] = c[2] = 0;
         break;

@@ -249,6 +249,33 @@ static void test_frame_layouts(void)
             evo_yuv_to_rgb(ys[y * 4 + x], us[x / 2 + 1], vs[x / 2 + 1], want);
             CHECK(memcmp(got, want, 3) == 0);
         }
+    // I420: the same samples in separate U and V planes, with padded strides
+    uint8_t i420[2 * 6 + 2 * 3];
+    memset(i420, 0xee, sizeof i420);
+    for (int y = 0; y < 2; y++)
+        memcpy(i420 + y * 6, ys + y * 4, 4);
+    i420[12] = us[1], i420[13] = us[2], i420[15] = vs[1], i420[16] = vs[2];
+    f = evo_frame_make(EVO_PIXEL_I420, 4, 2, i420);
+    f.stride_bytes = 6;
+    f.uv_stride_bytes = 3;
+    CHECK(evo_frame_check(&f, NULL) == EVO_OK);
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 4; x++) {
+            evo_frame_pixel_rgb(&f, x, y, got);
+            evo_yuv_to_rgb(ys[y * 4 + x], us[x / 2 + 1], vs[x / 2 + 1], want);
+            CHECK(memcmp(got, want, 3) == 0);
+        }
+    // explicit plane pointers, V before U in memory
+    uint8_t planes[8 + 2 + 2];
+    memcpy(planes, ys, 8);
+    planes[8] = vs[1], planes[9] = vs[2], planes[10] = us[1], planes[11] = us[2];
+    f = evo_frame_make(EVO_PIXEL_I420, 4, 2, planes);
+    f.uv_data = planes + 10;
+    f.v_data = planes + 8;
+    CHECK(evo_frame_check(&f, NULL) == EVO_OK);
+    evo_frame_pixel_rgb(&f, 3, 1, got);
+    evo_yuv_to_rgb(ys[7], us[2], vs[2], want);
+    CHECK(memcmp(got, want, 3) == 0);
     // Packed formats
     const uint8_t px[4] = {10, 20, 30, 40};
     f = evo_frame_make(EVO_PIXEL_BGR24, 1, 1, px);
@@ -267,6 +294,11 @@ static void test_frame_layouts(void)
     evo_error err;
     f = evo_frame_make(EVO_PIXEL_NV12, 3, 2, nv12);
     CHECK(evo_frame_check(&f, &err) == EVO_ERR_INVALID_ARG && strstr(err.msg, "even"));
+    f = evo_frame_make(EVO_PIXEL_I420, 4, 3, i420);
+    CHECK(evo_frame_check(&f, &err) == EVO_ERR_INVALID_ARG && strstr(err.msg, "even"));
+    f = evo_frame_make(EVO_PIXEL_I420, 4, 2, i420);
+    f.uv_stride_bytes = 1;
+    CHECK(evo_frame_check(&f, &err) == EVO_ERR_INVALID_ARG && strstr(err.msg, "chroma stride"));
     f = evo_frame_make(EVO_PIXEL_RGB24, 4, 2, nv12);
     f.stride_bytes = 11;
     CHECK(evo_frame_check(&f, &err) == EVO_ERR_INVALID_ARG && strstr(err.msg, "stride"));
@@ -283,8 +315,10 @@ static void test_yuv_fused_equals_two_step(void)
     int w = 22, h = 14;
     size_t size = evo_frame_size_bytes(EVO_PIXEL_NV12, w, h);
     CHECK(size == (size_t)w * h * 3 / 2);
-    for (int fmt = 0; fmt < 2; fmt++) {
-        evo_pixel_format pf = fmt ? EVO_PIXEL_NV12 : EVO_PIXEL_YUYV;
+    CHECK(evo_frame_size_bytes(EVO_PIXEL_I420, w, h) == size);
+    const evo_pixel_format fmts[3] = {EVO_PIXEL_YUYV, EVO_PIXEL_NV12, EVO_PIXEL_I420};
+    for (int fmt = 0; fmt < 3; fmt++) {
+        evo_pixel_format pf = fmts[fmt];
         size_t n = evo_frame_size_bytes(pf, w, h);
         uint8_t *raw = malloc(n);
         for (size_t i = 0; i < n; i++)
