@@ -8,13 +8,13 @@
  * function that neither checked nor skipped anything fails. Arguments:
  * names of test functions to run (default: all) and `--isa NAME`, which caps
  * kernel choice at tier NAME for the whole process ($EVO_ISA; ref, avx2,
- * avx512, vnni, amx, neon, ...) and skips (77) on a CPU without it.
+ * avx512, vnni, amx, neon, ...; or vbmi, avxvnni: a feature inside a tier)
+ * and skips (77) on a CPU without it. CHECK_SKIP marks a part not run.
  */
 #ifndef EVO_CHECK_H
 #define EVO_CHECK_H
 
 #include <math.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,28 +139,17 @@ typedef struct check_test {
  */
 static inline int check_select_isa(const char *name)
 {
-    /* features inside a tier: the tier to cap at, and whether this CPU has the feature */
-    static const struct {
-        const char *name, *tier;
-        size_t flag; /* offset of the bool in evo_cpu_info */
-    } features[] = {
-        {"vbmi", "vnni", offsetof(evo_cpu_info, avx512vbmi)},
-        {"avxvnni", "avx2", offsetof(evo_cpu_info, avx_vnni)},
-    };
-    const char *tier = name;
-    size_t flag = 0;
-    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-        if (strcmp(name, features[i].name) == 0) {
-            tier = features[i].tier;
-            flag = features[i].flag;
-        }
+    /* a feature inside a tier caps at that tier and needs the feature too */
+    bool vbmi = strcmp(name, "vbmi") == 0, avxvnni = strcmp(name, "avxvnni") == 0;
+    const char *tier = vbmi ? "vnni" : avxvnni ? "avx2" : name;
     evo_isa isa;
     if (!evo_isa_parse(tier, &isa)) {
         fprintf(stderr, "--isa %s: unknown tier\n", name);
         return 2;
     }
     setenv("EVO_ISA", tier, 1);
-    if (!evo_cpu_has_isa(isa) || (flag && !*(const bool *)((const char *)evo_cpu_get() + flag))) {
+    const evo_cpu_info *cpu = evo_cpu_get();
+    if (!evo_cpu_has_isa(isa) || (vbmi && !cpu->avx512vbmi) || (avxvnni && !cpu->avx_vnni)) {
         printf("SKIP: this CPU has no %s (--isa %s): nothing run\n", name, name);
         return 77;
     }
