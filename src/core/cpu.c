@@ -5,6 +5,7 @@
 #include "core/cpu.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static evo_cpu_info cpu_info;
@@ -36,6 +37,21 @@ static void cpu_detect(void)
 #elif defined(__aarch64__)
     cpu_info.neon = true;
 #endif
+    /* $EVO_ISA caps what the kernels may use: the features above the tier read as absent */
+    const char *cap_name = getenv("EVO_ISA");
+    evo_isa cap;
+    if (!cap_name || !evo_isa_parse(cap_name, &cap))
+        return;
+    if (cap < EVO_ISA_AMX)
+        cpu_info.amx_tile = cpu_info.amx_int8 = false;
+    if (cap < EVO_ISA_VNNI)
+        cpu_info.avx512vnni = false;
+    if (cap < EVO_ISA_AVX512)
+        cpu_info.avx512f = cpu_info.avx512bw = cpu_info.avx512vl = cpu_info.avx512dq = cpu_info.avx512vbmi = false;
+    if (cap < EVO_ISA_AVX2)
+        cpu_info.avx2 = cpu_info.fma = cpu_info.f16c = cpu_info.avx_vnni = false;
+    if (cap == EVO_ISA_REF)
+        cpu_info.neon = false;
 }
 
 const evo_cpu_info *evo_cpu_get(void)
@@ -57,6 +73,27 @@ evo_isa evo_cpu_best_isa(void)
     if (c->avx2 && c->fma)
         return EVO_ISA_AVX2;
     return EVO_ISA_REF;
+}
+
+bool evo_cpu_has_isa(evo_isa isa)
+{
+    const evo_cpu_info *c = evo_cpu_get();
+    bool avx512 = c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq;
+    switch (isa) {
+    case EVO_ISA_REF:
+        return true;
+    case EVO_ISA_AVX2:
+        return c->avx2 && c->fma;
+    case EVO_ISA_AVX512:
+        return avx512;
+    case EVO_ISA_VNNI:
+        return avx512 && c->avx512vnni;
+    case EVO_ISA_AMX:
+        return avx512 && c->amx_tile && c->amx_int8;
+    case EVO_ISA_NEON:
+        return c->neon;
+    }
+    return false;
 }
 
 static const char *const isa_names[] = {"ref", "avx2", "avx512", "vnni", "amx", "neon"};

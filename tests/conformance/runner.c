@@ -3,13 +3,18 @@
  * libonnx-testdata (node/, pytorch-converted/, pytorch-operator/, simple/):
  * each case is a model.onnx plus test_data_set_N/{input,output}_K.pb.
  *
- * usage: conformance_runner [--expect FILE] [--verbose] DIR...
+ * usage: conformance_runner [--expect FILE] [--totals FILE | --write-totals FILE] [--verbose] DIR...
  *   DIR is a suite folder (its test_* subfolders are the cases) or one case.
  *
  * Every case ends as pass, fail, or unsupported (the model uses an op evo
  * does not implement at all). A failure must be listed in the expectation
- * file ("suite/case  reason"); an unlisted failure fails the run, and a
- * listed case that passes is reported so the list stays honest. Outputs are
+ * file ("suite/case  reason"); the run fails on an unlisted failure, on a
+ * listed case that passes (remove it from the list) and on a listed case
+ * of a suite run here that matches no case (a stale entry). --totals pins
+ * each suite's counts ("suite cases passed failed unsupported", as
+ * --write-totals writes them): any other count fails the run, so an op
+ * that stops being supported is noticed, and one newly supported is
+ * written down. Outputs are
  * compared like the ONNX backend tests: |got - want| <= atol + rtol * |want|
  * with rtol 1e-3, atol 1e-5 for floats, exact for integers and bools.
  */
@@ -36,6 +41,7 @@ typedef enum result { R_PASS, R_FAIL, R_UNSUPPORTED } result;
 typedef struct expectation {
     char name[256];
     bool seen;
+    int line;
 } expectation;
 
 static expectation *expects;
@@ -392,13 +398,21 @@ static void load_expectations(const char *path)
         exit(2);
     }
     char line[1024];
+    int line_no = 0;
     while (fgets(line, sizeof(line), f)) {
         char name[256];
+        line_no++;
         if (line[0] == '#' || sscanf(line, "%255s", name) != 1)
             continue;
-        expects = realloc(expects, sizeof(*expects) * (size_t)(n_expects + 1));
+        expectation *grown = realloc(expects, sizeof(*expects) * (size_t)(n_expects + 1));
+        if (!grown) {
+            fprintf(stderr, "conformance: out of memory reading %s\n", path);
+            exit(2);
+        }
+        expects = grown;
         snprintf(expects[n_expects].name, sizeof(expects[n_expects].name), "%s", name);
         expects[n_expects].seen = false;
+        expects[n_expects].line = line_no;
         n_expects++;
     }
     fclose(f);
@@ -416,6 +430,59 @@ static expectation *find_expect(const char *name)
 typedef struct totals {
     int pass, fail, unsupported, expected_fail, unexpected_fail, unexpected_pass;
 } totals;
+
+/* Listed cases of suite that matched no case folder; each is printed. */
+static int stale_entries(const char *suite, const char *expect_path)
+{
+    size_t len = strlen(suite);
+    int n = 0;
+    for (int i = 0; i < n_expects; i++) {
+        if (expects[i].seen || strncmp(expects[i].name, suite, len) != 0 || expects[i].name[len] != '/')
+            continue;
+        printf("STALE       %s (%s:%d): no such case in this data set: remove the entry\n", expects[i].name,
+               expect_path, expects[i].line);
+        n++;
+    }
+    return n;
+}
+
+/*
+ * Compares a suite's counts with its line in the totals file; prints what
+ * differs. Returns the number of mismatches (a missing line is one).
+ */
+static int check_totals(const char *path, const char *suite, int n_cases, const totals *t)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "conformance: cannot open totals file %s\n", path);
+        return 1;
+    }
+    char line[512], name[256];
+    int cases, pass, fail, unsupported, found = 0, bad = 0;
+    while (!found && fgets(line, sizeof(line), f)) {
+        if (line[0] == '#' || sscanf(line, "%255s %d %d %d %d", name, &cases, &pass, &fail, &unsupported) != 5 ||
+            strcmp(name, suite) != 0)
+            continue;
+        found = 1;
+        if (cases != n_cases || pass != t->pass || fail != t->fail || unsupported != t->unsupported) {
+            printf("TOTALS      %s: %d cases, %d passed, %d failed, %d unsupported; %s pins %d, %d, %d, %d\n",
+                   suite, n_cases, t->pass, t->fail, t->unsupported, path, cases, pass, fail, unsupported);
+            if (cases != n_cases)
+                printf("            the data set changed (another libonnx-testdata version?)\n");
+            else if (t->unsupported > unsupported || t->pass < pass)
+                printf("            fewer cases supported or passing than pinned: an op or a case was dropped\n");
+            else
+                printf("            more cases pass than pinned: write the new totals (--write-totals)\n");
+            bad = 1;
+        }
+    }
+    fclose(f);
+    if (!found) {
+        printf("TOTALS      %s: no line in %s (write it with --write-totals)\n", suite, path);
+        bad = 1;
+    }
+    return bad;
+}
 
 static void run_one(const char *suite, const char *case_dir, const char *case_name, bool verbose,
                     totals *t)
@@ -455,10 +522,29 @@ int main(int argc, char **argv)
 {
     bool verbose = false;
     totals all = {0};
-    int n_dirs = 0;
+    int n_dirs = 0, n_stale = 0, n_totals_bad = 0;
+    const char *expect_path = NULL, *totals_path = NULL, *write_path = NULL;
+    FILE *write_f = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) {
-            load_expectations(argv[++i]);
+            expect_path = argv[++i];
+            load_expectations(expect_path);
+            continue;
+        }
+        if (strcmp(argv[i], "--totals") == 0 && i + 1 < argc) {
+            totals_path = argv[++i];
+            continue;
+        }
+        if (strcmp(argv[i], "--write-totals") == 0 && i + 1 < argc) {
+            write_path = argv[++i];
+            write_f = fopen(write_path, "w");
+            if (!write_f) {
+                fprintf(stderr, "conformance: cannot create %s\n", write_path);
+                return 2;
+            }
+            fprintf(write_f, "# ONNX backend cases per suite of libonnx-testdata, pinned: conformance_runner --totals\n"
+                             "# fails on any other count. Written by conformance_runner --write-totals.\n"
+                             "# suite              cases  passed  failed  unsupported\n");
             continue;
         }
         if (strcmp(argv[i], "--verbose") == 0) {
@@ -489,6 +575,11 @@ int main(int argc, char **argv)
         free_list(cases, n_cases);
         printf("%-20s %4d passed, %4d failed (%d expected), %4d unsupported, of %d\n", base, t.pass, t.fail,
                t.expected_fail, t.unsupported, n_cases);
+        n_stale += stale_entries(base, expect_path);
+        if (totals_path)
+            n_totals_bad += check_totals(totals_path, base, n_cases, &t);
+        if (write_f)
+            fprintf(write_f, "%-20s %6d  %6d  %6d  %11d\n", base, n_cases, t.pass, t.fail, t.unsupported);
         all.pass += t.pass;
         all.fail += t.fail;
         all.unsupported += t.unsupported;
@@ -504,6 +595,17 @@ int main(int argc, char **argv)
            all.expected_fail, all.unexpected_fail, all.unsupported);
     if (all.unexpected_fail)
         printf("conformance: %d unexpected failure(s): fix them or list them with a reason\n", all.unexpected_fail);
+    if (all.unexpected_pass)
+        printf("conformance: %d listed failure(s) now pass: remove them from %s\n", all.unexpected_pass,
+               expect_path);
+    if (n_stale)
+        printf("conformance: %d stale entr%s in %s\n", n_stale, n_stale == 1 ? "y" : "ies", expect_path);
+    if (n_totals_bad)
+        printf("conformance: %d suite(s) differ from %s\n", n_totals_bad, totals_path);
+    if (write_f) {
+        fclose(write_f);
+        printf("wrote %s\n", write_path);
+    }
     free(expects);
-    return all.unexpected_fail ? 1 : 0;
+    return all.unexpected_fail || all.unexpected_pass || n_stale || n_totals_bad ? 1 : 0;
 }

@@ -195,8 +195,10 @@ static void run_case(check_rng *r, const fast_case *tc)
     const evo_cpu_info *cpu = evo_cpu_get();
     for (size_t v = 0; v < EVO_ARRAY_LEN(variants); v++) {
         const evo_kernel_def *k = variants[v].def;
-        if (!variants[v].host_ok(cpu))
+        if (!variants[v].host_ok(cpu)) {
+            CHECK_SKIP_ONCE("kernel %s not run: this CPU lacks its features", k->name);
             continue;
+        }
         bool supported = k->supports(g, n);
         if (variants[v].general)
             CHECK_MSG(supported, "%s: %s: not supported", k->name, desc);
@@ -371,8 +373,10 @@ static void test_winograd(void)
  */
 static void test_depthwise(void)
 {
-    if (!has_avx512(evo_cpu_get()))
+    if (!has_avx512(evo_cpu_get())) {
+        CHECK_SKIP("depthwise: conv_dw_avx512 needs avx512");
         return;
+    }
     check_rng r = {0xd3e};
     for (int it = 0; it < 120; it++) {
         int64_t ch = check_rng_int(&r, 2, 40), h = check_rng_int(&r, 1, 23), w = check_rng_int(&r, 1, 90);
@@ -511,8 +515,10 @@ static void test_variants_selected(void)
 /* The model layers each specialised variant is for pick it. */
 static void test_layer_picks(void)
 {
-    if (!has_avx512(evo_cpu_get()))
+    if (!has_avx512(evo_cpu_get())) {
+        CHECK_SKIP("layer_picks: the specialised variants need avx512");
         return;
+    }
     evo_error err = {0};
     static const struct {
         int64_t c_in, c_out, hw, k, s;

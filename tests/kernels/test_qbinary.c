@@ -127,9 +127,9 @@ static void compare_fast(evo_graph *g, int node, void *const *data, const uint8_
     }
     const evo_kernel_def *vs[2];
     int nv = 0;
-    if (evo_cpu_best_isa() >= EVO_ISA_AVX512)
+    if (check_host_runs(&evo_kernel_qbinary_avx512))
         vs[nv++] = &evo_kernel_qbinary_avx512;
-    if (evo_cpu_best_isa() >= EVO_ISA_AVX2)
+    if (check_host_runs(&evo_kernel_qbinary_avx2))
         vs[nv++] = &evo_kernel_qbinary_avx2;
     for (int v = 0; v < nv; v++) {
         CHECK_MSG(vs[v]->supports(g, &g->nodes[node]), "%s %s: not supported", desc, vs[v]->name);

@@ -155,8 +155,10 @@ static int check_variants(evo_graph *g, int node, const qvariant *vs, size_t n_v
     int ran = 0;
     for (size_t v = 0; v < n_vs; v++) {
         const qvariant *qv = &vs[v];
-        if (!qv->host_ok(evo_cpu_get()))
+        if (!qv->host_ok(evo_cpu_get())) {
+            CHECK_SKIP_ONCE("kernel %s not run: this CPU lacks its features", qv->def->name);
             continue;
+        }
         bool supported = qv->def->supports(g, n);
         CHECK_MSG(supported == takes(qv, ctx), "%s: %s: supports() = %d", qv->def->name, desc, supported);
         if (!supported)

@@ -30,10 +30,9 @@ typedef struct variant {
 static int host_variants(const evo_kernel_def *avx512, const evo_kernel_def *avx2, variant *out)
 {
     int n = 0;
-    evo_isa best = evo_cpu_best_isa();
-    if (best >= EVO_ISA_AVX512)
+    if (check_host_runs(avx512))
         out[n++] = (variant){avx512, "avx512"};
-    if (best >= EVO_ISA_AVX2)
+    if (check_host_runs(avx2))
         out[n++] = (variant){avx2, "avx2"};
     return n;
 }

@@ -11,7 +11,10 @@
  *     channels): max error in the channel <= 1e-3 * max|torch in channel|,
  *     so a small score in [0,1] cannot hide under the box coordinates' scale.
  * A missing model is a failure, never a skip. Files are looked up in
- * $EVO_MODELS_DIR, else in the directory baked in at build time.
+ * $EVO_MODELS_DIR, else in the directory baked in at build time. With
+ * --isa TIER (check.h) every session is capped at that kernel tier; ctest
+ * runs the models so at each tier as models/test_models/TIER, and a tier
+ * this CPU lacks exits 77 (skipped).
  */
 #include <stdlib.h>
 #include <time.h>

@@ -11,9 +11,10 @@ chains become HardSwish nodes evo must spell out before opset 14) go the
 same way on a seeded random input, within 1e-4 * max|output|: their
 BatchNormalization is folded by evo and the hard-swish chains rewritten,
 which rounds a few ulp differently (worst seen 1.0e-5). Without
-SHARED_DATA they are skipped with a line saying so.
+SHARED_DATA they are skipped with a line saying so; `--part local|shared`
+runs one of the two (parts_util.py; shared exits 77 without the data).
 
-usage: test_onnx_write_ort.py EVO MODELS_DIR WORK_DIR [SHARED_DATA]
+usage: test_onnx_write_ort.py [--part local|shared] EVO MODELS_DIR WORK_DIR [SHARED_DATA]
 """
 import os
 import subprocess
@@ -22,6 +23,9 @@ import sys
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import parts_util as pu  # noqa: E402
 
 REL_BOUND = 1e-5
 SHARED_REL_BOUND = 1e-4
@@ -47,15 +51,21 @@ def run_ort(path, x):
 
 
 def main():
+    part = pu.take_part(sys.argv)
     evo, models, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
     failures = 0
-    cases = [(os.path.join(models, name + ".onnx"), os.path.join(models, data + ".input.npy")) for name, data in CASES]
+    cases = []
+    if pu.runs(part, "local"):
+        cases += [(os.path.join(models, name + ".onnx"), os.path.join(models, data + ".input.npy"))
+                  for name, data in CASES]
     shared = os.path.join(sys.argv[4], "models") if len(sys.argv) > 4 else ""
-    if os.path.isdir(shared):
+    if pu.runs(part, "shared") and os.path.isdir(shared):
         cases += [(os.path.join(shared, m + ".onnx"), None) for m in ("yolox_nano", "nanodet_m_416", "picodet_s_416_coco")]
-    else:
-        print(f"skip: the pretrained detectors (no {shared or 'SHARED_DATA'})")
+    elif pu.runs(part, "shared"):
+        print(f"SKIP: the pretrained detectors (no {shared or 'SHARED_DATA'})")
+        if part == "shared":
+            return pu.SKIP
     for src, x_path in cases:
         name = os.path.basename(src)[:-5]
         out = os.path.join(work, name + ".written.onnx")

@@ -31,9 +31,10 @@ opset 11) go the same way as the test models, from evo's own float export
 of each (ONNX Runtime's quantizer trips on PicoDet's initializers listed
 as inputs, which evo's writer does not repeat); their per-channel QDQ
 export is written at opset 13. Without SHARED_DATA they are skipped with
-a line saying so.
+a line saying so; `--part local|shared` runs one of the two sources
+(parts_util.py; shared exits 77 without the data).
 
-usage: test_qdq_export_ort.py EVO MODELS_DIR WORK_DIR TEST_ONNX_WRITE_QDQ [SHARED_DATA]
+usage: test_qdq_export_ort.py [--part local|shared] EVO MODELS_DIR WORK_DIR TEST_ONNX_WRITE_QDQ [SHARED_DATA]
 """
 import os
 import shutil
@@ -45,6 +46,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import parts_util as pu  # noqa: E402
 
 FLOAT_REL_BOUND = 1e-4
 MIN_EXACT = 0.99
@@ -253,9 +257,8 @@ def check_dumped(test_bin, work):
     return failures
 
 
-def main():
-    evo, models, work, test_bin = sys.argv[1:5]
-    os.makedirs(work, exist_ok=True)
+def local_cases(evo, models, work, test_bin):
+    """The test models, the hand-built chains and the C test's dumped cases; returns the failures."""
     failures = 0
     for model, data in (("tiny_cnn_op13", "tiny_cnn"), ("resnet18_op17", "resnet18")):
         x = np.load(os.path.join(models, data + ".input.npy"))
@@ -288,10 +291,21 @@ def main():
           f"max|diff| / range {rel:.3g}")
     failures += opset != [13] or rel > FLOAT_REL_BOUND
     failures += check_dumped(test_bin, work)
+    return failures
+
+
+def main():
+    part = pu.take_part(sys.argv)
+    evo, models, work, test_bin = sys.argv[1:5]
+    os.makedirs(work, exist_ok=True)
+    failures = local_cases(evo, models, work, test_bin) if pu.runs(part, "local") else 0
     shared = os.path.join(sys.argv[5], "models") if len(sys.argv) > 5 else ""
-    if not os.path.isdir(shared):
-        print(f"skip: the pretrained detectors (no {shared or 'SHARED_DATA'})")
-    for name in ("yolox_nano", "nanodet_m_416", "picodet_s_416_coco") if os.path.isdir(shared) else ():
+    if pu.runs(part, "shared") and not os.path.isdir(shared):
+        print(f"SKIP: the pretrained detectors (no {shared or 'SHARED_DATA'})")
+        if part == "shared":
+            return pu.SKIP
+    detectors = ("yolox_nano", "nanodet_m_416", "picodet_s_416_coco")
+    for name in detectors if pu.runs(part, "shared") and os.path.isdir(shared) else ():
         src = os.path.join(shared, name + ".onnx")
         flt = os.path.join(work, name + ".float.onnx")
         subprocess.run([evo, "compile", src, "--emit-onnx", flt], check=True)

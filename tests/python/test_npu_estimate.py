@@ -17,7 +17,7 @@ on the CPU (PicoDet-S's transposes); their cycles are not work evo
 estimates, so the comparison is over the Vela rows of the operator types
 evo places on the NPU (the full Vela total is printed too). Skipped (exit
 77) when Vela is not installed; a model whose file is absent is skipped with
-a line.
+a line; --part local|shared as in test_vela.py.
 """
 import csv
 import glob
@@ -33,6 +33,7 @@ except ImportError:
     sys.exit(77)
 
 from test_vela import MODELS, calib_dir, run  # noqa: E402  (the same models and flow as the placement test)
+import parts_util as pu  # noqa: E402
 
 TARGETS = ["ethos-u55-256", "ethos-u65-512"]
 TOLERANCE = 0.25
@@ -61,6 +62,7 @@ def vela_cycles(out_dir, name, types):
 
 
 def main():
+    part = pu.take_part(sys.argv)
     args, targets = sys.argv[1:], TARGETS
     if len(args) >= 2 and args[0] == "--targets":
         targets, args = args[1].split(","), args[2:]
@@ -80,6 +82,8 @@ def main():
     failures = checked = 0
     table = []
     for name, where, rel, opts in MODELS:
+        if not pu.runs(part, "local" if where == "models" else "shared"):
+            continue
         src = os.path.join(models_dir if where == "models" else data, rel)
         if not (src and os.path.exists(src)):
             print(f"{name}: SKIP ({src or rel} is absent)")

@@ -1,7 +1,7 @@
 """Arm's Vela compiler on evo's TFLite exports: every operator evo places on an
 Ethos-U NPU, Vela places on it too.
 
-usage: test_vela.py EVO WORK_DIR MODELS_DIR [SHARED_DATA_DIR]
+usage: test_vela.py [--part local|shared] EVO WORK_DIR MODELS_DIR [SHARED_DATA_DIR]
 
 Each model is quantized by `evo quantize --target-sqnr 0` (every Conv int8,
 as an NPU runs them; the detector decode float), exported with `evo export
@@ -14,7 +14,8 @@ taking more than evo (evo's tables follow an older, stricter list) is
 reported, not failed. evo describes a Split as SPLIT and writes it as one
 STRIDED_SLICE per output, so those types are counted together.
 Skipped (exit 77) when Vela is not installed; a model whose file is absent is
-skipped with a line.
+skipped with a line. --part local|shared (parts_util.py) takes the test
+models or the pretrained detectors only; with no model left, exit 77.
 """
 import collections
 import json
@@ -30,6 +31,9 @@ except ImportError:
     print("SKIP: ethos-u-vela is not installed (pip install -r requirements.txt)")
     sys.exit(77)
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import parts_util as pu  # noqa: E402
 
 TARGETS = ["ethos-u55-256", "ethos-u65-512"]
 # (name, where, file, evo quantize options)
@@ -81,6 +85,7 @@ def calib_dir(work, data):
 
 
 def main():
+    part = pu.take_part(sys.argv)
     if len(sys.argv) < 4:
         print(__doc__)
         return 2
@@ -96,6 +101,8 @@ def main():
     calib = calib_dir(work, data)
     failures = checked = 0
     for name, where, rel, opts in MODELS:
+        if not pu.runs(part, "local" if where == "models" else "shared"):
+            continue
         src = os.path.join(models_dir if where == "models" else data, rel)
         if not (src and os.path.exists(src)):
             print(f"{name}: SKIP ({src or rel} is absent)")

@@ -113,7 +113,7 @@ static void run_detector(const detector *d)
     snprintf(path, sizeof path, "%s/models/%s", EVO_SHARED_DATA_DIR, d->file);
     snprintf(images, sizeof images, "%s/coco64/images", EVO_SHARED_DATA_DIR);
     if (access(path, R_OK) != 0 || access(images, R_OK) != 0) {
-        printf("SKIP %s: %s or %s not found (../shared/data absent)\n", d->file, path, images);
+        CHECK_SKIP("%s: %s or %s not found (../shared/data absent)", d->file, path, images);
         return;
     }
     int n_int8 = 0, n_fp = 0;
