@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what evo needs on Debian 12 from Debian's packages: the build
-# tools, the image libraries, GStreamer (the evodetect element) and (for the tests) the ONNX conformance data
+# tools, the image libraries, GStreamer with the ffmpeg CLI (the evodetect
+# element and its test videos) and (for the tests) the ONNX conformance data
 # and PyTorch/ONNX to export the test models, then the pinned PyPI packages of
 # the Python tests into .venv/. Does nothing when all are there.
 set -e
