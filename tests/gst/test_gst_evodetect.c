@@ -453,6 +453,7 @@ static void test_errors(void)
         {"model=MODEL input-shape=garbage", "input-shape"},
         {"model=PNG", "still.png"},
         {"", "no model"},
+        {"model=MODEL CAPS=I420,width=321,height=240", "even width and height, got 321x240"},
     };
     for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
         gchar **parts = g_strsplit(cases[k].props, "MODEL", -1);
@@ -462,7 +463,16 @@ static void test_errors(void)
         g_free(props);
         props = g_strjoinv(g_png, parts);
         g_strfreev(parts);
-        gchar *desc = g_strdup_printf("videotestsrc num-buffers=2 ! evodetect %s ! appsink name=sink", props);
+        // "CAPS=..." puts a caps filter before the element instead
+        gchar *caps = strstr(props, "CAPS=");
+        gchar *desc;
+        if (caps) {
+            caps[-1] = 0;
+            desc = g_strdup_printf("videotestsrc num-buffers=2 ! video/x-raw,format=%s ! evodetect %s ! "
+                                   "appsink name=sink", caps + 5, props);
+        } else {
+            desc = g_strdup_printf("videotestsrc num-buffers=2 ! evodetect %s ! appsink name=sink", props);
+        }
         run_result r;
         run_pipeline(desc, &r);
         CHECK_MSG(r.failed && strstr(r.error, cases[k].want) && r.n_frames == 0,
