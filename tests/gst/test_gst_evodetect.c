@@ -16,8 +16,10 @@
 #include "vision/vision.h"
 
 #include <gst/gst.h>
+#include <glib/gstdio.h>
 #include <gst/video/video.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define MAX_FRAMES 16
 #define MAX_DETS 1000
@@ -27,6 +29,7 @@ static const char *g_model, *g_preset, *g_media;
 static char g_png[4096], g_mkv[4096], g_mp4[4096];
 static evo_model *g_ref_model;
 static evo_detector *g_ref;
+static const evo_names *g_labels; /* the labels the element was given; NULL: COCO */
 
 /* One frame as the appsink got it: detections read from its metas, a copy of its planes. */
 typedef struct got_frame {
@@ -98,6 +101,7 @@ static void read_metas(GstBuffer *buf, const GstVideoInfo *info, got_frame *g)
     gpointer state = NULL;
     GstMeta *meta;
     evo_names coco = evo_names_coco();
+    const evo_names *names = g_labels ? g_labels : &coco;
     while ((meta = gst_buffer_iterate_meta_filtered(buf, &state,
                                                     GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
         GstVideoRegionOfInterestMeta *m = (GstVideoRegionOfInterestMeta *)meta;
@@ -120,7 +124,7 @@ static void read_metas(GstBuffer *buf, const GstVideoInfo *info, got_frame *g)
         CHECK_MSG(m->x == (guint)rx0 && m->y == (guint)ry0 && m->w == (guint)EVO_MAX(rx1 - rx0, 0) &&
                       m->h == (guint)EVO_MAX(ry1 - ry0, 0),
                   "roi %u,%u %ux%u for box %g,%g,%g,%g", m->x, m->y, m->w, m->h, x0, y0, x1, y1);
-        const char *name = evo_names_get(&coco, d->class_id);
+        const char *name = evo_names_get(names, d->class_id);
         CHECK_MSG(name && strcmp(g_quark_to_string(m->roi_type), name) == 0, "label %s for class %d",
                   g_quark_to_string(m->roi_type), d->class_id);
         g->n_metas = EVO_MAX(g->n_metas, m->id + 1);
@@ -440,6 +444,45 @@ static void test_decoded_file(void)
     g_free(desc);
 }
 
+/* labels=FILE names the metas from the file; message=false posts no per-frame message. */
+static void test_labels(void)
+{
+    gchar *path = NULL;
+    GError *e = NULL;
+    int fd = g_file_open_tmp("evodetect-labels-XXXXXX.txt", &path, &e);
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        g_clear_error(&e);
+        return;
+    }
+    close(fd);
+    GString *text = g_string_new(NULL);
+    for (int i = 0; i < EVO_COCO_CLASSES; i++)
+        g_string_append_printf(text, "thing %d\n", i);
+    CHECK(g_file_set_contents(path, text->str, (gssize)text->len, NULL));
+    g_string_free(text, TRUE);
+    evo_names names = {0};
+    CHECK(evo_names_load(path, &names, NULL) == EVO_OK);
+    char src[4608], props[4300];
+    source_desc(src, sizeof src, 1);
+    g_snprintf(props, sizeof props, "labels=\"%s\" message=false", path);
+    char *desc = pipeline(src, "videoconvert", "RGB", props);
+    run_result r;
+    g_labels = &names;
+    run_pipeline(desc, &r);
+    g_labels = NULL;
+    CHECK_MSG(!r.failed && r.n_frames == 1 && r.n_messages == 0, "labels: %s, %d frames, %d messages",
+              r.error, r.n_frames, r.n_messages);
+    if (r.n_frames == 1)
+        same_dets(r.frames[0]->metas, r.frames[0]->n_metas, r.frames[0]->ref, r.frames[0]->n_ref, "labels");
+    printf("labels: %d boxes named from %s\n", r.n_frames ? r.frames[0]->n_metas : -1, path);
+    run_result_free(&r);
+    g_free(desc);
+    evo_names_free(&names);
+    g_unlink(path);
+    g_free(path);
+}
+
 /* Bad settings fail the pipeline with evo's message; nothing crashes. */
 static void test_errors(void)
 {
@@ -525,7 +568,7 @@ int main(int argc, char **argv)
     printf("reference: %s on %s: %d detections\n", g_model, g_png, g_n_png);
     static const check_test tests[] = {CHECK_TEST(test_formats), CHECK_TEST(test_videotestsrc),
                                        CHECK_TEST(test_draw), CHECK_TEST(test_decoded_file),
-                                       CHECK_TEST(test_errors)};
+                                       CHECK_TEST(test_labels), CHECK_TEST(test_errors)};
     int rc = check_run(tests, (int)G_N_ELEMENTS(tests), argc - 3, argv + 3);
     evo_detector_free(g_ref);
     evo_model_free(g_ref_model);
