@@ -49,6 +49,10 @@ typedef struct run_result {
     int message_dets[MAX_FRAMES];   /* their n-detections, in order */
     gboolean failed;
     char error[1024];
+    /* first memory block of each buffer entering evodetect (pad probe) and reaching the sink */
+    gint n_in;
+    const void *mem_in[MAX_FRAMES];
+    const void *mem_out[MAX_FRAMES];
 } run_result;
 
 static void run_result_free(run_result *r)
@@ -145,6 +149,7 @@ static void take_sample(GstSample *sample, run_result *r)
         gst_video_frame_unmap(&vf);
         return;
     }
+    r->mem_out[r->n_frames] = gst_buffer_n_memory(buf) ? gst_buffer_peek_memory(buf, 0) : NULL;
     r->frames[r->n_frames++] = g;
     g->info = vf.info;
     read_metas(buf, &vf.info, g);
@@ -191,6 +196,31 @@ static void take_message(GstMessage *msg, run_result *r)
     }
 }
 
+static GstPadProbeReturn probe_in(GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+    run_result *r = user;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    gint i = g_atomic_int_add(&r->n_in, 1);
+    if (i < MAX_FRAMES)
+        r->mem_in[i] = gst_buffer_n_memory(buf) ? gst_buffer_peek_memory(buf, 0) : NULL;
+    return GST_PAD_PROBE_OK;
+}
+
+/* Watches the buffers entering the pipeline's evodetect. */
+static void add_probe(GstElement *pipe, run_result *r)
+{
+    GstIterator *it = gst_bin_iterate_all_by_element_factory_name(GST_BIN(pipe), "evodetect");
+    GValue v = G_VALUE_INIT;
+    if (it && gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GstPad *pad = gst_element_get_static_pad(g_value_get_object(&v), "sink");
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, probe_in, r, NULL);
+        gst_object_unref(pad);
+        g_value_unset(&v);
+    }
+    if (it)
+        gst_iterator_free(it);
+}
+
 /* Runs desc (with an appsink named sink) to EOS or error; at most 120 s. */
 static void run_pipeline(const char *desc, run_result *r)
 {
@@ -206,6 +236,7 @@ static void run_pipeline(const char *desc, run_result *r)
         return;
     }
     GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+    add_probe(pipe, r);
     GstBus *bus = gst_element_get_bus(pipe);
     gboolean started = gst_element_set_state(pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
     gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
@@ -326,6 +357,11 @@ static void test_formats(void)
         run_pipeline(desc, &r);
         check_frames(&r, 2, true, formats[k]);
         // channel reorders of the PNG's RGB are lossless: the PNG's own detections
+        // in place: the buffers leave with the memory they came in with (nothing copied)
+        for (int i = 0; i < r.n_frames; i++)
+            CHECK_MSG(i < r.n_in && r.mem_in[i] && r.mem_in[i] == r.mem_out[i],
+                      "%s frame %d: memory %p in, %p out", formats[k], i, i < r.n_in ? r.mem_in[i] : NULL,
+                      r.mem_out[i]);
         if (from_png && formats[k][0] != 'N' && formats[k][0] != 'I')
             for (int i = 0; i < r.n_frames; i++)
                 same_dets(r.frames[i]->metas, r.frames[i]->n_metas, g_png_dets, g_n_png, formats[k]);
