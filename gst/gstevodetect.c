@@ -468,7 +468,7 @@ static void gst_evodetect_class_init(GstEvoDetectClass *klass)
                    "Preset keys over the preset, e.g. \"max-det=100; agnostic=true\"");
     install_string(oc, PROP_LABELS, "labels",
                    "Class names, one a line (default: COCO names for an 80-class model)");
-    install_string(oc, PROP_ISA, "isa", "Cap kernel choice: ref, avx2, avx512, vnni (default: best)");
+    install_string(oc, PROP_ISA, "isa", "Cap kernel choice: ref, avx2, avx512, vnni, amx (default: best)");
     install_string(oc, PROP_INPUT_SHAPE, "input-shape",
                    "Fix the model input shape, NAME=1x3xHxW, for models with dynamic sizes");
     g_object_class_install_property(
