@@ -240,6 +240,35 @@ int evo_draw_text(evo_image *img, int x, int y, const char *text, int scale,
 void evo_draw_detections(evo_image *img, const evo_detection *dets, int n,
                          const evo_names *names);
 
+/*
+ * A writable frame for drawing in place: evo_frame's layout with mutable
+ * planes, all given explicitly (NV12: uv_data; I420: uv_data = U, v_data =
+ * V, both with uv_stride_bytes). The evo_canvas_* calls draw as the
+ * evo_image ones above (which are the RGB24 case), clipped to the frame.
+ */
+typedef struct evo_canvas {
+    evo_pixel_format format;
+    int width, height;
+    uint8_t *data;
+    size_t stride_bytes;
+    uint8_t *uv_data;
+    size_t uv_stride_bytes;
+    uint8_t *v_data;
+} evo_canvas;
+
+evo_canvas evo_canvas_from_image(evo_image *img);
+/* True for the formats the evo_canvas_* calls draw on (all but YUYV). */
+bool evo_canvas_can_draw(evo_pixel_format format);
+/* RGB -> BT.601 limited-range Y, U, V (rounded), as evo_yuv_to_rgb reads them. */
+void evo_rgb_to_yuv(const uint8_t rgb[3], uint8_t yuv[3]);
+void evo_canvas_fill(const evo_canvas *c, int x0, int y0, int x1, int y1, const uint8_t rgb[3]);
+void evo_canvas_rect(const evo_canvas *c, int x0, int y0, int x1, int y1, int thickness,
+                     const uint8_t rgb[3]);
+int evo_canvas_text(const evo_canvas *c, int x, int y, const char *text, int scale,
+                    const uint8_t rgb[3]);
+void evo_canvas_draw_detections(const evo_canvas *c, const evo_detection *dets, int n,
+                                const evo_names *names);
+
 /* ---- COCO-style evaluation (eval.c) ---- */
 
 #define EVO_EVAL_IOUS 10       /* IoU thresholds 0.50:0.05:0.95 */
