@@ -240,6 +240,20 @@ int evo_draw_text(evo_image *img, int x, int y, const char *text, int scale,
 void evo_draw_detections(evo_image *img, const evo_detection *dets, int n,
                          const evo_names *names);
 
+/* Anything that can fill a rectangle in RGB: an image, a YUV video frame. */
+typedef struct evo_canvas evo_canvas;
+struct evo_canvas {
+    int width, height;
+    /* Fills [x0, x1) x [y0, y1), already clipped to the canvas and not empty. */
+    void (*fill)(const evo_canvas *c, int x0, int y0, int x1, int y1, const uint8_t rgb[3]);
+    void *user;
+};
+/* Clips, then fills. */
+void evo_canvas_fill(const evo_canvas *c, int x0, int y0, int x1, int y1, const uint8_t rgb[3]);
+/* evo_draw_detections on any canvas. */
+void evo_canvas_draw_detections(const evo_canvas *c, const evo_detection *dets, int n,
+                                const evo_names *names);
+
 /* ---- COCO-style evaluation (eval.c) ---- */
 
 #define EVO_EVAL_IOUS 10       /* IoU thresholds 0.50:0.05:0.95 */
