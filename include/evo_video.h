@@ -127,7 +127,7 @@ EVO_API int evo_stream_height(const evo_stream *s);
  */
 EVO_API evo_status evo_stream_run(evo_stream *s, evo_detector *det, evo_stream_callback cb, void *user,
                                   evo_error *err);
-/* Asks a running loop to finish after the frames in flight; safe from any thread or a signal handler. */
+/* Stops a running loop soon: frames in flight are not delivered. Safe from any thread or a signal handler. */
 EVO_API void evo_stream_stop(evo_stream *s);
 /* Statistics of a finished evo_stream_run (zeros before). */
 EVO_API evo_stream_stats evo_stream_get_stats(const evo_stream *s);

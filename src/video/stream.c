@@ -296,7 +296,7 @@ static void *sink_main(void *arg)
     evo_stream *s = arg;
     item *it;
     while ((it = evo_vqueue_pop(&s->q_out)) != NULL) {
-        if (failed(s)) {
+        if (atomic_load(&s->stop)) { // stopped (or failed): frames in flight are not delivered
             recycle(s, it);
             continue;
         }
@@ -446,7 +446,7 @@ evo_status evo_stream_run(evo_stream *s, evo_detector *det, evo_stream_callback 
     item *it;
     bool ok = true;
     while ((it = evo_vqueue_pop(&s->q_in)) != NULL) {
-        if (!ok || (ok = infer(s, it)) == false || !evo_vqueue_push(&s->q_out, it))
+        if (!ok || atomic_load(&s->stop) || (ok = infer(s, it)) == false || !evo_vqueue_push(&s->q_out, it))
             recycle(s, it);
     }
     evo_vqueue_close(&s->q_out);

@@ -152,6 +152,8 @@ static evo_status encode(evo_vwriter *vw, AVFrame *frame, evo_error *err)
             return EVO_OK;
         if (r < 0)
             return evo_errorf(err, EVO_ERR_IO, "%s: encode error: %s", vw->path, averr(r, e, sizeof e));
+        if (vw->pkt->duration <= 0)
+            vw->pkt->duration = 1; // one frame: the last frame then counts in the file's duration
         av_packet_rescale_ts(vw->pkt, vw->enc->time_base, vw->st->time_base);
         vw->pkt->stream_index = vw->st->index;
         r = av_interleaved_write_frame(vw->oc, vw->pkt); // takes the packet's reference
