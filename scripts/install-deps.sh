@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs what evo needs on Debian 12 from Debian's packages: the build
-# tools, the image libraries, and (for the tests) the ONNX conformance data
+# tools, the image libraries, FFmpeg's libraries and command-line tool (video
+# sources and the tests' videos), and (for the tests) the ONNX conformance data
 # and PyTorch/ONNX to export the test models, then the pinned PyPI packages of
 # the Python tests into .venv/. Does nothing when all are there.
 set -e
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config libturbojpeg0-dev libspng-dev libpng-dev \
+libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev ffmpeg \
 libonnx-testdata python3 python3-venv python3-numpy python3-torch python3-torchvision python3-onnx"
 missing=""
 for p in $PKGS; do
