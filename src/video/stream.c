@@ -413,7 +413,9 @@ static evo_status setup(evo_stream *s, evo_error *err)
     for (int i = 0; i < s->n_items; i++) {
         s->items[i].av = av_frame_alloc();
         s->items[i].conv = av_frame_alloc();
-        if (!s->items[i].av || !s->items[i].conv)
+        s->items[i].dets = malloc(sizeof(evo_detection) * 16); // never NULL for the callback, even with no boxes
+        s->items[i].cap_dets = 16;
+        if (!s->items[i].av || !s->items[i].conv || !s->items[i].dets)
             return evo_errorf(err, EVO_ERR_NOMEM, "stream: out of memory");
         evo_vqueue_push(&s->q_free, &s->items[i]);
     }

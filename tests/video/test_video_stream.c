@@ -77,7 +77,9 @@ static int collect(void *user, const evo_stream_result *res)
         record *r = &c->r[c->n];
         r->index = res->index, r->pts = res->pts_s, r->format = res->frame->format;
         r->w = res->frame->width, r->h = res->frame->height, r->n = res->n_dets, r->corrupt = res->corrupt;
-        memcpy(r->dets, res->dets, sizeof(evo_detection) * (size_t)(res->n_dets < MAX_DETS ? res->n_dets : MAX_DETS));
+        CHECK(res->dets != NULL);
+        if (res->dets && res->n_dets > 0)
+            memcpy(r->dets, res->dets, sizeof(evo_detection) * (size_t)(res->n_dets < MAX_DETS ? res->n_dets : MAX_DETS));
     }
     c->n++;
     return c->stop_after > 0 && c->n >= c->stop_after;

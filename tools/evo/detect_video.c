@@ -33,9 +33,12 @@ bool cli_is_video_source(const char *s)
 
 int cli_detect_video(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    return cli_fail("detect: this evo was built without video support (FFmpeg's libraries were not found at "
-                    "build time; scripts/install-deps.sh installs them)");
+    const char *source = "video";
+    for (int i = 2; i < argc; i++)
+        if (argv[i][0] != '-' && cli_is_video_source(argv[i]))
+            source = argv[i];
+    return cli_fail("detect: %s: this evo was built without video support (EVO_VIDEO=OFF, or FFmpeg's development "
+                    "libraries were missing at build time: docs/video.md)", source);
 }
 
 #else
