@@ -45,7 +45,7 @@ typedef struct evo_stream_options {
     int live;                  /* -1: auto (devices and network streams), 0: file, 1: live */
     int every;                 /* process every Nth decoded frame; 1 */
     int64_t max_frames;        /* stop after this many processed frames; 0: no limit */
-    double start_s;            /* skip frames before this time (seconds); 0 */
+    double start_s;            /* skip frames before this time (seconds from the start, as pts_s); 0 */
     double duration_s;         /* stop after this much source time; 0: no limit */
     int queue_depth;           /* frames waiting between two stages (files); 2 */
     const char *output_path;   /* annotated video, muxer and encoder by extension; NULL: none */
@@ -62,7 +62,7 @@ EVO_API evo_stream_options evo_stream_options_default(void);
 typedef struct evo_stream_result {
     int64_t index;            /* decoded frame number, from 0 (after a start_s seek: from the key frame before it) */
     int64_t seq;              /* processed frame number, from 0 */
-    double pts_s;             /* presentation time in seconds; -1 when the source has none */
+    double pts_s;             /* seconds from the file's start (live: the first frame); -1 when unknown */
     const evo_frame *frame;   /* the decoded pixels, borrowed during the callback */
     const evo_detection *dets; /* boxes in frame pixels, best first; borrowed during the callback */
     int n_dets;

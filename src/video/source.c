@@ -264,9 +264,17 @@ const char *evo_vsource_decoder(const evo_vsource *vs)
     return vs->decoder;
 }
 
+double evo_vsource_start_time(const evo_vsource *vs)
+{
+    if (vs->live || vs->fmt->start_time == AV_NOPTS_VALUE)
+        return -1;
+    return (double)vs->fmt->start_time / AV_TIME_BASE;
+}
+
 void evo_vsource_seek(evo_vsource *vs, double t_s)
 {
-    int64_t ts = (int64_t)(t_s * AV_TIME_BASE);
+    double origin = evo_vsource_start_time(vs);
+    int64_t ts = (int64_t)((t_s + (origin > 0 ? origin : 0)) * AV_TIME_BASE);
     if (avformat_seek_file(vs->fmt, -1, INT64_MIN, ts, ts, 0) >= 0)
         avcodec_flush_buffers(vs->dec);
 }

@@ -62,6 +62,7 @@ struct evo_stream {
     double copied[EVO_STAGE_COUNT];
     double frame_bytes, tensor_bytes;
     char pixel_format[32];
+    double origin_s; /* source time of time 0; -1 until known */
     evo_stream_stats stats;
 };
 
@@ -108,6 +109,7 @@ evo_status evo_stream_open(const char *source, const evo_stream_options *o, evo_
     s->names.names = o->class_names; // borrowed: they outlive the stream (evo_video.h)
     pthread_mutex_init(&s->mu, NULL);
     atomic_init(&s->stop, 0);
+    s->origin_s = -1;
     evo_status st = evo_vsource_open(source, o, &s->src, err);
     if (st) {
         evo_stream_free(s);
@@ -240,7 +242,9 @@ static void *source_main(void *arg)
             break;
         }
         it->index = s->decoded++;
-        it->pts_s = info.pts_s;
+        if (info.pts_s >= 0 && s->origin_s < 0) // times count from the start of the file, or the first frame
+            s->origin_s = evo_vsource_start_time(s->src) >= 0 ? evo_vsource_start_time(s->src) : info.pts_s;
+        it->pts_s = info.pts_s >= 0 ? EVO_MAX(info.pts_s - s->origin_s, 0.0) : -1;
         it->arrival_ns = info.arrival_ns;
         it->corrupt = info.corrupt;
         it->copied[EVO_STAGE_DECODE] = info.copied_bytes;

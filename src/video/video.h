@@ -47,7 +47,9 @@ int evo_vsource_height(const evo_vsource *vs);
 double evo_vsource_fps(const evo_vsource *vs);  /* 0 when unknown */
 const char *evo_vsource_decoder(const evo_vsource *vs);
 void evo_vsource_interrupt(evo_vsource *vs);     /* makes blocking reads return */
-/* Seeks a file to the key frame at or before t_s (best effort: frames before t_s are skipped by time). */
+/* A file's first timestamp in seconds, -1 when unknown or live (then the first frame's counts). */
+double evo_vsource_start_time(const evo_vsource *vs);
+/* Seeks a file to the key frame at or before t_s after its start (best effort: frames before t_s are skipped by time). */
 void evo_vsource_seek(evo_vsource *vs, double t_s);
 
 /*
