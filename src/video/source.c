@@ -318,7 +318,7 @@ static int deliver(evo_vsource *vs, AVFrame *out, evo_vpacket_info *info, int64_
     return 1;
 }
 
-int evo_vsource_next(evo_vsource *vs, AVFrame *out, evo_vpacket_info *info, int64_t *n_bad, evo_error *err)
+int evo_vsource_next(evo_vsource *vs, AVFrame *out, evo_vpacket_info *info, int64_t *n_bad)
 {
     char e[128];
     while (!vs->done) {
@@ -379,7 +379,6 @@ int evo_vsource_next(evo_vsource *vs, AVFrame *out, evo_vpacket_info *info, int6
                   averr(r, e, sizeof e));
         }
     }
-    (void)err;
     return 0;
 }
 

@@ -225,7 +225,6 @@ static void *source_main(void *arg)
     evo_stream *s = arg;
     bool live = evo_vsource_live(s->src);
     double end_s = s->o.duration_s > 0 ? s->o.start_s + s->o.duration_s : -1;
-    evo_error err = {0};
     while (!atomic_load(&s->stop)) {
         if (s->o.max_frames > 0 && s->pushed >= s->o.max_frames && !live)
             break;
@@ -234,11 +233,8 @@ static void *source_main(void *arg)
         memset(it->copied, 0, sizeof it->copied);
         int64_t t0 = evo_now_ns();
         evo_vpacket_info info;
-        int r = evo_vsource_next(s->src, it->av, &info, &s->bad, &err);
-        if (r <= 0) {
+        if (evo_vsource_next(s->src, it->av, &info, &s->bad) == 0) {
             evo_vqueue_push(&s->q_free, it);
-            if (r < 0)
-                fail(s, &err);
             break;
         }
         it->index = s->decoded++;

@@ -36,11 +36,12 @@ typedef struct evo_vpacket_info {
 
 /*
  * Reads and decodes until the next frame lands in out (a referenced
- * AVFrame, unreferenced first): 1 for a frame, 0 at the end of the source,
- * -1 on an error that ends the source (err set). Bad packets are warnings
- * through the log and counted in *n_bad; decoding goes on after them.
+ * AVFrame, unreferenced first): 1 for a frame, 0 at the end of the source.
+ * Bad packets and concealed frames are warnings through the log, counted in
+ * *n_bad; decoding goes on after them. A read error ends the source after a
+ * warning (what the decoder still holds is delivered first).
  */
-int evo_vsource_next(evo_vsource *vs, AVFrame *out, evo_vpacket_info *info, int64_t *n_bad, evo_error *err);
+int evo_vsource_next(evo_vsource *vs, AVFrame *out, evo_vpacket_info *info, int64_t *n_bad);
 bool evo_vsource_live(const evo_vsource *vs);
 int evo_vsource_width(const evo_vsource *vs);
 int evo_vsource_height(const evo_vsource *vs);
@@ -70,7 +71,7 @@ size_t evo_vframe_convert(struct SwsContext **sws, const AVFrame *f, AVFrame *ds
 
 typedef struct evo_vwriter evo_vwriter;
 
-/* Opens path for frames of w x h at fps (0: 25); muxer and encoder by extension. */
+/* Opens path for frames of w x h (rounded down to even) at fps (0: 25); muxer and encoder by extension. */
 evo_status evo_vwriter_open(const char *path, int w, int h, double fps, evo_vwriter **out, evo_error *err);
 /*
  * Draws dets on frame (made writable first: a copy when the decoder still

@@ -75,8 +75,9 @@ void evo_draw_detections_i420(uint8_t *const planes[3], const int linesize[3], i
 evo_status evo_vwriter_open(const char *path, int w, int h, double fps, evo_vwriter **out, evo_error *err)
 {
     char e[128];
-    if (w <= 0 || h <= 0 || (w & 1) || (h & 1))
-        return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: frame size %dx%d, the encoder needs even sizes", path, w, h);
+    if (w < 2 || h < 2)
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s: frame size %dx%d is too small to encode", path, w, h);
+    w &= ~1, h &= ~1; // YUV420P needs even sizes: an odd last row or column is cut off (by the conversion)
     evo_vwriter *vw = calloc(1, sizeof(*vw));
     if (!vw)
         return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory", path);
