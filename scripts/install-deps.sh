@@ -1,14 +1,16 @@
 #!/bin/sh
 # Installs what evo needs on Debian 12 from Debian's packages: the build
-# tools, the image libraries, GStreamer with the ffmpeg CLI (the evodetect
-# element and its test videos) and (for the tests) the ONNX conformance data
+# tools, the image libraries, FFmpeg's libraries and command-line tool (video
+# sources and the tests' videos), GStreamer (the evodetect element) and (for
+# the tests) the ONNX conformance data
 # and PyTorch/ONNX to export the test models, then the pinned PyPI packages of
 # the Python tests into .venv/. Does nothing when all are there.
 set -e
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config libturbojpeg0-dev libspng-dev libpng-dev \
+libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev ffmpeg \
 libonnx-testdata python3 python3-venv python3-numpy python3-torch python3-torchvision python3-onnx \
 libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base \
-gstreamer1.0-plugins-good gstreamer1.0-libav ffmpeg"
+gstreamer1.0-plugins-good gstreamer1.0-libav"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

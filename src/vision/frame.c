@@ -101,27 +101,9 @@ evo_status evo_frame_check(const evo_frame *f, evo_error *err)
     return EVO_OK;
 }
 
-static inline uint8_t clamp_u8(int v)
-{
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-/* BT.601 limited range in 20-bit fixed point: round(coefficient * 2^20). */
-#define YUV_SHIFT 20
-#define YUV_CY 1220542  /* 1.164 = 255/219 */
-#define YUV_CVR 1673527 /* 1.596 */
-#define YUV_CVG (-852492) /* -0.813 */
-#define YUV_CUG (-409993) /* -0.391 */
-#define YUV_CUB 2116026 /* 2.018 */
-
 void evo_yuv_to_rgb(int y, int u, int v, uint8_t rgb[3])
 {
-    int yy = (y > 16 ? y - 16 : 0) * YUV_CY;
-    int uu = u - 128, vv = v - 128;
-    int half = 1 << (YUV_SHIFT - 1);
-    rgb[0] = clamp_u8((yy + half + YUV_CVR * vv) >> YUV_SHIFT);
-    rgb[1] = clamp_u8((yy + half + YUV_CVG * vv + YUV_CUG * uu) >> YUV_SHIFT);
-    rgb[2] = clamp_u8((yy + half + YUV_CUB * uu) >> YUV_SHIFT);
+    evo_yuv_to_rgb_inline(y, u, v, rgb);
 }
 
 void evo_frame_pixel_rgb(const evo_frame *f, int x, int y, uint8_t rgb[3])

@@ -34,6 +34,30 @@ static inline evo_pixsrc evo_pixsrc_make(const evo_frame *f)
     return s;
 }
 
+static inline uint8_t evo_clamp_u8(int v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* BT.601 limited range in 20-bit fixed point: round(coefficient * 2^20). */
+#define EVO_YUV_SHIFT 20
+#define EVO_YUV_CY 1220542    /* 1.164 = 255/219 */
+#define EVO_YUV_CVR 1673527   /* 1.596 */
+#define EVO_YUV_CVG (-852492) /* -0.813 */
+#define EVO_YUV_CUG (-409993) /* -0.391 */
+#define EVO_YUV_CUB 2116026   /* 2.018 */
+
+/* evo_yuv_to_rgb, inline for the per-tap fetch of the fused preprocess (every YUV tap of a video frame). */
+static inline void evo_yuv_to_rgb_inline(int y, int u, int v, uint8_t rgb[3])
+{
+    int yy = (y > 16 ? y - 16 : 0) * EVO_YUV_CY;
+    int uu = u - 128, vv = v - 128;
+    int half = 1 << (EVO_YUV_SHIFT - 1);
+    rgb[0] = evo_clamp_u8((yy + half + EVO_YUV_CVR * vv) >> EVO_YUV_SHIFT);
+    rgb[1] = evo_clamp_u8((yy + half + EVO_YUV_CVG * vv + EVO_YUV_CUG * uu) >> EVO_YUV_SHIFT);
+    rgb[2] = evo_clamp_u8((yy + half + EVO_YUV_CUB * uu) >> EVO_YUV_SHIFT);
+}
+
 /* fmt equals s->format; passing it as a constant lets callers specialise the switch away. */
 static inline void evo_pixsrc_rgb_fmt(const evo_pixsrc *s, evo_pixel_format fmt, int x, int y,
                                       int rgb[3])
@@ -63,15 +87,15 @@ static inline void evo_pixsrc_rgb_fmt(const evo_pixsrc *s, evo_pixel_format fmt,
         return;
     case EVO_PIXEL_YUYV:
         p = row + 4 * (size_t)(x >> 1);
-        evo_yuv_to_rgb(p[(x & 1) * 2], p[1], p[3], c);
+        evo_yuv_to_rgb_inline(p[(x & 1) * 2], p[1], p[3], c);
         break;
     case EVO_PIXEL_NV12:
         p = s->uv + (size_t)(y >> 1) * s->uv_stride + 2 * (size_t)(x >> 1);
-        evo_yuv_to_rgb(row[x], p[0], p[1], c);
+        evo_yuv_to_rgb_inline(row[x], p[0], p[1], c);
         break;
     case EVO_PIXEL_I420: {
         size_t at = (size_t)(y >> 1) * s->uv_stride + (size_t)(x >> 1);
-        evo_yuv_to_rgb(row[x], s->uv[at], s->v[at], c);
+        evo_yuv_to_rgb_inline(row[x], s->uv[at], s->v[at], c);
         break;
     }
     default:

@@ -100,6 +100,13 @@ evo_status cli_read_tensor(const char *path, const evo_tensor_desc *desc, void *
 /* Writes a tensor as .npy when path ends in ".npy", raw otherwise. */
 evo_status cli_write_tensor(const char *path, const evo_tensor_desc *desc, const void *data, evo_error *err);
 
+/* ---- detect_video.c: `evo detect MODEL VIDEO` ---- */
+
+/* A video file (by extension), a URL (scheme://) or a V4L2 device (/dev/videoN). */
+bool cli_is_video_source(const char *path);
+/* evo detect on a video source (or a one-line error when built without FFmpeg). */
+int cli_detect_video(int argc, char **argv);
+
 /* ---- npu_report.c: --target ---- */
 
 struct evo_graph;

@@ -222,6 +222,10 @@ static const char usage[] =
     "usage: evo detect MODEL IMAGE|DIR... [-o OUT.jpg|DIR] [--json FILE|-] [--timing]\n"
     "  [--names FILE] [--quality 90] [DETECTOR OPTIONS] [--threads N] [--isa NAME]\n"
     "  [--input-shape NAME=1x3xHxW] [--target T (simulate an NPU: docs/npu.md)]\n"
+    "       evo detect MODEL VIDEO|URL|/dev/videoN [-o OUT.mp4] [--json FILE|-] [--timing] [--quiet]\n"
+    "  [--every N] [--max-frames N] [--start SEC] [--duration SEC] [--size WxH] [--fps F]\n"
+    "  [--pixel-format NAME] [--format DEMUXER] [--hwaccel auto|none] [--live auto|yes|no]\n"
+    "  [--queue 2] [--decode-threads 1]   (docs/video.md)\n"
     CLI_DETECTOR_HELP;
 
 int evo_cmd_detect(int argc, char **argv)
@@ -233,6 +237,9 @@ int evo_cmd_detect(int argc, char **argv)
     const char *model_path = NULL;
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
         return printf("%s\n", usage), 0;
+    for (int i = 2; i < argc; i++)
+        if (argv[i][0] != '-' && cli_is_video_source(argv[i]))
+            return cli_detect_video(argc, argv);
     if (cli_detect_preset(argc, argv, "detect", &o.det) < 0)
         return 1;
     for (int i = 1; i < argc; i++) {

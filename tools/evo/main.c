@@ -23,7 +23,7 @@ static const command commands[] = {
     {"verify", evo_cmd_verify, "[--threads N]          this machine: ISA, FMA peak, kernels vs reference"},
     {"quantize", evo_cmd_quantize, "MODEL --calib DIR -o OUT.evo   calibrate on images, write an int8 model"},
     {"export", evo_cmd_export, "MODEL --tflite OUT.tflite   an int8 (or float) model as a TensorFlow Lite file"},
-    {"detect", evo_cmd_detect, "MODEL IMAGE... [-o OUT]   detect objects in images"},
+    {"detect", evo_cmd_detect, "MODEL IMAGE|VIDEO... [-o OUT]   detect objects in images, videos, streams, cameras"},
     {"eval", evo_cmd_eval, "MODEL IMAGES_DIR [--labels DIR]   COCO mAP over labelled images"},
 };
 
