@@ -208,12 +208,13 @@ _FORMATS = {"rgb": 0, "bgr": 1, "rgba": 2, "bgra": 3, "gray": 4, "yuyv": 5, "nv1
 class Detector:
     """Frame in, boxes out: fused preprocess into the input tensor, the model, decode and NMS.
 
-    preset: "yolov5", "yolov8", "yolox", "nanodet", "picodet" or a preset file (README
-    "Detector presets"); conf / iou override its thresholds. The detector owns a session on
+    preset: "yolov5", "yolov8", "yolox", "nanodet", "picodet", a preset file (README
+    "Detector presets"), or None for Ultralytics defaults with the decoder picked from the
+    output shapes (as ``evo detect`` without --preset); conf / iou override its thresholds. The detector owns a session on
     the model with ``threads`` threads and keeps the model alive.
     """
 
-    def __init__(self, model, preset="yolov5", conf=None, iou=None, threads=1, isa=None, max_detections=None,
+    def __init__(self, model, preset=None, conf=None, iou=None, threads=1, isa=None, max_detections=None,
                  class_agnostic=None):
         if not isinstance(model, Model):
             model = load(model)
