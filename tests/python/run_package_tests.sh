@@ -1,0 +1,13 @@
+#!/bin/sh
+# Builds the Python package (python/) against this build's libevo.a with pip,
+# installs it into a scratch folder and runs its pytest suite there.
+# usage: run_package_tests.sh PYTHON BUILD_DIR SOURCE_DIR WORK_DIR EVO_CLI MODELS_DIR SHARED_DATA
+set -eu
+py=$1 build=$2 src=$3 work=$4 cli=$5 models=$6 shared=$7
+rm -rf "$work"
+mkdir -p "$work"
+EVO_BUILD_DIR=$build "$py" -m pip install --quiet --no-deps --no-build-isolation --target "$work/site" "$src/python" \
+    >"$work/pip.log" 2>&1 || { cat "$work/pip.log"; echo "python package: pip install failed"; exit 1; }
+cd "$work"
+PYTHONPATH=$work/site EVO_CLI=$cli EVO_MODELS_DIR=$models EVO_SHARED_DATA=$shared \
+    exec "$py" -m pytest -q -p no:cacheprovider -rs "$src/python/tests"
