@@ -5,7 +5,7 @@
 # the Python tests into .venv/. Does nothing when all are there.
 set -e
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config libturbojpeg0-dev libspng-dev libpng-dev \
-libonnx-testdata python3 python3-venv python3-numpy python3-torch python3-torchvision python3-onnx"
+libonnx-testdata python3 python3-dev python3-venv python3-numpy python3-torch python3-torchvision python3-onnx"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
