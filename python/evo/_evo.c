@@ -159,6 +159,11 @@ static int model_init(PyObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|OzL", names, PyUnicode_FSConverter, &path_obj, &shapes,
                                      &disable, &batch))
         return -1;
+    if (m->model) { /* sessions may hold the loaded model: never swap it */
+        Py_DECREF(path_obj);
+        PyErr_SetString(PyExc_RuntimeError, "model already loaded");
+        return -1;
+    }
     evo_input_shape is[16];
     PyObject *seq = NULL;
     int n = 0, rc = -1;
@@ -205,7 +210,6 @@ static int model_init(PyObject *self, PyObject *args, PyObject *kw)
         raise_evo(st, err.msg);
         goto done;
     }
-    evo_model_free(m->model);
     m->model = model;
     rc = 0;
 done:
@@ -440,6 +444,8 @@ static PyObject *session_bench(PyObject *self, PyObject *args)
         return NULL;
     if (!s->sess)
         return raise_evo(EVO_ERR_INVALID_ARG, "session is not initialised");
+    if (s->busy)
+        return raise_evo(EVO_ERR_INVALID_ARG, "session is running in another thread: use one session per thread");
     if (runs < 1 || warmup < 0 || runs > 1000000)
         return raise_evo(EVO_ERR_INVALID_ARG, "bench: need runs in 1..1000000 and warmup >= 0");
     double *ms = PyMem_Malloc(sizeof(double) * (size_t)runs);
