@@ -124,6 +124,7 @@ def test_threads_several_sessions(tiny, tiny_input):
 
 
 def test_one_session_refuses_a_second_thread():
+    """A second thread on a busy session gets a clear error; that it gets to run at all shows the GIL is free."""
     m = evo.load(model_path("resnet18_op17.onnx"))
     sess = m.session()
     done = threading.Event()
