@@ -68,6 +68,8 @@ class BuildEvo(build_ext):
             ext.include_dirs += [str(root / "include"), str(root / "src")]
             ext.extra_objects.append(str(lib))
             ext.extra_link_args += pkg_config_libs(["libturbojpeg", "spng"]) + ["-lpthread", "-lm"]
+        # relink every time: libevo.a and CFLAGS are not among setuptools' up-to-date checks
+        self.force = True
         super().run()
         dest = Path(self.get_ext_fullpath("evo._evo")).parent / "_bin"
         dest.mkdir(parents=True, exist_ok=True)
