@@ -271,7 +271,11 @@ def test_detector_frames_strides_and_formats():
     with pytest.raises(evo.InvalidArgumentError, match="format 'hsv'"):
         det(bgr, format="hsv")
     with pytest.raises(ValueError, match="not a whole number of rgb24 pixels"):
-        det(np.zeros((h, w, 2), np.uint8), format="rgb")
+        det(np.zeros((h, 100), np.uint8), format="rgb")
+    with pytest.raises(ValueError, match="bgr24 needs HxW or HxWxC"):
+        det(np.zeros((h, w, 4), np.uint8))
+    with pytest.raises(ValueError, match="nv12 needs a 2-D array"):
+        det(bgr, format="nv12")
     with pytest.raises(evo.IoError):
         det("/nonexistent/frame.jpg")
 
