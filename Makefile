@@ -6,13 +6,16 @@
 #   make fuzz       build the libFuzzer targets with clang and fuzz for FUZZ_SECONDS each
 #   make deps       install the Debian packages evo and its tests need
 #   make demo       deps + build + export the test models + evo info/run on YOLOv5s
+#   make install    build and install into PREFIX (default /usr/local): libevo, evo.h, evo, evo.pc, evoConfig.cmake
 #   make bench      evo vs ONNX Runtime on the test models (slow; see bench/README.md)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all test asan fuzz deps demo models bench format clean
+PREFIX ?= /usr/local
+
+.PHONY: install all test asan fuzz deps demo models bench format clean
 
 all: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -33,6 +36,9 @@ fuzz:
 	CC=clang cmake -S . -B build-fuzz -DEVO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 	./tests/fuzz/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 deps:
 	./scripts/install-deps.sh

@@ -8,7 +8,7 @@
 set -e
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config libturbojpeg0-dev libspng-dev libpng-dev \
 libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev ffmpeg \
-libonnx-testdata python3 python3-venv python3-numpy python3-torch python3-torchvision python3-onnx \
+libonnx-testdata python3 python3-dev python3-venv python3-numpy python3-torch python3-torchvision python3-onnx \
 libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base \
 gstreamer1.0-plugins-good gstreamer1.0-libav"
 missing=""

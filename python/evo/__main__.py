@@ -1,0 +1,4 @@
+"""`python -m evo ARGS` runs the evo command-line tool shipped in the package."""
+from ._cli import main
+
+main()
