@@ -72,12 +72,22 @@ static size_t dw_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
     return (size_t)d.slice * sizeof(float) * (size_t)n_tasks;
 }
 
-/* Copies plane x (ih x iw) into the phase planes at padded row pt, column pl. */
+/*
+ * Copies plane x (ih x iw) into the phase planes at padded row pt, column
+ * pl. Row tails go through masked loads and stores: the late maps are 7 to
+ * 28 wide, and an element-by-element tail cost more than the taps.
+ */
 static void dw_copy_in(const float *x, int64_t ih, int64_t iw, int64_t pt, int64_t pl, const dw_geom *d, float *ph)
 {
     if (d->s == 1) {
-        for (int64_t y = 0; y < ih; y++)
-            memcpy(ph + (pt + y) * d->qw + pl, x + y * iw, sizeof(float) * (size_t)iw);
+        for (int64_t y = 0; y < ih; y++) {
+            const float *src = x + y * iw;
+            float *dst = ph + (pt + y) * d->qw + pl;
+            for (int64_t i = 0; i < iw; i += VL) {
+                __mmask16 m = range_mask(0, iw - i);
+                _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+            }
+        }
         return;
     }
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
@@ -89,14 +99,13 @@ static void dw_copy_in(const float *x, int64_t ih, int64_t iw, int64_t pt, int64
         float *dst[2];
         for (int p = 0; p < 2; p++)
             dst[p] = ph + ((r & 1) * 2 + ((pl + p) & 1)) * d->phase + (r >> 1) * d->qw + ((pl + p) >> 1);
-        int64_t i = 0;
-        for (; i + 2 * VL <= iw; i += 2 * VL) {
-            __m512 lo = _mm512_loadu_ps(src + i), hi = _mm512_loadu_ps(src + i + VL);
-            _mm512_storeu_ps(dst[0] + i / 2, _mm512_permutex2var_ps(lo, even, hi));
-            _mm512_storeu_ps(dst[1] + i / 2, _mm512_permutex2var_ps(lo, odd, hi));
+        for (int64_t i = 0; i < iw; i += 2 * VL) {
+            int64_t n = EVO_MIN(iw - i, (int64_t)(2 * VL)); /* i is even: (n + 1) / 2 even, n / 2 odd columns */
+            __m512 lo = _mm512_maskz_loadu_ps(range_mask(0, n), src + i);
+            __m512 hi = _mm512_maskz_loadu_ps(range_mask(0, n - VL), src + i + VL);
+            _mm512_mask_storeu_ps(dst[0] + i / 2, range_mask(0, (n + 1) / 2), _mm512_permutex2var_ps(lo, even, hi));
+            _mm512_mask_storeu_ps(dst[1] + i / 2, range_mask(0, n / 2), _mm512_permutex2var_ps(lo, odd, hi));
         }
-        for (; i < iw; i++)
-            dst[i & 1][i >> 1] = src[i];
     }
 }
 
