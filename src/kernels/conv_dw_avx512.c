@@ -162,16 +162,35 @@ static void dw_plane_q(const float *const *tap, const float *w, int n_taps, int6
 }
 
 /* Output rows from q space: residual and activation, row oy at out + oy * qw. */
-static void dw_store(const float *out, int64_t qw, int64_t oh, int64_t ow, const float *r, float *y,
-                     const epilogue *e)
+static inline __attribute__((always_inline)) void dw_store_rows(const float *out, int64_t qw, int64_t oh,
+                                                                int64_t ow, const float *r, float *y,
+                                                                const epilogue *e, const evo_act act)
 {
     for (int64_t oy = 0; oy < oh; oy++) {
         for (int64_t ox = 0; ox < ow; ox += VL) {
             __mmask16 m = range_mask(0, ow - ox);
             int64_t o = oy * ow + ox;
             __m512 s = _mm512_maskz_loadu_ps(m, out + oy * qw + ox);
-            _mm512_mask_storeu_ps(y + o, m, act_res_ps(s, r ? r + o : NULL, m, e->act, e));
+            _mm512_mask_storeu_ps(y + o, m, act_res_ps(s, r ? r + o : NULL, m, act, e));
         }
+    }
+}
+
+/*
+ * dw_store_rows with the common activations as constants: a switch per
+ * vector took a tenth of EfficientNet-B0's time (SiLU after every
+ * depthwise conv).
+ */
+static void dw_store(const float *out, int64_t qw, int64_t oh, int64_t ow, const float *r, float *y,
+                     const epilogue *e)
+{
+    switch (e->act) {
+    case EVO_ACT_NONE: dw_store_rows(out, qw, oh, ow, r, y, e, EVO_ACT_NONE); break;
+    case EVO_ACT_RELU: dw_store_rows(out, qw, oh, ow, r, y, e, EVO_ACT_RELU); break;
+    case EVO_ACT_CLIP: dw_store_rows(out, qw, oh, ow, r, y, e, EVO_ACT_CLIP); break;
+    case EVO_ACT_SILU: dw_store_rows(out, qw, oh, ow, r, y, e, EVO_ACT_SILU); break;
+    case EVO_ACT_HARD_SWISH: dw_store_rows(out, qw, oh, ow, r, y, e, EVO_ACT_HARD_SWISH); break;
+    default: dw_store_rows(out, qw, oh, ow, r, y, e, e->act); break;
     }
 }
 
