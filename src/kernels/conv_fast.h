@@ -33,6 +33,16 @@ extern const evo_kernel_def evo_kernel_conv_bcast_pair_avx512; /* two of those, 
 extern const evo_kernel_def evo_kernel_conv_avx512;
 extern const evo_kernel_def evo_kernel_conv_avx2;
 extern const evo_kernel_def evo_kernel_conv_dw_avx512; /* depthwise: group = channels */
+extern const evo_kernel_def evo_kernel_conv_pwdw_avx512; /* 1x1 conv, then depthwise on its output in bands */
+
+/*
+ * Output columns [c0, c1) of one image x of a 1x1 stride-1 unpadded conv
+ * without residual (a: its step's arguments, weights packed by
+ * evo_kernel_conv_avx512), written to y (channel 0 at column c0) with
+ * channel rows ldy floats apart: the first conv of evo_kernel_conv_pwdw_avx512.
+ */
+void evo_conv_avx512_columns(const evo_kernel_args *a, const float *x, int64_t c0, int64_t c1, float *y,
+                             int64_t ldy);
 
 /* K per block of AVX2's 1x1 and packed B: a KC x NR panel stays in L1 (256 * 48 floats = 48 KB). */
 #define EVO_CONVF_KC_MAX 256
@@ -51,6 +61,8 @@ typedef struct evo_convf_plan {
     bool split_m;         /* tasks split the output channels, not the columns */
     bool direct;          /* 1x1 stride 1 unpadded: B is read from the input, unpacked */
     int64_t out_groups;   /* > 0: Y is [N, G, H, W, C / G], stored from one K block */
+    /* NCHW output: channel rows ldy floats apart, column y_col0 first (n and 0 but in fused bands) */
+    int64_t ldy, y_col0;
     size_t slice_bytes;   /* scratch per task */
 } evo_convf_plan;
 
@@ -157,6 +169,8 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     p->mr = mr;
     p->nr = nr;
     p->out_groups = c->out_groups;
+    p->ldy = p->n;
+    p->y_col0 = 0;
     /* out_groups: the whole K in one block, so tiles are final when stored in the grouped layout */
     p->kc = p->out_groups ? p->k : evo_convf_kc(p->k, p->direct ? kc_direct : kc_packed);
     p->n_kb = (p->k + p->kc - 1) / p->kc;

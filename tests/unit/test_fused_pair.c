@@ -1,11 +1,13 @@
 /*
- * test_fused_pair.c - a fused pair (two broadcast convs run as one step,
- * the first's output kept in bands: bcast_pair_avx512) against the same
- * graph with the pair disabled ($EVO_SKIP_KERNELS): outputs bit-identical
- * for stems like YOLOv5's (6x6/2 then 3x3/2) and YOLOv8's (3x3/2 twice),
- * odd sizes, batch 2, a residual on the second conv, 1-3 threads; the plan
- * marks the first step fused and stores no middle value; a middle value
- * read elsewhere or too small to matter is not fused.
+ * test_fused_pair.c - fused pairs (two convs run as one step, the first's
+ * output kept in bands: bcast_pair_avx512, two broadcast convs, and
+ * pwdw_avx512, a 1x1 conv then a depthwise one) against the same graph
+ * with the pairs disabled ($EVO_SKIP_KERNELS): outputs bit-identical for
+ * stems like YOLOv5's (6x6/2 then 3x3/2) and YOLOv8's (3x3/2 twice), for
+ * inverted-residual expansions (1x1, then 3x3 or 5x5 depthwise, stride 1
+ * or 2), odd sizes, batch 2, a residual on the second conv, 1-3 threads;
+ * the plan marks the first step fused and stores no middle value; a
+ * middle value read elsewhere or too small to matter is not fused.
  */
 #include "check.h"
 #include "core/cpu.h"
@@ -22,6 +24,7 @@ typedef struct pair_case {
     int k1, s1, p1, k2, s2, p2;
     bool residual; /* the second conv adds a tensor (Add after it) */
     bool shared;   /* the middle value is also a graph output */
+    bool depthwise; /* the second conv is depthwise (c2 = c1, group c1) */
 } pair_case;
 
 static const pair_case *cur;
@@ -33,15 +36,15 @@ static void build_pair(evo_builder *b)
     evo_build_input(b, "x", 4, (int64_t[]){c->batch, c->c0, c->h, c->w});
     evo_build_weight(b, "w1", 4, (int64_t[]){c->c1, c->c0, c->k1, c->k1}, 0.3f);
     evo_build_weight(b, "b1", 1, (int64_t[]){c->c1}, 0.2f);
-    evo_build_weight(b, "w2", 4, (int64_t[]){c->c2, c->c1, c->k2, c->k2}, 0.1f);
+    evo_build_weight(b, "w2", 4, (int64_t[]){c->c2, c->depthwise ? 1 : c->c1, c->k2, c->k2}, 0.1f);
     evo_build_weight(b, "b2", 1, (int64_t[]){c->c2}, 0.2f);
     snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d", c->k1, c->k1, c->s1, c->s1,
              c->p1, c->p1, c->p1, c->p1);
     evo_build_node(b, "Conv", "x w1 b1", "m", attrs);
     evo_build_node(b, "Sigmoid", "m", "ms", NULL);
     evo_build_node(b, "Mul", "m ms", "a", NULL); /* SiLU, fused into the conv */
-    snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d", c->k2, c->k2, c->s2, c->s2,
-             c->p2, c->p2, c->p2, c->p2);
+    snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d group=%lld", c->k2, c->k2,
+             c->s2, c->s2, c->p2, c->p2, c->p2, c->p2, c->depthwise ? (long long)c->c1 : 1LL);
     evo_build_node(b, "Conv", "a w2 b2", "y0", attrs);
     if (c->residual) {
         int64_t oh = (c->h + 2 * c->p1 - c->k1) / c->s1 + 1, ow = (c->w + 2 * c->p1 - c->k1) / c->s1 + 1;
@@ -67,7 +70,7 @@ static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
     if (allow)
         unsetenv("EVO_SKIP_KERNELS");
     else
-        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512", 1);
+        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdw_avx512", 1);
     CHECK(evo_builder_init(&b, "pair", 11) == EVO_OK);
     build_pair(&b);
     CHECK(b.ok);
@@ -138,6 +141,21 @@ static void test_stems(void)
         check_case(&cases[i], true);
 }
 
+static void test_expansions(void)
+{
+    if (evo_cpu_best_isa() < EVO_ISA_AVX512)
+        return;
+    static const pair_case cases[] = {
+        {1, 7, 40, 40, 229, 231, 1, 1, 0, 3, 2, 1, false, false, true}, /* odd sizes, stride 2 */
+        {1, 9, 56, 56, 201, 187, 1, 1, 0, 3, 1, 1, true, false, true}, /* stride 1, a residual */
+        {2, 5, 35, 35, 251, 241, 1, 1, 0, 5, 2, 2, false, false, true}, /* batch 2, 5x5 */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_case(&cases[i], true);
+    static const pair_case small = {1, 7, 40, 40, 99, 101, 1, 1, 0, 3, 2, 1, false, false, true};
+    check_case(&small, false); /* 1.6 MB in the middle: stays two steps */
+}
+
 static void test_not_fused(void)
 {
     if (!evo_cpu_has_isa(EVO_ISA_AVX512)) {
@@ -150,4 +168,4 @@ static void test_not_fused(void)
     check_case(&small, false);  /* 0.4 MB in the middle: stays two steps */
 }
 
-CHECK_MAIN(CHECK_TEST(test_stems), CHECK_TEST(test_not_fused))
+CHECK_MAIN(CHECK_TEST(test_stems), CHECK_TEST(test_expansions), CHECK_TEST(test_not_fused))
