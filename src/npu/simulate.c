@@ -10,11 +10,12 @@
  * construction. A fused table activation is the one place where evo's own
  * choice (f rounded once, in double) differs: NPU nodes get TFLite's
  * tables (EVO_ACT_TABLE_TFLITE; also imported QLinearSigmoid and
- * QLinearLeakyRelu, whose tables are ONNX Runtime's), and imported convolutions with ONNX
- * Runtime's float requantization get the fixed-point one TFLite's kernels
- * use. Nodes whose arithmetic evo has only in ONNX Runtime's form
- * (com.microsoft QLinearAdd/Mul/Concat/pools) are counted
- * and named, never claimed exact. CPU nodes keep their semantics.
+ * QLinearLeakyRelu, whose tables are ONNX Runtime's), and imported convolutions,
+ * QLinearAdds and QLinearMuls with ONNX Runtime's float requantization get
+ * the fixed-point one TFLite's CONV_2D, ADD and MUL use. Nodes whose
+ * arithmetic evo has only in ONNX Runtime's form (com.microsoft
+ * QLinearConcat of differing parameters, the quantized average pools) are
+ * counted and named, never claimed exact. CPU nodes keep their semantics.
  */
 #include "npu/npu.h"
 
@@ -27,8 +28,6 @@
 static const char *inexact_reason(const evo_node *n)
 {
     switch (n->op) {
-    case EVO_OP_QLINEAR_ADD:
-    case EVO_OP_QLINEAR_MUL: return "ONNX Runtime's float arithmetic, TFLite's ADD/MUL rescale in fixed point";
     case EVO_OP_QLINEAR_CONCAT: return "inputs requantized through a float table, TFLite's QUANTIZE is fixed point";
     case EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL:
     case EVO_OP_QLINEAR_AVERAGE_POOL: return "ONNX Runtime's float rescale of the sum";
@@ -59,11 +58,13 @@ void evo_npu_apply_semantics(evo_graph *g, const evo_npu_placement *pl, evo_npu_
             continue;
         evo_node *n = &g->nodes[pl->nodes[i].node];
         out->n_npu++;
-        /* an imported conv's ONNX Runtime float requantization: TFLite's CONV_2D and FULLY_CONNECTED rescale in
-         * fixed point from the same double multiplier, which is EVO_REQUANT_FIXED */
+        /* an imported node's ONNX Runtime float requantization: TFLite's CONV_2D and FULLY_CONNECTED rescale in
+         * fixed point from the same double multiplier, its ADD and MUL in fixed point from double multipliers
+         * of the scales (kernels/qbinary.h); both are EVO_REQUANT_FIXED */
         evo_requant *rq = n->op == EVO_OP_QLINEAR_CONV     ? &n->a.conv.requant
                           : n->op == EVO_OP_QLINEAR_MATMUL ? &n->a.gemm.requant
-                                                           : NULL;
+                          : n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL ? &n->a.qbinary.requant
+                                                                                        : NULL;
         if (rq && *rq != EVO_REQUANT_FIXED) {
             *rq = EVO_REQUANT_FIXED;
             out->n_requant++;
@@ -105,7 +106,7 @@ char *evo_npu_sim_summary(const evo_npu_sim *s, const char *target, char *buf, s
                        "fused activations)",
                        target, s->n_npu - s->n_inexact, s->n_nodes, s->n_tables);
     if (s->n_requant && len > 0 && (size_t)len < cap)
-        len += snprintf(buf + len, cap - (size_t)len, "; %d imported convolutions requantized in fixed point",
+        len += snprintf(buf + len, cap - (size_t)len, "; %d imported nodes requantized in fixed point",
                         s->n_requant);
     if (s->n_inexact && len > 0 && (size_t)len < cap)
         len += snprintf(buf + len, cap - (size_t)len, "; %d NPU nodes not TFLite-exact:", s->n_inexact);
