@@ -90,6 +90,7 @@ static const evo_file_field axis_fields[] = {
     FLD(evo_axis_attrs, legacy, BOOL, -1),
     FLD(evo_axis_attrs, start, I64, -1),
     FLD(evo_axis_attrs, end, I64, -1),
+    FLD(evo_axis_attrs, requant, I32, EVO_REQUANT_FIXED),
 };
 /* + n_splits int64 sizes */
 static const evo_file_field split_fields[] = {

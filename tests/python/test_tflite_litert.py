@@ -413,16 +413,19 @@ def qoperator_model(path, op, scales, zps, extra=None):
 
 
 def check_qoperator(evo, work, rng):
-    """Imported com.microsoft QLinearAdd and QLinearMul (ONNX Runtime's float arithmetic: round half to
-    even of the float result) differ from TFLite's fixed-point ADD and MUL on rounding ties; simulated
-    on an NPU (evo run --target) they compute TFLite's and must be bit-exact with the reference kernels,
-    and the CPU run must differ somewhere (else the case would not show the switch)."""
+    """Imported com.microsoft QLinearAdd, QLinearMul and QLinearConcat of inputs with other parameters
+    (ONNX Runtime's float arithmetic: round half to even of the float result) differ from TFLite's
+    fixed-point ADD, MUL and QUANTIZE (the export's requantization of a concatenation's inputs) on
+    rounding ties; simulated on an NPU (evo run --target) they compute TFLite's and must be bit-exact
+    with the reference kernels, and the CPU run must differ somewhere (else the case would not show
+    the switch)."""
     failures = 0
     for op, scales, zps in [("QLinearAdd", [1 / 16, 3 / 32, 1 / 8], [3, -5, 1]),
-                            ("QLinearMul", [1 / 16, 3 / 32, 3 / 128], [3, -5, 1])]:
+                            ("QLinearMul", [1 / 16, 3 / 32, 3 / 128], [3, -5, 1]),
+                            ("QLinearConcat", [1 / 16, 3 / 32, 1 / 8], [3, -5, 1])]:
         name = op.lower() + "_qop"
         path, tfl = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".tflite")
-        qoperator_model(path, op, scales, zps)
+        qoperator_model(path, op, scales, zps, {"axis": 1} if op == "QLinearConcat" else None)
         run([evo, "export", path, "--tflite", tfl])
         x = nudge_ties(rng.uniform(-8, 8, (1, 8, H, W)).astype(np.float32), np.float32(scales[0]))
         x_path = os.path.join(work, name + ".x.npy")
