@@ -98,12 +98,17 @@ RULE = re.compile(r"^(?:(?P<role>[^:]*?): )?(?P<op>[A-Z][A-Z0-9_]+): (?P<text>.*
                   r"[^;]*; (?P<src>.*)\)$")
 
 
+NO_OP = re.compile(r"^(?:(?P<role>[^:]*?): )?(?P<op>[A-Z][A-Z0-9_]+): not an operator .* runs \((?P<src>.*)\)$")
+
+
 def rule_of(reason):
     """(short label, full rule text) of a CPU node's reason."""
-    m = RULE.match(reason)
+    m = RULE.match(reason) or NO_OP.match(reason)
     if not m:
         return reason, reason
     role = m["role"].split("'s")[0].split(",")[0] + " " if m["role"] else ""
+    if "param" not in m.groupdict():
+        return f"{role}{m['op']} (not an operator)", f"{m['op']}: not an operator of the table ({m['src']})"
     return f"{role}{m['op']} ({m['param']})", f"{m['op']}: {m['text']} ({m['src']})"
 
 
@@ -114,7 +119,8 @@ def fallbacks(info, legend):
         if p["place"] != "cpu":
             continue
         label, full = rule_of(p.get("reason", "?"))
-        legend.setdefault(label, full)
+        if full not in legend.setdefault(label, []):
+            legend[label].append(full)
         n, macs = groups.get(label, (0, 0))
         groups[label] = (n + 1, macs + p["macs"])
     total = max(info["macs"], 1)
@@ -156,13 +162,17 @@ def main():
         if not os.path.exists(onnx):
             print(f"skip {name}: {onnx} is missing", file=sys.stderr)
             continue
-        variants = [("as exported", None, True), ("exact rewrites", None, False)]
-        for label, level, exported in variants + [(f"`--act {lv}`", lv, False) for lv in levels]:
+        # (label, activation level, placed without the rewrites, quantized with the default mixed precision)
+        variants = [("as exported", None, True, False), ("exact rewrites", None, False, False)]
+        variants += [(f"`--act {lv}`", lv, False, False) for lv in levels]
+        if preset:  # the accuracy the default mixed precision keeps, and what it costs the NPU
+            variants.append(("exact rewrites, default mixed precision", None, False, True))
+        for label, level, exported, mixed in variants:
             act = ["--act", level] if level else []
-            tag = tag_of(name, level)
+            tag = tag_of(name, level) + ("_mixed" if mixed else "")
             q = os.path.join(a.work, tag + ".evo")
-            run(["quantize", onnx, "--calib", images, "--calib-count", a.calib_count, "--target-sqnr", "0",
-                 "-o", q] + qopts + act, [onnx] + calib_files, "quantize", writes=q)
+            run(["quantize", onnx, "--calib", images, "--calib-count", a.calib_count, "-o", q] +
+                ([] if mixed else ["--target-sqnr", "0"]) + qopts + act, [onnx] + calib_files, "quantize", writes=q)
             fp32 = evaluate(run, onnx, images, preset, act, [onnx]) if preset else None
             int8 = evaluate(run, q, images, preset, [], [q]) if preset else None
             sims = {}  # placement key -> (mAP, first target)
@@ -184,7 +194,7 @@ def main():
                         sys.exit(f"{sim_model}: the recorded placement is not the one evo info reports")
                 if preset and key not in sims:
                     sims[key] = (evaluate(run, sim_model, images, preset, sim_extra, [sim_model]), t)
-                elif preset:
+                if preset:
                     shared_notes.append((name, label, t, sims[key][1]))
                 rows.append((name, label, t, info, est["estimate"]["ms"], fallbacks(info, legend),
                              fp32, int8, sims[key][0] if preset else None))
@@ -223,7 +233,9 @@ def section(rows, legend, shared_notes, a):
            "int8 `evo eval MODEL.evo` (CPU), NPU `evo eval` simulated on the target (as exported: `--target T`; "
            "otherwise the model `evo compile --target T` writes). YOLOv5s and YOLOv8n are `make models` "
            "exports with seeded random weights: no mAP (-). The `--act` rows are not retrained: their mAP is "
-           "the untrained cost of the level.", ""]
+           "the untrained cost of the level. The last row group of each detector with mAP is quantized with the "
+           "default mixed precision instead (no `--target-sqnr 0`: the layers the SQNR search keeps fp32 run on "
+           "the CPU).", ""]
     out.append("| model | activations | target | NPU MACs (nodes) | est. ms | on the CPU: rule, nodes | "
                "mAP fp32 | int8 CPU | int8 NPU (simulated) |")
     out.append("|---|---|---|---|---|---|---|---|---|")
@@ -234,16 +246,23 @@ def section(rows, legend, shared_notes, a):
     out.append("")
     out.append("The rules (`float op`: the node reads or writes float, which no NPU computes):")
     out.append("")
-    for label in sorted(legend):
-        if label != legend[label]:
-            out.append(f"- {label}: {legend[label]}")
-    by_first = collections.defaultdict(list)
+    for label in sorted(legend, key=str.lower):
+        if legend[label] != [label]:
+            out.append(f"- {label}: " + "; ".join(legend[label]))
+    # per row group, its partition of the targets into groups that shared one simulated evaluation
+    groups = collections.OrderedDict()
     for name, label, t, first in shared_notes:
-        by_first[(name, label, first)].append(t)
+        groups.setdefault((name, label), collections.OrderedDict()).setdefault(first, []).append(t)
+    patterns = collections.OrderedDict()
+    for row_group, parts in groups.items():
+        pattern = "; ".join("{" + ", ".join(ts) + "}" for ts in parts.values())
+        patterns.setdefault(pattern, []).append(row_group)
     out.append("")
-    out.append("Simulated evaluations shared between targets with identical placements (checked per node, "
-               "with the rewrites applied): " +
-               "; ".join(f"{n} {l}: {', '.join(ts)} as {f}" for (n, l, f), ts in by_first.items()) + ".")
+    out.append("Targets whose placements are identical (every node's place and the rewrites applied, compared "
+               "by the script) share one simulated evaluation; the groups found: " +
+               "; ".join(f"{p} in {len(rg)} of {len(groups)} row groups with mAP"
+                         + ("" if len(rg) == len(groups) else " (" + ", ".join(f"{n} {l}" for n, l in rg) + ")")
+                         for p, rg in patterns.items()) + ".")
     return out
 
 
