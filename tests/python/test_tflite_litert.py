@@ -17,7 +17,11 @@ on a rounding tie are nudged first: TFLite's QUANTIZE rounds them away
 from zero, evo's QuantizeLinear to even); the table activations (evo: one
 256-entry table; TFLite: LOGISTIC then MUL, each rounding) are measured
 and held to TABLE_MAX_STEPS. A model with an op outside the export's table
-must be refused with the node's name and a non-zero exit.
+must be refused with the node's name and a non-zero exit. Imported models
+(evo's QDQ export read back, and QOperator models with com.microsoft
+QLinearAdd, QLinearMul and QLinearConcat) keep ONNX Runtime's arithmetic on
+the CPU and must be bit-exact with the reference kernels simulated on an
+NPU (`evo run --target`).
 
 With MODELS_DIR (models/out), whole networks go the same way instead (see
 check_real_models): ResNet18, MobileNetV2 and ShuffleNetV2 must be
