@@ -106,6 +106,9 @@ typedef struct evo_pool_attrs {
     bool count_include_pad;
     int64_t storage_order;
     bool channels_last; /* com.microsoft QLinear pools: X and Y are [N, spatial..., C] */
+    /* QLinearGlobalAveragePool: FLOAT ONNX Runtime's float rescale of the sum (an import), FIXED TFLite's
+     * int8 MEAN (an NPU simulation; kernels/qpool_ref.c) */
+    evo_requant requant;
 } evo_pool_attrs;
 
 typedef struct evo_bn_attrs {

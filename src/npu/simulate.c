@@ -13,9 +13,11 @@
  * QLinearLeakyRelu, whose tables are ONNX Runtime's), and imported convolutions,
  * QLinearAdds and QLinearMuls with ONNX Runtime's float requantization get
  * the fixed-point one TFLite's CONV_2D, ADD and MUL use (a QLinearConcat's
- * inputs of other parameters TFLite's QUANTIZE). Nodes whose arithmetic evo
- * has only in ONNX Runtime's form (the quantized average pools) are
- * counted and named, never claimed exact. CPU nodes keep their semantics.
+ * inputs of other parameters TFLite's QUANTIZE, a QLinearGlobalAveragePool
+ * TFLite's int8 MEAN). Nodes whose arithmetic evo has only in ONNX
+ * Runtime's form (a windowed QLinearAveragePool, which no NPU description
+ * places today) are counted and named, never claimed exact. CPU nodes keep
+ * their semantics.
  */
 #include "npu/npu.h"
 
@@ -28,7 +30,6 @@
 static const char *inexact_reason(const evo_node *n)
 {
     switch (n->op) {
-    case EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL:
     case EVO_OP_QLINEAR_AVERAGE_POOL: return "ONNX Runtime's float rescale of the sum";
     default: return NULL;
     }
@@ -83,11 +84,13 @@ void evo_npu_apply_semantics(evo_graph *g, const evo_npu_placement *pl, evo_npu_
         /* an imported node's ONNX Runtime float requantization: TFLite's CONV_2D and FULLY_CONNECTED rescale in
          * fixed point from the same double multiplier, its ADD and MUL in fixed point from double multipliers
          * of the scales (kernels/qbinary.h), and a concatenation's inputs of other parameters through QUANTIZE,
-         * in fixed point from (double)x_scale / y_scale: all EVO_REQUANT_FIXED */
+         * in fixed point from (double)x_scale / y_scale, and a global average pool as MEAN, its multiplier over
+         * the count in fixed point (kernels/qpool_ref.c): all EVO_REQUANT_FIXED */
         evo_requant *rq = n->op == EVO_OP_QLINEAR_CONV     ? &n->a.conv.requant
                           : n->op == EVO_OP_QLINEAR_MATMUL ? &n->a.gemm.requant
                           : n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL ? &n->a.qbinary.requant
                           : n->op == EVO_OP_QLINEAR_CONCAT && concat_requantizes(g, n) ? &n->a.axis.requant
+                          : n->op == EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL                ? &n->a.pool.requant
                                                                                         : NULL;
         if (rq && *rq != EVO_REQUANT_FIXED) {
             *rq = EVO_REQUANT_FIXED;

@@ -391,11 +391,13 @@ def check_imported(evo, work, calib, small, rng):
     return failures
 
 
-def qoperator_model(path, op, scales, zps, extra=None):
-    """x (float [1, 8, H, W]) -> a = QuantizeLinear(x), b = QuantizeLinear(x * c) (c per channel, of both
-    signs) -> com.microsoft op(a, b) -> DequantizeLinear: an imported QOperator model, int8, with the
-    scales chosen so that many results are rounding ties (ratios of powers of two and three)."""
-    c = np.array([1.0, -0.75, 0.5, -1.25, 1.5, -0.5, 0.875, -1.0], np.float32).reshape(1, 8, 1, 1)
+def qoperator_model(path, op, scales, zps, extra=None, channels=8):
+    """x (float [1, C, H, W]) -> a = QuantizeLinear(x), b = QuantizeLinear(x * c) (c per channel, of both
+    signs) -> com.microsoft op(a, b) (a pool: op(a)) -> DequantizeLinear: an imported QOperator model,
+    int8, with the scales chosen so that many results are rounding ties (ratios of powers of two and
+    three)."""
+    c = np.resize(np.array([1.0, -0.75, 0.5, -1.25, 1.5, -0.5, 0.875, -1.0], np.float32), channels)
+    c = c.reshape(1, channels, 1, 1)
     inits = [numpy_helper.from_array(c, "c")]
     for k, (s, z) in enumerate(zip(scales, zps)):
         inits += [numpy_helper.from_array(np.array(s, np.float32), f"s{k}"),
@@ -404,12 +406,14 @@ def qoperator_model(path, op, scales, zps, extra=None):
              helper.make_node("QuantizeLinear", ["x", "s0", "z0"], ["a"]),
              helper.make_node("QuantizeLinear", ["xc", "s1", "z1"], ["b"])]
     if op == "QLinearConcat":
-        ins, out_shape = ["s2", "z2", "a", "s0", "z0", "b", "s1", "z1"], [1, 16, H, W]
+        ins, out_shape = ["s2", "z2", "a", "s0", "z0", "b", "s1", "z1"], [1, 2 * channels, H, W]
+    elif op == "QLinearGlobalAveragePool":
+        ins, out_shape = ["a", "s0", "z0", "s2", "z2"], [1, channels, 1, 1]
     else:
-        ins, out_shape = ["a", "s0", "z0", "b", "s1", "z1", "s2", "z2"], [1, 8, H, W]
+        ins, out_shape = ["a", "s0", "z0", "b", "s1", "z1", "s2", "z2"], [1, channels, H, W]
     nodes += [helper.make_node(op, ins, ["y8"], domain="com.microsoft", **(extra or {})),
               helper.make_node("DequantizeLinear", ["y8", "s2", "z2"], ["y"])]
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, H, W])],
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, H, W])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)])
     m.ir_version = 8
@@ -417,21 +421,23 @@ def qoperator_model(path, op, scales, zps, extra=None):
 
 
 def check_qoperator(evo, work, rng):
-    """Imported com.microsoft QLinearAdd, QLinearMul and QLinearConcat of inputs with other parameters
-    (ONNX Runtime's float arithmetic: round half to even of the float result) differ from TFLite's
-    fixed-point ADD, MUL and QUANTIZE (the export's requantization of a concatenation's inputs) on
-    rounding ties; simulated on an NPU (evo run --target) they compute TFLite's and must be bit-exact
+    """Imported com.microsoft QLinearAdd, QLinearMul, QLinearConcat of inputs with other parameters and
+    QLinearGlobalAveragePool (ONNX Runtime's float arithmetic: round half to even of the float result)
+    differ from TFLite's fixed-point ADD, MUL, QUANTIZE (the export's requantization of a
+    concatenation's inputs) and MEAN on rounding ties; simulated on an NPU (evo run --target) they compute TFLite's and must be bit-exact
     with the reference kernels, and the CPU run must differ somewhere (else the case would not show
     the switch)."""
     failures = 0
     for op, scales, zps in [("QLinearAdd", [1 / 16, 3 / 32, 1 / 8], [3, -5, 1]),
                             ("QLinearMul", [1 / 16, 3 / 32, 3 / 128], [3, -5, 1]),
-                            ("QLinearConcat", [1 / 16, 3 / 32, 1 / 8], [3, -5, 1])]:
+                            ("QLinearConcat", [1 / 16, 3 / 32, 1 / 8], [3, -5, 1]),
+                            ("QLinearGlobalAveragePool", [1 / 16, 1, 1 / 16], [3, 0, 1])]:
         name = op.lower() + "_qop"
         path, tfl = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".tflite")
-        qoperator_model(path, op, scales, zps, {"axis": 1} if op == "QLinearConcat" else None)
+        pool = op == "QLinearGlobalAveragePool"  # a mean of 256 bytes: few ties, so many channels
+        qoperator_model(path, op, scales, zps, {"axis": 1} if op == "QLinearConcat" else None, 4096 if pool else 8)
         run([evo, "export", path, "--tflite", tfl])
-        x = nudge_ties(rng.uniform(-8, 8, (1, 8, H, W)).astype(np.float32), np.float32(scales[0]))
+        x = nudge_ties(rng.uniform(-8, 8, (1, 4096 if pool else 8, H, W)).astype(np.float32), np.float32(scales[0]))
         x_path = os.path.join(work, name + ".x.npy")
         np.save(x_path, x)
         y_tfl, scale = litert_run(tfl, x, OpResolverType.BUILTIN_REF)
