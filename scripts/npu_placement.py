@@ -13,6 +13,9 @@ NPU share of MACs per family, and the untrained cost in accuracy, the fp32
 mAP@0.5:0.95 of `evo eval` on the calibration folder's labels (coco64) with
 the level applied to the unchanged weights.
 
+scripts/npu_matrix.py takes its model list from here for the detector x target x activation-level
+matrix (estimated time and simulated mAP per target).
+
 usage: python scripts/npu_placement.py [--evo build/evo] [--models models/out]
          [--data ../shared/data] [--calib DIR] [--work /tmp/evo_npu] [--no-levels]
 """

@@ -106,6 +106,9 @@ typedef struct evo_pool_attrs {
     bool count_include_pad;
     int64_t storage_order;
     bool channels_last; /* com.microsoft QLinear pools: X and Y are [N, spatial..., C] */
+    /* QLinearGlobalAveragePool: FLOAT ONNX Runtime's float rescale of the sum (an import), FIXED TFLite's
+     * int8 MEAN (an NPU simulation; kernels/qpool_ref.c) */
+    evo_requant requant;
 } evo_pool_attrs;
 
 typedef struct evo_bn_attrs {
@@ -130,11 +133,17 @@ typedef struct evo_binary_attrs {
     bool prelu_channel; /* PRelu: legacy 1-D slope [C] applied along axis 1 */
 } evo_binary_attrs;
 
-/* Concat, Gather, Flatten, Softmax, LogSoftmax, Shape (start/end), ... */
+/*
+ * Concat, Gather, Flatten, Softmax, LogSoftmax, Shape (start/end), ...
+ * com.microsoft QLinearConcat: requant is how an input whose scale or zero
+ * point differs from Y's is requantized (FLOAT: ONNX Runtime's float table,
+ * what an import gives; FIXED: TFLite's int8 QUANTIZE, docs/int8.md).
+ */
 typedef struct evo_axis_attrs {
     int64_t axis;      /* resolved: normalised to 0..rank-1 (Flatten: 0..rank) */
     bool legacy;       /* Softmax/LogSoftmax before opset 13: coerce to 2-D at axis */
     int64_t start, end; /* Shape (opset 15), resolved */
+    evo_requant requant; /* QLinearConcat only */
 } evo_axis_attrs;
 
 /*

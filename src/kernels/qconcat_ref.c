@@ -1,10 +1,14 @@
 /*
  * qconcat_ref.c - reference kernel of com.microsoft QLinearConcat. An
  * input whose scale and zero point equal Y's is copied as bytes; any other
- * goes through a 256-entry requantization table built in float as ONNX
- * Runtime builds it: clamp(nearbyintf(x_scale * (q - x_zp) / y_scale) + y_zp).
+ * goes through a 256-entry requantization table. FLOAT (an import): built
+ * in float as ONNX Runtime builds it, clamp(nearbyintf(x_scale * (q - x_zp)
+ * / y_scale) + y_zp). FIXED (an NPU simulation): TFLite's int8 QUANTIZE,
+ * clamp(evo_requant_fixed(q - x_zp, M) + y_zp) with M the fixed-point form
+ * of (double)x_scale / y_scale.
  */
 #include "kernels/qlinear_ref.h"
+#include "kernels/quant_common.h"
 
 static void qconcat_run(const evo_kernel_args *a, int task, int n_tasks)
 {
@@ -25,9 +29,17 @@ static void qconcat_run(const evo_kernel_args *a, int task, int n_tasks)
         evo_qparam qx = evo_qparam_read(a, 3 + 3 * k, 4 + 3 * k, t);
         bool same = qx.scale == qy.scale && qx.zp == qy.zp;
         uint8_t table[256];
+        bool fixed = a->node->a.axis.requant == EVO_REQUANT_FIXED;
+        int32_t m = 0;
+        int shift = 0;
+        if (!same && fixed)
+            evo_quant_multiplier((double)qx.scale / (double)qy.scale, &m, &shift);
         for (int i = 0; !same && i < 256; i++) {
             int32_t q = t == EVO_DTYPE_INT8 ? (int32_t)(int8_t)(uint8_t)i : i;
-            evo_q_store(table, i, evo_q_round(qx.scale * (float)(q - qx.zp) / qy.scale, qy.zp), t);
+            evo_q_store(table, i,
+                        fixed ? evo_requant_fixed(q - qx.zp, m, shift) + qy.zp
+                              : evo_q_round(qx.scale * (float)(q - qx.zp) / qy.scale, qy.zp),
+                        t);
         }
         int64_t row = x->dims[axis] * inner;
         const uint8_t *src = x->data;

@@ -11,8 +11,14 @@
  *   kernel with count_include_pad, else the part inside the input) and
  *   rounds y / y_scale + y_zp half to even.
  * Windows are clipped to the input (not to the padded input).
+ * A global pool with requant FIXED (an NPU simulation) computes TFLite's
+ * int8 MEAN instead: M = (double)x_scale / y_scale in fixed point (q, s),
+ * k = min(floor(log2(size)), 32, 31 + s), then q' = (q << k) / size
+ * (truncating) and y = clamp(evo_requant_fixed(sum - x_zp * size, q', s - k)
+ * + y_zp): the 1/size folded into the multiplier.
  */
 #include "kernels/qlinear_ref.h"
+#include "kernels/quant_common.h"
 
 #include <string.h>
 
@@ -60,7 +66,7 @@ static bool is_global(const evo_node *node, const qgeom *g)
 }
 
 static void pool_global(const evo_tensor *x, const evo_tensor *y, const qgeom *g, evo_qparam qx,
-                        evo_qparam qy, int64_t plane)
+                        evo_qparam qy, bool fixed, int64_t plane)
 {
     int64_t size = g->in[0] * g->in[1] * g->in[2], b = plane / g->channels, c = plane % g->channels;
     const int64_t base = b * g->n_stride + c * g->c_stride;
@@ -71,10 +77,21 @@ static void pool_global(const evo_tensor *x, const evo_tensor *y, const qgeom *g
                 sum += evo_q_load(x->data,
                                   base + i0 * g->in_stride[0] + i1 * g->in_stride[1] + i2 * g->in_stride[2],
                                   x->dtype);
+    int64_t acc = sum - (int64_t)qx.zp * size, at = b * g->out_n_stride + c * g->out_c_stride;
+    if (fixed) {
+        int32_t q;
+        int s, k = 0;
+        evo_quant_multiplier((double)qx.scale / (double)qy.scale, &q, &s);
+        while (k < 32 && ((int64_t)1 << (k + 1)) <= size)
+            k++;
+        k = k < 31 + s ? k : 31 + s;
+        k = k > 0 ? k : 0;
+        int32_t qk = (int32_t)(((int64_t)q << k) / size);
+        evo_q_store(y->data, at, evo_requant_fixed((int32_t)acc, qk, s - k) + qy.zp, y->dtype);
+        return;
+    }
     float scale = qx.scale / (float)size / qy.scale;
-    int64_t acc = sum - (int64_t)qx.zp * size;
-    evo_q_store(y->data, b * g->out_n_stride + c * g->out_c_stride, evo_q_round((float)acc * scale, qy.zp),
-                y->dtype);
+    evo_q_store(y->data, at, evo_q_round((float)acc * scale, qy.zp), y->dtype);
 }
 
 /* One output element at spatial position o[3] of plane (batch, channel). */
@@ -115,7 +132,7 @@ static void qpool_run(const evo_kernel_args *a, int task, int n_tasks)
     evo_task_range(g.batch * g.channels, task, n_tasks, &begin, &end);
     for (int64_t plane = begin; plane < end; plane++) {
         if (global) {
-            pool_global(x, y, &g, qx, qy, plane);
+            pool_global(x, y, &g, qx, qy, a->node->a.pool.requant == EVO_REQUANT_FIXED, plane);
             continue;
         }
         int64_t o[3];

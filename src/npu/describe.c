@@ -467,10 +467,10 @@ static void describe_layout(const evo_graph *g, const evo_node *n, evo_npu_node_
     }
 }
 
-/* Does n read or write a float tensor? */
-static bool touches_float(const evo_graph *g, const evo_node *n)
+/* Does n read or write a float tensor? x: its data input (a QLinearConcat's first is Y's scale). */
+static bool touches_float(const evo_graph *g, const evo_node *n, const evo_value *x)
 {
-    const evo_value *x = in_val(g, n, 0), *y = out_val(g, n);
+    const evo_value *y = out_val(g, n);
     return (x && (x->dtype == EVO_DTYPE_FLOAT || x->dtype == EVO_DTYPE_FLOAT16)) ||
            (y && (y->dtype == EVO_DTYPE_FLOAT || y->dtype == EVO_DTYPE_FLOAT16));
 }
@@ -479,7 +479,7 @@ void evo_npu_describe(const evo_graph *g, const evo_node *n, evo_npu_node_desc *
 {
     memset(out, 0, sizeof(*out));
     const evo_value *x = in_val(g, n, n->op == EVO_OP_QLINEAR_CONCAT ? 2 : 0);
-    if (touches_float(g, n)) {
+    if (touches_float(g, n, x)) {
         snprintf(out->cpu_reason, sizeof(out->cpu_reason), "float op");
         return;
     }

@@ -262,7 +262,7 @@ typedef struct evo_npu_sim {
     int n_nodes;   /* live nodes placed */
     int n_npu;     /* of them on the NPU */
     int n_tables;  /* NPU nodes whose fused activation table became TFLite's */
-    int n_requant; /* NPU convs whose float requantization (imported) became EVO_REQUANT_FIXED */
+    int n_requant; /* NPU convs, QLinearAdds and QLinearMuls whose float requantization (imported) became FIXED */
     int n_inexact; /* NPU nodes whose arithmetic is not TFLite's (ONNX Runtime's float ops) */
     int n_kinds;
     struct {

@@ -10,11 +10,14 @@
  * construction. A fused table activation is the one place where evo's own
  * choice (f rounded once, in double) differs: NPU nodes get TFLite's
  * tables (EVO_ACT_TABLE_TFLITE; also imported QLinearSigmoid and
- * QLinearLeakyRelu, whose tables are ONNX Runtime's), and imported convolutions with ONNX
- * Runtime's float requantization get the fixed-point one TFLite's kernels
- * use. Nodes whose arithmetic evo has only in ONNX Runtime's form
- * (com.microsoft QLinearAdd/Mul/Concat/pools) are counted
- * and named, never claimed exact. CPU nodes keep their semantics.
+ * QLinearLeakyRelu, whose tables are ONNX Runtime's), and imported convolutions,
+ * QLinearAdds and QLinearMuls with ONNX Runtime's float requantization get
+ * the fixed-point one TFLite's CONV_2D, ADD and MUL use (a QLinearConcat's
+ * inputs of other parameters TFLite's QUANTIZE, a QLinearGlobalAveragePool
+ * TFLite's int8 MEAN). Nodes whose arithmetic evo has only in ONNX
+ * Runtime's form (a windowed QLinearAveragePool, which no NPU description
+ * places today) are counted and named, never claimed exact. CPU nodes keep
+ * their semantics.
  */
 #include "npu/npu.h"
 
@@ -27,13 +30,32 @@
 static const char *inexact_reason(const evo_node *n)
 {
     switch (n->op) {
-    case EVO_OP_QLINEAR_ADD:
-    case EVO_OP_QLINEAR_MUL: return "ONNX Runtime's float arithmetic, TFLite's ADD/MUL rescale in fixed point";
-    case EVO_OP_QLINEAR_CONCAT: return "inputs requantized through a float table, TFLite's QUANTIZE is fixed point";
-    case EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL:
     case EVO_OP_QLINEAR_AVERAGE_POOL: return "ONNX Runtime's float rescale of the sum";
     default: return NULL;
     }
+}
+
+/* The first element of constant v (a scale or zero point) as a double; 0 when v is absent (a zero point). */
+static double scalar_of(const evo_value *v)
+{
+    if (!v || !v->data)
+        return 0;
+    switch (v->dtype) {
+    case EVO_DTYPE_FLOAT: return *(const float *)v->data;
+    case EVO_DTYPE_INT8: return *(const int8_t *)v->data;
+    case EVO_DTYPE_UINT8: return *(const uint8_t *)v->data;
+    default: return 0;
+    }
+}
+
+/* Does QLinearConcat n have an input whose scale or zero point differs from Y's (requantized, not copied)? */
+static bool concat_requantizes(evo_graph *g, const evo_node *n)
+{
+    for (int i = 2; i + 2 < n->n_in; i += 3)
+        if (scalar_of(evo_node_input(g, n, i + 1)) != scalar_of(evo_node_input(g, n, 0)) ||
+            scalar_of(evo_node_input(g, n, i + 2)) != scalar_of(evo_node_input(g, n, 1)))
+            return true;
+    return false;
 }
 
 /* Counts one more inexact node of op (reason why) in out's kinds. */
@@ -59,11 +81,17 @@ void evo_npu_apply_semantics(evo_graph *g, const evo_npu_placement *pl, evo_npu_
             continue;
         evo_node *n = &g->nodes[pl->nodes[i].node];
         out->n_npu++;
-        /* an imported conv's ONNX Runtime float requantization: TFLite's CONV_2D and FULLY_CONNECTED rescale in
-         * fixed point from the same double multiplier, which is EVO_REQUANT_FIXED */
+        /* an imported node's ONNX Runtime float requantization: TFLite's CONV_2D and FULLY_CONNECTED rescale in
+         * fixed point from the same double multiplier, its ADD and MUL in fixed point from double multipliers
+         * of the scales (kernels/qbinary.h), and a concatenation's inputs of other parameters through QUANTIZE,
+         * in fixed point from (double)x_scale / y_scale, and a global average pool as MEAN, its multiplier over
+         * the count in fixed point (kernels/qpool_ref.c): all EVO_REQUANT_FIXED */
         evo_requant *rq = n->op == EVO_OP_QLINEAR_CONV     ? &n->a.conv.requant
                           : n->op == EVO_OP_QLINEAR_MATMUL ? &n->a.gemm.requant
-                                                           : NULL;
+                          : n->op == EVO_OP_QLINEAR_ADD || n->op == EVO_OP_QLINEAR_MUL ? &n->a.qbinary.requant
+                          : n->op == EVO_OP_QLINEAR_CONCAT && concat_requantizes(g, n) ? &n->a.axis.requant
+                          : n->op == EVO_OP_QLINEAR_GLOBAL_AVERAGE_POOL                ? &n->a.pool.requant
+                                                                                        : NULL;
         if (rq && *rq != EVO_REQUANT_FIXED) {
             *rq = EVO_REQUANT_FIXED;
             out->n_requant++;
@@ -105,7 +133,7 @@ char *evo_npu_sim_summary(const evo_npu_sim *s, const char *target, char *buf, s
                        "fused activations)",
                        target, s->n_npu - s->n_inexact, s->n_nodes, s->n_tables);
     if (s->n_requant && len > 0 && (size_t)len < cap)
-        len += snprintf(buf + len, cap - (size_t)len, "; %d imported convolutions requantized in fixed point",
+        len += snprintf(buf + len, cap - (size_t)len, "; %d imported nodes requantized in fixed point",
                         s->n_requant);
     if (s->n_inexact && len > 0 && (size_t)len < cap)
         len += snprintf(buf + len, cap - (size_t)len, "; %d NPU nodes not TFLite-exact:", s->n_inexact);

@@ -71,6 +71,7 @@ static const evo_file_field pool_fields[] = {
     FLD(evo_pool_attrs, count_include_pad, BOOL, -1),
     FLD(evo_pool_attrs, storage_order, I64, -1),
     FLD(evo_pool_attrs, channels_last, BOOL, -1),
+    FLD(evo_pool_attrs, requant, I32, EVO_REQUANT_FIXED),
 };
 static const evo_file_field bn_fields[] = {FLD(evo_bn_attrs, epsilon, F32, -1)};
 static const evo_file_field unary_fields[] = {
@@ -90,6 +91,7 @@ static const evo_file_field axis_fields[] = {
     FLD(evo_axis_attrs, legacy, BOOL, -1),
     FLD(evo_axis_attrs, start, I64, -1),
     FLD(evo_axis_attrs, end, I64, -1),
+    FLD(evo_axis_attrs, requant, I32, EVO_REQUANT_FIXED),
 };
 /* + n_splits int64 sizes */
 static const evo_file_field split_fields[] = {

@@ -17,7 +17,11 @@ on a rounding tie are nudged first: TFLite's QUANTIZE rounds them away
 from zero, evo's QuantizeLinear to even); the table activations (evo: one
 256-entry table; TFLite: LOGISTIC then MUL, each rounding) are measured
 and held to TABLE_MAX_STEPS. A model with an op outside the export's table
-must be refused with the node's name and a non-zero exit.
+must be refused with the node's name and a non-zero exit. Imported models
+(evo's QDQ export read back, and QOperator models with com.microsoft
+QLinearAdd, QLinearMul and QLinearConcat) keep ONNX Runtime's arithmetic on
+the CPU and must be bit-exact with the reference kernels simulated on an
+NPU (`evo run --target`).
 
 With MODELS_DIR (models/out), whole networks go the same way instead (see
 check_real_models): ResNet18, MobileNetV2 and ShuffleNetV2 must be
@@ -373,8 +377,9 @@ def check_imported(evo, work, calib, small, rng):
     point, the activations take TFLite's tables, as TFLite's kernels do)."""
     failures = 0
     # every node on the NPU (depthwise's multiplier-2 conv is not); the activations read back as
-    # com.microsoft QLinearSigmoid and QLinearLeakyRelu (ONNX Runtime's float tables on the CPU)
-    for name in ["conv_relu", "resize", "fc", "sigmoid_at_output", "leaky_at_output"]:
+    # com.microsoft QLinearSigmoid and QLinearLeakyRelu (ONNX Runtime's float tables on the CPU), the
+    # residual Add and squeeze-excite Mul as QLinearAdd and QLinearMul (its float arithmetic on the CPU)
+    for name in ["conv_relu", "resize", "fc", "sigmoid_at_output", "leaky_at_output", "residual", "se_mul"]:
         onnx_path, _, args = small[name]
         qdq = os.path.join(work, name + "_qdq.onnx")
         tfl = os.path.join(work, name + "_qdq.tflite")
@@ -394,6 +399,71 @@ def check_imported(evo, work, calib, small, rng):
         failures += not ok
         print(f"{name} imported QDQ: {'ok  ' if ok else 'FAIL'} CPU (ONNX Runtime's arithmetic) max {worst['cpu']} steps, "
               f"--target {NPU_TARGET} max {worst['npu']} steps from the reference kernels")
+    return failures
+
+
+def qoperator_model(path, op, scales, zps, extra=None, channels=8):
+    """x (float [1, C, H, W]) -> a = QuantizeLinear(x), b = QuantizeLinear(x * c) (c per channel, of both
+    signs) -> com.microsoft op(a, b) (a pool: op(a)) -> DequantizeLinear: an imported QOperator model,
+    int8, with the scales chosen so that many results are rounding ties (ratios of powers of two and
+    three)."""
+    c = np.resize(np.array([1.0, -0.75, 0.5, -1.25, 1.5, -0.5, 0.875, -1.0], np.float32), channels)
+    c = c.reshape(1, channels, 1, 1)
+    inits = [numpy_helper.from_array(c, "c")]
+    for k, (s, z) in enumerate(zip(scales, zps)):
+        inits += [numpy_helper.from_array(np.array(s, np.float32), f"s{k}"),
+                  numpy_helper.from_array(np.array(z, np.int8), f"z{k}")]
+    nodes = [helper.make_node("Mul", ["x", "c"], ["xc"]),
+             helper.make_node("QuantizeLinear", ["x", "s0", "z0"], ["a"]),
+             helper.make_node("QuantizeLinear", ["xc", "s1", "z1"], ["b"])]
+    if op == "QLinearConcat":
+        ins, out_shape = ["s2", "z2", "a", "s0", "z0", "b", "s1", "z1"], [1, 2 * channels, H, W]
+    elif op == "QLinearGlobalAveragePool":
+        ins, out_shape = ["a", "s0", "z0", "s2", "z2"], [1, channels, 1, 1]
+    else:
+        ins, out_shape = ["a", "s0", "z0", "b", "s1", "z1", "s2", "z2"], [1, channels, H, W]
+    nodes += [helper.make_node(op, ins, ["y8"], domain="com.microsoft", **(extra or {})),
+              helper.make_node("DequantizeLinear", ["y8", "s2", "z2"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, H, W])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    onnx.save(m, path)
+
+
+def check_qoperator(evo, work, rng):
+    """Imported com.microsoft QLinearAdd, QLinearMul, QLinearConcat of inputs with other parameters and
+    QLinearGlobalAveragePool (ONNX Runtime's float arithmetic: round half to even of the float result)
+    differ from TFLite's fixed-point ADD, MUL, QUANTIZE (the export's requantization of a
+    concatenation's inputs) and MEAN on rounding ties; simulated on an NPU (evo run --target) they compute TFLite's and must be bit-exact
+    with the reference kernels, and the CPU run must differ somewhere (else the case would not show
+    the switch)."""
+    failures = 0
+    for op, scales, zps in [("QLinearAdd", [1 / 16, 3 / 32, 1 / 8], [3, -5, 1]),
+                            ("QLinearMul", [1 / 16, 3 / 32, 3 / 128], [3, -5, 1]),
+                            ("QLinearConcat", [1 / 16, 3 / 32, 1 / 8], [3, -5, 1]),
+                            ("QLinearGlobalAveragePool", [1 / 16, 1, 1 / 16], [3, 0, 1])]:
+        name = op.lower() + "_qop"
+        path, tfl = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".tflite")
+        pool = op == "QLinearGlobalAveragePool"  # a mean of 256 bytes: few ties, so many channels
+        qoperator_model(path, op, scales, zps, {"axis": 1} if op == "QLinearConcat" else None, 4096 if pool else 8)
+        run([evo, "export", path, "--tflite", tfl])
+        x = nudge_ties(rng.uniform(-8, 8, (1, 4096 if pool else 8, H, W)).astype(np.float32), np.float32(scales[0]))
+        x_path = os.path.join(work, name + ".x.npy")
+        np.save(x_path, x)
+        y_tfl, scale = litert_run(tfl, x, OpResolverType.BUILTIN_REF)
+        steps, lines = {}, {}
+        for mode, extra in [("cpu", []), ("npu", ["--target", NPU_TARGET])]:
+            y_path = os.path.join(work, f"{name}.{mode}.npy")
+            lines[mode] = run([evo, "run", path, "--input", x_path, "--output", y_path] + extra)
+            d = np.rint(np.abs(y_tfl.astype(np.float64) - np.load(y_path)) / scale)
+            steps[mode] = (int(d.max()), int((d > 0).sum()))
+        claimed = "1 imported nodes requantized in fixed point" in lines["npu"] and "not TFLite" not in lines["npu"]
+        ok = steps["npu"][0] == 0 and steps["cpu"][1] > 0 and claimed
+        failures += not ok
+        print(f"{name} imported: {'ok  ' if ok else 'FAIL'} CPU (ONNX Runtime's arithmetic) {steps['cpu'][1]} of "
+              f"{y_tfl.size} outputs differ (max {steps['cpu'][0]} steps); --target {NPU_TARGET} "
+              f"{steps['npu'][1]} differ ({next((l for l in lines['npu'].splitlines() if NPU_TARGET in l), '')})")
     return failures
 
 
@@ -523,6 +593,7 @@ def main():
         print(f"tflite vs evo: {failures} failures")
         return 1 if failures else 0
     failures += check_imported(evo, work, calib, small, rng)
+    failures += check_qoperator(evo, work, rng)
     # float graphs (no quantization): fused residuals before and after the activation
     failures += check_float_small(evo, work, rng)
     # a node without a TFLite form: refused by name, non-zero exit

@@ -1,7 +1,8 @@
 /*
  * test_npu_simulate.c - simulating an NPU target on a placed int8 graph:
  * the fused activation tables of NPU nodes become TFLite's, CPU nodes keep
- * theirs, nodes with ONNX Runtime's arithmetic are counted and named, and
+ * theirs, imported QLinearAdd/QLinearMul take TFLite's fixed-point
+ * arithmetic, nodes with ONNX Runtime's arithmetic are counted and named, and
  * loading with evo_compile_options.npu_target does the same (an unknown
  * target or a float model is refused with a message). The run of the
  * simulated graph uses the TFLite table: its outputs are the TFLite
@@ -105,12 +106,23 @@ static void test_apply(void)
     char line[512];
     evo_npu_sim_summary(&sim, "ethos-n78-1tops-2ple", line, sizeof(line));
     CHECK_MSG(strstr(line, "2 of 3 nodes on the NPU with TFLite's integer semantics (TFLite's tables for 1 fused") &&
-                  strstr(line, "; 1 imported convolutions requantized in fixed point") && !strstr(line, "not TFLite"),
+                  strstr(line, "; 1 imported nodes requantized in fixed point") && !strstr(line, "not TFLite"),
               "%s", line);
     /* Ethos-U takes all three: both tables TFLite's */
     CHECK(evo_npu_simulate(g, evo_npu_target_find("ethos-u55-128"), &sim, &err) == EVO_OK);
     CHECK(c2 && c2->a.conv.act_table == EVO_ACT_TABLE_TFLITE && sim.n_tables == 2 && sim.n_npu == 3);
     evo_graph_free(g);
+}
+
+/* The first three live non-constant nodes of g, all placed on the NPU. */
+static evo_npu_placement all_on_npu(const evo_graph *g, evo_npu_place places[3])
+{
+    memset(places, 0, 3 * sizeof(*places));
+    evo_npu_placement pl = {NULL, places, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].is_dead && g->nodes[i].op != EVO_OP_CONSTANT && pl.n_nodes < 3)
+            places[pl.n_nodes++] = (evo_npu_place){.node = i, .on_npu = true};
+    return pl;
 }
 
 /* A node evo computes only in ONNX Runtime's form, on the NPU: counted and named, its arithmetic untouched. */
@@ -123,27 +135,52 @@ static void test_inexact(void)
         evo_graph_free(g);
         return;
     }
-    c2->op = EVO_OP_QLINEAR_ADD; /* only the op is read: a stand-in for an imported com.microsoft.QLinearAdd */
-    c2->op_type = "com.microsoft.QLinearAdd";
+    c2->op = EVO_OP_QLINEAR_AVERAGE_POOL; /* only the op is read: a stand-in for an imported QLinearAveragePool */
+    c2->op_type = "com.microsoft.QLinearAveragePool";
     evo_npu_place places[3];
-    memset(places, 0, sizeof(places));
-    evo_npu_placement pl = {NULL, places, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < g->n_nodes; i++)
-        if (!g->nodes[i].is_dead && g->nodes[i].op != EVO_OP_CONSTANT && pl.n_nodes < 3)
-            places[pl.n_nodes++] = (evo_npu_place){.node = i, .on_npu = true};
+    evo_npu_placement pl = all_on_npu(g, places);
     evo_npu_sim sim;
     evo_npu_apply_semantics(g, &pl, &sim);
     sim.n_nodes = pl.n_nodes;
     CHECK_MSG(sim.n_npu == 3 && sim.n_inexact == 1 && sim.n_kinds == 1 && sim.kinds[0].count == 1 &&
-                  strcmp(sim.kinds[0].op, "com.microsoft.QLinearAdd") == 0,
+                  strcmp(sim.kinds[0].op, "com.microsoft.QLinearAveragePool") == 0,
               "%d %d %d", sim.n_npu, sim.n_inexact, sim.n_kinds);
     char line[512];
     evo_npu_sim_summary(&sim, "ethos-u55-128", line, sizeof(line));
     CHECK_MSG(strstr(line, "2 of 3 nodes on the NPU with TFLite's integer semantics") &&
-                  strstr(line, "; 1 NPU nodes not TFLite-exact: com.microsoft.QLinearAdd x1 (ONNX Runtime's float "
-                               "arithmetic"),
+                  strstr(line, "; 1 NPU nodes not TFLite-exact: com.microsoft.QLinearAveragePool x1 (ONNX Runtime's "
+                               "float rescale"),
               "%s", line);
     evo_graph_free(g);
+}
+
+/*
+ * An imported QLinearAdd and QLinearMul (ONNX Runtime's FLOAT requantization) on the NPU take TFLite's
+ * fixed-point ADD and MUL (FIXED) and count as requantized, not as inexact; on the CPU they keep FLOAT.
+ */
+static void test_qbinary_fixed(void)
+{
+    const evo_op ops[2] = {EVO_OP_QLINEAR_ADD, EVO_OP_QLINEAR_MUL};
+    for (int k = 0; k < 2; k++) {
+        evo_graph *g = build();
+        evo_node *c2 = find(g, "s"), *c3 = find(g, "y");
+        CHECK(c2 != NULL && c3 != NULL);
+        if (!c2 || !c3) {
+            evo_graph_free(g);
+            return;
+        }
+        c2->op = c3->op = ops[k]; /* stand-ins: only the op and its requantization mode are read */
+        c2->a.qbinary = c3->a.qbinary = (evo_qbinary_attrs){EVO_REQUANT_FLOAT, EVO_ACT_NONE, 0, 0};
+        evo_npu_place places[3];
+        evo_npu_placement pl = all_on_npu(g, places);
+        places[2].on_npu = false; /* c3 on the CPU */
+        evo_npu_sim sim;
+        evo_npu_apply_semantics(g, &pl, &sim);
+        CHECK_MSG(sim.n_npu == 2 && sim.n_requant == 1 && sim.n_inexact == 0, "%d %d %d", sim.n_npu, sim.n_requant,
+                  sim.n_inexact);
+        CHECK(c2->a.qbinary.requant == EVO_REQUANT_FIXED && c3->a.qbinary.requant == EVO_REQUANT_FLOAT);
+        evo_graph_free(g);
+    }
 }
 
 /* x -> c1 (LeakyReLU alpha 1/8 table) -> y: the one-conv graph the run test simulates. */
@@ -239,4 +276,4 @@ static void test_load_option(void)
     evo_graph_free(g);
 }
 
-CHECK_MAIN(CHECK_TEST(test_apply), CHECK_TEST(test_inexact), CHECK_TEST(test_run), CHECK_TEST(test_load_option))
+CHECK_MAIN(CHECK_TEST(test_apply), CHECK_TEST(test_inexact), CHECK_TEST(test_qbinary_fixed), CHECK_TEST(test_run), CHECK_TEST(test_load_option))
