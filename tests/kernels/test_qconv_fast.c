@@ -76,6 +76,7 @@ typedef struct qvariant {
 static const qvariant qvariants[] = {
     {&evo_kernel_qconv_direct_vnni, has_vnni_vbmi, false},
     {&evo_kernel_qconv_vnni, has_vnni, false},
+    {&evo_kernel_qconv_dw_vnni, has_vnni_vbmi, true},
     {&evo_kernel_qconv_dw_avx512, has_avx512, true},
     {&evo_kernel_qconv_avxvnni, has_avxvnni, false},
     {&evo_kernel_qconv_avx2, has_avx2, false},
@@ -193,6 +194,9 @@ static bool conv_takes(const qvariant *v, const void *ctx)
         return tc->w_zp == 0 && s->group == 1 && taps >= 2 && taps <= 64 && s->sh == s->sw && s->sw <= 2 &&
                s->dh <= 4 && s->dw <= 4 && (wq - s->ow) * 4 <= wq;
     }
+    if (v->def == &evo_kernel_qconv_dw_vnni && /* one 64-byte load per vector of 16 */
+        (s->kw > 8 || s->kh > 7 || 15 * s->sw + (s->kw - 1) * s->dw > 63))
+        return false;
     return tc->w_zp == 0 && (!v->dw || (is_dw(tc) && tc->s.sw <= 2));
 }
 
@@ -349,7 +353,7 @@ static void test_dw_wide(void)
         s->dh = s->dw = it & 4 ? 2 : 1, s->ph = s->pw = check_rng_int(&r, 0, 2);
         if (s->ih + 2 * s->ph < (s->kh - 1) * s->dh + 1)
             s->ih = (s->kh - 1) * s->dh + 1;
-        CHECK(run_case(&r, &tc) >= (has_avx2(evo_cpu_get()) ? 2 : 0));
+        CHECK(run_case(&r, &tc) >= (has_avx2(evo_cpu_get()) ? 2 : 0) + (has_vnni_vbmi(evo_cpu_get()) ? 1 : 0));
     }
 }
 
