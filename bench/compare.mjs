@@ -3,7 +3,7 @@
 // Run through bench/compare, which installs onnxruntime-node first.
 // See bench/README.md for the method.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,8 @@ const USAGE = `usage: bench/compare [options]
                     with the model's preset) and time evo on the int8 .evo against ORT on its QDQ export
   --calib DIR       calibration images for --int8 (default ../shared/data/coco64/images)
   --calib-count N   calibration images used (default 16)
+  --int8-dir DIR    keep the quantized models in DIR (created if missing) and reuse the ones there
+                    (M.int8.evo with M.qdq.onnx, newer than the model) instead of quantizing again
   --out DIR         results directory (default bench/results)
   --help
 bench/compare --layers MODEL [--threads N] [--runs R]: per-layer times of both engines`;
@@ -77,6 +79,7 @@ function parseArgs(argv) {
     else if (a === '--int8') o.int8 = true;
     else if (a === '--calib') o.calib = path.resolve(next());
     else if (a === '--calib-count') o.calibCount = int(a, next(), 1);
+    else if (a === '--int8-dir') o.int8Dir = path.resolve(next());
     else if (a === '--out') o.out = path.resolve(next());
     else throw new Error(`unknown option "${a}"\n${USAGE}`);
   }
@@ -357,7 +360,17 @@ const PRESETS = { yolov5s: 'yolov5', yolov5n: 'yolov5', yolov8n: 'yolov8', yolox
 // --int8: quantizes file with evo quantize into tmp; returns the int8 row's files (evo runs the .evo,
 // ORT its QDQ export) or { error }.
 function quantizeModel(o, file, tmp) {
-  const evoModel = path.join(tmp, `${file.name}.int8.evo`), qdq = path.join(tmp, `${file.name}.qdq.onnx`);
+  const dir = o.int8Dir ?? tmp;
+  const evoModel = path.join(dir, `${file.name}.int8.evo`), qdq = path.join(dir, `${file.name}.qdq.onnx`);
+  const row = { ...file, name: `${file.name} int8`, onnx: qdq, evoModel, output: '', int8: true, fp32Name: file.name };
+  if (o.int8Dir) {
+    mkdirSync(dir, { recursive: true });
+    const src = statSync(file.onnx).mtimeMs;
+    if ([evoModel, qdq].every((f) => existsSync(f) && statSync(f).mtimeMs > src)) {
+      console.log(`   reusing ${evoModel}, ${path.basename(qdq)}`);
+      return row;
+    }
+  }
   const args = ['quantize', file.onnx, '--calib', o.calib, '--calib-count', String(o.calibCount), '-o', evoModel,
     '--qdq', qdq];
   if (PRESETS[file.name]) args.push('--preset', PRESETS[file.name]);
@@ -365,7 +378,7 @@ function quantizeModel(o, file, tmp) {
   const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
   if (!r.ok) return { error: `evo quantize: ${lastLines(r.stderr || r.stdout || `exit ${r.status}`)}` };
   console.log(`   quantized in ${((Date.now() - t0) / 1e3).toFixed(1)} s: ${path.basename(evoModel)}, ${path.basename(qdq)}`);
-  return { ...file, name: `${file.name} int8`, onnx: qdq, evoModel, output: '', int8: true, fp32Name: file.name };
+  return row;
 }
 
 // max |a - b| and max |ref|; a NaN anywhere counts as an infinite error.
