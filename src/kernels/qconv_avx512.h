@@ -22,12 +22,12 @@ typedef struct qrow {
     __m512i add64, neg64, sh64;
 } qrow;
 
-/* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only). */
+/* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only); r->one set. */
 static inline void qrow_finish(const evo_qconv_packed *h, __m512i shift, qrow *r)
 {
     const __m512i zero = _mm512_setzero_si512();
     r->ls = r->rs = r->rmask = r->rthr = r->smax = r->smin = zero;
-    if (h->requant == EVO_REQUANT_FIXED) { /* FLOAT needs none of the shifts */
+    if (h->requant == EVO_REQUANT_FIXED && !r->one) { /* FLOAT and the one-step FIXED need none of these */
         r->ls = _mm512_min_epi32(_mm512_max_epi32(shift, zero), _mm512_set1_epi32(31));
         r->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
         r->rmask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r->rs), _mm512_set1_epi32(1));
