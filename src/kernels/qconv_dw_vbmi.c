@@ -80,18 +80,21 @@ static inline __attribute__((always_inline)) void taps(const uint8_t *const *row
         }
 }
 
-/* The nv vectors' outputs (cnt bytes) requantized and stored at dst. */
+/*
+ * The nv vectors' outputs (cnt bytes) requantized and stored at dst: as
+ * 64 packed bytes (looked up with byte permutes when lut), or a vector at a
+ * time with a table and no byte permutes.
+ */
 static inline __attribute__((always_inline)) void store(const evo_qconv_packed *h, const int32_t *table,
                                                         const qlut64 *t, const qrow *r, const __m512i *acc,
                                                         int nv, int64_t cnt, uint8_t *dst, bool lut)
 {
-    if (lut) {
-        __m128i b[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-        for (int v = 0; v < nv; v++)
-            b[v] = _mm512_cvtepi32_epi8(qepi16_requant(h, r, acc[v]));
-        __m512i z = _mm512_inserti32x4(_mm512_castsi128_si512(b[0]), b[1], 1);
-        z = _mm512_inserti32x4(_mm512_inserti32x4(z, b[2], 2), b[3], 3);
-        _mm512_mask_storeu_epi8(dst, qmask64(cnt), qlut64_map(t, z));
+    if (lut || !h->has_table) {
+        __m512i v[4];
+        for (int i = 0; i < 4; i++)
+            v[i] = i < nv ? qepi16_requant_raw(h, r, acc[i]) : _mm512_setzero_si512();
+        __m512i z = qepi16_bytes(h, v[0], v[1], v[2], v[3]);
+        _mm512_mask_storeu_epi8(dst, qmask64(cnt), lut ? qlut64_map(t, z) : z);
         return;
     }
     for (int v = 0; v < nv; v++)
