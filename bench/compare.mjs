@@ -3,7 +3,7 @@
 // Run through bench/compare, which installs onnxruntime-node first.
 // See bench/README.md for the method.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,8 @@ const USAGE = `usage: bench/compare [options]
                     with the model's preset) and time evo on the int8 .evo against ORT on its QDQ export
   --calib DIR       calibration images for --int8 (default ../shared/data/coco64/images)
   --calib-count N   calibration images used (default 16)
+  --int8-dir DIR    keep the quantized models in DIR (created if missing) and reuse the ones there
+                    (M.int8.evo with M.qdq.onnx, newer than the model) instead of quantizing again
   --out DIR         results directory (default bench/results)
   --help
 bench/compare --layers MODEL [--threads N] [--runs R]: per-layer times of both engines`;
@@ -77,6 +79,7 @@ function parseArgs(argv) {
     else if (a === '--int8') o.int8 = true;
     else if (a === '--calib') o.calib = path.resolve(next());
     else if (a === '--calib-count') o.calibCount = int(a, next(), 1);
+    else if (a === '--int8-dir') o.int8Dir = path.resolve(next());
     else if (a === '--out') o.out = path.resolve(next());
     else throw new Error(`unknown option "${a}"\n${USAGE}`);
   }
@@ -357,7 +360,17 @@ const PRESETS = { yolov5s: 'yolov5', yolov5n: 'yolov5', yolov8n: 'yolov8', yolox
 // --int8: quantizes file with evo quantize into tmp; returns the int8 row's files (evo runs the .evo,
 // ORT its QDQ export) or { error }.
 function quantizeModel(o, file, tmp) {
-  const evoModel = path.join(tmp, `${file.name}.int8.evo`), qdq = path.join(tmp, `${file.name}.qdq.onnx`);
+  const dir = o.int8Dir ?? tmp;
+  const evoModel = path.join(dir, `${file.name}.int8.evo`), qdq = path.join(dir, `${file.name}.qdq.onnx`);
+  const row = { ...file, name: `${file.name} int8`, onnx: qdq, evoModel, output: '', int8: true, fp32Name: file.name };
+  if (o.int8Dir) {
+    mkdirSync(dir, { recursive: true });
+    const src = statSync(file.onnx).mtimeMs;
+    if ([evoModel, qdq].every((f) => existsSync(f) && statSync(f).mtimeMs > src)) {
+      console.log(`   reusing ${evoModel}, ${path.basename(qdq)}`);
+      return row;
+    }
+  }
   const args = ['quantize', file.onnx, '--calib', o.calib, '--calib-count', String(o.calibCount), '-o', evoModel,
     '--qdq', qdq];
   if (PRESETS[file.name]) args.push('--preset', PRESETS[file.name]);
@@ -365,7 +378,7 @@ function quantizeModel(o, file, tmp) {
   const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
   if (!r.ok) return { error: `evo quantize: ${lastLines(r.stderr || r.stdout || `exit ${r.status}`)}` };
   console.log(`   quantized in ${((Date.now() - t0) / 1e3).toFixed(1)} s: ${path.basename(evoModel)}, ${path.basename(qdq)}`);
-  return { ...file, name: `${file.name} int8`, onnx: qdq, evoModel, output: '', int8: true, fp32Name: file.name };
+  return row;
 }
 
 // max |a - b| and max |ref|; a NaN anywhere counts as an infinite error.
@@ -384,17 +397,42 @@ function agreement(got, ref) {
   return { ok: maxDiff <= 1e-4 * maxRef, max_abs_diff: maxDiff, max_abs_ref: maxRef, rel };
 }
 
-// int8 engines agree when their dequantized outputs are within 2 % of the output range: the same
-// int8 arithmetic, with the fp32 parts (the decode, say) in a different order.
-const INT8_REL_BOUND = 0.02;
+// SQNR of got against ref in dB: 10 log10(sum ref^2 / sum (got - ref)^2); Infinity when equal.
+function sqnr(got, ref) {
+  if (got.data.length !== ref.data.length) return NaN;
+  let sig = 0, noise = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    const b = Number(ref.data[i]), d = Number(got.data[i]) - b;
+    sig += b * b;
+    noise += d * d;
+  }
+  if (Number.isNaN(noise)) return NaN;
+  return noise === 0 ? Infinity : 10 * Math.log10(sig / noise);
+}
 
-function checkNumerics(o, file, threads, ortOut, tmp) {
+// An int8 row is ok when, on every output, evo's int8 model is at least as close to the fp32 model
+// (ORT's fp32 outputs of the fp32 row, on the same input) as ORT running the QDQ export of that int8
+// model, less this margin: int8 outputs of a detector are ~16 dB from fp32 for both engines, so their
+// element-wise difference says nothing, while a kernel error in either shows as a lower SQNR.
+const INT8_SQNR_MARGIN_DB = 1;
+
+function checkNumerics(o, file, threads, ortOut, tmp, fp32Ref) {
   const res = { threads };
   const ev = evoOutputs(o, file, threads, ortOut.length, tmp);
   if (ev.error) return { ...res, ok: false, error: `evo run: ${ev.error}` };
   res.evo_vs_ort = ortOut.map((ref, i) => {
     const a = agreement(ev.outputs[i], ref);
-    if (file.int8 && Number.isFinite(a.rel)) a.ok = a.rel <= INT8_REL_BOUND;
+    if (!file.int8 || a.note) return { output: ref.name, ...a };
+    a.sqnr_evo_ort = sqnr(ev.outputs[i], ref);
+    const fp = fp32Ref?.[i];
+    if (!fp || fp.data.length !== ref.data.length) {
+      a.ok = false;
+      a.note = 'no fp32 reference outputs (the fp32 row failed or was not checked)';
+    } else {
+      a.sqnr_evo_fp32 = sqnr(ev.outputs[i], fp);
+      a.sqnr_ort_fp32 = sqnr(ref, fp);
+      a.ok = a.sqnr_evo_fp32 >= a.sqnr_ort_fp32 - INT8_SQNR_MARGIN_DB;
+    }
     return { output: ref.name, ...a };
   });
   if (existsSync(file.output)) {
@@ -411,10 +449,19 @@ function checkNumerics(o, file, threads, ortOut, tmp) {
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const sci = (x) => (Number.isFinite(x) ? x.toExponential(1) : String(x));
 
+const db = (x) => (Number.isFinite(x) ? x.toFixed(1) : String(x));
+
 function agreeCell(num) {
   if (!num) return 'not checked';
   if (num.error) return `ERROR`;
   const bad = num.evo_vs_ort.find((a) => !a.ok);
+  if (num.evo_vs_ort[0]?.sqnr_evo_ort !== undefined || num.evo_vs_ort[0]?.sqnr_evo_fp32 !== undefined) {
+    /* int8: the output whose SQNR against fp32 is lowest for evo, or the failing one */
+    const worst = bad ?? num.evo_vs_ort.reduce((w, a) => (a.sqnr_evo_fp32 < w.sqnr_evo_fp32 ? a : w));
+    if (worst.note) return `NO (${worst.note})`;
+    return `${worst.ok ? 'ok' : 'NO'} SQNR vs fp32 evo ${db(worst.sqnr_evo_fp32)} / ORT ${db(worst.sqnr_ort_fp32)} dB` +
+      ` (evo vs ORT ${db(worst.sqnr_evo_ort)} dB)`;
+  }
   const worst = bad ?? num.evo_vs_ort.reduce((w, a) => (a.rel > w.rel ? a : w));
   if (worst.note) return `NO (${worst.note})`;
   return `${worst.ok ? 'ok' : 'NO'} ${sci(worst.max_abs_diff)} (${sci(worst.rel)} rel)`;
@@ -485,6 +532,7 @@ async function main() {
   console.log(`runs ${o.runs}/round, ${o.rounds} rounds, warm-up ${o.warmup}, budget ${o.budget} s/engine/round, threads ${o.threads.join(',')}`);
 
   const rows = [];
+  const fp32Outputs = new Map(); // model name -> ORT's fp32 outputs, the int8 rows' reference
   let flip = 0;
   try {
     if (o.int8 && !o.ortOnly) {
@@ -530,7 +578,9 @@ async function main() {
         // Numerics first: it also tells early whether evo runs the model.
         if (o.numerics && !o.ortOnly && eng && existsSync(file.input)) {
           try {
-            row.numerics = checkNumerics(o, file, threads, await eng.outputs(), tmp);
+            const ortOut = await eng.outputs();
+            row.numerics = checkNumerics(o, file, threads, ortOut, tmp, fp32Outputs.get(file.fp32Name));
+            if (!file.int8 && !fp32Outputs.has(file.name)) fp32Outputs.set(file.name, ortOut);
           } catch (e) {
             row.numerics = { ok: false, error: String(e.message ?? e).split('\n')[0] };
           }
@@ -608,7 +658,9 @@ async function main() {
     'engine order alternates). evo is timed by `evo bench` (session run only, input pre-filled); ORT by session.run() ' +
     'from Node into preallocated output tensors (includes the binding overhead, about 0.03 ms). GFLOP/s use the FLOP count evo reports for the model. ' +
     'agree: max |evo - ORT| on the saved input (the timing input for models without one), ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|); ' +
-    `int8 rows: ORT runs the QDQ ONNX evo exports of the int8 model evo runs, ok if rel <= ${INT8_REL_BOUND}.`;
+    'int8 rows: ORT runs the QDQ ONNX evo exports of the int8 model evo runs; SQNR (dB) of each engine\'s int8 outputs ' +
+    'against ORT\'s fp32 outputs of the fp32 model on the same input, ok if on every output evo\'s is at least ' +
+    `ORT's less ${INT8_SQNR_MARGIN_DB} dB (worst output shown, with evo's int8 outputs against ORT's).`;
   console.log(`\n${machineLines(machine)}\n\n${tbl}\n\n${nts}\n\n${method}`);
 
   mkdirSync(o.out, { recursive: true });

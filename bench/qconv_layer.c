@@ -55,6 +55,7 @@ static const variant variants[] = {
      evo_qconv_gemm_avxvnni, NULL},
     {"qconv_avx2", EVO_ISA_AVX2, false, EVO_QCONV_AVX2_MR, EVO_QCONV_AVX2_NR, EVO_QK_W_MADD,
      evo_qconv_gemm_avx2, NULL},
+    {"qconv_dw_vnni", EVO_ISA_VNNI, true, 1, 0, EVO_QK_W_DW4, NULL, evo_qconv_dw_vnni},
     {"qconv_dw_avx512", EVO_ISA_AVX512, true, 1, 0, EVO_QK_W_DW, NULL, evo_qconv_dw_avx512},
     {"qconv_dw_avx2", EVO_ISA_AVX2, true, 1, 0, EVO_QK_W_DW, NULL, evo_qconv_dw_avx2},
 };
@@ -143,7 +144,8 @@ int main(int argc, char **argv)
         const variant *v = &variants[i];
         if (v->isa > cpu || v->dw != (s.group > 1) || (v->dw && st > 2) || (only && strcmp(only, v->name)) ||
             (v->gemm == evo_qconv_gemm_avxvnni && !evo_cpu_get()->avx_vnni) ||
-            (v->direct && (!evo_cpu_get()->avx512vbmi || !evo_qconv_direct_shape_ok(&s))))
+            (v->direct && (!evo_cpu_get()->avx512vbmi || !evo_qconv_direct_shape_ok(&s))) ||
+            (v->dwk == evo_qconv_dw_vnni && (!evo_cpu_get()->avx512vbmi || !evo_qconv_dw_vnni_shape_ok(&s))))
             continue;
         double best, ms = time_variant(v, &s, &q, x, y, runs, &best);
         printf(

@@ -110,11 +110,89 @@ static inline __attribute__((always_inline)) __m256i dw_taps(const uint8_t *src,
                : _mm256_and_si256(w, _mm256_set1_epi32(255));
 }
 
+/* Outputs per vector of the copying path; the padded rows leave room for a 16-lane vector's reads. */
+#define DW_ROW_LANES 16
+
+/*
+ * Whether the copying path can take the taps of a kernel row two at a time:
+ * the 4 output lanes of each 128-bit half read at most 16 bytes from the
+ * half's start.
+ */
+static inline bool dw_pairs_ok(const evo_qconv_shape *s)
+{
+    return s->kw <= 8 && 3 * s->sw + (s->kw - 1) * s->dw <= 15;
+}
+
+/*
+ * The copying path of a plane (qconv_dw_rows.h) with kernel rows taken two
+ * taps at a time: the 8 outputs' bytes are loaded as two 16-byte halves (4
+ * outputs each, 4 sw bytes apart), and one vpshufb per tap pair makes each
+ * int32 lane the int16 pair (x[k], x[k + 1]) of its output, so one vpmaddwd
+ * against (w[k], w[k + 1]) adds both exact products. uint8 bytes land in
+ * the low byte of each int16 (zero-extended by the shuffle's zeroing);
+ * int8 in the high byte, then shifted down arithmetically.
+ */
+static inline __attribute__((always_inline)) void
+dw_plane_pairs(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
+               const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn)
+{
+    const int64_t np = (kw + 1) / 2, sw = s->sw;
+    __m256i ctl[4], wp[DW_KH_MAX][4];
+    for (int64_t p = 0; p < np; p++) {
+        uint8_t c[32];
+        for (int half = 0; half < 2; half++)
+            for (int j = 0; j < 4; j++)
+                for (int e = 0; e < 2; e++) {
+                    int64_t kx = 2 * p + e;
+                    uint8_t at = (uint8_t)(kx < kw ? j * sw + kx * s->dw : 0x80);
+                    uint8_t *d = c + half * 16 + j * 4 + e * 2;
+                    d[0] = sgn ? 0x80 : at;
+                    d[1] = sgn ? at : 0x80;
+                }
+        ctl[p] = _mm256_loadu_si256((const __m256i *)c);
+        for (int64_t ky = 0; ky < kh; ky++) {
+            uint32_t lo = (uint32_t)wc[ky * kw + 2 * p] & 0xFFFFu;
+            uint32_t hi = 2 * p + 1 < kw ? (uint32_t)wc[ky * kw + 2 * p + 1] << 16 : 0u;
+            wp[ky][p] = _mm256_set1_epi32((int32_t)(lo | hi));
+        }
+    }
+    dw_ring ring;
+    dw_ring_init(&ring);
+    const qrow r = *rp;
+    int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
+    for (int64_t oh = 0; oh < s->oh; oh++) {
+        const uint8_t *rows[DW_KH_MAX];
+        int32_t zsum = dw_ring_rows(&ring, s, x, h->x_pad, zp, wc, oh, kh, kw, DW_ROW_LANES, rows);
+        for (int64_t ow = 0; ow < s->ow; ow += 8) {
+            int64_t cnt = EVO_MIN((int64_t)8, s->ow - ow);
+            __m256i acc = _mm256_set1_epi32(zsum);
+            for (int64_t ky = 0; ky < kh; ky++) {
+                const uint8_t *src = rows[ky];
+                if (!src)
+                    continue;
+                src += ow * sw;
+                __m256i b = _mm256_loadu2_m128i((const __m128i *)(src + 4 * sw), (const __m128i *)src);
+                for (int64_t p = 0; p < np; p++) {
+                    __m256i v = _mm256_shuffle_epi8(b, ctl[p]);
+                    if (sgn)
+                        v = _mm256_srai_epi16(v, 8);
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(v, wp[ky][p]));
+                }
+            }
+            qepi8_store(h, table, &r, acc, y + oh * s->ow + ow, cnt);
+        }
+    }
+}
+
 /* The copying path of a plane (qconv_dw_rows.h): the taps of every padded row. */
 static inline __attribute__((always_inline)) void
 dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
               const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn)
 {
+    if (dw_pairs_ok(s)) {
+        dw_plane_pairs(s, h, wc, table, rp, x, y, kh, kw, sgn);
+        return;
+    }
     dw_ring ring;
     dw_ring_init(&ring);
     const qrow r = *rp;
@@ -122,7 +200,7 @@ dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t
     const int64_t sw = s->sw;
     for (int64_t oh = 0; oh < s->oh; oh++) {
         const uint8_t *rows[DW_KH_MAX];
-        int32_t zsum = dw_ring_rows(&ring, s, x, h->x_pad, zp, wc, oh, kh, kw, 8, rows);
+        int32_t zsum = dw_ring_rows(&ring, s, x, h->x_pad, zp, wc, oh, kh, kw, DW_ROW_LANES, rows);
         for (int64_t ow = 0; ow < s->ow; ow += 8) {
             int64_t cnt = EVO_MIN((int64_t)8, s->ow - ow);
             __m256i acc = _mm256_set1_epi32(zsum);
@@ -155,7 +233,7 @@ dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned c
     const int32_t *table = (const int32_t *)(base + h->off_table);
     qrow r;
     qrow_load(h, base, c, &r);
-    if (dw_rows_fit(s, 8)) {
+    if (dw_rows_fit(s, DW_ROW_LANES)) {
         if (s->kh == kw) /* square: kh a constant too in the specialised copies */
             dw_plane_rows(s, h, wc, table, &r, x, y, kw, kw, sgn);
         else

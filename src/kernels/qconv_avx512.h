@@ -22,12 +22,12 @@ typedef struct qrow {
     __m512i add64, neg64, sh64;
 } qrow;
 
-/* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only). */
+/* What follows from the per-lane bias, multipliers and shifts (the shifts: FIXED only); r->one set. */
 static inline void qrow_finish(const evo_qconv_packed *h, __m512i shift, qrow *r)
 {
     const __m512i zero = _mm512_setzero_si512();
     r->ls = r->rs = r->rmask = r->rthr = r->smax = r->smin = zero;
-    if (h->requant == EVO_REQUANT_FIXED) { /* FLOAT needs none of the shifts */
+    if (h->requant == EVO_REQUANT_FIXED && !r->one) { /* FLOAT and the one-step FIXED need none of these */
         r->ls = _mm512_min_epi32(_mm512_max_epi32(shift, zero), _mm512_set1_epi32(31));
         r->rs = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
         r->rmask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r->rs), _mm512_set1_epi32(1));
@@ -114,20 +114,48 @@ static inline __m512i requant_fixed16_one(__m512i x, const qrow *r)
     return _mm512_mask_blend_epi32(0xAAAA, te, _mm512_slli_epi64(to, 32));
 }
 
-/* 16 accumulators of one channel requantized and clamped: the output bytes, or the table's indices. */
-static inline __m512i qepi16_requant(const evo_qconv_packed *h, const qrow *r, __m512i acc)
+/*
+ * 16 accumulators of one channel requantized; FLOAT clamped to [lo, hi],
+ * FIXED not yet (qepi16_requant, qepi16_bytes clamp).
+ */
+static inline __m512i qepi16_requant_raw(const evo_qconv_packed *h, const qrow *r, __m512i acc)
 {
     acc = _mm512_add_epi32(acc, r->bias);
-    __m512i v;
     if (h->requant == EVO_REQUANT_FLOAT) {
         __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), r->m);
         f = _mm512_min_ps(_mm512_max_ps(f, r->flo), r->fhi);
-        v = _mm512_add_epi32(_mm512_cvtps_epi32(f), r->zp);
-    } else {
-        v = _mm512_add_epi32(r->one ? requant_fixed16_one(acc, r) : requant_fixed16(acc, r, h->no_lshift), r->zp);
-        v = _mm512_min_epi32(_mm512_max_epi32(v, r->lo), r->hi);
+        return _mm512_add_epi32(_mm512_cvtps_epi32(f), r->zp);
     }
+    return _mm512_add_epi32(r->one ? requant_fixed16_one(acc, r) : requant_fixed16(acc, r, h->no_lshift), r->zp);
+}
+
+/* 16 accumulators of one channel requantized and clamped: the output bytes, or the table's indices. */
+static inline __m512i qepi16_requant(const evo_qconv_packed *h, const qrow *r, __m512i acc)
+{
+    __m512i v = qepi16_requant_raw(h, r, acc);
+    if (h->requant == EVO_REQUANT_FIXED)
+        v = _mm512_min_epi32(_mm512_max_epi32(v, r->lo), r->hi);
     return v;
+}
+
+/*
+ * Four vectors of qepi16_requant_raw lanes as 64 bytes in lane order,
+ * clamped to [lo, hi]: saturating packs to int16 then to bytes (signed
+ * when lo < 0, else unsigned; either saturation is a clamp to a byte range
+ * holding [lo, hi]), one dword permute back to lane order (the packs work
+ * per 128-bit lane), then the clamp on the bytes.
+ */
+static inline __m512i qepi16_bytes(const evo_qconv_packed *h, __m512i v0, __m512i v1, __m512i v2, __m512i v3)
+{
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    __m512i a = _mm512_packs_epi32(v0, v1), b = _mm512_packs_epi32(v2, v3);
+    __m512i lo = _mm512_set1_epi8((char)h->lo), hi = _mm512_set1_epi8((char)h->hi);
+    if (h->lo < 0) {
+        __m512i z = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(a, b));
+        return _mm512_min_epi8(_mm512_max_epi8(z, lo), hi);
+    }
+    __m512i z = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(a, b));
+    return _mm512_min_epu8(_mm512_max_epu8(z, lo), hi);
 }
 
 /* The output bytes (as int32 lanes) of 16 accumulators of one channel. */
@@ -181,6 +209,14 @@ __attribute__((target("avx512vbmi"))) static inline __m512i qlut64_map(const qlu
     return _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi);
 }
 
+/* nv <= 3 vectors of one channel's accumulators (acc[0..nv)) as output bytes (qepi16_bytes; 0 past them). */
+static inline __m512i qrow_bytes3(const evo_qconv_packed *h, const qrow *r, const __m512i *acc, int nv)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    return qepi16_bytes(h, qepi16_requant_raw(h, r, acc[0]), nv > 1 ? qepi16_requant_raw(h, r, acc[1]) : zero,
+                        nv > 2 ? qepi16_requant_raw(h, r, acc[2]) : zero, zero);
+}
+
 /*
  * Rows [0, n_rows) of a tile of nv vectors (acc[i * 3 + v], channel ch0 +
  * i, width <= 48 columns) requantized, the table looked up on the packed
@@ -196,12 +232,7 @@ qrows_store_lut(const evo_qconv_packed *h, const unsigned char *base, const __m5
     for (int i = 0; i < n_rows; i++) {
         qrow r;
         qrow_load(h, base, ch0 + i, &r);
-        __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3])));
-        if (nv > 1)
-            z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3 + 1])), 1);
-        if (nv > 2)
-            z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3 + 2])), 2);
-        _mm512_mask_storeu_epi8(y + i * ldy, m, qlut64_map(&t, z));
+        _mm512_mask_storeu_epi8(y + i * ldy, m, qlut64_map(&t, qrow_bytes3(h, &r, acc + i * 3, nv)));
     }
 }
 

@@ -237,11 +237,7 @@ static void dtile_store(const dplan *p, const evo_qconv_packed *h, const unsigne
     for (int i = 0; i < n_rows; i++) {
         qrow r;
         qrow_load(h, base, ch0 + i, &r);
-        __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3])));
-        if (nv > 1)
-            z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3 + 1])), 1);
-        if (nv > 2)
-            z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(qepi16_requant(h, &r, acc[i * 3 + 2])), 2);
+        __m512i z = qrow_bytes3(h, &r, acc + i * 3, nv);
         if (h->has_table)
             z = qlut64_map(&t, z);
         uint8_t *yc = yb + (ch0 + i) * plane;

@@ -46,22 +46,17 @@ static inline void dw_ring_init(dw_ring *r)
 
 /*
  * The kh input rows output row oh reads, padded: rows[ky] (NULL for a row
- * of padding). Returns what the padding rows add: x_zp times their weights
- * (wc, kh x kw). Input rows are copied once: a slot is not needed again
- * once the taps have moved DW_RING rows on.
+ * of padding). Input rows are copied once: a slot is not needed again once
+ * the taps have moved DW_RING rows on.
  */
-static inline __attribute__((always_inline)) int32_t dw_ring_rows(dw_ring *r, const evo_qconv_shape *s,
-                                                                  const uint8_t *x, uint8_t pad, int32_t zp,
-                                                                  const int32_t *wc, int64_t oh, int64_t kh,
-                                                                  int64_t kw, int64_t lanes, const uint8_t **rows)
+static inline __attribute__((always_inline)) void dw_ring_fetch(dw_ring *r, const evo_qconv_shape *s,
+                                                                const uint8_t *x, uint8_t pad, int64_t oh,
+                                                                int64_t kh, int64_t lanes, const uint8_t **rows)
 {
-    int32_t zsum = 0;
     for (int64_t ky = 0; ky < kh; ky++) {
         int64_t ih = oh * s->sh - s->ph + ky * s->dh;
         if (ih < 0 || ih >= s->ih) {
             rows[ky] = NULL;
-            for (int64_t kx = 0; kx < kw; kx++)
-                zsum += zp * (int32_t)(int16_t)wc[ky * kw + kx];
             continue;
         }
         int64_t slot = ih % DW_RING;
@@ -74,6 +69,23 @@ static inline __attribute__((always_inline)) int32_t dw_ring_rows(dw_ring *r, co
         }
         rows[ky] = r->row[slot];
     }
+}
+
+/*
+ * dw_ring_fetch, returning what the padding rows add: x_zp times their
+ * weights (wc, kh x kw, int32 holding the int16 weight).
+ */
+static inline __attribute__((always_inline)) int32_t dw_ring_rows(dw_ring *r, const evo_qconv_shape *s,
+                                                                  const uint8_t *x, uint8_t pad, int32_t zp,
+                                                                  const int32_t *wc, int64_t oh, int64_t kh,
+                                                                  int64_t kw, int64_t lanes, const uint8_t **rows)
+{
+    dw_ring_fetch(r, s, x, pad, oh, kh, lanes, rows);
+    int32_t zsum = 0;
+    for (int64_t ky = 0; ky < kh; ky++)
+        if (!rows[ky])
+            for (int64_t kx = 0; kx < kw; kx++)
+                zsum += zp * (int32_t)(int16_t)wc[ky * kw + kx];
     return zsum;
 }
 

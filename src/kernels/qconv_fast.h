@@ -53,6 +53,7 @@ typedef enum evo_qk_wlayout {
     EVO_QK_W_DW,         /* depthwise: [c][kh*kw] int32 holding the int16 weight */
     EVO_QK_W_MADD_T,     /* [panel][K/4][(w0,w2) of mr columns, then (w1,w3)] int16 pairs (matmul) */
     EVO_QK_W_DIRECT,     /* [group][panel][c_in/4][kh*kw][mr][4 channels] int8 (direct conv) */
+    EVO_QK_W_DW4,        /* depthwise, vpdpbusd: [c][kh][(kw+3)/4][4 taps] int8, 0 past kw */
 } evo_qk_wlayout;
 
 /*
@@ -175,9 +176,14 @@ void evo_qconv_dw_avx512(const evo_qconv_shape *s, const void *packed, const voi
                          int n_tasks);
 void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
                        int n_tasks);
+/* depthwise with vpdpbusd over a row's taps (AVX512-VNNI and VBMI), packed with EVO_QK_W_DW4 and mr 1 */
+bool evo_qconv_dw_vnni_shape_ok(const evo_qconv_shape *s);
+void evo_qconv_dw_vnni(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
+                       int n_tasks);
 
 extern const evo_kernel_def evo_kernel_qconv_direct_vnni; /* kh x kw > 1 from the input, vpdpbusd (+ VBMI) */
 extern const evo_kernel_def evo_kernel_qconv_vnni;      /* GEMM with vpdpbusd */
+extern const evo_kernel_def evo_kernel_qconv_dw_vnni;   /* depthwise, vpdpbusd over each row's taps (+ VBMI) */
 extern const evo_kernel_def evo_kernel_qconv_dw_avx512; /* depthwise */
 extern const evo_kernel_def evo_kernel_qconv_avxvnni;   /* GEMM with AVX-VNNI (ymm vpdpbusd), AVX2 tier */
 extern const evo_kernel_def evo_kernel_qconv_avx2;      /* GEMM with vpmaddwd */

@@ -22,6 +22,8 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->k_pad = l == EVO_QK_W_DW ? h->k_g : (h->k_g + 3) & ~(int64_t)3;
     if (l == EVO_QK_W_DIRECT) /* channels padded to 4 for each tap */
         h->k_pad = (s->c_in / s->group + 3) / 4 * 4 * s->kh * s->kw;
+    if (l == EVO_QK_W_DW4) /* each row's taps padded to 4 */
+        h->k_pad = s->kh * ((s->kw + 3) / 4) * 4;
     h->m_panels = (h->m_g + mr - 1) / mr;
     int64_t c = s->c_out, off = ((int64_t)sizeof(*h) + 63) & ~(int64_t)63;
     int64_t arr = (c * 4 + 63) & ~(int64_t)63;
@@ -35,6 +37,8 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     int64_t per_k4 = l == EVO_QK_W_DPBUSD || l == EVO_QK_W_DIRECT ? 4 : 8; /* bytes per row (column) per 4 K */
     if (l == EVO_QK_W_DW)
         h->w_group_bytes = h->k_g * 4;
+    else if (l == EVO_QK_W_DW4)
+        h->w_group_bytes = h->k_pad;
     else
         h->w_group_bytes = h->m_panels * (h->k_pad / 4) * mr * per_k4;
 }
@@ -85,6 +89,13 @@ static void pack_w(const evo_qconv_shape *s, const evo_qconv_consts *q, const ev
             int32_t *d = (int32_t *)wg;
             for (int64_t k = 0; k < h->k_g; k++)
                 d[k] = (int32_t)(uint16_t)(int16_t)w_at(q, h, g, 0, k);
+            continue;
+        }
+        if (l == EVO_QK_W_DW4) {
+            int64_t kw4 = (s->kw + 3) / 4 * 4;
+            for (int64_t ky = 0; ky < s->kh; ky++)
+                for (int64_t kx = 0; kx < kw4; kx++)
+                    *wg++ = (unsigned char)(int8_t)(kx < s->kw ? w_at(q, h, g, 0, ky * s->kw + kx) : 0);
             continue;
         }
         if (l == EVO_QK_W_DIRECT) { /* K as (channel group of 4, tap, channel in the group) */

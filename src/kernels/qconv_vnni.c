@@ -42,6 +42,10 @@ static void tile(const evo_qconv_packed *h, const unsigned char *base, const uns
     for (int i = 0; i < n_rows; i++) {
         qrow r;
         qrow_load(h, base, ch0 + i, &r);
+        if (!h->has_table) { /* a row's bytes packed in one register */
+            _mm512_mask_storeu_epi8(y + i * ldy, qmask64(width), qrow_bytes3(h, &r, acc + i * 3, nv));
+            continue;
+        }
         for (int v = 0; v < nv; v++)
             qepi16_store(h, table, &r, acc[i * 3 + v], y + i * ldy + v * 16, qmask16(width - v * 16));
     }

@@ -52,6 +52,7 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_CONV, &evo_kernel_conv_dw_avx512},
     {EVO_OP_GEMM, &evo_kernel_gemm_avx512},
     /* int8 convolution and matrix product (qconv_*.c, qmatmul_*.c) */
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_vnni},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_avx512},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_direct_vnni},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_vnni},

@@ -76,6 +76,7 @@ typedef struct qvariant {
 static const qvariant qvariants[] = {
     {&evo_kernel_qconv_direct_vnni, has_vnni_vbmi, false},
     {&evo_kernel_qconv_vnni, has_vnni, false},
+    {&evo_kernel_qconv_dw_vnni, has_vnni_vbmi, true},
     {&evo_kernel_qconv_dw_avx512, has_avx512, true},
     {&evo_kernel_qconv_avxvnni, has_avxvnni, false},
     {&evo_kernel_qconv_avx2, has_avx2, false},
@@ -195,6 +196,9 @@ static bool conv_takes(const qvariant *v, const void *ctx)
         return tc->w_zp == 0 && s->group == 1 && taps >= 2 && taps <= 64 && s->sh == s->sw && s->sw <= 2 &&
                s->dh <= 4 && s->dw <= 4 && (wq - s->ow) * 4 <= wq;
     }
+    if (v->def == &evo_kernel_qconv_dw_vnni && /* one 64-byte load per vector of 16 */
+        (s->kw > 8 || s->kh > 7 || 15 * s->sw + (s->kw - 1) * s->dw > 63))
+        return false;
     return tc->w_zp == 0 && (!v->dw || (is_dw(tc) && tc->s.sw <= 2));
 }
 
@@ -351,8 +355,40 @@ static void test_dw_wide(void)
         s->dh = s->dw = it & 4 ? 2 : 1, s->ph = s->pw = check_rng_int(&r, 0, 2);
         if (s->ih + 2 * s->ph < (s->kh - 1) * s->dh + 1)
             s->ih = (s->kh - 1) * s->dh + 1;
-        CHECK(run_case(&r, &tc) >= (has_avx2(evo_cpu_get()) ? 2 : 0));
+        CHECK(run_case(&r, &tc) >= (has_avx2(evo_cpu_get()) ? 2 : 0) + (has_vnni_vbmi(evo_cpu_get()) ? 1 : 0));
     }
+}
+
+/*
+ * Depthwise kernels of 2-8 columns and 1-8 rows, dilation 1-3 down and 1-6
+ * across, stride 1-2 (two 4-tap groups per row; 8 rows, more than the
+ * vnni variant takes; wide dilations out of its 64-byte reach; taps
+ * spanning more rows than the copying path's ring holds): the generic paths
+ * of the depthwise variants.
+ */
+static void test_dw_kernels(void)
+{
+    check_rng r = {0xd3e7};
+    int ran = 0;
+    for (int it = 0; it < 60; it++) {
+        qcase tc;
+        memset(&tc, 0, sizeof(tc));
+        random_quant(&r, &tc);
+        evo_qconv_shape *s = &tc.s;
+        s->batch = 1, s->group = s->c_in = s->c_out = check_rng_int(&r, 1, 6);
+        s->kh = check_rng_int(&r, 1, 8), s->kw = check_rng_int(&r, 2, 8);
+        s->sh = check_rng_int(&r, 1, 2), s->sw = check_rng_int(&r, 1, 2);
+        s->dh = check_rng_int(&r, 1, 3), s->dw = check_rng_int(&r, 1, 6);
+        s->ph = check_rng_int(&r, 0, (int)s->kh), s->pw = check_rng_int(&r, 0, (int)s->kw);
+        s->ih = check_rng_int(&r, 1, 30), s->iw = check_rng_int(&r, 1, 90);
+        if (s->ih + 2 * s->ph < (s->kh - 1) * s->dh + 1)
+            s->ih = (s->kh - 1) * s->dh + 1;
+        if (s->iw + 2 * s->pw < (s->kw - 1) * s->dw + 1)
+            s->iw = (s->kw - 1) * s->dw + 1;
+        ran += run_case(&r, &tc);
+    }
+    printf("dw_kernels: %d variant runs\n", ran);
+    CHECK(ran >= 60 || !has_avx2(evo_cpu_get()));
 }
 
 /* Weights with a non-zero zero point take the reference: no fast variant supports them. */
@@ -478,7 +514,7 @@ int main(int argc, char **argv)
     static const check_test tests[] = {
         {"refused", test_refused}, {"dw_wide", test_dw_wide},
         {"matmul", test_matmul},   {"random_shapes", test_random_shapes},
-        {"large", test_large},
+        {"large", test_large},     {"dw_kernels", test_dw_kernels},
     };
     return check_run(tests, (int)EVO_ARRAY_LEN(tests), argc, argv);
 }
