@@ -42,6 +42,10 @@ typedef struct fast_kernel {
  * declared in its own header and listed in its own block below.
  */
 static const fast_kernel fast_kernels[] = {
+#if defined(__aarch64__)
+    /* AArch64 (src/kernels/arm/): the Arm tiers lie below every x86 one */
+    {EVO_OP_CONV, &evo_kernel_conv_neon},
+#endif
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_wino4_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_wino_avx512},

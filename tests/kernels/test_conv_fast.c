@@ -33,6 +33,12 @@ static bool has_avx2(const evo_cpu_info *c)
 {
     return c->avx2 && c->fma;
 }
+#if defined(__aarch64__)
+static bool has_neon(const evo_cpu_info *c)
+{
+    return c->neon;
+}
+#endif
 
 static bool wino_correct_for(const fast_case *tc);
 static bool winos2_correct_for(const fast_case *tc);
@@ -46,6 +52,9 @@ static const variant variants[] = {
     {&evo_kernel_conv_bcast_avx512, has_avx512, false, bcast_correct_for, 1e-5},
     {&evo_kernel_conv_avx512, has_avx512, true, NULL, 1e-5},
     {&evo_kernel_conv_avx2, has_avx2, true, NULL, 1e-5},
+#if defined(__aarch64__)
+    {&evo_kernel_conv_neon, has_neon, true, NULL, 1e-5},
+#endif
 };
 
 struct fast_case {

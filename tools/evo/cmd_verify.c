@@ -380,7 +380,7 @@ static evo_status run_isa(const evo_model *m, const char *isa, int n_threads, fl
 
 static int run_checks(int n_threads, int *passed)
 {
-    static const char *tiers[] = {"avx2", "avx512", "vnni"};
+    static const char *tiers[] = {"neon", "dotprod", "i8mm", "avx2", "avx512", "vnni"};
     evo_isa best = evo_cpu_best_isa();
     int failures = 0;
     printf("\nkernel checks (every tier this CPU runs vs the reference kernels, %d thread%s):\n", n_threads,
@@ -408,7 +408,7 @@ static int run_checks(int n_threads, int *passed)
         for (size_t t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++) {
             evo_isa isa;
             evo_isa_parse(tiers[t], &isa);
-            if (isa > best)
+            if (isa > best || !evo_isa_native(isa))
                 continue;
             if (run_isa(m, tiers[t], n_threads, got, n, kernels, sizeof(kernels), &err) != EVO_OK) {
                 printf("  FAIL %-28s %-7s %s\n", checks[c].name, tiers[t], err.msg);
@@ -449,10 +449,15 @@ static void print_cpu(void)
         fclose(f);
     const evo_cpu_info *ci = evo_cpu_get();
     printf("cpu:      %s, %ld logical cores\n", model, sysconf(_SC_NPROCESSORS_ONLN));
+#if defined(__aarch64__)
+    printf("features: neon %d, fp16 %d, dotprod %d, i8mm %d, sve %d (AT_HWCAP/AT_HWCAP2)\n", ci->neon, ci->fp16,
+           ci->dotprod, ci->i8mm, ci->sve);
+#else
     printf("features: avx2 %d, fma %d, avx512f %d, avx512bw %d, avx512vl %d, avx512dq %d, avx512vnni %d, "
-           "amx-tile %d, amx-int8 %d, neon %d\n",
+           "amx-tile %d, amx-int8 %d\n",
            ci->avx2, ci->fma, ci->avx512f, ci->avx512bw, ci->avx512vl, ci->avx512dq, ci->avx512vnni,
-           ci->amx_tile, ci->amx_int8, ci->neon);
+           ci->amx_tile, ci->amx_int8);
+#endif
     printf("isa:      %s (kernels capped by --isa or EVO_ISA)\n", evo_isa_name(evo_cpu_best_isa()));
 }
 
@@ -474,12 +479,12 @@ int evo_cmd_verify(int argc, char **argv)
         n_threads = 1;
     print_cpu();
     evo_isa best = evo_cpu_best_isa();
-    if (!quick && best >= EVO_ISA_AVX2 && best <= EVO_ISA_AMX) {
-        evo_isa top = best >= EVO_ISA_AVX512 ? EVO_ISA_AVX512 : EVO_ISA_AVX2;
+    if (!quick && cli_peak_isa(best) != EVO_ISA_REF) {
+        evo_isa top = cli_peak_isa(best);
         double one = cli_measure_peak(top, 1, CLI_PEAK_ITERS),
                all = cli_measure_peak(top, n_threads, CLI_PEAK_ITERS);
-        printf("peak:     %s fp32 FMA %.1f GFLOP/s per core, %.1f GFLOP/s on %d threads\n",
-               top == EVO_ISA_AVX512 ? "avx512" : "avx2", one, all, n_threads);
+        printf("peak:     %s fp32 FMA %.1f GFLOP/s per core, %.1f GFLOP/s on %d threads\n", evo_isa_name(top), one,
+               all, n_threads);
     }
     int passed = 0, failures = run_checks(1, &passed);
     if (n_threads > 1)
