@@ -6,12 +6,15 @@
 #   make deps       install the Debian packages evo and its tests need
 #   make demo       deps + build + export the test models + evo info/run on YOLOv5s
 #   make bench      evo vs ONNX Runtime on the test models (slow; see bench/README.md)
+#   make aarch64    cross-build for 64-bit Arm Linux into build-aarch64/ (cmake/toolchain-aarch64.cmake)
+#   make aarch64-test   and run its tests under qemu-user, once per CPU model of AARCH64_CPUS
+#                   (max: dotprod + i8mm; cortex-a57: NEON only), docs/arm64.md
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all test asan fuzz deps demo models bench format clean
+.PHONY: all test asan fuzz deps demo models bench format clean aarch64 aarch64-test
 
 all: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -29,6 +32,26 @@ fuzz:
 	CC=clang cmake -S . -B build-fuzz -DEVO_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 	./tests/fuzz/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+AARCH64_BUILD ?= build-aarch64
+AARCH64_CPUS ?= max cortex-a57
+# after the first CPU model, the others rerun what depends on the tier: kernels, verify, models
+AARCH64_RERUN ?= ^kernels/|^models/emulated/|^cli/verify$$
+aarch64: $(AARCH64_BUILD)/CMakeCache.txt
+	cmake --build $(AARCH64_BUILD) -j $(JOBS)
+
+$(AARCH64_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(AARCH64_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake \
+	    -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+aarch64-test: aarch64
+	@echo "aarch64-test: left out under emulation (tests/emulated.cmake): $$(cat $(AARCH64_BUILD)/emulated-exclude.regex)"
+	@sel=""; for cpu in $(AARCH64_CPUS); do \
+	    echo "== qemu-aarch64 -cpu $$cpu $${sel:+(tests matching $$sel)}"; \
+	    EVO_QEMU_CPU=$$cpu ctest --test-dir $(AARCH64_BUILD) -j $(JOBS) --output-on-failure \
+	        -E "$$(cat $(AARCH64_BUILD)/emulated-exclude.regex)" $${sel:+-R "$$sel"} || exit 1; \
+	    sel='$(AARCH64_RERUN)'; \
+	done
 
 deps:
 	./scripts/install-deps.sh

@@ -30,8 +30,10 @@ set(ENV{PKG_CONFIG_PATH} "")
 set(EVO_QEMU_CPU max CACHE STRING "CPU model qemu-aarch64 emulates for tests (max, cortex-a57, ...)")
 find_program(EVO_QEMU qemu-aarch64)
 if(EVO_QEMU)
-  file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/qemu-aarch64-run CONTENT
-       "#!/bin/sh\nexec ${EVO_QEMU} -L /usr/aarch64-linux-gnu -cpu ${EVO_QEMU_CPU} \"$@\"\n")
+  file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/qemu-aarch64-run @ONLY CONTENT [[#!/bin/sh
+# runs an aarch64 program of this build; EVO_QEMU_CPU in the environment picks another CPU model
+exec @EVO_QEMU@ -L /usr/aarch64-linux-gnu -cpu "${EVO_QEMU_CPU:-@EVO_QEMU_CPU@}" "$@"
+]])
   file(CHMOD ${CMAKE_BINARY_DIR}/qemu-aarch64-run PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
        GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${CMAKE_BINARY_DIR}/qemu-aarch64-run)

@@ -2,10 +2,12 @@
 # Installs what evo needs on Debian 12 from Debian's packages: the build
 # tools, the image libraries, and (for the tests) the ONNX conformance data
 # and PyTorch/ONNX to export the test models, then the pinned PyPI packages of
-# the Python tests into .venv/. Does nothing when all are there.
+# the Python tests into .venv/, and the AArch64 cross compiler and qemu-user
+# (make aarch64-test). Does nothing when all are there.
 set -e
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config libturbojpeg0-dev libspng-dev libpng-dev \
-libonnx-testdata python3 python3-venv python3-numpy python3-torch python3-torchvision python3-onnx"
+libonnx-testdata python3 python3-venv python3-numpy python3-torch python3-torchvision python3-onnx \
+gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
