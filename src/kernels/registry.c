@@ -68,6 +68,9 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_CONCAT, &evo_kernel_concat_neon},
     {EVO_OP_SPLIT, &evo_kernel_split_neon},
     {EVO_OP_UPDATE_SLICES, &evo_kernel_update_neon},
+    {EVO_OP_RESIZE, &evo_kernel_resize_neon},
+    {EVO_OP_UPSAMPLE, &evo_kernel_resize_neon},
+    {EVO_OP_SLICE, &evo_kernel_slice_neon},
 #endif
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_wino4_avx512},

@@ -84,6 +84,20 @@ static inline float v_hsum(vf a) { return vaddvq_f32(a); }
 /* Even lanes of the 2 * V_LANES floats at p: p[0], p[2], ..., p[2 * V_LANES - 2]. */
 static inline vf v_load_even(const float *p) { return vld2q_f32(p).val[0]; }
 
+/* Each lane of a twice in a row: lanes 0..1 doubled into *lo, 2..3 into *hi. */
+static inline void v_dup2(vf a, vf *lo, vf *hi)
+{
+    *lo = vzip1q_f32(a, a);
+    *hi = vzip2q_f32(a, a);
+}
+
+/* base[idx[i]] for each lane i (V_LANES indices at idx): NEON has no gather, lane by lane. */
+static inline vf v_gather(const float *base, const int32_t *idx)
+{
+    float t[V_LANES] = {base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]]};
+    return vld1q_f32(t);
+}
+
 /* A float sum kept in double lanes. */
 typedef struct vdacc {
     float64x2_t lo, hi;
