@@ -35,8 +35,10 @@ fuzz:
 
 AARCH64_BUILD ?= build-aarch64
 AARCH64_CPUS ?= max cortex-a57
-# after the first CPU model, the others rerun what depends on the tier: kernels, verify, models
-AARCH64_RERUN ?= ^kernels/|^models/emulated/|^cli/verify$$
+# after the first CPU model, the others rerun what depends on the tier: the tests of the
+# Arm kernels, evo verify, a whole model
+AARCH64_RERUN ?= ^kernels/test_(conv_fast|fastops|resize|slice)$$|^cli/verify$$|^models/emulated/
+
 aarch64: $(AARCH64_BUILD)/CMakeCache.txt
 	cmake --build $(AARCH64_BUILD) -j $(JOBS)
 
