@@ -45,6 +45,7 @@ static const fast_kernel fast_kernels[] = {
 #if defined(__aarch64__)
     /* AArch64 (src/kernels/arm/): the Arm tiers lie below every x86 one */
     {EVO_OP_CONV, &evo_kernel_conv_neon},
+    {EVO_OP_CONV, &evo_kernel_conv_dw_neon},
     {EVO_OP_MAX_POOL, &evo_kernel_pool_neon},
     {EVO_OP_AVERAGE_POOL, &evo_kernel_pool_neon},
     {EVO_OP_GLOBAL_AVERAGE_POOL, &evo_kernel_global_pool_neon},

@@ -380,7 +380,12 @@ static void test_winograd(void)
  */
 static void test_depthwise(void)
 {
-    if (!has_avx512(evo_cpu_get()))
+#if defined(__aarch64__)
+    const evo_kernel_def *dw = has_neon(evo_cpu_get()) ? &evo_kernel_conv_dw_neon : NULL;
+#else
+    const evo_kernel_def *dw = has_avx512(evo_cpu_get()) ? &evo_kernel_conv_dw_avx512 : NULL;
+#endif
+    if (!dw)
         return;
     check_rng r = {0xd3e};
     for (int it = 0; it < 120; it++) {
@@ -424,7 +429,7 @@ static void test_depthwise(void)
             n->a.conv.has_residual = true;
             n->a.conv.residual_after_act = after;
         }
-        bool supported = evo_kernel_conv_dw_avx512.supports(g, n);
+        bool supported = dw->supports(g, n);
         CHECK_MSG(supported == (s <= 2), "ch %lld k %lld s %lld: supports() = %d", (long long)ch,
                   (long long)k, (long long)s, supported);
         float *x = nn_random(&r, batch * ch * h * w), *res = nn_random(&r, y_count);
@@ -434,7 +439,7 @@ static void test_depthwise(void)
         if (supported) {
             for (int64_t i = 0; i < y_count; i++)
                 got[i] = NAN;
-            run_kernel(&evo_kernel_conv_dw_avx512, g, node, in_data, got, n_tasks);
+            run_kernel(dw, g, node, in_data, got, n_tasks);
             double scale = 0.0;
             for (int64_t i = 0; i < y_count; i++)
                 scale = fmax(scale, fabs(want[i]));
