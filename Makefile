@@ -8,6 +8,9 @@
 #   make demo       deps + build + export the test models + evo info/run on YOLOv5s
 #   make install    build and install into PREFIX (default /usr/local): libevo, evo.h, evo, evo.pc, evoConfig.cmake
 #   make bench      evo vs ONNX Runtime on the test models (slow; see bench/README.md)
+#   make aarch64    cross-build for 64-bit Arm Linux into build-aarch64/ (cmake/toolchain-aarch64.cmake)
+#   make aarch64-test   and run its tests under qemu-user, once per CPU model of AARCH64_CPUS
+#                   (max: dotprod + i8mm; cortex-a57: NEON only), docs/arm64.md
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -15,7 +18,7 @@ CMAKE_FLAGS ?=
 
 PREFIX ?= /usr/local
 
-.PHONY: install all test asan fuzz deps demo models bench format clean
+.PHONY: install all test asan fuzz deps demo models bench format clean aarch64 aarch64-test
 
 all: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -39,6 +42,31 @@ fuzz:
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+AARCH64_BUILD ?= build-aarch64
+AARCH64_CPUS ?= max cortex-a57
+# after the first CPU model, the others rerun what depends on the tier: the kernel tests, evo verify
+# (every check at each tier the CPU has) and the tiny model; not the 2.5-minute conv test and the
+# YOLO model, whose fp32 kernels are the same at every Arm tier
+AARCH64_RERUN ?= ^kernels/|^cli/verify$$|^models/emulated/tiny_cnn
+AARCH64_RERUN_SKIP ?= ^kernels/test_conv_fast$$
+
+aarch64: $(AARCH64_BUILD)/CMakeCache.txt
+	cmake --build $(AARCH64_BUILD) -j $(JOBS)
+
+$(AARCH64_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(AARCH64_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake \
+	    -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+aarch64-test: aarch64
+	@echo "aarch64-test: left out under emulation (tests/emulated.cmake): $$(cat $(AARCH64_BUILD)/emulated-exclude.regex)"
+	@sel=""; for cpu in $(AARCH64_CPUS); do \
+	    echo "== qemu-aarch64 -cpu $$cpu $${sel:+(tests matching $$sel)}"; \
+	    EVO_QEMU_CPU=$$cpu ctest --test-dir $(AARCH64_BUILD) -j $(JOBS) --output-on-failure \
+	        -E "$$(cat $(AARCH64_BUILD)/emulated-exclude.regex)$${sel:+|$(AARCH64_RERUN_SKIP)}" \
+	        $${sel:+-R "$$sel"} || exit 1; \
+	    sel='$(AARCH64_RERUN)'; \
+	done
 
 deps:
 	./scripts/install-deps.sh

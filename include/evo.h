@@ -184,7 +184,9 @@ EVO_API evo_status evo_model_output_desc(const evo_model *model, int i, evo_tens
 
 typedef struct evo_session_options {
     int n_threads;   /* 0 or 1: run on the calling thread only */
-    const char *isa; /* cap kernel choice: "ref", "avx2", "avx512", "vnni"; NULL: $EVO_ISA or best */
+    /* cap kernel choice: "ref", x86 "avx2"/"avx512"/"vnni", Arm "neon"/"dotprod"/"i8mm";
+       NULL: $EVO_ISA or best */
+    const char *isa;
     int profile;     /* non-zero: time every step (see evo_session_profile) */
 } evo_session_options;
 

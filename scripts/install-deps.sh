@@ -4,13 +4,15 @@
 # sources and the tests' videos), GStreamer (the evodetect element) and (for
 # the tests) the ONNX conformance data
 # and PyTorch/ONNX to export the test models, then the pinned PyPI packages of
-# the Python tests into .venv/. Does nothing when all are there.
+# the Python tests into .venv/, and the AArch64 cross compiler and qemu-user
+# (make aarch64-test). Does nothing when all are there.
 set -e
 PKGS="build-essential cmake clang libclang-rt-14-dev pkg-config libturbojpeg0-dev libspng-dev libpng-dev \
 libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev ffmpeg \
 libonnx-testdata python3 python3-dev python3-venv python3-numpy python3-torch python3-torchvision python3-onnx \
 libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base \
-gstreamer1.0-plugins-good gstreamer1.0-libav"
+gstreamer1.0-plugins-good gstreamer1.0-libav \
+gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

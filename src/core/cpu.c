@@ -1,12 +1,24 @@
 /*
- * cpu.c - CPU feature detection through the compiler's cpuid helpers, run
- * once under pthread_once.
+ * cpu.c - CPU feature detection, run once under pthread_once: x86 through
+ * the compiler's cpuid helpers, AArch64 from the hardware capabilities the
+ * kernel passes in the auxiliary vector (getauxval), which also works
+ * unprivileged and under qemu-user, where reading the ID registers may not.
  */
 #include "core/cpu.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+/* The bits of <asm/hwcap.h>, spelled out for older kernel headers. */
+#define EVO_HWCAP_FPHP (1UL << 9)
+#define EVO_HWCAP_ASIMDHP (1UL << 10)
+#define EVO_HWCAP_ASIMD (1UL << 1)
+#define EVO_HWCAP_ASIMDDP (1UL << 20)
+#define EVO_HWCAP_SVE (1UL << 22)
+#define EVO_HWCAP2_I8MM (1UL << 13)
+#endif
 
 static evo_cpu_info cpu_info;
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
@@ -34,8 +46,15 @@ static void cpu_detect(void)
         __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
         cpu_info.avx_vnni = ((a >> 4) & 1) && cpu_info.avx2;
     }
+#elif defined(__aarch64__) && defined(__linux__)
+    unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    cpu_info.neon = (hw & EVO_HWCAP_ASIMD) != 0;
+    cpu_info.fp16 = (hw & EVO_HWCAP_FPHP) && (hw & EVO_HWCAP_ASIMDHP);
+    cpu_info.dotprod = cpu_info.neon && (hw & EVO_HWCAP_ASIMDDP);
+    cpu_info.i8mm = cpu_info.dotprod && (hw2 & EVO_HWCAP2_I8MM);
+    cpu_info.sve = (hw & EVO_HWCAP_SVE) != 0;
 #elif defined(__aarch64__)
-    cpu_info.neon = true;
+    cpu_info.neon = true; /* Advanced SIMD is part of every AArch64 core */
 #endif
     /* $EVO_ISA caps what the kernels may use: the features above the tier read as absent */
     const char *cap_name = getenv("EVO_ISA");
@@ -50,8 +69,12 @@ static void cpu_detect(void)
         cpu_info.avx512f = cpu_info.avx512bw = cpu_info.avx512vl = cpu_info.avx512dq = cpu_info.avx512vbmi = false;
     if (cap < EVO_ISA_AVX2)
         cpu_info.avx2 = cpu_info.fma = cpu_info.f16c = cpu_info.avx_vnni = false;
+    if (cap < EVO_ISA_I8MM)
+        cpu_info.i8mm = false;
+    if (cap < EVO_ISA_DOTPROD)
+        cpu_info.dotprod = false;
     if (cap == EVO_ISA_REF)
-        cpu_info.neon = false;
+        cpu_info.neon = cpu_info.fp16 = false;
 }
 
 const evo_cpu_info *evo_cpu_get(void)
@@ -63,6 +86,10 @@ const evo_cpu_info *evo_cpu_get(void)
 evo_isa evo_cpu_best_isa(void)
 {
     const evo_cpu_info *c = evo_cpu_get();
+    if (c->i8mm)
+        return EVO_ISA_I8MM;
+    if (c->dotprod)
+        return EVO_ISA_DOTPROD;
     if (c->neon)
         return EVO_ISA_NEON;
     bool avx512 = c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq;
@@ -92,11 +119,37 @@ bool evo_cpu_has_isa(evo_isa isa)
         return avx512 && c->amx_tile && c->amx_int8;
     case EVO_ISA_NEON:
         return c->neon;
+    case EVO_ISA_DOTPROD:
+        return c->neon && c->dotprod;
+    case EVO_ISA_I8MM:
+        return c->neon && c->dotprod && c->i8mm;
     }
     return false;
 }
 
-static const char *const isa_names[] = {"ref", "avx2", "avx512", "vnni", "amx", "neon"};
+static const char *const isa_names[] = {"ref", "neon", "dotprod", "i8mm", "avx2", "avx512", "vnni", "amx"};
+
+bool evo_isa_native(evo_isa isa)
+{
+#if defined(__aarch64__)
+    return isa <= EVO_ISA_I8MM;
+#elif defined(__x86_64__) || defined(__i386__)
+    return isa == EVO_ISA_REF || isa >= EVO_ISA_AVX2;
+#else
+    return isa == EVO_ISA_REF;
+#endif
+}
+
+const char *evo_isa_choices(void)
+{
+#if defined(__aarch64__)
+    return "ref, neon, dotprod, i8mm";
+#elif defined(__x86_64__) || defined(__i386__)
+    return "ref, avx2, avx512, vnni, amx";
+#else
+    return "ref";
+#endif
+}
 
 const char *evo_isa_name(evo_isa isa)
 {

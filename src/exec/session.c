@@ -72,9 +72,10 @@ static evo_status resolve_isa(const evo_session_options *o, evo_isa *out, evo_er
     *out = EVO_ISA_AMX;
     if (!name || !name[0])
         return EVO_OK;
-    if (!evo_isa_parse(name, out))
-        return evo_errorf(err, EVO_ERR_INVALID_ARG, "unknown ISA \"%s\" (expected ref, avx2, avx512, vnni, amx)",
-                          name);
+    if (!evo_isa_parse(name, out) || !evo_isa_native(*out))
+        return evo_errorf(err, EVO_ERR_INVALID_ARG, "%s ISA \"%s\" (expected %s)",
+                          evo_isa_parse(name, out) ? "this CPU architecture has no" : "unknown", name,
+                          evo_isa_choices());
     return EVO_OK;
 }
 

@@ -33,6 +33,8 @@ extern const evo_kernel_def evo_kernel_conv_bcast_pair_avx512; /* two of those, 
 extern const evo_kernel_def evo_kernel_conv_avx512;
 extern const evo_kernel_def evo_kernel_conv_avx2;
 extern const evo_kernel_def evo_kernel_conv_dw_avx512; /* depthwise: group = channels */
+extern const evo_kernel_def evo_kernel_conv_neon;    /* AArch64: im2col GEMM, 8 x 12 tile */
+extern const evo_kernel_def evo_kernel_conv_dw_neon; /* AArch64: depthwise */
 extern const evo_kernel_def evo_kernel_conv_pwdw_avx512; /* 1x1 conv, then depthwise on its output in bands */
 
 /*

@@ -33,6 +33,11 @@
 EVO_FASTOPS_DECLARE(avx512)
 EVO_FASTOPS_DECLARE(avx2)
 
+/* AArch64 (src/kernels/arm/): the elementwise, pooling, softmax, concat/split, resize and slice families */
+extern const evo_kernel_def evo_kernel_pool_neon, evo_kernel_global_pool_neon, evo_kernel_binary_neon,
+    evo_kernel_unary_neon, evo_kernel_softmax_neon, evo_kernel_concat_neon, evo_kernel_split_neon,
+    evo_kernel_update_neon, evo_kernel_resize_neon, evo_kernel_slice_neon;
+
 #undef EVO_FASTOPS_DECLARE
 
 /* Gemm with at most 16 rows of A, as in classifier heads (gemm_avx512.c). */

@@ -39,13 +39,22 @@ typedef struct evo_kernel_args {
 
 typedef void (*evo_kernel_fn)(const evo_kernel_args *a, int task, int n_tasks);
 
+/*
+ * Kernel tiers: the portable reference, then each architecture's tiers in
+ * ascending order (a tier's CPUs run every lower tier of its family). The
+ * Arm tiers come first, so that on an Arm CPU every x86 tier is above the
+ * best one (and never picked), and on x86 the Arm tiers, never built
+ * there, are below it. Not stored in .evo files: free to renumber.
+ */
 typedef enum evo_isa {
     EVO_ISA_REF = 0,
+    EVO_ISA_NEON,    /* AArch64 Advanced SIMD (every ARMv8-A core) */
+    EVO_ISA_DOTPROD, /* + SDOT/UDOT (ARMv8.2-A dotprod: Cortex-A55/A76 and later) */
+    EVO_ISA_I8MM,    /* + SMMLA/UMMLA/USDOT (ARMv8.6-A i8mm: Cortex-A510/A710, Neoverse V1) */
     EVO_ISA_AVX2,
     EVO_ISA_AVX512,
     EVO_ISA_VNNI,
     EVO_ISA_AMX,
-    EVO_ISA_NEON,
 } evo_isa;
 
 typedef struct evo_kernel_def {

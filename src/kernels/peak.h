@@ -11,5 +11,6 @@
 /* Runs n_iter iterations of 12 independent vector FMAs; returns the FLOPs done. */
 double evo_peak_fma_avx512(int64_t n_iter);
 double evo_peak_fma_avx2(int64_t n_iter);
+double evo_peak_fma_neon(int64_t n_iter);
 
 #endif /* EVO_PEAK_H */

@@ -42,6 +42,37 @@ typedef struct fast_kernel {
  * declared in its own header and listed in its own block below.
  */
 static const fast_kernel fast_kernels[] = {
+#if defined(__aarch64__)
+    /* AArch64 (src/kernels/arm/): the Arm tiers lie below every x86 one */
+    {EVO_OP_CONV, &evo_kernel_conv_neon},
+    {EVO_OP_CONV, &evo_kernel_conv_dw_neon},
+    {EVO_OP_MAX_POOL, &evo_kernel_pool_neon},
+    {EVO_OP_AVERAGE_POOL, &evo_kernel_pool_neon},
+    {EVO_OP_GLOBAL_AVERAGE_POOL, &evo_kernel_global_pool_neon},
+    {EVO_OP_GLOBAL_MAX_POOL, &evo_kernel_global_pool_neon},
+    {EVO_OP_ADD, &evo_kernel_binary_neon},
+    {EVO_OP_SUB, &evo_kernel_binary_neon},
+    {EVO_OP_MUL, &evo_kernel_binary_neon},
+    {EVO_OP_DIV, &evo_kernel_binary_neon},
+    {EVO_OP_RELU, &evo_kernel_unary_neon},
+    {EVO_OP_LEAKY_RELU, &evo_kernel_unary_neon},
+    {EVO_OP_SIGMOID, &evo_kernel_unary_neon},
+    {EVO_OP_EXP, &evo_kernel_unary_neon},
+    {EVO_OP_CLIP, &evo_kernel_unary_neon},
+    {EVO_OP_HARD_SIGMOID, &evo_kernel_unary_neon},
+    {EVO_OP_HARD_SWISH, &evo_kernel_unary_neon},
+    {EVO_OP_NEG, &evo_kernel_unary_neon},
+    {EVO_OP_ABS, &evo_kernel_unary_neon},
+    {EVO_OP_SQRT, &evo_kernel_unary_neon},
+    {EVO_OP_RECIPROCAL, &evo_kernel_unary_neon},
+    {EVO_OP_SOFTMAX, &evo_kernel_softmax_neon},
+    {EVO_OP_CONCAT, &evo_kernel_concat_neon},
+    {EVO_OP_SPLIT, &evo_kernel_split_neon},
+    {EVO_OP_UPDATE_SLICES, &evo_kernel_update_neon},
+    {EVO_OP_RESIZE, &evo_kernel_resize_neon},
+    {EVO_OP_UPSAMPLE, &evo_kernel_resize_neon},
+    {EVO_OP_SLICE, &evo_kernel_slice_neon},
+#endif
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_wino4_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_wino_avx512},

@@ -10,10 +10,12 @@
 #include "vision/vision.h"
 
 #include <errno.h>
+#ifndef EVO_NO_IMAGE_CODECS
 #include <spng.h>
+#include <turbojpeg.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
-#include <turbojpeg.h>
 
 /* PNG ancillary chunks (text, ICC, ...) are bounded so a hostile file cannot hoard memory. */
 #define PNG_CHUNK_LIMIT ((size_t)64 << 20)
@@ -41,6 +43,7 @@ void evo_image_free(evo_image *img)
     img->width = img->height = 0;
 }
 
+#ifndef EVO_NO_IMAGE_CODECS
 static evo_status check_dims(const char *kind, int64_t w, int64_t h, int64_t max_pixels,
                              evo_error *err)
 {
@@ -140,6 +143,27 @@ done:
     spng_ctx_free(ctx);
     return st;
 }
+#else
+/* Built without libjpeg-turbo and libspng (a cross build without the target's builds of them). */
+static evo_status no_codec(const char *what, evo_error *err)
+{
+    return evo_errorf(err, EVO_ERR_UNSUPPORTED, "%s: this build of evo has no image codecs "
+                      "(built without libjpeg-turbo and libspng)", what);
+}
+
+static evo_status decode_jpeg(const uint8_t *buf, size_t size, int64_t max_pixels,
+                              evo_image *out, evo_error *err)
+{
+    return no_codec("jpeg decode", err);
+}
+
+static evo_status decode_png(const uint8_t *buf, size_t size, int64_t max_pixels, evo_image *out,
+                             evo_error *err)
+{
+    return no_codec("png decode", err);
+}
+#endif
+
 
 evo_status evo_image_decode(const void *buf, size_t size_bytes, int64_t max_pixels,
                             evo_image *out, evo_error *err)
@@ -199,6 +223,7 @@ done:
     return st;
 }
 
+#ifndef EVO_NO_IMAGE_CODECS
 static evo_status encode_jpeg(const evo_image *img, int quality, uint8_t **out_data,
                               size_t *out_size, evo_error *err)
 {
@@ -262,6 +287,20 @@ done:
     spng_ctx_free(ctx);
     return st;
 }
+#else
+static evo_status encode_jpeg(const evo_image *img, int quality, uint8_t **out_data,
+                              size_t *out_size, evo_error *err)
+{
+    return no_codec("jpeg encode", err);
+}
+
+static evo_status encode_png(const evo_image *img, uint8_t **out_data, size_t *out_size,
+                             evo_error *err)
+{
+    return no_codec("png encode", err);
+}
+#endif
+
 
 evo_status evo_image_encode(const evo_image *img, evo_image_codec codec, int quality,
                             uint8_t **out_data, size_t *out_size, evo_error *err)
@@ -316,7 +355,7 @@ evo_status evo_image_save(const evo_image *img, const char *path, int quality, e
     if (!fp) {
         st = evo_errorf(err, EVO_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     } else {
-        bool ok = fwrite(data, 1, size, fp) == size;
+        bool ok = data && fwrite(data, 1, size, fp) == size;
         if (fclose(fp) != 0)
             ok = false;
         if (!ok)

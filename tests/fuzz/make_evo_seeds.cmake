@@ -4,6 +4,7 @@
 # .evo files are derived from the compiler, so they are built, never kept
 # in the tree: a format change just regenerates them.
 #   cmake -DEVO=path/to/evo -DSRC=build/tests/fuzz/corpus/onnx -DNODE_DIR=... -DOUT=dir -P make_evo_seeds.cmake
+# (cross builds add -DEMULATOR=the one program that runs the target's evo).
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
 file(GLOB models ${SRC}/*.onnx)
@@ -21,7 +22,7 @@ foreach(path ${models})
     get_filename_component(stem ${dir} NAME)
   endif()
   # the corpus also holds models that must fail to load: those give no seed
-  execute_process(COMMAND ${EVO} compile ${path} -o ${OUT}/${stem}.evo
+  execute_process(COMMAND ${EMULATOR} ${EVO} compile ${path} -o ${OUT}/${stem}.evo
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(rc EQUAL 0)
     math(EXPR count "${count} + 1")
@@ -31,7 +32,7 @@ foreach(path ${models})
 endforeach()
 # an int8 model with a recorded NPU placement (the optional NPU section)
 if(EXISTS ${NODE_DIR}/test_qlinearconv/model.onnx)
-  execute_process(COMMAND ${EVO} compile ${NODE_DIR}/test_qlinearconv/model.onnx --target ethos-u55-128 --no-cache
+  execute_process(COMMAND ${EMULATOR} ${EVO} compile ${NODE_DIR}/test_qlinearconv/model.onnx --target ethos-u55-128 --no-cache
                           -o ${OUT}/qlinearconv_ethos_u55.evo
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(NOT rc EQUAL 0)

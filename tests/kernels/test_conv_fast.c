@@ -33,6 +33,12 @@ static bool has_avx2(const evo_cpu_info *c)
 {
     return c->avx2 && c->fma;
 }
+#if defined(__aarch64__)
+static bool has_neon(const evo_cpu_info *c)
+{
+    return c->neon;
+}
+#endif
 
 static bool wino_correct_for(const fast_case *tc);
 static bool winos2_correct_for(const fast_case *tc);
@@ -46,6 +52,9 @@ static const variant variants[] = {
     {&evo_kernel_conv_bcast_avx512, has_avx512, false, bcast_correct_for, 1e-5},
     {&evo_kernel_conv_avx512, has_avx512, true, NULL, 1e-5},
     {&evo_kernel_conv_avx2, has_avx2, true, NULL, 1e-5},
+#if defined(__aarch64__)
+    {&evo_kernel_conv_neon, has_neon, true, NULL, 1e-5},
+#endif
 };
 
 struct fast_case {
@@ -373,8 +382,13 @@ static void test_winograd(void)
  */
 static void test_depthwise(void)
 {
-    if (!has_avx512(evo_cpu_get())) {
-        CHECK_SKIP("depthwise: conv_dw_avx512 needs avx512");
+#if defined(__aarch64__)
+    const evo_kernel_def *dw = has_neon(evo_cpu_get()) ? &evo_kernel_conv_dw_neon : NULL;
+#else
+    const evo_kernel_def *dw = has_avx512(evo_cpu_get()) ? &evo_kernel_conv_dw_avx512 : NULL;
+#endif
+    if (!dw) {
+        CHECK_SKIP("depthwise: no depthwise kernel for this CPU (avx512, neon)");
         return;
     }
     check_rng r = {0xd3e};
@@ -419,7 +433,7 @@ static void test_depthwise(void)
             n->a.conv.has_residual = true;
             n->a.conv.residual_after_act = after;
         }
-        bool supported = evo_kernel_conv_dw_avx512.supports(g, n);
+        bool supported = dw->supports(g, n);
         CHECK_MSG(supported == (s <= 2), "ch %lld k %lld s %lld: supports() = %d", (long long)ch,
                   (long long)k, (long long)s, supported);
         float *x = nn_random(&r, batch * ch * h * w), *res = nn_random(&r, y_count);
@@ -429,7 +443,7 @@ static void test_depthwise(void)
         if (supported) {
             for (int64_t i = 0; i < y_count; i++)
                 got[i] = NAN;
-            run_kernel(&evo_kernel_conv_dw_avx512, g, node, in_data, got, n_tasks);
+            run_kernel(dw, g, node, in_data, got, n_tasks);
             double scale = 0.0;
             for (int64_t i = 0; i < y_count; i++)
                 scale = fmax(scale, fabs(want[i]));

@@ -24,14 +24,42 @@ typedef struct variant {
     const char *what;
 } variant;
 
-/* The variants of one family that the host can run, best first; returns the count. */
+#if defined(__aarch64__)
+/* The NEON variant of the family whose AVX2 variant is avx2, or NULL. */
+static const evo_kernel_def *neon_of(const evo_kernel_def *avx2)
+{
+    static const struct {
+        const evo_kernel_def *avx2, *neon;
+    } families[] = {
+        {&evo_kernel_pool_avx2, &evo_kernel_pool_neon},       {&evo_kernel_global_pool_avx2, &evo_kernel_global_pool_neon},
+        {&evo_kernel_binary_avx2, &evo_kernel_binary_neon},   {&evo_kernel_unary_avx2, &evo_kernel_unary_neon},
+        {&evo_kernel_softmax_avx2, &evo_kernel_softmax_neon}, {&evo_kernel_concat_avx2, &evo_kernel_concat_neon},
+        {&evo_kernel_split_avx2, &evo_kernel_split_neon},     {&evo_kernel_update_avx2, &evo_kernel_update_neon},
+    };
+    for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+        if (families[i].avx2 == avx2)
+            return families[i].neon;
+    return NULL;
+}
+#endif
+
+/* The variants of one family that the host can run, best first; returns the count (at most 2). */
 static int host_variants(const evo_kernel_def *avx512, const evo_kernel_def *avx2, variant *out)
 {
     int n = 0;
+#if defined(__aarch64__)
+    evo_isa best = evo_cpu_best_isa();
+#endif
+    out[0] = out[1] = (variant){NULL, ""};
+#if defined(__aarch64__)
+    if (best >= EVO_ISA_NEON && neon_of(avx2))
+        out[n++] = (variant){neon_of(avx2), "neon"};
+#else
     if (check_host_runs(avx512))
         out[n++] = (variant){avx512, "avx512"};
     if (check_host_runs(avx2))
         out[n++] = (variant){avx2, "avx2"};
+#endif
     return n;
 }
 

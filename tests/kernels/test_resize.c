@@ -222,7 +222,11 @@ static void test_resize_nearest_2x_dtypes(void)
  */
 static void test_resize_fast_variants(void)
 {
-    const evo_kernel_def *variants[] = {&evo_kernel_resize_avx512, &evo_kernel_resize_avx2};
+    const evo_kernel_def *variants[] = {
+#if defined(__aarch64__)
+        &evo_kernel_resize_neon,
+#endif
+        &evo_kernel_resize_avx512, &evo_kernel_resize_avx2};
     static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
                                          "tf_half_pixel_for_nn", "half_pixel_symmetric"};
     static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
@@ -301,7 +305,7 @@ static void test_resize_fast_variants(void)
         evo_graph_free(g);
     }
     /* on AVX2 machines and up, most cases run through a variant */
-    if (evo_cpu_has_isa(EVO_ISA_AVX2))
+    if (evo_cpu_has_isa(EVO_ISA_AVX2) || evo_cpu_has_isa(EVO_ISA_NEON))
         CHECK_MSG(n_checked > 200, "only %d variant runs", n_checked);
 }
 
@@ -320,8 +324,12 @@ static void test_resize_fast_selection(void)
         tg_attr_str(g, n, "nearest_mode", "floor");
         evo_error err = {0};
         CHECK_MSG(tg_infer(g, n, &err) == EVO_OK, "%s", err.msg);
+#if defined(__aarch64__)
+        CHECK(evo_kernel_resize_neon.supports(g, &g->nodes[n]));
+#else
         CHECK(evo_kernel_resize_avx512.supports(g, &g->nodes[n]));
         CHECK(evo_kernel_resize_avx2.supports(g, &g->nodes[n]));
+#endif
         evo_graph_free(g);
     }
 }

@@ -119,7 +119,11 @@ static void test_slice_random(void)
  */
 static void test_slice_fast_variants(void)
 {
-    const evo_kernel_def *variants[] = {&evo_kernel_slice_avx512, &evo_kernel_slice_avx2};
+    const evo_kernel_def *variants[] = {
+#if defined(__aarch64__)
+        &evo_kernel_slice_neon,
+#endif
+        &evo_kernel_slice_avx512, &evo_kernel_slice_avx2};
     check_rng r = {91};
     int n_checked = 0;
     for (int iter = 0; iter < 200; iter++) {
@@ -167,7 +171,7 @@ static void test_slice_fast_variants(void)
         free(x);
         evo_graph_free(g);
     }
-    if (evo_cpu_has_isa(EVO_ISA_AVX2))
+    if (evo_cpu_has_isa(EVO_ISA_AVX2) || evo_cpu_has_isa(EVO_ISA_NEON))
         CHECK_MSG(n_checked > 300, "only %d variant runs", n_checked);
 }
 

@@ -58,6 +58,8 @@ bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
  */
 #define CLI_PEAK_ITERS 4000000
 double cli_measure_peak(evo_isa isa, int n_threads, int64_t iters);
+/* The vector unit whose fp32 FMA peak kernels capped at isa run against: AVX512, AVX2, NEON or REF (none). */
+evo_isa cli_peak_isa(evo_isa isa);
 /* Prints "evo: <msg>" to stderr; returns 1 (the exit code). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -204,9 +204,8 @@ int evo_cmd_bench(int argc, char **argv)
     if (isa_name && isa_name[0] && evo_isa_parse(isa_name, &cap) && cap < isa)
         isa = cap;
     double peak = 0;
-    if (isa >= EVO_ISA_AVX2 && isa <= EVO_ISA_AMX)
-        peak = cli_measure_peak(isa >= EVO_ISA_AVX512 ? EVO_ISA_AVX512 : EVO_ISA_AVX2, mo.n_threads,
-                                CLI_PEAK_ITERS / 4);
+    if (cli_peak_isa(isa) != EVO_ISA_REF)
+        peak = cli_measure_peak(cli_peak_isa(isa), mo.n_threads, CLI_PEAK_ITERS / 4);
     double pct = peak > 0 ? 100.0 * gflops / peak : 0;
     if (json) {
         printf("{\"model\": ");

@@ -342,17 +342,37 @@ static evo_status build_model(const check *c, evo_model **out, evo_error *err)
 }
 
 /* Runs model once with isa on a fixed input; copies output 0 into out (n floats). */
+/*
+ * Runs m with kernels capped at isa into out, writing the kernel of each
+ * step to kernels. With same_as (the kernels of the tier below) and the
+ * same choice, the run is skipped and *ran is false: such a tier adds no
+ * kernel to check (under emulation, where a check takes seconds, that
+ * matters).
+ */
 static evo_status run_isa(const evo_model *m, const char *isa, int n_threads, float *out, int64_t n,
-                          char *kernels, size_t cap, evo_error *err)
+                          char *kernels, size_t cap, const char *same_as, bool *ran, evo_error *err)
 {
     evo_session_options so = evo_session_options_default();
     so.isa = isa;
     so.n_threads = n_threads;
     so.profile = 1;
     evo_session *s;
+    *ran = false;
     evo_status st = evo_session_create(m, &so, &s, err);
     if (st)
         return st;
+    size_t len = 0;
+    kernels[0] = 0;
+    for (int i = 0; i < evo_session_n_steps(s) && len < cap; i++) {
+        evo_step_profile p;
+        evo_session_profile(s, i, &p);
+        len += (size_t)snprintf(kernels + len, cap - len, "%s%s:%s", i ? " " : "", p.op, p.kernel);
+    }
+    if (same_as && strcmp(kernels, same_as) == 0) {
+        evo_session_free(s);
+        return EVO_OK;
+    }
+    *ran = true;
     uint64_t seed = 99;
     for (int i = 0; i < evo_model_n_inputs(m); i++) {
         evo_tensor_desc d;
@@ -364,23 +384,15 @@ static evo_status run_isa(const evo_model *m, const char *isa, int n_threads, fl
         }
     }
     st = evo_session_run(s, err);
-    if (!st) {
+    if (!st)
         memcpy(out, evo_session_output_data(s, 0), sizeof(float) * (size_t)n);
-        size_t len = 0;
-        kernels[0] = 0;
-        for (int i = 0; i < evo_session_n_steps(s) && len < cap; i++) {
-            evo_step_profile p;
-            evo_session_profile(s, i, &p);
-            len += (size_t)snprintf(kernels + len, cap - len, "%s%s:%s", i ? " " : "", p.op, p.kernel);
-        }
-    }
     evo_session_free(s);
     return st;
 }
 
 static int run_checks(int n_threads, int *passed)
 {
-    static const char *tiers[] = {"avx2", "avx512", "vnni"};
+    static const char *tiers[] = {"neon", "dotprod", "i8mm", "avx2", "avx512", "vnni"};
     evo_isa best = evo_cpu_best_isa();
     int failures = 0;
     printf("\nkernel checks (every tier this CPU runs vs the reference kernels, %d thread%s):\n", n_threads,
@@ -397,8 +409,9 @@ static int run_checks(int n_threads, int *passed)
         evo_model_output_desc(m, 0, &d);
         int64_t n = (int64_t)(d.size_bytes / 4);
         float *ref = malloc(d.size_bytes), *got = malloc(d.size_bytes);
-        char kernels[512];
-        if (!ref || !got || run_isa(m, "ref", 1, ref, n, kernels, sizeof(kernels), &err) != EVO_OK) {
+        char kernels[512], below[512] = "";
+        bool ran;
+        if (!ref || !got || run_isa(m, "ref", 1, ref, n, kernels, sizeof(kernels), NULL, &ran, &err) != EVO_OK) {
             printf("  FAIL %-28s ref: %s\n", checks[c].name, err.msg);
             failures++;
         }
@@ -408,13 +421,19 @@ static int run_checks(int n_threads, int *passed)
         for (size_t t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++) {
             evo_isa isa;
             evo_isa_parse(tiers[t], &isa);
-            if (isa > best)
+            if (isa > best || !evo_isa_native(isa))
                 continue;
-            if (run_isa(m, tiers[t], n_threads, got, n, kernels, sizeof(kernels), &err) != EVO_OK) {
+            if (run_isa(m, tiers[t], n_threads, got, n, kernels, sizeof(kernels), below[0] ? below : NULL, &ran,
+                        &err) != EVO_OK) {
                 printf("  FAIL %-28s %-7s %s\n", checks[c].name, tiers[t], err.msg);
                 failures++;
                 continue;
             }
+            if (!ran) {
+                printf("  same %-28s %-7s kernels as the tier below\n", checks[c].name, tiers[t]);
+                continue;
+            }
+            snprintf(below, sizeof(below), "%s", kernels);
             double max_err = 0;
             for (int64_t i = 0; i < n; i++)
                 max_err = fmax(max_err, fabs((double)got[i] - ref[i]));
@@ -449,10 +468,15 @@ static void print_cpu(void)
         fclose(f);
     const evo_cpu_info *ci = evo_cpu_get();
     printf("cpu:      %s, %ld logical cores\n", model, sysconf(_SC_NPROCESSORS_ONLN));
+#if defined(__aarch64__)
+    printf("features: neon %d, fp16 %d, dotprod %d, i8mm %d, sve %d (AT_HWCAP/AT_HWCAP2)\n", ci->neon, ci->fp16,
+           ci->dotprod, ci->i8mm, ci->sve);
+#else
     printf("features: avx2 %d, fma %d, avx512f %d, avx512bw %d, avx512vl %d, avx512dq %d, avx512vnni %d, "
-           "amx-tile %d, amx-int8 %d, neon %d\n",
+           "amx-tile %d, amx-int8 %d\n",
            ci->avx2, ci->fma, ci->avx512f, ci->avx512bw, ci->avx512vl, ci->avx512dq, ci->avx512vnni,
-           ci->amx_tile, ci->amx_int8, ci->neon);
+           ci->amx_tile, ci->amx_int8);
+#endif
     printf("isa:      %s (kernels capped by --isa or EVO_ISA)\n", evo_isa_name(evo_cpu_best_isa()));
 }
 
@@ -474,12 +498,12 @@ int evo_cmd_verify(int argc, char **argv)
         n_threads = 1;
     print_cpu();
     evo_isa best = evo_cpu_best_isa();
-    if (!quick && best >= EVO_ISA_AVX2 && best <= EVO_ISA_AMX) {
-        evo_isa top = best >= EVO_ISA_AVX512 ? EVO_ISA_AVX512 : EVO_ISA_AVX2;
+    if (!quick && cli_peak_isa(best) != EVO_ISA_REF) {
+        evo_isa top = cli_peak_isa(best);
         double one = cli_measure_peak(top, 1, CLI_PEAK_ITERS),
                all = cli_measure_peak(top, n_threads, CLI_PEAK_ITERS);
-        printf("peak:     %s fp32 FMA %.1f GFLOP/s per core, %.1f GFLOP/s on %d threads\n",
-               top == EVO_ISA_AVX512 ? "avx512" : "avx2", one, all, n_threads);
+        printf("peak:     %s fp32 FMA %.1f GFLOP/s per core, %.1f GFLOP/s on %d threads\n", evo_isa_name(top), one,
+               all, n_threads);
     }
     int passed = 0, failures = run_checks(1, &passed);
     if (n_threads > 1)

@@ -22,6 +22,8 @@ static void *peak_thread(void *arg)
     int64_t t0 = evo_now_ns();
 #if defined(__x86_64__)
     j->flops = j->isa >= EVO_ISA_AVX512 ? evo_peak_fma_avx512(j->iters) : evo_peak_fma_avx2(j->iters);
+#elif defined(__aarch64__)
+    j->flops = evo_peak_fma_neon(j->iters);
 #endif
     j->seconds = (double)(evo_now_ns() - t0) / 1e9;
     return NULL;
@@ -51,4 +53,15 @@ double cli_measure_peak(evo_isa isa, int n_threads, int64_t iters)
             best = fmax(best, flops / secs / 1e9);
     }
     return best;
+}
+
+evo_isa cli_peak_isa(evo_isa isa)
+{
+    if (isa >= EVO_ISA_AVX512)
+        return EVO_ISA_AVX512;
+    if (isa == EVO_ISA_AVX2)
+        return EVO_ISA_AVX2;
+    if (isa >= EVO_ISA_NEON && isa <= EVO_ISA_I8MM)
+        return EVO_ISA_NEON; /* dotprod and i8mm are integer: the fp32 peak is NEON's */
+    return EVO_ISA_REF;
 }
