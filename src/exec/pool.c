@@ -60,7 +60,9 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     evo_pool *p = w->pool;
-    pin_to_cpu(w->task);
+    const char *pin = getenv("EVO_PIN_THREADS");
+    if (pin && pin[0] == '1')
+        pin_to_cpu(w->task);
     unsigned seen = 0;
     for (;;) {
         unsigned gen;
