@@ -95,5 +95,11 @@ void evo_qconv_direct_vnni(const evo_qconv_shape *s, const void *packed, const v
     }
 ABSENT_QDW(avx512)
 ABSENT_QDW(avx2)
+ABSENT_QDW(vnni)
+
+bool evo_qconv_dw_vnni_shape_ok(const evo_qconv_shape *s)
+{
+    return false;
+}
 
 #endif
