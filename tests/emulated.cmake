@@ -3,7 +3,8 @@
 # tests/CMakeLists.txt when cross-compiling; it changes no test, only which
 # run there:
 # - Tests that start the built programs from the host's Python (python/*,
-#   models/*_ort) would need the emulator inside their scripts: left out.
+#   models/*_ort*) would need the emulator inside their scripts, and the
+#   install test builds a consumer with the host's compiler: left out.
 # - Without the target's image codecs (EVO_IMAGE_CODECS OFF, EvoVision.cmake)
 #   the tests that read JPEG/PNG files are left out too.
 # - The whole-model tests are too slow emulated (minutes per model):
@@ -16,7 +17,7 @@
 #   ordering of a real Arm core (the host's ordering is stronger).
 # What is left out is written, as one ctest -E regular expression, to
 # BUILD/emulated-exclude.regex; `make aarch64-test` passes it and prints it.
-set(evo_emulated_out "^python/" "_ort$" "^models/test_models$" "^models/test_onnx_roundtrip$"
+set(evo_emulated_out "^python/" "_ort$" "_ort/" "^install/" "^models/test_models$" "^models/test_onnx_roundtrip$"
     "^unit/test_evo_file$" "^unit/test_quantize$" "^unit/test_pool$")
 if(NOT EVO_IMAGE_CODECS)
   list(APPEND evo_emulated_out "^unit/test_vision_image$" "^unit/test_quant_detectors$" "^models/test_detect$"
