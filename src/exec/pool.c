@@ -1,24 +1,34 @@
 /*
  * pool.c - the thread pool. One job at a time: the caller publishes
- * (fn, ctx) and bumps a generation counter; each worker runs its task and
- * decrements a pending count; the caller runs task 0 and then waits for
- * pending to reach zero. Workers spin for a bounded number of polls before
- * blocking on a condition variable. Worker t is pinned to CPU t (modulo the
- * CPUs this process may use), so a layer's tasks do not migrate mid-layer
- * and each keeps its caches; the caller's thread is left where it is.
+ * (fn, ctx) and a job word (job number, task count, next task); every
+ * thread, the caller included, then claims tasks one by one with a
+ * compare-and-swap on that word and runs them, and the caller returns when
+ * the count of finished tasks reaches the task count. The split is dynamic:
+ * a worker that another process keeps off its core holds at most the one
+ * task it claimed, and the others take the rest (with a static split the
+ * whole step waited for the stalled thread's share). Workers spin for a
+ * bounded number of polls before blocking on a condition variable. They
+ * are not pinned unless EVO_PIN_THREADS=1: on a shared machine a pinned
+ * worker waits for its one core while another core is idle.
  */
 #include "exec/pool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define SPIN_POLLS 20000
 
+/* The job word: job number in the high 32 bits, task count and next task in 16 bits each. */
+#define JOB_OF(w) ((uint32_t)((w) >> 32))
+#define TASKS_OF(w) ((int)(((w) >> 16) & 0xffff))
+#define NEXT_OF(w) ((int)((w) & 0xffff))
+
 typedef struct worker {
     evo_pool *pool;
-    int task;
+    int index;
     pthread_t thread;
 } worker;
 
@@ -27,11 +37,11 @@ struct evo_pool {
     worker *workers;
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    atomic_uint generation;
-    atomic_int pending;
+    _Atomic uint64_t word; /* the job word above */
+    atomic_int done;       /* tasks of the current job finished */
     atomic_bool stop;
-    evo_pool_fn fn;
-    void *ctx;
+    _Atomic(evo_pool_fn) fn;
+    _Atomic(void *) ctx;
 };
 
 /* Pins the calling thread to the index-th CPU of the process's affinity mask. */
@@ -56,33 +66,53 @@ static void pin_to_cpu(int index)
     }
 }
 
+/*
+ * Claims and runs tasks of job `job` until none is left or another job has
+ * replaced it. fn and ctx were read after the job word showed `job`; they
+ * are used only for tasks claimed while the word still shows it, and the
+ * job cannot end (nor fn and ctx change) before a claimed task is done.
+ */
+static void run_claimed(evo_pool *p, uint32_t job)
+{
+    evo_pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+    void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+    uint64_t w = atomic_load_explicit(&p->word, memory_order_acquire);
+    while (JOB_OF(w) == job && NEXT_OF(w) < TASKS_OF(w)) {
+        if (!atomic_compare_exchange_weak_explicit(&p->word, &w, w + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        fn(ctx, NEXT_OF(w), TASKS_OF(w));
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        w = atomic_load_explicit(&p->word, memory_order_acquire);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     evo_pool *p = w->pool;
     const char *pin = getenv("EVO_PIN_THREADS");
     if (pin && pin[0] == '1')
-        pin_to_cpu(w->task);
-    unsigned seen = 0;
+        pin_to_cpu(w->index);
+    uint32_t seen = 0;
     for (;;) {
-        unsigned gen;
+        uint32_t job;
         int polls = 0;
-        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
+        while ((job = JOB_OF(atomic_load_explicit(&p->word, memory_order_acquire))) == seen &&
                !atomic_load(&p->stop)) {
             if (++polls < SPIN_POLLS) {
                 sched_yield();
                 continue;
             }
             pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
+            while (JOB_OF(atomic_load(&p->word)) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop))
             return NULL;
-        seen = gen;
-        p->fn(p->ctx, w->task, p->n_threads);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        seen = job;
+        run_claimed(p, job);
     }
 }
 
@@ -98,9 +128,11 @@ evo_status evo_pool_create(int n_threads, evo_pool **out, evo_error *err)
     p->n_threads = n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
-    atomic_init(&p->generation, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->word, 0);
+    atomic_init(&p->done, 0);
     atomic_init(&p->stop, false);
+    atomic_init(&p->fn, NULL);
+    atomic_init(&p->ctx, NULL);
     if (n_threads > 1) {
         p->workers = calloc((size_t)n_threads, sizeof(worker));
         if (!p->workers) {
@@ -109,7 +141,7 @@ evo_status evo_pool_create(int n_threads, evo_pool **out, evo_error *err)
         }
         for (int t = 1; t < n_threads; t++) {
             p->workers[t].pool = p;
-            p->workers[t].task = t;
+            p->workers[t].index = t;
             if (pthread_create(&p->workers[t].thread, NULL, worker_main, &p->workers[t]) != 0) {
                 p->n_threads = t; /* join only the ones started */
                 evo_pool_free(p);
@@ -142,22 +174,32 @@ int evo_pool_size(const evo_pool *p)
     return p->n_threads;
 }
 
-void evo_pool_run(evo_pool *p, evo_pool_fn fn, void *ctx)
+void evo_pool_run_tasks(evo_pool *p, evo_pool_fn fn, void *ctx, int n_tasks)
 {
-    if (p->n_threads == 1) {
-        fn(ctx, 0, 1);
+    if (n_tasks > EVO_POOL_MAX_TASKS)
+        n_tasks = EVO_POOL_MAX_TASKS;
+    if (p->n_threads == 1 || n_tasks <= 1) {
+        for (int t = 0; t < n_tasks; t++)
+            fn(ctx, t, n_tasks);
         return;
     }
-    p->fn = fn;
-    p->ctx = ctx;
-    atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_release);
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
+    /* every increment of the last job's count happened before the caller saw it complete */
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    uint32_t job = JOB_OF(atomic_load_explicit(&p->word, memory_order_relaxed)) + 1;
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_acq_rel);
+    atomic_store_explicit(&p->word, (uint64_t)job << 32 | (uint64_t)n_tasks << 16, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    fn(ctx, 0, p->n_threads);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
+    run_claimed(p, job);
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks)
         sched_yield();
+}
+
+void evo_pool_run(evo_pool *p, evo_pool_fn fn, void *ctx)
+{
+    evo_pool_run_tasks(p, fn, ctx, p->n_threads);
 }
 
 static void empty_task(void *ctx, int task, int n_tasks)

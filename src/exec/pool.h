@@ -1,7 +1,9 @@
 /*
  * pool.h - a persistent thread pool for running one kernel on all threads.
- * The caller's thread is task 0; workers spin briefly on a generation
- * counter before sleeping, so back-to-back layers do not pay a wake-up.
+ * The caller's thread takes part; tasks are claimed one at a time by
+ * whichever thread is free, so any task may run on any thread (a kernel
+ * keys its scratch by task, never by thread). Workers spin briefly on the
+ * job word before sleeping, so back-to-back layers do not pay a wake-up.
  */
 #ifndef EVO_POOL_H
 #define EVO_POOL_H
@@ -15,7 +17,14 @@ typedef void (*evo_pool_fn)(void *ctx, int task, int n_tasks);
 evo_status evo_pool_create(int n_threads, evo_pool **out, evo_error *err);
 void evo_pool_free(evo_pool *pool);
 int evo_pool_size(const evo_pool *pool);
-/* Runs fn(ctx, t, n) for every t in [0, n) and returns when all are done. */
+/* The most tasks one run splits into (larger counts are cut to it). */
+#define EVO_POOL_MAX_TASKS 4096
+/*
+ * Runs fn(ctx, t, n_tasks) once for every t in [0, n_tasks), on whichever
+ * threads claim them, and returns when all are done.
+ */
+void evo_pool_run_tasks(evo_pool *pool, evo_pool_fn fn, void *ctx, int n_tasks);
+/* evo_pool_run_tasks with one task per thread. */
 void evo_pool_run(evo_pool *pool, evo_pool_fn fn, void *ctx);
 /*
  * The wall time of one evo_pool_run of an empty function over back-to-back

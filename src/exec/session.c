@@ -147,14 +147,15 @@ static evo_status session_create(const evo_model *model, const evo_session_optio
     if (st)
         return st;
     int n_threads = opts->n_threads < 1 ? 1 : opts->n_threads;
+    int n_tasks = n_threads > 1 ? n_threads * evo_tasks_per_thread() : 1;
     evo_session *s = calloc(1, sizeof(*s));
     if (!s)
         return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the session");
     s->model = model;
     s->profile = opts->profile != 0;
     const evo_graph *g = model->g;
-    st = observable ? evo_plan_build_unfused(g, isa, n_threads, &s->plan, err)
-                    : evo_plan_build(g, isa, n_threads, &s->plan, err);
+    st = observable ? evo_plan_build_unfused(g, isa, n_tasks, &s->plan, err)
+                    : evo_plan_build(g, isa, n_tasks, &s->plan, err);
     if (st)
         goto fail;
     size_t arena_bytes = s->plan.arena_bytes + s->plan.scratch_bytes;
@@ -248,7 +249,7 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
         if (s->plan.steps[i].n_tasks == 1)
             run_call(&s->calls[i], 0, 1);
         else
-            evo_pool_run(s->pool, run_call, &s->calls[i]);
+            evo_pool_run_tasks(s->pool, run_call, &s->calls[i], s->plan.steps[i].n_tasks);
         if (s->profile)
             s->step_ns[i] = evo_now_ns() - t0;
     }
@@ -264,7 +265,7 @@ evo_status evo_session_run_observed(evo_session *s, evo_step_observer fn, void *
         if (s->plan.steps[i].fused)
             return evo_errorf(err, EVO_ERR_INTERNAL, "evo_session_run_observed: the session runs fused pairs");
         if (!s->plan.steps[i].skip)
-            evo_pool_run(s->pool, run_call, &s->calls[i]);
+            evo_pool_run_tasks(s->pool, run_call, &s->calls[i], s->plan.steps[i].n_tasks);
         /* a view's bytes are complete here: its producers ran in the steps before */
         fn(user, c->args.node, c->args.out, c->args.n_out);
     }

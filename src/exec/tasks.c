@@ -13,6 +13,8 @@
 #include "exec/model.h"
 #include "exec/tasks.h"
 
+#include <stdlib.h>
+
 /* One core's rates on small steps: FLOPs and bytes per nanosecond. */
 #define STEP_FLOPS_PER_NS 40.0
 #define STEP_BYTES_PER_NS 15.0
@@ -26,6 +28,21 @@
  * for the session's life.
  */
 #define STEP_MAX_PARALLEL_NS 100000.0
+
+/*
+ * Tasks per thread of a parallel step. More tasks than threads let the
+ * threads that are running take over the share of one that another
+ * process keeps off its core (the pool hands tasks out one at a time);
+ * each extra task costs a claim and a smaller tile.
+ */
+#define TASKS_PER_THREAD 2
+
+int evo_tasks_per_thread(void)
+{
+    const char *v = getenv("EVO_TASKS_PER_THREAD");
+    int n = v && *v ? atoi(v) : TASKS_PER_THREAD;
+    return n < 1 ? 1 : n > 16 ? 16 : n;
+}
 
 static double value_bytes(const evo_graph *g, int v)
 {

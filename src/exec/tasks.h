@@ -6,6 +6,11 @@
 
 #include "plan/plan.h"
 
+/*
+ * Tasks per thread a parallel step is split into: $EVO_TASKS_PER_THREAD
+ * (1..16) or the default.
+ */
+int evo_tasks_per_thread(void);
 /* A step's estimated single-thread time in nanoseconds, from its FLOPs and bytes. */
 double evo_step_estimate_ns(const evo_graph *g, const evo_node *n);
 /*

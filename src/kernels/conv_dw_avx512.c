@@ -127,8 +127,8 @@ static void pwdw_rows(const evo_kernel_args *a, const pwdw_plan *p, const float 
         dw_taps(&d, p->kh, p->kw, ph, tap);
         for (int64_t ci = 0; ci < p->ch; ci++) {
             dw_copy_in(e + ci * p->e_plane, hi - lo, p->iw, lo - in0, c->pad_begin[1], &d, ph);
-            dw_plane_q(tap, (const float *)a->in[1].data + ci * n_taps, n_taps, d.nq, ep.bias ? ep.bias[ci] : 0.0f,
-                       out);
+            dw_plane(ph, &d, tap, (const float *)a->in[1].data + ci * n_taps, (int)p->kh, (int)p->kw, rows,
+                     ep.bias ? ep.bias[ci] : 0.0f, out);
             int64_t o = ci * out_plane + b0 * p->ow;
             dw_store(out, d.qw, rows, p->ow, res ? res + o : NULL, y + o, &ep);
         }

@@ -15,7 +15,7 @@ typedef struct evo_step {
     size_t scratch_bytes;      /* for the plan's n_tasks */
     bool skip;                 /* a view: its outputs already alias its inputs' bytes */
     bool fused;                /* run by the next step's kernel (a fused pair): output never stored */
-    int n_tasks;               /* threads it runs on: 1 (the calling thread only) or the plan's n_tasks */
+    int n_tasks;               /* tasks it is split into: 1 (the calling thread only) or the plan's n_tasks */
 } evo_step;
 
 typedef struct evo_plan {
@@ -25,7 +25,7 @@ typedef struct evo_plan {
     size_t arena_bytes;        /* values */
     size_t scratch_bytes;      /* largest step scratch, placed after the values */
     size_t naive_bytes;        /* sum of all value sizes: what no sharing would take */
-    int n_tasks;               /* threads the scratch was sized for */
+    int n_tasks;               /* tasks the scratch was sized for (threads x tasks per thread) */
 } evo_plan;
 
 /* Builds the plan for a compiled graph. max_isa caps kernel selection. */

@@ -1,11 +1,17 @@
-/* test_pool.c - the thread pool runs every task exactly once per job, for many jobs. */
+/*
+ * test_pool.c - the thread pool runs every task exactly once per job, for
+ * many jobs and any task count, and hands tasks out dynamically: a thread
+ * held up in one task does not hold up the tasks not yet started.
+ */
 #include "check.h"
 #include "exec/pool.h"
 
+#include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 typedef struct job {
-    atomic_int hits[8];
+    atomic_int hits[32];
     atomic_int calls;
     int n_tasks_seen;
 } job;
@@ -39,6 +45,74 @@ static void test_every_task_once(void)
     }
 }
 
+static void test_task_counts(void)
+{
+    for (int n = 2; n <= 3; n++) {
+        evo_pool *pool = NULL;
+        evo_error err;
+        CHECK(evo_pool_create(n, &pool, &err) == EVO_OK);
+        if (!pool)
+            return;
+        for (int rep = 0; rep < 3000; rep++) {
+            int n_tasks = 1 + rep % 31;
+            job j = {0};
+            evo_pool_run_tasks(pool, job_fn, &j, n_tasks);
+            CHECK(atomic_load(&j.calls) == n_tasks);
+            for (int t = 0; t < n_tasks; t++)
+                CHECK(atomic_load(&j.hits[t]) == 1);
+            CHECK(j.n_tasks_seen == n_tasks);
+        }
+        evo_pool_free(pool);
+    }
+}
+
+typedef struct stall_job {
+    atomic_int started, finished;
+    atomic_bool timed_out;
+    int n_tasks;
+} stall_job;
+
+/*
+ * The first task to start waits until every other task has finished (for
+ * 20 s at most). With tasks split statically by thread this never ends:
+ * the waiting thread owns tasks of its own that nobody else may take.
+ */
+static void stall_fn(void *ctx, int task, int n_tasks)
+{
+    (void)task, (void)n_tasks;
+    stall_job *j = ctx;
+    if (atomic_fetch_add(&j->started, 1) == 0) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (atomic_load(&j->finished) < j->n_tasks - 1) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if (t.tv_sec - t0.tv_sec > 20) {
+                atomic_store(&j->timed_out, true);
+                break;
+            }
+            sched_yield();
+        }
+    }
+    atomic_fetch_add(&j->finished, 1);
+}
+
+static void test_stalled_thread(void)
+{
+    evo_pool *pool = NULL;
+    evo_error err;
+    CHECK(evo_pool_create(2, &pool, &err) == EVO_OK);
+    if (!pool)
+        return;
+    for (int rep = 0; rep < 20; rep++) {
+        stall_job j = {.n_tasks = 8};
+        evo_pool_run_tasks(pool, stall_fn, &j, j.n_tasks);
+        CHECK_MSG(!atomic_load(&j.timed_out), "round %d: the other thread did not take the stalled thread's tasks",
+                  rep);
+        CHECK(atomic_load(&j.finished) == j.n_tasks);
+    }
+    evo_pool_free(pool);
+}
+
 static void test_bad_thread_count(void)
 {
     evo_pool *pool = NULL;
@@ -48,4 +122,5 @@ static void test_bad_thread_count(void)
     evo_pool_free(NULL);
 }
 
-CHECK_MAIN(CHECK_TEST(test_every_task_once), CHECK_TEST(test_bad_thread_count))
+CHECK_MAIN(CHECK_TEST(test_every_task_once), CHECK_TEST(test_task_counts), CHECK_TEST(test_stalled_thread),
+           CHECK_TEST(test_bad_thread_count))

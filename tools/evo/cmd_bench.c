@@ -74,7 +74,7 @@ static void print_profile_json(evo_session *sess, const double *step_ms, int run
         evo_json_put_string(stdout, p.op);
         printf(", \"kernel\": ");
         evo_json_put_string(stdout, p.kernel);
-        printf(", \"ms\": %.4f, \"gflop\": %.6f, \"mbyte\": %.4f, \"threads\": %d, \"reference\": %s}",
+        printf(", \"ms\": %.4f, \"gflop\": %.6f, \"mbyte\": %.4f, \"tasks\": %d, \"reference\": %s}",
                step_ms[i] / runs, p.flops / 1e9, p.bytes / 1e6, p.n_tasks, p.is_reference ? "true" : "false");
     }
     printf("]");
@@ -91,7 +91,7 @@ static void print_profile(evo_session *sess, const double *step_ms, int runs, do
         rows[i].total_ms = step_ms[i] / runs;
     }
     qsort(rows, (size_t)n, sizeof(layer_row), cmp_row);
-    printf("\n%-4s %-36s %-18s %-12s %3s %10s %7s %9s %8s\n", "#", "node", "op", "kernel", "thr", "ms", "%",
+    printf("\n%-4s %-36s %-18s %-12s %3s %10s %7s %9s %8s\n", "#", "node", "op", "kernel", "tsk", "ms", "%",
            "GFLOP/s", "GB/s");
     double ref_ms = 0;
     int n_ref = 0;
