@@ -1,10 +1,10 @@
 /*
- * policy.c - the layers that write a model output (a detector's last class
- * and box layers, from which an output is reachable without another
- * compute node), for evo_quant_options.keep_output. evo quantize's default
- * policy no longer pins them fp32: its search ranks them with every other
- * layer, since on coco64 keeping them cost 5-7 % of the MACs in fp32 and
- * no mAP (docs/int8.md).
+ * policy.c - the layers evo quantize keeps fp32 by default besides the
+ * worst-ranked ones: those that write a model output. A detector's last
+ * class and box layers feed scores and box distributions that the decode
+ * thresholds, exponentiates or softmaxes, so one per-tensor step there
+ * moves detections directly, while the layers cost little (1x1 or 3x3
+ * Convs to a few dozen channels).
  */
 #include "quant/quant_priv.h"
 

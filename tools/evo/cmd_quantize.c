@@ -47,6 +47,7 @@ typedef struct quant_cli {
     char target_keep[4096]; /* the worst layers --target-sqnr keeps */
     bool no_equalize;       /* --no-equalize */
     bool policy;            /* the default mixed precision (neither --int8-all nor --keep-fp) */
+    char output_layers[4096]; /* the layers writing model outputs, fp32 under the default policy */
     evo_chan_ranges *eq;    /* per-channel ranges equalization is computed from (NULL: none) */
     const struct evo_npu_target *target; /* --target: placement and NPU semantics recorded in the .evo */
 } quant_cli;
@@ -622,22 +623,23 @@ static int reach_target(quant_cli *c, float_side *f, ranked *r, int n_ranked, fl
 /*
  * The default policy's first step: when the model quantized whole (but for
  * the head decode) reaches the target, nothing else stays fp32 and no
- * search runs (c->target_sqnr becomes 0); otherwise the search ranks every
- * layer, those writing the model outputs too: pinning a detector's output
- * layers fp32 kept 6.5 % (PicoDet-S) and 4.7 % (YOLOX-nano) of the MACs
- * fp32 for no mAP on coco64 (docs/int8.md).
+ * search runs (c->target_sqnr becomes 0); otherwise the output layers stay
+ * fp32 and the search goes on from there.
  */
 static int all_int8_enough(quant_cli *c, float_side *f, float **inputs, int n)
 {
     double db = 0;
+    c->q.keep_output = NULL;
     int rc = output_sqnr(c, f, NULL, NULL, inputs, n, &db);
     if (rc)
         return rc;
     bool enough = db >= c->target_sqnr;
     fprintf(stderr, "target %.1f dB: int8 but for the head decode -> output SQNR %.2f dB%s\n",
-            c->target_sqnr, db, enough ? "" : "; the worst layers stay fp32");
+            c->target_sqnr, db, enough ? "" : "; the output layers stay fp32, then the worst layers");
     if (enough)
         c->target_sqnr = 0;
+    else
+        c->q.keep_output = c->output_layers;
     return 0;
 }
 
@@ -680,6 +682,13 @@ int evo_cmd_quantize(int argc, char **argv)
     if (evo_graph_is_quantized(g)) {
         evo_graph_free(g);
         return save_as_is(&c);
+    }
+    if (c.policy && c.target_sqnr > 0) {
+        if (!evo_quant_output_layers(g, c.output_layers, sizeof c.output_layers)) {
+            evo_graph_free(g);
+            return cli_fail("quantize: %s: too many output layers to list", c.model);
+        }
+        c.q.keep_output = c.output_layers;
     }
     float_side f = {0};
     int rc = c.no_equalize ? 0 : equalize(&c, &g);
