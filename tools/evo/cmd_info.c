@@ -142,8 +142,8 @@ static void print_layers(const evo_graph *g, bool verbose)
     }
     printf("layers: %d, MACs: %.3f G (%.3f GFLOP)\n", idx, total / 1e9, 2 * total / 1e9);
     if (total_int8 > 0)
-        printf("precision: int8 %.3f G MACs (%.1f%%), fp32 %.3f G MACs\n", total_int8 / 1e9,
-               100.0 * total_int8 / total, (total - total_int8) / 1e9);
+        printf("precision: int8 %.3f G MACs (%.1f%%), fp32 %.3f G MACs (%.1f%%)\n", total_int8 / 1e9,
+               100.0 * total_int8 / total, (total - total_int8) / 1e9, 100.0 * (total - total_int8) / total);
 }
 
 /* Float ops a QDQ model left between DequantizeLinear and QuantizeLinear, with the reason. */

@@ -382,7 +382,8 @@ static void print_result(const quant_cli *c, const evo_graph *qg, const evo_quan
            : c->q.act_symmetric              ? " symmetric"
                                              : " asymmetric");
     if (total > 0)
-        printf("  int8 %.3f G of %.3f G MACs (%.1f %%)\n", int8 / 1e9, total / 1e9, 100 * int8 / total);
+        printf("  int8 %.3f G of %.3f G MACs (%.1f %%), fp32 %.3f G (%.1f %%)\n", int8 / 1e9, total / 1e9,
+               100 * int8 / total, (total - int8) / 1e9, 100 * (total - int8) / total);
     for (int i = 0; i < r->n_kept; i++)
         printf("  fp32: %-40s %-8s %s\n", r->kept[i].node, r->kept[i].op,
                evo_keep_reason_name(r->kept[i].reason));
