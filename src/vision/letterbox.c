@@ -8,7 +8,10 @@
  * matches Ultralytics' LetterBox + cv2.resize(INTER_LINEAR): half-pixel
  * centres, edge replication, and with round_u8 the same 11-bit fixed-point
  * weights and rounding as OpenCV's uint8 path, so tensors agree with an
- * OpenCV pipeline to within one 8-bit level (usually exactly).
+ * OpenCV pipeline to within one 8-bit level (usually exactly). INTER_AREA
+ * shrinks go row by row (each source row converted and summed across once,
+ * not once per tap), bit for bit equal to the per-pixel reference kept
+ * beside it (evo_preprocess_run_ref).
  */
 #include "vision/pixel.h"
 #include "vision/vision.h"
