@@ -31,7 +31,8 @@ fi
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-printf '%-22s %10s %10s %7s %10s %14s %14s\n' model "bench FPS" "video FPS" ratio "decode ms" "copied B/frame" "frame bytes"
+printf '%-22s %10s %10s %7s %10s %8s %8s %14s %14s\n' model "bench FPS" "video FPS" ratio "decode ms" "pre p50" "inf p50" \
+    "copied B/frame" "frame bytes"
 run() { # NAME MODEL PRESET_ARGS
     name=$1 model=$2
     shift 2
@@ -48,10 +49,11 @@ run() { # NAME MODEL PRESET_ARGS
     done
     b=$(median <"$work/b") v=$(median <"$work/v")
     dec=$(awk '$1 == "decode" {print $2}' "$work/t")
+    pre=$(awk '$1 == "preprocess" {print $3}' "$work/t") inf=$(awk '$1 == "inference" {print $3}' "$work/t")
     copied=$(sed -n 's/.*other copies: \([0-9]*\) B\/frame.*/\1/p' "$work/t")
     fbytes=$(sed -n 's/.*reads each \([0-9]*\)-byte.*/\1/p' "$work/t")
-    printf '%-22s %10.2f %10.2f %7.3f %10s %14s %14s\n' "$name" "$b" "$v" "$(echo "$v $b" | awk '{print $1 / $2}')" \
-        "$dec" "$copied" "$fbytes"
+    printf '%-22s %10.2f %10.2f %7.3f %10s %8s %8s %14s %14s\n' "$name" "$b" "$v" \
+        "$(echo "$v $b" | awk '{print $1 / $2}')" "$dec" "$pre" "$inf" "$copied" "$fbytes"
 }
 
 [ -f "$root/models/out/yolov5s_op17.onnx" ] && run yolov5s "$root/models/out/yolov5s_op17.onnx"

@@ -56,7 +56,8 @@ void evodetect_attach_metas(GstEvoDetect *self, GstBuffer *buf, int width, int h
 }
 
 void evodetect_post_frame(GstEvoDetect *self, GstBuffer *buf, int width, int height,
-                          const evo_detection *dets, int n, const evo_detect_timing *t)
+                          const evo_detection *dets, int n, const evo_detect_timing *t,
+                          guint64 copied)
 {
     GValue list = G_VALUE_INIT;
     g_value_init(&list, GST_TYPE_LIST);
@@ -79,15 +80,18 @@ void evodetect_post_frame(GstEvoDetect *self, GstBuffer *buf, int width, int hei
         G_TYPE_UINT64, (guint64)GST_BUFFER_OFFSET(buf), "width", G_TYPE_INT, width, "height",
         G_TYPE_INT, height, "n-detections", G_TYPE_INT, n, "preprocess-ms", G_TYPE_DOUBLE,
         t->preprocess_ms, "inference-ms", G_TYPE_DOUBLE, t->inference_ms, "postprocess-ms",
-        G_TYPE_DOUBLE, t->postprocess_ms, NULL);
+        G_TYPE_DOUBLE, t->postprocess_ms, "copied-bytes", G_TYPE_UINT64, copied, NULL);
     gst_structure_take_value(s, "detections", &list);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-void evodetect_stats_add(evodetect_stats *st, const double ms[EVODETECT_N_STAGES], int n_dets)
+void evodetect_stats_add(evodetect_stats *st, const double ms[EVODETECT_N_STAGES],
+                         const guint64 copied[EVODETECT_N_STAGES], guint64 frame_bytes, int n_dets)
 {
     size_t at = (size_t)(st->n_frames % EVODETECT_RING);
+    st->frame_bytes = frame_bytes;
     for (int k = 0; k < EVODETECT_N_STAGES; k++) {
+        st->sum_copied[k] += copied[k];
         st->sum_ms[k] += ms[k];
         st->ring_ms[k][at] = (float)ms[k];
     }
@@ -125,8 +129,10 @@ void evodetect_stats_report(GstEvoDetect *self)
     size_t n = (size_t)MIN(st->n_frames, (guint64)EVODETECT_RING);
     float *tmp = g_new(float, n);
     double mean[EVODETECT_N_STAGES], p50[EVODETECT_N_STAGES], p99[EVODETECT_N_STAGES];
+    double copied[EVODETECT_N_STAGES];
     for (int k = 0; k < EVODETECT_N_STAGES; k++) {
         memcpy(tmp, st->ring_ms[k], n * sizeof(float));
+        copied[k] = (double)st->sum_copied[k] / (double)st->n_frames;
         mean[k] = st->sum_ms[k] / (double)st->n_frames;
         p50[k] = quantile(tmp, n, 0.50);
         p99[k] = quantile(tmp, n, 0.99);
@@ -138,10 +144,16 @@ void evodetect_stats_report(GstEvoDetect *self)
     g_string_append_printf(out, "%s: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
                                 " detections; per frame (percentiles over the last %zu):\n",
                            GST_OBJECT_NAME(self), st->n_frames, st->n_dets, n);
-    g_string_append_printf(out, "  %-12s %9s %9s %9s\n", "stage", "mean ms", "p50 ms", "p99 ms");
+    g_string_append_printf(out, "  %-12s %9s %9s %9s %16s\n", "stage", "mean ms", "p50 ms", "p99 ms",
+                           "copied B/frame");
     for (int k = 0; k < EVODETECT_N_STAGES; k++)
-        g_string_append_printf(out, "  %-12s %9.2f %9.2f %9.2f\n", names[k], mean[k], p50[k], p99[k]);
+        g_string_append_printf(out, "  %-12s %9.2f %9.2f %9.2f %16.0f\n", names[k], mean[k], p50[k],
+                               p99[k], copied[k]);
     g_string_append_printf(out, "  throughput   %.1f fps (first to last frame, %.2f s)\n", fps, wall_s);
+    g_string_append_printf(out,
+                           "  pixels: the letterbox reads each %" G_GUINT64_FORMAT
+                           "-byte frame once, in place; other copies: %.0f B/frame\n",
+                           st->frame_bytes, copied[EVODETECT_TOTAL]);
     g_printerr("%s", out->str);
     g_string_free(out, TRUE);
 
@@ -151,6 +163,11 @@ void evodetect_stats_report(GstEvoDetect *self)
         mean[EVODETECT_PREPROCESS], "inference-ms", G_TYPE_DOUBLE, mean[EVODETECT_INFERENCE],
         "postprocess-ms", G_TYPE_DOUBLE, mean[EVODETECT_POSTPROCESS], "meta-draw-ms", G_TYPE_DOUBLE,
         mean[EVODETECT_ATTACH], "total-ms", G_TYPE_DOUBLE, mean[EVODETECT_TOTAL], "total-p50-ms",
-        G_TYPE_DOUBLE, p50[EVODETECT_TOTAL], "total-p99-ms", G_TYPE_DOUBLE, p99[EVODETECT_TOTAL], NULL);
+        G_TYPE_DOUBLE, p50[EVODETECT_TOTAL], "total-p99-ms", G_TYPE_DOUBLE, p99[EVODETECT_TOTAL],
+        "preprocess-copied-bytes", G_TYPE_DOUBLE, copied[EVODETECT_PREPROCESS],
+        "inference-copied-bytes", G_TYPE_DOUBLE, copied[EVODETECT_INFERENCE],
+        "postprocess-copied-bytes", G_TYPE_DOUBLE, copied[EVODETECT_POSTPROCESS],
+        "meta-draw-copied-bytes", G_TYPE_DOUBLE, copied[EVODETECT_ATTACH], "copied-bytes",
+        G_TYPE_DOUBLE, copied[EVODETECT_TOTAL], "frame-bytes", G_TYPE_UINT64, st->frame_bytes, NULL);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }

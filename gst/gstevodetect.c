@@ -280,7 +280,7 @@ static evo_canvas canvas_of(const GstVideoFrame *vf, evo_pixel_format format)
 
 /* Detects on one mapped frame, then metas, drawing and the message; FALSE with the error posted. */
 static gboolean process_frame(GstEvoDetect *self, GstVideoFrame *vframe, gboolean draw,
-                              gboolean post, double ms[EVODETECT_N_STAGES], int *n_out)
+                              gboolean post, guint64 copied, double ms[EVODETECT_N_STAGES], int *n_out)
 {
     evo_canvas c = canvas_of(vframe, self->format);
     if (self->format == EVO_PIXEL_I420 &&
@@ -313,13 +313,50 @@ static gboolean process_frame(GstEvoDetect *self, GstVideoFrame *vframe, gboolea
     if (draw)
         evo_canvas_draw_detections(&c, dets, n, &self->names);
     if (post)
-        evodetect_post_frame(self, vframe->buffer, c.width, c.height, dets, n, &dt);
+        evodetect_post_frame(self, vframe->buffer, c.width, c.height, dets, n, &dt, copied);
     ms[EVODETECT_PREPROCESS] = dt.preprocess_ms;
     ms[EVODETECT_INFERENCE] = dt.inference_ms;
     ms[EVODETECT_POSTPROCESS] = dt.postprocess_ms;
     ms[EVODETECT_ATTACH] = (double)(evo_now_ns() - t) / 1e6;
     *n_out = n;
     return TRUE;
+}
+
+/* The memories of a buffer, to see which ones mapping it replaced. */
+#define EVODETECT_MAX_MEMS 16
+typedef struct mem_list {
+    guint n;
+    GstMemory *mem[EVODETECT_MAX_MEMS];
+} mem_list;
+
+static mem_list mem_list_of(GstBuffer *buf)
+{
+    mem_list l;
+    l.n = MIN(gst_buffer_n_memory(buf), (guint)EVODETECT_MAX_MEMS);
+    for (guint i = 0; i < l.n; i++)
+        l.mem[i] = gst_buffer_peek_memory(buf, i);
+    return l;
+}
+
+/*
+ * Bytes the map copied: mapping a shared memory for writing (a buffer
+ * another element still holds), or a plane spread over several memories,
+ * puts a copy in the buffer in place of the memory it came from. The
+ * memories not there before the map are those copies (a copy is made
+ * before its source is released, so it cannot reuse its address).
+ */
+static guint64 mapped_copy_bytes(GstBuffer *buf, const mem_list *before)
+{
+    guint64 copied = 0;
+    for (guint i = 0; i < gst_buffer_n_memory(buf); i++) {
+        GstMemory *m = gst_buffer_peek_memory(buf, i);
+        gboolean known = FALSE;
+        for (guint k = 0; k < before->n && !known; k++)
+            known = before->mem[k] == m;
+        if (!known)
+            copied += m->size;
+    }
+    return copied;
 }
 
 static GstFlowReturn gst_evodetect_transform_ip(GstBaseTransform *bt, GstBuffer *buf)
@@ -338,19 +375,25 @@ static GstFlowReturn gst_evodetect_transform_ip(GstBaseTransform *bt, GstBuffer 
     // NO_REF: a mapped frame holding a second ref would make the buffer read-only for metas
     GstMapFlags flags = (GstMapFlags)(GST_VIDEO_FRAME_MAP_FLAG_NO_REF | GST_MAP_READ |
                                       (draw ? GST_MAP_WRITE : 0));
+    mem_list before = mem_list_of(buf);
     if (!gst_video_frame_map(&vframe, &vf->in_info, buf, flags)) {
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("evodetect: cannot map the video buffer"), (NULL));
         return GST_FLOW_ERROR;
     }
+    // A copy made to write is the drawing's; one made to read (merged memories) the preprocess'.
+    guint64 copied[EVODETECT_N_STAGES] = {0};
+    copied[draw ? EVODETECT_ATTACH : EVODETECT_PREPROCESS] = mapped_copy_bytes(buf, &before);
+    copied[EVODETECT_TOTAL] = copied[EVODETECT_ATTACH] + copied[EVODETECT_PREPROCESS];
     double ms[EVODETECT_N_STAGES] = {0};
     int n = 0;
-    gboolean ok = process_frame(self, &vframe, draw, post, ms, &n);
+    gboolean ok = process_frame(self, &vframe, draw, post, copied[EVODETECT_TOTAL], ms, &n);
+    guint64 frame_bytes = (guint64)GST_VIDEO_INFO_SIZE(&vframe.info);
     gst_video_frame_unmap(&vframe);
     if (!ok)
         return GST_FLOW_ERROR;
     ms[EVODETECT_TOTAL] = (double)(evo_now_ns() - t0) / 1e6;
     if (stats)
-        evodetect_stats_add(self->st, ms, n);
+        evodetect_stats_add(self->st, ms, copied, frame_bytes, n);
     return GST_FLOW_OK;
 }
 

@@ -36,6 +36,8 @@ typedef struct evodetect_stats {
     guint64 n_frames;
     guint64 n_dets;
     double sum_ms[EVODETECT_N_STAGES];
+    guint64 sum_copied[EVODETECT_N_STAGES]; /* pixel bytes copied, by stage (total: all of them) */
+    guint64 frame_bytes;                    /* bytes of the last frame's planes, read in place */
     float ring_ms[EVODETECT_N_STAGES][EVODETECT_RING];
     gint64 first_ns, last_ns; /* monotonic clock at the first and the last frame's end */
 } evodetect_stats;
@@ -72,9 +74,11 @@ void evodetect_attach_metas(GstEvoDetect *self, GstBuffer *buf, int width, int h
                             const evo_detection *dets, int n);
 /* Posts the "evodetect" element message of one frame. */
 void evodetect_post_frame(GstEvoDetect *self, GstBuffer *buf, int width, int height,
-                          const evo_detection *dets, int n, const evo_detect_timing *t);
-/* Adds one frame's stage times to the stats. */
-void evodetect_stats_add(evodetect_stats *st, const double ms[EVODETECT_N_STAGES], int n_dets);
+                          const evo_detection *dets, int n, const evo_detect_timing *t,
+                          guint64 copied);
+/* Adds one frame's stage times and copied bytes (copied[EVODETECT_TOTAL] is their sum) to the stats. */
+void evodetect_stats_add(evodetect_stats *st, const double ms[EVODETECT_N_STAGES],
+                         const guint64 copied[EVODETECT_N_STAGES], guint64 frame_bytes, int n_dets);
 /* Prints the stats table to stderr and posts it as an "evodetect-stats" element message. */
 void evodetect_stats_report(GstEvoDetect *self);
 /* The label of class_id: its name when known, else "class-N" (buf of size >= 24). */

@@ -8,7 +8,10 @@
  * matches Ultralytics' LetterBox + cv2.resize(INTER_LINEAR): half-pixel
  * centres, edge replication, and with round_u8 the same 11-bit fixed-point
  * weights and rounding as OpenCV's uint8 path, so tensors agree with an
- * OpenCV pipeline to within one 8-bit level (usually exactly).
+ * OpenCV pipeline to within one 8-bit level (usually exactly). INTER_AREA
+ * shrinks go row by row (each source row converted and summed across once,
+ * not once per tap), bit for bit equal to the per-pixel reference kept
+ * beside it (evo_preprocess_run_ref).
  */
 #include "vision/pixel.h"
 #include "vision/vision.h"
@@ -169,6 +172,7 @@ typedef struct pp_ctx {
     int src_w, src_h;
     double scale_x, scale_y; /* source pixels per content pixel */
     bool area, round_u8;
+    bool area_ref;           /* area per output pixel (the reference), not row-cached */
     float mul[3], add[3];    /* per tensor channel: value * mul + add */
     int order[3];            /* tensor channel c takes rgb[order[c]] */
     float pad[3];
@@ -360,6 +364,180 @@ static void area_block_any(const pp_ctx *c, const area_span *ax, int n, const ar
     }
 }
 
+/*
+ * The row-cached area path: each source row is converted to RGB once and
+ * summed across every column's x span once (a row two output rows share is
+ * kept), then the output rows weight their rows' sums. The three channels
+ * travel together in the lanes of a 4-float vector (GCC/Clang vector
+ * extensions, SSE or NEON), each lane doing exactly the scalar operations of
+ * the per-pixel reference, in its order, so the result is bit for bit the
+ * same. Other compilers take the reference.
+ */
+#if defined(__GNUC__)
+#define AREA_ROWS 1
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+
+/* Source columns converted per row, at most: a wider column block (a shrink by more) takes the reference. */
+#define AREA_SRC_BLOCK 1024
+
+/* One YUV pixel: c holds the chroma terms (with the rounding half) of R, G, B; as evo_yuv_to_rgb_inline. */
+static ALWAYS_INLINE v4f yuv_v4(int luma, v4i c)
+{
+    v4i v = c + (luma > 16 ? luma - 16 : 0) * EVO_YUV_CY;
+    v >>= EVO_YUV_SHIFT;
+    v &= v > 0;
+    v = (v & (v <= 255)) | (255 & (v > 255));
+    return __builtin_convertvector(v, v4f);
+}
+
+static ALWAYS_INLINE v4i chroma_v4(int u, int v)
+{
+    const int half = 1 << (EVO_YUV_SHIFT - 1);
+    int uu = u - 128, vv = v - 128;
+    return (v4i){half + EVO_YUV_CVR * vv, half + EVO_YUV_CVG * vv + EVO_YUV_CUG * uu,
+                 half + EVO_YUV_CUB * uu, half};
+}
+
+/* Columns [x0, x0 + n) of a YUV source row as RGB floats; each chroma sample converted once per pair. */
+static ALWAYS_INLINE void yuv_row_v4(const evo_pixsrc *s, evo_pixel_format fmt, int y, int x0, int n,
+                                     v4f *out)
+{
+    const uint8_t *row = s->data + (size_t)y * s->stride;
+    const uint8_t *cu, *cv;
+    size_t cstep;
+    if (fmt == EVO_PIXEL_NV12) {
+        cu = s->uv + (size_t)(y >> 1) * s->uv_stride, cv = cu + 1, cstep = 2;
+    } else if (fmt == EVO_PIXEL_I420) {
+        cu = s->uv + (size_t)(y >> 1) * s->uv_stride, cv = s->v + (size_t)(y >> 1) * s->uv_stride;
+        cstep = 1;
+    } else { // YUYV: Y0 U Y1 V, luma of column x at 2x
+        cu = row + 1, cv = row + 3, cstep = 4;
+    }
+    size_t lstep = fmt == EVO_PIXEL_YUYV ? 2 : 1;
+    for (int i = 0, x = x0; i < n;) {
+        size_t j = cstep * (size_t)(x >> 1);
+        v4i c = chroma_v4(cu[j], cv[j]);
+        out[i] = yuv_v4(row[lstep * (size_t)x], c);
+        if (!(x & 1) && i + 1 < n) { // the pair's odd column shares the chroma
+            out[i + 1] = yuv_v4(row[lstep * (size_t)(x + 1)], c);
+            i++, x++;
+        }
+        i++, x++;
+    }
+}
+
+/* Columns [x0, x0 + n) of source row y as RGB floats (lane 3 unused): each pixel read once. */
+static void row_v4(const evo_pixsrc *s, int y, int x0, int n, v4f *out)
+{
+    switch (s->format) {
+    case EVO_PIXEL_NV12: yuv_row_v4(s, EVO_PIXEL_NV12, y, x0, n, out); return;
+    case EVO_PIXEL_I420: yuv_row_v4(s, EVO_PIXEL_I420, y, x0, n, out); return;
+    case EVO_PIXEL_YUYV: yuv_row_v4(s, EVO_PIXEL_YUYV, y, x0, n, out); return;
+    default: break;
+    }
+    for (int i = 0; i < n; i++) {
+        int p[3];
+        evo_pixsrc_rgb(s, x0 + i, y, p);
+        out[i] = (v4f){(float)p[0], (float)p[1], (float)p[2], 0.0f};
+    }
+}
+
+/*
+ * Row-cached area state of one column block: each column's taps as a run of
+ * source columns (from lo) with their weights, the converted row, and the x
+ * sums of two rows.
+ */
+typedef struct area_cache {
+    int first[TAP_BLOCK], count[TAP_BLOCK], wat[TAP_BLOCK];
+    float w[AREA_SRC_BLOCK + 2 * TAP_BLOCK];
+    v4f rgb[AREA_SRC_BLOCK];
+    v4f hs[2][TAP_BLOCK];
+    int hs_row[2];
+} area_cache;
+
+/* The tap runs of the block: area_tap's taps in its order, zero weights (only at the ends) dropped. */
+static void area_cache_init(area_cache *k, const area_span *ax, int n, int lo)
+{
+    int at = 0;
+    for (int i = 0; i < n; i++) {
+        k->first[i] = -1, k->count[i] = 0, k->wat[i] = at;
+        int sx;
+        float w;
+        for (int t = -1; t <= ax[i].s2 - ax[i].s1; t++) {
+            if (!area_tap(&ax[i], t, &sx, &w))
+                continue;
+            if (k->first[i] < 0)
+                k->first[i] = sx - lo;
+            k->w[at++] = w;
+            k->count[i]++;
+        }
+        if (k->first[i] < 0)
+            k->first[i] = 0;
+    }
+    k->hs_row[0] = k->hs_row[1] = -1;
+}
+
+/* The x sums of source row sy for the block's n columns, once per row; as area_hsum, lane by lane. */
+static const v4f *area_row_sums(const pp_ctx *c, int n, int lo, int hi, int sy, area_cache *k)
+{
+    int slot = sy & 1;
+    if (k->hs_row[slot] == sy)
+        return k->hs[slot];
+    row_v4(&c->src, sy, lo, hi - lo + 1, k->rgb);
+    for (int i = 0; i < n; i++) {
+        const v4f *p = k->rgb + k->first[i];
+        const float *w = k->w + k->wat[i];
+        v4f sum = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int t = 0; t < k->count[i]; t++)
+            sum = sum + p[t] * w[t];
+        k->hs[slot][i] = sum;
+    }
+    k->hs_row[slot] = sy;
+    return k->hs[slot];
+}
+
+/* Content rows [cy0, cy1) of one column block (n columns from content column x0) from cached rows. */
+static void area_rows_cached(const pp_ctx *c, const evo_transform *t, const area_span *ax, int n,
+                             int x0, int lo, int hi, int cy0, int cy1)
+{
+    area_cache k;
+    v4f sum[TAP_BLOCK];
+    area_cache_init(&k, ax, n, lo);
+    for (int cy = cy0; cy < cy1; cy++) {
+        area_span ay = area_span_of(cy, c->scale_y, c->src_h);
+        bool first = true;
+        float beta;
+        int sy;
+        for (int tap = -1; tap <= ay.s2 - ay.s1; tap++) {
+            if (!area_tap(&ay, tap, &sy, &beta))
+                continue;
+            const v4f *h = area_row_sums(c, n, lo, hi, sy, &k);
+            if (first)
+                for (int i = 0; i < n; i++)
+                    sum[i] = beta * h[i];
+            else
+                for (int i = 0; i < n; i++)
+                    sum[i] = sum[i] + beta * h[i];
+            first = false;
+        }
+        size_t at = (size_t)(cy + t->content_y) * t->dst_w + (size_t)(t->content_x + x0);
+        for (int i = 0; i < n; i++) {
+            float v[3] = {sum[i][0], sum[i][1], sum[i][2]};
+            area_store(c, v, at + (size_t)i);
+        }
+    }
+}
+#else
+#define AREA_ROWS 0
+#define AREA_SRC_BLOCK 1
+static void area_rows_cached(const pp_ctx *c, const evo_transform *t, const area_span *ax, int n,
+                             int x0, int lo, int hi, int cy0, int cy1)
+{
+    (void)c, (void)t, (void)ax, (void)n, (void)x0, (void)lo, (void)hi, (void)cy0, (void)cy1;
+}
+#endif
+
 /* Area rows [cy0, cy1): integer factors per pixel, others in column blocks of precomputed spans. */
 static void area_rows(const pp_ctx *c, const evo_transform *t, int cy0, int cy1)
 {
@@ -376,10 +554,19 @@ static void area_rows(const pp_ctx *c, const evo_transform *t, int cy0, int cy1)
         return;
     }
     area_span ax[TAP_BLOCK];
-    for (int x0 = 0; x0 < t->content_w; x0 += TAP_BLOCK) {
-        int n = EVO_MIN(TAP_BLOCK, t->content_w - x0);
+    for (int x0 = 0, n; x0 < t->content_w; x0 += n) {
+        n = EVO_MIN(TAP_BLOCK, t->content_w - x0);
         for (int i = 0; i < n; i++)
             ax[i] = area_span_of(x0 + i, c->scale_x, c->src_w);
+        // source columns [lo, hi] of the block; fewer columns until they fit the row buffer
+        int lo = ax[0].w_left != 0.0f ? ax[0].s1 - 1 : ax[0].s1;
+        while (n > 1 && ax[n - 1].s2 - lo + 1 > AREA_SRC_BLOCK)
+            n--;
+        int hi = ax[n - 1].s2;
+        if (AREA_ROWS && !c->area_ref && hi - lo + 1 <= AREA_SRC_BLOCK) {
+            area_rows_cached(c, t, ax, n, x0, lo, hi, cy0, cy1);
+            continue;
+        }
         for (int cy = cy0; cy < cy1; cy++) {
             area_span ay = area_span_of(cy, c->scale_y, c->src_h);
             area_block_any(c, ax, n, &ay, (size_t)(cy + t->content_y) * t->dst_w + (size_t)(t->content_x + x0));
@@ -414,10 +601,12 @@ static void content_rows(const pp_ctx *c, const evo_transform *t, int cy0, int c
     }
 }
 
-void evo_preprocess_run(const evo_frame *f, const evo_transform *t,
-                        const evo_preprocess_options *o, float *dst, int task, int n_tasks)
+static void preprocess_run(const evo_frame *f, const evo_transform *t,
+                           const evo_preprocess_options *o, float *dst, int task, int n_tasks,
+                           bool area_ref)
 {
     pp_ctx c;
+    c.area_ref = area_ref;
     c.src = evo_pixsrc_make(f);
     c.src_w = f->width, c.src_h = f->height;
     // OpenCV computes the inverse scale first; keep its rounding.
@@ -452,6 +641,18 @@ void evo_preprocess_run(const evo_frame *f, const evo_transform *t,
     int cy0 = EVO_MAX(y_begin - t->content_y, 0), cy1 = EVO_MIN(y_end - t->content_y, t->content_h);
     if (cy0 < cy1)
         content_rows(&c, t, cy0, cy1);
+}
+
+void evo_preprocess_run(const evo_frame *f, const evo_transform *t,
+                        const evo_preprocess_options *o, float *dst, int task, int n_tasks)
+{
+    preprocess_run(f, t, o, dst, task, n_tasks, false);
+}
+
+void evo_preprocess_run_ref(const evo_frame *f, const evo_transform *t,
+                            const evo_preprocess_options *o, float *dst, int task, int n_tasks)
+{
+    preprocess_run(f, t, o, dst, task, n_tasks, true);
 }
 
 evo_status evo_preprocess(const evo_frame *f, int dst_w, int dst_h,

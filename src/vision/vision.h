@@ -106,6 +106,13 @@ evo_status evo_preprocess_plan(int src_w, int src_h, int dst_w, int dst_h,
  */
 void evo_preprocess_run(const evo_frame *f, const evo_transform *t,
                         const evo_preprocess_options *o, float *dst, int task, int n_tasks);
+/*
+ * The same, with the area resize done per output pixel (every tap fetched
+ * and converted where it is used): the reference the row-cached area path
+ * of evo_preprocess_run is tested against, bit for bit.
+ */
+void evo_preprocess_run_ref(const evo_frame *f, const evo_transform *t,
+                            const evo_preprocess_options *o, float *dst, int task, int n_tasks);
 /* plan + run on the calling thread. */
 evo_status evo_preprocess(const evo_frame *f, int dst_w, int dst_h,
                           const evo_preprocess_options *o, float *dst, evo_transform *t,

@@ -53,7 +53,14 @@ typedef struct run_result {
     gint n_in;
     const void *mem_in[MAX_FRAMES];
     const void *mem_out[MAX_FRAMES];
+    GstBuffer *held[MAX_FRAMES];     /* with g_hold: a second ref on each buffer entering evodetect */
+    guint64 copied[MAX_FRAMES];      /* copied-bytes of each "evodetect" message */
+    gboolean have_stats;             /* the "evodetect-stats" message, per frame means: */
+    double stats_copied, stats_copied_draw, stats_copied_pre;
 } run_result;
+
+/* Hold every buffer entering evodetect until the run ends, as another branch of a tee would. */
+static gboolean g_hold;
 
 static void run_result_free(run_result *r)
 {
@@ -62,6 +69,9 @@ static void run_result_free(run_result *r)
             free(r->frames[i]->planes[p]);
         free(r->frames[i]);
     }
+    for (int i = 0; i < MAX_FRAMES; i++)
+        if (r->held[i])
+            gst_buffer_unref(r->held[i]);
     memset(r, 0, sizeof *r);
 }
 
@@ -190,10 +200,16 @@ static void take_message(GstMessage *msg, run_result *r)
         CHECK(gst_structure_get_int(s, "n-detections", &n));
         const GValue *list = gst_structure_get_value(s, "detections");
         CHECK(list && GST_VALUE_HOLDS_LIST(list) && (int)gst_value_list_get_size(list) == n);
+        guint64 copied = G_MAXUINT64;
+        CHECK(gst_structure_get_uint64(s, "copied-bytes", &copied));
         if (r->n_messages < MAX_FRAMES)
-            r->message_dets[r->n_messages] = n;
+            r->message_dets[r->n_messages] = n, r->copied[r->n_messages] = copied;
         r->n_messages++;
     }
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT && s && gst_structure_has_name(s, "evodetect-stats"))
+        r->have_stats = gst_structure_get_double(s, "copied-bytes", &r->stats_copied) &&
+                        gst_structure_get_double(s, "meta-draw-copied-bytes", &r->stats_copied_draw) &&
+                        gst_structure_get_double(s, "preprocess-copied-bytes", &r->stats_copied_pre);
 }
 
 static GstPadProbeReturn probe_in(GstPad *pad, GstPadProbeInfo *info, gpointer user)
@@ -201,8 +217,11 @@ static GstPadProbeReturn probe_in(GstPad *pad, GstPadProbeInfo *info, gpointer u
     run_result *r = user;
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
     gint i = g_atomic_int_add(&r->n_in, 1);
-    if (i < MAX_FRAMES)
+    if (i < MAX_FRAMES) {
         r->mem_in[i] = gst_buffer_n_memory(buf) ? gst_buffer_peek_memory(buf, 0) : NULL;
+        if (g_hold)
+            r->held[i] = gst_buffer_ref(buf);
+    }
     return GST_PAD_PROBE_OK;
 }
 
@@ -563,6 +582,55 @@ static void test_errors(void)
     }
 }
 
+/*
+ * Copy accounting: a buffer evodetect holds alone is drawn on in place (0
+ * bytes copied); one another holder shares (here the test's probe, as a tee
+ * branch would) is copied once to be drawn on, and the per-frame message and
+ * the stats count exactly that copy in meta+draw while the holder's pixels
+ * stay undrawn; with draw=false the shared buffer is only read (0 bytes).
+ */
+static void test_copies(void)
+{
+    // formats videoconvert converts the PNG's RGB to: its output buffers are new, nobody else's
+    static const char *const formats[] = {"BGRx", "NV12"};
+    char src[4608];
+    source_desc(src, sizeof src, 2);
+    for (size_t k = 0; k < G_N_ELEMENTS(formats); k++)
+        for (int mode = 0; mode < 3; mode++) { // 0: alone, draw; 1: shared, draw; 2: shared, no draw
+            bool shared = mode > 0, draw = mode < 2;
+            run_result r;
+            char *desc = pipeline(src, "videoconvert", formats[k], draw ? "draw=true stats=true" : "stats=true");
+            g_hold = shared;
+            run_pipeline(desc, &r);
+            g_hold = FALSE;
+            check_frames(&r, 2, !draw, formats[k]);
+            CHECK_MSG(r.have_stats, "%s: no evodetect-stats message with the copied bytes", formats[k]);
+            guint64 want = 0;
+            for (int i = 0; i < r.n_messages && i < r.n_frames && i < r.n_in; i++) {
+                guint64 size = shared && draw && r.held[i] ? gst_buffer_get_size(r.held[i]) : 0;
+                CHECK_MSG(r.copied[i] == size, "%s mode %d frame %d: copied %" G_GUINT64_FORMAT
+                          ", want %" G_GUINT64_FORMAT, formats[k], mode, i, r.copied[i], size);
+                // a copy leaves with other memory; without one the buffer keeps its own
+                CHECK((r.mem_in[i] != r.mem_out[i]) == (size > 0));
+                want = size;
+            }
+            if (shared && draw && r.n_frames > 0 && r.frames[0]->n_metas > 0 && r.held[0]) {
+                GstMapInfo mi;
+                CHECK(gst_buffer_map(r.held[0], &mi, GST_MAP_READ));
+                CHECK_MSG(memcmp(mi.data, r.frames[0]->planes[0], r.frames[0]->plane_bytes[0]) != 0,
+                          "%s: the holder's buffer was drawn on", formats[k]);
+                gst_buffer_unmap(r.held[0], &mi);
+            }
+            CHECK(r.stats_copied == (double)want && r.stats_copied_draw == (double)want &&
+                  r.stats_copied_pre == 0.0);
+            printf("copies: %s %s, draw=%d: %" G_GUINT64_FORMAT " B/frame copied (stats: %.0f)\n",
+                   formats[k], shared ? "shared" : "alone", draw, r.n_messages ? r.copied[0] : 0,
+                   r.stats_copied);
+            run_result_free(&r);
+            g_free(desc);
+        }
+}
+
 int main(int argc, char **argv)
 {
     gst_init(&argc, &argv);
@@ -604,7 +672,8 @@ int main(int argc, char **argv)
     printf("reference: %s on %s: %d detections\n", g_model, g_png, g_n_png);
     static const check_test tests[] = {CHECK_TEST(test_formats), CHECK_TEST(test_videotestsrc),
                                        CHECK_TEST(test_draw), CHECK_TEST(test_decoded_file),
-                                       CHECK_TEST(test_labels), CHECK_TEST(test_errors)};
+                                       CHECK_TEST(test_labels), CHECK_TEST(test_errors),
+                                       CHECK_TEST(test_copies)};
     int rc = check_run(tests, (int)G_N_ELEMENTS(tests), argc - 3, argv + 3);
     evo_detector_free(g_ref);
     evo_model_free(g_ref_model);

@@ -407,6 +407,83 @@ static void test_area_opencv(void)
     CHECK(out[0] == 3.0f);
 }
 
+/* One random frame of format pf, w x h, with padded row strides; returns its buffer. */
+static uint8_t *random_frame(check_rng *r, evo_pixel_format pf, int w, int h, evo_frame *f)
+{
+    *f = evo_frame_make(pf, w, h, NULL);
+    size_t stride = f->stride_bytes + (size_t)check_rng_int(r, 0, 9);
+    size_t rows = stride * (size_t)h, chroma = 0, cstride = 0;
+    if (pf == EVO_PIXEL_NV12)
+        cstride = stride, chroma = cstride * (size_t)(h / 2);
+    if (pf == EVO_PIXEL_I420)
+        cstride = (size_t)w / 2 + (size_t)check_rng_int(r, 0, 5), chroma = 2 * cstride * (size_t)(h / 2);
+    uint8_t *buf = malloc(rows + chroma);
+    for (size_t i = 0; i < rows + chroma; i++)
+        buf[i] = (uint8_t)check_rng_int(r, 0, 255);
+    f->data = buf;
+    f->stride_bytes = stride;
+    if (cstride) {
+        f->uv_data = buf + rows;
+        f->uv_stride_bytes = cstride;
+        if (pf == EVO_PIXEL_I420)
+            f->v_data = buf + rows + cstride * (size_t)(h / 2);
+    }
+    return buf;
+}
+
+/*
+ * The row-cached area path equals the per-pixel reference bit for bit: every
+ * pixel format, odd sizes (even for the YUV layouts, which need them), padded
+ * strides, both roundings, every fit mode, split into 1-3 tasks, plus a
+ * 1280x720 frame to 416 (the video case) and a shrink too wide for the row
+ * buffer (the reference path).
+ */
+static void test_area_fast_equals_reference(void)
+{
+    check_rng r = {2026};
+    static const evo_fit_mode modes[4] = {EVO_FIT_LETTERBOX, EVO_FIT_LETTERBOX_TOPLEFT,
+                                          EVO_FIT_CENTER, EVO_FIT_STRETCH};
+    for (int it = 0; it < 60; it++) {
+        evo_pixel_format pf = (evo_pixel_format)(it % EVO_PIXEL_FORMAT_COUNT);
+        bool yuv = pf == EVO_PIXEL_NV12 || pf == EVO_PIXEL_I420 || pf == EVO_PIXEL_YUYV;
+        int sw = check_rng_int(&r, 3, 700), sh = check_rng_int(&r, 3, 300);
+        int dw = check_rng_int(&r, 1, 211) | 1, dh = check_rng_int(&r, 1, 97) | 1;
+        if (it == 57)
+            sw = 1280, sh = 720, dw = dh = 416;
+        if (it == 58)
+            sw = 5000, sh = 9, dw = 1, dh = 3; // one column spans 5000 source columns
+        if (it == 59)
+            sw = 2 * 313, sh = 2 * 157, dw = 313, dh = 157; // integer factor 2
+        if (yuv)
+            sw += sw & 1, sh += sh & 1;
+        evo_frame f;
+        uint8_t *buf = random_frame(&r, pf, sw, sh, &f);
+        CHECK(evo_frame_check(&f, NULL) == EVO_OK);
+        evo_preprocess_options o = evo_preprocess_options_default();
+        o.interp = check_rng_int(&r, 0, 3) ? EVO_INTERP_AREA : EVO_INTERP_AUTO;
+        o.mode = modes[check_rng_int(&r, 0, 3)];
+        o.round_u8 = check_rng_int(&r, 0, 1);
+        o.bgr = check_rng_int(&r, 0, 1);
+        o.mean[1] = 0.25f, o.std[2] = 0.5f;
+        evo_transform t;
+        CHECK(evo_preprocess_plan(sw, sh, dw, dh, &o, &t, NULL) == EVO_OK);
+        size_t n = (size_t)3 * dw * dh;
+        float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+        int tasks = check_rng_int(&r, 1, 3);
+        for (int k = 0; k < tasks; k++) {
+            evo_preprocess_run(&f, &t, &o, a, k, tasks);
+            evo_preprocess_run_ref(&f, &t, &o, b, k, tasks);
+        }
+        if (memcmp(a, b, n * sizeof(float)) != 0)
+            fprintf(stderr, "case %d: %s %dx%d -> %dx%d mode %d round %d differs\n", it,
+                    evo_pixel_format_name(pf), sw, sh, dw, dh, (int)o.mode, (int)o.round_u8);
+        CHECK(memcmp(a, b, n * sizeof(float)) == 0);
+        free(a);
+        free(b);
+        free(buf);
+    }
+}
+
 static void test_transform_boxes(void)
 {
     evo_preprocess_options o = evo_preprocess_options_default();
@@ -426,4 +503,5 @@ static void test_transform_boxes(void)
 CHECK_MAIN(CHECK_TEST(test_letterbox_geometry), CHECK_TEST(test_modes_vs_reference),
            CHECK_TEST(test_tasks_match_single), CHECK_TEST(test_yuv_pixels),
            CHECK_TEST(test_frame_layouts), CHECK_TEST(test_yuv_fused_equals_two_step),
-           CHECK_TEST(test_area_downscale), CHECK_TEST(test_area_opencv), CHECK_TEST(test_transform_boxes))
+           CHECK_TEST(test_area_downscale), CHECK_TEST(test_area_opencv), CHECK_TEST(test_area_fast_equals_reference),
+           CHECK_TEST(test_transform_boxes))

@@ -180,17 +180,37 @@ static bool encode_lossless(const char *path, const char *codec_args, const char
               work, codec_args, pix_fmt, path) == 0;
 }
 
+#define PATH_LEN 1200
+
+/* path = WORK/name, made from the PNG frames by encode_lossless; false (a failed check) when it cannot. */
+static bool make_video(char path[PATH_LEN], const char *name, const char *codec_args, const char *pix_fmt)
+{
+    snprintf(path, PATH_LEN, "%s/%s", work, name);
+    bool ok = encode_lossless(path, codec_args, pix_fmt);
+    CHECK_MSG(ok, "cannot make %s", path);
+    return ok;
+}
+
+/*
+ * The loop over path into a cleared c, with the options so (NULL: the
+ * defaults); the callback stops after stop_after frames (0: never).
+ */
+static bool run_fresh(const char *path, const evo_stream_options *so, int stop_after, collected *c,
+                      evo_stream_stats *st)
+{
+    memset(c, 0, sizeof *c);
+    c->stop_after = stop_after;
+    evo_stream_options o = so ? *so : evo_stream_options_default();
+    return run_stream(path, &o, c, st);
+}
+
 /* RGB frames (ffv1 bgr0): zero-copy BGRA views, detections equal to the PNGs'. */
 static void test_rgb_bitexact(void)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/rgb.mkv", work);
-    CHECK(encode_lossless(path, "-c:v ffv1", "bgr0"));
+    char path[PATH_LEN];
     static collected c;
-    memset(&c, 0, sizeof c);
-    evo_stream_options so = evo_stream_options_default();
     evo_stream_stats st;
-    if (!run_stream(path, &so, &c, &st))
+    if (!make_video(path, "rgb.mkv", "-c:v ffv1", "bgr0") || !run_fresh(path, NULL, 0, &c, &st))
         return;
     CHECK_MSG(c.n == N_FRAMES, "%d frames", c.n);
     CHECK(st.frames_converted == 0 && st.frames_bad == 0 && st.frames_dropped == 0);
@@ -221,17 +241,15 @@ static void test_rgb_bitexact(void)
 /* YUV frames of layout pix_fmt, against the planes the ffmpeg CLI decodes from the same file. */
 static void check_yuv(const char *name, const char *codec_args, const char *pix_fmt, evo_pixel_format want)
 {
-    char path[1200], raw[1200];
-    snprintf(path, sizeof path, "%s/%s", work, name);
+    char path[PATH_LEN], raw[PATH_LEN];
+    if (!make_video(path, name, codec_args, pix_fmt))
+        return;
     snprintf(raw, sizeof raw, "%s/%s.raw", work, name);
-    CHECK(encode_lossless(path, codec_args, pix_fmt));
     CHECK(sh("ffmpeg -nostdin -hide_banner -loglevel error -y -i '%s' -f rawvideo -pix_fmt %s '%s'", path, pix_fmt,
              raw) == 0);
     static collected c;
-    memset(&c, 0, sizeof c);
-    evo_stream_options so = evo_stream_options_default();
     evo_stream_stats st;
-    if (!run_stream(path, &so, &c, &st))
+    if (!run_fresh(path, NULL, 0, &c, &st))
         return;
     CHECK_MSG(c.n == N_FRAMES, "%s: %d frames", name, c.n);
     CHECK(st.frames_converted == 0 && st.stage[EVO_STAGE_DECODE].copied_bytes == 0);
@@ -264,14 +282,10 @@ static void test_nv12_yuyv_bitexact(void)
 /* A layout the letterbox cannot read is converted once, and the copy is counted. */
 static void test_converted_counted(void)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/yuv444.mkv", work);
-    CHECK(encode_lossless(path, "-c:v ffv1", "yuv444p"));
+    char path[PATH_LEN];
     static collected c;
-    memset(&c, 0, sizeof c);
-    evo_stream_options so = evo_stream_options_default();
     evo_stream_stats st;
-    if (!run_stream(path, &so, &c, &st))
+    if (!make_video(path, "yuv444.mkv", "-c:v ffv1", "yuv444p") || !run_fresh(path, NULL, 0, &c, &st))
         return;
     CHECK(c.n == N_FRAMES && st.frames_converted == N_FRAMES);
     CHECK_MSG(st.stage[EVO_STAGE_DECODE].copied_bytes == FW * FH * 3 / 2, "%g B/frame",
@@ -282,51 +296,44 @@ static void test_converted_counted(void)
 /* every, max_frames, start + duration, the callback's stop: counts, indices and order. */
 static void test_counts_and_order(void)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/order.mkv", work);
-    CHECK(encode_lossless(path, "-c:v ffv1 -g 1", "yuv420p"));
+    char path[PATH_LEN];
+    if (!make_video(path, "order.mkv", "-c:v ffv1 -g 1", "yuv420p"))
+        return;
     static collected c;
     evo_stream_options so;
     evo_stream_stats st;
 
-    memset(&c, 0, sizeof c);
     so = evo_stream_options_default();
     so.every = 3;
-    if (run_stream(path, &so, &c, &st)) {
+    if (run_fresh(path, &so, 0, &c, &st)) {
         CHECK_MSG(c.n == 3 && c.r[0].index == 0 && c.r[1].index == 3 && c.r[2].index == 6, "every 3: %d frames", c.n);
         CHECK(st.frames_decoded == N_FRAMES && st.frames_skipped == N_FRAMES - 3 && st.frames_processed == 3);
     }
 
-    memset(&c, 0, sizeof c);
     so = evo_stream_options_default();
     so.max_frames = 5;
-    if (run_stream(path, &so, &c, &st)) {
+    if (run_fresh(path, &so, 0, &c, &st)) {
         CHECK_MSG(c.n == 5, "max 5: %d frames", c.n);
         for (int i = 0; i < c.n && i < MAX_RECORDS; i++)
             CHECK(c.r[i].index == i);
     }
 
-    memset(&c, 0, sizeof c);
     so = evo_stream_options_default();
     so.start_s = 0.3, so.duration_s = 0.3; // frames at 0.3, 0.4, 0.5
-    if (run_stream(path, &so, &c, &st)) {
+    if (run_fresh(path, &so, 0, &c, &st)) {
         CHECK_MSG(c.n == 3, "start 0.3 duration 0.3: %d frames", c.n);
         for (int i = 0; i < c.n && i < 3; i++)
             CHECK_MSG(c.r[i].pts > 0.3 + 0.1 * i - 1e-6 && c.r[i].pts < 0.3 + 0.1 * i + 1e-6, "frame %d at %g s", i,
                       c.r[i].pts);
     }
 
-    memset(&c, 0, sizeof c);
-    c.stop_after = 2;
-    so = evo_stream_options_default();
-    if (run_stream(path, &so, &c, &st))
+    if (run_fresh(path, NULL, 2, &c, &st))
         CHECK_MSG(c.n == 2 && st.frames_processed == 2, "stopped after 2: %d frames", c.n);
 
     // A file read as a live source: the newest frame wins, and every frame is either processed or dropped.
-    memset(&c, 0, sizeof c);
     so = evo_stream_options_default();
     so.live = 1;
-    if (run_stream(path, &so, &c, &st)) {
+    if (run_fresh(path, &so, 0, &c, &st)) {
         CHECK_MSG(st.frames_processed + st.frames_dropped == N_FRAMES, "live: %lld processed + %lld dropped",
                   (long long)st.frames_processed, (long long)st.frames_dropped);
         for (int i = 1; i < c.n && i < MAX_RECORDS; i++)
@@ -356,10 +363,10 @@ static int packets(const char *path, long *pos, long *size, int cap)
  */
 static void test_corrupted_midway(void)
 {
-    char path[1200], bad[1200];
-    snprintf(path, sizeof path, "%s/intra.mkv", work);
+    char path[PATH_LEN], bad[PATH_LEN];
     snprintf(bad, sizeof bad, "%s/intra_bad.mkv", work);
-    CHECK(encode_lossless(path, "-c:v libx264 -g 1 -qp 0 -preset ultrafast -slices 4", "yuv420p"));
+    if (!make_video(path, "intra.mkv", "-c:v libx264 -g 1 -qp 0 -preset ultrafast -slices 4", "yuv420p"))
+        return;
     long pos[N_FRAMES + 4], size[N_FRAMES + 4];
     int n = packets(path, pos, size, N_FRAMES + 4);
     CHECK_MSG(n == N_FRAMES, "%d packets", n);
@@ -381,11 +388,9 @@ static void test_corrupted_midway(void)
         fclose(f);
 
     static collected c;
-    memset(&c, 0, sizeof c);
     n_warnings = 0;
-    evo_stream_options so = evo_stream_options_default();
     evo_stream_stats st;
-    if (run_stream(bad, &so, &c, &st)) {
+    if (run_fresh(bad, NULL, 0, &c, &st)) {
         CHECK_MSG(n_warnings >= 2 && st.frames_bad >= 2, "%d warnings, %lld bad frames", n_warnings,
                   (long long)st.frames_bad);
         int intact = 0;
@@ -396,12 +401,9 @@ static void test_corrupted_midway(void)
             intact++;
             // the same frame of the undamaged file, as a single image
             static collected good;
-            if (i == 0) {
-                memset(&good, 0, sizeof good);
-                evo_stream_options so2 = evo_stream_options_default();
-                evo_stream_stats st2;
-                run_stream(path, &so2, &good, &st2);
-            }
+            evo_stream_stats st2;
+            if (i == 0)
+                run_fresh(path, NULL, 0, &good, &st2);
             if (frame < good.n)
                 check_same(&c.r[i], good.r[frame].dets, good.r[frame].n, "intact");
         }
@@ -415,16 +417,14 @@ static void test_corrupted_midway(void)
     if (f)
         fclose(f);
     free(buf);
-    memset(&c, 0, sizeof c);
-    so = evo_stream_options_default();
-    if (run_stream(bad, &so, &c, &st))
+    if (run_fresh(bad, NULL, 0, &c, &st))
         CHECK_MSG(c.n >= 6 && c.n <= 7, "truncated: %d frames", c.n);
 }
 
 /* Random damage anywhere past the header, many seeds: the wrapper survives every one. */
 static void test_random_damage(void)
 {
-    char path[1200], bad[1200];
+    char path[PATH_LEN], bad[PATH_LEN];
     snprintf(path, sizeof path, "%s/h264.mp4", work);
     snprintf(bad, sizeof bad, "%s/h264_bad.mp4", work);
     CHECK(sh("ffmpeg -nostdin -hide_banner -loglevel error -y -framerate 10 -i '%s/frame_%%03d.png' -c:v libx264 "
@@ -475,16 +475,13 @@ static void test_random_damage(void)
 /* The annotated video has every frame; the boxes are drawn on it. */
 static void test_annotated_output(void)
 {
-    char path[1200], out[1200];
-    snprintf(path, sizeof path, "%s/src.mkv", work);
+    char path[PATH_LEN], out[PATH_LEN];
     snprintf(out, sizeof out, "%s/annotated.mp4", work);
-    CHECK(encode_lossless(path, "-c:v ffv1", "yuv420p"));
     static collected c;
-    memset(&c, 0, sizeof c);
     evo_stream_options so = evo_stream_options_default();
     so.output_path = out;
     evo_stream_stats st;
-    if (!run_stream(path, &so, &c, &st))
+    if (!make_video(path, "src.mkv", "-c:v ffv1", "yuv420p") || !run_fresh(path, &so, 0, &c, &st))
         return;
     char cmd[1400];
     snprintf(cmd, sizeof cmd,
@@ -504,7 +501,7 @@ static void test_missing_source(void)
 {
     evo_error err = {0};
     evo_stream *st = NULL;
-    char path[1200];
+    char path[PATH_LEN];
     snprintf(path, sizeof path, "%s/no_such_video.mp4", work);
     evo_stream_options so = evo_stream_options_default();
     CHECK(evo_stream_open(path, &so, &st, &err) == EVO_ERR_IO && st == NULL);

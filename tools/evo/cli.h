@@ -86,6 +86,23 @@ int cli_detect_preset(int argc, char **argv, const char *cmd, evo_detect_options
  */
 int cli_parse_detect_opt(int argc, char **argv, int *i, const char *cmd, evo_detect_options *o,
                          bool *conf_set);
+/*
+ * The argument loop of `evo detect` (images and video alike): applies the
+ * --preset to det, then for each argument tries the model options, the
+ * simulated NPU target, then the command's own parser option(); an argument
+ * none takes is an unknown option (error with usage) when it starts with
+ * '-', else the model path (the first) or an operand for operand(). The
+ * parsers return 1 taken, 0 not theirs, -1 after printing an error;
+ * operand() returns non-zero after printing one. 0 when done, 1 on error.
+ */
+typedef struct cli_detect_args {
+    int (*option)(int argc, char **argv, int *i, void *user);
+    int (*operand)(const char *arg, void *user);
+    void *user;
+    const char *usage;
+} cli_detect_args;
+int cli_parse_detect_args(int argc, char **argv, const cli_detect_args *p, evo_detect_options *det,
+                          cli_model_opts *mo, const char **model_path);
 bool cli_is_directory(const char *path);
 /* The .jpg/.jpeg/.png files of dir, sorted by name, as malloc'd "dir/name" paths. */
 int cli_list_images(const char *dir, int max_images, char ***out, int *n_out);

@@ -32,8 +32,9 @@ typedef struct stage_ms {
 } stage_ms;
 
 /* Consumes one option of detect's own at argv[*i]: 1 if taken, 0 if not ours, -1 on error. */
-static int parse_detect_opt(int argc, char **argv, int *i, detect_opts *o)
+static int parse_detect_opt(int argc, char **argv, int *i, void *user)
 {
+    detect_opts *o = user;
     const char *a = argv[*i];
     if (strcmp(a, "--timing") == 0) {
         o->timing = true;
@@ -80,6 +81,13 @@ static int add_directory(detect_opts *o, const char *dir)
 }
 
 /* Where the annotated copy of image goes, or false if none. */
+/* An image or a folder of images after the model: 0, or 1 after an error. */
+static int add_operand(const char *arg, void *user)
+{
+    detect_opts *o = user;
+    return cli_is_directory(arg) ? add_directory(o, arg) : add_image(o, arg);
+}
+
 static bool annotated_path(const detect_opts *o, const char *image, char *buf, size_t size)
 {
     if (!o->out_path)
@@ -240,25 +248,9 @@ int evo_cmd_detect(int argc, char **argv)
     for (int i = 2; i < argc; i++)
         if (argv[i][0] != '-' && cli_is_video_source(argv[i]))
             return cli_detect_video(argc, argv);
-    if (cli_detect_preset(argc, argv, "detect", &o.det) < 0)
+    cli_detect_args args = {parse_detect_opt, add_operand, &o, usage};
+    if (cli_parse_detect_args(argc, argv, &args, &o.det, &mo, &model_path))
         return 1;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_parse_model_opt(argc, argv, &i, &mo);
-        if (r == 0)
-            r = cli_parse_sim_target(argc, argv, &i, &mo);
-        if (r == 0)
-            r = parse_detect_opt(argc, argv, &i, &o);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_fail("detect: unknown or incomplete option \"%s\"\n%s", argv[i], usage);
-        if (!model_path)
-            model_path = argv[i];
-        else if (cli_is_directory(argv[i]) ? add_directory(&o, argv[i]) : add_image(&o, argv[i]))
-            return 1;
-    }
     if (!model_path || o.n_images == 0)
         return cli_fail("%s", usage);
     if (o.out_path && (o.n_images > 1 || cli_is_directory(o.images[0])) && !cli_is_directory(o.out_path))

@@ -35,6 +35,32 @@ int cli_detect_preset(int argc, char **argv, const char *cmd, evo_detect_options
     return 1;
 }
 
+int cli_parse_detect_args(int argc, char **argv, const cli_detect_args *p, evo_detect_options *det,
+                          cli_model_opts *mo, const char **model_path)
+{
+    *model_path = NULL;
+    if (cli_detect_preset(argc, argv, "detect", det) < 0)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        int r = cli_parse_model_opt(argc, argv, &i, mo);
+        if (r == 0)
+            r = cli_parse_sim_target(argc, argv, &i, mo);
+        if (r == 0)
+            r = p->option(argc, argv, &i, p->user);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_fail("detect: unknown or incomplete option \"%s\"\n%s", argv[i], p->usage);
+        if (!*model_path)
+            *model_path = argv[i];
+        else if (p->operand(argv[i], p->user))
+            return 1;
+    }
+    return 0;
+}
+
 /* Flags without a value, as key = value. */
 static const struct {
     const char *flag, *key, *value;

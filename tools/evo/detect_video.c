@@ -105,8 +105,9 @@ static bool parse_size(const char *s, int *w, int *h)
 }
 
 /* One of the video options at argv[*i]: 1 taken, 0 not ours, -1 after an error. */
-static int parse_video_opt(int argc, char **argv, int *i, video_opts *o)
+static int parse_video_opt(int argc, char **argv, int *i, void *user)
 {
+    video_opts *o = user;
     const char *a = argv[*i];
     if (strcmp(a, "--timing") == 0)
         return o->timing = true, 1;
@@ -159,6 +160,16 @@ static int parse_video_opt(int argc, char **argv, int *i, video_opts *o)
         return 0;
     (*i)++;
     return ok ? 1 : -1;
+}
+
+/* The video source after the model: one only. */
+static int set_source(const char *arg, void *user)
+{
+    video_opts *o = user;
+    if (o->source)
+        return cli_fail("detect: one video source at a time (\"%s\", then \"%s\")", o->source, arg);
+    o->source = arg;
+    return 0;
 }
 
 static void json_string(FILE *f, const char *s)
@@ -248,27 +259,9 @@ int cli_detect_video(int argc, char **argv)
     o.det = evo_detect_options_default();
     cli_model_opts mo = {.n_threads = 1};
     const char *model_path = NULL;
-    if (cli_detect_preset(argc, argv, "detect", &o.det) < 0)
+    cli_detect_args args = {parse_video_opt, set_source, &o, usage};
+    if (cli_parse_detect_args(argc, argv, &args, &o.det, &mo, &model_path))
         return 1;
-    for (int i = 1; i < argc; i++) {
-        int r = cli_parse_model_opt(argc, argv, &i, &mo);
-        if (r == 0)
-            r = cli_parse_sim_target(argc, argv, &i, &mo);
-        if (r == 0)
-            r = parse_video_opt(argc, argv, &i, &o);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_fail("detect: unknown or incomplete option \"%s\"\n%s", argv[i], usage);
-        if (!model_path)
-            model_path = argv[i];
-        else if (!o.source)
-            o.source = argv[i];
-        else
-            return cli_fail("detect: one video source at a time (\"%s\", then \"%s\")", o.source, argv[i]);
-    }
     if (!model_path || !o.source)
         return cli_fail("%s", usage);
     if (!getenv("EVO_FFMPEG_LOG"))
