@@ -64,18 +64,14 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
             _mm256_maskstore_ps(d + t, range_mask(0, len - t), ev);
         }
     } else {
-        for (int64_t t = 0; t < len; t++) {
-            int64_t x = iw0 + t * sw;
-            d[t] = x >= 0 && x < iw ? src[x] : 0.0f;
-        }
+        conv_pack_run_strided(d, len, src, iw0, sw, iw);
     }
 }
 
 /*
  * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
  * the first NV vectors (with MASKED, the last read under tail_mask; B rows ldb apart).
- * The 12 accumulators are named variables: GCC keeps an array of them in
- * memory inside the loop. Out of line, so that the loop's registers are
+ * The 12 accumulators are conv_act.inc's named variables. Out of line, so that the loop's registers are
  * allocated apart from the tile loops around it: inlined there, GCC may
  * fold two of the three B loads into each row's FMA (13 loads per 12 FMAs
  * instead of 7).
@@ -89,13 +85,11 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
         if (NV > 2)                                                                                          \
             c##i##2 = _mm256_fmadd_ps(av, b2, c##i##2);                                                      \
     } while (0)
-#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
 #define KERNEL(NAME, NV, MASKED)                                                                             \
     __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, \
                                                int64_t ldb, __m256i tail_mask, __m256 *restrict acc)         \
     {                                                                                                        \
-        __m256 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                   \
-        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm256_setzero_ps();         \
+        CONV_ACC_DECL4;                                                                                      \
         for (int64_t p = 0; p < kc; p++) {                                                                   \
             __m256 b0, b1 = c00, b2 = c00;                                                                   \
             if (NV == 1 && MASKED)                                                                           \
@@ -117,42 +111,23 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
             a += MR;                                                                                         \
             b += ldb;                                                                                        \
         }                                                                                                    \
-        ROW_OUT(0);                                                                                          \
-        ROW_OUT(1);                                                                                          \
-        ROW_OUT(2);                                                                                          \
-        ROW_OUT(3);                                                                                          \
+        CONV_ACC_OUT4;                                                                                       \
     }
 KERNEL(kernel1, 1, 1)
 KERNEL(kernel2, 2, 1)
 KERNEL(kernel3, 3, 1)
 KERNEL(kernel3_full, 3, 0) /* no tail: maskload costs more than a plain load */
 
-/* out_groups: bias and activation on a finished tile, then stored element by element. */
-static void store_tile_groups(const evo_convf_plan *p, const __m256 *acc, int nv, int64_t cols, int64_t i0,
-                              int n_rows, int64_t j0, const epilogue *e, float *y)
-{
-    float t[MR * 3 * VL];
-    for (int i = 0; i < MR; i++) {
-        __m256 bias = _mm256_set1_ps(e->bias && i < n_rows ? e->bias[i0 + i] : 0.0f);
-        for (int v = 0; v < nv; v++)
-            _mm256_storeu_ps(t + (i * 3 + v) * VL, act_ps(_mm256_add_ps(acc[i * 3 + v], bias), e->act, e));
-    }
-    evo_convf_store_groups(p, t, 3 * VL, i0, n_rows, j0, cols, y);
-}
-
 /*
  * acc = the nv-vector tile of width columns at b (rows ldb apart). With
  * fetch_next (1x1, the first channel panel) the next column panel's rows
- * are fetched first: B is the input itself, too many streams for the
- * hardware prefetcher.
+ * are fetched first.
  */
 static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64_t ldb, __m256i tm, int nv,
                                int64_t width, bool fetch_next, __m256 *acc)
 {
     if (fetch_next)
-        for (int64_t r = 0; r < kc; r++)
-            for (int l = 0; l < NR; l += 16)
-                _mm_prefetch((const char *)(b + r * ldb + NR + l), _MM_HINT_T0);
+        conv_prefetch_rows(b + NR, ldb, kc, NR);
     if (width == NR)
         kernel3_full(kc, a, b, ldb, tm, acc);
     else if (nv == 3)
@@ -162,10 +137,6 @@ static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64
     else
         kernel1(kc, a, b, ldb, tm, acc);
 }
-
-/* K rows per block, packed or (1x1) read from the input */
-#define KC_PACKED EVO_CONVF_KC_MAX
-#define KC_DIRECT EVO_CONVF_KC_MAX
 
 #define CONV_NAME "avx2"
 #define CONV_ISA EVO_ISA_AVX2

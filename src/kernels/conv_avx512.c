@@ -129,10 +129,7 @@ static inline void pack_run(float *d, int64_t len, const float *src, int64_t iw0
             _mm512_mask_storeu_ps(d + t, range_mask(0, len - t), _mm512_permutex2var_ps(lo, even, up));
         }
     } else {
-        for (int64_t t = 0; t < len; t++) {
-            int64_t x = iw0 + t * sw;
-            d[t] = x >= 0 && x < iw ? src[x] : 0.0f;
-        }
+        conv_pack_run_strided(d, len, src, iw0, sw, iw);
     }
 }
 
@@ -180,10 +177,7 @@ __attribute__((noinline)) static void kernel3x(int64_t kc, const float *restrict
                                                int64_t ldb, const float *restrict bx, __m512 *restrict acc,
                                                __m256 *restrict xacc)
 {
-    __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
-    __m512 c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
-    c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_ps();
-    c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;
+    CONV_ACC_DECL8;
     __m256 cx = _mm256_setzero_ps();
     for (int64_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + VL), b2 = _mm512_loadu_ps(b + 2 * VL);
@@ -200,14 +194,7 @@ __attribute__((noinline)) static void kernel3x(int64_t kc, const float *restrict
         a += MR;
         b += ldb;
     }
-    ROW_OUT(0);
-    ROW_OUT(1);
-    ROW_OUT(2);
-    ROW_OUT(3);
-    ROW_OUT(4);
-    ROW_OUT(5);
-    ROW_OUT(6);
-    ROW_OUT(7);
+    CONV_ACC_OUT8;
     *xacc = cx;
 }
 
@@ -301,13 +288,6 @@ static void store_tile_groups_x(const evo_convf_plan *p, __m512 *acc, int nv, in
     }
     if (extra)
         _mm256_storeu_ps(base + cols * cg, _mm256_loadu_ps(xcol));
-}
-
-/* store_tile_groups_x without an extra column */
-static inline void store_tile_groups(const evo_convf_plan *p, __m512 *acc, int nv, int64_t cols, int64_t i0,
-                                     int n_rows, int64_t j0, const epilogue *e, float *y)
-{
-    store_tile_groups_x(p, acc, nv, cols, NULL, i0, n_rows, j0, e, y);
 }
 
 /* acc = the nv-vector tile at b (rows ldb apart); fetch_next: kernel3_next for a full tile. */

@@ -35,9 +35,7 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
 /*
  * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
  * the first NV vectors (the last read under tail_mask; B row p at BROW, an
- * expression of b, p and step).
- * The 24 accumulators are named variables: GCC keeps an array of them in
- * memory inside the loop.
+ * expression of b, p and step), in conv_act.inc's 24 named accumulators.
  */
 #define ROW_FMA(i, NV)                                                                                       \
     do {                                                                                                     \
@@ -48,7 +46,6 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
         if (NV > 2)                                                                                          \
             c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                                                      \
     } while (0)
-#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
 /*
  * Floats ahead of the current A row that the micro-kernel prefetches: the
  * weights of big late layers stream from memory once per image, and a
@@ -59,10 +56,7 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
     __attribute__((noinline)) static void NAME(int64_t kc, const float *restrict a, const float *restrict b, \
                                                STEP_T step, __mmask16 tail_mask, __m512 *restrict acc)       \
     {                                                                                                        \
-        __m512 c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;                                   \
-        __m512 c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;                                   \
-        c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = _mm512_setzero_ps();         \
-        c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;                         \
+        CONV_ACC_DECL8;                                                                                      \
         for (int64_t p = 0; p < kc; p++) {                                                                   \
             const float *restrict bp = BROW;                                                                 \
             __m512 b0, b1 = c00, b2 = c00;                                                                   \
@@ -88,14 +82,7 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
             ROW_FMA(7, NV);                                                                                  \
             a += MR;                                                                                         \
         }                                                                                                    \
-        ROW_OUT(0);                                                                                          \
-        ROW_OUT(1);                                                                                          \
-        ROW_OUT(2);                                                                                          \
-        ROW_OUT(3);                                                                                          \
-        ROW_OUT(4);                                                                                          \
-        ROW_OUT(5);                                                                                          \
-        ROW_OUT(6);                                                                                          \
-        ROW_OUT(7);                                                                                          \
+        CONV_ACC_OUT8;                                                                                       \
     }
 /* B rows step floats apart from b */
 #define KERNEL(NAME, NV) KERNEL_GEN(NAME, NV, int64_t, b + p * step, (void)0)

@@ -66,6 +66,7 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_SQRT, &evo_kernel_unary_neon},
     {EVO_OP_RECIPROCAL, &evo_kernel_unary_neon},
     {EVO_OP_SOFTMAX, &evo_kernel_softmax_neon},
+    {EVO_OP_TRANSPOSE, &evo_kernel_transpose_neon},
     {EVO_OP_CONCAT, &evo_kernel_concat_neon},
     {EVO_OP_SPLIT, &evo_kernel_split_neon},
     {EVO_OP_UPDATE_SLICES, &evo_kernel_update_neon},

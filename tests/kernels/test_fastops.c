@@ -35,6 +35,7 @@ static const evo_kernel_def *neon_of(const evo_kernel_def *avx2)
         {&evo_kernel_binary_avx2, &evo_kernel_binary_neon},   {&evo_kernel_unary_avx2, &evo_kernel_unary_neon},
         {&evo_kernel_softmax_avx2, &evo_kernel_softmax_neon}, {&evo_kernel_concat_avx2, &evo_kernel_concat_neon},
         {&evo_kernel_split_avx2, &evo_kernel_split_neon},     {&evo_kernel_update_avx2, &evo_kernel_update_neon},
+        {&evo_kernel_transpose_avx2, &evo_kernel_transpose_neon},
     };
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
         if (families[i].avx2 == avx2)

@@ -97,6 +97,16 @@ static void build_decode(evo_builder *b)
     evo_build_output(b, "y");
 }
 
+/* YOLO's head permute (a batch of 2-D transposes, odd sides), then a channel shuffle (runs of 231). */
+static void build_transpose(evo_builder *b)
+{
+    evo_build_input(b, "x", 5, (int64_t[]){1, 3, 21, 13, 11});
+    evo_build_node(b, "Transpose", "x", "t", "perm=0,1,3,4,2");
+    evo_build_node(b, "Sigmoid", "t", "s", NULL);
+    evo_build_node(b, "Transpose", "s", "y", "perm=0,2,1,3,4");
+    evo_build_output(b, "y");
+}
+
 static void build_stem6x6(evo_builder *b)
 {
     evo_build_input(b, "x", 4, (int64_t[]){1, 3, 64, 96});
@@ -307,6 +317,7 @@ static const check checks[] = {
     {"conv 3x3 stride 2, 128 ch", build_conv3x3_s2_wide},
     {"stem + conv 3x3/2 (pair)", build_stem_pair},
     {"yolo decode (split/concat)", build_decode},
+    {"transpose head + channel shuffle", build_transpose},
     {"depthwise 3x3 + 5x5 s2", build_depthwise},
     {"maxpool 5x5 + concat", build_sppf},
     {"resize 2x + concat", build_upsample_concat},

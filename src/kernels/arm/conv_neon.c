@@ -34,6 +34,10 @@ static inline vmask range_mask(int64_t lo, int64_t hi)
 /* Copies one run of len columns of a packed row from an input row (see pack_b). */
 static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64_t sw, int64_t iw)
 {
+    if (sw > 2) {
+        conv_pack_run_strided(d, len, src, iw0, sw, iw);
+        return;
+    }
     /* columns t with 0 <= iw0 + t * sw < iw read the input, the others are padding */
     int64_t t0 = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
     int64_t t1 = iw0 >= iw ? 0 : (iw - iw0 + sw - 1) / sw;
@@ -49,17 +53,17 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
         memcpy(d + t0, s + t0, sizeof(float) * (size_t)(t1 - t0));
         return;
     }
-    if (sw == 2) /* vld2 reads 8 floats: stay inside the row */
-        for (; t + VL <= t1 && iw0 + 2 * t + 2 * VL <= iw; t += VL)
-            vst1q_f32(d + t, vld2q_f32(s + 2 * t).val[0]);
+    /* stride 2; v_load_even reads 8 floats: stay inside the row */
+    for (; t + VL <= t1 && iw0 + 2 * t + 2 * VL <= iw; t += VL)
+        v_store(d + t, v_load_even(s + 2 * t));
     for (; t < t1; t++)
-        d[t] = s[t * sw];
+        d[t] = s[t * 2];
 }
 
 /*
  * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v
- * (B rows ldb apart, all 12 columns readable). The accumulators are named
- * variables so that they live in registers for the whole loop.
+ * (B rows ldb apart, all 12 columns readable), in conv_act.inc's named
+ * accumulators so that they live in registers for the whole loop.
  */
 #define ROW_FMA(i, av, lane)                                                                                 \
     do {                                                                                                     \
@@ -67,14 +71,10 @@ static void pack_run(float *d, int64_t len, const float *src, int64_t iw0, int64
         c##i##1 = vfmaq_laneq_f32(c##i##1, b1, av, lane);                                                    \
         c##i##2 = vfmaq_laneq_f32(c##i##2, b2, av, lane);                                                    \
     } while (0)
-#define ROW_OUT(i) acc[i * 3] = c##i##0, acc[i * 3 + 1] = c##i##1, acc[i * 3 + 2] = c##i##2
 __attribute__((noinline)) static void kernel_8x12(int64_t kc, const float *restrict a, const float *restrict b,
                                                   int64_t ldb, vf *restrict acc)
 {
-    vf c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
-    vf c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
-    c00 = c01 = c02 = c10 = c11 = c12 = c20 = c21 = c22 = c30 = c31 = c32 = vdupq_n_f32(0.0f);
-    c40 = c41 = c42 = c50 = c51 = c52 = c60 = c61 = c62 = c70 = c71 = c72 = c00;
+    CONV_ACC_DECL8;
     for (int64_t p = 0; p < kc; p++) {
         vf b0 = vld1q_f32(b), b1 = vld1q_f32(b + VL), b2 = vld1q_f32(b + 2 * VL);
         vf a0 = vld1q_f32(a), a1 = vld1q_f32(a + VL);
@@ -89,27 +89,7 @@ __attribute__((noinline)) static void kernel_8x12(int64_t kc, const float *restr
         a += MR;
         b += ldb;
     }
-    ROW_OUT(0);
-    ROW_OUT(1);
-    ROW_OUT(2);
-    ROW_OUT(3);
-    ROW_OUT(4);
-    ROW_OUT(5);
-    ROW_OUT(6);
-    ROW_OUT(7);
-}
-
-/* out_groups: bias and activation on a finished tile, then stored element by element. */
-static void store_tile_groups(const evo_convf_plan *p, const vf *acc, int nv, int64_t cols, int64_t i0,
-                              int n_rows, int64_t j0, const epilogue *e, float *y)
-{
-    float t[MR * 3 * VL];
-    for (int i = 0; i < MR; i++) {
-        vf bias = vdupq_n_f32(e->bias && i < n_rows ? e->bias[i0 + i] : 0.0f);
-        for (int v = 0; v < nv; v++)
-            vst1q_f32(t + (i * 3 + v) * VL, act_ps(vaddq_f32(acc[i * 3 + v], bias), e->act, e));
-    }
-    evo_convf_store_groups(p, t, 3 * VL, i0, n_rows, j0, cols, y);
+    CONV_ACC_OUT8;
 }
 
 /*
@@ -122,8 +102,7 @@ static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64
                                int64_t width, bool fetch_next, vf *acc)
 {
     if (fetch_next)
-        for (int64_t r = 0; r < kc; r++)
-            __builtin_prefetch(b + r * ldb + NR, 0, 3);
+        conv_prefetch_rows(b + NR, ldb, kc, NR);
     if (width < NR && ldb != NR) {
         /* by blocks of KC_MAX rows: out_groups runs the whole K as one block */
         float tile[EVO_CONVF_KC_MAX * NR];
@@ -143,10 +122,7 @@ static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64
     kernel_8x12(kc, a, b, ldb, acc);
 }
 
-/* K rows per block, packed or (1x1) read from the input: a 12-wide panel of 256 rows is 12 KB of L1 */
-#define KC_PACKED EVO_CONVF_KC_MAX
-#define KC_DIRECT EVO_CONVF_KC_MAX
-
+/* K rows per block: conv_body.inc's EVO_CONVF_KC_MAX, a 12-wide panel of 256 rows is 12 KB of L1 */
 #define CONV_NAME "neon"
 #define CONV_ISA EVO_ISA_NEON
 #define CONV_DEF evo_kernel_conv_neon

@@ -98,6 +98,27 @@ static inline vf v_gather(const float *base, const int32_t *idx)
     return vld1q_f32(t);
 }
 
+/*
+ * The 8 x 8 block at src (rows ss floats apart) transposed into dst (rows
+ * ds apart): four 4 x 4 quarters, each by trn1/trn2 on lanes then on lane
+ * pairs, the off-diagonal quarters swapping places.
+ */
+static inline void v_transpose8x8(const float *src, int64_t ss, float *dst, int64_t ds)
+{
+    for (int qi = 0; qi < 8; qi += 4)
+        for (int qj = 0; qj < 8; qj += 4) {
+            const float *s = src + qi * ss + qj;
+            vf r0 = vld1q_f32(s), r1 = vld1q_f32(s + ss), r2 = vld1q_f32(s + 2 * ss), r3 = vld1q_f32(s + 3 * ss);
+            float64x2_t t0 = vreinterpretq_f64_f32(vtrn1q_f32(r0, r1)), t1 = vreinterpretq_f64_f32(vtrn2q_f32(r0, r1));
+            float64x2_t t2 = vreinterpretq_f64_f32(vtrn1q_f32(r2, r3)), t3 = vreinterpretq_f64_f32(vtrn2q_f32(r2, r3));
+            float *d = dst + qj * ds + qi;
+            vst1q_f32(d, vreinterpretq_f32_f64(vtrn1q_f64(t0, t2)));
+            vst1q_f32(d + ds, vreinterpretq_f32_f64(vtrn1q_f64(t1, t3)));
+            vst1q_f32(d + 2 * ds, vreinterpretq_f32_f64(vtrn2q_f64(t0, t2)));
+            vst1q_f32(d + 3 * ds, vreinterpretq_f32_f64(vtrn2q_f64(t1, t3)));
+        }
+}
+
 /* A float sum kept in double lanes. */
 typedef struct vdacc {
     float64x2_t lo, hi;
