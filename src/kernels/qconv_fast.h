@@ -249,6 +249,7 @@ extern const evo_kernel_def evo_kernel_qmatmul_avxvnni;
 extern const evo_kernel_def evo_kernel_qmatmul_avx2;
 
 /* AArch64 (src/kernels/arm/qconv_*.c): GEMM conv with USMMLA, SDOT, SMULL/SADALP; matmul with the last two */
+extern const evo_kernel_def evo_kernel_qconv_dw_neon; /* depthwise, SMLAL (every Arm tier) */
 extern const evo_kernel_def evo_kernel_qconv_i8mm;
 extern const evo_kernel_def evo_kernel_qconv_dotprod;
 extern const evo_kernel_def evo_kernel_qconv_neon;

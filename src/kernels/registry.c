@@ -72,6 +72,7 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_RESIZE, &evo_kernel_resize_neon},
     {EVO_OP_UPSAMPLE, &evo_kernel_resize_neon},
     {EVO_OP_SLICE, &evo_kernel_slice_neon},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_neon},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_i8mm},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dotprod},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_neon},

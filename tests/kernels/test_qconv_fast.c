@@ -101,6 +101,7 @@ static const qvariant qvariants[] = {
     {&evo_kernel_qconv_i8mm, has_i8mm, false},
     {&evo_kernel_qconv_dotprod, has_dotprod, false},
     {&evo_kernel_qconv_neon, has_neon, false},
+    {&evo_kernel_qconv_dw_neon, has_neon, true},
 #endif
 };
 
