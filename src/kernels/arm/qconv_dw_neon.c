@@ -89,8 +89,8 @@ static void qconv_dw_neon(const evo_qconv_shape *s, const void *packed, const vo
                 if (ox + 8 <= s->ow && ix0 >= 0 && ix0 + span < s->iw) {
                     int32_t acc[8];
                     dw_eight(s, xc, wc, oy, ox, sgn, xzp, acc);
-                    for (int l = 0; l < 8; l++)
-                        yr[ox + l] = evo_qarm_out(h, base, c, acc[l]);
+                    evo_qarm_store4(h, base, c, vld1q_s32(acc), yr + ox, 4);
+                    evo_qarm_store4(h, base, c, vld1q_s32(acc + 4), yr + ox + 4, 4);
                     ox += 8;
                 } else {
                     yr[ox] = evo_qarm_out(h, base, c, dw_one(s, xc, wc, oy, ox, sgn, xzp));
