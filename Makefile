@@ -10,7 +10,8 @@
 #   make bench      evo vs ONNX Runtime on the test models (slow; see bench/README.md)
 #   make aarch64    cross-build for 64-bit Arm Linux into build-aarch64/ (cmake/toolchain-aarch64.cmake)
 #   make aarch64-test   and run its tests under qemu-user, once per CPU model of AARCH64_CPUS
-#                   (max: dotprod + i8mm; cortex-a57: NEON only), docs/arm64.md
+#                   (max: dotprod + i8mm; cortex-a57: NEON only), then the int8 kernel tests on
+#                   AARCH64_DOTPROD_CPU (cortex-a76: dotprod, no i8mm), docs/arm64.md
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -50,6 +51,9 @@ AARCH64_CPUS ?= max cortex-a57
 # YOLO model, whose fp32 kernels are the same at every Arm tier
 AARCH64_RERUN ?= ^kernels/|^cli/verify$$|^models/emulated/tiny_cnn
 AARCH64_RERUN_SKIP ?= ^kernels/test_conv_fast$$
+# then a CPU model with dotprod but no i8mm (Cortex-A76 of the Pi 5 and RK3588), for the int8 tier tests
+AARCH64_DOTPROD_CPU ?= cortex-a76
+AARCH64_DOTPROD_RERUN ?= ^kernels/test_qconv_fast
 
 aarch64: $(AARCH64_BUILD)/CMakeCache.txt
 	cmake --build $(AARCH64_BUILD) -j $(JOBS)
@@ -66,7 +70,12 @@ aarch64-test: aarch64
 	        -E "$$(cat $(AARCH64_BUILD)/emulated-exclude.regex)$${sel:+|$(AARCH64_RERUN_SKIP)}" \
 	        $${sel:+-R "$$sel"} || exit 1; \
 	    sel='$(AARCH64_RERUN)'; \
-	done
+	done; \
+	if [ -n "$(AARCH64_DOTPROD_CPU)" ]; then \
+	    echo "== qemu-aarch64 -cpu $(AARCH64_DOTPROD_CPU) (tests matching $(AARCH64_DOTPROD_RERUN))"; \
+	    EVO_QEMU_CPU=$(AARCH64_DOTPROD_CPU) ctest --test-dir $(AARCH64_BUILD) -j $(JOBS) --output-on-failure \
+	        -R '$(AARCH64_DOTPROD_RERUN)' || exit 1; \
+	fi
 
 deps:
 	./scripts/install-deps.sh

@@ -54,6 +54,8 @@ typedef enum evo_qk_wlayout {
     EVO_QK_W_MADD_T,     /* [panel][K/4][(w0,w2) of mr columns, then (w1,w3)] int16 pairs (matmul) */
     EVO_QK_W_DIRECT,     /* [group][panel][c_in/4][kh*kw][mr][4 channels] int8 (direct conv) */
     EVO_QK_W_DW4,        /* depthwise, vpdpbusd: [c][kh][(kw+3)/4][4 taps] int8, 0 past kw */
+    EVO_QK_W_SDOT,       /* as DPBUSD, for kernels fed signed activations (x ^ x_xor as int8: Arm SDOT) */
+    EVO_QK_W_MMLA,       /* [group][panel][K/8][mr][8] int8, K padded to 8 (Arm USMMLA's 2x8 operands) */
 } evo_qk_wlayout;
 
 /*
@@ -72,7 +74,7 @@ typedef struct evo_qconv_packed {
     bool has_table;
     bool lut_vbmi;   /* look the table up with byte permutes (AVX512-VBMI, from the CPU at pack time) */
     bool no_lshift;  /* FIXED: no channel's shift is positive (the requantization skips acc << shift) */
-    uint8_t x_xor; /* 0x80 for int8 activations, else 0 */
+    uint8_t x_xor; /* the GEMMs feed x ^ x_xor: uint8 (int8 x: 0x80), or int8 for EVO_QK_W_SDOT (uint8 x: 0x80) */
     uint8_t x_pad; /* the raw byte padding reads: x_zp */
     int64_t off_bias, off_mult, off_qmul, off_shift, off_table, off_table8, off_w;
     int64_t w_group_bytes;
@@ -245,6 +247,14 @@ static inline void evo_qmm_plan_make(evo_qmm_plan *p, int64_t a_count, const int
 extern const evo_kernel_def evo_kernel_qmatmul_vnni;
 extern const evo_kernel_def evo_kernel_qmatmul_avxvnni;
 extern const evo_kernel_def evo_kernel_qmatmul_avx2;
+
+/* AArch64 (src/kernels/arm/qconv_*.c): GEMM conv with USMMLA, SDOT, SMULL/SADALP; matmul with the last two */
+extern const evo_kernel_def evo_kernel_qconv_dw_neon; /* depthwise, SMLAL (every Arm tier) */
+extern const evo_kernel_def evo_kernel_qconv_i8mm;
+extern const evo_kernel_def evo_kernel_qconv_dotprod;
+extern const evo_kernel_def evo_kernel_qconv_neon;
+extern const evo_kernel_def evo_kernel_qmatmul_dotprod;
+extern const evo_kernel_def evo_kernel_qmatmul_neon;
 
 #define EVO_QCONV_VNNI_MR 8
 #define EVO_QCONV_VNNI_NR 48

@@ -20,6 +20,8 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->m_g = s->c_out / s->group;
     h->k_g = s->c_in / s->group * s->kh * s->kw;
     h->k_pad = l == EVO_QK_W_DW ? h->k_g : (h->k_g + 3) & ~(int64_t)3;
+    if (l == EVO_QK_W_MMLA)
+        h->k_pad = (h->k_g + 7) & ~(int64_t)7;
     if (l == EVO_QK_W_DIRECT) /* channels padded to 4 for each tap */
         h->k_pad = (s->c_in / s->group + 3) / 4 * 4 * s->kh * s->kw;
     if (l == EVO_QK_W_DW4) /* each row's taps padded to 4 */
@@ -34,7 +36,7 @@ static void layout(const evo_qconv_shape *s, int mr, evo_qk_wlayout l, evo_qconv
     h->off_table = off + 4 * arr;
     h->off_table8 = h->off_table + 256 * 4;
     h->off_w = h->off_table8 + 256;
-    int64_t per_k4 = l == EVO_QK_W_DPBUSD || l == EVO_QK_W_DIRECT ? 4 : 8; /* bytes per row (column) per 4 K */
+    int64_t per_k4 = l == EVO_QK_W_MADD || l == EVO_QK_W_MADD_T ? 8 : 4; /* bytes per row (column) per 4 K */
     if (l == EVO_QK_W_DW)
         h->w_group_bytes = h->k_g * 4;
     else if (l == EVO_QK_W_DW4)
@@ -110,8 +112,9 @@ static void pack_w(const evo_qconv_shape *s, const evo_qconv_consts *q, const ev
                                                                           : 0);
             continue;
         }
+        int kg = l == EVO_QK_W_MMLA ? 8 : 4; /* K bytes per row group */
         for (int64_t mp = 0; mp < h->m_panels; mp++)
-            for (int64_t k4 = 0; k4 < h->k_pad; k4 += 4) {
+            for (int64_t k4 = 0; k4 < h->k_pad; k4 += kg) {
                 if (l == EVO_QK_W_MADD_T) { /* (w0, w2) of every column, then (w1, w3) */
                     for (int p = 0; p < 2; p++)
                         for (int i = 0; i < h->mr; i++) {
@@ -124,8 +127,8 @@ static void pack_w(const evo_qconv_shape *s, const evo_qconv_consts *q, const ev
                 }
                 for (int i = 0; i < h->mr; i++) {
                     int64_t r = mp * h->mr + i;
-                    if (l == EVO_QK_W_DPBUSD) {
-                        for (int b = 0; b < 4; b++)
+                    if (l != EVO_QK_W_MADD) {
+                        for (int b = 0; b < kg; b++)
                             *wg++ = (unsigned char)(int8_t)w_at(q, h, g, r, k4 + b);
                     } else { /* (w0, w2) then (w1, w3) as int16 */
                         static const int order[4] = {0, 2, 1, 3};
@@ -149,7 +152,7 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
     int32_t *shift = (int32_t *)(base + h.off_shift), *table = (int32_t *)(base + h.off_table);
     float *mult = (float *)(base + h.off_mult);
     h.requant = q->requant;
-    h.x_xor = q->x_signed ? 0x80 : 0;
+    h.x_xor = (q->x_signed ? 0x80 : 0) ^ (l == EVO_QK_W_SDOT ? 0x80 : 0);
     h.x_pad = (uint8_t)q->x_zp;
     memset(table, 0, 256 * 4);
     pack_act(q, &h, table);
@@ -157,8 +160,8 @@ void evo_qconv_pack(const evo_qconv_shape *s, const evo_qconv_consts *q, int mr,
         base[h.off_table8 + i] = (unsigned char)table[i];
     h.lut_vbmi = h.has_table && evo_cpu_get()->avx512vbmi;
     h.no_lshift = true;
-    /* the depthwise kernels read raw x; the GEMMs read x ^ x_xor as uint8 */
-    int32_t zp = l == EVO_QK_W_DW ? q->x_zp : q->x_zp + (q->x_signed ? 128 : 0);
+    /* the depthwise kernels read raw x; the GEMMs read x ^ x_xor as uint8 (as int8 with EVO_QK_W_SDOT) */
+    int32_t zp = l == EVO_QK_W_DW ? q->x_zp : q->x_zp + (q->x_signed ? 128 : 0) - (l == EVO_QK_W_SDOT ? 128 : 0);
     float target = h.has_table ? q->act_scale : q->y_scale;
     for (int64_t c = 0; c < s->c_out; c++) {
         int64_t g = c / h.m_g, r = c % h.m_g;

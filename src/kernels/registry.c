@@ -73,6 +73,12 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_RESIZE, &evo_kernel_resize_neon},
     {EVO_OP_UPSAMPLE, &evo_kernel_resize_neon},
     {EVO_OP_SLICE, &evo_kernel_slice_neon},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_neon},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_i8mm},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dotprod},
+    {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_neon},
+    {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_dotprod},
+    {EVO_OP_QLINEAR_MATMUL, &evo_kernel_qmatmul_neon},
 #endif
     /* convolution and matrix products (conv_*.c, sgemm_*.c) */
     {EVO_OP_CONV, &evo_kernel_conv_wino4_avx512},

@@ -8,7 +8,8 @@
  * both requantization modes (with accumulators that saturate FIXED's left
  * shift), every fused activation; the QLinearMatMul variants likewise
  * (A of rank 1-3, per-tensor and per-column B scales); plus what
- * supports() must refuse. Where the host has AVX512-VBMI, each run is
+ * supports() must refuse; on AArch64 the NEON, dotprod and i8mm variants
+ * (one ctest entry per tier). Where the host has AVX512-VBMI, each run is
  * repeated with the activation table looked up by gathers instead of byte
  * permutes.
  */
@@ -67,6 +68,21 @@ static bool has_avxvnni(const evo_cpu_info *c)
     return c->avx2 && c->fma && c->avx_vnni;
 }
 
+#if defined(__aarch64__)
+static bool has_neon(const evo_cpu_info *c)
+{
+    return c->neon;
+}
+static bool has_dotprod(const evo_cpu_info *c)
+{
+    return c->neon && c->dotprod;
+}
+static bool has_i8mm(const evo_cpu_info *c)
+{
+    return has_dotprod(c) && c->i8mm;
+}
+#endif
+
 typedef struct qvariant {
     const evo_kernel_def *def;
     bool (*host_ok)(const evo_cpu_info *c);
@@ -81,6 +97,12 @@ static const qvariant qvariants[] = {
     {&evo_kernel_qconv_avxvnni, has_avxvnni, false},
     {&evo_kernel_qconv_avx2, has_avx2, false},
     {&evo_kernel_qconv_dw_avx2, has_avx2, true},
+#if defined(__aarch64__)
+    {&evo_kernel_qconv_i8mm, has_i8mm, false},
+    {&evo_kernel_qconv_dotprod, has_dotprod, false},
+    {&evo_kernel_qconv_neon, has_neon, false},
+    {&evo_kernel_qconv_dw_neon, has_neon, true},
+#endif
 };
 
 static bool is_dw(const qcase *tc)
@@ -413,6 +435,10 @@ static const qvariant mm_variants[] = {
     {&evo_kernel_qmatmul_vnni, has_vnni, false},
     {&evo_kernel_qmatmul_avxvnni, has_avxvnni, false},
     {&evo_kernel_qmatmul_avx2, has_avx2, false},
+#if defined(__aarch64__)
+    {&evo_kernel_qmatmul_dotprod, has_dotprod, false},
+    {&evo_kernel_qmatmul_neon, has_neon, false},
+#endif
 };
 
 /* Matmul variants take every case but a non-zero B zero point (*ctx). */

@@ -232,6 +232,36 @@ static void build_qconv3x3_s2(evo_builder *b)
     build_qconv(b, 32, 48, 47, 45, 3, 2, 1, false);
 }
 
+static void build_qconv_grouped(evo_builder *b)
+{
+    build_qconv(b, 36, 44, 23, 19, 3, 2, 4, true);
+}
+
+/* x [1, 37, 45] -> QuantizeLinear -> QLinearMatMul by int8 B [45, 50] (per-column scales) -> DequantizeLinear. */
+static void build_qmatmul(evo_builder *b)
+{
+    int64_t one[1] = {1}, nd[1] = {50};
+    float xs = 2.0f / 255.0f, ws[50], ys = 0.0f;
+    uint8_t xzp = 129, yzp = 117;
+    for (int c = 0; c < 50; c++) {
+        ws[c] = 0.002f + 0.0005f * (float)(c % 5);
+        ys = fmaxf(ys, ws[c]);
+    }
+    ys *= xs * 75.0f * 73.0f * sqrtf(45.0f) / 100.0f;
+    evo_build_input(b, "x", 3, (int64_t[]){1, 37, 45});
+    evo_build_const(b, "xs", EVO_DTYPE_FLOAT, 0, one, &xs);
+    evo_build_const(b, "xzp", EVO_DTYPE_UINT8, 0, one, &xzp);
+    evo_build_qweight(b, "w", 2, (int64_t[]){45, 50});
+    evo_build_const(b, "ws", EVO_DTYPE_FLOAT, 1, nd, ws);
+    evo_build_const(b, "wzp", EVO_DTYPE_INT8, 1, nd, NULL);
+    evo_build_const(b, "ys", EVO_DTYPE_FLOAT, 0, one, &ys);
+    evo_build_const(b, "yzp", EVO_DTYPE_UINT8, 0, one, &yzp);
+    evo_build_node(b, "QuantizeLinear", "x xs xzp", "xq", NULL);
+    evo_build_node(b, "QLinearMatMul", "xq xs xzp w ws wzp ys yzp", "yq", NULL);
+    evo_build_node(b, "DequantizeLinear", "yq ys yzp", "y", NULL);
+    evo_build_output(b, "y");
+}
+
 static void build_qconv_dw(evo_builder *b)
 {
     build_qconv(b, 24, 24, 37, 53, 3, 1, 24, true);
@@ -327,6 +357,8 @@ static const check checks[] = {
     {"int8 conv 1x1 (uint8)", build_qconv1x1},
     {"int8 conv 3x3 (int8)", build_qconv3x3},
     {"int8 conv 3x3 stride 2", build_qconv3x3_s2},
+    {"int8 grouped conv 3x3/2 (g 4)", build_qconv_grouped},
+    {"int8 matmul (per-column)", build_qmatmul},
     {"int8 depthwise 3x3 (int8)", build_qconv_dw},
     {"int8 depthwise 5x5 stride 2", build_qconv_dw5_s2},
     {"uint8 maxpool + resize 2x", build_qpool_u8},
