@@ -7,6 +7,7 @@
  */
 #include "quant/hist.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -74,19 +75,138 @@ static int bin_of(const evo_hist *h, double x)
     return i < 0 ? 0 : i >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : i;
 }
 
-void evo_hist_add(evo_hist *h, const float *x, size_t n)
+/*
+ * Running extremes of x[0..n) and how many values are not finite, in
+ * integer lanes the compiler keeps in vector registers: a float's bits,
+ * with the magnitude bits flipped when negative, order as the float does
+ * (-0 just below +0). With a non-zero return *lo / *hi include the
+ * non-finite values, and callers take the careful path.
+ */
+static inline int32_t ordered_bits(float v)
 {
-    float lo = INFINITY, hi = -INFINITY;
+    int32_t i;
+    memcpy(&i, &v, sizeof i);
+    return i ^ ((i >> 31) & INT32_MAX);
+}
+
+static float from_ordered(int32_t i)
+{
+    float v;
+    i ^= (i >> 31) & INT32_MAX;
+    memcpy(&v, &i, sizeof v);
+    return v == 0 ? 0.0f : v; /* one zero, as the comparisons of the careful path see it */
+}
+
+static size_t extremes(const float *x, size_t n, float *lo, float *hi)
+{
+    enum { L = 8 };
+    int32_t l[L], u[L], bad[L] = {0};
+    size_t n_bad = 0, i = 0;
+    for (int k = 0; k < L; k++)
+        l[k] = INT32_MAX, u[k] = INT32_MIN;
+    while (i < n) {
+        size_t end = n - i > (1u << 30) ? i + (1u << 30) : n; /* 32-bit counts never wrap */
+        for (; i + L <= end; i += L)
+            for (int k = 0; k < L; k++) {
+                int32_t b;
+                memcpy(&b, &x[i + k], sizeof b);
+                bad[k] += (b & 0x7f800000) == 0x7f800000;
+                b ^= (b >> 31) & INT32_MAX;
+                l[k] = b < l[k] ? b : l[k];
+                u[k] = b > u[k] ? b : u[k];
+            }
+        for (; i < end; i++) {
+            int32_t b = ordered_bits(x[i]);
+            bad[0] += !isfinite(x[i]);
+            l[0] = b < l[0] ? b : l[0];
+            u[0] = b > u[0] ? b : u[0];
+        }
+        for (int k = 0; k < L; k++) {
+            n_bad += (size_t)bad[k];
+            bad[k] = 0;
+        }
+    }
+    for (int k = 1; k < L; k++) {
+        l[0] = l[k] < l[0] ? l[k] : l[0];
+        u[0] = u[k] > u[0] ? u[k] : u[0];
+    }
+    *lo = from_ordered(l[0]);
+    *hi = from_ordered(u[0]);
+    return n_bad;
+}
+
+/* The extremes of the finite values of x (some are not finite); returns how many are not. */
+static size_t extremes_finite(const float *x, size_t n, float *lo, float *hi)
+{
     size_t bad = 0;
+    *lo = INFINITY;
+    *hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         if (!isfinite(v)) {
             bad++;
             continue;
         }
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
+        *lo = v < *lo ? v : *lo;
+        *hi = v > *hi ? v : *hi;
     }
+    return bad;
+}
+
+/*
+ * Bins n finite values into h->count with the bin of (x + r) * BINS / 2r
+ * computed exactly as bin_of does. Counting goes through SUBS interleaved
+ * 32-bit histograms: a run of values in one bin (most activations crowd
+ * a few bins near 0) would otherwise make every increment wait for the
+ * previous one's store.
+ */
+enum { SUBS = 4, BLOCK = 256, SUB_MIN = 1 << 14, SUB_MAX = 1 << 30 };
+
+static void bin_block(const evo_hist *h, const float *x, int n, int *bin)
+{
+    double r = h->r, k = EVO_HIST_BINS / (2.0 * h->r);
+    for (int i = 0; i < n; i++) {
+        int b = (int)(((double)x[i] + r) * k);
+        bin[i] = b < 0 ? 0 : b >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : b;
+    }
+}
+
+static void count_finite(evo_hist *h, const float *x, size_t n)
+{
+    int bin[BLOCK];
+    if (n < SUB_MIN) {
+        for (size_t i = 0; i < n; i += BLOCK) {
+            int m = n - i < BLOCK ? (int)(n - i) : BLOCK;
+            bin_block(h, x + i, m, bin);
+            for (int j = 0; j < m; j++)
+                h->count[bin[j]]++;
+        }
+        return;
+    }
+    uint32_t sub[SUBS][EVO_HIST_BINS]; /* 64 KB of stack */
+    for (size_t start = 0; start < n; start += SUB_MAX) { /* a 32-bit count never wraps */
+        size_t end = n - start < SUB_MAX ? n : start + SUB_MAX;
+        memset(sub, 0, sizeof(sub));
+        for (size_t i = start; i < end; i += BLOCK) {
+            int m = end - i < BLOCK ? (int)(end - i) : BLOCK, j = 0;
+            bin_block(h, x + i, m, bin);
+            for (; j + SUBS <= m; j += SUBS)
+                for (int s = 0; s < SUBS; s++)
+                    sub[s][bin[j + s]]++;
+            for (; j < m; j++)
+                sub[0][bin[j]]++;
+        }
+        for (int b = 0; b < EVO_HIST_BINS; b++)
+            h->count[b] += (uint64_t)sub[0][b] + sub[1][b] + sub[2][b] + sub[3][b];
+    }
+}
+
+void evo_hist_add(evo_hist *h, const float *x, size_t n)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    size_t bad = n ? extremes(x, n, &lo, &hi) : 0;
+    if (bad)
+        extremes_finite(x, n, &lo, &hi);
     h->n_nonfinite += bad;
     if (bad == n)
         return;
@@ -99,13 +219,13 @@ void evo_hist_add(evo_hist *h, const float *x, size_t n)
         return;
     }
     cover(h, amax);
-    double k = EVO_HIST_BINS / (2.0 * h->r);
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i]))
-            continue;
-        int b = (int)(((double)x[i] + h->r) * k);
-        h->count[b < 0 ? 0 : b >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : b]++;
+    if (!bad) {
+        count_finite(h, x, n);
+        return;
     }
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]))
+            h->count[bin_of(h, x[i])]++;
 }
 
 void evo_hist_add_repeated(evo_hist *h, double x, uint64_t count)
