@@ -9,6 +9,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const method_names[] = {"minmax", "percentile", "entropy", "mse"};
@@ -154,13 +155,31 @@ static size_t extremes_finite(const float *x, size_t n, float *lo, float *hi)
 }
 
 /*
- * Bins n finite values into h->count with the bin of (x + r) * BINS / 2r
- * computed exactly as bin_of does. Counting goes through SUBS interleaved
- * 32-bit histograms: a run of values in one bin (most activations crowd
- * a few bins near 0) would otherwise make every increment wait for the
+ * Adding runs over chunks that stay in the first-level cache: each chunk's
+ * extremes, the range grown to cover them (growing is exact, so binning
+ * a chunk before a later one grows the range gives the histogram binning
+ * after would), then its bins, with the bin of (x + r) * BINS / 2r
+ * computed as bin_of does. Counts go through SUBS interleaved 32-bit
+ * histograms: a run of values in one bin (most activations crowd a few
+ * bins near 0) would otherwise make every increment wait for the
  * previous one's store.
  */
-enum { SUBS = 4, BLOCK = 256, SUB_MIN = 1 << 14, SUB_MAX = 1 << 30 };
+enum { SUBS = 4, BLOCK = 256, CHUNK = 4096, SUB_MIN = 1 << 14, SUB_FLUSH = 1 << 30 };
+
+typedef struct sub_counts {
+    uint32_t c[SUBS][EVO_HIST_BINS];
+    size_t pending; /* values counted since the last flush */
+} sub_counts;
+
+static void flush(evo_hist *h, sub_counts *sc)
+{
+    if (!sc || !sc->pending)
+        return;
+    for (int b = 0; b < EVO_HIST_BINS; b++)
+        h->count[b] += (uint64_t)sc->c[0][b] + sc->c[1][b] + sc->c[2][b] + sc->c[3][b];
+    memset(sc->c, 0, sizeof(sc->c));
+    sc->pending = 0;
+}
 
 static void bin_block(const evo_hist *h, const float *x, int n, int *bin)
 {
@@ -171,40 +190,34 @@ static void bin_block(const evo_hist *h, const float *x, int n, int *bin)
     }
 }
 
-static void count_finite(evo_hist *h, const float *x, size_t n)
+/* Counts n finite values (h->r covers them) into sc, or straight into h->count without sc. */
+static void count_finite(evo_hist *h, sub_counts *sc, const float *x, size_t n)
 {
     int bin[BLOCK];
-    if (n < SUB_MIN) {
-        for (size_t i = 0; i < n; i += BLOCK) {
-            int m = n - i < BLOCK ? (int)(n - i) : BLOCK;
-            bin_block(h, x + i, m, bin);
-            for (int j = 0; j < m; j++)
-                h->count[bin[j]]++;
-        }
-        return;
-    }
-    uint32_t sub[SUBS][EVO_HIST_BINS]; /* 64 KB of stack */
-    for (size_t start = 0; start < n; start += SUB_MAX) { /* a 32-bit count never wraps */
-        size_t end = n - start < SUB_MAX ? n : start + SUB_MAX;
-        memset(sub, 0, sizeof(sub));
-        for (size_t i = start; i < end; i += BLOCK) {
-            int m = end - i < BLOCK ? (int)(end - i) : BLOCK, j = 0;
-            bin_block(h, x + i, m, bin);
-            for (; j + SUBS <= m; j += SUBS)
-                for (int s = 0; s < SUBS; s++)
-                    sub[s][bin[j + s]]++;
+    for (size_t i = 0; i < n; i += BLOCK) {
+        int m = n - i < BLOCK ? (int)(n - i) : BLOCK, j = 0;
+        bin_block(h, x + i, m, bin);
+        if (!sc) {
             for (; j < m; j++)
-                sub[0][bin[j]]++;
+                h->count[bin[j]]++;
+            continue;
         }
-        for (int b = 0; b < EVO_HIST_BINS; b++)
-            h->count[b] += (uint64_t)sub[0][b] + sub[1][b] + sub[2][b] + sub[3][b];
+        if (sc->pending > SUB_FLUSH) /* a 32-bit count never wraps */
+            flush(h, sc);
+        sc->pending += (size_t)m;
+        for (; j + SUBS <= m; j += SUBS)
+            for (int s = 0; s < SUBS; s++)
+                sc->c[s][bin[j + s]]++;
+        for (; j < m; j++)
+            sc->c[0][bin[j]]++;
     }
 }
 
-void evo_hist_add(evo_hist *h, const float *x, size_t n)
+/* Adds n values to h, whose range is set (r > 0). */
+static void add_chunk(evo_hist *h, sub_counts *sc, const float *x, size_t n)
 {
     float lo = INFINITY, hi = -INFINITY;
-    size_t bad = n ? extremes(x, n, &lo, &hi) : 0;
+    size_t bad = extremes(x, n, &lo, &hi);
     if (bad)
         extremes_finite(x, n, &lo, &hi);
     h->n_nonfinite += bad;
@@ -214,18 +227,49 @@ void evo_hist_add(evo_hist *h, const float *x, size_t n)
     h->min = lo < h->min ? lo : h->min;
     h->max = hi > h->max ? hi : h->max;
     double amax = fmax(fabs((double)lo), fabs((double)hi));
-    if (amax == 0 && h->r == 0) {
-        h->zeros_before_r += n - bad;
-        return;
+    if (amax >= h->r) {
+        flush(h, sc);
+        cover(h, amax);
     }
-    cover(h, amax);
     if (!bad) {
-        count_finite(h, x, n);
+        count_finite(h, sc, x, n);
         return;
     }
+    flush(h, sc);
     for (size_t i = 0; i < n; i++)
         if (isfinite(x[i]))
             h->count[bin_of(h, x[i])]++;
+}
+
+void evo_hist_add(evo_hist *h, const float *x, size_t n)
+{
+    if (h->r == 0) { /* the first non-zero values set the range: the extremes of all of x */
+        float lo = INFINITY, hi = -INFINITY;
+        size_t bad = extremes(x, n, &lo, &hi);
+        if (bad)
+            extremes_finite(x, n, &lo, &hi);
+        double amax = bad == n ? 0 : fmax(fabs((double)lo), fabs((double)hi));
+        if (amax == 0) {
+            h->n_nonfinite += bad;
+            h->n += n - bad;
+            if (bad < n) {
+                h->min = lo < h->min ? lo : h->min;
+                h->max = hi > h->max ? hi : h->max;
+            }
+            h->zeros_before_r += n - bad;
+            return;
+        }
+        cover(h, amax);
+    }
+    sub_counts *sc = n >= SUB_MIN ? malloc(sizeof(*sc)) : NULL; /* without it counting is slower, not wrong */
+    if (sc) {
+        memset(sc->c, 0, sizeof(sc->c));
+        sc->pending = 0;
+    }
+    for (size_t i = 0; i < n; i += CHUNK)
+        add_chunk(h, sc, x + i, n - i < CHUNK ? n - i : CHUNK);
+    flush(h, sc);
+    free(sc);
 }
 
 void evo_hist_add_repeated(evo_hist *h, double x, uint64_t count)
