@@ -78,18 +78,12 @@ static int bin_of(const evo_hist *h, double x)
 
 /*
  * Running extremes of x[0..n) and how many values are not finite, in
- * integer lanes the compiler keeps in vector registers: a float's bits,
+ * integer arithmetic the compiler vectorizes (a float compare-and-select
+ * it may not, for NaN's sake): a float's bits,
  * with the magnitude bits flipped when negative, order as the float does
  * (-0 just below +0). With a non-zero return *lo / *hi include the
  * non-finite values, and callers take the careful path.
  */
-static inline int32_t ordered_bits(float v)
-{
-    int32_t i;
-    memcpy(&i, &v, sizeof i);
-    return i ^ ((i >> 31) & INT32_MAX);
-}
-
 static float from_ordered(int32_t i)
 {
     float v;
@@ -100,39 +94,23 @@ static float from_ordered(int32_t i)
 
 static size_t extremes(const float *x, size_t n, float *lo, float *hi)
 {
-    enum { L = 8 };
-    int32_t l[L], u[L], bad[L] = {0};
-    size_t n_bad = 0, i = 0;
-    for (int k = 0; k < L; k++)
-        l[k] = INT32_MAX, u[k] = INT32_MIN;
-    while (i < n) {
-        size_t end = n - i > (1u << 30) ? i + (1u << 30) : n; /* 32-bit counts never wrap */
-        for (; i + L <= end; i += L)
-            for (int k = 0; k < L; k++) {
-                int32_t b;
-                memcpy(&b, &x[i + k], sizeof b);
-                bad[k] += (b & 0x7f800000) == 0x7f800000;
-                b ^= (b >> 31) & INT32_MAX;
-                l[k] = b < l[k] ? b : l[k];
-                u[k] = b > u[k] ? b : u[k];
-            }
+    int32_t l = INT32_MAX, u = INT32_MIN;
+    size_t n_bad = 0;
+    for (size_t i = 0; i < n;) {
+        size_t end = n - i > (1u << 30) ? i + (1u << 30) : n;
+        int32_t bad = 0; /* 32-bit lanes: at most 2^30 values at a time */
         for (; i < end; i++) {
-            int32_t b = ordered_bits(x[i]);
-            bad[0] += !isfinite(x[i]);
-            l[0] = b < l[0] ? b : l[0];
-            u[0] = b > u[0] ? b : u[0];
+            int32_t b;
+            memcpy(&b, &x[i], sizeof b);
+            bad += (b & 0x7f800000) == 0x7f800000;
+            b ^= (b >> 31) & INT32_MAX;
+            l = b < l ? b : l;
+            u = b > u ? b : u;
         }
-        for (int k = 0; k < L; k++) {
-            n_bad += (size_t)bad[k];
-            bad[k] = 0;
-        }
+        n_bad += (size_t)bad;
     }
-    for (int k = 1; k < L; k++) {
-        l[0] = l[k] < l[0] ? l[k] : l[0];
-        u[0] = u[k] > u[0] ? u[k] : u[0];
-    }
-    *lo = from_ordered(l[0]);
-    *hi = from_ordered(u[0]);
+    *lo = from_ordered(l);
+    *hi = from_ordered(u);
     return n_bad;
 }
 
