@@ -417,15 +417,25 @@ static void describe_resize(const evo_graph *g, const evo_node *n, evo_npu_node_
     evo_npu_set(d, EVO_NPU_P_RESIZE_2N, (oh == 2 * ih || oh == 2 * ih - 1) && (ow == 2 * iw || ow == 2 * iw - 1));
 }
 
-/* The largest product of rank - 2 of x's axes (all but its two smallest); 1 below rank 3. */
-static double largest_inner_product(const evo_value *x)
+/*
+ * What Vela 5.2.0 bounds by 2^16 in an int8 TRANSPOSE: with every axis but
+ * the last three of 1 (3-D included), the largest of those three, else the
+ * largest product of rank - 2 axes (all but the two smallest); 1 below
+ * rank 3. The axes are a set, so NCHW and NHWC give one value.
+ */
+static double transpose_extent(const evo_value *x)
 {
     if (x->rank < 3)
         return 1;
-    double prod = 1, lo1 = INFINITY, lo2 = INFINITY;
+    bool outer_ones = true;
+    double prod = 1, lo1 = INFINITY, lo2 = INFINITY, top3 = 0;
     for (int i = 0; i < x->rank; i++) {
         double d = (double)x->dims[i];
         prod *= d;
+        if (i < x->rank - 3)
+            outer_ones &= d == 1;
+        else
+            top3 = d > top3 ? d : top3;
         if (d < lo1) {
             lo2 = lo1;
             lo1 = d;
@@ -433,6 +443,8 @@ static double largest_inner_product(const evo_value *x)
             lo2 = d;
         }
     }
+    if (outer_ones)
+        return top3;
     return lo1 > 0 && lo2 > 0 ? prod / (lo1 * lo2) : 0;
 }
 
@@ -452,7 +464,7 @@ static void describe_layout(const evo_graph *g, const evo_node *n, evo_npu_node_
         break;
     case EVO_OP_TRANSPOSE:
         d = add_part(nd, EVO_NPU_OP_TRANSPOSE, NULL, x, y);
-        evo_npu_set(d, EVO_NPU_P_TRANSPOSE_PROD, x ? largest_inner_product(x) : 1);
+        evo_npu_set(d, EVO_NPU_P_TRANSPOSE_PROD, x ? transpose_extent(x) : 1);
         break;
     case EVO_OP_SLICE: {
         d = add_part(nd, EVO_NPU_OP_STRIDED_SLICE, NULL, x, y);

@@ -108,7 +108,7 @@ typedef enum evo_npu_op {
     X(AXIS_DIV_SPLITS, "axis divisible by splits", "the split axis' size is divisible by the number of outputs") \
     X(SLICE_STEP_ONE, "all steps 1", "every slice step is 1")                                   \
     X(SLICE_STEP_HW, "steps only over h and w", "every step is positive, and 1 except on height and width") \
-    X(TRANSPOSE_PROD, "largest product of rank - 2 axes", "of the input's axes (rank >= 3; else 1)")  \
+    X(TRANSPOSE_PROD, "transpose extent", "the largest of h, w, c when the other axes are 1, else the largest product of rank - 2 axes") \
     X(REDUCED_AXIS, "largest reduced axis", "the larger of the reduced height and width")        \
     X(BLOCK, "block size", "DepthToSpace block size")
 

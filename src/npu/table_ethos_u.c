@@ -77,7 +77,8 @@ static const evo_npu_rule u_rules[] = {
     IS(STRIDED_SLICE, SLICE_STEP_HW, "Slice must represent a volume. Stride must be non-negative (and over W or H)."),
     RANGE(TRANSPOSE, RANK, 0, 8, "Tensor dimension must be <= 8"),
     RANGE(TRANSPOSE, TRANSPOSE_PROD, 0, 65536,
-          "IF IFM is Int8 or Int16: Product of any N-2 axes in a rank N tensor must be less than or equal to 2^16"),
+          "IF IFM is Int8 or Int16: (H, W, C) <= (2^16, 2^16, 2^16) when the axes outside H/W/C are 1, else the "
+          "Product of any N-2 axes in a rank N tensor must be less than or equal to 2^16"),
 };
 
 const evo_npu_table evo_npu_table_ethos_u = {
