@@ -172,7 +172,7 @@ typedef struct evo_npu_rule {
 typedef struct evo_npu_table {
     const char *family;  /* "Ethos-U" */
     const char *source;  /* "ethos-u-vela SUPPORTED_OPS.md" */
-    const char *version; /* "Vela 3.6.1" */
+    const char *version; /* "Vela 5.2.0" */
     const evo_npu_op *ops; /* the operators the source lists */
     int n_ops;
     const evo_npu_rule *rules;
