@@ -258,6 +258,8 @@ static void describe_qconv(const evo_graph *g, const evo_node *n, evo_npu_node_d
     evo_npu_desc *d = add_part(nd, dw ? EVO_NPU_OP_DEPTHWISE_CONV_2D : EVO_NPU_OP_CONV_2D, NULL, x, y);
     set_window(d, a->kernel, a->stride, a->dilation);
     evo_npu_set(d, EVO_NPU_P_PAD_SAME, same);
+    evo_npu_set(d, EVO_NPU_P_STRIDE_GT3_OK,
+                (a->stride[0] <= 3 && a->stride[1] <= 3) || (a->dilation[0] == 1 && a->dilation[1] == 1 && (valid || !same)));
     if (dw) {
         int64_t mult = c_out / c_in;
         evo_npu_set(d, EVO_NPU_P_DEPTH_MULT, (double)mult);
@@ -373,6 +375,7 @@ static void describe_maxpool(const evo_graph *g, const evo_node *n, evo_npu_node
     bool even = h % 2 == 0 && w % 2 == 0, odd = h % 2 == 1 && w % 2 == 1;
     /* MaxPool pads with -inf: on bytes any padding a converter writes as SAME */
     evo_npu_set(d, EVO_NPU_P_PAD_SAME, same || !valid);
+    evo_npu_set(d, EVO_NPU_P_STRIDE_GT3_OK, (a->stride[0] <= 3 && a->stride[1] <= 3) || valid);
     evo_npu_set(d, EVO_NPU_P_POOL_PARITY, (a->kernel[0] == 1 && a->kernel[1] == 1) || (valid && even) || (!valid && odd));
     evo_npu_set(d, EVO_NPU_P_IFM_W_K3, a->kernel[0] == 3 && a->kernel[1] == 3 ? (double)w : 0);
     evo_npu_set(d, EVO_NPU_P_POOL_FITS, h >= a->kernel[0] && w >= a->kernel[1]);
@@ -393,6 +396,7 @@ static void describe_gap(const evo_graph *g, const evo_node *n, evo_npu_node_des
     evo_npu_set(d, EVO_NPU_P_HW_AREA, (double)(h * w));
     evo_npu_set(d, EVO_NPU_P_HW_AREA_REQUANT, requant ? (double)(h * w) : 0);
     evo_npu_set(d, EVO_NPU_P_IFM_HW, h == w ? (double)h : 0);
+    evo_npu_set(d, EVO_NPU_P_REDUCED_AXIS, (double)(h > w ? h : w));
 }
 
 static void describe_resize(const evo_graph *g, const evo_node *n, evo_npu_node_desc *nd)
@@ -413,6 +417,37 @@ static void describe_resize(const evo_graph *g, const evo_node *n, evo_npu_node_
     evo_npu_set(d, EVO_NPU_P_RESIZE_2N, (oh == 2 * ih || oh == 2 * ih - 1) && (ow == 2 * iw || ow == 2 * iw - 1));
 }
 
+/*
+ * What Vela 5.2.0 bounds by 2^16 in an int8 TRANSPOSE: with every axis but
+ * the last three of 1 (3-D included), the largest of those three, else the
+ * largest product of rank - 2 axes (all but the two smallest); 1 below
+ * rank 3. The axes are a set, so NCHW and NHWC give one value.
+ */
+static double transpose_extent(const evo_value *x)
+{
+    if (x->rank < 3)
+        return 1;
+    bool outer_ones = true;
+    double prod = 1, lo1 = INFINITY, lo2 = INFINITY, top3 = 0;
+    for (int i = 0; i < x->rank; i++) {
+        double d = (double)x->dims[i];
+        prod *= d;
+        if (i < x->rank - 3)
+            outer_ones &= d == 1;
+        else
+            top3 = d > top3 ? d : top3;
+        if (d < lo1) {
+            lo2 = lo1;
+            lo1 = d;
+        } else if (d < lo2) {
+            lo2 = d;
+        }
+    }
+    if (outer_ones)
+        return top3;
+    return lo1 > 0 && lo2 > 0 ? prod / (lo1 * lo2) : 0;
+}
+
 static void describe_layout(const evo_graph *g, const evo_node *n, evo_npu_node_desc *nd)
 {
     const evo_value *x = in_val(g, n, 0), *y = out_val(g, n);
@@ -427,13 +462,20 @@ static void describe_layout(const evo_graph *g, const evo_node *n, evo_npu_node_
         d = add_part(nd, EVO_NPU_OP_RESHAPE, NULL, x, y);
         evo_npu_set(d, EVO_NPU_P_QUANT_MATCH, 1);
         break;
-    case EVO_OP_TRANSPOSE: add_part(nd, EVO_NPU_OP_TRANSPOSE, NULL, x, y); break;
+    case EVO_OP_TRANSPOSE:
+        d = add_part(nd, EVO_NPU_OP_TRANSPOSE, NULL, x, y);
+        evo_npu_set(d, EVO_NPU_P_TRANSPOSE_PROD, x ? transpose_extent(x) : 1);
+        break;
     case EVO_OP_SLICE: {
         d = add_part(nd, EVO_NPU_OP_STRIDED_SLICE, NULL, x, y);
-        bool ones = true;
-        for (int i = 0; x && i < x->rank; i++)
-            ones &= n->a.slice.step[i] == 1;
+        bool ones = true, hw = true;
+        for (int i = 0; x && i < x->rank; i++) {
+            int64_t step = n->a.slice.step[i];
+            ones &= step == 1;
+            hw &= step == 1 || (step > 1 && x->rank == 4 && i >= 2); /* NCHW's h and w */
+        }
         evo_npu_set(d, EVO_NPU_P_SLICE_STEP_ONE, ones);
+        evo_npu_set(d, EVO_NPU_P_SLICE_STEP_HW, hw);
         break;
     }
     case EVO_OP_PAD: {

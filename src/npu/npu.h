@@ -74,6 +74,7 @@ typedef enum evo_npu_op {
     X(DIL_KERNEL_AREA, "dilated kernel area", "dilated kernel h * dilated kernel w")            \
     X(DILATION, "dilation", "the larger dilation factor")                                       \
     X(LARGE_KERNEL_STRIDE, "stride of a kernel > 7", "the stride when kernel h or w exceeds 7, else 1") \
+    X(STRIDE_GT3_OK, "stride > 3 undilated and VALID", "strides <= 3, or dilation 1 and VALID padding")   \
     X(DEPTH_MULT, "depth multiplier", "output channels per input channel of a depthwise conv") \
     X(DEPTH_MULT_OK, "depth multiplier layout", "multiplier 1, or 1 input channel")             \
     X(WEIGHT_SUM, "weight sum", "max over output channels of sum |w - w_zp|")                   \
@@ -106,6 +107,9 @@ typedef enum evo_npu_op {
     X(IFM_HW, "square input side", "input height when height equals width, else 0")            \
     X(AXIS_DIV_SPLITS, "axis divisible by splits", "the split axis' size is divisible by the number of outputs") \
     X(SLICE_STEP_ONE, "all steps 1", "every slice step is 1")                                   \
+    X(SLICE_STEP_HW, "steps only over h and w", "every step is positive, and 1 except on height and width") \
+    X(TRANSPOSE_PROD, "transpose extent", "the largest of h, w, c when the other axes are 1, else the largest product of rank - 2 axes") \
+    X(REDUCED_AXIS, "largest reduced axis", "the larger of the reduced height and width")        \
     X(BLOCK, "block size", "DepthToSpace block size")
 
 typedef enum evo_npu_param {
@@ -168,7 +172,7 @@ typedef struct evo_npu_rule {
 typedef struct evo_npu_table {
     const char *family;  /* "Ethos-U" */
     const char *source;  /* "ethos-u-vela SUPPORTED_OPS.md" */
-    const char *version; /* "Vela 3.6.1" */
+    const char *version; /* "Vela 5.2.0" */
     const evo_npu_op *ops; /* the operators the source lists */
     int n_ops;
     const evo_npu_rule *rules;

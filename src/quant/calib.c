@@ -4,13 +4,34 @@
  */
 #include "quant/calib.h"
 #include "exec/session.h"
+#include "passes/rewrite.h"
 
 #include <stdlib.h>
+
+/*
+ * The Sigmoid of SiLU's x * Sigmoid(x), read only by that Mul: the
+ * quantizer takes the pair as one activation (fused into its Conv, or
+ * fp32 with it) and never reads this value's range, so it is not observed
+ * (a third of a SiLU network's activations).
+ */
+static bool silu_inner(const evo_graph *g, int v)
+{
+    const evo_value *val = &g->values[v];
+    if (val->producer < 0 || val->is_output || g->nodes[val->producer].op != EVO_OP_SIGMOID)
+        return false;
+    int x = g->nodes[val->producer].in[0], users[2];
+    if (evo_consumers(g, v, users, 2) != 1 || users[0] < 0)
+        return false;
+    const evo_node *m = &g->nodes[users[0]];
+    return m->op == EVO_OP_MUL && m->n_in == 2 &&
+           ((m->in[0] == x && m->in[1] == v) || (m->in[1] == x && m->in[0] == v));
+}
 
 static bool observed_value(const evo_graph *g, int v)
 {
     const evo_value *val = &g->values[v];
-    return !val->data && val->dtype == EVO_DTYPE_FLOAT && (val->producer >= 0 || val->is_input);
+    return !val->data && val->dtype == EVO_DTYPE_FLOAT && (val->producer >= 0 || val->is_input) &&
+           !silu_inner(g, v);
 }
 
 evo_status evo_calib_create(const evo_graph *g, evo_calib **out, evo_error *err)

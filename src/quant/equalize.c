@@ -341,3 +341,13 @@ evo_status evo_equalize_graph(evo_graph *g, const evo_chan_ranges *r, int *n_pai
     }
     return s;
 }
+
+int evo_equalize_n_candidates(const evo_graph *g)
+{
+    int n = 0;
+    for (int p = 0; p < g->n_nodes; p++) {
+        int cons[MAX_CONSUMERS], end = -1;
+        n += plain_conv(g, p) && g->values[g->nodes[p].in[1]].dims[0] >= 2 && find_consumers(g, p, cons, &end);
+    }
+    return n;
+}

@@ -40,4 +40,11 @@ void evo_chan_ranges_free(evo_chan_ranges *r);
  */
 evo_status evo_equalize_graph(evo_graph *g, const evo_chan_ranges *r, int *n_pairs, evo_error *err);
 
+/*
+ * The Conv pairs of g evo_equalize_graph could rescale, whatever the
+ * ranges (an upper bound on *n_pairs): 0 means equalization leaves g as
+ * it is, so its ranges need not be collected (a SiLU network).
+ */
+int evo_equalize_n_candidates(const evo_graph *g);
+
 #endif /* EVO_QUANT_EQUALIZE_H */

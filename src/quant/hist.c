@@ -7,7 +7,9 @@
  */
 #include "quant/hist.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const method_names[] = {"minmax", "percentile", "entropy", "mse"};
@@ -74,19 +76,128 @@ static int bin_of(const evo_hist *h, double x)
     return i < 0 ? 0 : i >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : i;
 }
 
-void evo_hist_add(evo_hist *h, const float *x, size_t n)
+/*
+ * Running extremes of x[0..n) and how many values are not finite, in
+ * integer arithmetic the compiler vectorizes (a float compare-and-select
+ * it may not, for NaN's sake): a float's bits,
+ * with the magnitude bits flipped when negative, order as the float does
+ * (-0 just below +0). With a non-zero return *lo / *hi include the
+ * non-finite values, and callers take the careful path.
+ */
+static float from_ordered(int32_t i)
 {
-    float lo = INFINITY, hi = -INFINITY;
+    float v;
+    i ^= (i >> 31) & INT32_MAX;
+    memcpy(&v, &i, sizeof v);
+    return v == 0 ? 0.0f : v; /* one zero, as the comparisons of the careful path see it */
+}
+
+static size_t extremes(const float *x, size_t n, float *lo, float *hi)
+{
+    int32_t l = INT32_MAX, u = INT32_MIN;
+    size_t n_bad = 0;
+    for (size_t i = 0; i < n;) {
+        size_t end = n - i > (1u << 30) ? i + (1u << 30) : n;
+        int32_t bad = 0; /* 32-bit lanes: at most 2^30 values at a time */
+        for (; i < end; i++) {
+            int32_t b;
+            memcpy(&b, &x[i], sizeof b);
+            bad += (b & 0x7f800000) == 0x7f800000;
+            b ^= (b >> 31) & INT32_MAX;
+            l = b < l ? b : l;
+            u = b > u ? b : u;
+        }
+        n_bad += (size_t)bad;
+    }
+    *lo = from_ordered(l);
+    *hi = from_ordered(u);
+    return n_bad;
+}
+
+/* The extremes of the finite values of x (some are not finite); returns how many are not. */
+static size_t extremes_finite(const float *x, size_t n, float *lo, float *hi)
+{
     size_t bad = 0;
+    *lo = INFINITY;
+    *hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         if (!isfinite(v)) {
             bad++;
             continue;
         }
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
+        *lo = v < *lo ? v : *lo;
+        *hi = v > *hi ? v : *hi;
     }
+    return bad;
+}
+
+/*
+ * Adding runs over chunks that stay in the first-level cache: each chunk's
+ * extremes, the range grown to cover them (growing is exact, so binning
+ * a chunk before a later one grows the range gives the histogram binning
+ * after would), then its bins, with the bin of (x + r) * BINS / 2r
+ * computed as bin_of does. Counts go through SUBS interleaved 32-bit
+ * histograms: a run of values in one bin (most activations crowd a few
+ * bins near 0) would otherwise make every increment wait for the
+ * previous one's store.
+ */
+enum { SUBS = 4, BLOCK = 256, CHUNK = 4096, SUB_MIN = 1 << 14, SUB_FLUSH = 1 << 30 };
+
+typedef struct sub_counts {
+    uint32_t c[SUBS][EVO_HIST_BINS];
+    size_t pending; /* values counted since the last flush */
+} sub_counts;
+
+static void flush(evo_hist *h, sub_counts *sc)
+{
+    if (!sc || !sc->pending)
+        return;
+    for (int b = 0; b < EVO_HIST_BINS; b++)
+        h->count[b] += (uint64_t)sc->c[0][b] + sc->c[1][b] + sc->c[2][b] + sc->c[3][b];
+    memset(sc->c, 0, sizeof(sc->c));
+    sc->pending = 0;
+}
+
+static void bin_block(const evo_hist *h, const float *x, int n, int *bin)
+{
+    double r = h->r, k = EVO_HIST_BINS / (2.0 * h->r);
+    for (int i = 0; i < n; i++) {
+        int b = (int)(((double)x[i] + r) * k);
+        bin[i] = b < 0 ? 0 : b >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : b;
+    }
+}
+
+/* Counts n finite values (h->r covers them) into sc, or straight into h->count without sc. */
+static void count_finite(evo_hist *h, sub_counts *sc, const float *x, size_t n)
+{
+    int bin[BLOCK];
+    for (size_t i = 0; i < n; i += BLOCK) {
+        int m = n - i < BLOCK ? (int)(n - i) : BLOCK, j = 0;
+        bin_block(h, x + i, m, bin);
+        if (!sc) {
+            for (; j < m; j++)
+                h->count[bin[j]]++;
+            continue;
+        }
+        if (sc->pending > SUB_FLUSH) /* a 32-bit count never wraps */
+            flush(h, sc);
+        sc->pending += (size_t)m;
+        for (; j + SUBS <= m; j += SUBS)
+            for (int s = 0; s < SUBS; s++)
+                sc->c[s][bin[j + s]]++;
+        for (; j < m; j++)
+            sc->c[0][bin[j]]++;
+    }
+}
+
+/* Adds n values to h, whose range is set (r > 0). */
+static void add_chunk(evo_hist *h, sub_counts *sc, const float *x, size_t n)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    size_t bad = extremes(x, n, &lo, &hi);
+    if (bad)
+        extremes_finite(x, n, &lo, &hi);
     h->n_nonfinite += bad;
     if (bad == n)
         return;
@@ -94,18 +205,49 @@ void evo_hist_add(evo_hist *h, const float *x, size_t n)
     h->min = lo < h->min ? lo : h->min;
     h->max = hi > h->max ? hi : h->max;
     double amax = fmax(fabs((double)lo), fabs((double)hi));
-    if (amax == 0 && h->r == 0) {
-        h->zeros_before_r += n - bad;
+    if (amax >= h->r) {
+        flush(h, sc);
+        cover(h, amax);
+    }
+    if (!bad) {
+        count_finite(h, sc, x, n);
         return;
     }
-    cover(h, amax);
-    double k = EVO_HIST_BINS / (2.0 * h->r);
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i]))
-            continue;
-        int b = (int)(((double)x[i] + h->r) * k);
-        h->count[b < 0 ? 0 : b >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : b]++;
+    flush(h, sc);
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]))
+            h->count[bin_of(h, x[i])]++;
+}
+
+void evo_hist_add(evo_hist *h, const float *x, size_t n)
+{
+    if (h->r == 0) { /* the first non-zero values set the range: the extremes of all of x */
+        float lo = INFINITY, hi = -INFINITY;
+        size_t bad = extremes(x, n, &lo, &hi);
+        if (bad)
+            extremes_finite(x, n, &lo, &hi);
+        double amax = bad == n ? 0 : fmax(fabs((double)lo), fabs((double)hi));
+        if (amax == 0) {
+            h->n_nonfinite += bad;
+            h->n += n - bad;
+            if (bad < n) {
+                h->min = lo < h->min ? lo : h->min;
+                h->max = hi > h->max ? hi : h->max;
+            }
+            h->zeros_before_r += n - bad;
+            return;
+        }
+        cover(h, amax);
     }
+    sub_counts *sc = n >= SUB_MIN ? malloc(sizeof(*sc)) : NULL; /* without it counting is slower, not wrong */
+    if (sc) {
+        memset(sc->c, 0, sizeof(sc->c));
+        sc->pending = 0;
+    }
+    for (size_t i = 0; i < n; i += CHUNK)
+        add_chunk(h, sc, x + i, n - i < CHUNK ? n - i : CHUNK);
+    flush(h, sc);
+    free(sc);
 }
 
 void evo_hist_add_repeated(evo_hist *h, double x, uint64_t count)

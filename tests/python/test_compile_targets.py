@@ -94,6 +94,12 @@ def cache_cases(evo, model, calib, work, failures):
     check(failures, "--no-cache", r.returncode == 0 and "cache" not in r.stderr.replace("--no-cache", ""), r.stderr)
     check(failures, "--no-cache: cache untouched", sorted(os.listdir(os.path.join(work, "cache"))) == before)
     check(failures, "--no-cache: same bytes", all(read(outs[t]) == first[t] for t in TARGETS))
+    # calibration's threads change no result: they are not in the cache key, and one thread gives the same bytes
+    r = run(cmd + ["--threads", "1"], env)
+    check(failures, "--threads: cache hits", r.returncode == 0 and r.stderr.count("cache hit") == 4, r.stderr)
+    r = run(cmd + ["--threads", "1", "--no-cache"], env)
+    check(failures, "--threads 1 --no-cache: same bytes",
+          r.returncode == 0 and all(read(outs[t]) == first[t] for t in TARGETS), r.stderr)
     left = [f for f in os.listdir(work) if f.endswith(".tmp")]
     check(failures, "no temporary files left", not left, left)
     # an int8 .evo needs no --calib; activation levels apply to ONNX models only

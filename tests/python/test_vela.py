@@ -10,8 +10,9 @@ ethos-u65-512, and compared with `evo info --target T --json`: for each
 TFLite operator type, the operators of that type Vela moved into its NPU
 command streams (the type's count in the export minus its count left in
 Vela's output) must be at least the operators evo placed on the NPU. Vela
-taking more than evo (evo's tables follow an older, stricter list) is
-reported, not failed. evo describes a Split as SPLIT and writes it as one
+taking more than evo (evo's table, from the pinned release's supported-ops
+list, is stricter where evo describes an op as no TFLite operator or reads
+a rule conservatively) is reported, not failed. evo describes a Split as SPLIT and writes it as one
 STRIDED_SLICE per output, so those types are counted together.
 Skipped (exit 77) when Vela is not installed; a model whose file is absent is
 skipped with a line. --part local|shared (parts_util.py) takes the test

@@ -100,14 +100,21 @@ static void test_every_rule(const evo_npu_table *t)
 static void test_messages(void)
 {
     char why[512];
-    evo_npu_desc d = {.op = EVO_NPU_OP_CONV_2D};
-    evo_npu_set(&d, EVO_NPU_P_STRIDE_H, 5);
-    CHECK(!evo_npu_check(&evo_npu_table_ethos_u, &d, why, sizeof(why)));
-    CHECK_MSG(strcmp(why, "CONV_2D: Stride values for both width and height must be between 1 and 4 (stride h = 5; "
-                          "ethos-u-vela SUPPORTED_OPS.md, Vela 3.6.1)") == 0,
-              "%s", why);
+    evo_npu_desc d = {.op = EVO_NPU_OP_DEPTHWISE_CONV_2D};
     evo_npu_set(&d, EVO_NPU_P_STRIDE_H, 4);
+    CHECK(!evo_npu_check(&evo_npu_table_ethos_u, &d, why, sizeof(why)));
+    CHECK_MSG(strcmp(why, "DEPTHWISE_CONV_2D: Kernel stride must be in the range (1,3). (stride h = 4; "
+                          "ethos-u-vela SUPPORTED_OPS.md, Vela 5.2.0)") == 0,
+              "%s", why);
+    /* CONV_2D: any stride when undilated and VALID (Vela 5.2.0), as describe.c's parameter says */
+    d = (evo_npu_desc){.op = EVO_NPU_OP_CONV_2D};
+    evo_npu_set(&d, EVO_NPU_P_STRIDE_H, 4);
+    evo_npu_set(&d, EVO_NPU_P_STRIDE_GT3_OK, 1);
     CHECK(evo_npu_check(&evo_npu_table_ethos_u, &d, why, sizeof(why)));
+    evo_npu_set(&d, EVO_NPU_P_STRIDE_GT3_OK, 0);
+    CHECK(!evo_npu_check(&evo_npu_table_ethos_u, &d, why, sizeof(why)));
+    CHECK_MSG(strstr(why, "CONV_2D: Stride>3 is only supported IF (dilation = 1 AND padding = VALID)") == why, "%s",
+              why);
     evo_npu_set(&d, EVO_NPU_P_STRIDE_H, 3); /* Ethos-N: {1, 2} */
     CHECK(!evo_npu_check(&evo_npu_table_ethos_n, &d, why, sizeof(why)));
     CHECK_MSG(strstr(why, "are: { 1, 2 } (stride h = 3; Ethos-N driver stack SUPPORTED.md") != NULL, "%s", why);
@@ -120,19 +127,25 @@ static void test_messages(void)
               "%s", why);
     CHECK(evo_npu_check(&evo_npu_table_ethos_u, &m, why, sizeof(why))); /* Vela has no such rule */
 
+    /* TRANSPOSE runs on Ethos-U from Vela 5.2.0's list; on Ethos-N (this revision) it does not */
     evo_npu_desc tr = {.op = EVO_NPU_OP_TRANSPOSE};
+    evo_npu_set(&tr, EVO_NPU_P_TRANSPOSE_PROD, 65536);
+    CHECK(evo_npu_check(&evo_npu_table_ethos_u, &tr, why, sizeof(why)));
+    evo_npu_set(&tr, EVO_NPU_P_TRANSPOSE_PROD, 65537);
     CHECK(!evo_npu_check(&evo_npu_table_ethos_u, &tr, why, sizeof(why)));
-    CHECK_MSG(strcmp(why, "TRANSPOSE: not an operator Ethos-U runs (ethos-u-vela SUPPORTED_OPS.md, Vela 3.6.1)") == 0,
+    CHECK_MSG(strstr(why, "Product of any N-2 axes in a rank N tensor must be less than or equal to 2^16") != NULL,
               "%s", why);
+    CHECK(!evo_npu_check(&evo_npu_table_ethos_n, &tr, why, sizeof(why)));
+    CHECK_MSG(strstr(why, "TRANSPOSE: not an operator") == why, "%s", why);
 
-    /* a generic rule's exception: per-axis weights on CONV_2D pass, on FULLY_CONNECTED they fail */
-    evo_npu_desc fc = {.op = EVO_NPU_OP_FULLY_CONNECTED};
-    evo_npu_set(&fc, EVO_NPU_P_PER_AXIS, 1);
-    CHECK(!evo_npu_check(&evo_npu_table_ethos_u, &fc, why, sizeof(why)));
-    CHECK(strstr(why, "Per-axis quantization is only supported") != NULL);
-    d = (evo_npu_desc){.op = EVO_NPU_OP_CONV_2D};
-    evo_npu_set(&d, EVO_NPU_P_PER_AXIS, 1);
-    CHECK(evo_npu_check(&evo_npu_table_ethos_u, &d, why, sizeof(why)));
+    /* a generic rule's exception: int32 feature maps on ADD pass, on CONCATENATION they fail */
+    evo_npu_desc add = {.op = EVO_NPU_OP_ADD};
+    evo_npu_set(&add, EVO_NPU_P_IFM_DTYPE, EVO_DTYPE_INT32);
+    CHECK(evo_npu_check(&evo_npu_table_ethos_u, &add, why, sizeof(why)));
+    evo_npu_desc cat = {.op = EVO_NPU_OP_CONCATENATION};
+    evo_npu_set(&cat, EVO_NPU_P_IFM_DTYPE, EVO_DTYPE_INT32);
+    CHECK(!evo_npu_check(&evo_npu_table_ethos_u, &cat, why, sizeof(why)));
+    CHECK_MSG(strstr(why, "32-bit feature-maps are not supported.") != NULL, "%s", why);
 }
 
 static void test_targets(void)

@@ -10,6 +10,7 @@
 #include "quant/qparams.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t hist_total(const evo_hist *h)
 {
@@ -143,6 +144,98 @@ static void test_kl_threshold_exact(void)
     CHECK_MSG(t >= 150 && t < 400, "threshold %g", t);
 }
 
+/*
+ * The plain definition evo_hist_add must equal: the extremes of all of x
+ * first, the range grown (doubling, bin pairs merged) to cover them, then
+ * each finite value counted in the bin of (x + r) * BINS / 2r.
+ */
+static void ref_add(evo_hist *h, const float *x, size_t n)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) {
+            bad++;
+            continue;
+        }
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    h->n_nonfinite += bad;
+    if (bad == n)
+        return;
+    h->n += n - bad;
+    h->min = lo < h->min ? lo : h->min;
+    h->max = hi > h->max ? hi : h->max;
+    double amax = fmax(fabs((double)lo), fabs((double)hi));
+    if (amax == 0 && h->r == 0) {
+        h->zeros_before_r += n - bad;
+        return;
+    }
+    if (h->r == 0) {
+        h->r = amax * (1 + 1e-6);
+        h->count[EVO_HIST_BINS / 2] += h->zeros_before_r;
+        h->zeros_before_r = 0;
+    }
+    while (amax >= h->r) {
+        static uint64_t merged[EVO_HIST_BINS];
+        memset(merged, 0, sizeof(merged));
+        for (int i = 0; i < EVO_HIST_BINS; i++)
+            merged[EVO_HIST_BINS / 4 + i / 2] += h->count[i];
+        memcpy(h->count, merged, sizeof(merged));
+        h->r *= 2;
+    }
+    double k = EVO_HIST_BINS / (2.0 * h->r);
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            continue;
+        int b = (int)(((double)x[i] + h->r) * k);
+        h->count[b < 0 ? 0 : b >= EVO_HIST_BINS ? EVO_HIST_BINS - 1 : b]++;
+    }
+}
+
+/*
+ * The fast adding (chunks, vectorized extremes, interleaved counts) against
+ * the plain definition on a sequence of tensors: zeros first, odd sizes
+ * around the chunk and sub-histogram thresholds, ranges that grow within
+ * one tensor, NaN, infinities and negative zeros. Every field must match.
+ */
+static void test_fast_equals_plain(void)
+{
+    static const size_t sizes[] = {8, 1, 4095, 4097, 16383, 16385, 100003, 7, 65536 + 13, 250001};
+    static evo_hist fast, plain;
+    evo_hist_init(&fast);
+    evo_hist_init(&plain);
+    check_rng r = {12345};
+    float *x = malloc(sizeof(float) * 250001);
+    CHECK(x != NULL);
+    for (size_t t = 0; x && t < sizeof(sizes) / sizeof(sizes[0]); t++) {
+        size_t n = sizes[t];
+        gaussian(&r, x, (int)n);
+        for (size_t i = 0; i < n; i++) {
+            if (t == 0)
+                x[i] = i % 2 ? -0.0f : 0.0f; /* zeros before any range */
+            else if (t >= 4)
+                x[i] *= (float)(1 + 40.0 * (double)i / (double)n * (double)t); /* grows along the tensor */
+            uint64_t u = check_rng_u64(&r) % 5000;
+            if (t >= 5 && u == 0)
+                x[i] = NAN;
+            else if (t >= 5 && u == 1)
+                x[i] = i % 2 ? INFINITY : -INFINITY;
+            else if (u == 2)
+                x[i] = -0.0f;
+        }
+        evo_hist_add(&fast, x, n);
+        ref_add(&plain, x, n);
+        CHECK_MSG(fast.n == plain.n && fast.n_nonfinite == plain.n_nonfinite, "tensor %zu: n %llu/%llu", t,
+                  (unsigned long long)fast.n, (unsigned long long)plain.n);
+        CHECK_MSG(fast.min == plain.min && fast.max == plain.max && fast.r == plain.r, "tensor %zu: range", t);
+        CHECK(fast.zeros_before_r == plain.zeros_before_r);
+        CHECK_MSG(memcmp(fast.count, plain.count, sizeof(fast.count)) == 0, "tensor %zu: counts differ", t);
+    }
+    free(x);
+}
+
 static void test_qparams(void)
 {
     evo_qparams q;
@@ -172,4 +265,5 @@ static void test_qparams(void)
 
 CHECK_MAIN({"minmax_and_growth", test_minmax_and_growth}, {"zeros_first", test_zeros_first},
            {"percentile", test_percentile}, {"kl_mse_gaussian_outlier", test_kl_mse_gaussian_outlier},
-           {"kl_threshold_exact", test_kl_threshold_exact}, {"qparams", test_qparams})
+           {"kl_threshold_exact", test_kl_threshold_exact}, {"fast_equals_plain", test_fast_equals_plain},
+           {"qparams", test_qparams})

@@ -69,7 +69,7 @@ static void forward(char **argv, int from, int to, char **fwd, int *n_fwd, char 
 
 int evo_cmd_compile(int argc, char **argv)
 {
-    cli_model_opts mo = {.n_threads = 1};
+    cli_model_opts mo = {.n_threads = 0}; /* --threads: calibration's threads (0: every usable CPU) */
     const char *path = NULL, *out_path = NULL, *onnx_path = NULL;
     const char *targets = NULL;
     bool rewrite = true, cache = true;
@@ -84,8 +84,8 @@ int evo_cmd_compile(int argc, char **argv)
         if (r < 0)
             return 1;
         if (r > 0) {
-            bool threads = strcmp(argv[i0], "--threads") == 0;
-            forward(argv, i0, i + 1, fwd, &n_fwd, key, sizeof(key), !threads);
+            if (strcmp(argv[i0], "--threads") != 0) /* the threads change no result: not in the key */
+                forward(argv, i0, i + 1, fwd, &n_fwd, key, sizeof(key), true);
             continue;
         }
         if (n_fwd + 4 >= (int)(sizeof(fwd) / sizeof(fwd[0])))

@@ -316,6 +316,8 @@ static int equalize(quant_cli *c, evo_graph **g)
         return cli_fail("%s", err.msg);
     }
     evo_calib_free_list(paths, n);
+    if (evo_equalize_n_candidates(*g) == 0)
+        return 0; /* nothing to rescale (SiLU networks): skip a pass over the images */
     n = 0;
     evo_graph *fg = *g;
     *g = NULL;

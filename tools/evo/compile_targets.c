@@ -23,6 +23,7 @@
 #include "plan/evo_file.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -193,15 +194,31 @@ static bool has_calib(const cli_compile_req *r)
     return false;
 }
 
-/* Quantizes the ONNX model into path (evo quantize with the forwarded options). */
+/* The CPUs this process may run on (its affinity mask; taskset narrows it), at least 1. */
+static int usable_cpus(void)
+{
+    cpu_set_t allowed;
+    int n = sched_getaffinity(0, sizeof(allowed), &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
+    return n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+/*
+ * Quantizes the ONNX model into path (evo quantize with the forwarded
+ * options), calibrating on --threads N threads, else on every usable CPU
+ * (the result does not depend on the thread count).
+ */
 static int quantize_to(const cli_compile_req *r, const char *path)
 {
-    char **argv = calloc((size_t)r->quant_argc + 8, sizeof(*argv));
+    char **argv = calloc((size_t)r->quant_argc + 10, sizeof(*argv));
     if (!argv)
         return cli_fail("compile: out of memory");
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", r->mo->n_threads > 0 ? r->mo->n_threads : usable_cpus());
     int n = 0;
     argv[n++] = "quantize";
     argv[n++] = (char *)r->model;
+    argv[n++] = "--threads";
+    argv[n++] = threads;
     argv[n++] = "--target-sqnr"; /* every conv int8, as an NPU runs them; a later --target-sqnr wins */
     argv[n++] = "0";
     for (int i = 0; i < r->quant_argc; i++)
