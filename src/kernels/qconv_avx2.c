@@ -124,27 +124,26 @@ static inline bool dw_pairs_ok(const evo_qconv_shape *s)
 }
 
 /*
- * The copying path of a plane (qconv_dw_rows.h) with kernel rows taken two
- * taps at a time: the 8 outputs' bytes are loaded as two 16-byte halves (4
- * outputs each, 4 sw bytes apart), and one vpshufb per tap pair makes each
- * int32 lane the int16 pair (x[k], x[k + 1]) of its output, so one vpmaddwd
- * against (w[k], w[k + 1]) adds both exact products. uint8 bytes land in
- * the low byte of each int16 (zero-extended by the shuffle's zeroing);
- * int8 in the high byte, then shifted down arithmetically.
+ * The tap-pair tables of dw_plane_rows: for pair p of a kernel row, the
+ * vpshufb control making each int32 lane the int16 pair (x[k], x[k + 1])
+ * of its output (the 4 output lanes of each 128-bit half read at most 16
+ * bytes from the half's start: dw_pairs_ok), and per kernel row the weights
+ * (w[k], w[k + 1]) as the matching int16 pair. uint8 bytes land in the low
+ * byte of each int16 (zero-extended by the shuffle's zeroing); int8 in the
+ * high byte, shifted down arithmetically by dw_row_acc.
  */
-static inline __attribute__((always_inline)) void
-dw_plane_pairs(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
-               const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn)
+static inline __attribute__((always_inline)) void dw_pair_tables(const evo_qconv_shape *s, const int32_t *wc,
+                                                                  int64_t kh, int64_t kw, bool sgn,
+                                                                  __m256i ctl[4], __m256i wp[][4])
 {
-    const int64_t np = (kw + 1) / 2, sw = s->sw;
-    __m256i ctl[4], wp[DW_KH_MAX][4];
+    const int64_t np = (kw + 1) / 2;
     for (int64_t p = 0; p < np; p++) {
         uint8_t c[32];
         for (int half = 0; half < 2; half++)
             for (int j = 0; j < 4; j++)
                 for (int e = 0; e < 2; e++) {
                     int64_t kx = 2 * p + e;
-                    uint8_t at = (uint8_t)(kx < kw ? j * sw + kx * s->dw : 0x80);
+                    uint8_t at = (uint8_t)(kx < kw ? j * s->sw + kx * s->dw : 0x80);
                     uint8_t *d = c + half * 16 + j * 4 + e * 2;
                     d[0] = sgn ? 0x80 : at;
                     d[1] = sgn ? at : 0x80;
@@ -156,48 +155,29 @@ dw_plane_pairs(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_
             wp[ky][p] = _mm256_set1_epi32((int32_t)(lo | hi));
         }
     }
-    dw_ring ring;
-    dw_ring_init(&ring);
-    const qrow r = *rp;
-    int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
-    for (int64_t oh = 0; oh < s->oh; oh++) {
-        const uint8_t *rows[DW_KH_MAX];
-        int32_t zsum = dw_ring_rows(&ring, s, x, h->x_pad, zp, wc, oh, kh, kw, DW_ROW_LANES, rows);
-        for (int64_t ow = 0; ow < s->ow; ow += 8) {
-            int64_t cnt = EVO_MIN((int64_t)8, s->ow - ow);
-            __m256i acc = _mm256_set1_epi32(zsum);
-            for (int64_t ky = 0; ky < kh; ky++) {
-                const uint8_t *src = rows[ky];
-                if (!src)
-                    continue;
-                src += ow * sw;
-                __m256i b = _mm256_loadu2_m128i((const __m128i *)(src + 4 * sw), (const __m128i *)src);
-                for (int64_t p = 0; p < np; p++) {
-                    __m256i v = _mm256_shuffle_epi8(b, ctl[p]);
-                    if (sgn)
-                        v = _mm256_srai_epi16(v, 8);
-                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(v, wp[ky][p]));
-                }
-            }
-            qepi8_store(h, table, &r, acc, y + oh * s->ow + ow, cnt);
-        }
-    }
 }
 
-/* The copying path of a plane (qconv_dw_rows.h): the taps of every padded row. */
+/*
+ * The copying path of a plane (qconv_dw_rows.h): the taps of every padded
+ * row, one output row of 8-lane vectors at a time, requantized by
+ * qepi8_store. With pairs (dw_pairs_ok) a kernel row's taps are taken two
+ * at a time: the 8 outputs' bytes are loaded as two 16-byte halves (4
+ * outputs each, 4 sw bytes apart), one vpshufb per tap pair
+ * (dw_pair_tables) and one vpmaddwd adds both exact products; otherwise
+ * one vpmaddwd per tap on the bytes widened to int32.
+ */
 static inline __attribute__((always_inline)) void
-dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
-              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn)
+dw_plane_rows_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
+                const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn, bool pairs)
 {
-    if (dw_pairs_ok(s)) {
-        dw_plane_pairs(s, h, wc, table, rp, x, y, kh, kw, sgn);
-        return;
-    }
+    const int64_t np = (kw + 1) / 2, sw = s->sw;
+    __m256i ctl[4], wp[DW_KH_MAX][4];
+    if (pairs)
+        dw_pair_tables(s, wc, kh, kw, sgn, ctl, wp);
     dw_ring ring;
     dw_ring_init(&ring);
     const qrow r = *rp;
     int32_t zp = sgn ? (int32_t)(int8_t)h->x_pad : (int32_t)h->x_pad;
-    const int64_t sw = s->sw;
     for (int64_t oh = 0; oh < s->oh; oh++) {
         const uint8_t *rows[DW_KH_MAX];
         int32_t zsum = dw_ring_rows(&ring, s, x, h->x_pad, zp, wc, oh, kh, kw, DW_ROW_LANES, rows);
@@ -208,6 +188,18 @@ dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t
                 const uint8_t *src = rows[ky];
                 if (!src)
                     continue;
+                if (pairs) {
+                    src += ow * sw;
+                    __m256i b =
+                        _mm256_loadu2_m128i((const __m128i *)(src + 4 * sw), (const __m128i *)src);
+                    for (int64_t p = 0; p < np; p++) {
+                        __m256i v = _mm256_shuffle_epi8(b, ctl[p]);
+                        if (sgn)
+                            v = _mm256_srai_epi16(v, 8);
+                        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(v, wp[ky][p]));
+                    }
+                    continue;
+                }
                 for (int64_t kx = 0; kx < kw; kx++) {
                     int64_t at = ow * sw + kx * s->dw;
                     acc =
@@ -218,6 +210,16 @@ dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t
             qepi8_store(h, table, &r, acc, y + oh * s->ow + ow, cnt);
         }
     }
+}
+
+static inline __attribute__((always_inline)) void
+dw_plane_rows(const evo_qconv_shape *s, const evo_qconv_packed *h, const int32_t *wc, const int32_t *table,
+              const qrow *rp, const uint8_t *x, uint8_t *y, int64_t kh, int64_t kw, bool sgn)
+{
+    if (dw_pairs_ok(s))
+        dw_plane_rows_t(s, h, wc, table, rp, x, y, kh, kw, sgn, true);
+    else
+        dw_plane_rows_t(s, h, wc, table, rp, x, y, kh, kw, sgn, false);
 }
 
 /*
