@@ -35,6 +35,9 @@ extern const evo_kernel_def evo_kernel_conv_avx2;
 extern const evo_kernel_def evo_kernel_conv_dw_avx512; /* depthwise: group = channels */
 extern const evo_kernel_def evo_kernel_conv_neon;    /* AArch64: im2col GEMM, 8 x 12 tile */
 extern const evo_kernel_def evo_kernel_conv_dw_neon; /* AArch64: depthwise */
+extern const evo_kernel_def evo_kernel_conv_wino4_neon;  /* AArch64 3x3 stride 1: Winograd F(4x4, 3x3) */
+extern const evo_kernel_def evo_kernel_conv_wino_neon;   /* AArch64 3x3 stride 1: Winograd F(2x2, 3x3) */
+extern const evo_kernel_def evo_kernel_conv_winos2_neon; /* AArch64 3x3 stride 2: Winograd F(2x2, 3x3) by parity */
 extern const evo_kernel_def evo_kernel_conv_pwdw_avx512; /* 1x1 conv, then depthwise on its output in bands */
 
 /*

@@ -44,6 +44,9 @@ typedef struct fast_kernel {
 static const fast_kernel fast_kernels[] = {
 #if defined(__aarch64__)
     /* AArch64 (src/kernels/arm/): the Arm tiers lie below every x86 one */
+    {EVO_OP_CONV, &evo_kernel_conv_wino4_neon},
+    {EVO_OP_CONV, &evo_kernel_conv_wino_neon},
+    {EVO_OP_CONV, &evo_kernel_conv_winos2_neon},
     {EVO_OP_CONV, &evo_kernel_conv_neon},
     {EVO_OP_CONV, &evo_kernel_conv_dw_neon},
     {EVO_OP_MAX_POOL, &evo_kernel_pool_neon},

@@ -53,6 +53,9 @@ static const variant variants[] = {
     {&evo_kernel_conv_avx512, has_avx512, true, NULL, 1e-5},
     {&evo_kernel_conv_avx2, has_avx2, true, NULL, 1e-5},
 #if defined(__aarch64__)
+    {&evo_kernel_conv_wino4_neon, has_neon, false, wino_correct_for, 1e-4},
+    {&evo_kernel_conv_wino_neon, has_neon, false, wino_correct_for, 1e-5},
+    {&evo_kernel_conv_winos2_neon, has_neon, false, winos2_correct_for, 1e-5},
     {&evo_kernel_conv_neon, has_neon, true, NULL, 1e-5},
 #endif
 };
