@@ -60,6 +60,14 @@ bool cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
 double cli_measure_peak(evo_isa isa, int n_threads, int64_t iters);
 /* The vector unit whose fp32 FMA peak kernels capped at isa run against: AVX512, AVX2, NEON or REF (none). */
 evo_isa cli_peak_isa(evo_isa isa);
+/*
+ * Int8 GOP/s (2 per multiply-add) of n_threads running the int8 dot-product
+ * loop of kernels/peak.h (VNNI vpdpbusd, Arm SDOT); 0 where kernels capped
+ * at isa have no such instruction.
+ */
+double cli_measure_int8_peak(evo_isa isa, int n_threads, int64_t iters);
+/* The int8 dot-product unit kernels capped at isa run on: VNNI, DOTPROD or REF (none). */
+evo_isa cli_int8_peak_isa(evo_isa isa);
 /* Prints "evo: <msg>" to stderr; returns 1 (the exit code). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

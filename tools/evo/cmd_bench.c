@@ -13,6 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Steps whose multiply-adds are int8 (what the int8 dot-product peak bounds). */
+static bool is_int8_op(const char *op)
+{
+    return op && (strncmp(op, "QLinear", 7) == 0 || strcmp(op, "ConvInteger") == 0 ||
+                  strcmp(op, "MatMulInteger") == 0);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -170,7 +177,7 @@ int evo_cmd_bench(int argc, char **argv)
             goto done;
         }
     }
-    double flops = 0;
+    double flops = 0, int8_ops = 0;
     for (int r = 0; r < runs; r++) {
         int64_t a = evo_now_ns();
         if (evo_session_run(sess, &err) != EVO_OK) {
@@ -185,6 +192,8 @@ int evo_cmd_bench(int argc, char **argv)
                 step_ms[i] += p.time_ms;
             if (r == 0)
                 flops += p.flops;
+            if (r == 0 && is_int8_op(p.op))
+                int8_ops += p.flops;
         }
     }
     double sum = 0, sq = 0;
@@ -207,15 +216,18 @@ int evo_cmd_bench(int argc, char **argv)
     if (cli_peak_isa(isa) != EVO_ISA_REF)
         peak = cli_measure_peak(cli_peak_isa(isa), mo.n_threads, CLI_PEAK_ITERS / 4);
     double pct = peak > 0 ? 100.0 * gflops / peak : 0;
+    /* the int8 steps' share of the work, against the int8 dot-product peak */
+    double int8_peak = int8_ops > 0 ? cli_measure_int8_peak(isa, mo.n_threads, CLI_PEAK_ITERS / 4) : 0;
     if (json) {
         printf("{\"model\": ");
         evo_json_put_string(stdout, path);
         printf(", \"threads\": %d, \"runs\": %d, \"mean_ms\": %.4f, \"std_ms\": %.4f, "
                "\"min_ms\": %.4f, \"max_ms\": %.4f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, \"fps\": %.2f, "
                "\"gflop\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.2f, \"peak_pct\": %.1f, "
+               "\"int8_gop\": %.4f, \"int8_peak_gops\": %.2f, "
                "\"load_ms\": %.2f, \"arena_bytes\": %zu, \"dispatch_us\": %.3f, \"serial_steps\": %d",
                mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50, flops / 1e9,
-               gflops, peak, pct, load_ms, evo_session_arena_bytes(sess), (double)evo_session_dispatch_ns(sess) / 1e3,
+               gflops, peak, pct, int8_ops / 1e9, int8_peak, load_ms, evo_session_arena_bytes(sess), (double)evo_session_dispatch_ns(sess) / 1e3,
                evo_session_serial_steps(sess));
         if (profile)
             print_profile_json(sess, step_ms, runs);
@@ -235,6 +247,15 @@ int evo_cmd_bench(int argc, char **argv)
             printf(", %.0f %% of this machine's FMA peak (%.1f GFLOP/s on %d thread%s)", pct, peak,
                    mo.n_threads, mo.n_threads == 1 ? "" : "s");
         printf("\n");
+        if (int8_ops > 0) {
+            printf("int8:     %.3f GOP per run in int8 steps (%.0f %%)", int8_ops / 1e9, 100.0 * int8_ops / flops);
+            if (int8_peak > 0)
+                printf("; this machine's int8 dot-product peak %.1f GOP/s on %d thread%s (%s); the whole run at "
+                       "%.0f %% of it",
+                       int8_peak, mo.n_threads, mo.n_threads == 1 ? "" : "s",
+                       cli_int8_peak_isa(isa) == EVO_ISA_VNNI ? "vpdpbusd" : "sdot", 100.0 * gflops / int8_peak);
+            printf("\n");
+        }
         printf("memory:   arena %.2f MB\n", (double)evo_session_arena_bytes(sess) / 1e6);
         if (profile)
             print_profile(sess, step_ms, runs, sum / runs);

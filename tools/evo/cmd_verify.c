@@ -547,6 +547,10 @@ int evo_cmd_verify(int argc, char **argv)
                all = cli_measure_peak(top, n_threads, CLI_PEAK_ITERS);
         printf("peak:     %s fp32 FMA %.1f GFLOP/s per core, %.1f GFLOP/s on %d threads\n", evo_isa_name(top), one,
                all, n_threads);
+        if (cli_int8_peak_isa(best) != EVO_ISA_REF)
+            printf("peak:     %s int8 dot product %.1f GOP/s per core, %.1f GOP/s on %d threads\n",
+                   evo_isa_name(cli_int8_peak_isa(best)), cli_measure_int8_peak(best, 1, CLI_PEAK_ITERS),
+                   cli_measure_int8_peak(best, n_threads, CLI_PEAK_ITERS), n_threads);
     }
     int passed = 0, failures = run_checks(1, &passed);
     if (n_threads > 1)
