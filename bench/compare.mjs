@@ -37,6 +37,9 @@ const USAGE = `usage: bench/compare [options]
                     with the model's preset) and time evo on the int8 .evo against ORT on its QDQ export
   --calib DIR       calibration images for --int8 (default ../shared/data/coco64/images)
   --calib-count N   calibration images used (default 16)
+  --int8-all LIST   models (comma-separated) quantized with evo quantize --int8-all (every conv int8) instead
+                    of the default SQNR policy; for random-weight models, whose policy keeps most MACs fp32.
+                    Their rows are named "M int8-all"
   --int8-dir DIR    keep the quantized models in DIR (created if missing) and reuse the ones there
                     (M.int8.evo with M.qdq.onnx, newer than the model) instead of quantizing again
   --out DIR         results directory (default bench/results)
@@ -48,7 +51,7 @@ function parseArgs(argv) {
     models: ['yolov5s', 'yolov8n', 'resnet18', ...LIGHT_NAMES, ...SHARED_NAMES.filter((m) => existsSync(path.join(SHARED_MODELS, `${m}.onnx`)))],
     threads: [1, 2], runs: 10, rounds: 5, warmup: 2,
     budget: 30, opset: 17, evo: path.join(ROOT, 'build', 'evo'), build: true, numerics: true,
-    calib: path.join(ROOT, '..', 'shared', 'data', 'coco64', 'images'), calibCount: 16,
+    calib: path.join(ROOT, '..', 'shared', 'data', 'coco64', 'images'), calibCount: 16, int8All: [],
     out: path.join(BENCH, 'results'),
   };
   const int = (name, v, lo) => {
@@ -79,6 +82,7 @@ function parseArgs(argv) {
     else if (a === '--int8') o.int8 = true;
     else if (a === '--calib') o.calib = path.resolve(next());
     else if (a === '--calib-count') o.calibCount = int(a, next(), 1);
+    else if (a === '--int8-all') o.int8All = next().split(',').filter((s) => s);
     else if (a === '--int8-dir') o.int8Dir = path.resolve(next());
     else if (a === '--out') o.out = path.resolve(next());
     else throw new Error(`unknown option "${a}"\n${USAGE}`);
@@ -361,8 +365,9 @@ const PRESETS = { yolov5s: 'yolov5', yolov5n: 'yolov5', yolov8n: 'yolov8', yolox
 // ORT its QDQ export) or { error }.
 function quantizeModel(o, file, tmp) {
   const dir = o.int8Dir ?? tmp;
-  const evoModel = path.join(dir, `${file.name}.int8.evo`), qdq = path.join(dir, `${file.name}.qdq.onnx`);
-  const row = { ...file, name: `${file.name} int8`, onnx: qdq, evoModel, output: '', int8: true, fp32Name: file.name };
+  const all = o.int8All.includes(file.name), tag = all ? 'int8-all' : 'int8';
+  const evoModel = path.join(dir, `${file.name}.${tag}.evo`), qdq = path.join(dir, `${file.name}${all ? '.int8-all' : ''}.qdq.onnx`);
+  const row = { ...file, name: `${file.name} ${tag}`, onnx: qdq, evoModel, output: '', int8: true, fp32Name: file.name };
   if (o.int8Dir) {
     mkdirSync(dir, { recursive: true });
     const src = statSync(file.onnx).mtimeMs;
@@ -374,6 +379,7 @@ function quantizeModel(o, file, tmp) {
   const args = ['quantize', file.onnx, '--calib', o.calib, '--calib-count', String(o.calibCount), '-o', evoModel,
     '--qdq', qdq];
   if (PRESETS[file.name]) args.push('--preset', PRESETS[file.name]);
+  if (all) args.push('--int8-all');
   const t0 = Date.now();
   const r = sh(o.evo, args, { timeout: 30 * 60 * 1000 });
   if (!r.ok) return { error: `evo quantize: ${lastLines(r.stderr || r.stdout || `exit ${r.status}`)}` };
