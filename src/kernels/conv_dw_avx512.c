@@ -36,14 +36,18 @@ static inline void dw_split_even_odd(__m512 lo, __m512 hi, float *even, float *o
  */
 #define PWDW_BAND_BYTES ((int64_t)320 << 10) /* band buffer per task */
 /*
- * Fused only when E is at least this large. Below it E stays in this
- * machine's L3 (32 MB), and the pair runs no faster fused: on 1 thread,
- * 1x1 16 -> 96 + ReLU6 then 3x3/2 depthwise on 112x112 (E 4.8 MB) takes
- * 0.73-0.75 ms apart and 0.76-0.78 fused, 1x1 24 -> 144 then 3x3 on 56x56
- * 0.49-0.50 either way: the time goes to the 1x1 conv's K = 16 tiles and
- * the depthwise plane copy, not to E's trip through the caches.
+ * Fused only when E is at least this large. In a model E is written to
+ * memory the caches lost since the last run (the late layers' weights
+ * stream through them), so apart the 1x1 conv pays for reading E's lines
+ * in before it writes them, and the depthwise conv reads them back. On 1
+ * thread with a 64 MB sweep before each run (as in a model), 1x1 16 -> 64
+ * + ReLU on 112x112 takes 0.64 ms apart (0.31 with E cached). In models,
+ * 1 thread: MobileNetV3 16 -> 64 on 112x112 then 3x3/2 (E 3.2 MB) 0.96 ->
+ * 0.48 ms, MobileNetV2 16 -> 96 + ReLU6 (E 4.8 MB) 0.98 -> 0.77; but 24 ->
+ * 144 on 56x56 (E 1.8 MB) 0.45 -> 0.48 and 0.34 -> 0.37: there the bands
+ * cut the 1x1 conv's K = 24 tiles short for less traffic saved.
  */
-#define PWDW_MIN_BYTES ((int64_t)8 << 20)
+#define PWDW_MIN_BYTES ((int64_t)3 << 20)
 
 typedef struct pwdw_plan {
     int64_t ch, ih, iw, oh, ow, kh, kw;
@@ -89,7 +93,7 @@ static bool pwdw_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
             if (n->in[k] == v && (n != b || k != 0))
                 return false;
     }
-    /* a smaller E stays in L2 anyway, and the bands would only cut the 1x1 conv's tiles short */
+    /* below it the bands cost the 1x1 conv more than the traffic they save (above) */
     return (int64_t)evo_value_count(e) * (int64_t)sizeof(float) >= PWDW_MIN_BYTES;
 }
 
