@@ -168,3 +168,315 @@ const evo_kernel_def evo_kernel_conv_pwdw_avx512 = {
     .run = pwdw_run,
     .fuses = pwdw_fuses,
 };
+
+/*
+ * Depthwise with 16 channels to a vector (dwc_avx512). dw_avx512 above
+ * puts a row of one channel in a vector; on the small late maps of
+ * MobileNet and EfficientNet (7x7, 14x14, 5x5 taps) a third of its lanes
+ * carry padding and its unaligned tap loads, not the multiply-adds, set
+ * the pace. Here a vector holds one pixel of 16 channels: every tap is an
+ * aligned load and a full-width FMA whatever the map's width. The price
+ * is two 16 x 16 transposes per 16 pixels, in from and out to the planes
+ * (NCHW in, NCHW out), so it is chosen only where the taps outweigh them
+ * (dwc_pays).
+ *
+ * A task takes (image, 16-channel block, band of output rows) units. A
+ * band's input rows go, transposed, into a zero-padded buffer of pixel
+ * vectors (row r of it is input row band_top * s - pt + r, column pl + x
+ * is input column x); output rows are computed DWC_NX pixels at a time,
+ * accumulators in registers across all taps, into a pixel-vector buffer
+ * in output order, which the out transpose turns back into 16 channel
+ * runs, adding residual and activation on the way.
+ */
+#define DWC_C 16                    /* channels per block: the lanes */
+#define DWC_NX 8                    /* outputs of a row accumulated together */
+#define DWC_BAND_BYTES (40 << 10)   /* input band buffer per task */
+#define DWC_AHEAD 64                /* floats of each plane fetched ahead of the transposes */
+
+typedef struct dwc_plan {
+    int64_t ch, ih, iw, oh, ow, kh, kw, s, pt, pl;
+    int64_t bw;           /* pixels per band buffer row (left padding, input, right padding) */
+    int64_t band;         /* output rows per band */
+    int64_t n_bands, nb;  /* bands per plane, 16-channel blocks */
+    int64_t b_floats;     /* band input buffer */
+    int64_t o_floats;     /* band output buffer, with a block of slack for the out transpose */
+} dwc_plan;
+
+static void dwc_plan_make(dwc_plan *p, const evo_conv_attrs *c, const int64_t *xd, const int64_t *wd,
+                          const int64_t *yd)
+{
+    p->ch = xd[1], p->ih = xd[2], p->iw = xd[3], p->oh = yd[2], p->ow = yd[3], p->kh = wd[2], p->kw = wd[3];
+    p->s = c->stride[0], p->pt = c->pad_begin[0], p->pl = c->pad_begin[1];
+    p->bw = EVO_MAX(p->pl + p->iw, (p->ow - 1) * p->s + p->kw);
+    int64_t rows = EVO_MAX(DWC_BAND_BYTES / (p->bw * DWC_C * (int64_t)sizeof(float)), p->kh);
+    p->band = EVO_MIN(EVO_MAX((rows - p->kh) / p->s + 1, (int64_t)1), p->oh);
+    p->n_bands = (p->oh + p->band - 1) / p->band;
+    p->nb = (p->ch + DWC_C - 1) / DWC_C;
+    p->b_floats = ((p->band - 1) * p->s + p->kh) * p->bw * DWC_C;
+    p->o_floats = (p->band * p->ow + DWC_C) * DWC_C;
+}
+
+/* r[i] lane j -> r[j] lane i: pairs, then quads within 128-bit lanes, then the lanes themselves. */
+static inline __attribute__((always_inline)) void dwc_transpose(__m512 *r)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* u[4 g + q], 128-bit lane L: rows 4 g .. 4 g + 3 of column 4 L + q */
+    for (int g = 0; g < 16; g += 4) {
+        u[g] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    /* column 4 L + q gathers 128-bit lane L of u[q], u[4 + q], u[8 + q], u[12 + q] */
+    for (int q = 0; q < 4; q++) {
+        __m512 x0 = _mm512_shuffle_f32x4(u[q], u[4 + q], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512 x1 = _mm512_shuffle_f32x4(u[q], u[4 + q], _MM_SHUFFLE(3, 1, 3, 1));
+        __m512 x2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512 x3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], _MM_SHUFFLE(3, 1, 3, 1));
+        r[q] = _mm512_shuffle_f32x4(x0, x2, _MM_SHUFFLE(2, 0, 2, 0));
+        r[8 + q] = _mm512_shuffle_f32x4(x0, x2, _MM_SHUFFLE(3, 1, 3, 1));
+        r[4 + q] = _mm512_shuffle_f32x4(x1, x3, _MM_SHUFFLE(2, 0, 2, 0));
+        r[12 + q] = _mm512_shuffle_f32x4(x1, x3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+/*
+ * Fills the band buffer b with input rows [in0, in0 + rows) of nc channel
+ * planes at x: rows outside the input are zeroed, the columns of padding
+ * stay zero from the task's start. The rows inside are one flat run of
+ * each plane, taken 16 pixels at a time.
+ */
+static void dwc_load_band(const dwc_plan *p, const float *x, int nc, int64_t in0, int64_t rows, float *b)
+{
+    int64_t plane = p->ih * p->iw, pitch = p->bw * DWC_C;
+    for (int64_t r = 0; r < rows; r++)
+        if (in0 + r < 0 || in0 + r >= p->ih)
+            memset(b + r * pitch, 0, sizeof(float) * (size_t)pitch);
+    int64_t lo = EVO_MAX(in0, (int64_t)0), hi = EVO_MIN(in0 + rows, p->ih);
+    if (lo >= hi)
+        return;
+    int64_t f1 = hi * p->iw, iy = lo, ix = 0;
+    for (int64_t f = lo * p->iw; f < f1; f += DWC_C) {
+        __mmask16 m = range_mask(0, f1 - f);
+        __m512 r[16];
+        for (int c = 0; c < 16; c++)
+            r[c] = c < nc ? _mm512_maskz_loadu_ps(m, x + c * plane + f) : _mm512_setzero_ps();
+        if (f + DWC_AHEAD < f1)
+            for (int c = 0; c < nc; c++)
+                _mm_prefetch((const char *)(x + c * plane + f + DWC_AHEAD), _MM_HINT_T0);
+        dwc_transpose(r);
+        int n = (int)EVO_MIN((int64_t)16, f1 - f);
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) {
+            if (j >= n)
+                break;
+            _mm512_store_ps(b + (iy - in0) * pitch + (p->pl + ix) * DWC_C, r[j]);
+            if (++ix == p->iw)
+                ix = 0, iy++;
+        }
+    }
+}
+
+/*
+ * NX outputs of one row, s columns apart: b at the first one's top-left
+ * tap, weights w as [tap][16], results to o (pixel vectors).
+ */
+#define DWC_ROW(NX, S)                                                                                       \
+    static void dwc_row_##NX##_##S(const float *b, int64_t pitch, const float *w, __m512 bias, int kh, int kw, \
+                                   float *o)                                                                 \
+    {                                                                                                        \
+        __m512 acc[NX];                                                                                      \
+        for (int j = 0; j < NX; j++)                                                                         \
+            acc[j] = bias;                                                                                   \
+        for (int ky = 0; ky < kh; ky++) {                                                                    \
+            const float *row = b + ky * pitch;                                                               \
+            for (int kx = 0; kx < kw; kx++) {                                                                \
+                __m512 wv = _mm512_load_ps(w + (ky * kw + kx) * DWC_C);                                      \
+                for (int j = 0; j < NX; j++)                                                                 \
+                    acc[j] = _mm512_fmadd_ps(wv, _mm512_load_ps(row + (j * S + kx) * DWC_C), acc[j]);        \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int j = 0; j < NX; j++)                                                                         \
+            _mm512_store_ps(o + j * DWC_C, acc[j]);                                                          \
+    }
+#define DWC_ROWS(NX) DWC_ROW(NX, 1) DWC_ROW(NX, 2)
+DWC_ROWS(1)
+DWC_ROWS(2)
+DWC_ROWS(3)
+DWC_ROWS(4)
+DWC_ROWS(5)
+DWC_ROWS(6)
+DWC_ROWS(7)
+DWC_ROWS(8)
+
+typedef void (*dwc_row_fn)(const float *, int64_t, const float *, __m512, int, int, float *);
+static const dwc_row_fn dwc_rows[2][DWC_NX + 1] = {
+    {NULL, dwc_row_1_1, dwc_row_2_1, dwc_row_3_1, dwc_row_4_1, dwc_row_5_1, dwc_row_6_1, dwc_row_7_1, dwc_row_8_1},
+    {NULL, dwc_row_1_2, dwc_row_2_2, dwc_row_3_2, dwc_row_4_2, dwc_row_5_2, dwc_row_6_2, dwc_row_7_2, dwc_row_8_2},
+};
+
+/*
+ * Output rows [oy0, oy0 + n_rows) from the pixel-vector buffer o back to
+ * the nc channel planes at y (residual at res, same offsets), 16 pixels of
+ * the rows' flat run at a time; act is e->act as a constant (dwc_store).
+ */
+static inline __attribute__((always_inline)) void dwc_store_rows(const dwc_plan *p, const float *o, int64_t oy0,
+                                                                 int64_t n_rows, int nc, float *y, const float *res,
+                                                                 const epilogue *e, const evo_act act)
+{
+    int64_t plane = p->oh * p->ow, f0 = oy0 * p->ow, n = n_rows * p->ow;
+    for (int64_t f = 0; f < n; f += DWC_C) {
+        __m512 r[16];
+        for (int j = 0; j < 16; j++)
+            r[j] = _mm512_load_ps(o + (f + j) * DWC_C);
+        if (f + DWC_AHEAD < n)
+            for (int c = 0; c < nc; c++)
+                __builtin_prefetch(y + c * plane + f0 + f + DWC_AHEAD, 1, 3);
+        dwc_transpose(r);
+        __mmask16 m = range_mask(0, n - f);
+        for (int c = 0; c < nc; c++) {
+            int64_t off = c * plane + f0 + f;
+            _mm512_mask_storeu_ps(y + off, m, act_res_ps(r[c], res ? res + off : NULL, m, act, e));
+        }
+    }
+}
+
+static void dwc_store(const dwc_plan *p, const float *o, int64_t oy0, int64_t n_rows, int nc, float *y,
+                      const float *res, const epilogue *e)
+{
+    switch (e->act) {
+    case EVO_ACT_NONE: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_NONE); break;
+    case EVO_ACT_RELU: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_RELU); break;
+    case EVO_ACT_CLIP: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_CLIP); break;
+    case EVO_ACT_SILU: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_SILU); break;
+    case EVO_ACT_HARD_SWISH: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_HARD_SWISH); break;
+    default: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, e->act); break;
+    }
+}
+
+/*
+ * Where 16 channels to a vector beat a row to a vector. In models on 1
+ * thread (the input hot from the conv before), maps up to 28 wide gain:
+ * MobileNetV3's 5x5 on 7x7 x 960 0.113 -> 0.048 ms, EfficientNet-B0's 5x5
+ * on 14x14 x 480 0.22 -> 0.15; wider maps do not, their rows fill dw's
+ * vectors: 3x3 on 56x56 x 144 0.30 -> 0.34, on 112x112 x 32 0.28 -> 0.35.
+ */
+static bool dwc_pays(const dwc_plan *p)
+{
+    return p->ow <= 28;
+}
+
+static bool dwc_supports(const evo_graph *g, const evo_node *n)
+{
+    if (!dw_supports(g, n))
+        return false;
+    dwc_plan p;
+    dwc_plan_make(&p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims, g->values[n->out[0]].dims);
+    return dwc_pays(&p);
+}
+
+static size_t dwc_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    dwc_plan p;
+    dwc_plan_make(&p, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims, g->values[n->out[0]].dims);
+    return (size_t)(p.b_floats + p.o_floats) * sizeof(float) * (size_t)n_tasks;
+}
+
+static size_t dwc_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    const int64_t *wd = g->values[n->in[1]].dims;
+    return (size_t)((wd[0] + DWC_C - 1) / DWC_C * wd[2] * wd[3] * DWC_C) * sizeof(float);
+}
+
+/* Weights as [block][tap][16 channels], channels past the last zero. */
+static void dwc_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    const evo_value *wv = &g->values[n->in[1]];
+    const float *w = wv->data;
+    int64_t ch = wv->dims[0], taps = wv->dims[2] * wv->dims[3], nb = (ch + DWC_C - 1) / DWC_C;
+    float *d = dst;
+    for (int64_t cb = 0; cb < nb; cb++)
+        for (int64_t t = 0; t < taps; t++)
+            for (int64_t c = 0; c < DWC_C; c++) {
+                int64_t ci = cb * DWC_C + c;
+                *d++ = ci < ch ? w[ci * taps + t] : 0.0f;
+            }
+}
+
+/*
+ * Fetches what unit u reads (its band's input rows in each of its planes,
+ * and its weights) while the current one computes: a unit reads 16 short
+ * runs at once, a pattern the hardware prefetchers do not follow, and in
+ * a model they come from memory (7x7 960 -> 960 5x5 with the caches
+ * swept: 0.12 ms without, against 0.05 with everything cached).
+ */
+static void dwc_prefetch(const dwc_plan *p, const evo_kernel_args *a, int64_t u)
+{
+    int64_t per_img = p->nb * p->n_bands;
+    if (u >= a->in[0].dims[0] * per_img)
+        return;
+    int64_t img = u / per_img, cb = u % per_img / p->n_bands, band = u % p->n_bands;
+    int64_t nc = EVO_MIN((int64_t)DWC_C, p->ch - cb * DWC_C), plane = p->ih * p->iw;
+    int64_t oy0 = band * p->band, in0 = oy0 * p->s - p->pt;
+    int64_t lo = EVO_MAX(in0, (int64_t)0), hi = EVO_MIN(in0 + (p->band - 1) * p->s + p->kh, p->ih);
+    const float *x = (const float *)a->in[0].data + (img * p->ch + cb * DWC_C) * plane;
+    for (int64_t c = 0; c < nc; c++)
+        for (int64_t f = lo * p->iw; f < hi * p->iw; f += 16)
+            _mm_prefetch((const char *)(x + c * plane + f), _MM_HINT_T0);
+    const float *w = (const float *)a->packed + cb * p->kh * p->kw * DWC_C;
+    for (int64_t t = 0; t < p->kh * p->kw; t++)
+        _mm_prefetch((const char *)(w + t * DWC_C), _MM_HINT_T0);
+}
+
+static void dwc_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    dwc_plan p;
+    dwc_plan_make(&p, &a->node->a.conv, a->in[0].dims, a->in[1].dims, a->out[0].dims);
+    int64_t u0, u1, per_img = p.nb * p.n_bands;
+    evo_task_range(a->in[0].dims[0] * per_img, task, n_tasks, &u0, &u1);
+    if (u0 >= u1)
+        return;
+    epilogue e = evo_conv_epilogue_of(a);
+    float *b = (float *)a->scratch + (p.b_floats + p.o_floats) * task, *o = b + p.b_floats;
+    memset(b, 0, sizeof(float) * (size_t)p.b_floats);
+    int64_t in_plane = p.ih * p.iw, out_plane = p.oh * p.ow, taps = p.kh * p.kw, pitch = p.bw * DWC_C;
+    dwc_row_fn full = dwc_rows[p.s - 1][DWC_NX], tail = dwc_rows[p.s - 1][(p.ow - 1) % DWC_NX + 1];
+    unsigned csr = conv_flush_denormals();
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t img = u / per_img, cb = u % per_img / p.n_bands, band = u % p.n_bands;
+        int nc = (int)EVO_MIN((int64_t)DWC_C, p.ch - cb * DWC_C);
+        int64_t c0 = img * p.ch + cb * DWC_C, oy0 = band * p.band, n_rows = EVO_MIN(p.band, p.oh - oy0);
+        int64_t in0 = oy0 * p.s - p.pt;
+        const float *w = (const float *)a->packed + cb * taps * DWC_C;
+        __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
+        dwc_load_band(&p, (const float *)a->in[0].data + c0 * in_plane, nc, in0, (n_rows - 1) * p.s + p.kh, b);
+        if (u + 1 < u1)
+            dwc_prefetch(&p, a, u + 1);
+        for (int64_t oy = 0; oy < n_rows; oy++) {
+            const float *brow = b + oy * p.s * pitch;
+            float *orow = o + oy * p.ow * DWC_C;
+            int64_t ox = 0;
+            for (; ox + DWC_NX <= p.ow; ox += DWC_NX)
+                full(brow + ox * p.s * DWC_C, pitch, w, bias, (int)p.kh, (int)p.kw, orow + ox * DWC_C);
+            if (ox < p.ow)
+                tail(brow + ox * p.s * DWC_C, pitch, w, bias, (int)p.kh, (int)p.kw, orow + ox * DWC_C);
+        }
+        dwc_store(&p, o, oy0, n_rows, nc, (float *)a->out[0].data + c0 * out_plane,
+                  e.res ? e.res + c0 * out_plane : NULL, &e);
+    }
+    conv_restore_denormals(csr);
+}
+
+const evo_kernel_def evo_kernel_conv_dwc_avx512 = {
+    .name = "dwc_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = dwc_supports,
+    .scratch_bytes = dwc_scratch,
+    .run = dwc_run,
+    .packed_bytes = dwc_packed_bytes,
+    .pack = dwc_pack,
+};

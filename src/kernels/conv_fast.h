@@ -33,6 +33,7 @@ extern const evo_kernel_def evo_kernel_conv_bcast_pair_avx512; /* two of those, 
 extern const evo_kernel_def evo_kernel_conv_avx512;
 extern const evo_kernel_def evo_kernel_conv_avx2;
 extern const evo_kernel_def evo_kernel_conv_dw_avx512; /* depthwise: group = channels */
+extern const evo_kernel_def evo_kernel_conv_dwc_avx512; /* depthwise, 16 channels to a vector: small maps */
 extern const evo_kernel_def evo_kernel_conv_neon;    /* AArch64: im2col GEMM, 8 x 12 tile */
 extern const evo_kernel_def evo_kernel_conv_dw_neon; /* AArch64: depthwise */
 extern const evo_kernel_def evo_kernel_conv_wino4_neon;  /* AArch64 3x3 stride 1: Winograd F(4x4, 3x3) */

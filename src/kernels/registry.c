@@ -90,6 +90,7 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_CONV, &evo_kernel_conv_bcast_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_avx2},
+    {EVO_OP_CONV, &evo_kernel_conv_dwc_avx512},
     {EVO_OP_CONV, &evo_kernel_conv_dw_avx512},
     {EVO_OP_GEMM, &evo_kernel_gemm_avx512},
     /* int8 convolution and matrix product (qconv_*.c, qmatmul_*.c) */

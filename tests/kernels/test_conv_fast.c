@@ -378,10 +378,12 @@ static void test_winograd(void)
 }
 
 /*
- * Depthwise convs (group = channels) through the depthwise variant against
- * the reference: odd widths past one vector row segment, kernels 1-7,
- * strides 1-2, asymmetric pads, bias, residual before and after the
- * activation, 1-3 tasks; a channel multiplier or stride 3 is refused.
+ * Depthwise convs (group = channels) through the depthwise variants (x86:
+ * dw_avx512, and dwc_avx512 on every shape, not only where it pays) against
+ * the reference: odd widths past one vector row segment, channel counts
+ * off a multiple of 16, kernels 1-7, strides 1-2, asymmetric pads, bias,
+ * residual before and after the activation, 1-3 tasks; a channel
+ * multiplier or stride 3 is refused.
  */
 static void test_depthwise(void)
 {
@@ -389,6 +391,11 @@ static void test_depthwise(void)
     const evo_kernel_def *dw = has_neon(evo_cpu_get()) ? &evo_kernel_conv_dw_neon : NULL;
 #else
     const evo_kernel_def *dw = has_avx512(evo_cpu_get()) ? &evo_kernel_conv_dw_avx512 : NULL;
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+    const evo_kernel_def *dwc = dw ? &evo_kernel_conv_dwc_avx512 : NULL;
+#else
+    const evo_kernel_def *dwc = NULL;
 #endif
     if (!dw) {
         CHECK_SKIP("depthwise: no depthwise kernel for this CPU (avx512, neon)");
@@ -446,21 +453,29 @@ static void test_depthwise(void)
         if (supported) {
             for (int64_t i = 0; i < y_count; i++)
                 got[i] = NAN;
-            run_kernel(dw, g, node, in_data, got, n_tasks);
-            double scale = 0.0;
-            for (int64_t i = 0; i < y_count; i++)
-                scale = fmax(scale, fabs(want[i]));
-            int bad = 0;
-            for (int64_t i = 0; i < y_count && bad < 3; i++)
-                if (!(fabs(got[i] - want[i]) <= 1e-5 * (scale + 1.0))) {
-                    fprintf(
-                        stderr,
-                        "dw: N=%d C=%lld %lldx%lld k=%lld s=%lld res=%d/%d act=%s: y[%lld] = %g, ref %g\n",
-                        batch, (long long)ch, (long long)h, (long long)w, (long long)k, (long long)s, has_res,
-                        after, act_name(act), (long long)i, got[i], want[i]);
-                    bad++;
-                }
-            CHECK(bad == 0);
+            for (int v = 0; v < (dwc ? 2 : 1); v++) {
+                /* dwc takes every shape dw does, wherever it pays (its own rule) or not */
+                const evo_kernel_def *kd = v ? dwc : dw;
+                for (int64_t i = 0; i < y_count; i++)
+                    got[i] = NAN;
+                run_kernel(kd, g, node, in_data, got, n_tasks);
+                double scale = 0.0;
+                for (int64_t i = 0; i < y_count; i++)
+                    scale = fmax(scale, fabs(want[i]));
+                int bad = 0;
+                for (int64_t i = 0; i < y_count && bad < 3; i++)
+                    if (!(fabs(got[i] - want[i]) <= 1e-5 * (scale + 1.0))) {
+                        fprintf(stderr,
+                                "%s: N=%d C=%lld %lldx%lld k=%lld s=%lld pads=%lld,%lld,%lld,%lld res=%d/%d "
+                                "act=%s tasks=%d: y[%lld] = %g, ref %g\n",
+                                kd->name, batch, (long long)ch, (long long)h, (long long)w, (long long)k,
+                                (long long)s, (long long)pads[0], (long long)pads[1], (long long)pads[2],
+                                (long long)pads[3], has_res, after, act_name(act), n_tasks, (long long)i, got[i],
+                                want[i]);
+                        bad++;
+                    }
+                CHECK(bad == 0);
+            }
         }
         free(x);
         free(res);
