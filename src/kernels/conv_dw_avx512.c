@@ -191,7 +191,6 @@ const evo_kernel_def evo_kernel_conv_pwdw_avx512 = {
 #define DWC_C 16                    /* channels per block: the lanes */
 #define DWC_NX 8                    /* outputs of a row accumulated together */
 #define DWC_BAND_BYTES (40 << 10)   /* input band buffer per task */
-#define DWC_AHEAD 64                /* floats of each plane fetched ahead of the transposes */
 
 typedef struct dwc_plan {
     int64_t ch, ih, iw, oh, ow, kh, kw, s, pt, pl;
@@ -265,9 +264,6 @@ static void dwc_load_band(const dwc_plan *p, const float *x, int nc, int64_t in0
         __m512 r[16];
         for (int c = 0; c < 16; c++)
             r[c] = c < nc ? _mm512_maskz_loadu_ps(m, x + c * plane + f) : _mm512_setzero_ps();
-        if (f + DWC_AHEAD < f1)
-            for (int c = 0; c < nc; c++)
-                _mm_prefetch((const char *)(x + c * plane + f + DWC_AHEAD), _MM_HINT_T0);
         dwc_transpose(r);
         int n = (int)EVO_MIN((int64_t)16, f1 - f);
 #pragma GCC unroll 16
@@ -333,9 +329,6 @@ static inline __attribute__((always_inline)) void dwc_store_rows(const dwc_plan 
         __m512 r[16];
         for (int j = 0; j < 16; j++)
             r[j] = _mm512_load_ps(o + (f + j) * DWC_C);
-        if (f + DWC_AHEAD < n)
-            for (int c = 0; c < nc; c++)
-                __builtin_prefetch(y + c * plane + f0 + f + DWC_AHEAD, 1, 3);
         dwc_transpose(r);
         __mmask16 m = range_mask(0, n - f);
         for (int c = 0; c < nc; c++) {
@@ -407,31 +400,6 @@ static void dwc_pack(const evo_graph *g, const evo_node *n, void *dst)
             }
 }
 
-/*
- * Fetches what unit u reads (its band's input rows in each of its planes,
- * and its weights) while the current one computes: a unit reads 16 short
- * runs at once, a pattern the hardware prefetchers do not follow, and in
- * a model they come from memory (7x7 960 -> 960 5x5 with the caches
- * swept: 0.12 ms without, against 0.05 with everything cached).
- */
-static void dwc_prefetch(const dwc_plan *p, const evo_kernel_args *a, int64_t u)
-{
-    int64_t per_img = p->nb * p->n_bands;
-    if (u >= a->in[0].dims[0] * per_img)
-        return;
-    int64_t img = u / per_img, cb = u % per_img / p->n_bands, band = u % p->n_bands;
-    int64_t nc = EVO_MIN((int64_t)DWC_C, p->ch - cb * DWC_C), plane = p->ih * p->iw;
-    int64_t oy0 = band * p->band, in0 = oy0 * p->s - p->pt;
-    int64_t lo = EVO_MAX(in0, (int64_t)0), hi = EVO_MIN(in0 + (p->band - 1) * p->s + p->kh, p->ih);
-    const float *x = (const float *)a->in[0].data + (img * p->ch + cb * DWC_C) * plane;
-    for (int64_t c = 0; c < nc; c++)
-        for (int64_t f = lo * p->iw; f < hi * p->iw; f += 16)
-            _mm_prefetch((const char *)(x + c * plane + f), _MM_HINT_T0);
-    const float *w = (const float *)a->packed + cb * p->kh * p->kw * DWC_C;
-    for (int64_t t = 0; t < p->kh * p->kw; t++)
-        _mm_prefetch((const char *)(w + t * DWC_C), _MM_HINT_T0);
-}
-
 static void dwc_run(const evo_kernel_args *a, int task, int n_tasks)
 {
     dwc_plan p;
@@ -454,8 +422,7 @@ static void dwc_run(const evo_kernel_args *a, int task, int n_tasks)
         const float *w = (const float *)a->packed + cb * taps * DWC_C;
         __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
         dwc_load_band(&p, (const float *)a->in[0].data + c0 * in_plane, nc, in0, (n_rows - 1) * p.s + p.kh, b);
-        if (u + 1 < u1)
-            dwc_prefetch(&p, a, u + 1);
+
         for (int64_t oy = 0; oy < n_rows; oy++) {
             const float *brow = b + oy * p.s * pitch;
             float *orow = o + oy * p.ow * DWC_C;
