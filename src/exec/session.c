@@ -124,8 +124,8 @@ static evo_status build_calls(evo_session *s, evo_error *err)
         c->args.fused_prev = i > 0 && p->steps[i - 1].fused ? &s->calls[i - 1].args : NULL;
         c->args.scratch = p->steps[i].scratch_bytes ? scratch : NULL;
         c->args.scratch_bytes = p->steps[i].scratch_bytes;
-        if (c->kernel->pack && c->kernel->packed_bytes) {
-            size_t bytes = c->kernel->packed_bytes(g, n);
+        size_t bytes = c->kernel->pack && c->kernel->packed_bytes ? c->kernel->packed_bytes(g, n) : 0;
+        if (bytes) { /* 0: nothing packed for this node, the kernel reads its constants */
             c->kernel->pack(g, n, s->packed + packed_at);
             c->args.packed = s->packed + packed_at;
             packed_at += (bytes + 63) & ~(size_t)63;

@@ -17,6 +17,7 @@
  * split: conv_body.inc (shared with conv_avx2.c).
  */
 #include "kernels/conv_avx512.h"
+#include "kernels/gemv_avx512.h"
 
 /* Taps the gathering pack precomputes masks for; larger kernels take the copying pack. */
 #define GATHER_TAPS_MAX 16
@@ -304,6 +305,27 @@ static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64
     else
         kernel1(kc, a, b, ldb, tm, acc);
 }
+
+/*
+ * A 1x1 conv on a 1x1 map (squeeze-excite's two convs): gemv_avx512.h on
+ * the packed panels, then bias, residual and activation over the column.
+ * MobileNetV3's squeeze-excite convs on 1 thread, 20 of them: 0.75 -> 0.22
+ * ms in all (960 <-> 240: 0.11 -> 0.034 each, about 28 GB/s).
+ */
+static void conv_gemv(const evo_convf_plan *p, const float *wp, const float *x, float *y, const epilogue *e,
+                      const float *res, int64_t mp0, int64_t mp1)
+{
+    evo_gemv8_avx512(wp, p->m, p->m_panels, p->k, p->kc, x, mp0, mp1, y);
+    int64_t i1 = EVO_MIN(mp1 * MR, p->m);
+    for (int64_t i = mp0 * MR; i < i1; i += VL) {
+        __mmask16 m = range_mask(0, i1 - i);
+        __m512 s = _mm512_maskz_loadu_ps(m, y + i);
+        if (e->bias)
+            s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, e->bias + i));
+        _mm512_mask_storeu_ps(y + i, m, act_res_ps(s, res ? res + i : NULL, m, e->act, e));
+    }
+}
+#define CONV_GEMV conv_gemv
 
 #define CONV_EXTRA_COLUMN
 #define CONV_NAME "avx512"

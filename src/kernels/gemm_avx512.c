@@ -12,6 +12,7 @@
  * broadcast form of C, activation) runs per output element.
  */
 #include "kernels/kernel.h"
+#include "kernels/gemv_avx512.h"
 #include "kernels/sgemm.h"
 
 #include <immintrin.h>
@@ -97,6 +98,41 @@ static void gemm_bn(const float *a, const float *b, float *y, int64_t m, int64_t
     }
 }
 
+/*
+ * One row of A against a constant B (a classifier at batch 1): B packed
+ * once into gemv_avx512.h's 8-column panels, one run of memory a panel,
+ * which streams at what memory gives; the two forms above read four rows
+ * of B (or four vectors of each row) at once. MobileNetV3's 960 -> 1280
+ * and 1280 -> 1000 on 1 thread: 0.26 -> 0.13 ms each (about 38 GB/s).
+ */
+static bool gemm_packs(const evo_graph *g, const evo_node *n)
+{
+    return g->values[n->in[1]].data && g->values[n->out[0]].dims[0] == 1;
+}
+
+static size_t gemm_packed_bytes(const evo_graph *g, const evo_node *n)
+{
+    if (!gemm_packs(g, n))
+        return 0;
+    const int64_t *bd = g->values[n->in[1]].dims;
+    int64_t cols = n->a.gemm.trans_b ? bd[0] : bd[1], k = n->a.gemm.trans_b ? bd[1] : bd[0];
+    return (size_t)((cols + 7) / 8 * 8 * k) * sizeof(float);
+}
+
+/* B as W[N][K] (B transposed back when not transB) in panels of 8 rows: [N / 8][K][8], zero rows past N. */
+static void gemm_pack(const evo_graph *g, const evo_node *n, void *dst)
+{
+    const evo_value *b = &g->values[n->in[1]];
+    bool tb = n->a.gemm.trans_b;
+    int64_t cols = tb ? b->dims[0] : b->dims[1], k = tb ? b->dims[1] : b->dims[0];
+    const float *w = b->data;
+    float *d = dst;
+    for (int64_t j0 = 0; j0 < cols; j0 += 8)
+        for (int64_t p = 0; p < k; p++)
+            for (int64_t j = j0; j < j0 + 8; j++)
+                *d++ = j < cols ? (tb ? w[j * k + p] : w[p * cols + j]) : 0.0f;
+}
+
 static void gemm_run(const evo_kernel_args *args, int task, int n_tasks)
 {
     const evo_gemm_attrs *ga = &args->node->a.gemm;
@@ -110,7 +146,9 @@ static void gemm_run(const evo_kernel_args *args, int task, int n_tasks)
     int64_t j0 = u0 * unit, j1 = EVO_MIN(u1 * unit, n);
     if (j0 >= j1)
         return;
-    if (ga->trans_b)
+    if (args->packed && m == 1)
+        evo_gemv8_avx512(args->packed, n, (n + 7) / 8, k, k, at->data, j0 / 8, (j1 + 7) / 8, y);
+    else if (ga->trans_b)
         gemm_bt(at->data, bt->data, y, m, n, k, j0, j1);
     else
         gemm_bn(at->data, bt->data, y, m, n, k, j0, j1);
@@ -128,4 +166,6 @@ const evo_kernel_def evo_kernel_gemm_avx512 = {
     .isa = EVO_ISA_AVX512,
     .supports = gemm_supports,
     .run = gemm_run,
+    .packed_bytes = gemm_packed_bytes,
+    .pack = gemm_pack,
 };

@@ -68,8 +68,8 @@ typedef struct evo_kernel_def {
     /*
      * Optional weight packing, done once per session before any run: bytes
      * needed for node n's packed constants, and the packing itself into dst
-     * (64-byte aligned, packed_bytes long). NULL: the kernel reads its
-     * constant inputs as they are.
+     * (64-byte aligned, packed_bytes long). NULL, or 0 bytes for a node:
+     * the kernel reads its constant inputs as they are (args.packed NULL).
      */
     size_t (*packed_bytes)(const evo_graph *g, const evo_node *n);
     void (*pack)(const evo_graph *g, const evo_node *n, void *dst);

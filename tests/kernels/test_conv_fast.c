@@ -349,6 +349,32 @@ static void test_model_shapes(void)
         run_case(&r, &cases[i]);
 }
 
+/*
+ * 1x1 convs on 1x1 maps (squeeze-excite), which the AVX-512 variant runs
+ * as a matrix-vector product: K below, at and past a 16-row step and past
+ * one K block (1024), odd; channels off a multiple of 8 and 16; residual
+ * before and after the activation; 1-3 tasks (which split the channels
+ * from 4 panels a task).
+ */
+static void test_one_column(void)
+{
+    check_rng r = {0x1c01};
+    static const int64_t sizes[][2] = {{1, 1}, {15, 7}, {16, 8}, {17, 13}, {33, 64}, {240, 960},
+                                       {960, 240}, {1025, 40}, {2001, 19}};
+    for (size_t i = 0; i < EVO_ARRAY_LEN(sizes); i++) {
+        fast_case tc = {0};
+        tc.batch = i % 4 == 3 ? 2 : 1;
+        tc.c_in = sizes[i][0], tc.c_out = sizes[i][1];
+        tc.h = tc.w = tc.kh = tc.kw = tc.sh = tc.sw = tc.dh = tc.dw = 1;
+        tc.has_bias = i % 5 != 4;
+        tc.has_residual = i % 3 == 1;
+        tc.residual_after_act = i % 2;
+        tc.act = i % 2 ? EVO_ACT_HARD_SIGMOID : EVO_ACT_RELU;
+        tc.n_tasks = 1 + (int)(i % 3);
+        run_case(&r, &tc);
+    }
+}
+
 /* Winograd F(2x2, 3x3) and F(4x4, 3x3): odd sizes, asymmetric pads, narrow maps, channel blocks and splits, fusions. */
 static void test_winograd(void)
 {
@@ -598,6 +624,7 @@ int main(int argc, char **argv)
         {"layer_picks", test_layer_picks},
         {"depthwise", test_depthwise},
         {"out_groups", test_out_groups},
+        {"one_column", test_one_column},
     };
     return check_run(tests, (int)EVO_ARRAY_LEN(tests), argc, argv);
 }

@@ -17,6 +17,7 @@ typedef struct gemm_case {
     int c_rank; /* -1: no C */
     int64_t c_dims[2];
     int n_tasks;
+    bool const_b; /* B a constant (as a model's weights): the AVX-512 variant packs it when M = 1 */
 } gemm_case;
 
 static int gemm_fast_runs; /* cases the AVX-512 variant ran */
@@ -39,11 +40,15 @@ static void run_gemm_case(check_rng *r, const gemm_case *tc, evo_act act)
     nn_attr_float(g, node, "beta", tc->beta);
     nn_attr_int(g, node, "transA", tc->trans_a);
     nn_attr_int(g, node, "transB", tc->trans_b);
+    float *b = nn_random(r, tc->k * tc->n);
+    if (tc->const_b)
+        g->values[ins[1]].data = b;
     evo_error err = {0};
     evo_status s = nn_infer(g, node, &err);
     CHECK_MSG(s == EVO_OK, "%s: %s", desc, err.msg);
     if (s) {
         evo_graph_free(g);
+        free(b);
         return;
     }
     g->nodes[node].a.gemm.act = act;
@@ -52,7 +57,7 @@ static void run_gemm_case(check_rng *r, const gemm_case *tc, evo_act act)
     const evo_value *y = &g->values[g->nodes[node].out[0]];
     CHECK(y->rank == 2 && y->dims[0] == tc->m && y->dims[1] == tc->n);
     int64_t cn = tc->c_rank <= 0 ? 1 : (tc->c_rank == 1 ? tc->c_dims[0] : tc->c_dims[0] * tc->c_dims[1]);
-    float *a = nn_random(r, tc->m * tc->k), *b = nn_random(r, tc->k * tc->n), *c = nn_random(r, cn);
+    float *a = nn_random(r, tc->m * tc->k), *c = nn_random(r, cn);
     float *got = nn_random(r, tc->m * tc->n);
     double *want = malloc(sizeof(double) * (size_t)(tc->m * tc->n));
     for (int64_t i = 0; i < tc->m; i++)
@@ -119,6 +124,18 @@ static void test_gemm_forms(void)
     run_gemm_case(&r, &head, EVO_ACT_CLIP);
     gemm_case batch = {16, 131, 67, 0, 0, 0.5f, 2.0f, 2, {16, 131}, 3};
     run_gemm_case(&r, &batch, EVO_ACT_CLIP);
+    /*
+     * M = 1 against a constant B, packed in 8-column panels: N off a
+     * multiple of 8 and of the tasks' 64-column units, K below, at and
+     * past one 16-row step (odd: the last row pair half empty).
+     */
+    static const int64_t heads[][2] = {{1, 1}, {7, 15}, {8, 16}, {13, 17}, {70, 33}, {1000, 300}, {129, 1281}};
+    for (size_t i = 0; i < EVO_ARRAY_LEN(heads); i++)
+        for (int tb = 0; tb < 2; tb++) {
+            int64_t n = heads[i][0];
+            gemm_case one = {1, n, heads[i][1], 0, tb, 1.0f, 0.5f, 1, {n, 0}, 1 + (int)(i % 3), true};
+            run_gemm_case(&r, &one, tb ? EVO_ACT_CLIP : EVO_ACT_NONE);
+        }
     if (evo_cpu_has_isa(EVO_ISA_AVX512))
         CHECK_MSG(gemm_fast_runs >= 20, "AVX-512 Gemm ran %d cases", gemm_fast_runs);
 }
