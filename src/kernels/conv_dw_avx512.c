@@ -215,34 +215,6 @@ static void dwc_plan_make(dwc_plan *p, const evo_conv_attrs *c, const int64_t *x
     p->o_floats = (p->band * p->ow + DWC_C) * DWC_C;
 }
 
-/* r[i] lane j -> r[j] lane i: pairs, then quads within 128-bit lanes, then the lanes themselves. */
-static inline __attribute__((always_inline)) void dwc_transpose(__m512 *r)
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    /* u[4 g + q], 128-bit lane L: rows 4 g .. 4 g + 3 of column 4 L + q */
-    for (int g = 0; g < 16; g += 4) {
-        u[g] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    /* column 4 L + q gathers 128-bit lane L of u[q], u[4 + q], u[8 + q], u[12 + q] */
-    for (int q = 0; q < 4; q++) {
-        __m512 x0 = _mm512_shuffle_f32x4(u[q], u[4 + q], _MM_SHUFFLE(2, 0, 2, 0));
-        __m512 x1 = _mm512_shuffle_f32x4(u[q], u[4 + q], _MM_SHUFFLE(3, 1, 3, 1));
-        __m512 x2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], _MM_SHUFFLE(2, 0, 2, 0));
-        __m512 x3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], _MM_SHUFFLE(3, 1, 3, 1));
-        r[q] = _mm512_shuffle_f32x4(x0, x2, _MM_SHUFFLE(2, 0, 2, 0));
-        r[8 + q] = _mm512_shuffle_f32x4(x0, x2, _MM_SHUFFLE(3, 1, 3, 1));
-        r[4 + q] = _mm512_shuffle_f32x4(x1, x3, _MM_SHUFFLE(2, 0, 2, 0));
-        r[12 + q] = _mm512_shuffle_f32x4(x1, x3, _MM_SHUFFLE(3, 1, 3, 1));
-    }
-}
-
 /*
  * Fills the band buffer b with input rows [in0, in0 + rows) of nc channel
  * planes at x: rows outside the input are zeroed, the columns of padding
@@ -264,7 +236,7 @@ static void dwc_load_band(const dwc_plan *p, const float *x, int nc, int64_t in0
         __m512 r[16];
         for (int c = 0; c < 16; c++)
             r[c] = c < nc ? _mm512_maskz_loadu_ps(m, x + c * plane + f) : _mm512_setzero_ps();
-        dwc_transpose(r);
+        v_transpose16(r);
         int n = (int)EVO_MIN((int64_t)16, f1 - f);
 #pragma GCC unroll 16
         for (int j = 0; j < 16; j++) {
@@ -329,7 +301,7 @@ static inline __attribute__((always_inline)) void dwc_store_rows(const dwc_plan 
         __m512 r[16];
         for (int j = 0; j < 16; j++)
             r[j] = _mm512_load_ps(o + (f + j) * DWC_C);
-        dwc_transpose(r);
+        v_transpose16(r);
         __mmask16 m = range_mask(0, n - f);
         for (int c = 0; c < nc; c++) {
             int64_t off = c * plane + f0 + f;
