@@ -26,6 +26,20 @@
 #define BV 32 /* output channels per tile */
 #define BJ 14 /* output pixels per tile */
 /*
+ * The tile of layers with 16 output channels or fewer (the stems of
+ * YOLOv5n, YOLOv8n and MobileNetV3): one vector of channels x BJ16
+ * pixels, the same 28 accumulators. With the 32-channel tile half of
+ * every multiply-add was padding: 6x6/2 3 -> 16 on 640x640 took as long
+ * as 3 -> 32.
+ */
+#define BV16 16
+#define BJ16 28
+
+static inline int64_t bcast_bv(int64_t c_out)
+{
+    return c_out <= BV16 ? BV16 : BV;
+}
+/*
  * Floats of the padded band copy: a quarter of L2, so the band, a weight
  * panel and the output rows streaming through leave each other room
  * (bcast_copy reads the band from L3 once). Against 1.5 MB bands, 1
@@ -37,6 +51,7 @@
 
 typedef struct bcast_plan {
     int64_t c_in, c_out, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw;
+    int64_t bv;      /* output channels per tile: BV, or BV16 for layers of 16 channels or fewer */
     int64_t k, m_panels;
     int64_t rs;      /* floats per padded input row: (ow - 1) * sw + kw, or pw + iw if more */
     int64_t band;    /* output rows per band */
@@ -53,7 +68,8 @@ static void bcast_plan_make(bcast_plan *p, const evo_conv_attrs *c, const int64_
     p->sh = c->stride[0], p->sw = c->stride[1];
     p->ph = c->pad_begin[0], p->pw = c->pad_begin[1];
     p->k = p->c_in * p->kh * p->kw;
-    p->m_panels = (p->c_out + BV - 1) / BV;
+    p->bv = bcast_bv(p->c_out);
+    p->m_panels = (p->c_out + p->bv - 1) / p->bv;
     p->rs = EVO_MAX((p->ow - 1) * p->sw + p->kw, p->pw + p->iw);
     int64_t rows_task = (p->oh + n_tasks - 1) / n_tasks;
     int64_t fit_rows = BAND_FLOATS_MAX / (p->c_in * p->rs);
@@ -99,19 +115,20 @@ static size_t bcast_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 static size_t bcast_packed_bytes(const evo_graph *g, const evo_node *n)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
-    return (size_t)((wd[0] + BV - 1) / BV * BV * wd[1] * wd[2] * wd[3]) * sizeof(float);
+    int64_t bv = bcast_bv(wd[0]);
+    return (size_t)((wd[0] + bv - 1) / bv * bv * wd[1] * wd[2] * wd[3]) * sizeof(float);
 }
 
-/* W[c_out][K] into [panel][K][32], zero channels past c_out. */
+/* W[c_out][K] into [panel][K][bv], zero channels past c_out. */
 static void bcast_pack(const evo_graph *g, const evo_node *n, void *dst)
 {
     const int64_t *wd = g->values[n->in[1]].dims;
     const float *w = g->values[n->in[1]].data;
-    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3];
+    int64_t m = wd[0], k = wd[1] * wd[2] * wd[3], bv = bcast_bv(m);
     float *d = dst;
-    for (int64_t i0 = 0; i0 < m; i0 += BV)
+    for (int64_t i0 = 0; i0 < m; i0 += bv)
         for (int64_t p = 0; p < k; p++)
-            for (int i = 0; i < BV; i++)
+            for (int64_t i = 0; i < bv; i++)
                 *d++ = i0 + i < m ? w[(i0 + i) * k + p] : 0.0f;
 }
 
@@ -222,6 +239,41 @@ static const bc_kernel_fn bc_kernels[2][BJ + 1] = {
 };
 
 /*
+ * The 16-channel tile: acc[j] = sum over the k taps of weight vector p
+ * times the input at xb + off[p] + j * S, for pixels j < NJ (NJ a
+ * constant in each copy, so the accumulators stay in registers).
+ */
+#define BC16_KERNEL(NAME, NJ, S)                                                                             \
+    __attribute__((noinline)) static void NAME(int64_t k, const float *restrict a, const float *restrict xb, \
+                                               const int64_t *restrict off, __m512 *restrict acc)            \
+    {                                                                                                        \
+        __m512 c[NJ];                                                                                        \
+        _Pragma("GCC unroll 28") for (int j = 0; j < NJ; j++) c[j] = _mm512_setzero_ps();                    \
+        for (int64_t p = 0; p < k; p++) {                                                                    \
+            const float *restrict bp = xb + off[p];                                                          \
+            __m512 a0 = _mm512_load_ps(a);                                                                   \
+            _mm_prefetch((const char *)(a + A_PREFETCH), _MM_HINT_T0);                                       \
+            _Pragma("GCC unroll 28") for (int j = 0; j < NJ; j++) c[j] =                                     \
+                _mm512_fmadd_ps(a0, _mm512_set1_ps(bp[j * S]), c[j]);                                        \
+            a += BV16;                                                                                       \
+        }                                                                                                    \
+        _Pragma("GCC unroll 28") for (int j = 0; j < NJ; j++) acc[j] = c[j];                                 \
+    }
+#define BC16_KERNELS(S)                                                                                      \
+    BC16_KERNEL(bq##S##_1, 1, S)                                                                             \
+    BC16_KERNEL(bq##S##_2, 2, S)                                                                             \
+    BC16_KERNEL(bq##S##_4, 4, S)                                                                             \
+    BC16_KERNEL(bq##S##_8, 8, S)                                                                             \
+    BC16_KERNEL(bq##S##_16, 16, S)                                                                           \
+    BC16_KERNEL(bq##S##_28, 28, S)
+BC16_KERNELS(1)
+BC16_KERNELS(2)
+/* by pixel count: a row's last pixels take the largest copies that fit, as several tiles */
+static const bc_kernel_fn bq_kernels[2][6] = {{bq1_1, bq1_2, bq1_4, bq1_8, bq1_16, bq1_28},
+                                              {bq2_1, bq2_2, bq2_4, bq2_8, bq2_16, bq2_28}};
+static const int bq_widths[6] = {1, 2, 4, 8, 16, 28};
+
+/*
  * Bias, residual and activation on the tile's accumulators (pixels
  * [0, nj) from output offset pix, channels from c0, channel stride cs):
  * each 16-channel half is transposed in registers into one vector of
@@ -230,28 +282,26 @@ static const bc_kernel_fn bc_kernels[2][BJ + 1] = {
  * and activation run on the accumulators themselves: nj full vectors
  * instead of 16 vectors of nj lanes.
  */
-static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *acc, int nj, int64_t c0,
-                                                                  int64_t m, float *y, const float *res,
-                                                                  int64_t cs, int64_t pix, const epilogue *e,
-                                                                  evo_act act)
+static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *acc, int halves, int nj,
+                                                                  int64_t c0, int64_t m, float *y,
+                                                                  const float *res, int64_t cs, int64_t pix,
+                                                                  const epilogue *e, evo_act act)
 {
     __mmask16 lanes = range_mask(0, nj);
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < halves; v++) {
         int64_t cv = c0 + v * VL;
         if (cv >= m)
             break;
         int n_ch = (int)EVO_MIN((int64_t)VL, m - cv);
         __m512 r[16];
         if (res) {
-            for (int j = 0; j < BJ; j++)
-                r[j] = j < nj ? acc[2 * j + v] : _mm512_setzero_ps();
+            for (int j = 0; j < 16; j++)
+                r[j] = j < nj ? acc[halves * j + v] : _mm512_setzero_ps();
         } else {
             __m512 bias = e->bias ? _mm512_maskz_loadu_ps(range_mask(0, n_ch), e->bias + cv) : _mm512_setzero_ps();
-            for (int j = 0; j < BJ; j++)
-                r[j] = j < nj ? act_ps(_mm512_add_ps(acc[2 * j + v], bias), act, e) : _mm512_setzero_ps();
+            for (int j = 0; j < 16; j++)
+                r[j] = j < nj ? act_ps(_mm512_add_ps(acc[halves * j + v], bias), act, e) : _mm512_setzero_ps();
         }
-        for (int j = BJ; j < 16; j++)
-            r[j] = _mm512_setzero_ps();
         v_transpose16(r);
         for (int i = 0; i < n_ch; i++) {
             int64_t o = (cv + i) * cs + pix;
@@ -266,17 +316,23 @@ static inline __attribute__((always_inline)) void bcast_store_act(const __m512 *
     }
 }
 
-static void bcast_store(const __m512 *acc, int nj, int64_t c0, int64_t m, float *y, const float *res,
+/*
+ * A tile's nj pixels (at most 16): halves 2 for the 32-channel tile
+ * (acc[2 j + v]: channel half v of pixel j), 1 for the 16-channel one.
+ */
+static void bcast_store(const __m512 *acc, int halves, int nj, int64_t c0, int64_t m, float *y, const float *res,
                         int64_t cs, int64_t pix, const epilogue *e)
 {
     if (e->act == EVO_ACT_SILU)
-        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, EVO_ACT_SILU);
+        bcast_store_act(acc, halves, nj, c0, m, y, res, cs, pix, e, EVO_ACT_SILU);
     else if (e->act == EVO_ACT_RELU)
-        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, EVO_ACT_RELU);
+        bcast_store_act(acc, halves, nj, c0, m, y, res, cs, pix, e, EVO_ACT_RELU);
+    else if (e->act == EVO_ACT_HARD_SWISH)
+        bcast_store_act(acc, halves, nj, c0, m, y, res, cs, pix, e, EVO_ACT_HARD_SWISH);
     else if (e->act == EVO_ACT_NONE)
-        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, EVO_ACT_NONE);
+        bcast_store_act(acc, halves, nj, c0, m, y, res, cs, pix, e, EVO_ACT_NONE);
     else
-        bcast_store_act(acc, nj, c0, m, y, res, cs, pix, e, e->act);
+        bcast_store_act(acc, halves, nj, c0, m, y, res, cs, pix, e, e->act);
 }
 
 /*
@@ -294,14 +350,30 @@ static void bcast_band(const bcast_plan *p, const float *wp, const float *q, con
                        const bcast_out *o, const epilogue *e, int64_t oh0, int64_t rows)
 {
     const bc_kernel_fn *kern = bc_kernels[p->sw - 1];
-    __m512 acc[2 * BJ];
+    __m512 acc[BJ16 + 2 * 16]; /* room for bcast_store's reads of 16 pixels from acc + 16 */
+    if (p->bv == BV16) {
+        const bc_kernel_fn *kq = bq_kernels[p->sw - 1];
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t pix = (oh0 + r - o->row0) * o->rs;
+            for (int64_t ow0 = 0, w = 5; ow0 < p->ow; ow0 += bq_widths[w]) {
+                while (bq_widths[w] > p->ow - ow0)
+                    w--;
+                kq[w](p->k, wp, q + r * p->sh * p->rs + ow0 * p->sw, off, acc);
+                for (int j = 0; j < bq_widths[w]; j += 16)
+                    bcast_store(acc + j, 1, (int)EVO_MIN(16, bq_widths[w] - j), 0, p->c_out, o->y, o->res, o->cs,
+                                pix + ow0 + j, e);
+            }
+        }
+        return;
+    }
     for (int64_t mp = 0; mp < p->m_panels; mp++) {
         const float *a = wp + mp * p->k * BV;
         for (int64_t r = 0; r < rows; r++)
             for (int64_t ow0 = 0; ow0 < p->ow; ow0 += BJ) {
                 int nj = (int)EVO_MIN((int64_t)BJ, p->ow - ow0);
                 kern[nj](p->k, a, q + r * p->sh * p->rs + ow0 * p->sw, off, acc);
-                bcast_store(acc, nj, mp * BV, p->c_out, o->y, o->res, o->cs, (oh0 + r - o->row0) * o->rs + ow0, e);
+                bcast_store(acc, 2, nj, mp * BV, p->c_out, o->y, o->res, o->cs, (oh0 + r - o->row0) * o->rs + ow0,
+                            e);
             }
     }
 }
