@@ -550,11 +550,11 @@ static void test_refuses(void)
 
 static void test_variants_selected(void)
 {
-    /* the registry picks each variant when capped at its ISA (24 channels out: 16 or fewer go to bcast_avx512) */
+    /* the registry picks each variant when capped at its ISA (136 channels out: 128 or fewer go to bcast_avx512) */
     check_rng r = {0x5e1};
-    float *w = nn_random(&r, 24 * 4 * 9);
+    float *w = nn_random(&r, 136 * 4 * 9);
     evo_graph *g = evo_graph_new("test");
-    int64_t xd[4] = {1, 4, 9, 9}, wd[4] = {24, 4, 3, 3};
+    int64_t xd[4] = {1, 4, 9, 9}, wd[4] = {136, 4, 3, 3};
     int ins[2] = {nn_value(g, "X", EVO_DTYPE_FLOAT, 4, xd), nn_value(g, "W", EVO_DTYPE_FLOAT, 4, wd)};
     g->values[ins[1]].data = w;
     int node = nn_node(g, "Conv", 2, ins, 1);
@@ -593,6 +593,8 @@ static void test_layer_picks(void)
         {512, 512, 7, 3, 1, &evo_kernel_conv_avx512},        /* 3x3 on 7x7: Winograd weights too big */
         {12, 16, 208, 3, 1, &evo_kernel_conv_bcast_avx512},   /* 16 channels out (YOLOX-nano after Focus) */
         {64, 16, 13, 5, 1, &evo_kernel_conv_bcast_avx512},    /* 16 channels out, 5x5 on a small map */
+        {96, 96, 20, 5, 1, &evo_kernel_conv_bcast_avx512},    /* stride 1, up to 128 channels */
+        {256, 256, 20, 5, 1, &evo_kernel_conv_avx512},        /* stride 1, more channels */
     };
     for (size_t i = 0; i < EVO_ARRAY_LEN(picks); i++) {
         evo_graph *g = evo_graph_new("test");
