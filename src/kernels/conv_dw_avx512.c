@@ -2,7 +2,9 @@
  * conv_dw_avx512.c - depthwise 2-D Conv, AVX-512: conv_dw_body.inc (the
  * scheme is described there) with 16-lane vectors; stride 2 splits a row
  * into its even and odd columns with two cross-lane permutes. Also the
- * fused pair of a 1x1 conv and the depthwise conv that reads its output.
+ * fused pair of a 1x1 conv and the depthwise conv that reads its output
+ * (pwdw_avx512), and depthwise with 16 channels to a vector for small
+ * maps (dwc_avx512).
  */
 #include "kernels/conv_avx512.h"
 
