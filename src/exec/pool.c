@@ -202,9 +202,22 @@ void evo_pool_run(evo_pool *p, evo_pool_fn fn, void *ctx)
     evo_pool_run_tasks(p, fn, ctx, p->n_threads);
 }
 
-static void empty_task(void *ctx, int task, int n_tasks)
+/*
+ * A task that waits for all the job's tasks to have started (or for
+ * RENDEZVOUS_NS to pass): a job of these ends only once every thread has
+ * taken a task, so its time is a real hand-off to the workers and back.
+ * Empty tasks measured near zero: the caller, already running, claimed
+ * them all before a worker woke.
+ */
+#define RENDEZVOUS_NS 200000
+static void rendezvous_task(void *ctx, int task, int n_tasks)
 {
-    (void)ctx, (void)task, (void)n_tasks;
+    (void)task;
+    atomic_int *started = ctx;
+    atomic_fetch_add_explicit(started, 1, memory_order_acq_rel);
+    int64_t t0 = evo_now_ns();
+    while (atomic_load_explicit(started, memory_order_acquire) < n_tasks && evo_now_ns() - t0 < RENDEZVOUS_NS)
+        ;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -219,11 +232,15 @@ int64_t evo_pool_dispatch_ns(evo_pool *p)
     if (p->n_threads == 1)
         return 0;
     int64_t t[ROUNDS];
-    for (int i = 0; i < 8; i++) /* wake the workers up */
-        evo_pool_run(p, empty_task, NULL);
+    atomic_int started;
+    for (int i = 0; i < 8; i++) { /* wake the workers up */
+        atomic_init(&started, 0);
+        evo_pool_run(p, rendezvous_task, &started);
+    }
     for (int i = 0; i < ROUNDS; i++) {
+        atomic_init(&started, 0);
         int64_t t0 = evo_now_ns();
-        evo_pool_run(p, empty_task, NULL);
+        evo_pool_run(p, rendezvous_task, &started);
         t[i] = evo_now_ns() - t0;
     }
     qsort(t, ROUNDS, sizeof(t[0]), cmp_i64);

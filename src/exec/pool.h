@@ -27,9 +27,10 @@ void evo_pool_run_tasks(evo_pool *pool, evo_pool_fn fn, void *ctx, int n_tasks);
 /* evo_pool_run_tasks with one task per thread. */
 void evo_pool_run(evo_pool *pool, evo_pool_fn fn, void *ctx);
 /*
- * The wall time of one evo_pool_run of an empty function over back-to-back
- * runs (the cost a parallel step pays to fork and join; the first quartile,
- * so that moments when another process holds a core do not count), in
+ * The wall time of one evo_pool_run of a job whose tasks wait until every
+ * thread has taken one, over back-to-back runs: the cost a parallel step
+ * pays to hand work to the workers and join them (the first quartile, so
+ * that moments when another process holds a core do not count), in
  * nanoseconds; 0 for a pool without workers.
  */
 int64_t evo_pool_dispatch_ns(evo_pool *pool);

@@ -20,7 +20,11 @@
 #define STEP_BYTES_PER_NS 15.0
 /* A step runs in parallel when its estimated single-thread time passes this many dispatches. */
 #define STEP_DISPATCH_FACTOR 4.0
-/* ... and at least this long (dispatch can measure near zero while workers spin) */
+/*
+ * ... and at least this long: a hand-off measures under a microsecond
+ * while the workers spin, but two halves of a step also share the caches
+ * and wait for the slower one.
+ */
 #define STEP_MIN_PARALLEL_NS 8000.0
 /*
  * ... but at most this: a dispatch measured while other processes load the

@@ -113,6 +113,33 @@ static void test_stalled_thread(void)
     evo_pool_free(pool);
 }
 
+/*
+ * The measured fork/join cost is a real hand-off: above zero with a worker
+ * (a job ends only once the worker has taken a task), zero without one,
+ * bounded even when the worker is slow to come (the wait gives up), and
+ * the pool runs jobs normally after it.
+ */
+static void test_dispatch_measured(void)
+{
+    evo_pool *one = NULL, *two = NULL;
+    evo_error err;
+    CHECK(evo_pool_create(1, &one, &err) == EVO_OK);
+    CHECK(evo_pool_create(2, &two, &err) == EVO_OK);
+    if (!one || !two) {
+        evo_pool_free(one);
+        evo_pool_free(two);
+        return;
+    }
+    CHECK(evo_pool_dispatch_ns(one) == 0);
+    int64_t ns = evo_pool_dispatch_ns(two);
+    CHECK_MSG(ns > 0 && ns < 100000000, "dispatch measured %lld ns", (long long)ns);
+    job j = {0};
+    evo_pool_run_tasks(two, job_fn, &j, 5);
+    CHECK(atomic_load(&j.calls) == 5);
+    evo_pool_free(one);
+    evo_pool_free(two);
+}
+
 static void test_bad_thread_count(void)
 {
     evo_pool *pool = NULL;
@@ -123,4 +150,4 @@ static void test_bad_thread_count(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_every_task_once), CHECK_TEST(test_task_counts), CHECK_TEST(test_stalled_thread),
-           CHECK_TEST(test_bad_thread_count))
+           CHECK_TEST(test_dispatch_measured), CHECK_TEST(test_bad_thread_count))
