@@ -469,46 +469,23 @@ static void wino_input(const wino_plan *p, const float *xc, int64_t ci, int64_t 
 }
 
 /* Tiles [t0, t1) x channel panels [mp0, mp1) of one image; buf is this task's slice. */
-static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y, const epilogue *e,
-                       const float *res, int64_t t0, int64_t t1, int64_t mp0, int64_t mp1, float *buf)
+/* acc = the nv-vector tile (conv_avx512.h's micro-kernels) */
+static void wino_tile(int64_t kc, const float *a, const float *b, int64_t ldb, vmask tm, int nv, vf *acc)
 {
-    int64_t n = t1 - t0, ldv = wino_ld(n);
-    float *v = buf, *mb = buf + p->nxi * p->c_in * ldv;
-    for (int64_t ci = 0; ci < p->c_in; ci++)
-        wino_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
-    __m512 acc[MR * 3];
-    for (int xi = 0; xi < p->nxi; xi++)
-        for (int64_t kb = 0; kb < p->n_kb; kb++) {
-            int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->c_in - k0);
-            const float *b = v + (xi * p->c_in + k0) * ldv;
-            for (int64_t j0 = 0; j0 < n; j0 += NR) {
-                int64_t width = EVO_MIN((int64_t)NR, n - j0);
-                int nv = (int)((width + VL - 1) / VL);
-                __mmask16 tm = range_mask(0, width - (nv - 1) * VL);
-                for (int64_t mp = mp0; mp < mp1; mp++) {
-                    const float *a = u + ((xi * p->m_panels + mp) * p->c_in + k0) * MR;
-                    if (nv == 3)
-                        kernel3(kc, a, b + j0, ldv, tm, acc);
-                    else if (nv == 2)
-                        kernel2(kc, a, b + j0, ldv, tm, acc);
-                    else
-                        kernel1(kc, a, b + j0, ldv, tm, acc);
-                    store_tile(acc, nv, mb + (xi * p->m_pad + mp * MR) * ldv + j0, ldv, MR, tm, kb == 0, NULL,
-                               NULL, NULL);
-                }
-            }
-        }
-    int64_t out_size = p->oh * p->ow;
-    for (int64_t co = mp0 * MR; co < EVO_MIN(mp1 * MR, p->c_out); co++) {
-        const float *rc = res ? res + co * out_size : NULL;
-        float bias = e->bias ? e->bias[co] : 0.0f;
-        bool spare = p->tv > p->tw;
-        void (*out)(const wino_plan *, const float *, int64_t, int64_t, int64_t, float *, const float *, float,
-                    const epilogue *) = p->a == 5 ? (spare ? wino2_5_output_true : wino2_5_output_false)
-                                        : p->a == 4 ? (spare ? wino2_4_output_true : wino2_4_output_false)
-                                                    : (spare ? wino4_6_output_true : wino4_6_output_false);
-        out(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size, rc, bias, e);
-    }
+    if (nv == 3)
+        kernel3(kc, a, b, ldb, tm, acc);
+    else if (nv == 2)
+        kernel2(kc, a, b, ldb, tm, acc);
+    else
+        kernel1(kc, a, b, ldb, tm, acc);
+}
+
+static wino_output_fn wino_output_of(const wino_plan *p)
+{
+    bool spare = p->tv > p->tw;
+    return p->a == 5   ? (spare ? wino2_5_output_true : wino2_5_output_false)
+           : p->a == 4 ? (spare ? wino2_4_output_true : wino2_4_output_false)
+                       : (spare ? wino4_6_output_true : wino4_6_output_false);
 }
 
 WINO_DEFS(avx512, EVO_ISA_AVX512);

@@ -227,36 +227,20 @@ WINO_OUTPUT(4)
 WINO_OUTPUT(5)
 WINO_OUTPUT(6)
 
-static void wino_chunk(const wino_plan *p, const float *u, const float *x, float *y, const epilogue *e,
-                       const float *res, int64_t t0, int64_t t1, int64_t mp0, int64_t mp1, float *buf)
+/*
+ * acc = the 8 x 12 tile: every panel reads 12 columns (ldv is a multiple of
+ * 12, the columns past the chunk's tiles are ignored), so nv and tm matter
+ * only to the store.
+ */
+static void wino_tile(int64_t kc, const float *a, const float *b, int64_t ldb, vmask tm, int nv, vf *acc)
 {
-    int64_t n = t1 - t0, ldv = wino_ld(n);
-    float *v = buf, *mb = buf + p->nxi * p->c_in * ldv;
-    for (int64_t ci = 0; ci < p->c_in; ci++)
-        wino_input(p, x + ci * p->ih * p->iw, ci, t0, t1, v, ldv);
-    vf acc[MR * 3];
-    for (int xi = 0; xi < p->nxi; xi++)
-        for (int64_t kb = 0; kb < p->n_kb; kb++) {
-            int64_t k0 = kb * p->kc, kc = EVO_MIN(p->kc, p->c_in - k0);
-            const float *b = v + (xi * p->c_in + k0) * ldv;
-            /* every panel reads 12 columns: ldv is a multiple of 12, the columns past n are ignored */
-            for (int64_t j0 = 0; j0 < n; j0 += NR) {
-                int64_t width = EVO_MIN((int64_t)NR, n - j0);
-                int nv = (int)((width + VL - 1) / VL);
-                vmask tm = v_mask_n(width - (nv - 1) * VL);
-                for (int64_t mp = mp0; mp < mp1; mp++) {
-                    kernel_8x12(kc, u + ((xi * p->m_panels + mp) * p->c_in + k0) * MR, b + j0, ldv, acc);
-                    store_tile(acc, nv, mb + (xi * p->m_pad + mp * MR) * ldv + j0, ldv, MR, tm, kb == 0, NULL,
-                               NULL, NULL);
-                }
-            }
-        }
-    int64_t out_size = p->oh * p->ow;
-    void (*out)(const wino_plan *, const float *, int64_t, int64_t, int64_t, float *, const float *, float,
-                const epilogue *) = p->a == 4 ? output_4 : p->a == 5 ? output_5 : output_6;
-    for (int64_t co = mp0 * MR; co < EVO_MIN(mp1 * MR, p->c_out); co++)
-        out(p, mb + co * ldv, p->m_pad * ldv, t0, t1, y + co * out_size, res ? res + co * out_size : NULL,
-            e->bias ? e->bias[co] : 0.0f, e);
+    (void)tm, (void)nv;
+    kernel_8x12(kc, a, b, ldb, acc);
+}
+
+static wino_output_fn wino_output_of(const wino_plan *p)
+{
+    return p->a == 4 ? output_4 : p->a == 5 ? output_5 : output_6;
 }
 
 WINO_DEFS(neon, EVO_ISA_NEON);
