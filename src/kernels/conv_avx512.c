@@ -347,3 +347,10 @@ void evo_conv_avx512_columns(const evo_kernel_args *a, const float *x, int64_t c
     for (int64_t j = c0; j < c1; j += p.chunk_panels * NR)
         conv_block(&p, a->packed, x, y, &e, NULL, j, EVO_MIN(j + p.chunk_panels * NR, c1), 0, p.m_panels, NULL);
 }
+
+int64_t evo_conv_avx512_kc(const evo_graph *g, const evo_node *n)
+{
+    evo_convf_plan p;
+    evo_convf_plan_node(&p, g, n, MR, NR, KC_PACKED, KC_DIRECT, 1);
+    return p.kc;
+}

@@ -74,7 +74,11 @@ static void pwdw_plan_make(pwdw_plan *p, const evo_conv_attrs *c, const int64_t 
     p->slice_bytes = p->e_bytes + ((size_t)d.slice * sizeof(float) + 63) / 64 * 64;
 }
 
-static bool pwdw_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
+/*
+ * Whether a is a 1x1 stride-1 unpadded conv (no residual, group 1) whose
+ * output only b reads, as its input 0.
+ */
+static bool pw_feeds_only(const evo_graph *g, const evo_node *a, const evo_node *b)
 {
     if (a->op != EVO_OP_CONV || a->n_out < 1 || a->out[0] < 0 || b->in[0] != a->out[0] || a->a.conv.has_residual ||
         a->a.conv.out_groups || a->a.conv.group != 1 || a->n_in < 2)
@@ -95,8 +99,14 @@ static bool pwdw_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
             if (n->in[k] == v && (n != b || k != 0))
                 return false;
     }
+    return true;
+}
+
+static bool pwdw_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
+{
     /* below it the bands cost the 1x1 conv more than the traffic they save (above) */
-    return (int64_t)evo_value_count(e) * (int64_t)sizeof(float) >= PWDW_MIN_BYTES;
+    return pw_feeds_only(g, a, b) &&
+           (int64_t)evo_value_count(&g->values[a->out[0]]) * (int64_t)sizeof(float) >= PWDW_MIN_BYTES;
 }
 
 static size_t pwdw_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
@@ -420,4 +430,220 @@ const evo_kernel_def evo_kernel_conv_dwc_avx512 = {
     .run = dwc_run,
     .packed_bytes = dwc_packed_bytes,
     .pack = dwc_pack,
+};
+
+/*
+ * Fused pair: a 1x1 conv P whose output E only a dwc_avx512 conv reads
+ * (the expansion of an inverted residual block on a small map), with E
+ * written straight into dwc's band buffer of pixel vectors. Apart, P
+ * stores E as channel planes and dwc transposes them back into pixel
+ * vectors, 16 x 16 at a time; here neither the store nor the transpose
+ * happens. P runs with vectors over its output channels: for 16 channels
+ * of E and PWC_NJ pixels, each input channel's 16 weights (two of P's
+ * 8-channel panels, as conv_avx512 packed them) meet the pixels
+ * broadcast from the input, so a finished tile is already the pixels'
+ * vectors. The sums run over K in the same order as conv_avx512's, so E
+ * is bit-identical to the unfused P's.
+ *
+ * A task takes (image, 16-channel block, band of output rows) units, as
+ * dwc does; a band's E rows are computed into its buffer (rows shared by
+ * two bands twice), then the depthwise rows and the out transpose run as
+ * in dwc_run.
+ */
+#define PWC_NJ 28 /* pixels per tile of P: 28 accumulators */
+/* Band buffer per task: a band of E for one channel block (P re-reads its input for each). */
+#define PWC_BAND_BYTES (128 << 10)
+
+typedef struct pwdwc_plan {
+    dwc_plan d;       /* the depthwise conv, its band sized by PWC_BAND_BYTES */
+    int64_t k;        /* P's input channels */
+    int64_t m_panels; /* P's 8-channel weight panels */
+} pwdwc_plan;
+
+/* Sizes d's band (set by dwc_plan_make) for a buffer of PWC_BAND_BYTES. */
+static void pwc_band(dwc_plan *d)
+{
+    int64_t rows = EVO_MAX(PWC_BAND_BYTES / (d->bw * DWC_C * (int64_t)sizeof(float)), d->kh);
+    d->band = EVO_MIN(EVO_MAX((rows - d->kh) / d->s + 1, (int64_t)1), d->oh);
+    d->n_bands = (d->oh + d->band - 1) / d->band;
+    d->b_floats = ((d->band - 1) * d->s + d->kh) * d->bw * DWC_C;
+    d->o_floats = (d->band * d->ow + DWC_C) * DWC_C;
+}
+
+static void pwdwc_plan_make(pwdwc_plan *p, const evo_kernel_args *pa, const evo_kernel_args *a)
+{
+    dwc_plan_make(&p->d, &a->node->a.conv, a->in[0].dims, a->in[1].dims, a->out[0].dims);
+    pwc_band(&p->d);
+    p->k = pa->in[0].dims[1];
+    p->m_panels = (pa->out[0].dims[1] + MR - 1) / MR;
+}
+
+/*
+ * NJ pixels of E from x (P's input at the first pixel, channel planes
+ * plane floats apart): 16 channels whose weights are rows of the panels
+ * a0 and a1, plus bias (pwc_act applies P's activation after); pixel j's
+ * vector goes to the band buffer b at row r0, column c0 for j = 0, on
+ * along rows of iw pixels, pitch floats apart.
+ */
+#define PWC_TILE(NJ)                                                                                         \
+    static void pwc_tile_##NJ(const float *x, int64_t plane, const float *a0, const float *a1, int64_t k,   \
+                              __m512 bias, float *b, int64_t pitch, int64_t iw, int64_t r0, int64_t c0)      \
+    {                                                                                                        \
+        __m512 acc[NJ];                                                                                      \
+        _Pragma("GCC unroll 32") for (int j = 0; j < NJ; j++) acc[j] = _mm512_setzero_ps();                  \
+        for (int64_t kk = 0; kk < k; kk++) {                                                                 \
+            __m512 w = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_load_ps(a0 + kk * MR)),              \
+                                          _mm256_load_ps(a1 + kk * MR), 1);                                  \
+            const float *xr = x + kk * plane;                                                                \
+            _Pragma("GCC unroll 32") for (int j = 0; j < NJ; j++) acc[j] =                                   \
+                _mm512_fmadd_ps(_mm512_set1_ps(xr[j]), w, acc[j]);                                           \
+        }                                                                                                    \
+        float *row = b + r0 * pitch;                                                                         \
+        _Pragma("GCC unroll 32") for (int j = 0; j < NJ; j++)                                                \
+        {                                                                                                    \
+            _mm512_store_ps(row + c0 * DWC_C, _mm512_add_ps(acc[j], bias));                                  \
+            if (++c0 == iw)                                                                                  \
+                c0 = 0, row += pitch;                                                                        \
+        }                                                                                                    \
+    }
+#define PWC_TILES4(a, b, c, d) PWC_TILE(a) PWC_TILE(b) PWC_TILE(c) PWC_TILE(d)
+PWC_TILES4(1, 2, 3, 4)
+PWC_TILES4(5, 6, 7, 8)
+PWC_TILES4(9, 10, 11, 12)
+PWC_TILES4(13, 14, 15, 16)
+PWC_TILES4(17, 18, 19, 20)
+PWC_TILES4(21, 22, 23, 24)
+PWC_TILES4(25, 26, 27, 28)
+
+typedef void (*pwc_tile_fn)(const float *, int64_t, const float *, const float *, int64_t, __m512, float *, int64_t,
+                            int64_t, int64_t, int64_t);
+static const pwc_tile_fn pwc_tiles[PWC_NJ + 1] = {
+    NULL,        pwc_tile_1,  pwc_tile_2,  pwc_tile_3,  pwc_tile_4,  pwc_tile_5,  pwc_tile_6,  pwc_tile_7,
+    pwc_tile_8,  pwc_tile_9,  pwc_tile_10, pwc_tile_11, pwc_tile_12, pwc_tile_13, pwc_tile_14, pwc_tile_15,
+    pwc_tile_16, pwc_tile_17, pwc_tile_18, pwc_tile_19, pwc_tile_20, pwc_tile_21, pwc_tile_22, pwc_tile_23,
+    pwc_tile_24, pwc_tile_25, pwc_tile_26, pwc_tile_27, pwc_tile_28,
+};
+
+/* P's activation over n pixel vectors at v; act is e->act as a constant (pwc_act). */
+static inline __attribute__((always_inline)) void pwc_act_run(float *v, int64_t n, const epilogue *e,
+                                                               const evo_act act)
+{
+    for (int64_t i = 0; i < n; i++)
+        _mm512_store_ps(v + i * DWC_C, act_ps(_mm512_load_ps(v + i * DWC_C), act, e));
+}
+
+static void pwc_act(float *v, int64_t n, const epilogue *e)
+{
+    switch (e->act) {
+    case EVO_ACT_NONE: break;
+    case EVO_ACT_RELU: pwc_act_run(v, n, e, EVO_ACT_RELU); break;
+    case EVO_ACT_CLIP: pwc_act_run(v, n, e, EVO_ACT_CLIP); break;
+    case EVO_ACT_SILU: pwc_act_run(v, n, e, EVO_ACT_SILU); break;
+    case EVO_ACT_HARD_SWISH: pwc_act_run(v, n, e, EVO_ACT_HARD_SWISH); break;
+    default: pwc_act_run(v, n, e, e->act); break;
+    }
+}
+
+/*
+ * E rows [lo, hi) of channel block cb into the band buffer b (its row 0 is
+ * input row in0): the rows' pixels as one flat run, in tiles of equal
+ * size up to PWC_NJ.
+ */
+static void pwc_rows(const pwdwc_plan *p, const evo_kernel_args *pa, const float *x, int64_t cb, int64_t lo,
+                     int64_t hi, int64_t in0, float *b)
+{
+    const dwc_plan *d = &p->d;
+    epilogue e = evo_conv_epilogue_of(pa);
+    int64_t mp = 2 * cb, plane = d->ih * d->iw, pitch = d->bw * DWC_C;
+    const float *a0 = (const float *)pa->packed + mp * p->k * MR;
+    /* a block of 8 channels or fewer: the upper half repeats the lower, never stored */
+    const float *a1 = mp + 1 < p->m_panels ? a0 + p->k * MR : a0;
+    int64_t nc = EVO_MIN((int64_t)DWC_C, pa->out[0].dims[1] - cb * DWC_C);
+    __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
+    float *bp = b + d->pl * DWC_C;
+    int64_t f = lo * d->iw, n = (hi - lo) * d->iw, n_tiles = (n + PWC_NJ - 1) / PWC_NJ;
+    for (int64_t t = 0; t < n_tiles; t++) {
+        int64_t nj = n / n_tiles + (t < n % n_tiles);
+        pwc_tiles[nj](x + f, plane, a0, a1, p->k, bias, bp, pitch, d->iw, f / d->iw - in0, f % d->iw);
+        f += nj;
+    }
+    for (int64_t r = lo; r < hi; r++)
+        pwc_act(bp + (r - in0) * pitch, d->iw, &e);
+}
+
+static void pwdwc_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    const evo_kernel_args *pa = a->fused_prev;
+    pwdwc_plan pp;
+    pwdwc_plan_make(&pp, pa, a);
+    const dwc_plan *p = &pp.d;
+    int64_t u0, u1, per_img = p->nb * p->n_bands;
+    evo_task_range(a->out[0].dims[0] * per_img, task, n_tasks, &u0, &u1);
+    if (u0 >= u1)
+        return;
+    epilogue e = evo_conv_epilogue_of(a);
+    float *b = (float *)a->scratch + (p->b_floats + p->o_floats) * task, *o = b + p->b_floats;
+    memset(b, 0, sizeof(float) * (size_t)p->b_floats);
+    int64_t x_size = pp.k * p->ih * p->iw, out_plane = p->oh * p->ow, taps = p->kh * p->kw;
+    int64_t pitch = p->bw * DWC_C;
+    dwc_row_fn full = dwc_rows[p->s - 1][DWC_NX], tail = dwc_rows[p->s - 1][(p->ow - 1) % DWC_NX + 1];
+    unsigned csr = conv_flush_denormals();
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t img = u / per_img, cb = u % per_img / p->n_bands, band = u % p->n_bands;
+        int nc = (int)EVO_MIN((int64_t)DWC_C, p->ch - cb * DWC_C);
+        int64_t c0 = img * p->ch + cb * DWC_C, oy0 = band * p->band, n_rows = EVO_MIN(p->band, p->oh - oy0);
+        int64_t in0 = oy0 * p->s - p->pt, in1 = in0 + (n_rows - 1) * p->s + p->kh;
+        int64_t lo = EVO_MAX(in0, (int64_t)0), hi = EVO_MIN(in1, p->ih);
+        for (int64_t r = in0; r < in1; r++)
+            if (r < lo || r >= hi)
+                memset(b + (r - in0) * pitch, 0, sizeof(float) * (size_t)pitch);
+        if (lo < hi)
+            pwc_rows(&pp, pa, (const float *)pa->in[0].data + img * x_size, cb, lo, hi, in0, b);
+        const float *w = (const float *)a->packed + cb * taps * DWC_C;
+        __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
+        for (int64_t oy = 0; oy < n_rows; oy++) {
+            const float *brow = b + oy * p->s * pitch;
+            float *orow = o + oy * p->ow * DWC_C;
+            int64_t ox = 0;
+            for (; ox + DWC_NX <= p->ow; ox += DWC_NX)
+                full(brow + ox * p->s * DWC_C, pitch, w, bias, (int)p->kh, (int)p->kw, orow + ox * DWC_C);
+            if (ox < p->ow)
+                tail(brow + ox * p->s * DWC_C, pitch, w, bias, (int)p->kh, (int)p->kw, orow + ox * DWC_C);
+        }
+        dwc_store(p, o, oy0, n_rows, nc, (float *)a->out[0].data + c0 * out_plane,
+                  e.res ? e.res + c0 * out_plane : NULL, &e);
+    }
+    conv_restore_denormals(csr);
+}
+
+static size_t pwdwc_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    dwc_plan d;
+    dwc_plan_make(&d, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims, g->values[n->out[0]].dims);
+    pwc_band(&d);
+    return (size_t)(d.b_floats + d.o_floats) * sizeof(float) * (size_t)n_tasks;
+}
+
+/*
+ * P before a dwc conv, E under pwdw's size (from there pwdw's bands of
+ * all channels win), P's weights packed as one K block.
+ */
+static bool pwdwc_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
+{
+    if (!pw_feeds_only(g, a, b) || !dwc_supports(g, b))
+        return false;
+    const evo_value *e = &g->values[a->out[0]];
+    return evo_value_count(e) * (int64_t)sizeof(float) < PWDW_MIN_BYTES &&
+           evo_conv_avx512_kc(g, a) == g->values[a->in[1]].dims[1];
+}
+
+const evo_kernel_def evo_kernel_conv_pwdwc_avx512 = {
+    .name = "pwdwc_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = dwc_supports,
+    .scratch_bytes = pwdwc_scratch,
+    .run = pwdwc_run,
+    .packed_bytes = dwc_packed_bytes,
+    .pack = dwc_pack,
+    .fuses = pwdwc_fuses,
 };

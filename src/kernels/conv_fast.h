@@ -40,6 +40,7 @@ extern const evo_kernel_def evo_kernel_conv_wino4_neon;  /* AArch64 3x3 stride 1
 extern const evo_kernel_def evo_kernel_conv_wino_neon;   /* AArch64 3x3 stride 1: Winograd F(2x2, 3x3) */
 extern const evo_kernel_def evo_kernel_conv_winos2_neon; /* AArch64 3x3 stride 2: Winograd F(2x2, 3x3) by parity */
 extern const evo_kernel_def evo_kernel_conv_pwdw_avx512; /* 1x1 conv, then depthwise on its output in bands */
+extern const evo_kernel_def evo_kernel_conv_pwdwc_avx512; /* 1x1 conv into dwc's pixel vectors, then dwc */
 
 /*
  * Output columns [c0, c1) of one image x of a 1x1 stride-1 unpadded conv
@@ -49,6 +50,12 @@ extern const evo_kernel_def evo_kernel_conv_pwdw_avx512; /* 1x1 conv, then depth
  */
 void evo_conv_avx512_columns(const evo_kernel_args *a, const float *x, int64_t c0, int64_t c1, float *y,
                              int64_t ldy);
+/*
+ * K rows per block of evo_kernel_conv_avx512's packed weights for node n:
+ * when it is n's whole K, panel mp (8 channels) holds row k at
+ * (mp * K + k) * 8.
+ */
+int64_t evo_conv_avx512_kc(const evo_graph *g, const evo_node *n);
 
 /* K per block of AVX2's 1x1 and packed B: a KC x NR panel stays in L1 (256 * 48 floats = 48 KB). */
 #define EVO_CONVF_KC_MAX 256

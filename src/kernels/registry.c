@@ -155,6 +155,7 @@ static const struct {
     const evo_kernel_def *prev, *next, *fused;
 } fused_kernels[] = {
     {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_pair_avx512},
+    {&evo_kernel_conv_avx512, &evo_kernel_conv_dwc_avx512, &evo_kernel_conv_pwdwc_avx512},
     {&evo_kernel_conv_avx512, &evo_kernel_conv_dw_avx512, &evo_kernel_conv_pwdw_avx512},
 };
 

@@ -1,11 +1,13 @@
 /*
  * test_fused_pair.c - fused pairs (two convs run as one step, the first's
  * output kept in bands: bcast_pair_avx512, two broadcast convs, and
- * pwdw_avx512, a 1x1 conv then a depthwise one) against the same graph
- * with the pairs disabled ($EVO_SKIP_KERNELS): outputs bit-identical for
- * stems like YOLOv5's (6x6/2 then 3x3/2) and YOLOv8's (3x3/2 twice), for
- * inverted-residual expansions (1x1, then 3x3 or 5x5 depthwise, stride 1
- * or 2), odd sizes, batch 2, a residual on the second conv, 1-3 threads;
+ * pwdw_avx512 and pwdwc_avx512, a 1x1 conv then a depthwise one) against
+ * the same graph with the pairs disabled ($EVO_SKIP_KERNELS): outputs
+ * bit-identical for stems like YOLOv5's (6x6/2 then 3x3/2) and YOLOv8's
+ * (3x3/2 twice), for inverted-residual expansions (1x1, then 3x3 or 5x5
+ * depthwise, stride 1 or 2) on large maps and small ones, channel counts
+ * that are no multiple of 16 or 8, odd sizes, batch 2, a residual on the
+ * second conv, 1-3 threads;
  * the plan marks the first step fused and stores no middle value; a
  * middle value read elsewhere or too small to matter is not fused.
  */
@@ -70,7 +72,7 @@ static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
     if (allow)
         unsetenv("EVO_SKIP_KERNELS");
     else
-        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdw_avx512", 1);
+        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdw_avx512,pwdwc_avx512", 1);
     CHECK(evo_builder_init(&b, "pair", 11) == EVO_OK);
     build_pair(&b);
     CHECK(b.ok);
@@ -154,8 +156,26 @@ static void test_expansions(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_case(&cases[i], true);
-    static const pair_case small = {1, 7, 40, 40, 99, 101, 1, 1, 0, 3, 2, 1, false, false, true};
-    check_case(&small, false); /* 1.6 MB in the middle: stays two steps */
+    static const pair_case wide = {1, 7, 40, 40, 99, 101, 1, 1, 0, 3, 2, 1, false, false, true};
+    check_case(&wide, false); /* 1.6 MB in the middle, rows too wide for pwdwc: stays two steps */
+}
+
+/* pwdwc_avx512: the small maps of late inverted-residual blocks */
+static void test_small_expansions(void)
+{
+    if (!evo_cpu_has_isa(EVO_ISA_AVX512)) {
+        CHECK_SKIP("the fused pair is an AVX-512 kernel: this CPU has no avx512");
+        return;
+    }
+    static const pair_case cases[] = {
+        {1, 16, 96, 96, 14, 14, 1, 1, 0, 3, 1, 1, true, false, true},   /* MobileNetV2's 14x14 blocks, a residual */
+        {1, 24, 40, 40, 7, 7, 1, 1, 0, 5, 1, 2, false, false, true},    /* 7x7, 5x5, a half block of 8 channels */
+        {2, 13, 72, 72, 27, 29, 1, 1, 0, 3, 2, 1, false, false, true},  /* batch 2, odd sizes, stride 2, 72 channels */
+        {1, 9, 21, 21, 28, 28, 1, 1, 0, 5, 2, 2, true, false, true},    /* 21 channels, 5x5/2, a residual */
+        {1, 160, 960, 960, 7, 7, 1, 1, 0, 3, 1, 1, false, false, true}, /* MobileNetV2's last blocks */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_case(&cases[i], true);
 }
 
 static void test_not_fused(void)
@@ -170,4 +190,5 @@ static void test_not_fused(void)
     check_case(&small, false);  /* 0.4 MB in the middle: stays two steps */
 }
 
-CHECK_MAIN(CHECK_TEST(test_stems), CHECK_TEST(test_expansions), CHECK_TEST(test_not_fused))
+CHECK_MAIN(CHECK_TEST(test_stems), CHECK_TEST(test_expansions), CHECK_TEST(test_small_expansions),
+           CHECK_TEST(test_not_fused))
