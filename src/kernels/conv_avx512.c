@@ -333,21 +333,6 @@ static void conv_gemv(const evo_convf_plan *p, const float *wp, const float *x, 
 #define CONV_DEF evo_kernel_conv_avx512
 #include "kernels/conv_body.inc"
 
-void evo_conv_avx512_columns(const evo_kernel_args *a, const float *x, int64_t c0, int64_t c1, float *y,
-                             int64_t ldy)
-{
-    evo_convf_plan p;
-    evo_convf_plan_make(&p, &a->node->a.conv, a->in[0].dims, a->in[1].dims, a->out[0].dims, MR, NR, KC_PACKED,
-                        KC_DIRECT, 1);
-    EVO_ASSERT(p.direct && !p.out_groups);
-    p.ldy = ldy;
-    p.y_col0 = c0;
-    epilogue e = evo_conv_epilogue_of(a);
-    e.res = NULL;
-    for (int64_t j = c0; j < c1; j += p.chunk_panels * NR)
-        conv_block(&p, a->packed, x, y, &e, NULL, j, EVO_MIN(j + p.chunk_panels * NR, c1), 0, p.m_panels, NULL);
-}
-
 int64_t evo_conv_avx512_kc(const evo_graph *g, const evo_node *n)
 {
     evo_convf_plan p;

@@ -39,17 +39,8 @@ extern const evo_kernel_def evo_kernel_conv_dw_neon; /* AArch64: depthwise */
 extern const evo_kernel_def evo_kernel_conv_wino4_neon;  /* AArch64 3x3 stride 1: Winograd F(4x4, 3x3) */
 extern const evo_kernel_def evo_kernel_conv_wino_neon;   /* AArch64 3x3 stride 1: Winograd F(2x2, 3x3) */
 extern const evo_kernel_def evo_kernel_conv_winos2_neon; /* AArch64 3x3 stride 2: Winograd F(2x2, 3x3) by parity */
-extern const evo_kernel_def evo_kernel_conv_pwdw_avx512; /* 1x1 conv, then depthwise on its output in bands */
 extern const evo_kernel_def evo_kernel_conv_pwdwc_avx512; /* 1x1 conv into dwc's pixel vectors, then dwc */
 
-/*
- * Output columns [c0, c1) of one image x of a 1x1 stride-1 unpadded conv
- * without residual (a: its step's arguments, weights packed by
- * evo_kernel_conv_avx512), written to y (channel 0 at column c0) with
- * channel rows ldy floats apart: the first conv of evo_kernel_conv_pwdw_avx512.
- */
-void evo_conv_avx512_columns(const evo_kernel_args *a, const float *x, int64_t c0, int64_t c1, float *y,
-                             int64_t ldy);
 /*
  * K rows per block of evo_kernel_conv_avx512's packed weights for node n:
  * when it is n's whole K, panel mp (8 channels) holds row k at
@@ -74,8 +65,6 @@ typedef struct evo_convf_plan {
     bool split_m;         /* tasks split the output channels, not the columns */
     bool direct;          /* 1x1 stride 1 unpadded: B is read from the input, unpacked */
     int64_t out_groups;   /* > 0: Y is [N, G, H, W, C / G], stored from one K block */
-    /* NCHW output: channel rows ldy floats apart, column y_col0 first (n and 0 but in fused bands) */
-    int64_t ldy, y_col0;
     size_t slice_bytes;   /* scratch per task */
 } evo_convf_plan;
 
@@ -182,8 +171,6 @@ static inline void evo_convf_plan_make(evo_convf_plan *p, const evo_conv_attrs *
     p->mr = mr;
     p->nr = nr;
     p->out_groups = c->out_groups;
-    p->ldy = p->n;
-    p->y_col0 = 0;
     /* out_groups: the whole K in one block, so tiles are final when stored in the grouped layout */
     p->kc = p->out_groups ? p->k : evo_convf_kc(p->k, p->direct ? kc_direct : kc_packed);
     p->n_kb = (p->k + p->kc - 1) / p->kc;

@@ -156,7 +156,7 @@ static const struct {
 } fused_kernels[] = {
     {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_pair_avx512},
     {&evo_kernel_conv_avx512, &evo_kernel_conv_dwc_avx512, &evo_kernel_conv_pwdwc_avx512},
-    {&evo_kernel_conv_avx512, &evo_kernel_conv_dw_avx512, &evo_kernel_conv_pwdw_avx512},
+    {&evo_kernel_conv_avx512, &evo_kernel_conv_dw_avx512, &evo_kernel_conv_pwdwc_avx512},
 };
 
 const evo_kernel_def *evo_kernel_fused(const evo_graph *g, const evo_node *prev, const evo_kernel_def *kp,

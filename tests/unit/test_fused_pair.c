@@ -1,7 +1,7 @@
 /*
  * test_fused_pair.c - fused pairs (two convs run as one step, the first's
  * output kept in bands: bcast_pair_avx512, two broadcast convs, and
- * pwdw_avx512 and pwdwc_avx512, a 1x1 conv then a depthwise one) against
+ * pwdwc_avx512, a 1x1 conv then a depthwise one) against
  * the same graph with the pairs disabled ($EVO_SKIP_KERNELS): outputs
  * bit-identical for stems like YOLOv5's (6x6/2 then 3x3/2) and YOLOv8's
  * (3x3/2 twice), for inverted-residual expansions (1x1, then 3x3 or 5x5
@@ -72,7 +72,7 @@ static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
     if (allow)
         unsetenv("EVO_SKIP_KERNELS");
     else
-        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdw_avx512,pwdwc_avx512", 1);
+        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdwc_avx512", 1);
     CHECK(evo_builder_init(&b, "pair", 11) == EVO_OK);
     build_pair(&b);
     CHECK(b.ok);
@@ -157,10 +157,10 @@ static void test_expansions(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_case(&cases[i], true);
     static const pair_case wide = {1, 7, 40, 40, 99, 101, 1, 1, 0, 3, 2, 1, false, false, true};
-    check_case(&wide, false); /* 1.6 MB in the middle, rows too wide for pwdwc: stays two steps */
+    check_case(&wide, true); /* 1.6 MB in the middle */
 }
 
-/* pwdwc_avx512: the small maps of late inverted-residual blocks */
+/* the small maps of late inverted-residual blocks */
 static void test_small_expansions(void)
 {
     if (!evo_cpu_has_isa(EVO_ISA_AVX512)) {
