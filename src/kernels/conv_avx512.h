@@ -33,6 +33,35 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
 #include "kernels/conv_act.inc"
 
 /*
+ * One zero-padded input row: rs floats into dst, input column c - pw at
+ * dst[c] (src: the input row, or NULL for a row of padding). The
+ * interior takes plain loads and fetches the row a kilobyte ahead (the
+ * input is cold, from L3).
+ */
+static inline void conv_copy_padded_row(float *dst, int64_t rs, const float *src, int64_t pw, int64_t iw)
+{
+    if (!src) {
+        for (int64_t j = 0; j < rs; j += VL)
+            _mm512_mask_storeu_ps(dst + j, range_mask(0, rs - j), _mm512_setzero_ps());
+        return;
+    }
+    src -= pw;
+    int64_t j = 0;
+    for (; j < pw; j += VL) { /* left padding */
+        __m512 v = _mm512_maskz_loadu_ps(range_mask(pw - j, pw + iw - j), src + j);
+        _mm512_mask_storeu_ps(dst + j, range_mask(0, rs - j), v);
+    }
+    for (; j + VL <= rs && j + VL <= pw + iw; j += VL) {
+        _mm_prefetch((const char *)(src + j + 256), _MM_HINT_T0);
+        _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
+    }
+    for (; j < rs; j += VL) { /* right padding and the row's end */
+        __m512 v = _mm512_maskz_loadu_ps(range_mask(pw - j, pw + iw - j), src + j);
+        _mm512_mask_storeu_ps(dst + j, range_mask(0, rs - j), v);
+    }
+}
+
+/*
  * acc[i * 3 + v] = sum over kc of A panel column i times B row vector v, for
  * the first NV vectors (the last read under tail_mask; B row p at BROW, an
  * expression of b, p and step), in conv_act.inc's 24 named accumulators.

@@ -39,6 +39,11 @@ static inline int64_t bcast_bv(int64_t c_out)
 {
     return c_out <= BV16 ? BV16 : BV;
 }
+
+int64_t evo_conv_bcast_avx512_bv(int64_t c_out)
+{
+    return bcast_bv(c_out);
+}
 /*
  * Floats of the padded band copy: a quarter of L2, so the band, a weight
  * panel and the output rows streaming through leave each other room
@@ -148,28 +153,9 @@ static void bcast_copy(const bcast_plan *p, const float *x, int64_t oh0, int64_t
 {
     for (int64_t c = 0; c < p->c_in; c++)
         for (int64_t r = 0; r < rows; r++) {
-            float *dst = q + (c * p->rows_in + r) * p->rs;
             int64_t ih = oh0 * p->sh - p->ph + r;
-            if (ih < 0 || ih >= p->ih) {
-                for (int64_t j = 0; j < p->rs; j += VL)
-                    _mm512_mask_storeu_ps(dst + j, range_mask(0, p->rs - j), _mm512_setzero_ps());
-                continue;
-            }
-            const float *src = x + (c * p->ih + ih) * p->iw - p->pw;
-            int64_t j = 0;
-            for (; j < p->pw; j += VL) { /* left padding */
-                __m512 v = _mm512_maskz_loadu_ps(range_mask(p->pw - j, p->pw + p->iw - j), src + j);
-                _mm512_mask_storeu_ps(dst + j, range_mask(0, p->rs - j), v);
-            }
-            /* interior: plain loads, the row a kilobyte ahead fetched (the input is cold, from L3) */
-            for (; j + VL <= p->rs && j + VL <= p->pw + p->iw; j += VL) {
-                _mm_prefetch((const char *)(src + j + 256), _MM_HINT_T0);
-                _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
-            }
-            for (; j < p->rs; j += VL) { /* right padding and the row's end */
-                __m512 v = _mm512_maskz_loadu_ps(range_mask(p->pw - j, p->pw + p->iw - j), src + j);
-                _mm512_mask_storeu_ps(dst + j, range_mask(0, p->rs - j), v);
-            }
+            conv_copy_padded_row(q + (c * p->rows_in + r) * p->rs, p->rs,
+                                 ih < 0 || ih >= p->ih ? NULL : x + (c * p->ih + ih) * p->iw, p->pw, p->iw);
         }
 }
 

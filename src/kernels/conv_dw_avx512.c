@@ -277,76 +277,97 @@ const evo_kernel_def evo_kernel_conv_dwc_avx512 = {
 };
 
 /*
- * Fused pair: a 1x1 conv P whose output E only a depthwise conv reads
- * (the expansion of an inverted residual block), with E written straight
- * into dwc's band buffer of pixel vectors and the depthwise conv run as
- * dwc does. Apart, P stores E as channel planes (in a model, to lines the
- * caches lost since the last run, which must be read in first: 1x1 16 ->
- * 64 on 112x112 takes 0.31 ms alone, 0.64 after a 64 MB sweep), and the
- * depthwise conv reads them back, dwc transposing them into pixel
- * vectors 16 x 16 at a time; here none of that happens. In models on 1
- * thread: MobileNetV2 7.1 -> 6.6 ms, MobileNetV3-Large 5.4 -> 5.15,
- * EfficientNet-B0 10.4 -> 9.9; its 16 -> 96 on 112x112 then 3x3/2 0.80 ->
- * 0.55 ms against bands of all channels through L2 (the previous fused
- * pair), 96 -> 576 on 14x14 then 3x3 0.31 -> 0.26 against the two apart. P runs with vectors over its output channels: for 16 channels
- * of E and PWC_NJ pixels, each input channel's 16 weights (two of P's
- * 8-channel panels, as conv_avx512 packed them) meet the pixels
- * broadcast from the input, so a finished tile is already the pixels'
- * vectors. The sums run over K in the same order as conv_avx512's, so E
- * is bit-identical to the unfused P's.
+ * Fused pairs: a conv P whose output E only a depthwise conv reads, with E
+ * written straight into dwc's band buffer of pixel vectors and the
+ * depthwise conv run as dwc does. Apart, P stores E as channel planes (in
+ * a model, to lines the caches lost since the last run, which must be
+ * read in first: 1x1 16 -> 64 on 112x112 takes 0.31 ms alone, 0.64 after
+ * a 64 MB sweep), and the depthwise conv reads them back, transposing
+ * them into pixel vectors 16 x 16 at a time; here none of that happens.
  *
- * A task takes (image, 16-channel block, band of output rows) units, as
- * dwc does; a band's E rows are computed into its buffer (rows shared by
- * two bands twice), then the depthwise rows and the out transpose run as
- * in dwc_run.
+ * pwdwc_avx512: P is a 1x1 conv (an inverted residual block's expansion)
+ * whose weights conv_avx512 packed (two of its 8-channel panels make 16
+ * channels). In models on 1 thread: MobileNetV2 7.1 -> 6.6 ms,
+ * MobileNetV3-Large 5.4 -> 5.15, EfficientNet-B0 10.4 -> 9.9; 16 -> 96
+ * on 112x112 then 3x3/2 0.80 -> 0.55 ms against bands of all channels
+ * through L2 (the pair's previous kernel), 96 -> 576 on 14x14 then 3x3
+ * 0.31 -> 0.26 against the two apart.
+ *
+ * bcdwc_avx512: P is a conv bcast_avx512 runs (the 3x3/2 stems of
+ * MobileNet and EfficientNet), weights as it packed them ([panel][K][16
+ * or 32]); the input rows a band reads are copied, zero-padded, once per
+ * band.
+ *
+ * P runs with vectors over its output channels: for 16 channels of E and
+ * up to PWC_NJ pixels of a run, each row k of K (input channel, tap)
+ * brings 16 weights, which meet the pixels broadcast from the input, so
+ * a finished tile is already the pixels' vectors. The sums run over K in
+ * the order of conv_avx512's and bcast_avx512's, so E is bit-identical to
+ * the unfused P's.
+ *
+ * A task takes (image, band of output rows, 16-channel block) units; a
+ * band's E rows are computed into the band buffer (rows shared by two
+ * bands twice), then the depthwise rows and the out transpose run as in
+ * dwc_run.
  */
 #define PWC_NJ 28 /* pixels per tile of P: 28 accumulators */
-/* Band buffer per task: a band of E for one channel block (P re-reads its input for each). */
+/* Band buffer per task: a band of E for one channel block. */
 #define PWC_BAND_BYTES (128 << 10)
+/* bcdwc: the largest copy of P's input rows per band (per task). */
+#define PWC_COPY_BYTES (384 << 10)
 
 typedef struct pwdwc_plan {
-    dwc_plan d;       /* the depthwise conv, its band sized by PWC_BAND_BYTES */
-    int64_t k;        /* P's input channels */
-    int64_t m_panels; /* P's 8-channel weight panels */
+    dwc_plan d;   /* the depthwise conv, its band sized by PWC_BAND_BYTES */
+    bool padded;  /* bcdwc: P's input rows copied, zero-padded; else a 1x1 P reads them in place */
+    int64_t c_in, c_out, k, kh, kw, sh, sw, ph, pw, ih, iw; /* P: K = c_in * kh * kw, input ih x iw */
+    int64_t rs, rows_in; /* bcdwc's copy: floats per row, rows per channel */
+    int64_t wstep;       /* floats from one row of K to the next in P's packed weights */
+    int64_t copy_floats, slice_floats; /* per task: the copy; band, output and copy buffers and K offsets */
 } pwdwc_plan;
 
-/* Sizes d's band (set by dwc_plan_make) for a buffer of PWC_BAND_BYTES. */
-static void pwc_band(dwc_plan *d)
+static void pwdwc_plan_make(pwdwc_plan *p, bool padded, const evo_conv_attrs *pc, const int64_t *pxd,
+                            const int64_t *pwd, const evo_conv_attrs *c, const int64_t *xd, const int64_t *wd,
+                            const int64_t *yd)
 {
+    dwc_plan *d = &p->d;
+    dwc_plan_make(d, c, xd, wd, yd);
     int64_t rows = EVO_MAX(PWC_BAND_BYTES / (d->bw * DWC_C * (int64_t)sizeof(float)), d->kh);
     d->band = EVO_MIN(EVO_MAX((rows - d->kh) / d->s + 1, (int64_t)1), d->oh);
     d->n_bands = (d->oh + d->band - 1) / d->band;
     d->b_floats = ((d->band - 1) * d->s + d->kh) * d->bw * DWC_C;
     d->o_floats = (d->band * d->ow + DWC_C) * DWC_C;
-}
-
-static void pwdwc_plan_make(pwdwc_plan *p, const evo_kernel_args *pa, const evo_kernel_args *a)
-{
-    dwc_plan_make(&p->d, &a->node->a.conv, a->in[0].dims, a->in[1].dims, a->out[0].dims);
-    pwc_band(&p->d);
-    p->k = pa->in[0].dims[1];
-    p->m_panels = (pa->out[0].dims[1] + MR - 1) / MR;
+    p->padded = padded;
+    p->c_in = pxd[1], p->ih = pxd[2], p->iw = pxd[3], p->c_out = pwd[0], p->kh = pwd[2], p->kw = pwd[3];
+    p->k = p->c_in * p->kh * p->kw;
+    p->sh = pc->stride[0], p->sw = pc->stride[1], p->ph = pc->pad_begin[0], p->pw = pc->pad_begin[1];
+    p->rs = EVO_MAX((d->iw - 1) * p->sw + p->kw, p->pw + p->iw);
+    p->rows_in = ((d->band - 1) * d->s + d->kh - 1) * p->sh + p->kh;
+    p->copy_floats = padded ? (p->c_in * p->rows_in * p->rs + DWC_C - 1) / DWC_C * DWC_C : 0;
+    p->wstep = padded ? evo_conv_bcast_avx512_bv(p->c_out) : MR;
+    int64_t koff_floats = (p->k * (int64_t)sizeof(int64_t) / (int64_t)sizeof(float) + DWC_C - 1) / DWC_C * DWC_C;
+    p->slice_floats = d->b_floats + d->o_floats + p->copy_floats + koff_floats;
 }
 
 /*
- * NJ pixels of E from x (P's input at the first pixel, channel planes
- * plane floats apart): 16 channels whose weights are rows of the panels
- * a0 and a1, plus bias (pwc_act applies P's activation after); pixel j's
- * vector goes to the band buffer b at row r0, column c0 for j = 0, on
- * along rows of iw pixels, pitch floats apart.
+ * NJ pixels of E, S columns of P's input apart from x: 16 channels whose
+ * weights for row kk of K are the 8 at a0 + kk * ws and the 8 at a1 + kk
+ * * ws, meeting the input at x + koff[kk], plus bias (pwc_act applies P's
+ * activation after); pixel j's vector goes to the band buffer b at row
+ * r0, column c0 for j = 0, on along rows of iw pixels, pitch floats apart.
  */
-#define PWC_TILE(NJ)                                                                                         \
-    static void pwc_tile_##NJ(const float *x, int64_t plane, const float *a0, const float *a1, int64_t k,   \
-                              __m512 bias, float *b, int64_t pitch, int64_t iw, int64_t r0, int64_t c0)      \
+#define PWC_TILE(NJ, S)                                                                                      \
+    static void pwc_tile_##S##_##NJ(const float *x, const int64_t *koff, const float *a0, const float *a1,  \
+                                    int64_t ws, int64_t k, __m512 bias, float *b, int64_t pitch, int64_t iw, \
+                                    int64_t r0, int64_t c0)                                                  \
     {                                                                                                        \
         __m512 acc[NJ];                                                                                      \
         _Pragma("GCC unroll 32") for (int j = 0; j < NJ; j++) acc[j] = _mm512_setzero_ps();                  \
         for (int64_t kk = 0; kk < k; kk++) {                                                                 \
-            __m512 w = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_load_ps(a0 + kk * MR)),              \
-                                          _mm256_load_ps(a1 + kk * MR), 1);                                  \
-            const float *xr = x + kk * plane;                                                                \
+            __m512 w = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_load_ps(a0 + kk * ws)),              \
+                                          _mm256_load_ps(a1 + kk * ws), 1);                                  \
+            const float *xr = x + koff[kk];                                                                  \
             _Pragma("GCC unroll 32") for (int j = 0; j < NJ; j++) acc[j] =                                   \
-                _mm512_fmadd_ps(_mm512_set1_ps(xr[j]), w, acc[j]);                                           \
+                _mm512_fmadd_ps(_mm512_set1_ps(xr[j * S]), w, acc[j]);                                       \
         }                                                                                                    \
         float *row = b + r0 * pitch;                                                                         \
         _Pragma("GCC unroll 32") for (int j = 0; j < NJ; j++)                                                \
@@ -356,23 +377,25 @@ static void pwdwc_plan_make(pwdwc_plan *p, const evo_kernel_args *pa, const evo_
                 c0 = 0, row += pitch;                                                                        \
         }                                                                                                    \
     }
-#define PWC_TILES4(a, b, c, d) PWC_TILE(a) PWC_TILE(b) PWC_TILE(c) PWC_TILE(d)
-PWC_TILES4(1, 2, 3, 4)
-PWC_TILES4(5, 6, 7, 8)
-PWC_TILES4(9, 10, 11, 12)
-PWC_TILES4(13, 14, 15, 16)
-PWC_TILES4(17, 18, 19, 20)
-PWC_TILES4(21, 22, 23, 24)
-PWC_TILES4(25, 26, 27, 28)
+#define PWC_TILES(S)                                                                                         \
+    PWC_TILE(1, S) PWC_TILE(2, S) PWC_TILE(3, S) PWC_TILE(4, S) PWC_TILE(5, S) PWC_TILE(6, S) PWC_TILE(7, S) \
+    PWC_TILE(8, S) PWC_TILE(9, S) PWC_TILE(10, S) PWC_TILE(11, S) PWC_TILE(12, S) PWC_TILE(13, S)           \
+    PWC_TILE(14, S) PWC_TILE(15, S) PWC_TILE(16, S) PWC_TILE(17, S) PWC_TILE(18, S) PWC_TILE(19, S)         \
+    PWC_TILE(20, S) PWC_TILE(21, S) PWC_TILE(22, S) PWC_TILE(23, S) PWC_TILE(24, S) PWC_TILE(25, S)         \
+    PWC_TILE(26, S) PWC_TILE(27, S) PWC_TILE(28, S)
+PWC_TILES(1)
+PWC_TILES(2)
 
-typedef void (*pwc_tile_fn)(const float *, int64_t, const float *, const float *, int64_t, __m512, float *, int64_t,
-                            int64_t, int64_t, int64_t);
-static const pwc_tile_fn pwc_tiles[PWC_NJ + 1] = {
-    NULL,        pwc_tile_1,  pwc_tile_2,  pwc_tile_3,  pwc_tile_4,  pwc_tile_5,  pwc_tile_6,  pwc_tile_7,
-    pwc_tile_8,  pwc_tile_9,  pwc_tile_10, pwc_tile_11, pwc_tile_12, pwc_tile_13, pwc_tile_14, pwc_tile_15,
-    pwc_tile_16, pwc_tile_17, pwc_tile_18, pwc_tile_19, pwc_tile_20, pwc_tile_21, pwc_tile_22, pwc_tile_23,
-    pwc_tile_24, pwc_tile_25, pwc_tile_26, pwc_tile_27, pwc_tile_28,
-};
+typedef void (*pwc_tile_fn)(const float *, const int64_t *, const float *, const float *, int64_t, int64_t, __m512,
+                            float *, int64_t, int64_t, int64_t, int64_t);
+#define PWC_TABLE(S)                                                                                         \
+    {NULL,            pwc_tile_##S##_1,  pwc_tile_##S##_2,  pwc_tile_##S##_3,  pwc_tile_##S##_4,              \
+     pwc_tile_##S##_5,  pwc_tile_##S##_6,  pwc_tile_##S##_7,  pwc_tile_##S##_8,  pwc_tile_##S##_9,          \
+     pwc_tile_##S##_10, pwc_tile_##S##_11, pwc_tile_##S##_12, pwc_tile_##S##_13, pwc_tile_##S##_14,         \
+     pwc_tile_##S##_15, pwc_tile_##S##_16, pwc_tile_##S##_17, pwc_tile_##S##_18, pwc_tile_##S##_19,         \
+     pwc_tile_##S##_20, pwc_tile_##S##_21, pwc_tile_##S##_22, pwc_tile_##S##_23, pwc_tile_##S##_24,         \
+     pwc_tile_##S##_25, pwc_tile_##S##_26, pwc_tile_##S##_27, pwc_tile_##S##_28}
+static const pwc_tile_fn pwc_tiles[2][PWC_NJ + 1] = {PWC_TABLE(1), PWC_TABLE(2)};
 
 /* P's activation over n pixel vectors at v; act is e->act as a constant (pwc_act). */
 static inline __attribute__((always_inline)) void pwc_act_run(float *v, int64_t n, const epilogue *e,
@@ -394,61 +417,103 @@ static void pwc_act(float *v, int64_t n, const epilogue *e)
     }
 }
 
+/* bcdwc: P's input rows [r0, r0 + rows) of one image x, zero-padded, into q (rows_in rows per channel). */
+static void pwc_copy(const pwdwc_plan *p, const float *x, int64_t r0, int64_t rows, float *q)
+{
+    for (int64_t c = 0; c < p->c_in; c++)
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t ih = r0 + r;
+            conv_copy_padded_row(q + (c * p->rows_in + r) * p->rs, p->rs,
+                                 ih < 0 || ih >= p->ih ? NULL : x + (c * p->ih + ih) * p->iw, p->pw, p->iw);
+        }
+}
+
 /*
  * E rows [lo, hi) of channel block cb into the band buffer b (its row 0 is
- * input row in0): the rows' pixels as one flat run, in tiles of equal
- * size up to PWC_NJ.
+ * input row in0) in tiles of equal size up to PWC_NJ: for a 1x1 P the
+ * rows' pixels as one flat run of x (one image of P's input), for bcdwc
+ * row by row from the copy q of P's input rows from lo * sh - ph on.
  */
-static void pwc_rows(const pwdwc_plan *p, const evo_kernel_args *pa, const float *x, int64_t cb, int64_t lo,
-                     int64_t hi, int64_t in0, float *b)
+static void pwc_rows(const pwdwc_plan *p, const evo_kernel_args *pa, const float *x, const float *q,
+                     const int64_t *koff, int64_t cb, int64_t lo, int64_t hi, int64_t in0, float *b)
 {
     const dwc_plan *d = &p->d;
     epilogue e = evo_conv_epilogue_of(pa);
-    int64_t mp = 2 * cb, plane = d->ih * d->iw, pitch = d->bw * DWC_C;
-    const float *a0 = (const float *)pa->packed + mp * p->k * MR;
-    /* a block of 8 channels or fewer: the upper half repeats the lower, never stored */
-    const float *a1 = mp + 1 < p->m_panels ? a0 + p->k * MR : a0;
-    int64_t nc = EVO_MIN((int64_t)DWC_C, pa->out[0].dims[1] - cb * DWC_C);
+    const float *a0, *a1;
+    if (p->padded) { /* [panel][K][bv]: the 16 channels are a row's half or whole */
+        int64_t bv = p->wstep;
+        a0 = (const float *)pa->packed + cb * DWC_C / bv * p->k * bv + cb * DWC_C % bv;
+        a1 = a0 + MR;
+    } else { /* two 8-channel panels; a block of 8 channels or fewer repeats its panel (never stored) */
+        int64_t mp = 2 * cb, m_panels = (p->c_out + MR - 1) / MR;
+        a0 = (const float *)pa->packed + mp * p->k * MR;
+        a1 = mp + 1 < m_panels ? a0 + p->k * MR : a0;
+    }
+    int64_t nc = EVO_MIN((int64_t)DWC_C, p->c_out - cb * DWC_C), pitch = d->bw * DWC_C;
     __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
     float *bp = b + d->pl * DWC_C;
-    int64_t f = lo * d->iw, n = (hi - lo) * d->iw, n_tiles = (n + PWC_NJ - 1) / PWC_NJ;
-    for (int64_t t = 0; t < n_tiles; t++) {
-        int64_t nj = n / n_tiles + (t < n % n_tiles);
-        pwc_tiles[nj](x + f, plane, a0, a1, p->k, bias, bp, pitch, d->iw, f / d->iw - in0, f % d->iw);
-        f += nj;
+    if (!p->padded) {
+        int64_t f = lo * d->iw, n = (hi - lo) * d->iw, n_tiles = (n + PWC_NJ - 1) / PWC_NJ;
+        for (int64_t t = 0; t < n_tiles; t++) {
+            int64_t nj = n / n_tiles + (t < n % n_tiles);
+            pwc_tiles[0][nj](x + f, koff, a0, a1, p->wstep, p->k, bias, bp, pitch, d->iw, f / d->iw - in0,
+                             f % d->iw);
+            f += nj;
+        }
+    } else {
+        int64_t n = d->iw, n_tiles = (n + PWC_NJ - 1) / PWC_NJ;
+        for (int64_t r = lo; r < hi; r++) {
+            const float *xr = q + (r - lo) * p->sh * p->rs;
+            for (int64_t t = 0, c0 = 0; t < n_tiles; t++) {
+                int64_t nj = n / n_tiles + (t < n % n_tiles);
+                pwc_tiles[p->sw - 1][nj](xr + c0 * p->sw, koff, a0, a1, p->wstep, p->k, bias, bp, pitch, d->iw,
+                                         r - in0, c0);
+                c0 += nj;
+            }
+        }
     }
     for (int64_t r = lo; r < hi; r++)
         pwc_act(bp + (r - in0) * pitch, d->iw, &e);
 }
 
-static void pwdwc_run(const evo_kernel_args *a, int task, int n_tasks)
+static void pwdwc_run_any(const evo_kernel_args *a, bool padded, int task, int n_tasks)
 {
     const evo_kernel_args *pa = a->fused_prev;
     pwdwc_plan pp;
-    pwdwc_plan_make(&pp, pa, a);
+    pwdwc_plan_make(&pp, padded, &pa->node->a.conv, pa->in[0].dims, pa->in[1].dims, &a->node->a.conv,
+                    a->in[0].dims, a->in[1].dims, a->out[0].dims);
     const dwc_plan *p = &pp.d;
     int64_t u0, u1, per_img = p->nb * p->n_bands;
     evo_task_range(a->out[0].dims[0] * per_img, task, n_tasks, &u0, &u1);
     if (u0 >= u1)
         return;
     epilogue e = evo_conv_epilogue_of(a);
-    float *b = (float *)a->scratch + (p->b_floats + p->o_floats) * task, *o = b + p->b_floats;
+    float *b = (float *)a->scratch + pp.slice_floats * task, *o = b + p->b_floats, *q = o + p->o_floats;
+    int64_t *koff = (int64_t *)(q + pp.copy_floats);
     memset(b, 0, sizeof(float) * (size_t)p->b_floats);
-    int64_t x_size = pp.k * p->ih * p->iw, out_plane = p->oh * p->ow, taps = p->kh * p->kw;
-    int64_t pitch = p->bw * DWC_C;
+    for (int64_t kk = 0; kk < pp.k; kk++) /* row kk of K: input channel, then tap */
+        koff[kk] = padded ? (kk / (pp.kh * pp.kw) * pp.rows_in + kk / pp.kw % pp.kh) * pp.rs + kk % pp.kw
+                          : kk * pp.ih * pp.iw;
+    int64_t x_size = pp.c_in * pp.ih * pp.iw, out_plane = p->oh * p->ow, taps = p->kh * p->kw;
+    int64_t pitch = p->bw * DWC_C, copied = -1;
     dwc_row_fn full = dwc_rows[p->s - 1][DWC_NX], tail = dwc_rows[p->s - 1][(p->ow - 1) % DWC_NX + 1];
     unsigned csr = conv_flush_denormals();
     for (int64_t u = u0; u < u1; u++) {
-        int64_t img = u / per_img, cb = u % per_img / p->n_bands, band = u % p->n_bands;
+        int64_t img = u / per_img, band = u % per_img / p->nb, cb = u % p->nb;
         int nc = (int)EVO_MIN((int64_t)DWC_C, p->ch - cb * DWC_C);
         int64_t c0 = img * p->ch + cb * DWC_C, oy0 = band * p->band, n_rows = EVO_MIN(p->band, p->oh - oy0);
         int64_t in0 = oy0 * p->s - p->pt, in1 = in0 + (n_rows - 1) * p->s + p->kh;
         int64_t lo = EVO_MAX(in0, (int64_t)0), hi = EVO_MIN(in1, p->ih);
+        const float *x = (const float *)pa->in[0].data + img * x_size;
         for (int64_t r = in0; r < in1; r++)
             if (r < lo || r >= hi)
                 memset(b + (r - in0) * pitch, 0, sizeof(float) * (size_t)pitch);
+        if (padded && lo < hi && copied != u / p->nb) { /* a new band: its input rows */
+            pwc_copy(&pp, x, lo * pp.sh - pp.ph, (hi - lo - 1) * pp.sh + pp.kh, q);
+            copied = u / p->nb;
+        }
         if (lo < hi)
-            pwc_rows(&pp, pa, (const float *)pa->in[0].data + img * x_size, cb, lo, hi, in0, b);
+            pwc_rows(&pp, pa, x, q, koff, cb, lo, hi, in0, b);
         const float *w = (const float *)a->packed + cb * taps * DWC_C;
         __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
         for (int64_t oy = 0; oy < n_rows; oy++) {
@@ -466,28 +531,64 @@ static void pwdwc_run(const evo_kernel_args *a, int task, int n_tasks)
     conv_restore_denormals(csr);
 }
 
+static void pwdwc_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    pwdwc_run_any(a, false, task, n_tasks);
+}
+
+static void bcdwc_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    pwdwc_run_any(a, true, task, n_tasks);
+}
+
+/* The live node whose output 0 is value v, or NULL. */
+static const evo_node *pwc_producer(const evo_graph *g, int v)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].is_dead && g->nodes[i].n_out > 0 && g->nodes[i].out[0] == v)
+            return &g->nodes[i];
+    return NULL;
+}
+
+/* The plan of the pair whose depthwise conv is n (P: the producer of its input). */
+static bool pwdwc_plan_node(pwdwc_plan *p, bool padded, const evo_graph *g, const evo_node *n)
+{
+    const evo_node *a = pwc_producer(g, n->in[0]);
+    if (!a || a->op != EVO_OP_CONV || a->n_in < 2)
+        return false;
+    pwdwc_plan_make(p, padded, &a->a.conv, g->values[a->in[0]].dims, g->values[a->in[1]].dims, &n->a.conv,
+                    g->values[n->in[0]].dims, g->values[n->in[1]].dims, g->values[n->out[0]].dims);
+    return true;
+}
+
+static size_t pwdwc_scratch_any(const evo_graph *g, const evo_node *n, bool padded, int n_tasks)
+{
+    pwdwc_plan p;
+    if (!pwdwc_plan_node(&p, padded, g, n))
+        return 0;
+    return (size_t)p.slice_floats * sizeof(float) * (size_t)n_tasks;
+}
+
 static size_t pwdwc_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
 {
-    dwc_plan d;
-    dwc_plan_make(&d, &n->a.conv, g->values[n->in[0]].dims, g->values[n->in[1]].dims, g->values[n->out[0]].dims);
-    pwc_band(&d);
-    return (size_t)(d.b_floats + d.o_floats) * sizeof(float) * (size_t)n_tasks;
+    return pwdwc_scratch_any(g, n, false, n_tasks);
+}
+
+static size_t bcdwc_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    return pwdwc_scratch_any(g, n, true, n_tasks);
 }
 
 /*
- * Whether a is a 1x1 stride-1 unpadded conv (no residual, group 1) whose
- * output only b reads, as its input 0.
+ * Whether a is a 2-D conv (group 1, no residual, NCHW output) whose
+ * output only b reads, as its input 0, and b a depthwise conv dw_avx512
+ * takes.
  */
-static bool pw_feeds_only(const evo_graph *g, const evo_node *a, const evo_node *b)
+static bool feeds_dw_only(const evo_graph *g, const evo_node *a, const evo_node *b)
 {
     if (a->op != EVO_OP_CONV || a->n_out < 1 || a->out[0] < 0 || b->in[0] != a->out[0] || a->a.conv.has_residual ||
-        a->a.conv.out_groups || a->a.conv.group != 1 || a->n_in < 2)
-        return false;
-    const evo_conv_attrs *c = &a->a.conv;
-    const int64_t *xd = g->values[a->in[0]].dims, *wd = g->values[a->in[1]].dims;
-    const evo_value *e = &g->values[a->out[0]];
-    if (wd[2] != 1 || wd[3] != 1 || c->stride[0] != 1 || c->stride[1] != 1 || c->pad_begin[0] || c->pad_begin[1] ||
-        c->pad_end[0] || c->pad_end[1] || xd[2] != e->dims[2] || xd[3] != e->dims[3])
+        a->a.conv.out_groups || a->a.conv.group != 1 || a->n_in < 2 || a->a.conv.n_spatial != 2 ||
+        !dw_supports(g, b))
         return false;
     int v = a->out[0];
     for (int i = 0; i < g->n_outputs; i++)
@@ -502,11 +603,28 @@ static bool pw_feeds_only(const evo_graph *g, const evo_node *a, const evo_node 
     return true;
 }
 
-/* P before a depthwise conv, its weights packed as one K block. */
+/* A 1x1 stride-1 unpadded P, its weights packed as one K block. */
 static bool pwdwc_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
 {
-    return pw_feeds_only(g, a, b) && dw_supports(g, b) &&
-           evo_conv_avx512_kc(g, a) == g->values[a->in[1]].dims[1];
+    if (!feeds_dw_only(g, a, b))
+        return false;
+    const evo_conv_attrs *c = &a->a.conv;
+    const int64_t *xd = g->values[a->in[0]].dims, *wd = g->values[a->in[1]].dims, *ed = g->values[a->out[0]].dims;
+    return wd[2] == 1 && wd[3] == 1 && c->stride[0] == 1 && c->stride[1] == 1 && !c->pad_begin[0] &&
+           !c->pad_begin[1] && !c->pad_end[0] && !c->pad_end[1] && xd[2] == ed[2] && xd[3] == ed[3] &&
+           evo_conv_avx512_kc(g, a) == wd[1];
+}
+
+/* A P that bcast_avx512 runs (stride 1 or 2 both ways, no dilation), its band of input rows small enough. */
+static bool bcdwc_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
+{
+    if (!feeds_dw_only(g, a, b))
+        return false;
+    const evo_conv_attrs *c = &a->a.conv;
+    if (c->stride[0] != c->stride[1] || c->stride[0] > 2 || c->dilation[0] != 1 || c->dilation[1] != 1)
+        return false;
+    pwdwc_plan p;
+    return pwdwc_plan_node(&p, true, g, b) && p.copy_floats * (int64_t)sizeof(float) <= PWC_COPY_BYTES;
 }
 
 const evo_kernel_def evo_kernel_conv_pwdwc_avx512 = {
@@ -518,4 +636,15 @@ const evo_kernel_def evo_kernel_conv_pwdwc_avx512 = {
     .packed_bytes = dwc_packed_bytes,
     .pack = dwc_pack,
     .fuses = pwdwc_fuses,
+};
+
+const evo_kernel_def evo_kernel_conv_bcdwc_avx512 = {
+    .name = "bcdwc_avx512",
+    .isa = EVO_ISA_AVX512,
+    .supports = dw_supports,
+    .scratch_bytes = bcdwc_scratch,
+    .run = bcdwc_run,
+    .packed_bytes = dwc_packed_bytes,
+    .pack = dwc_pack,
+    .fuses = bcdwc_fuses,
 };

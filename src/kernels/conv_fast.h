@@ -40,6 +40,7 @@ extern const evo_kernel_def evo_kernel_conv_wino4_neon;  /* AArch64 3x3 stride 1
 extern const evo_kernel_def evo_kernel_conv_wino_neon;   /* AArch64 3x3 stride 1: Winograd F(2x2, 3x3) */
 extern const evo_kernel_def evo_kernel_conv_winos2_neon; /* AArch64 3x3 stride 2: Winograd F(2x2, 3x3) by parity */
 extern const evo_kernel_def evo_kernel_conv_pwdwc_avx512; /* 1x1 conv into dwc's pixel vectors, then dwc */
+extern const evo_kernel_def evo_kernel_conv_bcdwc_avx512; /* a bcast conv into dwc's pixel vectors, then dwc */
 
 /*
  * K rows per block of evo_kernel_conv_avx512's packed weights for node n:
@@ -47,6 +48,8 @@ extern const evo_kernel_def evo_kernel_conv_pwdwc_avx512; /* 1x1 conv into dwc's
  * (mp * K + k) * 8.
  */
 int64_t evo_conv_avx512_kc(const evo_graph *g, const evo_node *n);
+/* Output channels per weight panel of evo_kernel_conv_bcast_avx512 ([panel][K][bv]) for c_out channels. */
+int64_t evo_conv_bcast_avx512_bv(int64_t c_out);
 
 /* K per block of AVX2's 1x1 and packed B: a KC x NR panel stays in L1 (256 * 48 floats = 48 KB). */
 #define EVO_CONVF_KC_MAX 256

@@ -157,6 +157,8 @@ static const struct {
     {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_avx512, &evo_kernel_conv_bcast_pair_avx512},
     {&evo_kernel_conv_avx512, &evo_kernel_conv_dwc_avx512, &evo_kernel_conv_pwdwc_avx512},
     {&evo_kernel_conv_avx512, &evo_kernel_conv_dw_avx512, &evo_kernel_conv_pwdwc_avx512},
+    {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_dwc_avx512, &evo_kernel_conv_bcdwc_avx512},
+    {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_dw_avx512, &evo_kernel_conv_bcdwc_avx512},
 };
 
 const evo_kernel_def *evo_kernel_fused(const evo_graph *g, const evo_node *prev, const evo_kernel_def *kp,

@@ -1,12 +1,14 @@
 /*
  * test_fused_pair.c - fused pairs (two convs run as one step, the first's
  * output kept in bands: bcast_pair_avx512, two broadcast convs, and
- * pwdwc_avx512, a 1x1 conv then a depthwise one) against
+ * pwdwc_avx512 and bcdwc_avx512, a 1x1 or a broadcast conv then a
+ * depthwise one) against
  * the same graph with the pairs disabled ($EVO_SKIP_KERNELS): outputs
  * bit-identical for stems like YOLOv5's (6x6/2 then 3x3/2) and YOLOv8's
  * (3x3/2 twice), for inverted-residual expansions (1x1, then 3x3 or 5x5
  * depthwise, stride 1 or 2) on large maps and small ones, channel counts
- * that are no multiple of 16 or 8, odd sizes, batch 2, a residual on the
+ * that are no multiple of 16 or 8, for MobileNet's stem (3x3/2 from 3
+ * channels, then depthwise), odd sizes, batch 2, a residual on the
  * second conv, 1-3 threads;
  * the plan marks the first step fused and stores no middle value; a
  * middle value read elsewhere or too small to matter is not fused.
@@ -72,7 +74,7 @@ static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
     if (allow)
         unsetenv("EVO_SKIP_KERNELS");
     else
-        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdwc_avx512", 1);
+        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdwc_avx512,bcdwc_avx512", 1);
     CHECK(evo_builder_init(&b, "pair", 11) == EVO_OK);
     build_pair(&b);
     CHECK(b.ok);
@@ -190,5 +192,22 @@ static void test_not_fused(void)
     check_case(&small, false);  /* 0.4 MB in the middle: stays two steps */
 }
 
+/* bcdwc_avx512: a conv bcast_avx512 runs, then depthwise */
+static void test_stem_depthwise(void)
+{
+    if (!evo_cpu_has_isa(EVO_ISA_AVX512)) {
+        CHECK_SKIP("the fused pair is an AVX-512 kernel: this CPU has no avx512");
+        return;
+    }
+    static const pair_case cases[] = {
+        {1, 3, 32, 32, 224, 224, 3, 2, 1, 3, 1, 1, false, false, true}, /* MobileNetV2's stem and first block */
+        {2, 3, 16, 16, 161, 179, 3, 2, 1, 3, 1, 1, true, false, true},  /* batch 2, odd sizes, a residual */
+        {1, 3, 24, 24, 100, 98, 3, 2, 1, 5, 2, 2, false, false, true},  /* 5x5/2, a half panel of 32 */
+        {1, 5, 40, 40, 60, 61, 3, 1, 1, 3, 1, 1, false, false, true},   /* a stride-1 first conv */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_case(&cases[i], true);
+}
+
 CHECK_MAIN(CHECK_TEST(test_stems), CHECK_TEST(test_expansions), CHECK_TEST(test_small_expansions),
-           CHECK_TEST(test_not_fused))
+           CHECK_TEST(test_stem_depthwise), CHECK_TEST(test_not_fused))
