@@ -188,7 +188,9 @@ static void test_not_fused(void)
     }
     static const pair_case shared = {1, 3, 32, 64, 400, 400, 6, 2, 2, 3, 2, 1, false, true};
     static const pair_case small = {1, 3, 16, 32, 160, 160, 6, 2, 2, 3, 2, 1, false, false};
+    static const pair_case wide_k = {1, 12, 16, 16, 208, 208, 3, 1, 1, 3, 2, 1, false, false, true};
     check_case(&shared, false); /* the middle value is a graph output */
+    check_case(&wide_k, false); /* a stem after YOLOX's slices: K = 108 */
     check_case(&small, false);  /* 0.4 MB in the middle: stays two steps */
 }
 
@@ -203,7 +205,7 @@ static void test_stem_depthwise(void)
         {1, 3, 32, 32, 224, 224, 3, 2, 1, 3, 1, 1, false, false, true}, /* MobileNetV2's stem and first block */
         {2, 3, 16, 16, 161, 179, 3, 2, 1, 3, 1, 1, true, false, true},  /* batch 2, odd sizes, a residual */
         {1, 3, 24, 24, 100, 98, 3, 2, 1, 5, 2, 2, false, false, true},  /* 5x5/2, a half panel of 32 */
-        {1, 5, 40, 40, 60, 61, 3, 1, 1, 3, 1, 1, false, false, true},   /* a stride-1 first conv */
+        {1, 3, 40, 40, 60, 61, 3, 1, 1, 3, 1, 1, false, false, true},   /* a stride-1 first conv */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_case(&cases[i], true);
