@@ -334,6 +334,7 @@ static void pwdwc_plan_make(pwdwc_plan *p, bool padded, const evo_conv_attrs *pc
     int64_t rows = EVO_MAX(PWC_BAND_BYTES / (d->bw * DWC_C * (int64_t)sizeof(float)), d->kh);
     d->band = EVO_MIN(EVO_MAX((rows - d->kh) / d->s + 1, (int64_t)1), d->oh);
     d->n_bands = (d->oh + d->band - 1) / d->band;
+    d->band = (d->oh + d->n_bands - 1) / d->n_bands; /* bands of equal height: tasks may split them */
     d->b_floats = ((d->band - 1) * d->s + d->kh) * d->bw * DWC_C;
     d->o_floats = (d->band * d->ow + DWC_C) * DWC_C;
     p->padded = padded;
