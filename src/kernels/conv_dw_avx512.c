@@ -66,6 +66,7 @@ static void dwc_plan_make(dwc_plan *p, const evo_conv_attrs *c, const int64_t *x
     int64_t rows = EVO_MAX(DWC_BAND_BYTES / (p->bw * DWC_C * (int64_t)sizeof(float)), p->kh);
     p->band = EVO_MIN(EVO_MAX((rows - p->kh) / p->s + 1, (int64_t)1), p->oh);
     p->n_bands = (p->oh + p->band - 1) / p->band;
+    p->band = (p->oh + p->n_bands - 1) / p->n_bands; /* bands of equal height: tasks may split them */
     p->nb = (p->ch + DWC_C - 1) / DWC_C;
     p->b_floats = ((p->band - 1) * p->s + p->kh) * p->bw * DWC_C;
     p->o_floats = (p->band * p->ow + DWC_C) * DWC_C;
