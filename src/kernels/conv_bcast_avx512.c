@@ -441,23 +441,11 @@ const evo_kernel_def evo_kernel_conv_bcast_avx512 = {
  */
 static bool pair_fuses(const evo_graph *g, const evo_node *a, const evo_node *b)
 {
-    if (a->op != EVO_OP_CONV || b->op != EVO_OP_CONV || a->n_out < 1 || b->n_in < 2 || a->out[0] < 0 ||
-        b->in[0] != a->out[0] || a->a.conv.has_residual)
+    if (a->op != EVO_OP_CONV || b->op != EVO_OP_CONV || b->n_in < 2 || a->a.conv.has_residual ||
+        !evo_conv_feeds_only(g, a, b))
         return false;
-    int v = a->out[0];
-    for (int i = 0; i < g->n_outputs; i++)
-        if (g->outputs[i] == v)
-            return false;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const evo_node *n = &g->nodes[i];
-        if (n->is_dead)
-            continue;
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k] == v && (n != b || k != 0))
-                return false;
-    }
     /* worth it where A's output leaves L2 by far (the stems of 640-pixel detectors) */
-    return (int64_t)evo_value_count(&g->values[v]) * 4 >= ((int64_t)4 << 20);
+    return (int64_t)evo_value_count(&g->values[a->out[0]]) * 4 >= ((int64_t)4 << 20);
 }
 
 static void pair_plans(const evo_kernel_args *a, int n_tasks, bcast_plan *pa, bcast_plan *pb)

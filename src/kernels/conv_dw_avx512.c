@@ -588,21 +588,8 @@ static size_t bcdwc_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
  */
 static bool feeds_dw_only(const evo_graph *g, const evo_node *a, const evo_node *b)
 {
-    if (a->op != EVO_OP_CONV || a->n_out < 1 || a->out[0] < 0 || b->in[0] != a->out[0] || a->a.conv.has_residual ||
-        a->a.conv.out_groups || a->a.conv.group != 1 || a->n_in < 2 || a->a.conv.n_spatial != 2 ||
-        !dw_supports(g, b))
-        return false;
-    int v = a->out[0];
-    for (int i = 0; i < g->n_outputs; i++)
-        if (g->outputs[i] == v)
-            return false;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const evo_node *n = &g->nodes[i];
-        for (int k = 0; k < n->n_in && !n->is_dead; k++)
-            if (n->in[k] == v && (n != b || k != 0))
-                return false;
-    }
-    return true;
+    return a->op == EVO_OP_CONV && !a->a.conv.has_residual && !a->a.conv.out_groups && a->a.conv.group == 1 &&
+           a->n_in >= 2 && a->a.conv.n_spatial == 2 && dw_supports(g, b) && evo_conv_feeds_only(g, a, b);
 }
 
 /* A 1x1 stride-1 unpadded P, its weights packed as one K block. */

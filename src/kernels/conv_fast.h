@@ -109,6 +109,28 @@ static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
 }
 
 /*
+ * Whether node a's output 0 is read by node b as its input 0 and by
+ * nothing else (no other input of b, no other live node, not a graph
+ * output): a fused pair may then keep it from memory.
+ */
+static inline bool evo_conv_feeds_only(const evo_graph *g, const evo_node *a, const evo_node *b)
+{
+    if (a->n_out < 1 || a->out[0] < 0 || b->n_in < 1 || b->in[0] != a->out[0])
+        return false;
+    int v = a->out[0];
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v)
+            return false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const evo_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in && !n->is_dead; k++)
+            if (n->in[k] == v && (n != b || k != 0))
+                return false;
+    }
+    return true;
+}
+
+/*
  * What a conv variant applies as it stores the last K block: bias (NULL or
  * one per output channel), the fused residual (NULL or the whole tensor,
  * laid out like the output) added before the activation or after it, and
