@@ -310,6 +310,14 @@ const evo_kernel_def evo_kernel_conv_dwc_avx512 = {
  * band's E rows are computed into the band buffer (rows shared by two
  * bands twice), then the depthwise rows and the out transpose run as in
  * dwc_run.
+ *
+ * Tried and left out: the block's 1x1 projection Q fused too, reading the
+ * depthwise output's pixel vectors by broadcasts (16 channels x 16
+ * pixels a tile, one transpose into Q's planes). No faster on MobileNetV2
+ * (14x14 blocks 0.46 ms either way, 7x7 ones 0.30 -> 0.35): Q's tile runs
+ * below the GEMM it replaces by about what the depthwise out transpose
+ * costs, and Q needs all channels of a band, so its bands cannot split
+ * small maps between threads.
  */
 #define PWC_NJ 28 /* pixels per tile of P: 28 accumulators */
 /* Band buffer per task: a band of E for one channel block. */
