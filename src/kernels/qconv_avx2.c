@@ -271,45 +271,8 @@ dw_plane_t(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned c
         }
 }
 
-static void dw_plane(const evo_qconv_shape *s, const evo_qconv_packed *h, const unsigned char *base,
-                     int64_t c, const uint8_t *x, uint8_t *y, bool sgn)
-{
-    if (s->kw == 3 && !sgn)
-        dw_plane_t(s, h, base, c, x, y, 3, false);
-    else if (s->kw == 3)
-        dw_plane_t(s, h, base, c, x, y, 3, true);
-    else if (s->kw == 5 && !sgn)
-        dw_plane_t(s, h, base, c, x, y, 5, false);
-    else if (s->kw == 5)
-        dw_plane_t(s, h, base, c, x, y, 5, true);
-    else
-        dw_plane_t(s, h, base, c, x, y, s->kw, sgn);
-}
-
-void evo_qconv_dw_avx2(const evo_qconv_shape *s, const void *packed, const void *x, void *y, int task,
-                       int n_tasks)
-{
-    const evo_qconv_packed *h = packed;
-    int64_t p0, p1;
-    evo_task_range(s->batch * s->c_out, task, n_tasks, &p0, &p1);
-    bool sgn = h->x_xor != 0;
-    for (int64_t pl = p0; pl < p1; pl++)
-        dw_plane(s, h, packed, pl % s->c_out, (const uint8_t *)x + pl * s->ih * s->iw,
-                 (uint8_t *)y + pl * s->oh * s->ow, sgn);
-}
-
-static void dw_run(const evo_kernel_args *a, int task, int n_tasks)
-{
-    evo_qconv_shape s;
-    evo_qconv_dw_shape(a, &s);
-    evo_qconv_dw_avx2(&s, a->packed, a->in[0].data, a->out[0].data, task, n_tasks);
-}
-
-const evo_kernel_def evo_kernel_qconv_dw_avx2 = {
-    .name = "qconv_dw_avx2",
-    .isa = EVO_ISA_AVX2,
-    .supports = evo_qconv_dw_supports,
-    .run = dw_run,
-    .packed_bytes = evo_qconv_dw_packed_bytes,
-    .pack = evo_qconv_dw_pack,
-};
+#define QDW_ENTRY evo_qconv_dw_avx2
+#define QDW_NAME "qconv_dw_avx2"
+#define QDW_ISA EVO_ISA_AVX2
+#define QDW_DEF evo_kernel_qconv_dw_avx2
+#include "kernels/qconv_dw_body.inc"
