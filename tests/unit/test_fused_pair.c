@@ -9,7 +9,7 @@
  * depthwise, stride 1 or 2) on large maps and small ones, channel counts
  * that are no multiple of 16 or 8, for MobileNet's stem (3x3/2 from 3
  * channels, then depthwise), odd sizes, batch 2, a residual on the
- * second conv, 1-3 threads;
+ * second conv, the first conv's SiLU, ReLU or Clip, 1-3 threads;
  * the plan marks the first step fused and stores no middle value; a
  * middle value read elsewhere or too small to matter is not fused.
  */
@@ -29,6 +29,7 @@ typedef struct pair_case {
     bool residual; /* the second conv adds a tensor (Add after it) */
     bool shared;   /* the middle value is also a graph output */
     bool depthwise; /* the second conv is depthwise (c2 = c1, group c1) */
+    int act;        /* the first conv's activation: 0 SiLU, 1 ReLU, 2 Clip (as ReLU6, narrower) */
 } pair_case;
 
 static const pair_case *cur;
@@ -45,8 +46,17 @@ static void build_pair(evo_builder *b)
     snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d", c->k1, c->k1, c->s1, c->s1,
              c->p1, c->p1, c->p1, c->p1);
     evo_build_node(b, "Conv", "x w1 b1", "m", attrs);
-    evo_build_node(b, "Sigmoid", "m", "ms", NULL);
-    evo_build_node(b, "Mul", "m ms", "a", NULL); /* SiLU, fused into the conv */
+    if (c->act == 1) {
+        evo_build_node(b, "Relu", "m", "a", NULL);
+    } else if (c->act == 2) {
+        float lo = -0.25f, hi = 0.5f; /* both ends reached */
+        evo_build_const(b, "lo", EVO_DTYPE_FLOAT, 0, NULL, &lo);
+        evo_build_const(b, "hi", EVO_DTYPE_FLOAT, 0, NULL, &hi);
+        evo_build_node(b, "Clip", "m lo hi", "a", NULL);
+    } else {
+        evo_build_node(b, "Sigmoid", "m", "ms", NULL);
+        evo_build_node(b, "Mul", "m ms", "a", NULL); /* SiLU, fused into the conv */
+    }
     snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d group=%lld", c->k2, c->k2,
              c->s2, c->s2, c->p2, c->p2, c->p2, c->p2, c->depthwise ? (long long)c->c1 : 1LL);
     evo_build_node(b, "Conv", "a w2 b2", "y0", attrs);
@@ -175,6 +185,8 @@ static void test_small_expansions(void)
         {2, 13, 72, 72, 27, 29, 1, 1, 0, 3, 2, 1, false, false, true},  /* batch 2, odd sizes, stride 2, 72 channels */
         {1, 9, 21, 21, 28, 28, 1, 1, 0, 5, 2, 2, true, false, true},    /* 21 channels, 5x5/2, a residual */
         {1, 160, 960, 960, 7, 7, 1, 1, 0, 3, 1, 1, false, false, true}, /* MobileNetV2's last blocks */
+        {1, 16, 96, 96, 14, 14, 1, 1, 0, 3, 1, 1, true, false, true, 2}, /* Clip, clamped in the tiles */
+        {2, 7, 40, 40, 29, 27, 1, 1, 0, 5, 2, 2, false, false, true, 1}, /* ReLU, batch 2, odd sizes */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_case(&cases[i], true);
@@ -206,6 +218,7 @@ static void test_stem_depthwise(void)
         {2, 3, 16, 16, 161, 179, 3, 2, 1, 3, 1, 1, true, false, true},  /* batch 2, odd sizes, a residual */
         {1, 3, 24, 24, 100, 98, 3, 2, 1, 5, 2, 2, false, false, true},  /* 5x5/2, a half panel of 32 */
         {1, 3, 40, 40, 60, 61, 3, 1, 1, 3, 1, 1, false, false, true},   /* a stride-1 first conv */
+        {1, 3, 32, 32, 113, 111, 3, 2, 1, 3, 1, 1, false, false, true, 2}, /* Clip, odd sizes */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_case(&cases[i], true);
