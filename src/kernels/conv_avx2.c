@@ -141,4 +141,6 @@ static inline void tile_kernel(int64_t kc, const float *a, const float *b, int64
 #define CONV_NAME "avx2"
 #define CONV_ISA EVO_ISA_AVX2
 #define CONV_DEF evo_kernel_conv_avx2
+#define CONV_SCALED_NAME "scaled_avx2"
+#define CONV_SCALED_DEF evo_kernel_conv_scaled_avx2
 #include "kernels/conv_body.inc"

@@ -331,6 +331,8 @@ static void conv_gemv(const evo_convf_plan *p, const float *wp, const float *x, 
 #define CONV_NAME "avx512"
 #define CONV_ISA EVO_ISA_AVX512
 #define CONV_DEF evo_kernel_conv_avx512
+#define CONV_SCALED_NAME "scaled_avx512"
+#define CONV_SCALED_DEF evo_kernel_conv_scaled_avx512
 #include "kernels/conv_body.inc"
 
 int64_t evo_conv_avx512_kc(const evo_graph *g, const evo_node *n)

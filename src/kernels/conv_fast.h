@@ -41,6 +41,8 @@ extern const evo_kernel_def evo_kernel_conv_wino_neon;   /* AArch64 3x3 stride 1
 extern const evo_kernel_def evo_kernel_conv_winos2_neon; /* AArch64 3x3 stride 2: Winograd F(2x2, 3x3) by parity */
 extern const evo_kernel_def evo_kernel_conv_pwdwc_avx512; /* 1x1 conv into dwc's pixel vectors, then dwc */
 extern const evo_kernel_def evo_kernel_conv_bcdwc_avx512; /* a bcast conv into dwc's pixel vectors, then dwc */
+extern const evo_kernel_def evo_kernel_conv_scaled_avx512; /* a per-channel scale Mul, then a 1x1 conv */
+extern const evo_kernel_def evo_kernel_conv_scaled_avx2;
 
 /*
  * K rows per block of evo_kernel_conv_avx512's packed weights for node n:
@@ -128,6 +130,42 @@ static inline bool evo_conv_feeds_only(const evo_graph *g, const evo_node *a, co
                 return false;
     }
     return true;
+}
+
+/*
+ * Of a per-channel scale Mul (evo_conv_scale_fuses) with output dims y,
+ * which input is the full tensor x: 0 if input 0 (dims x0 of rank r0) has
+ * y's dims, else 1.
+ */
+static inline int evo_conv_scale_x(const int64_t *x0, int r0, const int64_t *y)
+{
+    return r0 == 4 && x0[0] == y[0] && x0[1] == y[1] && x0[2] == y[2] && x0[3] == y[3] ? 0 : 1;
+}
+
+/*
+ * Whether Mul node m scales x [N, C, H, W] by s [N or 1, C, 1, 1] (the
+ * end of a squeeze-excite block) and only the 1x1 stride-1 unpadded conv
+ * n reads the product, so that n can take the scale into its weights; and
+ * whether that is cheaper than the Mul: the weights (C_out x C) scaled per
+ * image are at most twice the product's size (C x H x W).
+ */
+static inline bool evo_conv_scale_fuses(const evo_graph *g, const evo_node *m, const evo_node *n)
+{
+    if (m->op != EVO_OP_MUL || m->n_in != 2 || m->in[0] < 0 || m->in[1] < 0 || !evo_convf_supports(g, n) ||
+        n->a.conv.out_groups || !evo_conv_feeds_only(g, m, n))
+        return false;
+    const evo_value *y = &g->values[m->out[0]], *a = &g->values[m->in[0]], *b = &g->values[m->in[1]];
+    int xi = evo_conv_scale_x(a->dims, a->rank, y->dims);
+    const evo_value *x = xi ? b : a, *s = xi ? a : b;
+    if (x->dtype != EVO_DTYPE_FLOAT || s->dtype != EVO_DTYPE_FLOAT || y->rank != 4 || x->rank != 4 ||
+        s->rank != 4 || evo_conv_scale_x(x->dims, x->rank, y->dims) != 0 ||
+        (s->dims[0] != 1 && s->dims[0] != y->dims[0]) || s->dims[1] != y->dims[1] || s->dims[2] != 1 ||
+        s->dims[3] != 1)
+        return false;
+    const evo_conv_attrs *c = &n->a.conv;
+    const int64_t *wd = g->values[n->in[1]].dims;
+    return wd[2] == 1 && wd[3] == 1 && c->stride[0] == 1 && c->stride[1] == 1 && !c->pad_begin[0] &&
+           !c->pad_begin[1] && !c->pad_end[0] && !c->pad_end[1] && wd[0] <= 2 * y->dims[2] * y->dims[3];
 }
 
 /*
