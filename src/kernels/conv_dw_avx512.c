@@ -435,7 +435,7 @@ static inline __attribute__((always_inline)) void pwc_act_run(float *v, int64_t 
         _mm512_store_ps(v + i * DWC_C, act_ps(_mm512_load_ps(v + i * DWC_C), act, e));
 }
 
-/* The activations the tiles do not clamp in registers. */
+/* The activations the tiles do not apply in registers. */
 static void pwc_act(float *v, int64_t n, const epilogue *e)
 {
     switch (e->act) {
@@ -483,7 +483,7 @@ static void pwc_rows(const pwdwc_plan *p, const evo_kernel_args *pa, const float
     int64_t nc = EVO_MIN((int64_t)DWC_C, p->c_out - cb * DWC_C), pitch = d->bw * DWC_C;
     __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
     float *bp = b + d->pl * DWC_C;
-    /* ReLU and Clip as a clamp in the tiles */
+    /* ReLU and Clip as a clamp in the tiles, SiLU there too */
     int clamp = e.act == EVO_ACT_RELU || e.act == EVO_ACT_CLIP ? 1 : e.act == EVO_ACT_SILU ? 2 : 0;
     __m512 vlo = _mm512_set1_ps(e.act == EVO_ACT_CLIP ? e.alpha : 0.0f);
     __m512 vhi = _mm512_set1_ps(e.act == EVO_ACT_CLIP ? e.beta : INFINITY);
