@@ -277,16 +277,19 @@ int evo_session_n_steps(const evo_session *s)
     return s ? s->plan.n_steps : 0;
 }
 
+static double value_bytes(const evo_graph *g, int v)
+{
+    return v < 0 ? 0 : (double)evo_value_count(&g->values[v]) * (double)evo_dtype_size(g->values[v].dtype);
+}
+
 /* Bytes of n's inputs (constants included) and, with outputs, its outputs. */
 static double io_bytes(const evo_graph *g, const evo_node *n, bool outputs)
 {
     double b = 0;
     for (int k = 0; k < n->n_in; k++)
-        if (n->in[k] >= 0)
-            b += (double)evo_value_count(&g->values[n->in[k]]) * (double)evo_dtype_size(g->values[n->in[k]].dtype);
+        b += value_bytes(g, n->in[k]);
     for (int k = 0; outputs && k < n->n_out; k++)
-        if (n->out[k] >= 0)
-            b += (double)evo_value_count(&g->values[n->out[k]]) * (double)evo_dtype_size(g->values[n->out[k]].dtype);
+        b += value_bytes(g, n->out[k]);
     return b;
 }
 
@@ -300,14 +303,18 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
     out->op = n->op_type;
     out->kernel = s->plan.steps[i].skip ? "view" : s->plan.steps[i].fused ? "fused" : s->plan.steps[i].kernel->name;
     out->time_ms = (double)s->step_ns[i] / 1e6;
-    /* a fused pair's second step does the first's work too */
+    /* a fused pair's second step does the first's work too (a chain of pairs: all before it) */
     out->flops = s->plan.steps[i].fused ? 0 : evo_node_flops(g, n);
-    if (i > 0 && s->plan.steps[i - 1].fused)
-        out->flops += evo_node_flops(g, &g->nodes[s->plan.steps[i - 1].node]);
     out->output = n->n_out > 0 && n->out[0] >= 0 && g->values[n->out[0]].name ? g->values[n->out[0]].name : "";
     out->bytes = s->plan.steps[i].fused || s->plan.steps[i].skip ? 0 : io_bytes(g, n, true);
-    if (i > 0 && s->plan.steps[i - 1].fused) /* the first of a pair: its inputs, its output never stored */
-        out->bytes += io_bytes(g, &g->nodes[s->plan.steps[i - 1].node], false);
+    for (int j = i - 1; !s->plan.steps[i].fused && j >= 0 && s->plan.steps[j].fused; j--) {
+        const evo_node *f = &g->nodes[s->plan.steps[j].node];
+        out->flops += evo_node_flops(g, f);
+        /* the first of a pair: its inputs; its output never stored unless the next kernel keeps it */
+        out->bytes += io_bytes(g, f, s->plan.steps[j + 1].kernel->keeps_prev_output);
+        if (j > 0 && s->plan.steps[j - 1].fused) /* its input from the pair before, never stored */
+            out->bytes -= value_bytes(g, f->in[0]);
+    }
     out->n_tasks = s->plan.steps[i].n_tasks;
     out->is_reference = !s->plan.steps[i].skip && s->plan.steps[i].kernel == evo_kernel_ref(n->op);
     return EVO_OK;

@@ -77,9 +77,9 @@ int evo_plan_assign_tasks(const evo_graph *g, evo_plan *p, int64_t dispatch_ns)
     for (int i = 0; i < p->n_steps; i++) {
         evo_step *s = &p->steps[i];
         double est = evo_step_estimate_ns(g, &g->nodes[s->node]);
-        /* a fused pair's second step runs the first one's work too */
-        if (i > 0 && p->steps[i - 1].fused)
-            est += evo_step_estimate_ns(g, &g->nodes[p->steps[i - 1].node]);
+        /* a fused pair's second step runs the first one's work too (and a chain of pairs all before) */
+        for (int j = i - 1; j >= 0 && p->steps[j].fused; j--)
+            est += evo_step_estimate_ns(g, &g->nodes[p->steps[j].node]);
         s->n_tasks = p->n_tasks > 1 && est < threshold ? 1 : p->n_tasks;
         serial += p->n_tasks > 1 && s->n_tasks == 1 && !s->skip && !s->fused;
     }

@@ -149,35 +149,63 @@ static const dwc_row_fn dwc_rows[2][DWC_NX + 1] = {
  * Output rows [oy0, oy0 + n_rows) from the pixel-vector buffer o back to
  * the nc channel planes at y (residual at res, same offsets), 16 pixels of
  * the rows' flat run at a time; act is e->act as a constant (dwc_store).
+ * With SUMS (and no residual), each channel's sum of the values stored
+ * goes to sums[c]: the activation comes before the transpose, and the
+ * pixel vectors add up to the sums in one register.
  */
 static inline __attribute__((always_inline)) void dwc_store_rows(const dwc_plan *p, const float *o, int64_t oy0,
                                                                  int64_t n_rows, int nc, float *y, const float *res,
-                                                                 const epilogue *e, const evo_act act)
+                                                                 const epilogue *e, const evo_act act,
+                                                                 const bool SUMS, float *sums)
 {
     int64_t plane = p->oh * p->ow, f0 = oy0 * p->ow, n = n_rows * p->ow;
+    __m512 sum = _mm512_setzero_ps();
     for (int64_t f = 0; f < n; f += DWC_C) {
         __m512 r[16];
+        __mmask16 m = range_mask(0, n - f);
+        if (SUMS) {
+            for (int j = 0; j < 16; j++) {
+                r[j] = act_ps(_mm512_load_ps(o + (f + j) * DWC_C), act, e);
+                if (j < n - f)
+                    sum = _mm512_add_ps(sum, r[j]);
+            }
+            v_transpose16(r);
+            for (int c = 0; c < nc; c++)
+                _mm512_mask_storeu_ps(y + c * plane + f0 + f, m, r[c]);
+            continue;
+        }
         for (int j = 0; j < 16; j++)
             r[j] = _mm512_load_ps(o + (f + j) * DWC_C);
         v_transpose16(r);
-        __mmask16 m = range_mask(0, n - f);
         for (int c = 0; c < nc; c++) {
             int64_t off = c * plane + f0 + f;
             _mm512_mask_storeu_ps(y + off, m, act_res_ps(r[c], res ? res + off : NULL, m, act, e));
         }
     }
+    if (SUMS)
+        _mm512_mask_storeu_ps(sums, range_mask(0, nc), sum);
 }
 
+#define DWC_STORE_ACTS(SUMS)                                                                                 \
+    switch (e->act) {                                                                                        \
+    case EVO_ACT_NONE: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_NONE, SUMS, sums); break;    \
+    case EVO_ACT_RELU: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_RELU, SUMS, sums); break;    \
+    case EVO_ACT_CLIP: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_CLIP, SUMS, sums); break;    \
+    case EVO_ACT_SILU: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_SILU, SUMS, sums); break;    \
+    case EVO_ACT_HARD_SWISH:                                                                                 \
+        dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_HARD_SWISH, SUMS, sums);                    \
+        break;                                                                                               \
+    default: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, e->act, SUMS, sums); break;                    \
+    }
+
+/* dwc_store_rows for e->act, with channel sums into sums unless it is NULL */
 static void dwc_store(const dwc_plan *p, const float *o, int64_t oy0, int64_t n_rows, int nc, float *y,
-                      const float *res, const epilogue *e)
+                      const float *res, const epilogue *e, float *sums)
 {
-    switch (e->act) {
-    case EVO_ACT_NONE: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_NONE); break;
-    case EVO_ACT_RELU: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_RELU); break;
-    case EVO_ACT_CLIP: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_CLIP); break;
-    case EVO_ACT_SILU: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_SILU); break;
-    case EVO_ACT_HARD_SWISH: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, EVO_ACT_HARD_SWISH); break;
-    default: dwc_store_rows(p, o, oy0, n_rows, nc, y, res, e, e->act); break;
+    if (sums) {
+        DWC_STORE_ACTS(true)
+    } else {
+        DWC_STORE_ACTS(false)
     }
 }
 
@@ -263,7 +291,7 @@ static void dwc_run(const evo_kernel_args *a, int task, int n_tasks)
                 tail(brow + ox * p.s * DWC_C, pitch, w, bias, (int)p.kh, (int)p.kw, orow + ox * DWC_C);
         }
         dwc_store(&p, o, oy0, n_rows, nc, (float *)a->out[0].data + c0 * out_plane,
-                  e.res ? e.res + c0 * out_plane : NULL, &e);
+                  e.res ? e.res + c0 * out_plane : NULL, &e, NULL);
     }
     conv_restore_denormals(csr);
 }
@@ -511,25 +539,29 @@ static void pwc_rows(const pwdwc_plan *p, const evo_kernel_args *pa, const float
         pwc_act(bp + (r - in0) * pitch, d->iw, &e);
 }
 
-static void pwdwc_run_any(const evo_kernel_args *a, bool padded, int task, int n_tasks)
+/*
+ * The pair P -> depthwise a (P's arguments in a->fused_prev), the task's
+ * buffers in scratch. sums non-NULL: unit u's channel sums of the output
+ * go to sums + u * 16 (units: image, band, channel block).
+ */
+static void pwdwc_units(const evo_kernel_args *a, const pwdwc_plan *pp, int task, int n_tasks, float *scratch,
+                        float *sums)
 {
     const evo_kernel_args *pa = a->fused_prev;
-    pwdwc_plan pp;
-    pwdwc_plan_make(&pp, padded, &pa->node->a.conv, pa->in[0].dims, pa->in[1].dims, &a->node->a.conv,
-                    a->in[0].dims, a->in[1].dims, a->out[0].dims);
-    const dwc_plan *p = &pp.d;
+    bool padded = pp->padded;
+    const dwc_plan *p = &pp->d;
     int64_t u0, u1, per_img = p->nb * p->n_bands;
     evo_task_range(a->out[0].dims[0] * per_img, task, n_tasks, &u0, &u1);
     if (u0 >= u1)
         return;
     epilogue e = evo_conv_epilogue_of(a);
-    float *b = (float *)a->scratch + pp.slice_floats * task, *o = b + p->b_floats, *q = o + p->o_floats;
-    int64_t *koff = (int64_t *)(q + pp.copy_floats);
+    float *b = scratch + pp->slice_floats * task, *o = b + p->b_floats, *q = o + p->o_floats;
+    int64_t *koff = (int64_t *)(q + pp->copy_floats);
     memset(b, 0, sizeof(float) * (size_t)p->b_floats);
-    for (int64_t kk = 0; kk < pp.k; kk++) /* row kk of K: input channel, then tap */
-        koff[kk] = padded ? (kk / (pp.kh * pp.kw) * pp.rows_in + kk / pp.kw % pp.kh) * pp.rs + kk % pp.kw
-                          : kk * pp.ih * pp.iw;
-    int64_t x_size = pp.c_in * pp.ih * pp.iw, out_plane = p->oh * p->ow, taps = p->kh * p->kw;
+    for (int64_t kk = 0; kk < pp->k; kk++) /* row kk of K: input channel, then tap */
+        koff[kk] = padded ? (kk / (pp->kh * pp->kw) * pp->rows_in + kk / pp->kw % pp->kh) * pp->rs + kk % pp->kw
+                          : kk * pp->ih * pp->iw;
+    int64_t x_size = pp->c_in * pp->ih * pp->iw, out_plane = p->oh * p->ow, taps = p->kh * p->kw;
     int64_t pitch = p->bw * DWC_C, copied = -1;
     dwc_row_fn full = dwc_rows[p->s - 1][DWC_NX], tail = dwc_rows[p->s - 1][(p->ow - 1) % DWC_NX + 1];
     unsigned csr = conv_flush_denormals();
@@ -544,11 +576,11 @@ static void pwdwc_run_any(const evo_kernel_args *a, bool padded, int task, int n
             if (r < lo || r >= hi)
                 memset(b + (r - in0) * pitch, 0, sizeof(float) * (size_t)pitch);
         if (padded && lo < hi && copied != u / p->nb) { /* a new band: its input rows */
-            pwc_copy(&pp, x, lo * pp.sh - pp.ph, (hi - lo - 1) * pp.sh + pp.kh, q);
+            pwc_copy(pp, x, lo * pp->sh - pp->ph, (hi - lo - 1) * pp->sh + pp->kh, q);
             copied = u / p->nb;
         }
         if (lo < hi)
-            pwc_rows(&pp, pa, x, q, koff, cb, lo, hi, in0, b);
+            pwc_rows(pp, pa, x, q, koff, cb, lo, hi, in0, b);
         const float *w = (const float *)a->packed + cb * taps * DWC_C;
         __m512 bias = e.bias ? _mm512_maskz_loadu_ps(range_mask(0, nc), e.bias + cb * DWC_C) : _mm512_setzero_ps();
         for (int64_t oy = 0; oy < n_rows; oy++) {
@@ -561,9 +593,23 @@ static void pwdwc_run_any(const evo_kernel_args *a, bool padded, int task, int n
                 tail(brow + ox * p->s * DWC_C, pitch, w, bias, (int)p->kh, (int)p->kw, orow + ox * DWC_C);
         }
         dwc_store(p, o, oy0, n_rows, nc, (float *)a->out[0].data + c0 * out_plane,
-                  e.res ? e.res + c0 * out_plane : NULL, &e);
+                  e.res ? e.res + c0 * out_plane : NULL, &e, sums ? sums + u * DWC_C : NULL);
     }
     conv_restore_denormals(csr);
+}
+
+static void pwdwc_plan_args(pwdwc_plan *pp, bool padded, const evo_kernel_args *a)
+{
+    const evo_kernel_args *pa = a->fused_prev;
+    pwdwc_plan_make(pp, padded, &pa->node->a.conv, pa->in[0].dims, pa->in[1].dims, &a->node->a.conv, a->in[0].dims,
+                    a->in[1].dims, a->out[0].dims);
+}
+
+static void pwdwc_run_any(const evo_kernel_args *a, bool padded, int task, int n_tasks)
+{
+    pwdwc_plan pp;
+    pwdwc_plan_args(&pp, padded, a);
+    pwdwc_units(a, &pp, task, n_tasks, a->scratch, NULL);
 }
 
 static void pwdwc_run(const evo_kernel_args *a, int task, int n_tasks)
@@ -679,4 +725,123 @@ const evo_kernel_def evo_kernel_conv_bcdwc_avx512 = {
     .packed_bytes = dwc_packed_bytes,
     .pack = dwc_pack,
     .fuses = bcdwc_fuses,
+};
+
+/*
+ * pwdwc or bcdwc with the GlobalAveragePool of the depthwise output (a
+ * squeeze-excite block's first step) taken from the vectors as they are
+ * stored: the output is still stored for the block's multiply, but not
+ * read again. Each unit (image, band, channel block) writes its channel
+ * sums to its own slot; the task that finishes last (a count in the
+ * step's run state, its packed bytes, reset by that task) adds the bands
+ * in order, so the means do not depend on the task split.
+ */
+#define GAP_STATE_BYTES 64
+
+/* The plan of the pair before GlobalAveragePool node n; with it, floats of the units' sums. */
+static bool gap_plan_node(pwdwc_plan *p, bool padded, const evo_graph *g, const evo_node *n, int64_t *sum_floats)
+{
+    const evo_node *d = pwc_producer(g, n->in[0]);
+    if (!d || !pwdwc_plan_node(p, padded, g, d))
+        return false;
+    *sum_floats = g->values[d->out[0]].dims[0] * p->d.n_bands * p->d.nb * DWC_C;
+    return true;
+}
+
+static size_t gap_scratch_any(const evo_graph *g, const evo_node *n, bool padded, int n_tasks)
+{
+    pwdwc_plan p;
+    int64_t sum_floats;
+    if (!gap_plan_node(&p, padded, g, n, &sum_floats))
+        return 0;
+    return (size_t)(p.slice_floats * n_tasks + sum_floats) * sizeof(float);
+}
+
+static size_t pwdwc_gap_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    return gap_scratch_any(g, n, false, n_tasks);
+}
+
+static size_t bcdwc_gap_scratch(const evo_graph *g, const evo_node *n, int n_tasks)
+{
+    return gap_scratch_any(g, n, true, n_tasks);
+}
+
+static size_t gap_state_bytes(const evo_graph *g, const evo_node *n)
+{
+    (void)g, (void)n;
+    return GAP_STATE_BYTES;
+}
+
+static void gap_state_init(const evo_graph *g, const evo_node *n, void *dst)
+{
+    (void)g, (void)n;
+    memset(dst, 0, GAP_STATE_BYTES);
+}
+
+static void gap_run_any(const evo_kernel_args *a, bool padded, int task, int n_tasks)
+{
+    const evo_kernel_args *d = a->fused_prev;
+    pwdwc_plan pp;
+    pwdwc_plan_args(&pp, padded, d);
+    float *sums = (float *)a->scratch + pp.slice_floats * n_tasks;
+    pwdwc_units(d, &pp, task, n_tasks, a->scratch, sums);
+    /* the step's run state: written by its tasks alone, and zero between runs */
+    int *done = (int *)(uintptr_t)a->packed;
+    if (__atomic_add_fetch(done, 1, __ATOMIC_ACQ_REL) != n_tasks)
+        return;
+    __atomic_store_n(done, 0, __ATOMIC_RELAXED);
+    const dwc_plan *p = &pp.d;
+    int64_t per_img = p->nb * p->n_bands;
+    float plane = (float)(p->oh * p->ow), *y = a->out[0].data;
+    for (int64_t img = 0; img < d->out[0].dims[0]; img++)
+        for (int64_t c = 0; c < p->ch; c++) {
+            float s = 0.0f;
+            for (int64_t band = 0; band < p->n_bands; band++)
+                s += sums[(img * per_img + band * p->nb + c / DWC_C) * DWC_C + c % DWC_C];
+            y[img * p->ch + c] = s / plane;
+        }
+}
+
+static void pwdwc_gap_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    gap_run_any(a, false, task, n_tasks);
+}
+
+static void bcdwc_gap_run(const evo_kernel_args *a, int task, int n_tasks)
+{
+    gap_run_any(a, true, task, n_tasks);
+}
+
+/* n a GlobalAveragePool of d's output (d run by pwdwc or bcdwc, as the registry pairs them; no residual) */
+static bool gap_fuses(const evo_graph *g, const evo_node *d, const evo_node *n)
+{
+    if (n->op != EVO_OP_GLOBAL_AVERAGE_POOL || n->n_in < 1 || n->n_out < 1 || d->n_out < 1 ||
+        n->in[0] != d->out[0] || n->out[0] < 0 || d->op != EVO_OP_CONV || d->a.conv.has_residual)
+        return false;
+    const evo_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    return x->dtype == EVO_DTYPE_FLOAT && y->dtype == EVO_DTYPE_FLOAT && x->rank == 4 && y->rank == 4 &&
+           y->dims[0] == x->dims[0] && y->dims[1] == x->dims[1] && y->dims[2] == 1 && y->dims[3] == 1;
+}
+
+const evo_kernel_def evo_kernel_conv_pwdwc_gap_avx512 = {
+    .name = "pwdwc_gap_avx512",
+    .isa = EVO_ISA_AVX512,
+    .scratch_bytes = pwdwc_gap_scratch,
+    .run = pwdwc_gap_run,
+    .packed_bytes = gap_state_bytes,
+    .pack = gap_state_init,
+    .fuses = gap_fuses,
+    .keeps_prev_output = true,
+};
+
+const evo_kernel_def evo_kernel_conv_bcdwc_gap_avx512 = {
+    .name = "bcdwc_gap_avx512",
+    .isa = EVO_ISA_AVX512,
+    .scratch_bytes = bcdwc_gap_scratch,
+    .run = bcdwc_gap_run,
+    .packed_bytes = gap_state_bytes,
+    .pack = gap_state_init,
+    .fuses = gap_fuses,
+    .keeps_prev_output = true,
 };

@@ -41,6 +41,8 @@ extern const evo_kernel_def evo_kernel_conv_wino_neon;   /* AArch64 3x3 stride 1
 extern const evo_kernel_def evo_kernel_conv_winos2_neon; /* AArch64 3x3 stride 2: Winograd F(2x2, 3x3) by parity */
 extern const evo_kernel_def evo_kernel_conv_pwdwc_avx512; /* 1x1 conv into dwc's pixel vectors, then dwc */
 extern const evo_kernel_def evo_kernel_conv_bcdwc_avx512; /* a bcast conv into dwc's pixel vectors, then dwc */
+extern const evo_kernel_def evo_kernel_conv_pwdwc_gap_avx512; /* pwdwc, then GlobalAveragePool of its output */
+extern const evo_kernel_def evo_kernel_conv_bcdwc_gap_avx512; /* bcdwc, then GlobalAveragePool of its output */
 extern const evo_kernel_def evo_kernel_conv_scaled_avx512; /* a per-channel scale Mul, then a 1x1 conv */
 extern const evo_kernel_def evo_kernel_conv_scaled_avx2;
 

@@ -79,6 +79,8 @@ typedef struct evo_kernel_def {
      * before; it then runs both, and prev's output is never stored whole.
      */
     bool (*fuses)(const evo_graph *g, const evo_node *prev, const evo_node *n);
+    /* a fused kernel that stores prev's output too (other nodes read it) */
+    bool keeps_prev_output;
 } evo_kernel_def;
 
 /* The best kernel for n on this CPU capped at max_isa, or NULL if none. */

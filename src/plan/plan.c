@@ -144,11 +144,18 @@ static evo_status plan_build(const evo_graph *g, evo_isa max_isa, int n_tasks, b
         }
     }
     for (int s2 = 0; s2 < p.n_steps; s2++) {
-        /* a fused pair's middle value is never stored, and the first node's inputs are read in the second step */
+        /*
+         * a fused pair's middle value is never stored (unless the second
+         * kernel keeps it), and the first node's inputs are read in the
+         * second step
+         */
         const evo_node *n = &g->nodes[p.steps[s2].node];
         if (!p.steps[s2].fused)
             continue;
-        first[n->out[0]] = last[n->out[0]] = -1;
+        if (!p.steps[s2 + 1].kernel->keeps_prev_output)
+            first[n->out[0]] = last[n->out[0]] = -1;
+        else if (last[n->out[0]] < s2 + 1)
+            last[n->out[0]] = s2 + 1;
         for (int k2 = 0; k2 < n->n_in; k2++)
             if (n->in[k2] >= 0 && !g->values[n->in[k2]].data && last[n->in[k2]] < s2 + 1)
                 last[n->in[k2]] = s2 + 1;

@@ -14,7 +14,8 @@ typedef struct evo_step {
     const evo_kernel_def *kernel;
     size_t scratch_bytes;      /* for the plan's n_tasks */
     bool skip;                 /* a view: its outputs already alias its inputs' bytes */
-    bool fused;                /* run by the next step's kernel (a fused pair): output never stored */
+    bool fused;                /* run by the next step's kernel (a fused pair): output never stored,
+                                  unless that kernel keeps_prev_output */
     int n_tasks;               /* tasks it is split into: 1 (the calling thread only) or the plan's n_tasks */
 } evo_step;
 
