@@ -74,6 +74,22 @@ static void dwc_plan_make(dwc_plan *p, const evo_conv_attrs *c, const int64_t *x
 }
 
 /*
+ * Zeroes the columns of padding (left and right of the input's) in every
+ * row of the band buffer b, once per task: nothing writes them after. A
+ * memset of the whole buffer per task cost MobileNetV2 0.1 ms on 2
+ * threads (four tasks).
+ */
+static void dwc_zero_pads(const dwc_plan *p, float *b)
+{
+    int64_t pitch = p->bw * DWC_C, right = p->bw - p->pl - p->iw;
+    for (float *row = b; row < b + p->b_floats; row += pitch) {
+        memset(row, 0, sizeof(float) * (size_t)(p->pl * DWC_C));
+        if (right > 0)
+            memset(row + (p->pl + p->iw) * DWC_C, 0, sizeof(float) * (size_t)(right * DWC_C));
+    }
+}
+
+/*
  * Fills the band buffer b with input rows [in0, in0 + rows) of nc channel
  * planes at x: rows outside the input are zeroed, the columns of padding
  * stay zero from the task's start. The rows inside are one flat run of
@@ -268,7 +284,7 @@ static void dwc_run(const evo_kernel_args *a, int task, int n_tasks)
         return;
     epilogue e = evo_conv_epilogue_of(a);
     float *b = (float *)a->scratch + (p.b_floats + p.o_floats) * task, *o = b + p.b_floats;
-    memset(b, 0, sizeof(float) * (size_t)p.b_floats);
+    dwc_zero_pads(&p, b);
     int64_t in_plane = p.ih * p.iw, out_plane = p.oh * p.ow, taps = p.kh * p.kw, pitch = p.bw * DWC_C;
     dwc_row_fn full = dwc_rows[p.s - 1][DWC_NX], tail = dwc_rows[p.s - 1][(p.ow - 1) % DWC_NX + 1];
     unsigned csr = conv_flush_denormals();
@@ -557,7 +573,7 @@ static void pwdwc_units(const evo_kernel_args *a, const pwdwc_plan *pp, int task
     epilogue e = evo_conv_epilogue_of(a);
     float *b = scratch + pp->slice_floats * task, *o = b + p->b_floats, *q = o + p->o_floats;
     int64_t *koff = (int64_t *)(q + pp->copy_floats);
-    memset(b, 0, sizeof(float) * (size_t)p->b_floats);
+    dwc_zero_pads(p, b);
     for (int64_t kk = 0; kk < pp->k; kk++) /* row kk of K: input channel, then tap */
         koff[kk] = padded ? (kk / (pp->kh * pp->kw) * pp->rows_in + kk / pp->kw % pp->kh) * pp->rs + kk % pp->kw
                           : kk * pp->ih * pp->iw;
