@@ -9,7 +9,7 @@
  * depthwise, stride 1 or 2) on large maps and small ones, channel counts
  * that are no multiple of 16 or 8, for MobileNet's stem (3x3/2 from 3
  * channels, then depthwise), odd sizes, batch 2, a residual on the
- * second conv, the first conv's SiLU, ReLU or Clip, 1-3 threads;
+ * second conv, the first conv's SiLU, ReLU, Clip or HardSwish, 1-3 threads;
  * the plan marks the first step fused and stores no middle value; a
  * middle value read elsewhere or too small to matter is not fused.
  */
@@ -29,7 +29,7 @@ typedef struct pair_case {
     bool residual; /* the second conv adds a tensor (Add after it) */
     bool shared;   /* the middle value is also a graph output */
     bool depthwise; /* the second conv is depthwise (c2 = c1, group c1) */
-    int act;        /* the first conv's activation: 0 SiLU, 1 ReLU, 2 Clip (as ReLU6, narrower) */
+    int act;        /* the first conv's activation: 0 SiLU, 1 ReLU, 2 Clip (as ReLU6, narrower), 3 HardSwish */
 } pair_case;
 
 static const pair_case *cur;
@@ -48,6 +48,8 @@ static void build_pair(evo_builder *b)
     evo_build_node(b, "Conv", "x w1 b1", "m", attrs);
     if (c->act == 1) {
         evo_build_node(b, "Relu", "m", "a", NULL);
+    } else if (c->act == 3) {
+        evo_build_node(b, "HardSwish", "m", "a", NULL);
     } else if (c->act == 2) {
         float lo = -0.25f, hi = 0.5f; /* both ends reached */
         evo_build_const(b, "lo", EVO_DTYPE_FLOAT, 0, NULL, &lo);
@@ -85,7 +87,7 @@ static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
         unsetenv("EVO_SKIP_KERNELS");
     else
         setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdwc_avx512,bcdwc_avx512", 1);
-    CHECK(evo_builder_init(&b, "pair", 11) == EVO_OK);
+    CHECK(evo_builder_init(&b, "pair", 14) == EVO_OK);
     build_pair(&b);
     CHECK(b.ok);
     evo_compile_options co = evo_compile_options_default();
@@ -187,6 +189,7 @@ static void test_small_expansions(void)
         {1, 160, 960, 960, 7, 7, 1, 1, 0, 3, 1, 1, false, false, true}, /* MobileNetV2's last blocks */
         {1, 16, 96, 96, 14, 14, 1, 1, 0, 3, 1, 1, true, false, true, 2}, /* Clip, clamped in the tiles */
         {2, 7, 40, 40, 29, 27, 1, 1, 0, 5, 2, 2, false, false, true, 1}, /* ReLU, batch 2, odd sizes */
+        {1, 16, 72, 72, 28, 28, 1, 1, 0, 5, 1, 2, true, false, true, 3}, /* HardSwish (MobileNetV3), a residual */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_case(&cases[i], true);
