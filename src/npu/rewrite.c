@@ -62,12 +62,6 @@ char *evo_npu_rewrites_str(const evo_npu_rewrites *r, char *buf, size_t cap)
     return buf;
 }
 
-static int sole_reader(const evo_graph *g, int v)
-{
-    int r[2];
-    return v >= 0 && evo_consumers(g, v, r, 2) == 1 && r[0] >= 0 ? r[0] : -1;
-}
-
 /* Does operator part op of node n (as described) pass the table? -1: no such part. */
 static int part_passes(const evo_npu_table *t, const evo_graph *g, const evo_node *n, evo_npu_op op)
 {
@@ -79,54 +73,13 @@ static int part_passes(const evo_npu_table *t, const evo_graph *g, const evo_nod
     return -1;
 }
 
-/* Conv or QLinearConv: the weight input index and the weight zero point (int8) of output channel o. */
-static int weight_input(const evo_node *n)
-{
-    return n->op == EVO_OP_QLINEAR_CONV ? 3 : 1;
-}
-
-static double wzp_of(const evo_graph *g, const evo_node *n, int64_t o)
-{
-    if (n->op != EVO_OP_QLINEAR_CONV || n->n_in < 6 || n->in[5] < 0)
-        return 0;
-    const evo_value *z = &g->values[n->in[5]];
-    int64_t i = evo_value_count(z) > 1 ? o : 0;
-    if (!z->data || i >= evo_value_count(z))
-        return 0;
-    return z->dtype == EVO_DTYPE_INT8 ? ((const int8_t *)z->data)[i] : ((const uint8_t *)z->data)[i];
-}
-
-/* Element size and a setter for the weight dtypes (float, int8, uint8). */
-static void put_w(void *buf, evo_dtype t, int64_t i, double v)
-{
-    if (t == EVO_DTYPE_FLOAT)
-        ((float *)buf)[i] = (float)v;
-    else if (t == EVO_DTYPE_INT8)
-        ((int8_t *)buf)[i] = (int8_t)v;
-    else
-        ((uint8_t *)buf)[i] = (uint8_t)v;
-}
-
-static double get_w(const void *buf, evo_dtype t, int64_t i)
-{
-    return t == EVO_DTYPE_FLOAT ? ((const float *)buf)[i]
-           : t == EVO_DTYPE_INT8 ? ((const int8_t *)buf)[i]
-                                 : ((const uint8_t *)buf)[i];
-}
-
-static bool conv_like(const evo_node *n)
-{
-    return (n->op == EVO_OP_CONV || n->op == EVO_OP_QLINEAR_CONV) && n->a.conv.n_spatial == 2 &&
-           !n->a.conv.has_residual && n->a.conv.out_groups == 0;
-}
-
 /* ---- kernel-pad ---- */
 
 /* Grows conv ni's kernel by (dh, dw) zero taps at the end; false when out of memory. */
 static bool grow_kernel(evo_graph *g, int ni, int64_t dh, int64_t dw)
 {
     evo_node *n = &g->nodes[ni];
-    const evo_value *w = &g->values[n->in[weight_input(n)]];
+    const evo_value *w = &g->values[n->in[evo_conv_weight_input(n)]];
     int64_t m = w->dims[0], c = w->dims[1], kh = w->dims[2], kw = w->dims[3];
     int64_t nh = kh + dh, nw = kw + dw, dims[4] = {m, c, nh, nw};
     size_t es = evo_dtype_size(w->dtype);
@@ -134,11 +87,11 @@ static bool grow_kernel(evo_graph *g, int ni, int64_t dh, int64_t dw)
     if (!buf)
         return false;
     for (int64_t o = 0; o < m; o++) {
-        double zp = wzp_of(g, n, o);
+        double zp = evo_conv_weight_zp(g, n, o);
         for (int64_t i = 0; i < c * nh * nw; i++) {
             int64_t ci = i / (nh * nw), y = i / nw % nh, x = i % nw;
-            double v = y < kh && x < kw ? get_w(w->data, w->dtype, ((o * c + ci) * kh + y) * kw + x) : zp;
-            put_w(buf, w->dtype, o * c * nh * nw + i, v);
+            double v = y < kh && x < kw ? evo_weight_get(w->data, w->dtype, ((o * c + ci) * kh + y) * kw + x) : zp;
+            evo_weight_put(buf, w->dtype, o * c * nh * nw + i, v);
         }
     }
     int id = evo_new_const(g, w->name, w->dtype, 4, dims, buf);
@@ -146,7 +99,7 @@ static bool grow_kernel(evo_graph *g, int ni, int64_t dh, int64_t dw)
     if (id < 0)
         return false;
     n = &g->nodes[ni];
-    n->in[weight_input(n)] = id;
+    n->in[evo_conv_weight_input(n)] = id;
     n->a.conv.kernel[0] = nh;
     n->a.conv.kernel[1] = nw;
     n->a.conv.pad_end[0] += dh * n->a.conv.dilation[0];
@@ -157,8 +110,9 @@ static bool grow_kernel(evo_graph *g, int ni, int64_t dh, int64_t dw)
 evo_status evo_npu_grow_kernel(evo_graph *g, int ni, int64_t dh, int64_t dw, evo_error *err)
 {
     const evo_node *n = &g->nodes[ni];
-    if (!conv_like(n) || dh < 0 || dw < 0 || n->in[weight_input(n)] < 0 || !g->values[n->in[weight_input(n)]].data ||
-        g->values[n->in[weight_input(n)]].rank != 4)
+    int wi = evo_conv_weight_input(n);
+    if (!evo_conv_like(n) || dh < 0 || dw < 0 || n->in[wi] < 0 || !g->values[n->in[wi]].data ||
+        g->values[n->in[wi]].rank != 4)
         return evo_node_errorf(err, g, n, EVO_ERR_INVALID_ARG, "kernel-pad: not a 2-D conv with constant weights");
     if (!grow_kernel(g, ni, dh, dw))
         return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory growing a kernel", g->file);
@@ -168,9 +122,9 @@ evo_status evo_npu_grow_kernel(evo_graph *g, int ni, int64_t dh, int64_t dw, evo
 static evo_status kernel_pad(evo_graph *g, const evo_npu_table *t, int ni, evo_npu_rewrites *rep, evo_error *err)
 {
     const evo_node *n = &g->nodes[ni];
-    if (!t || !conv_like(n) || part_passes(t, g, n, EVO_NPU_OP_CONV_2D) != 0)
+    if (!t || !evo_conv_like(n) || part_passes(t, g, n, EVO_NPU_OP_CONV_2D) != 0)
         return EVO_OK;
-    const evo_value *w = &g->values[n->in[weight_input(n)]];
+    const evo_value *w = &g->values[n->in[evo_conv_weight_input(n)]];
     if (!w->data || w->rank != 4)
         return EVO_OK;
     for (int64_t grow = 1; grow <= 4; grow++) { /* (0,1) (1,0) (1,1) (0,2) ... by total taps added */
@@ -191,155 +145,6 @@ static evo_status kernel_pad(evo_graph *g, const evo_npu_table *t, int ni, evo_n
             return EVO_OK;
         }
     }
-    return EVO_OK;
-}
-
-/* ---- focus->conv ---- */
-
-/*
- * The strided view value v takes of a source tensor through a chain of up
- * to 3 Slices, each read only by the next: offset and step per axis of the
- * source; returns the source value or -1.
- */
-static int slice_chain(const evo_graph *g, int v, int64_t off[4], int64_t step[4], int *chain, int *n_chain)
-{
-    for (int a = 0; a < 4; a++) {
-        off[a] = 0;
-        step[a] = 1;
-    }
-    *n_chain = 0;
-    while (v >= 0 && g->values[v].producer >= 0 && *n_chain < 3) {
-        const evo_node *s = &g->nodes[g->values[v].producer];
-        if (s->op != EVO_OP_SLICE || s->is_dead)
-            break;
-        const evo_value *x = &g->values[s->in[0]];
-        if (x->rank != 4 || sole_reader(g, v) < 0)
-            return -1;
-        for (int a = 0; a < 4; a++) { /* idx_x = start + idx_y * step_s; composed outside-in */
-            if (s->a.slice.step[a] < 1)
-                return -1;
-            off[a] = s->a.slice.start[a] + off[a] * s->a.slice.step[a];
-            step[a] *= s->a.slice.step[a];
-        }
-        chain[(*n_chain)++] = g->values[v].producer;
-        v = s->in[0];
-    }
-    return *n_chain ? v : -1;
-}
-
-/* Builds the 2k x 2k stride-2 weights of the Focus conv; NULL when out of memory. */
-static void *focus_weights(const evo_graph *g, const evo_node *conv, const int64_t (*offs)[2], int n_parts,
-                           int64_t c, int64_t dims[4])
-{
-    const evo_value *w = &g->values[conv->in[weight_input(conv)]];
-    int64_t m = w->dims[0], kh = w->dims[2], kw = w->dims[3];
-    int64_t nh = 2 * kh, nw = 2 * kw;
-    size_t es = evo_dtype_size(w->dtype);
-    double *acc = calloc((size_t)(m * c * nh * nw) + 1, sizeof(double));
-    void *buf = malloc((size_t)(m * c * nh * nw) * es + 1);
-    if (!acc || !buf) {
-        free(acc);
-        free(buf);
-        return NULL;
-    }
-    for (int64_t o = 0; o < m; o++) {
-        double zp = wzp_of(g, conv, o);
-        for (int p = 0; p < n_parts; p++)
-            for (int64_t ci = 0; ci < c; ci++)
-                for (int64_t i = 0; i < kh; i++)
-                    for (int64_t j = 0; j < kw; j++) {
-                        double v = get_w(w->data, w->dtype, ((o * w->dims[1] + p * c + ci) * kh + i) * kw + j) - zp;
-                        acc[((o * c + ci) * nh + 2 * i + offs[p][0]) * nw + 2 * j + offs[p][1]] += v;
-                    }
-        for (int64_t i = 0; i < c * nh * nw; i++)
-            put_w(buf, w->dtype, o * c * nh * nw + i, acc[o * c * nh * nw + i] + zp);
-    }
-    free(acc);
-    dims[0] = m;
-    dims[1] = c;
-    dims[2] = nh;
-    dims[3] = nw;
-    return buf;
-}
-
-/* The weights of a folded Focus must fit the weight type (int8: two slices at one offset could overflow). */
-static bool focus_offsets_distinct(const int64_t (*offs)[2], int n)
-{
-    for (int a = 0; a < n; a++)
-        for (int b = a + 1; b < n; b++)
-            if (offs[a][0] == offs[b][0] && offs[a][1] == offs[b][1])
-                return false;
-    return true;
-}
-
-static evo_status focus_conv(evo_graph *g, int ci, evo_npu_rewrites *rep, evo_error *err)
-{
-    const evo_node *cat = &g->nodes[ci];
-    if (cat->op != EVO_OP_CONCAT || cat->a.axis.axis != 1 || cat->n_in < 2 || cat->n_in > 8)
-        return EVO_OK;
-    int64_t offs[8][2];
-    int chains[8][3], n_chains[8], src = -1;
-    for (int k = 0; k < cat->n_in; k++) {
-        int64_t off[4], step[4];
-        int s = slice_chain(g, cat->in[k], off, step, chains[k], &n_chains[k]);
-        if (s < 0 || (src >= 0 && s != src) || off[0] || off[1] || step[0] != 1 || step[1] != 1 || step[2] != 2 ||
-            step[3] != 2 || off[2] > 1 || off[3] > 1)
-            return EVO_OK;
-        const evo_value *x = &g->values[s], *y = &g->values[cat->in[k]];
-        if (x->dims[2] % 2 || x->dims[3] % 2 || y->dims[1] != x->dims[1] || y->dims[2] != x->dims[2] / 2 ||
-            y->dims[3] != x->dims[3] / 2)
-            return EVO_OK;
-        src = s;
-        offs[k][0] = off[2];
-        offs[k][1] = off[3];
-    }
-    /* the Concat, then perhaps a per-tensor QuantizeLinear, then a stride-1 conv reading it alone */
-    int qi = -1, cv = cat->out[0], ri = sole_reader(g, cv);
-    if (ri >= 0 && g->nodes[ri].op == EVO_OP_QUANTIZE_LINEAR && evo_value_count(&g->values[g->nodes[ri].in[1]]) == 1) {
-        qi = ri;
-        cv = g->nodes[qi].out[0];
-        ri = sole_reader(g, cv);
-    }
-    if (ri < 0 || !conv_like(&g->nodes[ri]) || g->nodes[ri].in[0] != cv)
-        return EVO_OK;
-    const evo_node *conv = &g->nodes[ri];
-    const evo_conv_attrs *a = &conv->a.conv;
-    const evo_value *w = &g->values[conv->in[weight_input(conv)]];
-    int64_t c = g->values[src].dims[1];
-    if (a->group != 1 || a->stride[0] != 1 || a->stride[1] != 1 || a->dilation[0] != 1 || a->dilation[1] != 1 ||
-        !w->data || w->rank != 4 || w->dims[1] != c * cat->n_in ||
-        (w->dtype != EVO_DTYPE_FLOAT && !focus_offsets_distinct((const int64_t(*)[2])offs, cat->n_in)))
-        return EVO_OK;
-    int64_t dims[4];
-    void *buf = focus_weights(g, conv, (const int64_t(*)[2])offs, cat->n_in, c, dims);
-    if (!buf)
-        return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory folding a Focus", g->file);
-    int wid = evo_new_const(g, w->name, w->dtype, 4, dims, buf);
-    free(buf);
-    if (wid < 0)
-        return evo_errorf(err, EVO_ERR_NOMEM, "%s: out of memory folding a Focus", g->file);
-    evo_node *cn = &g->nodes[ri];
-    cn->in[weight_input(cn)] = wid;
-    for (int s = 0; s < 2; s++) {
-        cn->a.conv.kernel[s] = dims[2 + s];
-        cn->a.conv.stride[s] = 2;
-        cn->a.conv.pad_begin[s] *= 2;
-        cn->a.conv.pad_end[s] *= 2;
-    }
-    if (qi >= 0) { /* quantize the source itself: elementwise, per tensor, so the same bytes */
-        evo_node *q = &g->nodes[qi];
-        evo_value *qv = &g->values[q->out[0]];
-        q->in[0] = src;
-        for (int d = 0; d < 4; d++)
-            qv->dims[d] = g->values[src].dims[d];
-    } else {
-        cn->in[0] = src;
-    }
-    g->nodes[ci].is_dead = true;
-    for (int k = 0; k < g->nodes[ci].n_in; k++)
-        for (int i = 0; i < n_chains[k]; i++)
-            g->nodes[chains[k][i]].is_dead = true;
-    rep->count[EVO_NPU_RW_FOCUS]++;
     return EVO_OK;
 }
 
@@ -512,7 +317,9 @@ evo_status evo_npu_rewrite(evo_graph *g, const evo_npu_table *table, evo_npu_rew
     for (int i = 0; i < n0; i++) {
         if (g->nodes[i].is_dead)
             continue;
-        evo_status s = focus_conv(g, i, out, err);
+        bool folded = false;
+        evo_status s = evo_fold_focus_at(g, i, &folded, err);
+        out->count[EVO_NPU_RW_FOCUS] += folded;
         if (!s && !g->nodes[i].is_dead)
             s = pool_chain(g, table, i, out, err);
         if (!s && !g->nodes[i].is_dead)

@@ -28,6 +28,10 @@ evo_status evo_graph_sort(evo_graph *g, evo_error *err);
 evo_status evo_pass_infer_fold(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_dead_code(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_simplify(evo_graph *g, evo_pass_ctx *ctx);
+/* a Focus block (pixel-phase Slices, Concat, k x k Conv) as one 2k x 2k stride-2 Conv: fold_focus.c */
+evo_status evo_pass_fold_focus(evo_graph *g, evo_pass_ctx *ctx);
+/* The same for Concat node concat (its Focus, if it is one): *folded says whether it was. */
+evo_status evo_fold_focus_at(evo_graph *g, int concat, bool *folded, evo_error *err);
 evo_status evo_pass_fuse_hard(evo_graph *g, evo_pass_ctx *ctx);
 /* Activation levels (evo_compile_options.act_levels): changes the network. act_levels.c. */
 evo_status evo_pass_act_levels(evo_graph *g, evo_pass_ctx *ctx);

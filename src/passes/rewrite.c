@@ -53,3 +53,48 @@ int evo_new_const_f32(evo_graph *g, const char *base, int rank, const int64_t *d
 {
     return evo_new_const(g, base, EVO_DTYPE_FLOAT, rank, dims, data);
 }
+
+int evo_sole_reader(const evo_graph *g, int v)
+{
+    int r[2];
+    return v >= 0 && evo_consumers(g, v, r, 2) == 1 && r[0] >= 0 ? r[0] : -1;
+}
+
+bool evo_conv_like(const evo_node *n)
+{
+    return (n->op == EVO_OP_CONV || n->op == EVO_OP_QLINEAR_CONV) && n->a.conv.n_spatial == 2 &&
+           !n->a.conv.has_residual && n->a.conv.out_groups == 0;
+}
+
+int evo_conv_weight_input(const evo_node *n)
+{
+    return n->op == EVO_OP_QLINEAR_CONV ? 3 : 1;
+}
+
+double evo_conv_weight_zp(const evo_graph *g, const evo_node *n, int64_t o)
+{
+    if (n->op != EVO_OP_QLINEAR_CONV || n->n_in < 6 || n->in[5] < 0)
+        return 0;
+    const evo_value *z = &g->values[n->in[5]];
+    int64_t i = evo_value_count(z) > 1 ? o : 0;
+    if (!z->data || i >= evo_value_count(z))
+        return 0;
+    return z->dtype == EVO_DTYPE_INT8 ? ((const int8_t *)z->data)[i] : ((const uint8_t *)z->data)[i];
+}
+
+double evo_weight_get(const void *buf, evo_dtype t, int64_t i)
+{
+    return t == EVO_DTYPE_FLOAT ? ((const float *)buf)[i]
+           : t == EVO_DTYPE_INT8 ? ((const int8_t *)buf)[i]
+                                 : ((const uint8_t *)buf)[i];
+}
+
+void evo_weight_put(void *buf, evo_dtype t, int64_t i, double v)
+{
+    if (t == EVO_DTYPE_FLOAT)
+        ((float *)buf)[i] = (float)v;
+    else if (t == EVO_DTYPE_INT8)
+        ((int8_t *)buf)[i] = (int8_t)v;
+    else
+        ((uint8_t *)buf)[i] = (uint8_t)v;
+}

@@ -4,7 +4,8 @@
  *
  * The float graph is compiled without the fusions that hide values
  * (residual, layout, activation, slice-update fusion: EVO_QUANT_UNFUSED_PASSES),
- * so calibration sees every pre-activation. The pass then:
+ * so calibration sees every pre-activation, and with a Focus left as it is
+ * (the NPU rewrites fold it and report it). The pass then:
  *   - selects the nodes that run int8 (quant/select.c): every 2-D Conv,
  *     MatMul with a constant 2-D B and bias-free Gemm, each with the
  *     activation its output alone feeds (ReLU/Clip as a clamp, the others
@@ -29,7 +30,7 @@
 #include "quant/qparams.h"
 
 /* Passes the float graph is compiled without, for calibration and quantization. */
-#define EVO_QUANT_UNFUSED_PASSES "fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update"
+#define EVO_QUANT_UNFUSED_PASSES "fold_focus,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update"
 
 /*
  * evo quantize's default mixed precision: the layers that hurt the model

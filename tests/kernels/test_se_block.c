@@ -46,12 +46,13 @@ static void build_se(evo_builder *b)
     if (c->front == 0) {
         evo_build_input(b, "x", 4, (int64_t[]){c->batch, c->c, c->h, c->w});
     } else {
-        int64_t c0 = c->front == 1 ? (c->c + 3) / 4 : 3, k = c->front == 1 ? 1 : 3;
-        evo_build_input(b, "x", 4, (int64_t[]){c->batch, c0, c->h * (c->front == 1 ? 1 : 2), c->w * (c->front == 1 ? 1 : 2)});
+        int64_t c0 = c->front == 1 ? (c->c + 3) / 4 : 3, k = c->front == 1 ? 1 : 3, s = c->front == 1 ? 1 : 2;
+        evo_build_input(b, "x", 4, (int64_t[]){c->batch, c0, c->h * s, c->w * s});
         evo_build_weight(b, "we", 4, (int64_t[]){c->c, c0, k, k}, 0.3f);
         evo_build_weight(b, "wd", 4, (int64_t[]){c->c, 1, 3, 3}, 0.3f);
         evo_build_weight(b, "bd", 1, (int64_t[]){c->c}, 0.1f);
-        evo_build_node(b, "Conv", "x we", "e0", c->front == 1 ? "kernel_shape=1,1" : "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
+        evo_build_node(b, "Conv", "x we", "e0",
+                       c->front == 1 ? "kernel_shape=1,1" : "kernel_shape=3,3 strides=2,2 pads=1,1,1,1");
         evo_build_node(b, "Sigmoid", "e0", "e1", NULL);
         evo_build_node(b, "Mul", "e0 e1", "e", NULL);
         char attrs[96];

@@ -217,6 +217,7 @@ static float *run(build_fn fn, int variant, int rewrite, evo_npu_rewrites *rw, s
     fn(&b, variant);
     CHECK(b.ok);
     evo_compile_options co = evo_compile_options_default();
+    co.disable_passes = "fold_focus"; /* the compile pass that folds a Focus as the rewrite does */
     evo_pass_ctx ctx = {&co, &err};
     CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK, "%s", err.msg);
     if (rewrite == 1)

@@ -9,7 +9,8 @@
  * head (Conv -> Reshape -> Transpose -> Sigmoid: one Conv writing the
  * transposed layout with the Sigmoid fused), its box decoding (Split ->
  * Concat with the scores passing through: an in-place evo.UpdateSlices),
- * and cases that must not fuse
+ * a Focus block (four pixel-phase Slices, Concat, 3x3 Conv: one 6x6
+ * stride-2 Conv), and cases that must not fuse
  * (a pre-activation value read twice, a residual produced after the conv,
  * a layout op's output read elsewhere).
  */
@@ -25,6 +26,9 @@
 
 static const char *const all_opt = "simplify,fuse_hard,fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update";
 
+/* The opset graphs are built at (Slice takes steps from 10 on). */
+static int build_opset = 7;
+
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
                        size_t *n_out)
@@ -34,7 +38,7 @@ static int compile_run(void (*build)(evo_builder *), const char *disable, float 
     evo_model *m = NULL;
     evo_session *s = NULL;
     int steps = -1;
-    CHECK(evo_builder_init(&b, "passes", 7) == EVO_OK);
+    CHECK(evo_builder_init(&b, "passes", build_opset) == EVO_OK);
     build(&b);
     CHECK(b.ok);
     evo_compile_options co = evo_compile_options_default();
@@ -435,6 +439,87 @@ static void test_yolo_decode(void)
     }
 }
 
+/*
+ * Focus: x [1, 3, 14, W] into its phases (00 and 11 by one Slice over
+ * both axes, 10 and 01 by two, in either order), concatenated as YOLOX
+ * does (00, 10, 01, 11), then a 3x3 conv with bias. focus_case 1: a
+ * phase taken twice (folds too: its taps' weights add up); 2: the conv
+ * has stride 2 (does not fold).
+ */
+static int focus_case;
+
+static void phase(evo_builder *b, const char *out, int64_t dy, int64_t dx, int how)
+{
+    char n[4][48], ins[400], mid[64];
+    static const int64_t big = INT64_MAX;
+    const char *parts[4] = {"st", "en", "ax", "sp"};
+    for (int i = 0; i < 4; i++)
+        snprintf(n[i], sizeof(n[i]), "%s_%s", out, parts[i]);
+    if (how == 0) { /* one Slice, both axes */
+        evo_build_const(b, n[0], EVO_DTYPE_INT64, 1, (int64_t[]){2}, (int64_t[]){dy, dx});
+        evo_build_const(b, n[1], EVO_DTYPE_INT64, 1, (int64_t[]){2}, (int64_t[]){big, big});
+        evo_build_const(b, n[2], EVO_DTYPE_INT64, 1, (int64_t[]){2}, (int64_t[]){2, 3});
+        evo_build_const(b, n[3], EVO_DTYPE_INT64, 1, (int64_t[]){2}, (int64_t[]){2, 2});
+        snprintf(ins, sizeof(ins), "x %s %s %s %s", n[0], n[1], n[2], n[3]);
+        evo_build_node(b, "Slice", ins, out, NULL);
+        return;
+    }
+    /* two Slices: rows then columns (how 1) or columns then rows (how 2) */
+    int64_t first = how == 1 ? 2 : 3, second = how == 1 ? 3 : 2;
+    snprintf(mid, sizeof(mid), "%s_mid", out);
+    for (int k = 0; k < 2; k++) {
+        char m[4][72];
+        int64_t axis = k ? second : first, st = axis == 2 ? dy : dx;
+        for (int i = 0; i < 4; i++)
+            snprintf(m[i], sizeof(m[i]), "%.40s%d", n[i], k);
+        evo_build_const(b, m[0], EVO_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){st});
+        evo_build_const(b, m[1], EVO_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){big});
+        evo_build_const(b, m[2], EVO_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){axis});
+        evo_build_const(b, m[3], EVO_DTYPE_INT64, 1, (int64_t[]){1}, (int64_t[]){2});
+        snprintf(ins, sizeof(ins), "%s %s %s %s %s", k ? mid : "x", m[0], m[1], m[2], m[3]);
+        evo_build_node(b, "Slice", ins, k ? out : mid, NULL);
+    }
+}
+
+static void build_focus(evo_builder *b)
+{
+    evo_build_input(b, "x", 4, (int64_t[]){1, 3, 14, 18});
+    evo_build_weight(b, "w", 4, (int64_t[]){8, 12, 3, 3}, 0.3f);
+    evo_build_weight(b, "bias", 1, (int64_t[]){8}, 0.2f);
+    phase(b, "p00", 0, 0, 0);
+    phase(b, "p10", 1, 0, 1);
+    phase(b, "p01", 0, 1, 2);
+    phase(b, "p11", focus_case == 1 ? 0 : 1, focus_case == 1 ? 0 : 1, 0);
+    evo_build_node(b, "Concat", "p00 p10 p01 p11", "cat", "axis=1");
+    evo_build_node(b, "Conv", "cat w bias", "y",
+                   focus_case == 2 ? "kernel_shape=3,3 pads=1,1,1,1 strides=2,2" : "kernel_shape=3,3 pads=1,1,1,1");
+    evo_build_output(b, "y");
+}
+
+static void test_focus(void)
+{
+    static float a[1 << 12], b[1 << 12];
+    build_opset = 13;
+    for (focus_case = 0; focus_case < 3; focus_case++) {
+        size_t na = 0, nb = 0;
+        int folded = compile_run(build_focus, NULL, a, 1 << 12, &na);
+        int plain = compile_run(build_focus, "fold_focus", b, 1 << 12, &nb);
+        CHECK(na == nb && na > 0);
+        double max_err = 0, scale = 0;
+        for (size_t i = 0; i < na && i < nb; i++) {
+            max_err = fmax(max_err, fabs((double)a[i] - b[i]));
+            scale = fmax(scale, fabs(b[i]));
+        }
+        CHECK_MSG(scale > 0.1 && max_err <= 1e-5 * scale, "focus case %d: max err %g, scale %g", focus_case, max_err,
+                  scale);
+        /* folded: the conv alone; else 6 Slices, the Concat (a view) and the conv */
+        CHECK_MSG(folded == (focus_case == 2 ? plain : 1) && plain == 8, "focus case %d: steps folded %d, plain %d",
+                  focus_case, folded, plain);
+    }
+    build_opset = 7;
+}
+
 CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_hard_chains), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
            CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse),
-           CHECK_TEST(test_act_behind_layout), CHECK_TEST(test_yolo_head), CHECK_TEST(test_yolo_decode))
+           CHECK_TEST(test_act_behind_layout), CHECK_TEST(test_yolo_head), CHECK_TEST(test_yolo_decode),
+           CHECK_TEST(test_focus))
