@@ -16,6 +16,7 @@
  * tensors, or when the conv's weights outweigh the product.
  */
 #include "check.h"
+#include "graph_run.h"
 #include "exec/model.h"
 #include "graph/builder.h"
 #include "kernels/conv_fast.h"
@@ -93,58 +94,18 @@ static void build_se(evo_builder *b)
         evo_build_output(b, "p");
 }
 
-/*
- * Runs cur on n_threads, the fused steps allowed or skipped; output 0 into
- * out. Returns whether the Mul was fused (bit 0) and whether a kernel took
- * the GlobalAveragePool into the pair before (bit 1).
- */
+/* whether the Mul was fused (bit 0) and whether a kernel took the GlobalAveragePool into the pair before (bit 1) */
+static int se_steps(const evo_step_profile *sp)
+{
+    return (strcmp(sp->kernel, "fused") == 0 && strcmp(sp->op, "Mul") == 0) |
+           (strcmp(sp->kernel, "pwdwc_gap_avx512") == 0 || strcmp(sp->kernel, "bcdwc_gap_avx512") == 0) << 1;
+}
+
+/* Runs cur on n_threads, the fused steps allowed or skipped; output 0 into out. Returns se_steps' bits. */
 static int run_se(int n_threads, bool allow, float **out, size_t *n_out)
 {
-    evo_builder b;
-    evo_error err = {0};
-    evo_model *m = NULL;
-    evo_session *s = NULL;
-    int fused = 0;
-    if (allow)
-        unsetenv("EVO_SKIP_KERNELS");
-    else
-        setenv("EVO_SKIP_KERNELS", "scaled_avx512,scaled_avx2,pwdwc_gap_avx512,bcdwc_gap_avx512", 1);
-    CHECK(evo_builder_init(&b, "se", 13) == EVO_OK);
-    build_se(&b);
-    CHECK(b.ok);
-    evo_compile_options co = evo_compile_options_default();
-    evo_pass_ctx ctx = {&co, &err};
-    CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
-    evo_session_options so = evo_session_options_default();
-    so.n_threads = n_threads;
-    CHECK_MSG(m && evo_session_create(m, &so, &s, &err) == EVO_OK, "%s", err.msg);
-    if (s) {
-        evo_tensor_desc d;
-        for (int i = 0; i < evo_model_n_inputs(m); i++) {
-            evo_model_input_desc(m, i, &d);
-            float *p = evo_session_input_data(s, i);
-            uint64_t seed = 7 + (uint64_t)i;
-            for (size_t k = 0; k < d.size_bytes / 4; k++) {
-                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-                p[k] = (float)((seed >> 40) & 0xffff) / 16384.0f - 2.0f;
-            }
-        }
-        CHECK_MSG(evo_session_run(s, &err) == EVO_OK, "%s", err.msg);
-        evo_model_output_desc(m, 0, &d);
-        *n_out = d.size_bytes / 4;
-        *out = malloc(d.size_bytes);
-        memcpy(*out, evo_session_output_data(s, 0), d.size_bytes);
-        for (int i = 0; i < evo_session_n_steps(s); i++) {
-            evo_step_profile sp;
-            evo_session_profile(s, i, &sp);
-            fused |= strcmp(sp.kernel, "fused") == 0 && strcmp(sp.op, "Mul") == 0;
-            fused |= (strcmp(sp.kernel, "pwdwc_gap_avx512") == 0 || strcmp(sp.kernel, "bcdwc_gap_avx512") == 0) << 1;
-        }
-    }
-    unsetenv("EVO_SKIP_KERNELS");
-    evo_session_free(s);
-    evo_model_free(m);
-    return fused;
+    static const char *const fused = "scaled_avx512,scaled_avx2,pwdwc_gap_avx512,bcdwc_gap_avx512";
+    return graph_run(build_se, 13, n_threads, allow ? NULL : fused, 7, se_steps, out, n_out);
 }
 
 /* want_fused: the Mul pair formed; the pooling is taken into the pair before whenever the block has one (AVX-512) */

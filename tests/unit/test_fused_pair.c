@@ -14,6 +14,7 @@
  * middle value read elsewhere or too small to matter is not fused.
  */
 #include "check.h"
+#include "graph_run.h"
 #include "core/cpu.h"
 #include "exec/model.h"
 #include "graph/builder.h"
@@ -75,53 +76,21 @@ static void build_pair(evo_builder *b)
         evo_build_output(b, "a");
 }
 
+static void build_cur(evo_builder *b)
+{
+    build_pair(b);
+}
+
+static int fused_step(const evo_step_profile *sp)
+{
+    return strcmp(sp->kernel, "fused") == 0;
+}
+
 /* Runs cur with n_threads, the pair allowed or skipped; output 0 into out. Returns whether a step was fused. */
 static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
 {
-    evo_builder b;
-    evo_error err = {0};
-    evo_model *m = NULL;
-    evo_session *s = NULL;
-    bool fused = false;
-    if (allow)
-        unsetenv("EVO_SKIP_KERNELS");
-    else
-        setenv("EVO_SKIP_KERNELS", "bcast_pair_avx512,pwdwc_avx512,bcdwc_avx512", 1);
-    CHECK(evo_builder_init(&b, "pair", 14) == EVO_OK);
-    build_pair(&b);
-    CHECK(b.ok);
-    evo_compile_options co = evo_compile_options_default();
-    evo_pass_ctx ctx = {&co, &err};
-    CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
-    evo_session_options so = evo_session_options_default();
-    so.n_threads = n_threads;
-    CHECK_MSG(m && evo_session_create(m, &so, &s, &err) == EVO_OK, "%s", err.msg);
-    if (s) {
-        evo_tensor_desc d;
-        for (int i = 0; i < evo_model_n_inputs(m); i++) {
-            evo_model_input_desc(m, i, &d);
-            float *p = evo_session_input_data(s, i);
-            uint64_t seed = 99 + (uint64_t)i;
-            for (size_t k = 0; k < d.size_bytes / 4; k++) {
-                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-                p[k] = (float)((seed >> 40) & 0xffff) / 16384.0f - 2.0f;
-            }
-        }
-        CHECK_MSG(evo_session_run(s, &err) == EVO_OK, "%s", err.msg);
-        evo_model_output_desc(m, 0, &d);
-        *n_out = d.size_bytes / 4;
-        *out = malloc(d.size_bytes);
-        memcpy(*out, evo_session_output_data(s, 0), d.size_bytes);
-        for (int i = 0; i < evo_session_n_steps(s); i++) {
-            evo_step_profile sp;
-            evo_session_profile(s, i, &sp);
-            fused |= strcmp(sp.kernel, "fused") == 0;
-        }
-    }
-    unsetenv("EVO_SKIP_KERNELS");
-    evo_session_free(s);
-    evo_model_free(m);
-    return fused;
+    return graph_run(build_cur, 14, n_threads, allow ? NULL : "bcast_pair_avx512,pwdwc_avx512,bcdwc_avx512", 99,
+                     fused_step, out, n_out);
 }
 
 static void check_case(const pair_case *c, bool want_fused)
