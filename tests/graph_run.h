@@ -14,13 +14,15 @@
 #include <string.h>
 
 /*
- * Builds a graph with build() at opset, compiles it, runs it on n_threads
+ * Builds a graph with build() at opset, compiles it (the passes listed in
+ * disable skipped; NULL: none), runs it on n_threads
  * with $EVO_SKIP_KERNELS = skip (NULL: none skipped) and inputs seeded by
  * seed; output 0 goes to *out (malloc'd, *n_out floats). Returns the OR
  * of step(profile of each step) (step NULL: 0).
  */
-static inline int graph_run(void (*build)(evo_builder *), int opset, int n_threads, const char *skip, uint64_t seed,
-                            int (*step)(const evo_step_profile *), float **out, size_t *n_out)
+static inline int graph_run(void (*build)(evo_builder *), int opset, const char *disable, int n_threads,
+                            const char *skip, uint64_t seed, int (*step)(const evo_step_profile *), float **out,
+                            size_t *n_out)
 {
     evo_builder b;
     evo_error err = {0};
@@ -37,6 +39,7 @@ static inline int graph_run(void (*build)(evo_builder *), int opset, int n_threa
     build(&b);
     CHECK(b.ok);
     evo_compile_options co = evo_compile_options_default();
+    co.disable_passes = disable;
     evo_pass_ctx ctx = {&co, &err};
     CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
     evo_session_options so = evo_session_options_default();

@@ -28,7 +28,8 @@
     extern const evo_kernel_def evo_kernel_split_##isa;     \
     extern const evo_kernel_def evo_kernel_update_##isa;    \
     extern const evo_kernel_def evo_kernel_resize_##isa;    \
-    extern const evo_kernel_def evo_kernel_slice_##isa;
+    extern const evo_kernel_def evo_kernel_slice_##isa;     \
+    extern const evo_kernel_def evo_kernel_s2d_##isa;
 
 EVO_FASTOPS_DECLARE(avx512)
 EVO_FASTOPS_DECLARE(avx2)
@@ -36,7 +37,7 @@ EVO_FASTOPS_DECLARE(avx2)
 /* AArch64 (src/kernels/arm/): the elementwise, pooling, softmax, transpose, concat/split, resize and slice families */
 extern const evo_kernel_def evo_kernel_pool_neon, evo_kernel_global_pool_neon, evo_kernel_binary_neon,
     evo_kernel_unary_neon, evo_kernel_softmax_neon, evo_kernel_transpose_neon, evo_kernel_concat_neon,
-    evo_kernel_split_neon, evo_kernel_update_neon, evo_kernel_resize_neon, evo_kernel_slice_neon;
+    evo_kernel_split_neon, evo_kernel_update_neon, evo_kernel_resize_neon, evo_kernel_slice_neon, evo_kernel_s2d_neon;
 
 #undef EVO_FASTOPS_DECLARE
 

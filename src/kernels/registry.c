@@ -76,6 +76,7 @@ static const fast_kernel fast_kernels[] = {
     {EVO_OP_RESIZE, &evo_kernel_resize_neon},
     {EVO_OP_UPSAMPLE, &evo_kernel_resize_neon},
     {EVO_OP_SLICE, &evo_kernel_slice_neon},
+    {EVO_OP_SPACE_TO_DEPTH, &evo_kernel_s2d_neon},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dw_neon},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_i8mm},
     {EVO_OP_QLINEAR_CONV, &evo_kernel_qconv_dotprod},
@@ -146,6 +147,7 @@ static const fast_kernel fast_kernels[] = {
     EVO_FASTOPS_ENTRIES(UPDATE_SLICES, update),
     EVO_FASTOPS_ENTRIES(RESIZE, resize),
     EVO_FASTOPS_ENTRIES(SLICE, slice),
+    EVO_FASTOPS_ENTRIES(SPACE_TO_DEPTH, s2d),
     EVO_FASTOPS_ENTRIES(UPSAMPLE, resize),
     {EVO_OP_COUNT, NULL}, /* sentinel */
 };

@@ -389,6 +389,16 @@ evo_status ow_emit_node(ow_model *m, const evo_node *n)
                                ow_value(m, n->out[0]));
         break;
     case EVO_OP_UPDATE_SLICES: return emit_update(m, n);
+    case EVO_OP_SPACE_TO_DEPTH:
+        if (n->n_attrs == 0) { /* pass s2d_conv's: its blocksize from the typed attributes */
+            evo_status s = ow_emit_copy(m, n);
+            ow_node *o = &m->nodes[m->n_nodes - 1];
+            if (s || !ow_attrs(m, o, 1))
+                return s ? s : ow_nomem(m, n);
+            ow_attr_int(&o->attrs[0], "blocksize", n->a.d2s.blocksize);
+            return EVO_OK;
+        }
+        break;
     case EVO_OP_QLINEAR_CONV:
     case EVO_OP_QLINEAR_MATMUL:
         if (ow_qdq_wanted(m, n))

@@ -19,6 +19,7 @@ static const pass_entry passes[] = {
     {"fold_qdq_ms", evo_pass_fold_qdq_ms, true},
     {"simplify", evo_pass_simplify, true},
     {"fold_focus", evo_pass_fold_focus, true},
+    {"s2d_conv", evo_pass_s2d_conv, true},
     {"fuse_hard", evo_pass_fuse_hard, true},
     {"act_levels", evo_pass_act_levels, false},
     {"fold_bn", evo_pass_fold_bn, true},

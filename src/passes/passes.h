@@ -32,6 +32,8 @@ evo_status evo_pass_simplify(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fold_focus(evo_graph *g, evo_pass_ctx *ctx);
 /* The same for Concat node concat (its Focus, if it is one): *folded says whether it was. */
 evo_status evo_fold_focus_at(evo_graph *g, int concat, bool *folded, evo_error *err);
+/* a stride-2 6x6 Conv as SpaceToDepth then a stride-1 3x3 Conv, for the Winograd kernels: s2d_conv.c */
+evo_status evo_pass_s2d_conv(evo_graph *g, evo_pass_ctx *ctx);
 evo_status evo_pass_fuse_hard(evo_graph *g, evo_pass_ctx *ctx);
 /* Activation levels (evo_compile_options.act_levels): changes the network. act_levels.c. */
 evo_status evo_pass_act_levels(evo_graph *g, evo_pass_ctx *ctx);

@@ -30,7 +30,7 @@
 #include "quant/qparams.h"
 
 /* Passes the float graph is compiled without, for calibration and quantization. */
-#define EVO_QUANT_UNFUSED_PASSES "fold_focus,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update"
+#define EVO_QUANT_UNFUSED_PASSES "fold_focus,s2d_conv,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update"
 
 /*
  * evo quantize's default mixed precision: the layers that hurt the model

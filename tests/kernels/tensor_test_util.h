@@ -197,6 +197,32 @@ static inline void *tg_run(evo_graph *g, int node, int n_tasks, int which)
     return tg_run_kernel(g, node, NULL, n_tasks, which);
 }
 
+/*
+ * Each variant the host runs: its supports() must say want_support for
+ * node; where it does, its output 0 on 1-3 tasks must equal want (bytes)
+ * bit for bit. what and iter name the case. Returns the runs made.
+ */
+static inline int tg_check_variants(evo_graph *g, int node, const evo_kernel_def *const *variants, size_t n_variants,
+                                    bool want_support, const void *want, size_t bytes, const char *what, int iter)
+{
+    int runs = 0;
+    for (size_t v = 0; v < n_variants; v++) {
+        const evo_kernel_def *k = variants[v];
+        if (!check_host_runs(k))
+            continue;
+        bool sup = k->supports(g, &g->nodes[node]);
+        CHECK_MSG(sup == want_support, "%s %s iter %d: supports() = %d", k->name, what, iter, sup);
+        for (int tasks = 1; sup && tasks <= 3; tasks++) {
+            void *got = tg_run_kernel(g, node, k, tasks, 0);
+            CHECK_MSG(got && memcmp(got, want, bytes) == 0, "%s %s iter %d: %d tasks differ from the reference",
+                      k->name, what, iter, tasks);
+            runs++;
+            free(got);
+        }
+    }
+    return runs;
+}
+
 static inline const evo_value *tg_out(evo_graph *g, int node, int o)
 {
     return &g->values[g->nodes[node].out[o]];

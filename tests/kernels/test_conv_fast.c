@@ -591,7 +591,7 @@ static void test_layer_picks(void)
         {64, 64, 80, 3, 2, &evo_kernel_conv_bcast_avx512},    /* 3x3 stride 2, 64 channels out */
         {256, 512, 40, 3, 2, &evo_kernel_conv_winos2_avx512}, /* 3x3 stride 2, 100 tiles */
         {512, 512, 7, 3, 1, &evo_kernel_conv_avx512},        /* 3x3 on 7x7: Winograd weights too big */
-        {12, 16, 208, 3, 1, &evo_kernel_conv_bcast_avx512},   /* 16 channels out (YOLOX-nano after Focus) */
+        {12, 16, 208, 3, 1, &evo_kernel_conv_wino4_avx512},   /* a 6x6/2 stem after s2d_conv (YOLOX-nano, YOLOv5) */
         {64, 16, 13, 5, 1, &evo_kernel_conv_bcast_avx512},    /* 16 channels out, 5x5 on a small map */
         {96, 96, 20, 5, 1, &evo_kernel_conv_bcast_avx512},    /* stride 1, up to 128 channels */
         {256, 256, 20, 5, 1, &evo_kernel_conv_avx512},        /* stride 1, more channels */

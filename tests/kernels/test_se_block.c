@@ -17,11 +17,7 @@
  */
 #include "check.h"
 #include "graph_run.h"
-#include "exec/model.h"
-#include "graph/builder.h"
 #include "kernels/conv_fast.h"
-#include "passes/passes.h"
-#include "plan/plan.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -105,7 +101,7 @@ static int se_steps(const evo_step_profile *sp)
 static int run_se(int n_threads, bool allow, float **out, size_t *n_out)
 {
     static const char *const fused = "scaled_avx512,scaled_avx2,pwdwc_gap_avx512,bcdwc_gap_avx512";
-    return graph_run(build_se, 13, n_threads, allow ? NULL : fused, 7, se_steps, out, n_out);
+    return graph_run(build_se, 13, NULL, n_threads, allow ? NULL : fused, 7, se_steps, out, n_out);
 }
 
 /* want_fused: the Mul pair formed; the pooling is taken into the pair before whenever the block has one (AVX-512) */

@@ -153,20 +153,8 @@ static void test_slice_fast_variants(void)
             want_support = want_support && steps[d] > 0;
         float *want = tg_run(g, n, 1, 0);
         int64_t y_count = evo_value_count(tg_out(g, n, 0));
-        for (size_t v = 0; v < EVO_ARRAY_LEN(variants); v++) {
-            const evo_kernel_def *k = variants[v];
-            if (!check_host_runs(k))
-                continue;
-            bool sup = k->supports(g, &g->nodes[n]);
-            CHECK_MSG(sup == (want_support && y_count > 0), "%s iter %d: supports() = %d", k->name, iter, sup);
-            for (int tasks = 1; sup && tasks <= 3; tasks++) {
-                float *got = tg_run_kernel(g, n, k, tasks, 0);
-                CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)y_count) == 0, "%s iter %d rank %d tasks %d",
-                          k->name, iter, rank, tasks);
-                n_checked++;
-                free(got);
-            }
-        }
+        n_checked += tg_check_variants(g, n, variants, EVO_ARRAY_LEN(variants), want_support && y_count > 0, want,
+                                       sizeof(float) * (size_t)y_count, "slice", iter);
         free(want);
         free(x);
         evo_graph_free(g);

@@ -1,9 +1,12 @@
 /*
  * test_transpose.c - Transpose (random permutations up to rank 6, default
  * reverse, several element sizes) and DepthToSpace/SpaceToDepth (DCR, CRD,
- * and the round trip) against naive index formulas; bad inputs.
+ * and the round trip) against naive index formulas, SpaceToDepth's
+ * vectorised variants against the reference; bad inputs.
  */
 #include "tensor_test_util.h"
+#include "core/cpu.h"
+#include "kernels/fastops.h"
 
 static void test_transpose_random(void)
 {
@@ -134,6 +137,54 @@ static void test_d2s_random(void)
     }
 }
 
+/*
+ * The vectorised SpaceToDepth (blocksize 2; pass s2d_conv's) against the
+ * reference: widths around the vector lengths (the odd pixels' loads stop
+ * a vector early), odd channel counts, batch 2, 1-3 tasks; blocksize 3 and
+ * int32 too, and odd sizes refused.
+ */
+static void test_s2d_fast_variants(void)
+{
+    const evo_kernel_def *variants[] = {
+#if defined(__aarch64__)
+        &evo_kernel_s2d_neon,
+#endif
+        &evo_kernel_s2d_avx512, &evo_kernel_s2d_avx2};
+    check_rng r = {29};
+    int n_checked = 0;
+    for (int iter = 0; iter < 60; iter++) {
+        int64_t b = iter % 10 == 9 ? 3 : 2, N = check_rng_int(&r, 1, 2), C = check_rng_int(&r, 1, 5);
+        int64_t H = b * check_rng_int(&r, 1, 6), W = b * check_rng_int(&r, 1, 40);
+        bool odd = iter % 15 == 14;
+        if (odd)
+            W += 1;
+        int64_t dims[4] = {N, C, H, W}, count = N * C * H * W;
+        float *x = malloc(sizeof(float) * (size_t)count);
+        for (int64_t i = 0; i < count; i++)
+            x[i] = (float)i - 0.5f;
+        evo_graph *g = tg_new(13);
+        int in = tg_value(g, "x", iter % 4 == 3 ? EVO_DTYPE_INT32 : EVO_DTYPE_FLOAT, 4, dims, x);
+        int n = tg_node(g, "SpaceToDepth", &in, 1, 1);
+        tg_attr_int(g, n, "blocksize", b);
+        evo_error err = {0};
+        if (odd) { /* W not a multiple of the block: the op itself refuses it */
+            CHECK(tg_infer(g, n, &err) == EVO_ERR_SHAPE);
+            free(x);
+            evo_graph_free(g);
+            continue;
+        }
+        CHECK_MSG(tg_infer(g, n, &err) == EVO_OK, "%s", err.msg);
+        float *want = tg_run(g, n, 1, 0);
+        n_checked += tg_check_variants(g, n, variants, EVO_ARRAY_LEN(variants), b == 2, want,
+                                       sizeof(float) * (size_t)count, "space_to_depth", iter);
+        free(want);
+        free(x);
+        evo_graph_free(g);
+    }
+    if (evo_cpu_has_isa(EVO_ISA_AVX2) || evo_cpu_has_isa(EVO_ISA_NEON))
+        CHECK_MSG(n_checked > 100, "only %d variant runs", n_checked);
+}
+
 /* ONNX test_spacetodepth_example / depthtospace_example values. */
 static void test_d2s_onnx_example(void)
 {
@@ -175,4 +226,4 @@ static void test_d2s_onnx_example(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_transpose_random), CHECK_TEST(test_transpose_errors), CHECK_TEST(test_d2s_random),
-           CHECK_TEST(test_d2s_onnx_example))
+           CHECK_TEST(test_s2d_fast_variants), CHECK_TEST(test_d2s_onnx_example))

@@ -10,7 +10,10 @@ The pretrained detectors of SHARED_DATA (opset 11; PicoDet's hard-swish
 chains become HardSwish nodes evo must spell out before opset 14) go the
 same way on a seeded random input, within 1e-4 * max|output|: their
 BatchNormalization is folded by evo and the hard-swish chains rewritten,
-which rounds a few ulp differently (worst seen 1.0e-5). Without
+which rounds a few ulp differently (worst seen 1.0e-5). A stem evo wrote
+as SpaceToDepth and a 3x3 conv (pass s2d_conv) has ONNX Runtime sum its
+108 products in another order: 5e-5 there (worst seen 2.6e-5, YOLOv5s,
+whose boxes reach 1.2e3). Without
 SHARED_DATA they are skipped with a line saying so; `--part local|shared`
 runs one of the two (parts_util.py; shared exits 77 without the data).
 
@@ -28,6 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import parts_util as pu  # noqa: E402
 
 REL_BOUND = 1e-5
+S2D_REL_BOUND = 5e-5
 SHARED_REL_BOUND = 1e-4
 CASES = [
     ("tiny_cnn_op13", "tiny_cnn"),
@@ -71,6 +75,8 @@ def main():
         out = os.path.join(work, name + ".written.onnx")
         subprocess.run([evo, "compile", src, "--emit-onnx", out], check=True)
         onnx.checker.check_model(out, full_check=True)
+        s2d = any(n.op_type == "SpaceToDepth" for n in onnx.load(out).graph.node) and \
+            not any(n.op_type == "SpaceToDepth" for n in onnx.load(src).graph.node)
         if x_path:
             x = np.load(x_path)
         else:
@@ -88,7 +94,7 @@ def main():
                 continue
             err = float(np.abs(a - b).max())
             ref = float(np.abs(a).max())
-            bound = REL_BOUND if x_path else SHARED_REL_BOUND
+            bound = SHARED_REL_BOUND if not x_path else S2D_REL_BOUND if s2d else REL_BOUND
             ok = err <= bound * ref
             print(f"{name}: output {k} {a.shape}: max|diff| {err:.3g}, max|y| {ref:.3g} "
                   f"(bound {bound} * max|y|) {'ok' if ok else 'FAIL'}")

@@ -29,6 +29,18 @@ static const char *const all_opt = "simplify,fuse_hard,fold_bn,fuse_residual,fus
 /* The opset graphs are built at (Slice takes steps from 10 on). */
 static int build_opset = 7;
 
+/* max |a[i] - b[i]| over n floats; *scale = max |b[i]|. */
+static double max_diff(const float *a, const float *b, size_t n, double *scale)
+{
+    double d = 0;
+    *scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        *scale = fmax(*scale, fabs(b[i]));
+    }
+    return d;
+}
+
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
                        size_t *n_out)
@@ -80,11 +92,7 @@ static void check_equivalent(void (*build)(evo_builder *), const char *name, int
     *fused = compile_run(build, NULL, a, 1 << 16, &na);
     *unfused = compile_run(build, all_opt, b, 1 << 16, &nb);
     CHECK(na == nb && na > 0);
-    double max_err = 0, scale = 0;
-    for (size_t i = 0; i < na && i < nb; i++) {
-        max_err = fmax(max_err, fabs((double)a[i] - b[i]));
-        scale = fmax(scale, fabs(b[i]));
-    }
+    double scale = 0, max_err = max_diff(a, b, EVO_MIN(na, nb), &scale);
     CHECK_MSG(max_err <= 1e-5 * fmax(scale, 1.0), "%s: max err %g, scale %g", name, max_err, scale);
 }
 
@@ -505,11 +513,7 @@ static void test_focus(void)
         int folded = compile_run(build_focus, NULL, a, 1 << 12, &na);
         int plain = compile_run(build_focus, "fold_focus", b, 1 << 12, &nb);
         CHECK(na == nb && na > 0);
-        double max_err = 0, scale = 0;
-        for (size_t i = 0; i < na && i < nb; i++) {
-            max_err = fmax(max_err, fabs((double)a[i] - b[i]));
-            scale = fmax(scale, fabs(b[i]));
-        }
+        double scale = 0, max_err = max_diff(a, b, EVO_MIN(na, nb), &scale);
         CHECK_MSG(scale > 0.1 && max_err <= 1e-5 * scale, "focus case %d: max err %g, scale %g", focus_case, max_err,
                   scale);
         /* folded: the conv alone; else 6 Slices, the Concat (a view) and the conv */
@@ -519,7 +523,55 @@ static void test_focus(void)
     build_opset = 7;
 }
 
+/*
+ * s2d_conv: a 6x6 stride-2 conv with SiLU (YOLOv5's stem) becomes
+ * SpaceToDepth and a 3x3 (two steps; Winograd where the CPU has it),
+ * computing what the 6x6 does; left alone with 8 channels out, odd pads
+ * at the start, an odd input size, stride 1, or end pads past what the
+ * 3x3 can take.
+ */
+static const struct {
+    int64_t n, c_out, h, w, pb, pe, stride;
+    bool rewritten;
+} s2d_cases[] = {
+    {1, 16, 40, 44, 2, 2, 2, true}, {2, 24, 38, 46, 2, 3, 2, true}, {1, 16, 34, 30, 0, 0, 2, true},
+    {1, 8, 40, 44, 2, 2, 2, false}, {1, 16, 40, 44, 1, 1, 2, false}, {1, 16, 41, 44, 2, 2, 2, false},
+    {1, 16, 20, 20, 2, 2, 1, false}, {1, 16, 40, 40, 4, 4, 2, true}, {1, 16, 40, 40, 0, 5, 2, true},  {1, 16, 40, 40, 0, 6, 2, false},
+};
+static int s2d_case;
+
+static void build_s2d(evo_builder *b)
+{
+    char attrs[128];
+    evo_build_input(b, "x", 4, (int64_t[]){s2d_cases[s2d_case].n, 3, s2d_cases[s2d_case].h, s2d_cases[s2d_case].w});
+    evo_build_weight(b, "w", 4, (int64_t[]){s2d_cases[s2d_case].c_out, 3, 6, 6}, 0.3f);
+    evo_build_weight(b, "bias", 1, (int64_t[]){s2d_cases[s2d_case].c_out}, 0.2f);
+    int64_t pb = s2d_cases[s2d_case].pb, pe = s2d_cases[s2d_case].pe, st = s2d_cases[s2d_case].stride;
+    snprintf(attrs, sizeof(attrs), "kernel_shape=6,6 strides=%lld,%lld pads=%lld,%lld,%lld,%lld", (long long)st,
+             (long long)st, (long long)pb, (long long)pb, (long long)pe, (long long)pe);
+    evo_build_node(b, "Conv", "x w bias", "c", attrs);
+    evo_build_node(b, "Sigmoid", "c", "cs", NULL);
+    evo_build_node(b, "Mul", "c cs", "y", NULL);
+    evo_build_output(b, "y");
+}
+
+static void test_s2d_conv(void)
+{
+    static float a[1 << 16], b[1 << 16];
+    for (s2d_case = 0; s2d_case < (int)EVO_ARRAY_LEN(s2d_cases); s2d_case++) {
+        size_t na = 0, nb = 0;
+        int steps = compile_run(build_s2d, NULL, a, 1 << 16, &na);
+        int plain = compile_run(build_s2d, "s2d_conv", b, 1 << 16, &nb);
+        CHECK(na == nb && na > 0);
+        double scale = 0, max_err = max_diff(a, b, EVO_MIN(na, nb), &scale);
+        CHECK_MSG(scale > 0.1 && max_err <= 2e-5 * scale, "s2d case %d: max err %g, scale %g", s2d_case, max_err,
+                  scale);
+        CHECK_MSG(steps == (s2d_cases[s2d_case].rewritten ? 2 : 1) && plain == 1, "s2d case %d: steps %d, plain %d",
+                  s2d_case, steps, plain);
+    }
+}
+
 CHECK_MAIN(CHECK_TEST(test_conv_bn_silu), CHECK_TEST(test_hard_chains), CHECK_TEST(test_resnet_block), CHECK_TEST(test_yolo_bottleneck),
            CHECK_TEST(test_activations), CHECK_TEST(test_pow), CHECK_TEST(test_no_fuse),
            CHECK_TEST(test_act_behind_layout), CHECK_TEST(test_yolo_head), CHECK_TEST(test_yolo_decode),
-           CHECK_TEST(test_focus))
+           CHECK_TEST(test_focus), CHECK_TEST(test_s2d_conv))

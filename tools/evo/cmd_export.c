@@ -11,6 +11,7 @@
 #include "tflite/tflite.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Reads path back and prints its operator counts. */
@@ -66,6 +67,11 @@ int evo_cmd_export(int argc, char **argv)
         return cli_fail("usage: evo export MODEL --tflite OUT.tflite [--input-shape NAME=DIMS]");
     if (strcmp(out_path, path) == 0)
         return cli_fail("export: the output would overwrite the input \"%s\"", path);
+    /* the stem as the model has it: TFLite and the NPU compilers take a 6x6 conv, not SpaceToDepth */
+    char disable[512];
+    snprintf(disable, sizeof disable, "%s%ss2d_conv", mo.disable_passes ? mo.disable_passes : "",
+             mo.disable_passes ? "," : "");
+    mo.disable_passes = disable;
     evo_compile_options co = cli_compile_options(&mo);
     evo_error err = {0};
     evo_graph *g = NULL;

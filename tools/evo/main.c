@@ -34,8 +34,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni (x86), ref|neon|dotprod|i8mm (Arm)\n"
-               "                --disable-pass simplify,fold_bn,fuse_residual,fuse_layout,fuse_act,\n"
-               "                               fuse_residual_act,fuse_update\n"
+               "                --disable-pass fold_qdq,fold_qdq_ms,simplify,fold_focus,s2d_conv,fuse_hard,\n"
+               "                               fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update\n"
                "                --act silu=relu|leaky:0.1|hardswish,hardswish=relu,...  activation levels:\n"
                "                               replaced before quantization; changes the network (retrain it)\n");
 }
