@@ -33,6 +33,7 @@ static bool absent_supports(const evo_graph *g, const evo_node *n)
     ABSENT(update_##isa, ISA)                                                                                \
     ABSENT(resize_##isa, ISA)                                                                                \
     ABSENT(slice_##isa, ISA)                                                                                 \
+    ABSENT(s2d_##isa, ISA)                                                                                   \
     ABSENT(qpool_##isa, ISA)                                                                                 \
     ABSENT(qconvert_##isa, ISA)                                                                              \
     ABSENT(qresize_##isa, ISA)                                                                               \
