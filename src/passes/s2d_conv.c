@@ -8,12 +8,16 @@
  * channel c is row r of phase (by, bx)'s channel, so input padding maps
  * to padding and the products are the same, summed in another order.
  *
- * Where: float Conv, group 1, no dilation, even pads at the start, even
+ * Where: float Conv, group 1, no dilation, even pads at the start (up to
+ * 4; the 3x3 then needs end pads of 0-2), even
  * input height and width, and 16+ output channels (the Winograd kernels'
- * floor). On 1 thread, AVX-512: YOLOX-nano's 3 -> 16 stem on 416x416 1.65
- * -> 1.2 ms, YOLOv5n's on 640x640 (with the next conv, which it kept in
- * cache) 6.9 -> 6.4; on AVX2, which has no Winograd, the 3x3 on 4C
- * channels runs as fast as the 6x6. `evo quantize` leaves the stem alone
+ * floor). On 1 thread, AVX-512 (medians of 5 alternated runs): YOLOX-nano's
+ * 3 -> 16 stem on 416x416 1.65 -> 1.25 ms, the model 12.45 -> 12.21;
+ * YOLOv5n's on 640x640 with the next conv (before, a fused pair keeping
+ * the stem's output in cache) 6.5 -> 5.9, the model 40.4 -> 39.9. On
+ * AVX2, which has no Winograd, the 3x3 on 4C channels runs as fast as the
+ * 6x6 (YOLOv5n's stem 8.7 -> 8.4 ms with SpaceToDepth's 0.26). `evo
+ * quantize` leaves the stem alone
  * (EVO_QUANT_UNFUSED_PASSES): NPUs take the 6x6 conv, not SpaceToDepth.
  */
 #include "passes/passes.h"
