@@ -10,19 +10,21 @@
 #include "graph/builder.h"
 #include "passes/passes.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
  * Builds a graph with build() at opset, compiles it (the passes listed in
- * disable skipped; NULL: none), runs it on n_threads
- * with $EVO_SKIP_KERNELS = skip (NULL: none skipped) and inputs seeded by
+ * disable skipped; NULL: none), runs it on n_threads with the kernels
+ * capped at isa ("ref": the portable reference; NULL: the best)
+ * and $EVO_SKIP_KERNELS = skip (NULL: none skipped) and inputs seeded by
  * seed; output 0 goes to *out (malloc'd, *n_out floats). Returns the OR
  * of step(profile of each step) (step NULL: 0).
  */
-static inline int graph_run(void (*build)(evo_builder *), int opset, const char *disable, int n_threads,
-                            const char *skip, uint64_t seed, int (*step)(const evo_step_profile *), float **out,
-                            size_t *n_out)
+static inline int graph_run(void (*build)(evo_builder *), int opset, const char *disable, const char *isa,
+                            int n_threads, const char *skip, uint64_t seed, int (*step)(const evo_step_profile *),
+                            float **out, size_t *n_out)
 {
     evo_builder b;
     evo_error err = {0};
@@ -44,6 +46,7 @@ static inline int graph_run(void (*build)(evo_builder *), int opset, const char 
     CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
     evo_session_options so = evo_session_options_default();
     so.n_threads = n_threads;
+    so.isa = isa;
     CHECK_MSG(m && evo_session_create(m, &so, &s, &err) == EVO_OK, "%s", err.msg);
     if (s) {
         evo_tensor_desc d;
@@ -72,6 +75,18 @@ static inline int graph_run(void (*build)(evo_builder *), int opset, const char 
     evo_session_free(s);
     evo_model_free(m);
     return seen;
+}
+
+/* max |a[i] - b[i]| over n floats; *scale = max |b[i]| */
+static inline double graph_max_diff(const float *a, const float *b, size_t n, double *scale)
+{
+    double d = 0;
+    *scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        *scale = fmax(*scale, fabs(b[i]));
+    }
+    return d;
 }
 
 #endif /* EVO_TESTS_GRAPH_RUN_H */

@@ -101,7 +101,7 @@ static int se_steps(const evo_step_profile *sp)
 static int run_se(int n_threads, bool allow, float **out, size_t *n_out)
 {
     static const char *const fused = "scaled_avx512,scaled_avx2,pwdwc_gap_avx512,bcdwc_gap_avx512";
-    return graph_run(build_se, 13, NULL, n_threads, allow ? NULL : fused, 7, se_steps, out, n_out);
+    return graph_run(build_se, 13, NULL, NULL, n_threads, allow ? NULL : fused, 7, se_steps, out, n_out);
 }
 
 /* want_fused: the Mul pair formed; the pooling is taken into the pair before whenever the block has one (AVX-512) */
@@ -127,14 +127,19 @@ static void check_case(const se_case *c, bool want_fused)
             CHECK_MSG(n_one == na && one && memcmp(one, a, na * 4) == 0, "%lld ch: %d threads differ from 1",
                       (long long)c->c, t);
         }
-        double max_ref = 0, max_diff = 0;
-        for (size_t i = 0; i < na; i++) {
-            max_ref = fmax(max_ref, fabs(b[i]));
-            max_diff = fmax(max_diff, fabs((double)a[i] - b[i]));
-        }
+        double max_ref = 0, max_diff = graph_max_diff(a, b, na, &max_ref);
         /* float sums of c products, rounded in another order */
         CHECK_MSG(max_ref > 0.1 && max_diff <= 1e-5 * max_ref, "%lld ch threads %d: max diff %g of max %g",
                   (long long)c->c, t, max_diff, max_ref);
+        if (t == 1) { /* and the portable reference kernels' */
+            float *r = NULL;
+            size_t nr = 0;
+            graph_run(build_se, 13, NULL, "ref", 1, NULL, 7, NULL, &r, &nr);
+            max_diff = nr == na && r ? graph_max_diff(a, r, na, &max_ref) : INFINITY;
+            CHECK_MSG(max_ref > 0.1 && max_diff <= 1e-5 * max_ref, "%lld ch: max diff %g from the reference, of max %g",
+                      (long long)c->c, max_diff, max_ref);
+            free(r);
+        }
         if (t > 1)
             free(a);
         free(b);

@@ -86,8 +86,20 @@ static int fused_step(const evo_step_profile *sp)
 static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
 {
     /* s2d_conv off: it would turn the 6x6/2 stems into SpaceToDepth and a 3x3 the pair does not take */
-    return graph_run(build_cur, 14, "s2d_conv", n_threads,
+    return graph_run(build_cur, 14, "s2d_conv", NULL, n_threads,
                      allow ? NULL : "bcast_pair_avx512,pwdwc_avx512,bcdwc_avx512", 99, fused_step, out, n_out);
+}
+
+/* The fused output out (n floats) against the portable reference kernels': sums in another order, so 1e-5. */
+static void check_against_ref(const float *out, size_t n)
+{
+    float *r = NULL;
+    size_t nr = 0;
+    graph_run(build_cur, 14, "s2d_conv", "ref", 1, NULL, 99, NULL, &r, &nr);
+    double scale = 0, d = nr == n && r ? graph_max_diff(out, r, n, &scale) : INFINITY;
+    CHECK_MSG(scale > 0.1 && d <= 1e-5 * scale, "%lldx%lld: max diff %g from the reference, of max %g",
+              (long long)cur->h, (long long)cur->w, d, scale);
+    free(r);
 }
 
 static void check_case(const pair_case *c, bool want_fused)
@@ -103,6 +115,8 @@ static void check_case(const pair_case *c, bool want_fused)
         CHECK(na == nb && na > 0 && a && b);
         CHECK_MSG(a && b && memcmp(a, b, na * 4) == 0, "%lldx%lld threads %d: outputs differ", (long long)c->h,
                   (long long)c->w, t);
+        if (t == 1 && a && na)
+            check_against_ref(a, na);
         free(a);
         free(b);
     }

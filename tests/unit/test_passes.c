@@ -15,9 +15,7 @@
  * a layout op's output read elsewhere).
  */
 #include "check.h"
-#include "exec/model.h"
-#include "graph/builder.h"
-#include "passes/passes.h"
+#include "graph_run.h"
 #include "plan/plan.h"
 
 #include <math.h>
@@ -28,18 +26,6 @@ static const char *const all_opt = "simplify,fuse_hard,fold_bn,fuse_residual,fus
 
 /* The opset graphs are built at (Slice takes steps from 10 on). */
 static int build_opset = 7;
-
-/* max |a[i] - b[i]| over n floats; *scale = max |b[i]|. */
-static double max_diff(const float *a, const float *b, size_t n, double *scale)
-{
-    double d = 0;
-    *scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        d = fmax(d, fabs((double)a[i] - b[i]));
-        *scale = fmax(*scale, fabs(b[i]));
-    }
-    return d;
-}
 
 /* Builds with build(), compiles with passes disabled or not, runs on a seeded input. */
 static int compile_run(void (*build)(evo_builder *), const char *disable, float *out, size_t cap_floats,
@@ -92,7 +78,7 @@ static void check_equivalent(void (*build)(evo_builder *), const char *name, int
     *fused = compile_run(build, NULL, a, 1 << 16, &na);
     *unfused = compile_run(build, all_opt, b, 1 << 16, &nb);
     CHECK(na == nb && na > 0);
-    double scale = 0, max_err = max_diff(a, b, EVO_MIN(na, nb), &scale);
+    double scale = 0, max_err = graph_max_diff(a, b, EVO_MIN(na, nb), &scale);
     CHECK_MSG(max_err <= 1e-5 * fmax(scale, 1.0), "%s: max err %g, scale %g", name, max_err, scale);
 }
 
@@ -513,7 +499,7 @@ static void test_focus(void)
         int folded = compile_run(build_focus, NULL, a, 1 << 12, &na);
         int plain = compile_run(build_focus, "fold_focus", b, 1 << 12, &nb);
         CHECK(na == nb && na > 0);
-        double scale = 0, max_err = max_diff(a, b, EVO_MIN(na, nb), &scale);
+        double scale = 0, max_err = graph_max_diff(a, b, EVO_MIN(na, nb), &scale);
         CHECK_MSG(scale > 0.1 && max_err <= 1e-5 * scale, "focus case %d: max err %g, scale %g", focus_case, max_err,
                   scale);
         /* folded: the conv alone; else 6 Slices, the Concat (a view) and the conv */
@@ -563,7 +549,7 @@ static void test_s2d_conv(void)
         int steps = compile_run(build_s2d, NULL, a, 1 << 16, &na);
         int plain = compile_run(build_s2d, "s2d_conv", b, 1 << 16, &nb);
         CHECK(na == nb && na > 0);
-        double scale = 0, max_err = max_diff(a, b, EVO_MIN(na, nb), &scale);
+        double scale = 0, max_err = graph_max_diff(a, b, EVO_MIN(na, nb), &scale);
         CHECK_MSG(scale > 0.1 && max_err <= 2e-5 * scale, "s2d case %d: max err %g, scale %g", s2d_case, max_err,
                   scale);
         CHECK_MSG(steps == (s2d_cases[s2d_case].rewritten ? 2 : 1) && plain == 1, "s2d case %d: steps %d, plain %d",
