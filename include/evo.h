@@ -199,7 +199,11 @@ EVO_API evo_status evo_session_create(const evo_model *model, const evo_session_
                                       evo_session **out, evo_error *err);
 EVO_API void evo_session_free(evo_session *sess);
 
-/* Input buffer i inside the session arena: write the input here, then run. NULL if out of range. */
+/*
+ * Input buffer i inside the session arena: write the input here before
+ * every run (a run may reuse the inputs' memory once it has read them).
+ * NULL if out of range.
+ */
 EVO_API void *evo_session_input_data(evo_session *sess, int i);
 /* Output i, valid until the next evo_session_run or evo_session_free. NULL if out of range. */
 EVO_API const void *evo_session_output_data(const evo_session *sess, int i);

@@ -14,12 +14,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every float input of s in [-2, 2), seeded. */
+static inline void fill_inputs_seeded(const evo_model *m, evo_session *s, uint64_t seed)
+{
+    evo_tensor_desc d;
+    for (int i = 0; i < evo_model_n_inputs(m); i++) {
+        evo_model_input_desc(m, i, &d);
+        float *p = evo_session_input_data(s, i);
+        uint64_t r = seed + (uint64_t)i;
+        for (size_t k = 0; k < d.size_bytes / 4; k++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            p[k] = (float)((r >> 40) & 0xffff) / 16384.0f - 2.0f;
+        }
+    }
+}
+
 /*
  * Builds a graph with build() at opset, compiles it (the passes listed in
  * disable skipped; NULL: none), runs it on n_threads with the kernels
  * capped at isa ("ref": the portable reference; NULL: the best)
  * and $EVO_SKIP_KERNELS = skip (NULL: none skipped) and inputs seeded by
- * seed; output 0 goes to *out (malloc'd, *n_out floats). Returns the OR
+ * seed, twice (the second run must give the same bits); output 0 goes to
+ * *out (malloc'd, *n_out floats). Returns the OR
  * of step(profile of each step) (step NULL: 0).
  */
 static inline int graph_run(void (*build)(evo_builder *), int opset, const char *disable, const char *isa,
@@ -50,21 +66,18 @@ static inline int graph_run(void (*build)(evo_builder *), int opset, const char 
     CHECK_MSG(m && evo_session_create(m, &so, &s, &err) == EVO_OK, "%s", err.msg);
     if (s) {
         evo_tensor_desc d;
-        for (int i = 0; i < evo_model_n_inputs(m); i++) {
-            evo_model_input_desc(m, i, &d);
-            float *p = evo_session_input_data(s, i);
-            uint64_t r = seed + (uint64_t)i;
-            for (size_t k = 0; k < d.size_bytes / 4; k++) {
-                r = r * 6364136223846793005ull + 1442695040888963407ull;
-                p[k] = (float)((r >> 40) & 0xffff) / 16384.0f - 2.0f;
-            }
-        }
+        fill_inputs_seeded(m, s, seed);
         CHECK_MSG(evo_session_run(s, &err) == EVO_OK, "%s", err.msg);
         evo_model_output_desc(m, 0, &d);
         *n_out = d.size_bytes / 4;
         *out = malloc(d.size_bytes);
         if (*out)
             memcpy(*out, evo_session_output_data(s, 0), d.size_bytes);
+        /* a second run on the same inputs: the same bits (a step's run state is back where it started) */
+        fill_inputs_seeded(m, s, seed);
+        CHECK_MSG(evo_session_run(s, &err) == EVO_OK, "%s", err.msg);
+        CHECK_MSG(*out && memcmp(*out, evo_session_output_data(s, 0), d.size_bytes) == 0,
+                  "a second run gave other outputs");
         for (int i = 0; step && i < evo_session_n_steps(s); i++) {
             evo_step_profile sp;
             evo_session_profile(s, i, &sp);

@@ -30,6 +30,7 @@ struct evo_session {
     void **in_data;      /* per graph input */
     uint8_t *packed;     /* all steps' packed weights */
     size_t packed_bytes;
+    uint8_t *state;      /* all steps' run states (evo_kernel_def.state_bytes) */
     bool profile;
     int64_t *step_ns;
     int64_t dispatch_ns; /* the pool's measured fork/join cost */
@@ -93,19 +94,25 @@ static evo_status build_calls(evo_session *s, evo_error *err)
     s->step_ns = calloc((size_t)p->n_steps + 1, sizeof(int64_t));
     if (!s->calls || !s->tensors || !s->step_ns)
         return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the session");
-    size_t packed_total = 0;
+    size_t packed_total = 0, state_total = 0;
     for (int i = 0; i < p->n_steps; i++) {
         const evo_kernel_def *k = p->steps[i].kernel;
         if (k->pack && k->packed_bytes)
             packed_total += (k->packed_bytes(g, &g->nodes[p->steps[i].node]) + 63) & ~(size_t)63;
+        if (k->state_bytes)
+            state_total += (k->state_bytes(g, &g->nodes[p->steps[i].node]) + 63) & ~(size_t)63;
     }
+    if (state_total && !(s->state = evo_aligned_alloc(state_total)))
+        return evo_errorf(err, EVO_ERR_NOMEM, "out of memory: %zu bytes of run state", state_total);
+    if (state_total)
+        memset(s->state, 0, state_total);
     if (packed_total) {
         s->packed = evo_large_alloc(packed_total);
         if (!s->packed)
             return evo_errorf(err, EVO_ERR_NOMEM, "out of memory: %zu bytes of packed weights", packed_total);
         s->packed_bytes = packed_total;
     }
-    size_t packed_at = 0;
+    size_t packed_at = 0, state_at = 0;
     evo_tensor *t = s->tensors;
     uint8_t *scratch = s->arena + p->arena_bytes;
     for (int i = 0; i < p->n_steps; i++) {
@@ -129,6 +136,11 @@ static evo_status build_calls(evo_session *s, evo_error *err)
             c->kernel->pack(g, n, s->packed + packed_at);
             c->args.packed = s->packed + packed_at;
             packed_at += (bytes + 63) & ~(size_t)63;
+        }
+        size_t state = c->kernel->state_bytes ? c->kernel->state_bytes(g, n) : 0;
+        if (state) {
+            c->args.state = s->state + state_at;
+            state_at += (state + 63) & ~(size_t)63;
         }
     }
     return EVO_OK;
@@ -210,6 +222,7 @@ void evo_session_free(evo_session *s)
     evo_plan_free(&s->plan);
     evo_aligned_free(s->arena);
     evo_aligned_free(s->packed);
+    evo_aligned_free(s->state);
     free(s->calls);
     free(s->tensors);
     free(s->step_ns);

@@ -757,10 +757,10 @@ const evo_kernel_def evo_kernel_conv_bcdwc_avx512 = {
  * stored: the output is still stored for the block's multiply, but not
  * read again. Each unit (image, band, channel block) writes its channel
  * sums to its own slot; the task that finishes last (a count in the
- * step's run state, its packed bytes, reset by that task) adds the bands
+ * step's run state, args.state, reset by that task) adds the bands
  * in order, so the means do not depend on the task split.
  */
-#define GAP_STATE_BYTES 64
+#define GAP_STATE_BYTES sizeof(int)
 
 /* The plan of the pair before GlobalAveragePool node n; with it, floats of the units' sums. */
 static bool gap_plan_node(pwdwc_plan *p, bool padded, const evo_graph *g, const evo_node *n, int64_t *sum_floats)
@@ -797,12 +797,6 @@ static size_t gap_state_bytes(const evo_graph *g, const evo_node *n)
     return GAP_STATE_BYTES;
 }
 
-static void gap_state_init(const evo_graph *g, const evo_node *n, void *dst)
-{
-    (void)g, (void)n;
-    memset(dst, 0, GAP_STATE_BYTES);
-}
-
 static void gap_run_any(const evo_kernel_args *a, bool padded, int task, int n_tasks)
 {
     const evo_kernel_args *d = a->fused_prev;
@@ -810,8 +804,8 @@ static void gap_run_any(const evo_kernel_args *a, bool padded, int task, int n_t
     pwdwc_plan_args(&pp, padded, d);
     float *sums = (float *)a->scratch + pp.slice_floats * n_tasks;
     pwdwc_units(d, &pp, task, n_tasks, a->scratch, sums);
-    /* the step's run state: written by its tasks alone, and zero between runs */
-    int *done = (int *)(uintptr_t)a->packed;
+    /* the count of finished tasks: zero between runs */
+    int *done = a->state;
     if (__atomic_add_fetch(done, 1, __ATOMIC_ACQ_REL) != n_tasks)
         return;
     __atomic_store_n(done, 0, __ATOMIC_RELAXED);
@@ -853,8 +847,7 @@ const evo_kernel_def evo_kernel_conv_pwdwc_gap_avx512 = {
     .isa = EVO_ISA_AVX512,
     .scratch_bytes = pwdwc_gap_scratch,
     .run = pwdwc_gap_run,
-    .packed_bytes = gap_state_bytes,
-    .pack = gap_state_init,
+    .state_bytes = gap_state_bytes,
     .fuses = gap_fuses,
     .keeps_prev_output = true,
 };
@@ -864,8 +857,7 @@ const evo_kernel_def evo_kernel_conv_bcdwc_gap_avx512 = {
     .isa = EVO_ISA_AVX512,
     .scratch_bytes = bcdwc_gap_scratch,
     .run = bcdwc_gap_run,
-    .packed_bytes = gap_state_bytes,
-    .pack = gap_state_init,
+    .state_bytes = gap_state_bytes,
     .fuses = gap_fuses,
     .keeps_prev_output = true,
 };

@@ -30,6 +30,11 @@ typedef struct evo_kernel_args {
     size_t scratch_bytes;
     const void *packed; /* the kernel's packed constants (see evo_kernel_def.pack), or NULL */
     /*
+     * The step's own run state (evo_kernel_def.state_bytes), zero when the
+     * session is made, kept between runs, written by its tasks alone; or NULL.
+     */
+    void *state;
+    /*
      * A fused pair (evo_kernel_def.fuses): the arguments of the step
      * before, whose node produces this one's input and which this kernel
      * runs too (its output is never stored whole); else NULL.
@@ -73,6 +78,8 @@ typedef struct evo_kernel_def {
      */
     size_t (*packed_bytes)(const evo_graph *g, const evo_node *n);
     void (*pack)(const evo_graph *g, const evo_node *n, void *dst);
+    /* NULL, or bytes of args.state node n's step needs */
+    size_t (*state_bytes)(const evo_graph *g, const evo_node *n);
     /*
      * Fused-pair kernels only (evo_kernel_fused): whether this kernel takes
      * node n together with prev, the node producing n's input 0 in the step

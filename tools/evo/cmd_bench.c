@@ -55,6 +55,49 @@ static void fill_inputs(evo_model *model, evo_session *sess)
     }
 }
 
+/*
+ * The inputs fill_inputs wrote, copied back before every run: a run may
+ * reuse the inputs' memory once they are read (the planner gives it to
+ * later values), and each run should see the same input.
+ */
+typedef struct saved_inputs {
+    int n;
+    void **data;
+    size_t *bytes;
+} saved_inputs;
+
+static bool save_inputs(evo_model *model, evo_session *sess, saved_inputs *si)
+{
+    si->n = evo_model_n_inputs(model);
+    si->data = calloc((size_t)si->n + 1, sizeof(void *));
+    si->bytes = calloc((size_t)si->n + 1, sizeof(size_t));
+    if (!si->data || !si->bytes)
+        return false;
+    for (int i = 0; i < si->n; i++) {
+        evo_tensor_desc d;
+        evo_model_input_desc(model, i, &d);
+        si->bytes[i] = d.size_bytes;
+        if (!(si->data[i] = malloc(d.size_bytes + 1)))
+            return false;
+        memcpy(si->data[i], evo_session_input_data(sess, i), d.size_bytes);
+    }
+    return true;
+}
+
+static void restore_inputs(evo_session *sess, const saved_inputs *si)
+{
+    for (int i = 0; i < si->n; i++)
+        memcpy(evo_session_input_data(sess, i), si->data[i], si->bytes[i]);
+}
+
+static void free_inputs(saved_inputs *si)
+{
+    for (int i = 0; si->data && i < si->n; i++)
+        free(si->data[i]);
+    free(si->data);
+    free(si->bytes);
+}
+
 typedef struct layer_row {
     evo_step_profile p;
     double total_ms;
@@ -152,6 +195,7 @@ int evo_cmd_bench(int argc, char **argv)
     evo_model *model = NULL;
     evo_session *sess = NULL;
     double *times = NULL, *step_ms = NULL;
+    saved_inputs inputs = {0};
     evo_compile_options co = cli_compile_options(&mo);
     int64_t t0 = evo_now_ns();
     if (evo_model_load(path, &co, &model, &err) != EVO_OK)
@@ -167,11 +211,12 @@ int evo_cmd_bench(int argc, char **argv)
     int n_steps = evo_session_n_steps(sess);
     times = calloc((size_t)runs, sizeof(double));
     step_ms = calloc((size_t)n_steps + 1, sizeof(double));
-    if (!times || !step_ms) {
+    if (!times || !step_ms || !save_inputs(model, sess, &inputs)) {
         cli_fail("out of memory");
         goto done;
     }
     for (int i = 0; i < warmup; i++) {
+        restore_inputs(sess, &inputs);
         if (evo_session_run(sess, &err) != EVO_OK) {
             cli_fail("%s", err.msg);
             goto done;
@@ -179,6 +224,7 @@ int evo_cmd_bench(int argc, char **argv)
     }
     double flops = 0, int8_ops = 0;
     for (int r = 0; r < runs; r++) {
+        restore_inputs(sess, &inputs);
         int64_t a = evo_now_ns();
         if (evo_session_run(sess, &err) != EVO_OK) {
             cli_fail("%s", err.msg);
@@ -262,6 +308,7 @@ int evo_cmd_bench(int argc, char **argv)
     }
     rc = 0;
 done:
+    free_inputs(&inputs);
     free(times);
     free(step_ms);
     evo_session_free(sess);
