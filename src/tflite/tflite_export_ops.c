@@ -3,7 +3,8 @@
  * compute ops of tflite_export_nn.c: quantize/dequantize borders,
  * element-wise ops (int8 com.microsoft QLinearAdd/QLinearMul and float
  * Add/Sub/Mul), activations, and the layout ops, whose axes are rewritten
- * for NHWC (Concat, Slice, Split, Pad, Transpose, Resize) or which go
+ * for NHWC (Concat, Slice, Split, Pad, Transpose, Resize; SpaceToDepth and
+ * DepthToSpace keep ONNX's channel order) or which go
  * through the NCHW order when they mix axes (Reshape and friends).
  * An int8 layout op's output keeps its input's quantization.
  */
@@ -395,6 +396,28 @@ static evo_status export_softmax(tx *c, const evo_node *n)
     return tx_op(c, TFL_OP_SOFTMAX, &in, 1, &out, 1, &o);
 }
 
+/*
+ * SpaceToDepth and DepthToSpace (DCR): in NHWC, TFLite's SPACE_TO_DEPTH
+ * and DEPTH_TO_SPACE order the new channels as ONNX does, block row, then
+ * block column, then the channel. DepthToSpace's CRD mode has no form.
+ */
+static evo_status export_d2s(tx *c, const evo_node *n)
+{
+    bool s2d = n->op == EVO_OP_SPACE_TO_DEPTH;
+    if (!s2d && n->a.d2s.crd)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "DepthToSpace in CRD mode: TFLite's DEPTH_TO_SPACE is DCR");
+    if (n->a.d2s.blocksize > INT32_MAX)
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "blocksize %lld", (long long)n->a.d2s.blocksize);
+    tx_q q = tx_value_q(c, n->in[0]);
+    int in = tx_in(c, n->in[0]);
+    int out = tx_out(c, n->out[0], q);
+    if (in < 0 || out < 0)
+        return EVO_ERR_UNSUPPORTED;
+    tfl_options o = {.type = s2d ? TFL_OPT_SPACE_TO_DEPTH : TFL_OPT_DEPTH_TO_SPACE};
+    o.i[0] = (int32_t)n->a.d2s.blocksize;
+    return tx_op(c, s2d ? TFL_OP_SPACE_TO_DEPTH : TFL_OP_DEPTH_TO_SPACE, &in, 1, &out, 1, &o);
+}
+
 /* evo.UpdateSlices(X, U1, ...): X's untouched slices and the updates, concatenated along the axis. */
 static evo_status export_update(tx *c, const evo_node *n)
 {
@@ -498,6 +521,8 @@ evo_status tx_export_node(tx *c, const evo_node *n)
     case EVO_OP_RESIZE:
     case EVO_OP_UPSAMPLE: return export_resize(c, n);
     case EVO_OP_SOFTMAX: return export_softmax(c, n);
+    case EVO_OP_SPACE_TO_DEPTH:
+    case EVO_OP_DEPTH_TO_SPACE: return export_d2s(c, n);
     case EVO_OP_UPDATE_SLICES: return export_update(c, n);
     default:
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "the op is not in the TFLite export's table "

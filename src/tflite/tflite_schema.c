@@ -23,6 +23,8 @@ const char *tfl_options_fields(int options_type)
     case TFL_OPT_STRIDED_SLICE: return "iiiii";     /* begin, end, ellipsis, new_axis, shrink masks */
     case TFL_OPT_RESIZE_NEAREST_NEIGHBOR: return "bb"; /* align_corners, half_pixel_centers */
     case TFL_OPT_LEAKY_RELU: return "f";            /* alpha */
+    case TFL_OPT_SPACE_TO_DEPTH:
+    case TFL_OPT_DEPTH_TO_SPACE: return "i";       /* block_size */
     case TFL_OPT_RESHAPE:                           /* new_shape (a vector; the shape input says it) */
     case TFL_OPT_PAD:
     case TFL_OPT_PADV2:
@@ -42,6 +44,7 @@ const char *tfl_op_name(int builtin_code)
     case TFL_OP_CONCATENATION: return "CONCATENATION";
     case TFL_OP_CONV_2D: return "CONV_2D";
     case TFL_OP_DEPTHWISE_CONV_2D: return "DEPTHWISE_CONV_2D";
+    case TFL_OP_DEPTH_TO_SPACE: return "DEPTH_TO_SPACE";
     case TFL_OP_DEQUANTIZE: return "DEQUANTIZE";
     case TFL_OP_FULLY_CONNECTED: return "FULLY_CONNECTED";
     case TFL_OP_LOGISTIC: return "LOGISTIC";
@@ -51,6 +54,7 @@ const char *tfl_op_name(int builtin_code)
     case TFL_OP_RELU6: return "RELU6";
     case TFL_OP_RESHAPE: return "RESHAPE";
     case TFL_OP_SOFTMAX: return "SOFTMAX";
+    case TFL_OP_SPACE_TO_DEPTH: return "SPACE_TO_DEPTH";
     case TFL_OP_DIV: return "DIV";
     case TFL_OP_TANH: return "TANH";
     case TFL_OP_PAD: return "PAD";

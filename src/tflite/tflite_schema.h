@@ -27,6 +27,7 @@ enum {
     TFL_OP_CONCATENATION = 2,
     TFL_OP_CONV_2D = 3,
     TFL_OP_DEPTHWISE_CONV_2D = 4,
+    TFL_OP_DEPTH_TO_SPACE = 5,
     TFL_OP_DEQUANTIZE = 6,
     TFL_OP_FULLY_CONNECTED = 9,
     TFL_OP_LOGISTIC = 14,
@@ -36,6 +37,7 @@ enum {
     TFL_OP_RELU6 = 21,
     TFL_OP_RESHAPE = 22,
     TFL_OP_SOFTMAX = 25,
+    TFL_OP_SPACE_TO_DEPTH = 26,
     TFL_OP_TANH = 28,
     TFL_OP_PAD = 34,
     TFL_OP_TRANSPOSE = 39,
@@ -61,6 +63,7 @@ enum {
     TFL_OPT_CONCATENATION = 10,
     TFL_OPT_ADD = 11,
     TFL_OPT_RESHAPE = 17,
+    TFL_OPT_SPACE_TO_DEPTH = 19,
     TFL_OPT_MUL = 21,
     TFL_OPT_PAD = 22,
     TFL_OPT_TRANSPOSE = 26,
@@ -74,6 +77,7 @@ enum {
     TFL_OPT_LEAKY_RELU = 75,
     TFL_OPT_QUANTIZE = 89,
     TFL_OPT_HARD_SWISH = 91,
+    TFL_OPT_DEPTH_TO_SPACE = 94,
 };
 
 /* Padding, ActivationFunctionType */

@@ -26,8 +26,9 @@ NPU (`evo run --target`).
 With MODELS_DIR (models/out), whole networks go the same way instead (see
 check_real_models): ResNet18, MobileNetV2 and ShuffleNetV2 must be
 bit-exact with the reference kernels (up to their float tail); the
-float exports of ResNet18 and MobileNetV2 must match PyTorch's saved
-outputs within FLOAT_REL of the output range.
+float exports of FLOAT_MODELS must match PyTorch's saved outputs within
+FLOAT_REL of the output range, and so must YOLOv5n's exported from a
+.evo compiled with default passes (its stem as SPACE_TO_DEPTH).
 
 With SHARED_DIR (../shared/data) too, YOLOX-nano, PicoDet-S and NanoDet-m quantized for
 an NPU target must be bit-exact with the reference kernels as well.
@@ -75,6 +76,9 @@ SHARED_DETECTORS = [("yolox_nano", "yolox", 0.0, 255.0), ("picodet_s_416_coco", 
 # network that exports is a failure too, so the list stays true)
 NO_TFLITE_FORM = {"nanodet_m_416_npu": "Resize_222"}  # a linear Resize
 FLOAT_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_large", "yolov5n", "yolov8n"]  # the fp32 tail (pooling, classifier) in float arithmetic
+# float exports of a .evo compiled with default passes: YOLOv5n's 6x6 stem is a SpaceToDepth and a
+# 3x3 conv there (s2d_conv), which must export as SPACE_TO_DEPTH and agree as well
+FLOAT_COMPILED = ["yolov5n"]
 RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
              ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
              ("xnnpack", OpResolverType.AUTO)]
@@ -522,16 +526,26 @@ def check_real_models(evo, work, calib, models_dir, shared_dir=None, part=None):
         src = os.path.join(models_dir, name + "_op17.onnx")
         if not os.path.exists(src):
             continue
-        tfl_path = os.path.join(work, name + "_fp32.tflite")
-        run([evo, "export", src, "--tflite", tfl_path])
         x = np.load(os.path.join(models_dir, name + ".input.npy")).astype(np.float32)
         y_ref = np.load(os.path.join(models_dir, name + ".output.npy")).astype(np.float64)
-        for rname, resolver in RESOLVERS:
-            y_tfl, _ = litert_run(tfl_path, x, resolver)
-            rel = float(np.abs(y_tfl - y_ref).max() / (y_ref.max() - y_ref.min()))
-            ok = rel <= FLOAT_REL
-            failures += not ok
-            print(f"{name} fp32 vs PyTorch: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
+        sources = [("", src)]
+        if name in FLOAT_COMPILED:
+            evo_path = os.path.join(work, name + "_fp32.evo")
+            run([evo, "compile", src, "-o", evo_path])
+            sources.append((" (compiled .evo)", evo_path))
+        for how, path in sources:
+            tfl_path = os.path.join(work, name + "_fp32.tflite")
+            summary = run([evo, "export", path, "--tflite", tfl_path]).strip().splitlines()[-1]
+            if how and "SPACE_TO_DEPTH 1" not in summary:
+                failures += 1
+                print(f"{name}{how}: FAIL no SPACE_TO_DEPTH stem in the export: {summary}")
+            for rname, resolver in RESOLVERS:
+                y_tfl, _ = litert_run(tfl_path, x, resolver)
+                rel = float(np.abs(y_tfl - y_ref).max() / (y_ref.max() - y_ref.min()))
+                ok = rel <= FLOAT_REL
+                failures += not ok
+                print(f"{name}{how} fp32 vs PyTorch: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} "
+                      "of the range")
     return failures
 
 

@@ -9,7 +9,8 @@
  * options, inputs and outputs), and hold what the mapping promises: NHWC
  * activations, OHWI and 1HWO weights with per-channel scales, int32 bias
  * at x_scale * w_scale[c], the SiLU as LOGISTIC + MUL, the PAD before the
- * conv. Ops without a TFLite form are refused by name; every truncation
+ * conv. SpaceToDepth and DCR DepthToSpace keep their block size through a
+ * round trip. Ops without a TFLite form are refused by name; every truncation
  * and many corruptions of a valid file are rejected or read, never
  * crash (the fuzzer's seeds are these files: EVO_TFLITE_SEED_DIR).
  */
@@ -300,6 +301,65 @@ static void test_refusals(void)
     evo_graph_free(g);
 }
 
+/* float x [1,3,4,6] -> SpaceToDepth(2) -> DepthToSpace(2, mode) -> y */
+static evo_graph *build_d2s(const char *mode)
+{
+    evo_builder b;
+    CHECK(evo_builder_init(&b, "d2s", 13) == EVO_OK);
+    evo_build_input(&b, "x", 4, (int64_t[]){1, 3, 4, 6});
+    evo_build_node(&b, "SpaceToDepth", "x", "s", "blocksize=2");
+    char attrs[64];
+    snprintf(attrs, sizeof(attrs), "blocksize=2 mode=%s", mode);
+    evo_build_node(&b, "DepthToSpace", "s", "y", attrs);
+    evo_build_output(&b, "y");
+    evo_error err = {0};
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, &err};
+    CHECK_MSG(b.ok, "builder failed");
+    if (!b.ok || evo_passes_run(b.g, &ctx) != EVO_OK) {
+        CHECK_MSG(0, "%s", err.msg);
+        evo_graph_free(b.g);
+        return NULL;
+    }
+    return b.g;
+}
+
+/* SPACE_TO_DEPTH and DCR DEPTH_TO_SPACE carry block_size through a round trip; CRD is refused by name */
+static void test_space_depth(void)
+{
+    evo_graph *g = build_d2s("DCR");
+    evo_error err = {0};
+    tfl_model *m = NULL, *back = NULL;
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    CHECK_MSG(g && evo_tflite_export(g, &m, &err) == EVO_OK, "%s", err.msg);
+    if (m)
+        CHECK_MSG(evo_tflite_serialize(m, &bytes, &n, &err) == EVO_OK, "%s", err.msg);
+    if (bytes) {
+        CHECK_MSG(evo_tflite_read(bytes, n, "d2s.tflite", &back, &err) == EVO_OK, "%s", err.msg);
+        write_seed("space_depth.tflite", bytes, n);
+    }
+    if (back) {
+        check_same(m, back);
+        CHECK(back->n_ops == 2 && count_ops(back, TFL_OP_SPACE_TO_DEPTH) == 1 &&
+              count_ops(back, TFL_OP_DEPTH_TO_SPACE) == 1);
+        for (int i = 0; i < back->n_ops; i++)
+            CHECK(back->ops[i].opt.i[0] == 2 &&
+                  back->ops[i].opt.type == (i == 0 ? TFL_OPT_SPACE_TO_DEPTH : TFL_OPT_DEPTH_TO_SPACE));
+        const tfl_tensor *s = find_tensor(back, "s");
+        CHECK(s && s->rank == 4 && s->shape[0] == 1 && s->shape[1] == 2 && s->shape[2] == 3 && s->shape[3] == 12);
+    }
+    free(bytes);
+    tfl_model_free(m);
+    tfl_model_free(back);
+    evo_graph_free(g);
+    g = build_d2s("CRD");
+    m = NULL;
+    CHECK(g && evo_tflite_export(g, &m, &err) == EVO_ERR_UNSUPPORTED && m == NULL);
+    CHECK_MSG(strstr(err.msg, "DepthToSpace in CRD mode") != NULL, "%s", err.msg);
+    evo_graph_free(g);
+}
+
 static void test_reader_rejects(void)
 {
     evo_error err = {0};
@@ -312,4 +372,5 @@ static void test_reader_rejects(void)
     CHECK(evo_tflite_read(junk, sizeof(junk), "vt.tflite", &m, &err) == EVO_ERR_PARSE && m == NULL);
 }
 
-CHECK_MAIN(CHECK_TEST(test_roundtrip), CHECK_TEST(test_refusals), CHECK_TEST(test_reader_rejects))
+CHECK_MAIN(CHECK_TEST(test_roundtrip), CHECK_TEST(test_refusals), CHECK_TEST(test_space_depth),
+           CHECK_TEST(test_reader_rejects))
