@@ -70,16 +70,28 @@ static int compile_run(void (*build)(evo_builder *), const char *disable, float 
     return steps;
 }
 
-/* Compares fused and unfused; returns steps (fused, unfused). */
-static void check_equivalent(void (*build)(evo_builder *), const char *name, int *fused, int *unfused)
+/*
+ * Runs build's graph compiled with every pass and with the passes in
+ * disable turned off: the outputs must agree within tol of their largest
+ * magnitude (which must not be tiny). *steps and *plain get the two step
+ * counts.
+ */
+static void check_pass_case(void (*build)(evo_builder *), const char *disable, double tol, const char *what,
+                            int *steps, int *plain)
 {
     static float a[1 << 16], b[1 << 16];
     size_t na = 0, nb = 0;
-    *fused = compile_run(build, NULL, a, 1 << 16, &na);
-    *unfused = compile_run(build, all_opt, b, 1 << 16, &nb);
+    *steps = compile_run(build, NULL, a, 1 << 16, &na);
+    *plain = compile_run(build, disable, b, 1 << 16, &nb);
     CHECK(na == nb && na > 0);
     double scale = 0, max_err = graph_max_diff(a, b, EVO_MIN(na, nb), &scale);
-    CHECK_MSG(max_err <= 1e-5 * fmax(scale, 1.0), "%s: max err %g, scale %g", name, max_err, scale);
+    CHECK_MSG(scale > 0.1 && max_err <= tol * scale, "%s: max err %g, scale %g", what, max_err, scale);
+}
+
+/* Compares fused and unfused; returns steps (fused, unfused). */
+static void check_equivalent(void (*build)(evo_builder *), const char *name, int *fused, int *unfused)
+{
+    check_pass_case(build, all_opt, 1e-5, name, fused, unfused);
 }
 
 static void bn(evo_builder *b, const char *x, const char *y, int c)
@@ -492,19 +504,15 @@ static void build_focus(evo_builder *b)
 
 static void test_focus(void)
 {
-    static float a[1 << 12], b[1 << 12];
     build_opset = 13;
     for (focus_case = 0; focus_case < 3; focus_case++) {
-        size_t na = 0, nb = 0;
-        int folded = compile_run(build_focus, NULL, a, 1 << 12, &na);
-        int plain = compile_run(build_focus, "fold_focus", b, 1 << 12, &nb);
-        CHECK(na == nb && na > 0);
-        double scale = 0, max_err = graph_max_diff(a, b, EVO_MIN(na, nb), &scale);
-        CHECK_MSG(scale > 0.1 && max_err <= 1e-5 * scale, "focus case %d: max err %g, scale %g", focus_case, max_err,
-                  scale);
+        char what[32];
+        snprintf(what, sizeof(what), "focus case %d", focus_case);
+        int folded, plain;
+        check_pass_case(build_focus, "fold_focus", 1e-5, what, &folded, &plain);
         /* folded: the conv alone; else 6 Slices, the Concat (a view) and the conv */
-        CHECK_MSG(folded == (focus_case == 2 ? plain : 1) && plain == 8, "focus case %d: steps folded %d, plain %d",
-                  focus_case, folded, plain);
+        CHECK_MSG(folded == (focus_case == 2 ? plain : 1) && plain == 8, "%s: steps folded %d, plain %d", what,
+                  folded, plain);
     }
     build_opset = 7;
 }
@@ -522,7 +530,8 @@ static const struct {
 } s2d_cases[] = {
     {1, 16, 40, 44, 2, 2, 2, true}, {2, 24, 38, 46, 2, 3, 2, true}, {1, 16, 34, 30, 0, 0, 2, true},
     {1, 8, 40, 44, 2, 2, 2, false}, {1, 16, 40, 44, 1, 1, 2, false}, {1, 16, 41, 44, 2, 2, 2, false},
-    {1, 16, 20, 20, 2, 2, 1, false}, {1, 16, 40, 40, 4, 4, 2, true}, {1, 16, 40, 40, 0, 5, 2, true},  {1, 16, 40, 40, 0, 6, 2, false},
+    {1, 16, 20, 20, 2, 2, 1, false}, {1, 16, 40, 40, 4, 4, 2, true}, {1, 16, 40, 40, 0, 5, 2, true},
+    {1, 16, 40, 40, 0, 6, 2, false},
 };
 static int s2d_case;
 
@@ -543,17 +552,13 @@ static void build_s2d(evo_builder *b)
 
 static void test_s2d_conv(void)
 {
-    static float a[1 << 16], b[1 << 16];
     for (s2d_case = 0; s2d_case < (int)EVO_ARRAY_LEN(s2d_cases); s2d_case++) {
-        size_t na = 0, nb = 0;
-        int steps = compile_run(build_s2d, NULL, a, 1 << 16, &na);
-        int plain = compile_run(build_s2d, "s2d_conv", b, 1 << 16, &nb);
-        CHECK(na == nb && na > 0);
-        double scale = 0, max_err = graph_max_diff(a, b, EVO_MIN(na, nb), &scale);
-        CHECK_MSG(scale > 0.1 && max_err <= 2e-5 * scale, "s2d case %d: max err %g, scale %g", s2d_case, max_err,
-                  scale);
-        CHECK_MSG(steps == (s2d_cases[s2d_case].rewritten ? 2 : 1) && plain == 1, "s2d case %d: steps %d, plain %d",
-                  s2d_case, steps, plain);
+        char what[32];
+        snprintf(what, sizeof(what), "s2d case %d", s2d_case);
+        int steps, plain;
+        check_pass_case(build_s2d, "s2d_conv", 2e-5, what, &steps, &plain);
+        CHECK_MSG(steps == (s2d_cases[s2d_case].rewritten ? 2 : 1) && plain == 1, "%s: steps %d, plain %d", what,
+                  steps, plain);
     }
 }
 
