@@ -312,22 +312,76 @@ static evo_status export_pad(tx *c, const evo_node *n)
     return tx_op(c, TFL_OP_PADV2, (int[]){in, pt, vt}, 3, &out, 1, &(tfl_options){.type = TFL_OPT_PADV2});
 }
 
+/*
+ * Whether TFLite's RESIZE_BILINEAR with these flags reads, for every
+ * output index of axis d, the input indices evo's linear taps read with
+ * the same weights (summed per index: at the edges TFLite clamps the
+ * indices but not the fraction). TFLite computes in float: scale in / out
+ * ((in - 1) / (out - 1) with align_corners), source (i + 0.5) * scale -
+ * 0.5 with half_pixel_centers, else i * scale; floor and ceil clamped to
+ * the input.
+ */
+static bool bilinear_matches(const evo_resize_attrs *a, int d, int64_t in, int64_t out, bool align, bool half)
+{
+    float scale = align && out > 1 ? (float)(in - 1) / (float)(out - 1) : (float)in / (float)out;
+    for (int64_t i = 0; i < out; i++) {
+        float src = half ? ((float)i + 0.5f) * scale - 0.5f : (float)i * scale;
+        int64_t lo = EVO_MAX((int64_t)floorf(src), (int64_t)0), hi = EVO_MIN((int64_t)ceilf(src), in - 1);
+        double f = (double)src - (double)lo;
+        evo_resize_taps t;
+        evo_resize_axis_taps(a, d, i, in, out, &t);
+        int64_t idx[6] = {lo, hi};
+        double w[6] = {1.0 - f, f};
+        for (int k = 0; k < t.n; k++)
+            idx[2 + k] = t.idx[k], w[2 + k] = -t.w[k];
+        /* every index's TFLite weight less evo's comes to 0 */
+        for (int k = 0; k < 2 + t.n; k++) {
+            double sum = 0;
+            for (int j = 0; j < 2 + t.n; j++)
+                sum += idx[j] == idx[k] ? w[j] : 0.0;
+            if (fabs(sum) > 1e-5)
+                return false;
+        }
+    }
+    return true;
+}
+
 static evo_status export_resize(tx *c, const evo_node *n)
 {
     const evo_resize_attrs *a = &n->a.resize;
     const evo_value *x = evo_node_input(c->g, n, 0), *y = evo_node_output(c->g, n, 0);
-    if (a->mode != EVO_RESIZE_NEAREST || x->rank != 4 || x->dims[0] != y->dims[0] || x->dims[1] != y->dims[1])
-        return tx_fail(c, EVO_ERR_UNSUPPORTED, "only nearest resizing of H and W has a TFLite form here");
-    /* TFLite (align_corners and half_pixel_centers false) reads min(floor(x * (in / out)), in - 1) */
-    for (int d = 2; d < 4; d++) {
-        float scale = (float)x->dims[d] / (float)y->dims[d];
-        for (int64_t i = 0; i < y->dims[d]; i++) {
-            evo_resize_taps t;
-            evo_resize_axis_taps(a, d, i, x->dims[d], y->dims[d], &t);
-            int64_t tfl = EVO_MIN((int64_t)floorf((float)i * scale), x->dims[d] - 1);
-            if (t.n != 1 || t.idx[0] != tfl)
-                return tx_fail(c, EVO_ERR_UNSUPPORTED, "output %lld of axis %d reads input %lld; TFLite's "
-                               "nearest resize reads %lld", (long long)i, d, (long long)t.idx[0], (long long)tfl);
+    bool linear = a->mode == EVO_RESIZE_LINEAR;
+    if ((a->mode != EVO_RESIZE_NEAREST && !linear) || x->rank != 4 || x->dims[0] != y->dims[0] ||
+        x->dims[1] != y->dims[1])
+        return tx_fail(c, EVO_ERR_UNSUPPORTED, "only nearest and linear resizing of H and W have a TFLite form");
+    tfl_options o = {.type = TFL_OPT_RESIZE_NEAREST_NEIGHBOR};
+    if (linear) {
+        if (tx_is_q8(x->dtype))
+            return tx_fail(c, EVO_ERR_UNSUPPORTED, "an int8 linear Resize: evo's int8 kernel does not round as "
+                           "TFLite's integer RESIZE_BILINEAR does");
+        /* the flags under which TFLite reads what evo reads: half-pixel centers, corners aligned, or neither */
+        static const bool flags[3][2] = {{false, true}, {true, false}, {false, false}};
+        int f = 0;
+        while (f < 3 && !(bilinear_matches(a, 2, x->dims[2], y->dims[2], flags[f][0], flags[f][1]) &&
+                          bilinear_matches(a, 3, x->dims[3], y->dims[3], flags[f][0], flags[f][1])))
+            f++;
+        if (f == 3)
+            return tx_fail(c, EVO_ERR_UNSUPPORTED, "a linear Resize (coordinate mode %d) whose source coordinates "
+                           "TFLite's RESIZE_BILINEAR computes otherwise", (int)a->coord);
+        o = (tfl_options){.type = TFL_OPT_RESIZE_BILINEAR};
+        o.i[2] = flags[f][0], o.i[3] = flags[f][1];
+    } else {
+        /* TFLite (align_corners and half_pixel_centers false) reads min(floor(x * (in / out)), in - 1) */
+        for (int d = 2; d < 4; d++) {
+            float scale = (float)x->dims[d] / (float)y->dims[d];
+            for (int64_t i = 0; i < y->dims[d]; i++) {
+                evo_resize_taps t;
+                evo_resize_axis_taps(a, d, i, x->dims[d], y->dims[d], &t);
+                int64_t tfl = EVO_MIN((int64_t)floorf((float)i * scale), x->dims[d] - 1);
+                if (t.n != 1 || t.idx[0] != tfl)
+                    return tx_fail(c, EVO_ERR_UNSUPPORTED, "output %lld of axis %d reads input %lld; TFLite's "
+                                   "nearest resize reads %lld", (long long)i, d, (long long)t.idx[0], (long long)tfl);
+            }
         }
     }
     tx_q q = tx_value_q(c, n->in[0]);
@@ -338,8 +392,7 @@ static evo_status export_resize(tx *c, const evo_node *n)
     int st = tx_const_i32(c, name, (int32_t[]){(int32_t)y->dims[2], (int32_t)y->dims[3]}, 2);
     if (in < 0 || out < 0 || st < 0)
         return EVO_ERR_UNSUPPORTED;
-    return tx_op(c, TFL_OP_RESIZE_NEAREST_NEIGHBOR, (int[]){in, st}, 2, &out, 1,
-                 &(tfl_options){.type = TFL_OPT_RESIZE_NEAREST_NEIGHBOR});
+    return tx_op(c, linear ? TFL_OP_RESIZE_BILINEAR : TFL_OP_RESIZE_NEAREST_NEIGHBOR, (int[]){in, st}, 2, &out, 1, &o);
 }
 
 /* ReduceMean of float data: MEAN over the axes in natural layout, or in NCHW order when dropping axes would reorder the rest. */

@@ -22,6 +22,7 @@ const char *tfl_options_fields(int options_type)
     case TFL_OPT_REDUCER: return "b";               /* keep_dims */
     case TFL_OPT_STRIDED_SLICE: return "iiiii";     /* begin, end, ellipsis, new_axis, shrink masks */
     case TFL_OPT_RESIZE_NEAREST_NEIGHBOR: return "bb"; /* align_corners, half_pixel_centers */
+    case TFL_OPT_RESIZE_BILINEAR: return "iibb";  /* new_height, new_width (deprecated), as above */
     case TFL_OPT_LEAKY_RELU: return "f";            /* alpha */
     case TFL_OPT_SPACE_TO_DEPTH:
     case TFL_OPT_DEPTH_TO_SPACE: return "i";       /* block_size */
@@ -53,6 +54,7 @@ const char *tfl_op_name(int builtin_code)
     case TFL_OP_RELU: return "RELU";
     case TFL_OP_RELU6: return "RELU6";
     case TFL_OP_RESHAPE: return "RESHAPE";
+    case TFL_OP_RESIZE_BILINEAR: return "RESIZE_BILINEAR";
     case TFL_OP_SOFTMAX: return "SOFTMAX";
     case TFL_OP_SPACE_TO_DEPTH: return "SPACE_TO_DEPTH";
     case TFL_OP_DIV: return "DIV";

@@ -31,7 +31,9 @@ FLOAT_REL of the output range, and so must YOLOv5n's exported from a
 .evo compiled with default passes (its stem as SPACE_TO_DEPTH).
 
 With SHARED_DIR (../shared/data) too, YOLOX-nano, PicoDet-S and NanoDet-m quantized for
-an NPU target must be bit-exact with the reference kernels as well.
+an NPU target must be bit-exact with the reference kernels as well (NanoDet-m's int8 bilinear
+Resize is refused by name), and NanoDet-m's float export (RESIZE_BILINEAR) must agree with
+`evo run` within FLOAT_REL.
 
 usage: test_tflite_litert.py [--part local|shared] EVO WORK_DIR [MODELS_DIR [SHARED_DIR]]
 Exit 77 (skipped) when ai-edge-litert is not installed, and for --part shared
@@ -74,11 +76,13 @@ SHARED_DETECTORS = [("yolox_nano", "yolox", 0.0, 255.0), ("picodet_s_416_coco", 
                     ("nanodet_m_416", "nanodet", -2.0, 2.0)]
 # networks with a node evo cannot write as TFLite: the export must refuse them by name (a listed
 # network that exports is a failure too, so the list stays true)
-NO_TFLITE_FORM = {"nanodet_m_416_npu": "Resize_222"}  # a linear Resize
+NO_TFLITE_FORM = {}
 FLOAT_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_large", "yolov5n", "yolov8n"]  # the fp32 tail (pooling, classifier) in float arithmetic
 # float exports of a .evo compiled with default passes: YOLOv5n's 6x6 stem is a SpaceToDepth and a
 # 3x3 conv there (s2d_conv), which must export as SPACE_TO_DEPTH and agree as well
 FLOAT_COMPILED = ["yolov5n"]
+# shared detectors exported as float and run by LiteRT against evo run (NanoDet-m: RESIZE_BILINEAR)
+FLOAT_SHARED = ["nanodet_m_416"]
 RESOLVERS = [("ref", OpResolverType.BUILTIN_REF),
              ("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
              ("xnnpack", OpResolverType.AUTO)]
@@ -546,6 +550,27 @@ def check_real_models(evo, work, calib, models_dir, shared_dir=None, part=None):
                 failures += not ok
                 print(f"{name}{how} fp32 vs PyTorch: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} "
                       "of the range")
+    # the float export of NanoDet-m (its FPN's bilinear Resizes as RESIZE_BILINEAR) against evo run
+    for name, preset, lo, hi in SHARED_DETECTORS if shared_dir and pu.runs(part, "shared") else ():
+        if name not in FLOAT_SHARED:
+            continue
+        src = os.path.join(shared_dir, "models", name + ".onnx")
+        tfl_path = os.path.join(work, name + "_fp32.tflite")
+        summary = run([evo, "export", src, "--tflite", tfl_path]).strip().splitlines()[-1]
+        if "RESIZE_BILINEAR" not in summary:
+            failures += 1
+            print(f"{name} fp32: FAIL no RESIZE_BILINEAR in the export: {summary}")
+        x = np.random.default_rng(11).uniform(lo, hi, (1, 3, 416, 416)).astype(np.float32)
+        x_path, y_path = os.path.join(work, name + "_fp32.x.npy"), os.path.join(work, name + "_fp32.y.npy")
+        np.save(x_path, x)
+        run([evo, "run", src, "--input", x_path, "--output", y_path])
+        y_evo = np.load(y_path).astype(np.float64)
+        for rname, resolver in RESOLVERS:
+            y_tfl, _ = litert_run(tfl_path, x, resolver)
+            rel = float(np.abs(y_tfl.reshape(y_evo.shape) - y_evo).max() / (y_evo.max() - y_evo.min()))
+            ok = rel <= FLOAT_REL
+            failures += not ok
+            print(f"{name} fp32 vs evo run: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
     return failures
 
 

@@ -10,7 +10,7 @@
  * activations, OHWI and 1HWO weights with per-channel scales, int32 bias
  * at x_scale * w_scale[c], the SiLU as LOGISTIC + MUL, the PAD before the
  * conv. SpaceToDepth and DCR DepthToSpace keep their block size through a
- * round trip. Ops without a TFLite form are refused by name; every truncation
+ * round trip, and a linear Resize its RESIZE_BILINEAR flags. Ops without a TFLite form are refused by name; every truncation
  * and many corruptions of a valid file are rejected or read, never
  * crash (the fuzzer's seeds are these files: EVO_TFLITE_SEED_DIR).
  */
@@ -360,6 +360,75 @@ static void test_space_depth(void)
     evo_graph_free(g);
 }
 
+/* float x [1,3,5,6] -> Resize(scales 1,1,2,3; attrs) -> y, passes run */
+static evo_graph *build_resize(const char *attrs)
+{
+    evo_builder b;
+    CHECK(evo_builder_init(&b, "resize", 13) == EVO_OK);
+    evo_build_input(&b, "x", 4, (int64_t[]){1, 3, 5, 6});
+    float sc[4] = {1, 1, 2, 3};
+    evo_build_const(&b, "scales", EVO_DTYPE_FLOAT, 1, (int64_t[]){4}, sc);
+    evo_build_node(&b, "Resize", "x _ scales", "y", attrs);
+    evo_build_output(&b, "y");
+    evo_error err = {0};
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, &err};
+    CHECK_MSG(b.ok, "builder failed");
+    if (!b.ok || evo_passes_run(b.g, &ctx) != EVO_OK) {
+        CHECK_MSG(0, "%s", err.msg);
+        evo_graph_free(b.g);
+        return NULL;
+    }
+    return b.g;
+}
+
+/*
+ * Linear Resize: RESIZE_BILINEAR with the flags under which TFLite reads
+ * what evo reads (half-pixel, corners aligned, asymmetric), through a
+ * round trip; cubic is refused by name.
+ */
+static void test_resize_bilinear(void)
+{
+    static const struct {
+        const char *coord;
+        int align, half;
+    } cases[] = {{"half_pixel", 0, 1}, {"pytorch_half_pixel", 0, 1}, {"align_corners", 1, 0}, {"asymmetric", 0, 0}};
+    for (size_t i = 0; i < EVO_ARRAY_LEN(cases); i++) {
+        char attrs[128];
+        snprintf(attrs, sizeof(attrs), "mode=linear coordinate_transformation_mode=%s", cases[i].coord);
+        evo_graph *g = build_resize(attrs);
+        evo_error err = {0};
+        tfl_model *m = NULL, *back = NULL;
+        uint8_t *bytes = NULL;
+        size_t n = 0;
+        CHECK_MSG(g && evo_tflite_export(g, &m, &err) == EVO_OK, "%s: %s", cases[i].coord, err.msg);
+        if (m)
+            CHECK_MSG(evo_tflite_serialize(m, &bytes, &n, &err) == EVO_OK, "%s", err.msg);
+        if (bytes)
+            CHECK_MSG(evo_tflite_read(bytes, n, "resize.tflite", &back, &err) == EVO_OK, "%s", err.msg);
+        if (back) {
+            check_same(m, back);
+            CHECK(back->n_ops == 1 && count_ops(back, TFL_OP_RESIZE_BILINEAR) == 1);
+            const tfl_options *o = &back->ops[0].opt;
+            CHECK_MSG(o->type == TFL_OPT_RESIZE_BILINEAR && o->i[2] == cases[i].align && o->i[3] == cases[i].half,
+                      "%s: align_corners %d, half_pixel_centers %d", cases[i].coord, o->i[2], o->i[3]);
+            const tfl_tensor *y = find_tensor(back, "y");
+            CHECK(y && y->shape[1] == 10 && y->shape[2] == 18 && y->shape[3] == 3);
+        }
+        free(bytes);
+        tfl_model_free(m);
+        tfl_model_free(back);
+        evo_graph_free(g);
+    }
+    evo_graph *g = build_resize("mode=cubic");
+    evo_error err = {0};
+    tfl_model *m = NULL;
+    CHECK(g && evo_tflite_export(g, &m, &err) == EVO_ERR_UNSUPPORTED && m == NULL);
+    CHECK_MSG(strstr(err.msg, "only nearest and linear resizing") != NULL && strstr(err.msg, "Resize") != NULL, "%s",
+              err.msg);
+    evo_graph_free(g);
+}
+
 static void test_reader_rejects(void)
 {
     evo_error err = {0};
@@ -373,4 +442,4 @@ static void test_reader_rejects(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_roundtrip), CHECK_TEST(test_refusals), CHECK_TEST(test_space_depth),
-           CHECK_TEST(test_reader_rejects))
+           CHECK_TEST(test_resize_bilinear), CHECK_TEST(test_reader_rejects))
