@@ -44,6 +44,7 @@ MODELS = [
     ("yolov8n", "models", "yolov8n_op17.onnx", ["--preset", "yolov8"]),
     ("yolox_nano", "data", "models/yolox_nano.onnx", ["--preset", "yolox"]),
     ("picodet_s", "data", "models/picodet_s_416_coco.onnx", ["--preset", "picodet"]),
+    ("nanodet_m", "data", "models/nanodet_m_416.onnx", ["--preset", "nanodet"]),
 ]
 SLICES = {"SPLIT", "SPLIT_V", "STRIDED_SLICE"}
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
