@@ -284,6 +284,20 @@ def litert_run(path, x, resolver):
     return (y.transpose(0, 3, 1, 2) if y.ndim == 4 else y), scale
 
 
+def float_agreement(tfl_path, x, y_ref, label):
+    """Failures of the float export tfl_path on input x under each kernel set: LiteRT's output more
+    than FLOAT_REL of y_ref's range from y_ref."""
+    failures = 0
+    y_ref = np.asarray(y_ref, dtype=np.float64)
+    for rname, resolver in RESOLVERS:
+        y_tfl, _ = litert_run(tfl_path, x, resolver)
+        rel = float(np.abs(y_tfl.reshape(y_ref.shape) - y_ref).max() / (y_ref.max() - y_ref.min()))
+        ok = rel <= FLOAT_REL
+        failures += not ok
+        print(f"{label}: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
+    return failures
+
+
 def input_scale(path):
     interp = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     interp.allocate_tensors()
@@ -314,16 +328,8 @@ def check_float_small(evo, work, rng):
     x_path, y_path = path[:-5] + ".x.npy", path[:-5] + ".y.npy"
     np.save(x_path, x)
     run([evo, "run", path, "--input", x_path, "--output", y_path])
-    y_evo = np.load(y_path).astype(np.float64)
-    failures = 0
     print(f"fp32_residual: {summary.split(': ', 1)[1]}")
-    for rname, resolver in RESOLVERS:
-        y_tfl, _ = litert_run(tfl_path, x, resolver)
-        rel = float(np.abs(y_tfl - y_evo).max() / (y_evo.max() - y_evo.min()))
-        ok = rel <= FLOAT_REL
-        failures += not ok
-        print(f"  {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
-    return failures
+    return float_agreement(tfl_path, x, np.load(y_path), "  fp32_residual vs evo run")
 
 
 def nudge_ties(x, scale):
@@ -543,13 +549,7 @@ def check_real_models(evo, work, calib, models_dir, shared_dir=None, part=None):
             if how and "SPACE_TO_DEPTH 1" not in summary:
                 failures += 1
                 print(f"{name}{how}: FAIL no SPACE_TO_DEPTH stem in the export: {summary}")
-            for rname, resolver in RESOLVERS:
-                y_tfl, _ = litert_run(tfl_path, x, resolver)
-                rel = float(np.abs(y_tfl - y_ref).max() / (y_ref.max() - y_ref.min()))
-                ok = rel <= FLOAT_REL
-                failures += not ok
-                print(f"{name}{how} fp32 vs PyTorch: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} "
-                      "of the range")
+            failures += float_agreement(tfl_path, x, y_ref, f"{name}{how} fp32 vs PyTorch")
     # the float export of NanoDet-m (its FPN's bilinear Resizes as RESIZE_BILINEAR) against evo run
     for name, preset, lo, hi in SHARED_DETECTORS if shared_dir and pu.runs(part, "shared") else ():
         if name not in FLOAT_SHARED:
@@ -564,13 +564,7 @@ def check_real_models(evo, work, calib, models_dir, shared_dir=None, part=None):
         x_path, y_path = os.path.join(work, name + "_fp32.x.npy"), os.path.join(work, name + "_fp32.y.npy")
         np.save(x_path, x)
         run([evo, "run", src, "--input", x_path, "--output", y_path])
-        y_evo = np.load(y_path).astype(np.float64)
-        for rname, resolver in RESOLVERS:
-            y_tfl, _ = litert_run(tfl_path, x, resolver)
-            rel = float(np.abs(y_tfl.reshape(y_evo.shape) - y_evo).max() / (y_evo.max() - y_evo.min()))
-            ok = rel <= FLOAT_REL
-            failures += not ok
-            print(f"{name} fp32 vs evo run: {rname:9s} {'ok  ' if ok else 'FAIL'} max|diff| {rel:.2e} of the range")
+        failures += float_agreement(tfl_path, x, np.load(y_path), f"{name} fp32 vs evo run")
     return failures
 
 

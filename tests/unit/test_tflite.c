@@ -34,6 +34,21 @@ static void add_const(evo_builder *b, const char *name, evo_dtype t, int rank, c
 static float ws1[6], ws2[12], ws3[7];
 static int8_t w1[6 * 5 * 9], w2[12 * 9], w3[576 * 7];
 
+/* b's graph with the default passes run (shapes resolved, as evo compile leaves it); NULL on failure. */
+static evo_graph *finish(evo_builder *b)
+{
+    evo_error err = {0};
+    evo_compile_options co = evo_compile_options_default();
+    evo_pass_ctx ctx = {&co, &err};
+    CHECK_MSG(b->ok, "builder failed");
+    if (!b->ok || evo_passes_run(b->g, &ctx) != EVO_OK) {
+        CHECK_MSG(0, "%s", err.msg);
+        evo_graph_free(b->g);
+        return NULL;
+    }
+    return b->g;
+}
+
 /* x [1,5,7,6] -> Q -> conv 3x3 s(2,1) pads(1,0,1,2) + ReLU -> dw 3x3 x2 + SiLU -> concat -> flatten -> matmul -> DQ */
 static evo_graph *build_graph(bool with_exp)
 {
@@ -86,15 +101,8 @@ static evo_graph *build_graph(bool with_exp)
     if (with_exp)
         evo_build_node(&b, "Exp", "y", "p", "");
     evo_build_output(&b, with_exp ? "p" : "y");
-    evo_error err = {0};
-    evo_compile_options co = evo_compile_options_default();
-    evo_pass_ctx ctx = {&co, &err};
-    CHECK_MSG(b.ok, "builder failed");
-    if (!b.ok || evo_passes_run(b.g, &ctx) != EVO_OK) {
-        CHECK_MSG(0, "%s", err.msg);
-        evo_graph_free(b.g);
+    if (!finish(&b))
         return NULL;
-    }
     for (int i = 0; i < b.g->n_nodes; i++) {
         evo_node *n = &b.g->nodes[i];
         if (n->is_dead || n->op != EVO_OP_QLINEAR_CONV)
@@ -239,27 +247,50 @@ static void write_seed(const char *name, const uint8_t *data, size_t n)
         fclose(f);
 }
 
+/*
+ * Exports g, serialises and reads it back (name for messages; seed: also
+ * a fuzzer seed of that name) and checks the two models are equal: the
+ * read model, or NULL; *exported gets the exported one (the caller frees
+ * both), and bytes_out (unless NULL) the file and n_out its size.
+ */
+static tfl_model *roundtrip(evo_graph *g, const char *name, const char *seed, tfl_model **exported,
+                            uint8_t **bytes_out, size_t *n_out)
+{
+    evo_error err = {0};
+    tfl_model *back = NULL;
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    *exported = NULL;
+    CHECK_MSG(g && evo_tflite_export(g, exported, &err) == EVO_OK, "%s: %s", name, err.msg);
+    if (*exported)
+        CHECK_MSG(evo_tflite_serialize(*exported, &bytes, &n, &err) == EVO_OK, "%s", err.msg);
+    if (bytes) {
+        CHECK_MSG(evo_tflite_read(bytes, n, name, &back, &err) == EVO_OK, "%s", err.msg);
+        CHECK(memcmp(bytes + 4, "TFL3", 4) == 0);
+        if (seed)
+            write_seed(seed, bytes, n);
+    }
+    if (*exported && back)
+        check_same(*exported, back);
+    if (bytes_out)
+        *bytes_out = bytes, *n_out = n;
+    else
+        free(bytes);
+    return back;
+}
+
 static void test_roundtrip(void)
 {
     evo_graph *g = build_graph(false);
     if (!g)
         return;
     evo_error err = {0};
-    tfl_model *m = NULL, *back = NULL;
+    tfl_model *m = NULL;
     uint8_t *bytes = NULL;
     size_t n = 0;
-    CHECK_MSG(evo_tflite_export(g, &m, &err) == EVO_OK, "%s", err.msg);
-    if (m)
-        CHECK_MSG(evo_tflite_serialize(m, &bytes, &n, &err) == EVO_OK, "%s", err.msg);
-    if (bytes) {
-        CHECK_MSG(evo_tflite_read(bytes, n, "roundtrip.tflite", &back, &err) == EVO_OK, "%s", err.msg);
-        CHECK(memcmp(bytes + 4, "TFL3", 4) == 0);
-        write_seed("int8_net.tflite", bytes, n);
-    }
-    if (m && back) {
-        check_same(m, back);
+    tfl_model *back = roundtrip(g, "roundtrip.tflite", "int8_net.tflite", &m, &bytes, &n);
+    if (back)
         check_mapping(back);
-    }
     /* every truncation is refused cleanly; byte flips are read or refused, never crash */
     for (size_t k = 0; bytes && k < n; k++) {
         tfl_model *t = NULL;
@@ -312,16 +343,7 @@ static evo_graph *build_d2s(const char *mode)
     snprintf(attrs, sizeof(attrs), "blocksize=2 mode=%s", mode);
     evo_build_node(&b, "DepthToSpace", "s", "y", attrs);
     evo_build_output(&b, "y");
-    evo_error err = {0};
-    evo_compile_options co = evo_compile_options_default();
-    evo_pass_ctx ctx = {&co, &err};
-    CHECK_MSG(b.ok, "builder failed");
-    if (!b.ok || evo_passes_run(b.g, &ctx) != EVO_OK) {
-        CHECK_MSG(0, "%s", err.msg);
-        evo_graph_free(b.g);
-        return NULL;
-    }
-    return b.g;
+    return finish(&b);
 }
 
 /* SPACE_TO_DEPTH and DCR DEPTH_TO_SPACE carry block_size through a round trip; CRD is refused by name */
@@ -329,18 +351,8 @@ static void test_space_depth(void)
 {
     evo_graph *g = build_d2s("DCR");
     evo_error err = {0};
-    tfl_model *m = NULL, *back = NULL;
-    uint8_t *bytes = NULL;
-    size_t n = 0;
-    CHECK_MSG(g && evo_tflite_export(g, &m, &err) == EVO_OK, "%s", err.msg);
-    if (m)
-        CHECK_MSG(evo_tflite_serialize(m, &bytes, &n, &err) == EVO_OK, "%s", err.msg);
-    if (bytes) {
-        CHECK_MSG(evo_tflite_read(bytes, n, "d2s.tflite", &back, &err) == EVO_OK, "%s", err.msg);
-        write_seed("space_depth.tflite", bytes, n);
-    }
+    tfl_model *m = NULL, *back = roundtrip(g, "d2s.tflite", "space_depth.tflite", &m, NULL, NULL);
     if (back) {
-        check_same(m, back);
         CHECK(back->n_ops == 2 && count_ops(back, TFL_OP_SPACE_TO_DEPTH) == 1 &&
               count_ops(back, TFL_OP_DEPTH_TO_SPACE) == 1);
         for (int i = 0; i < back->n_ops; i++)
@@ -349,7 +361,6 @@ static void test_space_depth(void)
         const tfl_tensor *s = find_tensor(back, "s");
         CHECK(s && s->rank == 4 && s->shape[0] == 1 && s->shape[1] == 2 && s->shape[2] == 3 && s->shape[3] == 12);
     }
-    free(bytes);
     tfl_model_free(m);
     tfl_model_free(back);
     evo_graph_free(g);
@@ -370,16 +381,7 @@ static evo_graph *build_resize(const char *attrs)
     evo_build_const(&b, "scales", EVO_DTYPE_FLOAT, 1, (int64_t[]){4}, sc);
     evo_build_node(&b, "Resize", "x _ scales", "y", attrs);
     evo_build_output(&b, "y");
-    evo_error err = {0};
-    evo_compile_options co = evo_compile_options_default();
-    evo_pass_ctx ctx = {&co, &err};
-    CHECK_MSG(b.ok, "builder failed");
-    if (!b.ok || evo_passes_run(b.g, &ctx) != EVO_OK) {
-        CHECK_MSG(0, "%s", err.msg);
-        evo_graph_free(b.g);
-        return NULL;
-    }
-    return b.g;
+    return finish(&b);
 }
 
 /*
@@ -397,17 +399,8 @@ static void test_resize_bilinear(void)
         char attrs[128];
         snprintf(attrs, sizeof(attrs), "mode=linear coordinate_transformation_mode=%s", cases[i].coord);
         evo_graph *g = build_resize(attrs);
-        evo_error err = {0};
-        tfl_model *m = NULL, *back = NULL;
-        uint8_t *bytes = NULL;
-        size_t n = 0;
-        CHECK_MSG(g && evo_tflite_export(g, &m, &err) == EVO_OK, "%s: %s", cases[i].coord, err.msg);
-        if (m)
-            CHECK_MSG(evo_tflite_serialize(m, &bytes, &n, &err) == EVO_OK, "%s", err.msg);
-        if (bytes)
-            CHECK_MSG(evo_tflite_read(bytes, n, "resize.tflite", &back, &err) == EVO_OK, "%s", err.msg);
+        tfl_model *m = NULL, *back = roundtrip(g, cases[i].coord, NULL, &m, NULL, NULL);
         if (back) {
-            check_same(m, back);
             CHECK(back->n_ops == 1 && count_ops(back, TFL_OP_RESIZE_BILINEAR) == 1);
             const tfl_options *o = &back->ops[0].opt;
             CHECK_MSG(o->type == TFL_OPT_RESIZE_BILINEAR && o->i[2] == cases[i].align && o->i[3] == cases[i].half,
@@ -415,7 +408,6 @@ static void test_resize_bilinear(void)
             const tfl_tensor *y = find_tensor(back, "y");
             CHECK(y && y->shape[1] == 10 && y->shape[2] == 18 && y->shape[3] == 3);
         }
-        free(bytes);
         tfl_model_free(m);
         tfl_model_free(back);
         evo_graph_free(g);
