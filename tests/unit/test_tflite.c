@@ -10,9 +10,11 @@
  * activations, OHWI and 1HWO weights with per-channel scales, int32 bias
  * at x_scale * w_scale[c], the SiLU as LOGISTIC + MUL, the PAD before the
  * conv. SpaceToDepth and DCR DepthToSpace keep their block size through a
- * round trip, and a linear Resize its RESIZE_BILINEAR flags. Ops without a TFLite form are refused by name; every truncation
- * and many corruptions of a valid file are rejected or read, never
- * crash (the fuzzer's seeds are these files: EVO_TFLITE_SEED_DIR).
+ * round trip, and a linear Resize its RESIZE_BILINEAR flags (half-pixel,
+ * aligned corners or neither, as its coordinate mode reads). Ops without
+ * a TFLite form are refused by name; every truncation and many
+ * corruptions of a valid file are rejected or read, never crash (the
+ * fuzzer's seeds are these files: EVO_TFLITE_SEED_DIR).
  */
 #include "check.h"
 #include "graph/builder.h"
