@@ -355,10 +355,7 @@ static evo_status export_resize(tx *c, const evo_node *n)
         x->dims[1] != y->dims[1])
         return tx_fail(c, EVO_ERR_UNSUPPORTED, "only nearest and linear resizing of H and W have a TFLite form");
     tfl_options o = {.type = TFL_OPT_RESIZE_NEAREST_NEIGHBOR};
-    if (linear) {
-        if (tx_is_q8(x->dtype))
-            return tx_fail(c, EVO_ERR_UNSUPPORTED, "an int8 linear Resize: evo's int8 kernel does not round as "
-                           "TFLite's integer RESIZE_BILINEAR does");
+    if (linear) { /* float: evo's graph takes linear resizing of float32 only */
         /* the flags under which TFLite reads what evo reads: half-pixel centers, corners aligned, or neither */
         static const bool flags[3][2] = {{false, true}, {true, false}, {false, false}};
         int f = 0;

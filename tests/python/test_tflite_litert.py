@@ -31,8 +31,9 @@ FLOAT_REL of the output range, and so must YOLOv5n's exported from a
 .evo compiled with default passes (its stem as SPACE_TO_DEPTH).
 
 With SHARED_DIR (../shared/data) too, YOLOX-nano, PicoDet-S and NanoDet-m quantized for
-an NPU target must be bit-exact with the reference kernels as well (NanoDet-m's int8 bilinear
-Resize is refused by name), and NanoDet-m's float export (RESIZE_BILINEAR) must agree with
+an NPU target must be bit-exact with the reference kernels as well (NanoDet-m's bilinear
+Resizes stay float, RESIZE_BILINEAR between DEQUANTIZE and QUANTIZE), and NanoDet-m's float
+export must agree with
 `evo run` within FLOAT_REL.
 
 usage: test_tflite_litert.py [--part local|shared] EVO WORK_DIR [MODELS_DIR [SHARED_DIR]]
