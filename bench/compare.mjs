@@ -485,6 +485,10 @@ function table(rows) {
   return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
+// A cache line's round trip between the threads (`evo bench`'s handoff) above this: the CPUs were a socket
+// apart, not sharing a cache (about 60 ns when they do, 330-400 ns measured when not).
+const FAR_HANDOFF_NS = 200;
+
 function notes(rows) {
   const out = [];
   for (const r of rows) {
@@ -498,6 +502,11 @@ function notes(rows) {
       out.push(`- ${tag}: evo int8 / evo fp32 = ${r.evo_int8_vs_fp32.toFixed(2)}x (ORT runs evo's QDQ export of the same int8 model)`);
     else if (r.evo?.round_p50_ms) out.push(`- ${tag}: evo round p50s ${r.evo.round_p50_ms.map((x) => fmt(x)).join(', ')} ms ` +
       `(${r.evo.runs_per_round} runs/round, ${fmt(r.evo.gflop, 3)} GFLOP/run)`);
+    const handoffs = r.evo?.round_handoff_ns;
+    const far = (handoffs ?? []).filter((ns) => ns > FAR_HANDOFF_NS).length;
+    if (handoffs) out.push(`- ${tag}: handoff after each evo round ${handoffs.join(', ')} ns` +
+      (far ? ` (${far} over ${FAR_HANDOFF_NS} ns: the CPUs sat far apart, where both engines lose most of ` +
+        'their 2-thread speed-up)' : ''));
     if (r.numerics?.error) out.push(`- ${tag}: numerics: ${r.numerics.error}`);
     else if (r.numerics?.evo_vs_torch) {
       const t = r.numerics;
@@ -624,7 +633,9 @@ async function main() {
               } else {
                 row.evo.round_p50_ms.push(r.p50_ms);
                 row.evo.gflop = r.gflop;
-                parts.push(`evo ${fmt(r.p50_ms)}`);
+                if (threads > 1 && r.handoff_ns > 0) (row.evo.round_handoff_ns ??= []).push(r.handoff_ns);
+                const handoff = threads > 1 && r.handoff_ns > 0 ? ` (handoff ${r.handoff_ns} ns)` : '';
+                parts.push(`evo ${fmt(r.p50_ms)}${handoff}`);
               }
             }
           }

@@ -247,3 +247,87 @@ int64_t evo_pool_dispatch_ns(evo_pool *p)
     /* the lowest quarter: rounds where another process held a worker's core say nothing of the pool */
     return t[ROUNDS / 4];
 }
+
+/*
+ * evo_pool_handoff_ns: the first two tasks to start bounce one counter,
+ * the first writing odd values and the second even ones; a side that
+ * waits 20 ms for the other gives up, so a worker another process keeps
+ * off its core cannot hang the caller.
+ */
+#define HANDOFF_BOUNCES 256
+#define HANDOFF_BATCH 8 /* bounces timed together: the clock costs about as much as a near bounce */
+#define HANDOFF_WAIT_NS 20000000
+
+typedef struct handoff {
+    atomic_int started;
+    _Alignas(64) atomic_int ball;
+    _Alignas(64) atomic_bool gave_up;
+    int64_t ns[HANDOFF_BOUNCES / HANDOFF_BATCH]; /* per batch, per bounce */
+} handoff;
+
+/*
+ * Waits for h->ball to read want; false if the other side gave up or
+ * HANDOFF_WAIT_NS passed. A long wait yields now and then: the other side
+ * may be waiting for this very CPU (more threads than free cores).
+ */
+static bool handoff_wait(handoff *h, int want)
+{
+    int64_t t0 = evo_now_ns();
+    for (int spins = 1; atomic_load_explicit(&h->ball, memory_order_acquire) != want; spins++) {
+        if (spins % 256)
+            continue;
+        if (atomic_load(&h->gave_up) || evo_now_ns() - t0 > HANDOFF_WAIT_NS) {
+            atomic_store(&h->gave_up, true);
+            return false;
+        }
+        if (spins >= 4096)
+            sched_yield();
+    }
+    return true;
+}
+
+static void handoff_task(void *ctx, int task, int n_tasks)
+{
+    (void)task, (void)n_tasks;
+    handoff *h = ctx;
+    int role = atomic_fetch_add_explicit(&h->started, 1, memory_order_acq_rel);
+    if (role == 0) {
+        for (int b = 0; b < HANDOFF_BOUNCES / HANDOFF_BATCH; b++) {
+            int64_t t0 = evo_now_ns();
+            for (int i = b * HANDOFF_BATCH; i < (b + 1) * HANDOFF_BATCH; i++) {
+                atomic_store_explicit(&h->ball, 2 * i + 1, memory_order_release);
+                if (!handoff_wait(h, 2 * i + 2))
+                    return;
+            }
+            h->ns[b] = (evo_now_ns() - t0) / HANDOFF_BATCH;
+        }
+    } else if (role == 1) {
+        for (int i = 0; i < HANDOFF_BOUNCES; i++) {
+            if (!handoff_wait(h, 2 * i + 1))
+                return;
+            atomic_store_explicit(&h->ball, 2 * i + 2, memory_order_release);
+        }
+    }
+}
+
+int64_t evo_pool_handoff_ns(evo_pool *p)
+{
+    if (p->n_threads == 1)
+        return 0;
+    handoff *h = calloc(1, sizeof(*h));
+    if (!h)
+        return 0;
+    atomic_init(&h->started, 0);
+    atomic_init(&h->ball, 0);
+    atomic_init(&h->gave_up, false);
+    /* two tasks, so that a worker must take one; the caller alone would wait out the 20 ms */
+    evo_pool_run_tasks(p, handoff_task, h, 2);
+    int64_t med = 0;
+    if (!atomic_load(&h->gave_up)) {
+        int n = HANDOFF_BOUNCES / HANDOFF_BATCH;
+        qsort(h->ns, (size_t)n, sizeof(h->ns[0]), cmp_i64);
+        med = h->ns[n / 2];
+    }
+    free(h);
+    return med;
+}

@@ -140,6 +140,37 @@ static void test_dispatch_measured(void)
     evo_pool_free(two);
 }
 
+/*
+ * The handoff round trip: zero without a worker; with one (and with two,
+ * where a third task has no partner and must simply return) a time above
+ * zero and below the 20 ms either side waits before giving up (a worker
+ * kept off its core for that long gives 0: some tries may); the pool runs
+ * jobs normally after it.
+ */
+static void test_handoff_measured(void)
+{
+    evo_pool *one = NULL;
+    evo_error err;
+    CHECK(evo_pool_create(1, &one, &err) == EVO_OK);
+    if (one)
+        CHECK(evo_pool_handoff_ns(one) == 0);
+    evo_pool_free(one);
+    for (int n = 2; n <= 3; n++) {
+        evo_pool *pool = NULL;
+        CHECK(evo_pool_create(n, &pool, &err) == EVO_OK);
+        if (!pool)
+            return;
+        int64_t ns = 0;
+        for (int tries = 0; tries < 20 && ns == 0; tries++)
+            ns = evo_pool_handoff_ns(pool);
+        CHECK_MSG(ns > 0 && ns < 20000000, "%d threads: handoff measured %lld ns", n, (long long)ns);
+        job j = {0};
+        evo_pool_run_tasks(pool, job_fn, &j, 7);
+        CHECK(atomic_load(&j.calls) == 7);
+        evo_pool_free(pool);
+    }
+}
+
 static void test_bad_thread_count(void)
 {
     evo_pool *pool = NULL;
@@ -150,4 +181,4 @@ static void test_bad_thread_count(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_every_task_once), CHECK_TEST(test_task_counts), CHECK_TEST(test_stalled_thread),
-           CHECK_TEST(test_dispatch_measured), CHECK_TEST(test_bad_thread_count))
+           CHECK_TEST(test_dispatch_measured), CHECK_TEST(test_handoff_measured), CHECK_TEST(test_bad_thread_count))

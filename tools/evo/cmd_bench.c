@@ -264,6 +264,8 @@ int evo_cmd_bench(int argc, char **argv)
     double pct = peak > 0 ? 100.0 * gflops / peak : 0;
     /* the int8 steps' share of the work, against the int8 dot-product peak */
     double int8_peak = int8_ops > 0 ? cli_measure_int8_peak(isa, mo.n_threads, CLI_PEAK_ITERS / 4) : 0;
+    /* how far apart the threads sat while the runs ran: a few hundred ns when a 2-CPU VM spans two sockets */
+    double handoff_ns = (double)evo_pool_handoff_ns(evo_session_pool(sess));
     if (json) {
         printf("{\"model\": ");
         evo_json_put_string(stdout, path);
@@ -271,10 +273,11 @@ int evo_cmd_bench(int argc, char **argv)
                "\"min_ms\": %.4f, \"max_ms\": %.4f, \"p50_ms\": %.4f, \"p99_ms\": %.4f, \"fps\": %.2f, "
                "\"gflop\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.2f, \"peak_pct\": %.1f, "
                "\"int8_gop\": %.4f, \"int8_peak_gops\": %.2f, "
-               "\"load_ms\": %.2f, \"arena_bytes\": %zu, \"dispatch_us\": %.3f, \"serial_steps\": %d",
+               "\"load_ms\": %.2f, \"arena_bytes\": %zu, \"dispatch_us\": %.3f, \"handoff_ns\": %.0f, "
+               "\"serial_steps\": %d",
                mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50, flops / 1e9,
                gflops, peak, pct, int8_ops / 1e9, int8_peak, load_ms, evo_session_arena_bytes(sess), (double)evo_session_dispatch_ns(sess) / 1e3,
-               evo_session_serial_steps(sess));
+               handoff_ns, evo_session_serial_steps(sess));
         if (profile)
             print_profile_json(sess, step_ms, runs);
         printf("}\n");
@@ -285,6 +288,9 @@ int evo_cmd_bench(int argc, char **argv)
             printf("dispatch: %.2f us to fork and join a parallel step (measured); %d of %d steps too small "
                    "to split run on the calling thread\n",
                    (double)evo_session_dispatch_ns(sess) / 1e3, evo_session_serial_steps(sess), n_steps);
+        if (mo.n_threads > 1 && handoff_ns > 0)
+            printf("handoff:  %.0f ns for a cache line to go to another thread and back (measured after the runs)\n",
+                   handoff_ns);
         printf("latency:  mean %.3f ms, std %.3f, min %.3f, max %.3f, p50 %.3f, p99 %.3f\n", mean, std,
                times[0], times[runs - 1], p50, p99);
         printf("fps:      %.2f (p50)\n", 1000.0 / p50);
