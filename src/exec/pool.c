@@ -314,7 +314,7 @@ int64_t evo_pool_handoff_ns(evo_pool *p)
 {
     if (p->n_threads == 1)
         return 0;
-    handoff *h = calloc(1, sizeof(*h));
+    handoff *h = evo_aligned_alloc(sizeof(*h)); /* its fields are on cache lines of their own */
     if (!h)
         return 0;
     atomic_init(&h->started, 0);
@@ -328,6 +328,6 @@ int64_t evo_pool_handoff_ns(evo_pool *p)
         qsort(h->ns, (size_t)n, sizeof(h->ns[0]), cmp_i64);
         med = h->ns[n / 2];
     }
-    free(h);
+    evo_aligned_free(h);
     return med;
 }
