@@ -633,9 +633,9 @@ async function main() {
               } else {
                 row.evo.round_p50_ms.push(r.p50_ms);
                 row.evo.gflop = r.gflop;
-                if (threads > 1 && r.handoff_ns > 0) (row.evo.round_handoff_ns ??= []).push(r.handoff_ns);
-                const handoff = threads > 1 && r.handoff_ns > 0 ? ` (handoff ${r.handoff_ns} ns)` : '';
-                parts.push(`evo ${fmt(r.p50_ms)}${handoff}`);
+                const handoff = threads > 1 && r.handoff_ns > 0;
+                if (handoff) (row.evo.round_handoff_ns ??= []).push(r.handoff_ns);
+                parts.push(`evo ${fmt(r.p50_ms)}` + (handoff ? ` (handoff ${r.handoff_ns} ns)` : ''));
               }
             }
           }

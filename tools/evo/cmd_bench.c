@@ -252,6 +252,9 @@ int evo_cmd_bench(int argc, char **argv)
     qsort(times, (size_t)runs, sizeof(double), cmp_double);
     double p50 = percentile(times, runs, 0.5), p99 = percentile(times, runs, 0.99);
     double gflops = flops / (p50 * 1e6);
+    /* how far apart the threads sat while the runs ran (first: the peak below runs threads of its own): a few
+       hundred ns when a 2-CPU VM spans two sockets */
+    double handoff_ns = (double)evo_pool_handoff_ns(evo_session_pool(sess));
     /* this machine's FMA peak for the ISA the kernels ran at, on as many threads */
     evo_isa isa = evo_cpu_best_isa();
     const char *isa_name = mo.isa ? mo.isa : getenv("EVO_ISA");
@@ -264,8 +267,6 @@ int evo_cmd_bench(int argc, char **argv)
     double pct = peak > 0 ? 100.0 * gflops / peak : 0;
     /* the int8 steps' share of the work, against the int8 dot-product peak */
     double int8_peak = int8_ops > 0 ? cli_measure_int8_peak(isa, mo.n_threads, CLI_PEAK_ITERS / 4) : 0;
-    /* how far apart the threads sat while the runs ran: a few hundred ns when a 2-CPU VM spans two sockets */
-    double handoff_ns = (double)evo_pool_handoff_ns(evo_session_pool(sess));
     if (json) {
         printf("{\"model\": ");
         evo_json_put_string(stdout, path);
