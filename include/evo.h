@@ -220,6 +220,13 @@ typedef struct evo_step_profile {
     double bytes;       /* bytes the step reads and writes (inputs, weights, outputs), nominal */
     int n_tasks;        /* threads the step runs on (small steps run on the calling thread alone) */
     int is_reference;   /* 1: the portable reference kernel runs it (no fast variant took it) */
+    /*
+     * The time its tasks ran, summed over the threads that ran them. On one
+     * thread it is time_ms less the call overhead; a step whose cpu_ms on
+     * n threads grows past its time_ms on one does more work per thread
+     * when split (caches shared or data moving between cores), not waits.
+     */
+    double cpu_ms;
 } evo_step_profile;
 
 EVO_API int evo_session_n_steps(const evo_session *sess);

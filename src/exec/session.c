@@ -11,12 +11,14 @@
 #include "exec/tasks.h"
 #include "plan/plan.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct step_call {
     const evo_kernel_def *kernel;
     evo_kernel_args args;
+    _Atomic int64_t *cpu_ns; /* profiling: the step's task times, summed over the threads; else NULL */
 } step_call;
 
 struct evo_session {
@@ -33,6 +35,7 @@ struct evo_session {
     uint8_t *state;      /* all steps' run states (evo_kernel_def.state_bytes) */
     bool profile;
     int64_t *step_ns;
+    _Atomic int64_t *step_cpu_ns; /* profiling: time the step's tasks ran, summed over the threads */
     int64_t dispatch_ns; /* the pool's measured fork/join cost */
     int n_serial;        /* steps run on the calling thread alone */
 };
@@ -92,7 +95,8 @@ static evo_status build_calls(evo_session *s, evo_error *err)
     s->calls = calloc((size_t)p->n_steps + 1, sizeof(step_call));
     s->tensors = calloc(n_tensors + 1, sizeof(evo_tensor));
     s->step_ns = calloc((size_t)p->n_steps + 1, sizeof(int64_t));
-    if (!s->calls || !s->tensors || !s->step_ns)
+    s->step_cpu_ns = calloc((size_t)p->n_steps + 1, sizeof(*s->step_cpu_ns));
+    if (!s->calls || !s->tensors || !s->step_ns || !s->step_cpu_ns)
         return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the session");
     size_t packed_total = 0, state_total = 0;
     for (int i = 0; i < p->n_steps; i++) {
@@ -119,6 +123,7 @@ static evo_status build_calls(evo_session *s, evo_error *err)
         const evo_node *n = &g->nodes[p->steps[i].node];
         step_call *c = &s->calls[i];
         c->kernel = p->steps[i].kernel;
+        c->cpu_ns = s->profile ? &s->step_cpu_ns[i] : NULL;
         c->args.node = n;
         c->args.in = t;
         c->args.n_in = n->n_in;
@@ -226,6 +231,7 @@ void evo_session_free(evo_session *s)
     free(s->calls);
     free(s->tensors);
     free(s->step_ns);
+    free(s->step_cpu_ns);
     free(s->in_data);
     free(s->out_data);
     free(s);
@@ -248,7 +254,13 @@ const void *evo_session_output_data(const evo_session *s, int i)
 static void run_call(void *ctx, int task, int n_tasks)
 {
     const step_call *c = ctx;
+    if (!c->cpu_ns) {
+        c->kernel->run(&c->args, task, n_tasks);
+        return;
+    }
+    int64_t t0 = evo_now_ns();
     c->kernel->run(&c->args, task, n_tasks);
+    atomic_fetch_add_explicit(c->cpu_ns, evo_now_ns() - t0, memory_order_relaxed);
 }
 
 evo_status evo_session_run(evo_session *s, evo_error *err)
@@ -259,6 +271,8 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
         if (s->plan.steps[i].skip || s->plan.steps[i].fused)
             continue;
         int64_t t0 = s->profile ? evo_now_ns() : 0;
+        if (s->profile)
+            atomic_store_explicit(&s->step_cpu_ns[i], 0, memory_order_relaxed);
         if (s->plan.steps[i].n_tasks == 1)
             run_call(&s->calls[i], 0, 1);
         else
@@ -277,6 +291,7 @@ evo_status evo_session_run_observed(evo_session *s, evo_step_observer fn, void *
         const step_call *c = &s->calls[i];
         if (s->plan.steps[i].fused)
             return evo_errorf(err, EVO_ERR_INTERNAL, "evo_session_run_observed: the session runs fused pairs");
+        atomic_store_explicit(&s->step_cpu_ns[i], 0, memory_order_relaxed);
         if (!s->plan.steps[i].skip)
             evo_pool_run_tasks(s->pool, run_call, &s->calls[i], s->plan.steps[i].n_tasks);
         /* a view's bytes are complete here: its producers ran in the steps before */
@@ -316,6 +331,7 @@ evo_status evo_session_profile(const evo_session *s, int i, evo_step_profile *ou
     out->op = n->op_type;
     out->kernel = s->plan.steps[i].skip ? "view" : s->plan.steps[i].fused ? "fused" : s->plan.steps[i].kernel->name;
     out->time_ms = (double)s->step_ns[i] / 1e6;
+    out->cpu_ms = (double)atomic_load_explicit(&s->step_cpu_ns[i], memory_order_relaxed) / 1e6;
     /* a fused pair's second step does the first's work too (a chain of pairs: all before it) */
     out->flops = s->plan.steps[i].fused ? 0 : evo_node_flops(g, n);
     out->output = n->n_out > 0 && n->out[0] >= 0 && g->values[n->out[0]].name ? g->values[n->out[0]].name : "";

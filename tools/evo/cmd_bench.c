@@ -100,7 +100,7 @@ static void free_inputs(saved_inputs *si)
 
 typedef struct layer_row {
     evo_step_profile p;
-    double total_ms;
+    double total_ms, cpu_ms;
 } layer_row;
 
 static int cmp_row(const void *a, const void *b)
@@ -110,7 +110,7 @@ static int cmp_row(const void *a, const void *b)
 }
 
 /* , "layers": [...]: every step in plan order with its mean time over the runs. */
-static void print_profile_json(evo_session *sess, const double *step_ms, int runs)
+static void print_profile_json(evo_session *sess, const double *step_ms, const double *step_cpu, int runs)
 {
     printf(", \"layers\": [");
     for (int i = 0; i < evo_session_n_steps(sess); i++) {
@@ -124,13 +124,22 @@ static void print_profile_json(evo_session *sess, const double *step_ms, int run
         evo_json_put_string(stdout, p.op);
         printf(", \"kernel\": ");
         evo_json_put_string(stdout, p.kernel);
-        printf(", \"ms\": %.4f, \"gflop\": %.6f, \"mbyte\": %.4f, \"tasks\": %d, \"reference\": %s}",
-               step_ms[i] / runs, p.flops / 1e9, p.bytes / 1e6, p.n_tasks, p.is_reference ? "true" : "false");
+        printf(", \"ms\": %.4f, \"cpu_ms\": %.4f, \"gflop\": %.6f, \"mbyte\": %.4f, \"tasks\": %d, "
+               "\"reference\": %s}",
+               step_ms[i] / runs, step_cpu[i] / runs, p.flops / 1e9, p.bytes / 1e6, p.n_tasks,
+               p.is_reference ? "true" : "false");
     }
     printf("]");
 }
 
-static void print_profile(evo_session *sess, const double *step_ms, int runs, double total_ms)
+/*
+ * The profile table, slowest step first. On more than one thread a cpu ms
+ * column gives the time the step's tasks ran summed over the threads: set
+ * beside the same step's ms on one thread, it shows which steps do more
+ * work once split, apart from any waiting.
+ */
+static void print_profile(evo_session *sess, const double *step_ms, const double *step_cpu, int runs,
+                          double total_ms, bool threads)
 {
     int n = evo_session_n_steps(sess);
     layer_row *rows = calloc((size_t)n + 1, sizeof(layer_row));
@@ -139,18 +148,22 @@ static void print_profile(evo_session *sess, const double *step_ms, int runs, do
     for (int i = 0; i < n; i++) {
         evo_session_profile(sess, i, &rows[i].p);
         rows[i].total_ms = step_ms[i] / runs;
+        rows[i].cpu_ms = step_cpu[i] / runs;
     }
     qsort(rows, (size_t)n, sizeof(layer_row), cmp_row);
-    printf("\n%-4s %-36s %-18s %-12s %3s %10s %7s %9s %8s\n", "#", "node", "op", "kernel", "tsk", "ms", "%",
+    printf("\n%-4s %-36s %-18s %-12s %3s %10s %7s %9s %8s", "#", "node", "op", "kernel", "tsk", "ms", "%",
            "GFLOP/s", "GB/s");
+    printf(threads ? " %9s\n" : "\n", "cpu ms");
     double ref_ms = 0;
     int n_ref = 0;
     for (int i = 0; i < n; i++) {
         double ms = rows[i].total_ms;
         double gf = ms > 0 ? rows[i].p.flops / (ms * 1e6) : 0, gb = ms > 0 ? rows[i].p.bytes / (ms * 1e6) : 0;
-        printf("%-4d %-36.36s %-18.18s %-12s %3d %10.3f %6.1f%% %9.2f %8.2f%s\n", i, rows[i].p.node, rows[i].p.op,
-               rows[i].p.kernel, rows[i].p.n_tasks, ms, 100.0 * ms / total_ms, gf, gb,
-               rows[i].p.is_reference ? "  <- reference kernel" : "");
+        printf("%-4d %-36.36s %-18.18s %-12s %3d %10.3f %6.1f%% %9.2f %8.2f", i, rows[i].p.node, rows[i].p.op,
+               rows[i].p.kernel, rows[i].p.n_tasks, ms, 100.0 * ms / total_ms, gf, gb);
+        if (threads)
+            printf(" %9.3f", rows[i].cpu_ms);
+        printf("%s\n", rows[i].p.is_reference ? "  <- reference kernel" : "");
         if (rows[i].p.is_reference)
             ref_ms += ms, n_ref++;
     }
@@ -194,7 +207,7 @@ int evo_cmd_bench(int argc, char **argv)
     evo_error err = {0};
     evo_model *model = NULL;
     evo_session *sess = NULL;
-    double *times = NULL, *step_ms = NULL;
+    double *times = NULL, *step_ms = NULL, *step_cpu = NULL;
     saved_inputs inputs = {0};
     evo_compile_options co = cli_compile_options(&mo);
     int64_t t0 = evo_now_ns();
@@ -211,7 +224,8 @@ int evo_cmd_bench(int argc, char **argv)
     int n_steps = evo_session_n_steps(sess);
     times = calloc((size_t)runs, sizeof(double));
     step_ms = calloc((size_t)n_steps + 1, sizeof(double));
-    if (!times || !step_ms || !save_inputs(model, sess, &inputs)) {
+    step_cpu = calloc((size_t)n_steps + 1, sizeof(double));
+    if (!times || !step_ms || !step_cpu || !save_inputs(model, sess, &inputs)) {
         cli_fail("out of memory");
         goto done;
     }
@@ -235,7 +249,7 @@ int evo_cmd_bench(int argc, char **argv)
             evo_step_profile p;
             evo_session_profile(sess, i, &p);
             if (profile)
-                step_ms[i] += p.time_ms;
+                step_ms[i] += p.time_ms, step_cpu[i] += p.cpu_ms;
             if (r == 0)
                 flops += p.flops;
             if (r == 0 && is_int8_op(p.op))
@@ -280,7 +294,7 @@ int evo_cmd_bench(int argc, char **argv)
                gflops, peak, pct, int8_ops / 1e9, int8_peak, load_ms, evo_session_arena_bytes(sess), (double)evo_session_dispatch_ns(sess) / 1e3,
                handoff_ns, evo_session_serial_steps(sess));
         if (profile)
-            print_profile_json(sess, step_ms, runs);
+            print_profile_json(sess, step_ms, step_cpu, runs);
         printf("}\n");
     } else {
         printf("model:    %s (load+compile %.1f ms)\n", path, load_ms);
@@ -311,13 +325,14 @@ int evo_cmd_bench(int argc, char **argv)
         }
         printf("memory:   arena %.2f MB\n", (double)evo_session_arena_bytes(sess) / 1e6);
         if (profile)
-            print_profile(sess, step_ms, runs, sum / runs);
+            print_profile(sess, step_ms, step_cpu, runs, sum / runs, mo.n_threads > 1);
     }
     rc = 0;
 done:
     free_inputs(&inputs);
     free(times);
     free(step_ms);
+    free(step_cpu);
     evo_session_free(sess);
     evo_model_free(model);
     return rc;
