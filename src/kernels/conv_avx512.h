@@ -32,6 +32,15 @@ static inline __mmask16 range_mask(int64_t lo, int64_t hi)
 
 #include "kernels/conv_act.inc"
 
+/* The 32 floats of lo and hi stored as their even lanes at even, their odd lanes at odd. */
+static inline void dw_split_even_odd(__m512 lo, __m512 hi, float *even, float *odd)
+{
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    _mm512_storeu_ps(even, _mm512_permutex2var_ps(lo, ev, hi));
+    _mm512_storeu_ps(odd, _mm512_permutex2var_ps(lo, od, hi));
+}
+
 /*
  * One zero-padded input row: rs floats into dst, input column c - pw at
  * dst[c] (src: the input row, or NULL for a row of padding). The

@@ -13,14 +13,6 @@
 
 #define DW_NV 8 /* vectors of outputs accumulated across the taps */
 
-static inline void dw_split_even_odd(__m512 lo, __m512 hi, float *even, float *odd)
-{
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
-    _mm512_storeu_ps(even, _mm512_permutex2var_ps(lo, ev, hi));
-    _mm512_storeu_ps(odd, _mm512_permutex2var_ps(lo, od, hi));
-}
-
 #define DW_NAME "dw_avx512"
 #define DW_ISA EVO_ISA_AVX512
 #define DW_DEF evo_kernel_conv_dw_avx512
@@ -646,19 +638,10 @@ static void bcdwc_run(const evo_kernel_args *a, int task, int n_tasks)
     pwdwc_run_any(a, true, task, n_tasks);
 }
 
-/* The live node whose output 0 is value v, or NULL. */
-static const evo_node *pwc_producer(const evo_graph *g, int v)
-{
-    for (int i = 0; i < g->n_nodes; i++)
-        if (!g->nodes[i].is_dead && g->nodes[i].n_out > 0 && g->nodes[i].out[0] == v)
-            return &g->nodes[i];
-    return NULL;
-}
-
 /* The plan of the pair whose depthwise conv is n (P: the producer of its input). */
 static bool pwdwc_plan_node(pwdwc_plan *p, bool padded, const evo_graph *g, const evo_node *n)
 {
-    const evo_node *a = pwc_producer(g, n->in[0]);
+    const evo_node *a = evo_conv_producer(g, n->in[0]);
     if (!a || a->op != EVO_OP_CONV || a->n_in < 2)
         return false;
     pwdwc_plan_make(p, padded, &a->a.conv, g->values[a->in[0]].dims, g->values[a->in[1]].dims, &n->a.conv,
@@ -765,7 +748,7 @@ const evo_kernel_def evo_kernel_conv_bcdwc_avx512 = {
 /* The plan of the pair before GlobalAveragePool node n; with it, floats of the units' sums. */
 static bool gap_plan_node(pwdwc_plan *p, bool padded, const evo_graph *g, const evo_node *n, int64_t *sum_floats)
 {
-    const evo_node *d = pwc_producer(g, n->in[0]);
+    const evo_node *d = evo_conv_producer(g, n->in[0]);
     if (!d || !pwdwc_plan_node(p, padded, g, d))
         return false;
     *sum_floats = g->values[d->out[0]].dims[0] * p->d.n_bands * p->d.nb * DWC_C;

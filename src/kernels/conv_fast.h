@@ -43,6 +43,7 @@ extern const evo_kernel_def evo_kernel_conv_pwdwc_avx512; /* 1x1 conv into dwc's
 extern const evo_kernel_def evo_kernel_conv_bcdwc_avx512; /* a bcast conv into dwc's pixel vectors, then dwc */
 extern const evo_kernel_def evo_kernel_conv_pwdwc_gap_avx512; /* pwdwc, then GlobalAveragePool of its output */
 extern const evo_kernel_def evo_kernel_conv_bcdwc_gap_avx512; /* bcdwc, then GlobalAveragePool of its output */
+extern const evo_kernel_def evo_kernel_conv_dwpw_avx512; /* depthwise (dw_avx512), then a 1x1 conv, in bands */
 extern const evo_kernel_def evo_kernel_conv_scaled_avx512; /* a per-channel scale Mul, then a 1x1 conv */
 extern const evo_kernel_def evo_kernel_conv_scaled_avx2;
 
@@ -110,6 +111,15 @@ static inline bool evo_convf_supports_out(const evo_graph *g, const evo_node *n,
 static inline bool evo_convf_supports(const evo_graph *g, const evo_node *n)
 {
     return evo_convf_supports_out(g, n, false);
+}
+
+/* The live node whose output 0 is value v, or NULL. */
+static inline const evo_node *evo_conv_producer(const evo_graph *g, int v)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].is_dead && g->nodes[i].n_out > 0 && g->nodes[i].out[0] == v)
+            return &g->nodes[i];
+    return NULL;
 }
 
 /*

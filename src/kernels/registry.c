@@ -161,6 +161,7 @@ static const struct {
     {&evo_kernel_conv_avx512, &evo_kernel_conv_dw_avx512, &evo_kernel_conv_pwdwc_avx512},
     {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_dwc_avx512, &evo_kernel_conv_bcdwc_avx512},
     {&evo_kernel_conv_bcast_avx512, &evo_kernel_conv_dw_avx512, &evo_kernel_conv_bcdwc_avx512},
+    {&evo_kernel_conv_dw_avx512, &evo_kernel_conv_avx512, &evo_kernel_conv_dwpw_avx512},
     {&evo_kernel_conv_pwdwc_avx512, &evo_kernel_global_pool_avx512, &evo_kernel_conv_pwdwc_gap_avx512},
     {&evo_kernel_conv_bcdwc_avx512, &evo_kernel_global_pool_avx512, &evo_kernel_conv_bcdwc_gap_avx512},
     {&evo_kernel_binary_avx512, &evo_kernel_conv_avx512, &evo_kernel_conv_scaled_avx512},

@@ -10,8 +10,11 @@
  * that are no multiple of 16 or 8, for MobileNet's stem (3x3/2 from 3
  * channels, then depthwise), odd sizes, batch 2, a residual on the
  * second conv, the first conv's SiLU, ReLU, Clip or HardSwish, 1-3 threads;
- * the plan marks the first step fused and stores no middle value; a
- * middle value read elsewhere or too small to matter is not fused.
+ * and dwpw_avx512, a depthwise conv then a 1x1 (MobileNetV3's first block,
+ * YOLOX's DWConv: stride 1 and 2, 3x3 and 5x5, odd sizes and channel
+ * counts). The plan marks the first step fused and stores no middle value;
+ * a middle value read elsewhere or too small to matter is not fused, nor
+ * a depthwise conv whose bands would hold too few rows.
  */
 #include "check.h"
 #include "graph_run.h"
@@ -27,6 +30,7 @@ typedef struct pair_case {
     bool shared;   /* the middle value is also a graph output */
     bool depthwise; /* the second conv is depthwise (c2 = c1, group c1) */
     int act;        /* the first conv's activation: 0 SiLU, 1 ReLU, 2 Clip (as ReLU6, narrower), 3 HardSwish */
+    bool dw_first;  /* the first conv is depthwise (c1 = c0, group c0) */
 } pair_case;
 
 static const pair_case *cur;
@@ -36,12 +40,12 @@ static void build_pair(evo_builder *b)
     const pair_case *c = cur;
     char attrs[128];
     evo_build_input(b, "x", 4, (int64_t[]){c->batch, c->c0, c->h, c->w});
-    evo_build_weight(b, "w1", 4, (int64_t[]){c->c1, c->c0, c->k1, c->k1}, 0.3f);
+    evo_build_weight(b, "w1", 4, (int64_t[]){c->c1, c->dw_first ? 1 : c->c0, c->k1, c->k1}, 0.3f);
     evo_build_weight(b, "b1", 1, (int64_t[]){c->c1}, 0.2f);
     evo_build_weight(b, "w2", 4, (int64_t[]){c->c2, c->depthwise ? 1 : c->c1, c->k2, c->k2}, 0.1f);
     evo_build_weight(b, "b2", 1, (int64_t[]){c->c2}, 0.2f);
-    snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d", c->k1, c->k1, c->s1, c->s1,
-             c->p1, c->p1, c->p1, c->p1);
+    snprintf(attrs, sizeof(attrs), "kernel_shape=%d,%d strides=%d,%d pads=%d,%d,%d,%d group=%lld", c->k1, c->k1,
+             c->s1, c->s1, c->p1, c->p1, c->p1, c->p1, c->dw_first ? (long long)c->c0 : 1LL);
     evo_build_node(b, "Conv", "x w1 b1", "m", attrs);
     if (c->act == 1) {
         evo_build_node(b, "Relu", "m", "a", NULL);
@@ -86,8 +90,8 @@ static int fused_step(const evo_step_profile *sp)
 static bool run_pair(int n_threads, bool allow, float **out, size_t *n_out)
 {
     /* s2d_conv off: it would turn the 6x6/2 stems into SpaceToDepth and a 3x3 the pair does not take */
-    return graph_run(build_cur, 14, "s2d_conv", NULL, n_threads,
-                     allow ? NULL : "bcast_pair_avx512,pwdwc_avx512,bcdwc_avx512", 99, fused_step, out, n_out);
+    const char *skip = allow ? NULL : "bcast_pair_avx512,pwdwc_avx512,bcdwc_avx512,dwpw_avx512";
+    return graph_run(build_cur, 14, "s2d_conv", NULL, n_threads, skip, 99, fused_step, out, n_out);
 }
 
 /* The fused output out (n floats) against the portable reference kernels': sums in another order, so 1e-5. */
@@ -207,5 +211,27 @@ static void test_stem_depthwise(void)
         check_case(&cases[i], true);
 }
 
+/* dwpw_avx512: depthwise on a wide map, then a 1x1 */
+static void test_depthwise_pointwise(void)
+{
+    if (!evo_cpu_has_isa(EVO_ISA_AVX512)) {
+        CHECK_SKIP("the fused pair is an AVX-512 kernel: this CPU has no avx512");
+        return;
+    }
+    static const pair_case cases[] = {
+        /* MobileNetV3's first block: ReLU, then 16 -> 16 and the block's input added */
+        {1, 16, 16, 16, 112, 112, 3, 1, 1, 1, 1, 0, true, false, false, 1, true},
+        {1, 12, 12, 20, 97, 103, 3, 2, 1, 1, 1, 0, false, false, false, 0, true}, /* stride 2, odd sizes, SiLU */
+        {2, 8, 8, 24, 61, 67, 5, 1, 2, 1, 1, 0, true, false, false, 2, true},     /* 5x5, batch 2, Clip */
+        {1, 5, 5, 9, 80, 99, 5, 2, 2, 1, 1, 0, false, false, false, 3, true},     /* 5x5/2, HardSwish, 5 channels */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_case(&cases[i], true);
+    static const pair_case many = {1, 96, 96, 96, 52, 52, 3, 1, 1, 1, 1, 0, false, false, false, 1, true};
+    static const pair_case small = {1, 16, 16, 24, 14, 14, 3, 1, 1, 1, 1, 0, false, false, false, 1, true};
+    check_case(&many, false);  /* bands of 2 rows: the input rows they share cost more than the pair saves */
+    check_case(&small, false); /* a small map: the depthwise conv runs 16 channels to a vector (dwc) */
+}
+
 CHECK_MAIN(CHECK_TEST(test_stems), CHECK_TEST(test_expansions), CHECK_TEST(test_small_expansions),
-           CHECK_TEST(test_stem_depthwise), CHECK_TEST(test_not_fused))
+           CHECK_TEST(test_stem_depthwise), CHECK_TEST(test_depthwise_pointwise), CHECK_TEST(test_not_fused))
