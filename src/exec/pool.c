@@ -1,15 +1,26 @@
 /*
  * pool.c - the thread pool. One job at a time: the caller publishes
- * (fn, ctx) and a job word (job number, task count, next task); every
- * thread, the caller included, then claims tasks one by one with a
- * compare-and-swap on that word and runs them, and the caller returns when
- * the count of finished tasks reaches the task count. The split is dynamic:
- * a worker that another process keeps off its core holds at most the one
- * task it claimed, and the others take the rest (with a static split the
- * whole step waited for the stalled thread's share). Workers spin for a
- * bounded number of polls before blocking on a condition variable. They
- * are not pinned unless EVO_PIN_THREADS=1: on a shared machine a pinned
- * worker waits for its one core while another core is idle.
+ * (fn, ctx), the job's tasks split into one contiguous share per thread
+ * (a cursor each: job number, next task, end), and a job word (job
+ * number, task count) that wakes the workers. Every thread, the caller
+ * (thread 0) included, then claims the tasks of its own share one by one
+ * with a compare-and-swap on its cursor, and once that is empty those
+ * left in the other shares; the caller returns when the count of
+ * finished tasks reaches the task count.
+ *
+ * Own shares first: a kernel splits its work into tasks in order (bands
+ * of rows, runs of pixels), so thread t takes the same part of every
+ * step's output, and the next step, split the same way, mostly reads
+ * what its own core wrote. With every thread claiming from one counter
+ * the two halves of a map changed cores from step to step, and the
+ * lines crossed between the cores' caches. Taking over the others'
+ * tasks keeps the split dynamic: a worker that another process keeps off
+ * its core holds at most the one task it claimed, and the others take
+ * the rest (with a static split the whole step waited for the stalled
+ * thread's share). Workers spin for a bounded number of polls before
+ * blocking on a condition variable. They are not pinned unless
+ * EVO_PIN_THREADS=1: on a shared machine a pinned worker waits for its
+ * one core while another core is idle.
  */
 #include "exec/pool.h"
 
@@ -21,10 +32,19 @@
 
 #define SPIN_POLLS 20000
 
-/* The job word: job number in the high 32 bits, task count and next task in 16 bits each. */
+/*
+ * The job word: job number in the high 32 bits, task count in the next
+ * 16. A cursor: job number in the high 32 bits, the share's next task and
+ * its end in 16 bits each.
+ */
 #define JOB_OF(w) ((uint32_t)((w) >> 32))
 #define TASKS_OF(w) ((int)(((w) >> 16) & 0xffff))
-#define NEXT_OF(w) ((int)((w) & 0xffff))
+#define NEXT_OF(w) ((int)(((w) >> 16) & 0xffff))
+#define END_OF(w) ((int)((w) & 0xffff))
+
+typedef struct cursor {
+    _Alignas(64) _Atomic uint64_t word; /* a line of its own: a thread claims from its share alone */
+} cursor;
 
 typedef struct worker {
     evo_pool *pool;
@@ -38,6 +58,7 @@ struct evo_pool {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     _Atomic uint64_t word; /* the job word above */
+    cursor *cursors;       /* one per thread */
     atomic_int done;       /* tasks of the current job finished */
     atomic_bool stop;
     _Atomic(evo_pool_fn) fn;
@@ -67,23 +88,28 @@ static void pin_to_cpu(int index)
 }
 
 /*
- * Claims and runs tasks of job `job` until none is left or another job has
- * replaced it. fn and ctx were read after the job word showed `job`; they
- * are used only for tasks claimed while the word still shows it, and the
- * job cannot end (nor fn and ctx change) before a claimed task is done.
+ * Claims and runs tasks of job `job` (n_tasks of them) from the share of
+ * thread `self`, then from the others' in turn, until none is left or
+ * another job has replaced it. fn and ctx were read after the job word
+ * showed `job`; they are used only for tasks claimed while their cursor
+ * still shows it, and the job cannot end (nor fn and ctx change) before
+ * a claimed task is done.
  */
-static void run_claimed(evo_pool *p, uint32_t job)
+static void run_claimed(evo_pool *p, uint32_t job, int n_tasks, int self)
 {
     evo_pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
     void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
-    uint64_t w = atomic_load_explicit(&p->word, memory_order_acquire);
-    while (JOB_OF(w) == job && NEXT_OF(w) < TASKS_OF(w)) {
-        if (!atomic_compare_exchange_weak_explicit(&p->word, &w, w + 1, memory_order_acq_rel,
-                                                   memory_order_acquire))
-            continue;
-        fn(ctx, NEXT_OF(w), TASKS_OF(w));
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
-        w = atomic_load_explicit(&p->word, memory_order_acquire);
+    for (int k = 0; k < p->n_threads; k++) {
+        _Atomic uint64_t *c = &p->cursors[(self + k) % p->n_threads].word;
+        uint64_t w = atomic_load_explicit(c, memory_order_acquire);
+        while (JOB_OF(w) == job && NEXT_OF(w) < END_OF(w)) {
+            if (!atomic_compare_exchange_weak_explicit(c, &w, w + (1u << 16), memory_order_acq_rel,
+                                                       memory_order_acquire))
+                continue;
+            fn(ctx, NEXT_OF(w), n_tasks);
+            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+            w = atomic_load_explicit(c, memory_order_acquire);
+        }
     }
 }
 
@@ -97,8 +123,9 @@ static void *worker_main(void *arg)
     uint32_t seen = 0;
     for (;;) {
         uint32_t job;
+        uint64_t jw;
         int polls = 0;
-        while ((job = JOB_OF(atomic_load_explicit(&p->word, memory_order_acquire))) == seen &&
+        while ((job = JOB_OF(jw = atomic_load_explicit(&p->word, memory_order_acquire))) == seen &&
                !atomic_load(&p->stop)) {
             if (++polls < SPIN_POLLS) {
                 sched_yield();
@@ -112,7 +139,7 @@ static void *worker_main(void *arg)
         if (atomic_load(&p->stop))
             return NULL;
         seen = job;
-        run_claimed(p, job);
+        run_claimed(p, job, TASKS_OF(jw), w->index);
     }
 }
 
@@ -126,6 +153,13 @@ evo_status evo_pool_create(int n_threads, evo_pool **out, evo_error *err)
     if (!p)
         return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the thread pool");
     p->n_threads = n_threads;
+    p->cursors = evo_aligned_alloc(sizeof(cursor) * (size_t)n_threads);
+    if (!p->cursors) {
+        free(p);
+        return evo_errorf(err, EVO_ERR_NOMEM, "out of memory creating the thread pool");
+    }
+    for (int t = 0; t < n_threads; t++)
+        atomic_init(&p->cursors[t].word, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     atomic_init(&p->word, 0);
@@ -164,6 +198,7 @@ void evo_pool_free(evo_pool *p)
     for (int t = 1; p->workers && t < p->n_threads; t++)
         pthread_join(p->workers[t].thread, NULL);
     free(p->workers);
+    evo_aligned_free(p->cursors);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
     free(p);
@@ -188,11 +223,16 @@ void evo_pool_run_tasks(evo_pool *p, evo_pool_fn fn, void *ctx, int n_tasks)
     /* every increment of the last job's count happened before the caller saw it complete */
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     uint32_t job = JOB_OF(atomic_load_explicit(&p->word, memory_order_relaxed)) + 1;
+    for (int t = 0; t < p->n_threads; t++) { /* thread t's share: tasks [t * n / T, (t + 1) * n / T) */
+        uint64_t lo = (uint64_t)t * (uint64_t)n_tasks / (uint64_t)p->n_threads;
+        uint64_t hi = (uint64_t)(t + 1) * (uint64_t)n_tasks / (uint64_t)p->n_threads;
+        atomic_store_explicit(&p->cursors[t].word, (uint64_t)job << 32 | lo << 16 | hi, memory_order_release);
+    }
     pthread_mutex_lock(&p->mu);
     atomic_store_explicit(&p->word, (uint64_t)job << 32 | (uint64_t)n_tasks << 16, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    run_claimed(p, job);
+    run_claimed(p, job, n_tasks, 0);
     while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks)
         sched_yield();
 }

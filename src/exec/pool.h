@@ -1,8 +1,9 @@
 /*
  * pool.h - a persistent thread pool for running one kernel on all threads.
- * The caller's thread takes part; tasks are claimed one at a time by
- * whichever thread is free, so any task may run on any thread (a kernel
- * keys its scratch by task, never by thread). Workers spin briefly on the
+ * The caller's thread takes part; tasks are claimed one at a time, each
+ * thread's contiguous share of them first and then whatever the others
+ * left, so any task may run on any thread (a kernel keys its scratch by
+ * task, never by thread). Workers spin briefly on the
  * job word before sleeping, so back-to-back layers do not pay a wake-up.
  */
 #ifndef EVO_POOL_H

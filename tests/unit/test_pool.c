@@ -1,7 +1,8 @@
 /*
  * test_pool.c - the thread pool runs every task exactly once per job, for
  * many jobs and any task count, and hands tasks out dynamically: a thread
- * held up in one task does not hold up the tasks not yet started.
+ * held up in one task does not hold up the tasks not yet started; each
+ * thread starts on its own contiguous share of the tasks.
  */
 #include "check.h"
 #include "exec/pool.h"
@@ -114,6 +115,52 @@ static void test_stalled_thread(void)
 }
 
 /*
+ * Shares first: of 4 tasks on 2 threads, the caller's tasks 0 and 1 wait
+ * (up to a second) for task 2 to start. The worker starts on its share,
+ * tasks 2 and 3, so they never wait long; from one counter handing out
+ * tasks in order, the worker would take task 1 and both would wait out
+ * the second with task 2 unclaimed.
+ */
+typedef struct share_job {
+    atomic_bool started2, timed_out;
+} share_job;
+
+static void share_fn(void *ctx, int task, int n_tasks)
+{
+    (void)n_tasks;
+    share_job *j = ctx;
+    if (task == 2)
+        atomic_store(&j->started2, true);
+    if (task >= 2)
+        return;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!atomic_load(&j->started2)) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) > 1000000000L) {
+            atomic_store(&j->timed_out, true);
+            return;
+        }
+        sched_yield();
+    }
+}
+
+static void test_own_share_first(void)
+{
+    evo_pool *pool = NULL;
+    evo_error err;
+    CHECK(evo_pool_create(2, &pool, &err) == EVO_OK);
+    if (!pool)
+        return;
+    for (int rep = 0; rep < 20; rep++) {
+        share_job j = {0};
+        evo_pool_run_tasks(pool, share_fn, &j, 4);
+        CHECK_MSG(!atomic_load(&j.timed_out), "round %d: task 2 did not start while tasks 0 and 1 waited", rep);
+    }
+    evo_pool_free(pool);
+}
+
+/*
  * The measured fork/join cost is a real hand-off: above zero with a worker
  * (a job ends only once the worker has taken a task), zero without one,
  * bounded even when the worker is slow to come (the wait gives up), and
@@ -181,4 +228,4 @@ static void test_bad_thread_count(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_every_task_once), CHECK_TEST(test_task_counts), CHECK_TEST(test_stalled_thread),
-           CHECK_TEST(test_dispatch_measured), CHECK_TEST(test_handoff_measured), CHECK_TEST(test_bad_thread_count))
+           CHECK_TEST(test_own_share_first), CHECK_TEST(test_dispatch_measured), CHECK_TEST(test_handoff_measured), CHECK_TEST(test_bad_thread_count))
