@@ -188,8 +188,10 @@ class Session:
         return list(self._out_views)
 
     def profile(self):
-        """Per-step timings of the last run (the session needs profile=True) as a list of dicts."""
-        keys = ("node", "op", "kernel", "output", "ms", "flops", "bytes", "threads", "reference")
+        """Per-step timings of the last run (the session needs profile=True) as a list of dicts.
+
+        "ms" is the step's wall time, "cpu_ms" its tasks' time summed over the threads."""
+        keys = ("node", "op", "kernel", "output", "ms", "flops", "bytes", "threads", "reference", "cpu_ms")
         return [dict(zip(keys, p)) for p in self._s._profile()]
 
     @property

@@ -470,7 +470,7 @@ static PyObject *session_bench(PyObject *self, PyObject *args)
     return list;
 }
 
-/* _profile() -> [(node, op, kernel, ms, flops, bytes, n_tasks, is_reference), ...] of the last run */
+/* _profile() -> [(node, op, kernel, output, ms, flops, bytes, n_tasks, is_reference, cpu_ms), ...] of the last run */
 static PyObject *session_profile(PyObject *self, PyObject *unused)
 {
     SessionObject *s = (SessionObject *)self;
@@ -482,9 +482,9 @@ static PyObject *session_profile(PyObject *self, PyObject *unused)
         evo_step_profile p;
         if (evo_session_profile(s->sess, i, &p) != EVO_OK)
             continue;
-        PyObject *t = Py_BuildValue("(ssssdddiO)", p.node ? p.node : "", p.op ? p.op : "",
+        PyObject *t = Py_BuildValue("(ssssdddiOd)", p.node ? p.node : "", p.op ? p.op : "",
                                     p.kernel ? p.kernel : "", p.output ? p.output : "", p.time_ms, p.flops,
-                                    p.bytes, p.n_tasks, p.is_reference ? Py_True : Py_False);
+                                    p.bytes, p.n_tasks, p.is_reference ? Py_True : Py_False, p.cpu_ms);
         if (!t || PyList_Append(list, t) < 0)
             Py_CLEAR(list);
         Py_XDECREF(t);

@@ -280,6 +280,20 @@ def test_detector_frames_strides_and_formats():
         det("/nonexistent/frame.jpg")
 
 
+def test_profile_cpu_ms(tiny, tiny_input):
+    sess = tiny.session(threads=2, profile=True)
+    sess.run(tiny_input)
+    layers = sess.profile()
+    assert layers and all({"ms", "cpu_ms", "threads"} <= set(p) for p in layers)
+    for p in layers:
+        if p["kernel"] in ("fused", "view"):
+            assert p["cpu_ms"] == 0.0, p
+        else:
+            assert 0.0 < p["cpu_ms"] <= 2 * p["ms"] + 0.001, p
+    assert tiny.session(threads=2).profile() == [] or all(
+        p["cpu_ms"] == 0.0 for p in tiny.session(threads=2).profile())
+
+
 def test_compile_and_bench(tmp_path, tiny, tiny_input):
     out = evo.compile(tiny.path, tmp_path / "tiny.evo")
     m = evo.load(out)
