@@ -291,8 +291,8 @@ int evo_cmd_bench(int argc, char **argv)
                "\"load_ms\": %.2f, \"arena_bytes\": %zu, \"dispatch_us\": %.3f, \"handoff_ns\": %.0f, "
                "\"serial_steps\": %d",
                mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50, flops / 1e9,
-               gflops, peak, pct, int8_ops / 1e9, int8_peak, load_ms, evo_session_arena_bytes(sess), (double)evo_session_dispatch_ns(sess) / 1e3,
-               handoff_ns, evo_session_serial_steps(sess));
+               gflops, peak, pct, int8_ops / 1e9, int8_peak, load_ms, evo_session_arena_bytes(sess),
+               (double)evo_session_dispatch_ns(sess) / 1e3, handoff_ns, evo_session_serial_steps(sess));
         if (profile)
             print_profile_json(sess, step_ms, step_cpu, runs);
         printf("}\n");
