@@ -42,7 +42,7 @@
 #define DWC_BAND_BYTES (40 << 10) /* input band buffer per task */
 
 void evo_dwc_plan_make(dwc_plan *p, const evo_conv_attrs *c, const int64_t *xd, const int64_t *wd,
-                          const int64_t *yd)
+                       const int64_t *yd)
 {
     p->ch = xd[1], p->ih = xd[2], p->iw = xd[3], p->oh = yd[2], p->ow = yd[3], p->kh = wd[2], p->kw = wd[3];
     p->s = c->stride[0], p->pt = c->pad_begin[0], p->pl = c->pad_begin[1];
@@ -244,7 +244,7 @@ static inline __attribute__((always_inline)) void dwc_store_rows(const dwc_plan 
 
 /* dwc_store_rows for e->act, with channel sums into sums unless it is NULL */
 void evo_dwc_store(const dwc_plan *p, const float *o, int64_t oy0, int64_t n_rows, int nc, float *y,
-                      const float *res, const epilogue *e, float *sums)
+                   const float *res, const epilogue *e, float *sums)
 {
     if (sums) {
         DWC_STORE_ACTS(true)
@@ -335,7 +335,7 @@ static void dwc_run(const evo_kernel_args *a, int task, int n_tasks)
                 tail(brow + ox * p.s * DWC_C, pitch, w, bias, (int)p.kh, (int)p.kw, orow + ox * DWC_C);
         }
         evo_dwc_store(&p, o, oy0, n_rows, nc, (float *)a->out[0].data + c0 * out_plane,
-                  e.res ? e.res + c0 * out_plane : NULL, &e, NULL);
+                      e.res ? e.res + c0 * out_plane : NULL, &e, NULL);
     }
     conv_restore_denormals(csr);
 }

@@ -305,7 +305,7 @@ static void pwdwc_units(const evo_kernel_args *a, const pwdwc_plan *pp, int task
                 tail(brow + ox * p->s * DWC_C, pitch, w, bias, (int)p->kh, (int)p->kw, orow + ox * DWC_C);
         }
         evo_dwc_store(p, o, oy0, n_rows, nc, (float *)a->out[0].data + c0 * out_plane,
-                  e.res ? e.res + c0 * out_plane : NULL, &e, sums ? sums + u * DWC_C : NULL);
+                      e.res ? e.res + c0 * out_plane : NULL, &e, sums ? sums + u * DWC_C : NULL);
     }
     conv_restore_denormals(csr);
 }

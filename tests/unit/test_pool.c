@@ -228,4 +228,5 @@ static void test_bad_thread_count(void)
 }
 
 CHECK_MAIN(CHECK_TEST(test_every_task_once), CHECK_TEST(test_task_counts), CHECK_TEST(test_stalled_thread),
-           CHECK_TEST(test_own_share_first), CHECK_TEST(test_dispatch_measured), CHECK_TEST(test_handoff_measured), CHECK_TEST(test_bad_thread_count))
+           CHECK_TEST(test_own_share_first), CHECK_TEST(test_dispatch_measured), CHECK_TEST(test_handoff_measured),
+           CHECK_TEST(test_bad_thread_count))
