@@ -473,12 +473,20 @@ function agreeCell(num) {
   return `${worst.ok ? 'ok' : 'NO'} ${sci(worst.max_abs_diff)} (${sci(worst.rel)} rel)`;
 }
 
+// The evo/ORT ratio the fp32 rows are held to; the table shows what share of the FMA peak it asks of evo.
+const TARGET_RATIO = 0.8;
+
+// x as a percentage of the FMA peak evo measured for the row's thread count ('-' without one).
+const pctPeak = (r, gflops) => (r.evo?.peak_gflops > 0 && Number.isFinite(gflops) ?
+  `${Math.round((100 * gflops) / r.evo.peak_gflops)} %` : '-');
+
 function table(rows) {
-  const head = ['model', 'threads', 'ORT p50 ms', 'evo p50 ms', 'evo/ORT', 'evo GFLOP/s', 'ORT GFLOP/s', 'agree (max err)'];
+  const head = ['model', 'threads', 'ORT p50 ms', 'evo p50 ms', 'evo/ORT', 'evo GFLOP/s', 'ORT GFLOP/s',
+    'evo % peak', `${TARGET_RATIO}x needs`, 'agree (max err)'];
   const body = rows.map((r) => [
     r.model, String(r.threads), fmt(r.ort?.p50_ms), r.evo?.error ? 'ERROR' : fmt(r.evo?.p50_ms),
     Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : '-', fmt(r.evo?.gflops, 1),
-    fmt(r.ort?.gflops, 1), agreeCell(r.numerics),
+    fmt(r.ort?.gflops, 1), pctPeak(r, r.evo?.gflops), pctPeak(r, r.ort?.gflops / TARGET_RATIO), agreeCell(r.numerics),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
@@ -633,6 +641,7 @@ async function main() {
               } else {
                 row.evo.round_p50_ms.push(r.p50_ms);
                 row.evo.gflop = r.gflop;
+                if (r.peak_gflops > 0) (row.evo.round_peak_gflops ??= []).push(r.peak_gflops);
                 const handoff = threads > 1 && r.handoff_ns > 0;
                 if (handoff) (row.evo.round_handoff_ns ??= []).push(r.handoff_ns);
                 parts.push(`evo ${fmt(r.p50_ms)}` + (handoff ? ` (handoff ${r.handoff_ns} ns)` : ''));
@@ -654,6 +663,7 @@ async function main() {
           row.evo.p50_ms = median(row.evo.round_p50_ms);
           row.evo.gflops = row.evo.gflop / (row.evo.p50_ms / 1e3);
           if (row.ort?.p50_ms) row.ort.gflops = row.evo.gflop / (row.ort.p50_ms / 1e3);
+          if (row.evo.round_peak_gflops && !file.int8) row.evo.peak_gflops = median(row.evo.round_peak_gflops);
         }
         row.ratio = row.evo?.p50_ms / row.ort?.p50_ms;
         if (file.int8) {
@@ -674,6 +684,8 @@ async function main() {
     `(up to ${o.runs} timed runs per engine per round after ${o.warmup} warm-up runs, capped at ~${o.budget} s per engine per round; ` +
     'engine order alternates). evo is timed by `evo bench` (session run only, input pre-filled); ORT by session.run() ' +
     'from Node into preallocated output tensors (includes the binding overhead, about 0.03 ms). GFLOP/s use the FLOP count evo reports for the model. ' +
+    `% peak: of the fp32 FMA peak \`evo bench\` measures on the row's threads (median of its rounds); ${TARGET_RATIO}x needs: ` +
+    `the share of that peak evo would have to reach to run in ${TARGET_RATIO} x ORT's time. ` +
     'agree: max |evo - ORT| on the saved input (the timing input for models without one), ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|); ' +
     'int8 rows: ORT runs the QDQ ONNX evo exports of the int8 model evo runs; SQNR (dB) of each engine\'s int8 outputs ' +
     'against ORT\'s fp32 outputs of the fp32 model on the same input, ok if on every output evo\'s is at least ' +
