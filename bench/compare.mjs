@@ -686,7 +686,8 @@ async function main() {
     'from Node into preallocated output tensors (includes the binding overhead, about 0.03 ms). GFLOP/s use the FLOP count evo reports for the model. ' +
     '% peak: of the fp32 FMA peak `evo bench` measures on the row\'s threads (median of its rounds); ' +
     `${TARGET_RATIO}x needs: ` +
-    `the share of that peak evo would have to reach to run in ${TARGET_RATIO} x ORT's time. ` +
+    `the share of that peak evo would have to reach to run in ${TARGET_RATIO} x ORT's time (nominal FLOPs: ` +
+    'models with Winograd layers can pass 100 %). ' +
     'agree: max |evo - ORT| on the saved input (the timing input for models without one), ok if <= 1e-4 * max|ORT| (rel = max diff / max|ORT|); ' +
     'int8 rows: ORT runs the QDQ ONNX evo exports of the int8 model evo runs; SQNR (dB) of each engine\'s int8 outputs ' +
     'against ORT\'s fp32 outputs of the fp32 model on the same input, ok if on every output evo\'s is at least ' +
