@@ -30,6 +30,28 @@ static inline void fill_inputs_seeded(const evo_model *m, evo_session *s, uint64
 }
 
 /*
+ * Builds a graph with build() at opset, compiles it with every pass but
+ * those listed in disable (NULL: none) and opens a session on it with
+ * options so. *m and *s are NULL where that failed (a CHECK says where).
+ */
+static inline void graph_session(void (*build)(evo_builder *), int opset, const char *disable,
+                                 const evo_session_options *so, evo_model **m, evo_session **s)
+{
+    evo_builder b;
+    evo_error err = {0};
+    *m = NULL;
+    *s = NULL;
+    CHECK(evo_builder_init(&b, "graph", opset) == EVO_OK);
+    build(&b);
+    CHECK(b.ok);
+    evo_compile_options co = evo_compile_options_default();
+    co.disable_passes = disable;
+    evo_pass_ctx ctx = {&co, &err};
+    CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, m, &err) == EVO_OK, "%s", err.msg);
+    CHECK_MSG(*m && evo_session_create(*m, so, s, &err) == EVO_OK, "%s", err.msg);
+}
+
+/*
  * Builds a graph with build() at opset, compiles it (the passes listed in
  * disable skipped; NULL: none), runs it on n_threads with the kernels
  * capped at isa ("ref": the portable reference; NULL: the best)
@@ -42,10 +64,9 @@ static inline int graph_run(void (*build)(evo_builder *), int opset, const char 
                             int n_threads, const char *skip, uint64_t seed, int (*step)(const evo_step_profile *),
                             float **out, size_t *n_out)
 {
-    evo_builder b;
     evo_error err = {0};
-    evo_model *m = NULL;
-    evo_session *s = NULL;
+    evo_model *m;
+    evo_session *s;
     int seen = 0;
     *out = NULL;
     *n_out = 0;
@@ -53,17 +74,10 @@ static inline int graph_run(void (*build)(evo_builder *), int opset, const char 
         setenv("EVO_SKIP_KERNELS", skip, 1);
     else
         unsetenv("EVO_SKIP_KERNELS");
-    CHECK(evo_builder_init(&b, "graph", opset) == EVO_OK);
-    build(&b);
-    CHECK(b.ok);
-    evo_compile_options co = evo_compile_options_default();
-    co.disable_passes = disable;
-    evo_pass_ctx ctx = {&co, &err};
-    CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
     evo_session_options so = evo_session_options_default();
     so.n_threads = n_threads;
     so.isa = isa;
-    CHECK_MSG(m && evo_session_create(m, &so, &s, &err) == EVO_OK, "%s", err.msg);
+    graph_session(build, opset, disable, &so, &m, &s);
     if (s) {
         evo_tensor_desc d;
         fill_inputs_seeded(m, s, seed);

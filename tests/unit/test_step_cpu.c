@@ -22,20 +22,13 @@ static void build_convs(evo_builder *b)
 /* Runs the graph `runs` times on n_threads (profiling or not) and checks every step's cpu_ms after the last run. */
 static void check_cpu(int n_threads, bool profile, int runs)
 {
-    evo_builder b;
     evo_error err = {0};
-    evo_model *m = NULL;
-    evo_session *s = NULL;
-    CHECK(evo_builder_init(&b, "graph", 17) == EVO_OK);
-    build_convs(&b);
-    CHECK(b.ok);
-    evo_compile_options co = evo_compile_options_default();
-    evo_pass_ctx ctx = {&co, &err};
-    CHECK_MSG(evo_passes_run(b.g, &ctx) == EVO_OK && evo_model_from_graph(b.g, &m, &err) == EVO_OK, "%s", err.msg);
+    evo_model *m;
+    evo_session *s;
     evo_session_options so = evo_session_options_default();
     so.n_threads = n_threads;
     so.profile = profile;
-    CHECK_MSG(m && evo_session_create(m, &so, &s, &err) == EVO_OK, "%s", err.msg);
+    graph_session(build_convs, 17, NULL, &so, &m, &s);
     if (!s)
         goto done;
     for (int r = 0; r < runs; r++) {
