@@ -188,6 +188,14 @@ typedef struct evo_session_options {
        NULL: $EVO_ISA or best */
     const char *isa;
     int profile;     /* non-zero: time every step (see evo_session_profile) */
+    /*
+     * 0: with n_threads > 1, a run goes on the calling thread alone while
+     * the session measures its runs faster that way (CPUs whose shared
+     * data has become slow to pass; now and then a run tries the other
+     * way). Non-zero: every run uses the threads. Profiling sessions
+     * always use them.
+     */
+    int fixed_threads;
 } evo_session_options;
 
 EVO_API evo_session_options evo_session_options_default(void);

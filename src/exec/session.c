@@ -5,6 +5,7 @@
  * evo_session_run is only a loop of kernel calls.
  */
 #include "core/cpu.h"
+#include "exec/adapt.h"
 #include "exec/model.h"
 #include "exec/pool.h"
 #include "exec/session.h"
@@ -38,6 +39,8 @@ struct evo_session {
     _Atomic int64_t *step_cpu_ns; /* profiling: time the step's tasks ran, summed over the threads */
     int64_t dispatch_ns; /* the pool's measured fork/join cost */
     int n_serial;        /* steps run on the calling thread alone */
+    bool adaptive;       /* runs choose between the threads and the calling thread alone (adapt.c) */
+    evo_adapt adapt;
 };
 
 evo_session_options evo_session_options_default(void)
@@ -187,6 +190,7 @@ static evo_status session_create(const evo_model *model, const evo_session_optio
         goto fail;
     s->dispatch_ns = evo_pool_dispatch_ns(s->pool);
     s->n_serial = evo_plan_assign_tasks(g, &s->plan, s->dispatch_ns);
+    s->adaptive = n_threads > 1 && !s->profile && !opts->fixed_threads && !observable;
     st = build_calls(s, err);
     if (st)
         goto fail;
@@ -267,19 +271,23 @@ evo_status evo_session_run(evo_session *s, evo_error *err)
 {
     if (!s)
         return evo_errorf(err, EVO_ERR_INVALID_ARG, "evo_session_run: no session");
+    evo_run_way way = s->adaptive ? evo_adapt_next(&s->adapt) : EVO_RUN_THREADS;
+    int64_t run_t0 = s->adaptive ? evo_now_ns() : 0;
     for (int i = 0; i < s->plan.n_steps; i++) {
         if (s->plan.steps[i].skip || s->plan.steps[i].fused)
             continue;
         int64_t t0 = s->profile ? evo_now_ns() : 0;
         if (s->profile)
             atomic_store_explicit(&s->step_cpu_ns[i], 0, memory_order_relaxed);
-        if (s->plan.steps[i].n_tasks == 1)
+        if (s->plan.steps[i].n_tasks == 1 || way == EVO_RUN_SERIAL)
             run_call(&s->calls[i], 0, 1);
         else
             evo_pool_run_tasks(s->pool, run_call, &s->calls[i], s->plan.steps[i].n_tasks);
         if (s->profile)
             s->step_ns[i] = evo_now_ns() - t0;
     }
+    if (s->adaptive)
+        evo_adapt_record(&s->adapt, way, evo_now_ns() - run_t0);
     return EVO_OK;
 }
 
@@ -362,6 +370,13 @@ evo_pool *evo_session_pool(evo_session *s)
 int64_t evo_session_dispatch_ns(const evo_session *s)
 {
     return s->dispatch_ns;
+}
+
+int64_t evo_session_runs(const evo_session *s, int64_t *serial_runs)
+{
+    if (serial_runs)
+        *serial_runs = s && s->adaptive ? s->adapt.serial_runs : 0;
+    return s && s->adaptive ? s->adapt.runs : 0;
 }
 
 int evo_session_serial_steps(const evo_session *s)

@@ -13,6 +13,12 @@ evo_pool *evo_session_pool(evo_session *sess);
 int64_t evo_session_dispatch_ns(const evo_session *sess);
 /* How many steps run on the calling thread alone because they are too small to split. */
 int evo_session_serial_steps(const evo_session *sess);
+/*
+ * Runs of an adaptive session (more than one thread, not profiling, not
+ * fixed_threads; else 0) and, at serial_runs if non-NULL, how many of them
+ * went on the calling thread alone (adapt.c).
+ */
+int64_t evo_session_runs(const evo_session *sess, int64_t *serial_runs);
 /* The threads step i runs on. */
 int evo_session_step_tasks(const evo_session *sess, int i);
 /* The graph node step i runs (the model's graph), or -1 when i is out of range. */

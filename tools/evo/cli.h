@@ -22,7 +22,10 @@ int evo_cmd_eval(int argc, char **argv);
 int evo_cmd_quantize(int argc, char **argv);
 int evo_cmd_export(int argc, char **argv);
 
-/* Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME, --disable-pass LIST. */
+/*
+ * Common model options: --input-shape NAME=1x3x640x640, --threads N, --isa NAME, --disable-pass LIST,
+ * --fixed-threads.
+ */
 typedef struct cli_model_opts {
     evo_input_shape shapes[16];
     int n_shapes;
@@ -31,6 +34,7 @@ typedef struct cli_model_opts {
     const char *disable_passes;
     const char *npu_target; /* --target T of run, detect and eval: simulate that NPU (docs/npu.md) */
     const char *act; /* --act: activation levels (changes the network) */
+    bool fixed_threads; /* --fixed-threads: evo_session_options.fixed_threads */
 } cli_model_opts;
 
 /*

@@ -237,6 +237,8 @@ int evo_cmd_bench(int argc, char **argv)
         }
     }
     double flops = 0, int8_ops = 0;
+    int64_t serial0 = 0, serial1 = 0;
+    evo_session_runs(sess, &serial0);
     for (int r = 0; r < runs; r++) {
         restore_inputs(sess, &inputs);
         int64_t a = evo_now_ns();
@@ -256,6 +258,8 @@ int evo_cmd_bench(int argc, char **argv)
                 int8_ops += p.flops;
         }
     }
+    evo_session_runs(sess, &serial1);
+    int64_t serial_runs = serial1 - serial0; /* timed runs the session put on the calling thread alone */
     double sum = 0, sq = 0;
     for (int r = 0; r < runs; r++)
         sum += times[r];
@@ -289,10 +293,11 @@ int evo_cmd_bench(int argc, char **argv)
                "\"gflop\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.2f, \"peak_pct\": %.1f, "
                "\"int8_gop\": %.4f, \"int8_peak_gops\": %.2f, "
                "\"load_ms\": %.2f, \"arena_bytes\": %zu, \"dispatch_us\": %.3f, \"handoff_ns\": %.0f, "
-               "\"serial_steps\": %d",
+               "\"serial_steps\": %d, \"serial_runs\": %lld",
                mo.n_threads, runs, mean, std, times[0], times[runs - 1], p50, p99, 1000.0 / p50, flops / 1e9,
                gflops, peak, pct, int8_ops / 1e9, int8_peak, load_ms, evo_session_arena_bytes(sess),
-               (double)evo_session_dispatch_ns(sess) / 1e3, handoff_ns, evo_session_serial_steps(sess));
+               (double)evo_session_dispatch_ns(sess) / 1e3, handoff_ns, evo_session_serial_steps(sess),
+               (long long)serial_runs);
         if (profile)
             print_profile_json(sess, step_ms, step_cpu, runs);
         printf("}\n");
@@ -303,6 +308,10 @@ int evo_cmd_bench(int argc, char **argv)
             printf("dispatch: %.2f us to fork and join a parallel step (measured); %d of %d steps too small "
                    "to split run on the calling thread\n",
                    (double)evo_session_dispatch_ns(sess) / 1e3, evo_session_serial_steps(sess), n_steps);
+        if (mo.n_threads > 1 && !profile && !mo.fixed_threads)
+            printf("runs:     %lld of %d on the calling thread alone (to time that way, or while it measured "
+                   "faster than %d threads; --fixed-threads: never)\n",
+                   (long long)serial_runs, runs, mo.n_threads);
         if (mo.n_threads > 1 && handoff_ns > 0)
             printf("handoff:  %.0f ns for a cache line to go to another thread and back (measured after the runs)\n",
                    handoff_ns);

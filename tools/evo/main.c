@@ -34,6 +34,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\ncommon options: --input-shape NAME=1x3x640x640  --threads N  --isa ref|avx2|avx512|vnni (x86), ref|neon|dotprod|i8mm (Arm)\n"
+               "                --fixed-threads  every run on all N threads (else a run goes on one thread\n"
+               "                               while runs measure faster that way)\n"
                "                --disable-pass fold_qdq,fold_qdq_ms,simplify,fold_focus,s2d_conv,fuse_hard,\n"
                "                               fold_bn,fuse_residual,fuse_layout,fuse_act,fuse_residual_act,fuse_update\n"
                "                --act silu=relu|leaky:0.1|hardswish,hardswish=relu,...  activation levels:\n"
@@ -108,6 +110,10 @@ static bool parse_shape(const char *arg, evo_input_shape *sh)
 int cli_parse_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
 {
     const char *a = argv[*i];
+    if (strcmp(a, "--fixed-threads") == 0) {
+        o->fixed_threads = true;
+        return 1;
+    }
     if (strcmp(a, "--input-shape") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--isa") == 0 ||
         strcmp(a, "--disable-pass") == 0 || strcmp(a, "--act") == 0) {
         if (*i + 1 >= argc) {
@@ -174,6 +180,7 @@ evo_session_options cli_session_options(const cli_model_opts *mo)
     evo_session_options so = evo_session_options_default();
     so.n_threads = mo->n_threads;
     so.isa = mo->isa;
+    so.fixed_threads = mo->fixed_threads;
     return so;
 }
 
