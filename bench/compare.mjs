@@ -515,6 +515,9 @@ function notes(rows) {
     if (handoffs) out.push(`- ${tag}: handoff after each evo round ${handoffs.join(', ')} ns` +
       (far ? ` (${far} over ${FAR_HANDOFF_NS} ns: the CPUs sat far apart, where both engines lose most of ` +
         'their 2-thread speed-up)' : ''));
+    const serial = r.evo?.round_serial_runs;
+    if (serial?.some((n) => n > 0)) out.push(`- ${tag}: evo runs on the calling thread alone (measured faster ` +
+      `than ${r.threads} threads then, or timing that way) in each round: ${serial.join(', ')} of ${r.evo.runs_per_round}`);
     if (r.numerics?.error) out.push(`- ${tag}: numerics: ${r.numerics.error}`);
     else if (r.numerics?.evo_vs_torch) {
       const t = r.numerics;
@@ -644,6 +647,7 @@ async function main() {
                 if (r.peak_gflops > 0) (row.evo.round_peak_gflops ??= []).push(r.peak_gflops);
                 const handoff = threads > 1 && r.handoff_ns > 0;
                 if (handoff) (row.evo.round_handoff_ns ??= []).push(r.handoff_ns);
+                if (threads > 1 && Number.isFinite(r.serial_runs)) (row.evo.round_serial_runs ??= []).push(r.serial_runs);
                 parts.push(`evo ${fmt(r.p50_ms)}` + (handoff ? ` (handoff ${r.handoff_ns} ns)` : ''));
               }
             }
