@@ -57,7 +57,7 @@ int64_t evo_adapt_estimate(const evo_adapt *a, evo_run_way w)
 
 evo_run_way evo_adapt_next(const evo_adapt *a)
 {
-    if (!a->started)
+    if (a->runs == 0)
         return EVO_RUN_THREADS;
     if (a->n[EVO_RUN_SERIAL] < FIRST_SERIAL)
         return EVO_RUN_SERIAL;
@@ -71,12 +71,9 @@ evo_run_way evo_adapt_next(const evo_adapt *a)
 
 void evo_adapt_record(evo_adapt *a, evo_run_way w, int64_t ns)
 {
-    a->runs++;
     a->serial_runs += w == EVO_RUN_SERIAL;
-    if (!a->started) {
-        a->started = true;
+    if (a->runs++ == 0)
         return;
-    }
     a->ns[w][a->n[w] % EVO_ADAPT_KEEP] = ns;
     a->n[w]++;
     a->since_probe = w == a->way ? a->since_probe + 1 : 0;

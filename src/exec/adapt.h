@@ -6,7 +6,6 @@
 #ifndef EVO_ADAPT_H
 #define EVO_ADAPT_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #define EVO_ADAPT_KEEP 3 /* run times kept per way; the estimate is their median */
@@ -17,9 +16,8 @@ typedef struct evo_adapt {
     int64_t ns[2][EVO_ADAPT_KEEP]; /* the last run times of each way, a ring */
     int n[2];                      /* run times recorded per way (the ring holds the last EVO_ADAPT_KEEP) */
     int64_t since_probe;           /* runs since the other way last ran */
-    int64_t runs, serial_runs;
+    int64_t runs, serial_runs;     /* the first run (cold: page faults, caches) is counted here only */
     evo_run_way way;               /* the way the estimates favour */
-    bool started;                  /* the first run (cold: page faults, caches) has gone */
 } evo_adapt;
 
 /* The way the next run takes. */
